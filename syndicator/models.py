@@ -1,0 +1,192 @@
+"""Typed records that flow through the pipeline: config → fetch → parse → normalise → store.
+
+Every stage takes and returns these plain, immutable values so that the middle of the
+pipeline can be tested without a network or a Redis server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+# ---------------------------------------------------------------- configuration
+
+ALL_CATEGORY = "all"
+"""The reserved slug of the feed that holds every article."""
+
+
+@dataclass(frozen=True)
+class Category:
+    """One feed of the site. `slug` is a path (`qinggan/gushi`): its prefixes are parents."""
+
+    slug: str
+    title: str
+    description: str = ""
+    language: str = "en"
+    items_per_feed: int = 50
+    retention_count: int = 1000
+    retention_age: timedelta | None = None
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """Ancestor slugs, nearest first: `a/b/c` → (`a/b`, `a`)."""
+        parts = self.slug.split("/")
+        return tuple("/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1))
+
+
+@dataclass(frozen=True)
+class Source:
+    """An upstream the workers poll. `url` may be `file:` (resolved against the config)."""
+
+    id: str
+    url: str
+    kind: Literal["feed"] = "feed"
+    categories: tuple[str, ...] = ()
+    title: str = ""
+    poll_interval: timedelta = timedelta(minutes=30)
+    timezone: str = "UTC"
+    enabled: bool = True
+    allow_private_network: bool = False
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Bounds on every upstream request; all configurable under `[fetch]`."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    max_entries: int = 500
+    allowed_networks: tuple[str, ...] = ()  # CIDRs the address guard lets through anyway
+    user_agent: str = "Syndicator/0.1 (+https://github.com/syndicator/syndicator)"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings: `[server]` in the file, overridden by `SYNDICATOR_*` variables."""
+
+    redis_url: str | None = None
+    redis_prefix: str = "syn:"
+    queue_name: str = "syndicator:queue"
+    public_url: str | None = None
+    data_dir: str = ".syndicator-data"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    job_timeout: float = 120.0
+    max_tries: int = 5
+    schedule_every: int = 10
+    evicted_memory: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration. Categories include the reserved `all`."""
+
+    path: str
+    settings: Settings
+    fetch: FetchLimits
+    categories: dict[str, Category]
+    sources: dict[str, Source]
+
+    def category_with_ancestors(self, slug: str) -> tuple[str, ...]:
+        """`slug`, its parents, and `all`: every feed an article in `slug` appears in."""
+        cat = self.categories[slug]
+        chain = (slug, *cat.parents)
+        return chain if slug == ALL_CATEGORY else (*chain, ALL_CATEGORY)
+
+
+# ---------------------------------------------------------------- fetch
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a conditional GET sends back: the upstream's own ETag and Last-Modified."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A completed fetch. `status` is 200 (body present) or 304 (body empty)."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes
+    headers: dict[str, str]  # keys lowercase, as feedparser wants them
+    validators: Validators
+    fetched_at: datetime
+
+
+# ---------------------------------------------------------------- parse
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    url: str
+    type: str = ""
+    length: int = 0
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    """One upstream item as the upstream wrote it: raw strings, unsanitised HTML."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    author: str | None
+    published_raw: str | None
+    updated_raw: str | None
+    content_html: str
+    summary_html: str
+    tags: tuple[str, ...] = ()
+    enclosures: tuple[Enclosure, ...] = ()
+    base_url: str | None = None  # xml:base or feed URL for resolving relative links
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A parsed upstream document. `warnings` records recovered flaws (feedparser bozo)."""
+
+    format: str  # "rss20", "atom10", "json11", … as detected
+    title: str
+    link: str | None
+    language: str | None
+    entries: tuple[ParsedEntry, ...]
+    warnings: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- normalise / store
+
+
+@dataclass(frozen=True)
+class Article:
+    """A normalised article: what the store keeps and the renderers read.
+
+    `published`/`updated` are tz-aware UTC. `date_estimated` is true when the upstream gave
+    no usable date and `published` is the first-seen time.
+    """
+
+    id: str
+    source_id: str
+    url: str
+    title: str
+    author: str | None
+    published: datetime
+    updated: datetime
+    published_raw: str | None
+    date_estimated: bool
+    content_html: str
+    summary: str
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    content_hash: str
+    guid: str | None = None
+    enclosures: tuple[Enclosure, ...] = ()
+    sources: tuple[str, ...] = field(default=())
+    first_seen: datetime | None = None
