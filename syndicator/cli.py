@@ -1,0 +1,183 @@
+"""`syndicator` command line: serve, web, worker, ingest, check-config.
+
+Every command loads the configuration first, so a bad config stops it with one line that
+names the file, the key and the problem (exit status 2), before anything starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+
+from aiohttp import web
+from arq.connections import create_pool
+from arq.worker import Worker, create_worker
+
+from syndicator.config import ConfigError, check_config, load_config
+from syndicator.embedded import EmbeddedRedis, EmbeddedRedisError
+from syndicator.models import Config
+from syndicator.runtime import Runtime
+from syndicator.store.connection import arq_settings
+from syndicator.web.app import create_app
+
+log = logging.getLogger("syndicator")
+
+
+@contextlib.contextmanager
+def redis_for(config: Config) -> Iterator[str]:
+    """The configured Redis URL, or a private embedded server in the data directory."""
+    if config.settings.redis_url:
+        yield config.settings.redis_url
+        return
+    server = EmbeddedRedis(config.settings.data_dir)
+    if server.is_running():
+        print(f"embedded Redis: using the server already running in {server.data_dir}", file=sys.stderr)
+        yield server.url
+        return
+    server.start()
+    print(f"embedded Redis: data in {server.data_dir} (append-only file on)", file=sys.stderr)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@contextlib.asynccontextmanager
+async def running_worker(config: Config, redis_url: str, *, burst: bool = False) -> AsyncIterator[Worker]:
+    from workers.main import worker_settings  # workers depends on syndicator, not the reverse
+
+    worker = create_worker(worker_settings(config, redis_url), handle_signals=False, burst=burst)
+    task = asyncio.create_task(worker.async_run())
+    try:
+        yield worker
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await worker.close()
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> None:
+    queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
+    runtime = Runtime.open(config, redis_url, queue=queue)
+    runner = web.AppRunner(create_app(runtime), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.settings.host, config.settings.port)
+    await site.start()
+    print(f"serving feeds at {runtime.site_url} (listening on {config.settings.host}:{config.settings.port})",
+          file=sys.stderr, flush=True)  # fmt: skip
+    try:
+        if with_worker:
+            async with running_worker(config, redis_url):
+                await _until_signalled()
+        else:
+            await _until_signalled()
+    finally:
+        await runner.cleanup()
+        await runtime.close()
+        await queue.aclose()
+
+
+async def run_ingest(config: Config, redis_url: str, source_ids: list[str]) -> int:
+    from syndicator.ingest import ingest_source
+
+    runtime = Runtime.open(config, redis_url)  # no queue: publish runs inline
+    failures = 0
+    try:
+        total = len(source_ids)
+        for n, source_id in enumerate(source_ids, 1):
+            report = await ingest_source(runtime, source_id)
+            failures += report.status == "error"
+            print(f"[{n}/{total}] {report.line()}", flush=True)
+    finally:
+        await runtime.close()
+    return 1 if failures else 0
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k, None) is not None}
+    return replace(config, settings=replace(config.settings, **overrides)) if overrides else config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="syndicator", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("serve", "web server and an in-process worker (embedded Redis unless SYNDICATOR_REDIS_URL)"),
+        ("web", "web server only"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+        p.add_argument("--config")
+    p = sub.add_parser("worker", help="an arq worker (any number may share one Redis)")
+    p.add_argument("--config")
+    p.add_argument("--burst", action="store_true", help="run queued jobs, then exit")
+    p = sub.add_parser("ingest", help="ingest sources once now and print what happened")
+    p.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
+    p.add_argument("--config")
+    p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
+    p.add_argument("path", nargs="?")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if args.command == "check-config":
+        ok, message = check_config(args.path)
+        print(message, file=sys.stdout if ok else sys.stderr)
+        return 0 if ok else 2
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "ingest":
+        unknown = [s for s in args.source_ids if s not in config.sources]
+        if unknown:
+            print(f"unknown source id(s): {', '.join(unknown)}; known: {', '.join(config.sources)}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+    try:
+        with redis_for(config) as redis_url:
+            if args.command in ("serve", "web"):
+                asyncio.run(run_server(config, redis_url, with_worker=args.command == "serve"))
+                return 0
+            if args.command == "worker":
+                return asyncio.run(_run_worker(config, redis_url, burst=args.burst))
+            ids = args.source_ids or [s.id for s in config.sources.values() if s.enabled]
+            return asyncio.run(run_ingest(config, redis_url, ids))
+    except EmbeddedRedisError as exc:
+        print(f"embedded Redis failed: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _run_worker(config: Config, redis_url: str, *, burst: bool) -> int:
+    from workers.main import worker_settings
+
+    worker = create_worker(worker_settings(config, redis_url), burst=burst)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""HTTP fetching of upstream sources with aiohttp.
+
+Why it is built this way:
+* Conditional GET with the stored ETag/Last-Modified, so an unchanged feed costs a 304.
+* Redirects are followed by hand, so the address guard sees every hop and a redirect
+  can never lead to `file:` or an internal address.
+* Every wait is bounded (connect, each read, the whole fetch) and the body is counted
+  as it streams — after decompression, so a small gzip bomb cannot fill memory.
+* Every failure becomes a `FetchError` that says whether retrying can help.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from syndicator.fetch.errors import AddressRefused, FetchError
+from syndicator.fetch.guard import AddressBlocked, AddressGuard, GuardedResolver
+from syndicator.fetch.local import read_file_url
+from syndicator.models import FetchLimits, FetchResult, Source, Validators
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json, "
+    "application/xml, text/xml, */*;q=0.8"
+)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# 408 is a timeout by another name; 429 and 5xx are the upstream asking us to come back.
+RETRYABLE_STATUSES = frozenset({408, 429})
+MAX_RETRY_AFTER = 6 * 3600.0  # beyond this the scheduler's own backoff is the better guide
+
+
+def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
+    """Retry-After as seconds (delta-seconds or HTTP-date), clamped to [0, 6 h].
+
+    An HTTP-date is measured from the response's own Date header when there is one, so
+    a clock difference between us and the upstream does not distort the wait.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        now = datetime.now(UTC)
+        if date_header:
+            try:
+                now = parsedate_to_datetime(date_header)
+                now = now if now.tzinfo else now.replace(tzinfo=UTC)
+            except (TypeError, ValueError):
+                now = datetime.now(UTC)
+        seconds = (when - now).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def lowercase_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
+    """Response headers with lowercase keys (feedparser wants them); repeats joined by ', '."""
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        key = key.lower()
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
+def _shown(source: Source, hop: URL) -> str:
+    """The URL to report: the source's own spelling until a redirect leads elsewhere."""
+    try:
+        if URL(source.url).with_fragment(None) == hop:
+            return source.url
+    except ValueError:
+        pass
+    return str(hop)
+
+
+class Fetcher:
+    """Fetches sources; one per worker process, closed at shutdown.
+
+    Two sessions: a guarded one (default) and an unguarded one only for sources that
+    set `allow_private_network`, so a connection pooled for one can never serve the other.
+    """
+
+    def __init__(self, limits: FetchLimits, *, resolver: AbstractResolver | None = None) -> None:
+        self._limits = limits
+        self._guard = AddressGuard(limits.allowed_networks)
+        self._given_resolver = resolver
+        self._own_resolver: AbstractResolver | None = None
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
+        self._timeout = aiohttp.ClientTimeout(
+            total=limits.total_timeout,
+            connect=limits.connect_timeout,
+            sock_connect=limits.connect_timeout,
+            sock_read=limits.read_timeout,
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
+        if self._own_resolver is not None:
+            await self._own_resolver.close()
+            self._own_resolver = None
+
+    def _session(self, guarded: bool) -> aiohttp.ClientSession:
+        session = self._sessions.get(guarded)
+        if session is None:
+            resolver = self._given_resolver
+            if resolver is None:
+                if self._own_resolver is None:
+                    self._own_resolver = aiohttp.DefaultResolver()
+                resolver = self._own_resolver
+            if guarded:
+                resolver = GuardedResolver(resolver, self._guard)
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(resolver=resolver),
+                timeout=self._timeout,
+                cookie_jar=aiohttp.DummyCookieJar(),  # no state leaks between sources
+                auto_decompress=True,
+                trust_env=False,  # no proxy from the environment bypassing the guard
+            )
+            self._sessions[guarded] = session
+        return session
+
+    async def fetch(self, source: Source, validators: Validators) -> FetchResult:
+        """Fetch `source`: FetchResult with status 200 (body) or 304, else FetchError."""
+        try:
+            url = URL(source.url)
+        except (TypeError, ValueError) as exc:
+            raise FetchError(source.id, source.url, f"invalid URL: {exc}") from None
+        if url.scheme == "file":
+            return await read_file_url(source, url, validators, self._limits.max_bytes)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise FetchError(
+                source.id, source.url, f"unsupported URL {source.url!r}: need http(s) or file"
+            )
+        current = [url]  # the hop in flight, for the error raised by the overall timeout
+        try:
+            async with asyncio.timeout(self._limits.total_timeout):
+                return await self._fetch_http(source, url, validators, current)
+        except TimeoutError:
+            raise FetchError(
+                source.id,
+                _shown(source, current[0]),
+                f"timed out after {self._limits.total_timeout:g} s (whole fetch)",
+                retryable=True,
+            ) from None
+
+    def _request_headers(self, validators: Validators) -> dict[str, str]:
+        headers = {
+            "User-Agent": self._limits.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": "gzip, deflate, br",
+        }
+        if validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        return headers
+
+    async def _fetch_http(
+        self, source: Source, url: URL, validators: Validators, current: list[URL]
+    ) -> FetchResult:
+        guarded = not source.allow_private_network
+        session = self._session(guarded)
+        headers = self._request_headers(validators)
+        hop = url.with_fragment(None)
+        for _ in range(self._limits.max_redirects + 1):
+            current[0] = hop
+            try:
+                if guarded:
+                    self._guard.check_host(hop.raw_host or "")
+                async with session.get(hop, headers=headers, allow_redirects=False) as resp:
+                    if resp.status in REDIRECT_STATUSES:
+                        hop = self._next_hop(source, hop, resp)
+                        continue
+                    return await self._complete(source, hop, resp, validators)
+            except AddressBlocked as exc:
+                raise AddressRefused(source.id, _shown(source, hop), exc.reason) from None
+            except aiohttp.ClientError as exc:
+                raise self._client_error(source, hop, exc) from None
+            except TimeoutError as exc:
+                raise self._timeout_error(source, hop, exc) from None
+        raise FetchError(
+            source.id,
+            source.url,
+            f"too many redirects (more than {self._limits.max_redirects}), last to {hop}",
+        )
+
+    def _next_hop(self, source: Source, hop: URL, resp: aiohttp.ClientResponse) -> URL:
+        location = resp.headers.get("Location")
+        if not location:
+            raise FetchError(
+                source.id, _shown(source, hop), f"redirect {resp.status} without a Location header"
+            )
+        try:
+            target = hop.join(URL(location)).with_fragment(None)
+        except (TypeError, ValueError) as exc:
+            raise FetchError(
+                source.id, _shown(source, hop), f"redirect to invalid Location {location!r}: {exc}"
+            ) from None
+        if target.scheme not in ("http", "https") or not target.host:
+            raise FetchError(
+                source.id, _shown(source, hop), f"redirect to unsupported URL {location!r} refused"
+            )
+        return target
+
+    async def _complete(
+        self, source: Source, hop: URL, resp: aiohttp.ClientResponse, validators: Validators
+    ) -> FetchResult:
+        status = resp.status
+        fetched_at = datetime.now(UTC)
+        headers = lowercase_headers(resp.headers)
+        if status == 304:
+            new = Validators(
+                etag=headers.get("etag") or validators.etag,
+                last_modified=headers.get("last-modified") or validators.last_modified,
+            )
+            return FetchResult(
+                url=source.url,
+                final_url=_shown(source, hop),
+                status=304,
+                body=b"",
+                headers=headers,
+                validators=new,
+                fetched_at=fetched_at,
+            )
+        if status == 200:
+            body = await self._read_body(source, hop, resp)
+            # The body handed on is decoded: headers describing the wire form would lie.
+            headers.pop("content-encoding", None)
+            headers["content-length"] = str(len(body))
+            return FetchResult(
+                url=source.url,
+                final_url=_shown(source, hop),
+                status=200,
+                body=body,
+                headers=headers,
+                validators=Validators(
+                    etag=headers.get("etag"), last_modified=headers.get("last-modified")
+                ),
+                fetched_at=fetched_at,
+            )
+        reason = f"HTTP {status} {resp.reason or ''}".rstrip()
+        if status >= 500 or status in RETRYABLE_STATUSES:
+            raise FetchError(
+                source.id,
+                _shown(source, hop),
+                reason,
+                status=status,
+                retryable=True,
+                retry_after=parse_retry_after(headers.get("retry-after"), headers.get("date")),
+            )
+        if 400 <= status < 500:
+            raise FetchError(source.id, _shown(source, hop), reason, status=status)
+        raise FetchError(source.id, _shown(source, hop), f"unexpected {reason}", status=status)
+
+    async def _read_body(self, source: Source, hop: URL, resp: aiohttp.ClientResponse) -> bytes:
+        limit = self._limits.max_bytes
+        too_large = FetchError(
+            source.id, _shown(source, hop), f"response larger than {limit} bytes"
+        )
+        if resp.content_length is not None and resp.content_length > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _client_error(self, source: Source, hop: URL, exc: aiohttp.ClientError) -> FetchError:
+        host = hop.host or ""
+        if isinstance(exc, aiohttp.ServerTimeoutError):
+            return self._timeout_error(source, hop, exc)
+        if isinstance(exc, aiohttp.ClientConnectorDNSError):
+            reason, retry = f"DNS lookup failed for host {host}", True
+        elif isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            reason = f"TLS certificate of {host} not accepted: {exc.certificate_error}"
+            retry = False
+        elif isinstance(exc, aiohttp.ClientSSLError):
+            reason, retry = f"TLS handshake with {host} failed: {exc}", True
+        elif isinstance(exc, aiohttp.ClientConnectorError):
+            if isinstance(exc.os_error, ConnectionRefusedError):
+                reason = f"connection refused by {host}:{hop.port}"
+            else:
+                reason = f"connection to {host}:{hop.port} failed: {exc.strerror or exc}"
+            retry = True
+        elif isinstance(exc, aiohttp.ServerDisconnectedError):
+            reason, retry = "server closed the connection before responding", True
+        elif isinstance(exc, aiohttp.ClientPayloadError):
+            reason, retry = f"response body broken: {exc}", True
+        elif isinstance(exc, aiohttp.InvalidURL):
+            reason, retry = f"invalid URL: {exc}", False
+        elif isinstance(exc, aiohttp.ClientResponseError):
+            reason, retry = f"invalid HTTP response: {exc.message}", True
+        else:
+            reason, retry = f"HTTP client error: {exc!r}", True
+        return FetchError(source.id, _shown(source, hop), reason, retryable=retry)
+
+    def _timeout_error(self, source: Source, hop: URL, exc: BaseException) -> FetchError:
+        limits = self._limits
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            reason = f"timed out after {limits.connect_timeout:g} s connecting to {hop.host}"
+        elif isinstance(exc, aiohttp.SocketTimeoutError):
+            reason = f"timed out after {limits.read_timeout:g} s waiting for data"
+        else:
+            reason = f"timed out after {limits.total_timeout:g} s"
+        return FetchError(source.id, _shown(source, hop), reason, retryable=True)

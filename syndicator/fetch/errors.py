@@ -1,0 +1,45 @@
+"""Errors of the fetch stage.
+
+One exception type carries everything the worker needs to decide what to do next
+(retry or not, and when) and everything an operator needs to read in a log line.
+"""
+
+from __future__ import annotations
+
+
+class FetchError(Exception):
+    """A fetch that produced no usable response.
+
+    `retryable` tells the scheduler whether trying again later can help (timeouts, 5xx,
+    429) or not (404, refused address, oversized body); `retry_after` is the upstream's
+    own Retry-After in seconds when it sent one.
+    """
+
+    def __init__(
+        self,
+        source_id: str,
+        url: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{source_id}: {url}: {reason}")
+        self.source_id = source_id
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class AddressRefused(FetchError):
+    """The address guard refused to connect (loopback, private, link-local, metadata …).
+
+    Never retryable: the same host will resolve to the same kind of address next time,
+    and a rebinding attacker must not get another try.
+    """
+
+    def __init__(self, source_id: str, url: str, reason: str) -> None:
+        super().__init__(source_id, url, reason, retryable=False)

@@ -1,0 +1,152 @@
+"""Plain-text helpers: XML-safe strings, HTML → text, CJK-aware summaries.
+
+Every string that leaves this stage may end up in an XML feed, so anything XML 1.0 forbids
+(and the C1 controls that feedparser and mis-decoded pages leak) is removed here, once.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+# XML 1.0 § 2.2 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+# Also removed: DEL and the C1 controls U+0080–U+009F (allowed by XML 1.0 but "discouraged",
+# invisible in every reader, and what a wrongly decoded windows-1252 page leaves behind).
+# Lone surrogates cannot be encoded as UTF-8 at all, so they would crash the store or renderer.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_WHITESPACE = re.compile(r"\s+")
+
+# Characters written without spaces between words: a summary may be cut between any two.
+_CJK = re.compile(
+    "[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3130-\u318f\u31a0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+    "\U00020000-\U0003ffff]"
+)
+# Sentence ends. Latin ones count only before whitespace, so "e.g." or "3.14" is not an end.
+_CJK_SENTENCE_END = "。！？"
+_LATIN_SENTENCE_END = ".!?"
+# Punctuation that reads badly right before the ellipsis.
+_TRAILING_PUNCT = " \t\n,;:，、；：-–—(（《「『"
+ELLIPSIS = "…"
+
+# Elements whose text is never part of the readable content.
+_SKIP_TEXT = frozenset({"script", "style", "template", "noscript", "head", "title", "svg", "math"})
+# Elements that start a new block of text: a space separates their text from the neighbours'.
+_BLOCKS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt",
+        "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+        "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr",
+        "ul",
+    }
+)  # fmt: skip
+# A complete start/end tag, used to tell a title with markup from one that merely has "<".
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>")
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);")
+
+
+def strip_xml_illegal(text: str) -> str:
+    """Remove characters XML 1.0 forbids, C1 controls (U+0080–U+009F), DEL and surrogates."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+def collapse_whitespace(text: str) -> str:
+    """One space for every run of whitespace (including U+3000 and NBSP), ends stripped."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+class _TextExtractor(HTMLParser):
+    """Collects character data, skipping invisible elements and spacing out blocks."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TEXT:
+            self._skip_depth += 1
+        elif tag in _BLOCKS:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TEXT:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+def plain_text(html_text: str) -> str:
+    """The readable text of an HTML fragment: entities decoded, whitespace collapsed."""
+    if "<" not in html_text and "&" not in html_text:
+        return collapse_whitespace(strip_xml_illegal(html_text))
+    parser = _TextExtractor()
+    parser.feed(html_text)
+    parser.close()
+    return collapse_whitespace(strip_xml_illegal("".join(parser.parts)))
+
+
+def clean_title(raw: str) -> str:
+    """Title text: double-escaped entities decoded, stray markup removed, whitespace collapsed.
+
+    feedparser already decodes one level of escaping, so an entity still present (`AT&amp;T`,
+    `&lt;b&gt;`) means the upstream escaped twice; decoding once more gives what it meant.
+    """
+    text = strip_xml_illegal(raw)
+    if _ENTITY.search(text):
+        text = html.unescape(text)
+    if _TAG.search(text):
+        return plain_text(text)
+    return collapse_whitespace(strip_xml_illegal(text))
+
+
+def _is_cjk(char: str) -> bool:
+    return bool(_CJK.match(char))
+
+
+def _breakable(text: str, i: int) -> bool:
+    """Whether text may be cut between text[i-1] and text[i]."""
+    before, after = text[i - 1], text[i]
+    return before.isspace() or after.isspace() or _is_cjk(before) or _is_cjk(after)
+
+
+def _sentence_end(text: str, limit: int) -> int:
+    """Largest cut position ≤ limit that falls right after a sentence end, or 0."""
+    for i in range(limit, 0, -1):
+        char = text[i - 1]
+        if char in _CJK_SENTENCE_END:
+            return i
+        if char in _LATIN_SENTENCE_END and (i == len(text) or text[i].isspace()):
+            return i
+    return 0
+
+
+def summarise(text: str, max_chars: int = 280) -> str:
+    """At most `max_chars` characters of `text` (ellipsis included), cut where a reader expects.
+
+    Preference: after a sentence end (。！？.!?) in the second half of the allowance; else at
+    a word boundary for Latin text, or between any two characters of CJK text; else hard.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, got {max_chars}")
+    text = collapse_whitespace(text)
+    if len(text) <= max_chars:
+        return text
+    limit = max_chars - len(ELLIPSIS)  # room left for the text itself
+    if limit <= 0:
+        return ELLIPSIS[:max_chars]
+    floor = limit // 2  # never throw away more than half the allowance to find a nicer cut
+    cut = _sentence_end(text, limit)
+    if cut <= floor:
+        cut = next((i for i in range(limit, floor, -1) if _breakable(text, i)), limit)
+    head = text[:cut].rstrip(_TRAILING_PUNCT) or text[:cut]
+    return head + ELLIPSIS

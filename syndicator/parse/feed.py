@@ -1,0 +1,298 @@
+"""RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 through feedparser, turned into a ParsedFeed.
+
+feedparser does the XML work (encodings, namespaces, the loose parser that recovers
+entries from malformed XML). What it decides badly we leave undecided here:
+- dates stay raw strings (feedparser reads `CST` as US Central, mangles 2023年11月23日);
+- HTML is neither sanitised nor made absolute (the normalise stage does both, faster);
+- `bozo` is not failure: recovered entries are kept and the flaw becomes a warning.
+
+`ParseError` lives here rather than in `__init__` so that `jsonfeed` can import it
+without a cycle through the package's dispatcher.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urljoin
+from xml.sax import SAXException, SAXParseException
+
+import feedparser
+import lxml.html
+from lxml import etree
+
+from syndicator.models import Enclosure, ParsedEntry, ParsedFeed
+
+
+class ParseError(Exception):
+    """An upstream document that holds no usable feed. `reason` says why, for people."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+
+# What precedes the root element of an HTML page: BOM, XML declaration, comments, spaces.
+_HTML_START = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])",
+    re.IGNORECASE | re.DOTALL,
+)
+_FIRST_ELEMENT = re.compile(rb"<([A-Za-z_][\w:.-]*)")
+_DECLARATIONS = (
+    (b"\xef\xbb\xbf", b"<?xml"),
+    (b"\xff\xfe", "<?xml".encode("utf-16-le")),
+    (b"\xfe\xff", "<?xml".encode("utf-16-be")),
+    (b"", b"<?xml"),
+)
+# RSS <author> is "email (Name)"; feedparser writes Atom name+email as "Name (email)".
+_AUTHOR_FORMS = (
+    re.compile(r"[^\s()<>]+@[^\s()<>]+\s*\((.*)\)"),
+    re.compile(r"(.*?)\s*[(<]\s*[^\s()<>]+@[^\s()<>]+\s*[)>]"),
+)
+
+
+def parse_xml_feed(
+    body: bytes, headers: Mapping[str, str], url: str, *, max_entries: int
+) -> ParsedFeed:
+    """Parse an RSS/RDF/Atom document; raise ParseError when it holds no feed at all."""
+    # No Content-Location: feedparser would take it as the base URI and then "resolve"
+    # relative GUIDs too (`<guid>12345</guid>` → `https://host/feed/12345`), tying an
+    # article's identity to the feed's URL. With no base, GUIDs stay as written; links
+    # and enclosures are resolved here against xml:base or the retrieval URL (RFC 9110
+    # no longer makes Content-Location a base), which is also what `base_url` records.
+    response_headers = {
+        key.lower(): value for key, value in headers.items() if key.lower() != "content-location"
+    }
+    # A BytesIO, never bare bytes: given bytes, feedparser first tries them as a local
+    # file name, so an upstream answering "/etc/passwd" would make us read that file.
+    result = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    version: str = result.get("version") or ""
+    bozo: Exception | None = result.get("bozo_exception") if result.get("bozo") else None
+    raw_entries: list[Any] = list(result.get("entries") or [])
+    shift = _line_shift(body)
+    if not version and not raw_entries:
+        content_type = response_headers.get("content-type", "")
+        raise ParseError(_why_not_a_feed(body, content_type, bozo, shift))
+
+    warnings: list[str] = []
+    if bozo is not None:
+        warnings.append(_describe_bozo(bozo, shift))
+    if not version:
+        warnings.append("unrecognised feed format; entries recovered anyway")
+
+    entries: list[ParsedEntry] = []
+    for index, raw in enumerate(raw_entries):
+        if len(entries) >= max_entries:
+            dropped = len(raw_entries) - index
+            warnings.append(f"dropped {dropped} entries beyond the limit of {max_entries}")
+            break
+        entry = _entry(raw, url)
+        if entry is None:
+            warnings.append(f"entry {index} skipped: no id, link, title or content")
+            continue
+        entries.append(entry)
+
+    if not entries and isinstance(bozo, SAXException):
+        # Malformed XML with nothing recovered: an empty feed would hide a broken source.
+        raise ParseError(f"malformed XML and no entries recovered: {_sax_text(bozo, shift)}")
+
+    feed = result.get("feed") or {}
+    return ParsedFeed(
+        format=version or "unknown",
+        title=_title_text(feed),
+        link=_absolute(_base(feed, url), _alternate_link(feed)),
+        language=_nonblank(feed.get("language")),
+        entries=tuple(entries),
+        warnings=tuple(warnings),
+    )
+
+
+def _describe_bozo(exc: Exception, shift: int) -> str:
+    """A readable line for feedparser's bozo exception, e.g. for a source's health page."""
+    if isinstance(exc, SAXException):
+        return f"recovered from malformed XML: {_sax_text(exc, shift)}"
+    if isinstance(exc, feedparser.CharacterEncodingOverride):
+        return f"character encoding: {exc}"
+    if isinstance(exc, feedparser.NonXMLContentType):
+        return f"content type: {exc}"
+    if isinstance(exc, feedparser.UndeclaredNamespace):
+        return f"undeclared XML namespace: {exc}"
+    return f"recovered from {type(exc).__name__}: {exc}"
+
+
+def _sax_text(exc: SAXException, shift: int) -> str:
+    if isinstance(exc, SAXParseException):
+        return f"{exc.getMessage()} at line {max(exc.getLineNumber() - shift, 1)}"
+    return exc.getMessage()
+
+
+def _line_shift(body: bytes) -> int:
+    """Lines feedparser adds before the XML parser sees the document: it re-encodes to
+    UTF-8 and, when the document has no XML declaration, prepends one on its own line.
+    Subtracting it makes "at line N" point at the upstream's own line N."""
+    for bom, declaration in _DECLARATIONS:
+        if body.startswith(bom) and body[len(bom) :].startswith(declaration):
+            return 0
+    return 1
+
+
+def _why_not_a_feed(body: bytes, content_type: str, bozo: Exception | None, shift: int) -> str:
+    if not body.strip():
+        return "not a feed: empty document"
+    if _HTML_START.match(body) or content_type.split(";")[0].strip().lower() == "text/html":
+        return "not a feed: HTML document"
+    if isinstance(bozo, feedparser.CharacterEncodingUnknown):
+        return f"not a feed: unknown character encoding ({bozo})"
+    if isinstance(bozo, SAXException):
+        return f"not a feed: malformed XML ({_sax_text(bozo, shift)})"
+    root = _FIRST_ELEMENT.search(body[:4096])
+    if root is not None:
+        name = root.group(1).decode("ascii", "replace")
+        return f"not a feed: no RSS, RDF or Atom root element (found <{name}>)"
+    return "not a feed: no XML elements found"
+
+
+def _entry(raw: Mapping[str, Any], feed_url: str) -> ParsedEntry | None:
+    base = _base(raw, feed_url)
+    guid = _nonblank(raw.get("id"))
+    link = _absolute(base, _alternate_link(raw))
+    title = _title_text(raw)
+    content_html, summary_html = _content_and_summary(raw)
+    if not (guid or link or title or content_html):
+        return None
+    return ParsedEntry(
+        guid=guid,
+        link=link,
+        title=title,
+        author=_author(raw),
+        published_raw=_raw_date(raw, "published") or _raw_date(raw, "created"),
+        updated_raw=_raw_date(raw, "updated"),
+        content_html=content_html,
+        summary_html=summary_html,
+        tags=_tags(raw.get("tags") or []),
+        enclosures=_enclosures(raw, base),
+        base_url=base,
+    )
+
+
+def _nonblank(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _raw_date(raw: Mapping[str, Any], key: str) -> str | None:
+    # dict.get, not FeedParserDict.get: the latter answers "updated" with "published"
+    # when only the latter exists, which would invent an update time.
+    return _nonblank(dict.get(raw, key))  # type: ignore[arg-type]
+
+
+def _alternate_link(node: Mapping[str, Any]) -> str | None:
+    for link in node.get("links") or []:
+        if link.get("rel") == "alternate" and _nonblank(link.get("href")):
+            return str(link["href"]).strip()
+    return _nonblank(node.get("link"))
+
+
+def _title_text(node: Mapping[str, Any]) -> str:
+    """Titles are text; feedparser hands back HTML when the feed marked (or it guessed) HTML."""
+    title = node.get("title") or ""
+    detail = node.get("title_detail") or {}
+    if detail.get("type") in _HTML_TYPES:
+        return html_to_text(title)
+    return title.strip()
+
+
+def html_to_text(fragment: str) -> str:
+    """Text of an HTML fragment, entities decoded, whitespace collapsed as a browser would."""
+    if "<" not in fragment and "&" not in fragment:
+        return " ".join(fragment.split())
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):
+        # lxml refuses control characters; the markup-stripped original is the best text.
+        return " ".join(re.sub(r"<[^>]*>", " ", fragment).split())
+    return " ".join(root.text_content().split())
+
+
+def _author(raw: Mapping[str, Any]) -> str | None:
+    # From feedparser's `author` string, not `author_detail`: its e-mail regex allows
+    # 2–4 letter TLDs only, so "ed@news.example (Ed)" splits into the name "ple (Ed".
+    text = _nonblank(raw.get("author"))
+    if text:
+        for pattern in _AUTHOR_FORMS:
+            found = pattern.fullmatch(text)
+            if found and found.group(1).strip():
+                return found.group(1).strip()
+        return text
+    names = [_nonblank(a.get("name")) for a in raw.get("authors") or []]
+    return ", ".join(n for n in names if n) or None
+
+
+def _content_and_summary(raw: Mapping[str, Any]) -> tuple[str, str]:
+    contents = [c.get("value") or "" for c in raw.get("content") or []]
+    content = max(contents, key=len, default="")
+    summary = raw.get("summary") or ""
+    if not content.strip():
+        return summary, ""
+    # feedparser copies content:encoded into summary when there is no description.
+    return content, summary if summary.strip() != content.strip() else ""
+
+
+def _tags(tags: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for tag in tags:
+        value = _nonblank(tag.get("term")) or _nonblank(tag.get("label"))
+        if value:
+            seen.setdefault(value, None)
+    return tuple(seen)
+
+
+def _enclosures(raw: Mapping[str, Any], base: str) -> tuple[Enclosure, ...]:
+    found: dict[str, Enclosure] = {}
+    for link in raw.get("links") or []:
+        href = _absolute(base, link.get("href"))
+        if link.get("rel") == "enclosure" and href and href not in found:
+            found[href] = Enclosure(href, link.get("type") or "", _length(link.get("length")))
+    for media in raw.get("media_content") or []:
+        href = _absolute(base, media.get("url"))
+        if href and href not in found:
+            size = media.get("filesize") or media.get("fileSize") or media.get("length")
+            found[href] = Enclosure(href, media.get("type") or "", _length(size))
+    return tuple(found.values())
+
+
+def _length(value: object) -> int:
+    # Only plain ASCII digits: "abc", "-1", "1.5" or "²" mean the upstream gave no size.
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        return int(value.strip())
+    return 0
+
+
+def _base(node: Mapping[str, Any], feed_url: str) -> str:
+    """The node's xml:base (as feedparser recorded it on its text constructs), made absolute."""
+    details = [
+        *(node.get("content") or []),
+        node.get("summary_detail"),
+        node.get("title_detail"),
+        node.get("subtitle_detail"),
+    ]
+    for detail in details:
+        base = _nonblank(detail.get("base")) if detail else None
+        if base:
+            return urljoin(feed_url, base)
+    return feed_url
+
+
+def _absolute(base: str, href: object) -> str | None:
+    value = _nonblank(href)
+    return urljoin(base, value) if value else None

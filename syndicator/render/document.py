@@ -1,0 +1,176 @@
+"""The renderers' input (`FeedDocument`), its validation, and the helpers all formats share.
+
+Everything here is pure: the same document always yields the same values, so the three
+renderers produce the same bytes for the same input (the publisher compares bytes to decide
+whether a feed changed). Nothing reads the clock; the build date is `FeedDocument.updated`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
+
+from syndicator.models import Article, Category, Enclosure
+
+GENERATOR = "Syndicator"
+
+# fmt → file extension of the published feed; the web layer serves feeds/<slug>.<ext>.
+EXTENSIONS: dict[str, str] = {"rss": "rss", "atom": "atom", "json": "json"}
+
+# Characters XML 1.0 forbids (C0 controls except tab/LF/CR, lone surrogates, U+FFFE/U+FFFF)
+# plus the C1 controls U+0080–U+009F, which are legal XML but never meaningful text here and
+# which feed readers (feedparser among them) turn into windows-1252 punctuation.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+class RenderError(ValueError):
+    """A FeedDocument that cannot be rendered; the message names the field at fault."""
+
+
+def clean(text: str | None) -> str:
+    """Text with every XML-illegal and C1 control character removed.
+
+    Normalise already did this, but feedgen accepts such characters and then crashes while
+    serialising (or lxml refuses them), so every string is cleaned again on the way out.
+    """
+    return _ILLEGAL.sub("", text) if text else ""
+
+
+def feed_url(site_url: str, slug: str, fmt: str) -> str:
+    """The public URL of one feed: `{site_url}feeds/{slug}.{ext}`.
+
+    The slug is percent-encoded (keeping its `/` separators) so the result is a valid URI
+    even for non-ASCII slugs — JSON Feed's schema checks `feed_url` as a URI.
+    """
+    try:
+        ext = EXTENSIONS[fmt]
+    except KeyError:
+        raise RenderError(f"unknown feed format {fmt!r}; expected one of rss, atom, json") from None
+    _check_site_url(site_url)
+    if not slug or slug.startswith("/") or slug.endswith("/"):
+        raise RenderError(f"category slug {slug!r} must be non-empty without leading/trailing '/'")
+    return f"{site_url}feeds/{quote(slug, safe='/')}.{ext}"
+
+
+def _check_site_url(site_url: str) -> None:
+    parts = urlsplit(site_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not site_url.endswith("/"):
+        raise RenderError(f"site_url {site_url!r} must be an absolute http(s) URL ending in '/'")
+
+
+@dataclass(frozen=True)
+class FeedDocument:
+    """One version of one category's feed, as every format renders it.
+
+    `articles` are already newest first (ties by id) and are rendered in exactly this order.
+    """
+
+    category: Category
+    articles: tuple[Article, ...]
+    site_url: str
+    updated: datetime
+    ttl_minutes: int = 60
+    source_titles: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        """The category description, or its title when it has none (RSS requires one)."""
+        return clean(self.category.description).strip() or clean(self.category.title)
+
+
+def validate(doc: FeedDocument) -> None:
+    """Reject a document that would render into an invalid or misleading feed."""
+    if not clean(doc.category.title).strip():
+        raise RenderError(f"category {doc.category.slug!r} has an empty title")
+    _check_site_url(doc.site_url)
+    feed_url(doc.site_url, doc.category.slug, "rss")
+    _check_aware(doc.updated, "FeedDocument.updated")
+    if doc.ttl_minutes < 1:
+        raise RenderError(f"ttl_minutes must be at least 1, got {doc.ttl_minutes}")
+    seen: set[str] = set()
+    for article in doc.articles:
+        guid = entry_id(article)
+        if guid in seen:
+            raise RenderError(f"article {article.id!r} appears twice in the feed")
+        seen.add(guid)
+        _check_aware(article.published, f"article {article.id!r}: published")
+        _check_aware(article.updated, f"article {article.id!r}: updated")
+        if urlsplit(article.url).scheme not in ("http", "https"):
+            raise RenderError(f"article {article.id!r}: url {article.url!r} is not http(s)")
+
+
+def _check_aware(value: datetime, what: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise RenderError(f"{what} is a naive datetime; renderers need tz-aware times")
+
+
+def utc(value: datetime) -> datetime:
+    """The time in UTC to whole seconds: every format shows the same instant the same way."""
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def rfc3339(value: datetime) -> str:
+    """`2024-05-01T08:30:00Z`: RFC 3339 as JSON Feed wants it."""
+    return utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def entry_id(article: Article) -> str:
+    """The item's permanent id: `urn:uuid:<article id>`."""
+    try:
+        return f"urn:uuid:{uuid.UUID(article.id)}"
+    except ValueError:
+        raise RenderError(f"article id {article.id!r} is not a UUID") from None
+
+
+def entry_title(article: Article) -> str:
+    """The title, or — for untitled upstream items — the start of the summary, else the URL.
+
+    Atom requires a non-empty title and RSS items need a title or description; a reader's
+    list view is useless with blank rows.
+    """
+    title = clean(article.title).strip()
+    if title:
+        return title
+    summary = clean(article.summary).strip()
+    return summary[:80] if summary else clean(article.url)
+
+
+def entry_terms(article: Article) -> list[str]:
+    """Categories then tags, cleaned, without blanks or repeats, in their original order."""
+    terms: list[str] = []
+    for raw in (*article.categories, *article.tags):
+        term = clean(raw).strip()
+        if term and term not in terms:
+            terms.append(term)
+    return terms
+
+
+def media_type(enclosure: Enclosure) -> str:
+    """The declared type, else one guessed from the URL's extension, else ''."""
+    declared = clean(enclosure.type).strip().lower()
+    if declared:
+        return declared
+    guessed, _ = mimetypes.guess_type(urlsplit(enclosure.url).path)
+    return guessed or ""
+
+
+def images(article: Article) -> list[Enclosure]:
+    """The article's image enclosures, in order (declared or guessed `image/*`)."""
+    return [e for e in article.enclosures if media_type(e).startswith("image/")]
+
+
+def rss_enclosure(article: Article) -> Enclosure | None:
+    """The one enclosure RSS may carry: the first with a known length and type."""
+    for enclosure in article.enclosures:
+        if enclosure.length > 0 and media_type(enclosure):
+            return enclosure
+    return None
+
+
+def source_title(doc: FeedDocument, article: Article) -> str:
+    """The title of the article's source, if the publisher supplied one."""
+    return clean(doc.source_titles.get(article.source_id, "")).strip()

@@ -1,0 +1,83 @@
+"""RSS 2.0 with feedgen, plus Dublin Core (authors by name) and Media RSS (images).
+
+feedgen traps handled here (see LIBRARY-NOTES): entries are appended, not prepended; every
+date is tz-aware; a name-only author goes to `dc:creator` because RSS `<author>` wants an
+email; `<description>` carries the plain-text summary and `content:encoded` the HTML. RSS
+allows one `<enclosure>` per item, so only the first with a known length and type is used,
+while every image also gets a `<media:content>`.
+"""
+
+from __future__ import annotations
+
+from feedgen.feed import FeedGenerator
+
+from syndicator.render.document import (
+    GENERATOR,
+    FeedDocument,
+    clean,
+    entry_id,
+    entry_terms,
+    entry_title,
+    feed_url,
+    images,
+    media_type,
+    rss_enclosure,
+    source_title,
+    utc,
+    validate,
+)
+
+MEDIA_TYPE = "application/rss+xml; charset=utf-8"
+
+
+def render_rss(doc: FeedDocument) -> bytes:
+    """The feed as RSS 2.0 bytes (UTF-8, with XML declaration)."""
+    validate(doc)
+    fg = FeedGenerator()
+    fg.load_extension("dc")
+    fg.load_extension("media")
+    fg.title(clean(doc.category.title))
+    # feedgen takes the channel <link> from the *last* link given: alternate goes last.
+    fg.link(
+        href=feed_url(doc.site_url, doc.category.slug, "rss"),
+        rel="self",
+        type="application/rss+xml",
+    )
+    fg.link(href=doc.site_url, rel="alternate")
+    fg.description(doc.description)
+    fg.language(clean(doc.category.language) or "en")
+    fg.generator(GENERATOR)
+    fg.lastBuildDate(utc(doc.updated))
+    fg.ttl(doc.ttl_minutes)
+
+    for article in doc.articles:
+        entry = fg.add_entry(order="append")
+        entry.guid(entry_id(article), permalink=False)
+        entry.title(entry_title(article))
+        entry.link(href=clean(article.url), rel="alternate")
+        entry.pubDate(utc(article.published))
+        summary = clean(article.summary).strip()
+        content = clean(article.content_html)
+        if content.strip():
+            entry.content(content)
+        if summary:
+            # After content(): summary() fills <description>, content stays content:encoded.
+            entry.summary(summary)
+        author = clean(article.author).strip()
+        if author:
+            entry.dc.dc_creator(author)
+        publisher = source_title(doc, article)
+        if publisher:
+            entry.dc.dc_publisher(publisher)
+        for term in entry_terms(article):
+            entry.category(term=term)
+        enclosure = rss_enclosure(article)
+        if enclosure is not None:
+            entry.enclosure(clean(enclosure.url), str(enclosure.length), media_type(enclosure))
+        for image in images(article):
+            attrs = {"url": clean(image.url), "type": media_type(image), "medium": "image"}
+            if image.length > 0:
+                attrs["fileSize"] = str(image.length)
+            # group=None puts media:content straight into the item, not in a media:group.
+            entry.media.content(attrs, group=None)
+    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)

@@ -1,0 +1,212 @@
+"""Idempotent article upserts, category indexes and retention.
+
+A job may run twice, or on two workers at once (arq delivers at least once). Every write
+here is therefore an optimistic transaction (WATCH … MULTI/EXEC) that recomputes from what
+Redis holds, so repeating it changes nothing: the same upstream item always lands on the
+same record, `updated` moves only when the content hash moves, and an id that retention
+evicted stays evicted while the upstream still lists it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from syndicator.models import Article, Category
+from syndicator.store.codec import article_from_json, article_to_json
+from syndicator.store.keys import Keys
+
+
+class Outcome(enum.StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    MERGED = "merged"  # same canonical URL already stored from another source
+    EVICTED = "evicted"  # retention removed it earlier; still upstream, so not re-added
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    article_id: str
+    outcome: Outcome
+    indexes: tuple[str, ...]  # category indexes whose feed this upsert changed
+
+
+def _merge(old: Article, new: Article, now: datetime) -> Article:
+    """The record after `new` (same id) arrives: content from `new`, identity dates from `old`."""
+    published = old.published if new.date_estimated and old.date_estimated else new.published
+    updated = new.updated if new.updated > old.updated else now
+    return replace(
+        new,
+        published=published,
+        date_estimated=new.date_estimated and old.date_estimated,
+        updated=max(updated, published),
+        first_seen=old.first_seen or new.first_seen,
+        sources=old.sources or (new.source_id,),
+    )
+
+
+async def upsert_article(
+    redis: Redis,
+    keys: Keys,
+    article: Article,
+    indexes: tuple[str, ...],
+    *,
+    now: datetime,
+) -> UpsertResult:
+    """Store `article` in its record and in the category `indexes` (slug, parents, `all`)."""
+    url_key = keys.url_index(article.url) if article.url else None
+    while True:
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                watched = [keys.article(article.id), *(keys.evicted(s) for s in indexes)]
+                if url_key:
+                    watched.append(url_key)
+                await pipe.watch(*watched)
+                result = await _plan_upsert(pipe, keys, article, indexes, url_key, now)
+                await pipe.execute()
+                return result
+            except WatchError:
+                continue
+
+
+async def _plan_upsert(
+    pipe,  # a redis Pipeline in WATCH (immediate) mode; commands queue after multi()
+    keys: Keys,
+    article: Article,
+    indexes: tuple[str, ...],
+    url_key: str | None,
+    now: datetime,
+) -> UpsertResult:
+    target_id = article.id
+    if url_key:
+        indexed = await pipe.get(url_key)
+        if indexed and indexed.decode() != article.id:
+            other = indexed.decode()
+            await pipe.watch(keys.article(other))
+            if await pipe.exists(keys.article(other)):
+                target_id = other
+
+    raw = await pipe.get(keys.article(target_id))
+    stored: Article | None = None
+    stored_indexes: tuple[str, ...] = ()
+    if raw:
+        stored, stored_indexes = article_from_json(raw)
+
+    live_indexes: list[str] = []
+    now_ts = now.timestamp()
+    for slug in indexes:
+        if await pipe.zscore(keys.evicted(slug), target_id) is None:
+            live_indexes.append(slug)
+    evicted_from = [s for s in indexes if s not in live_indexes]
+
+    pipe.multi()
+    for slug in evicted_from:  # seen upstream again: remember the eviction for longer
+        pipe.zadd(keys.evicted(slug), {target_id: now_ts})
+
+    if stored is None:
+        if not live_indexes:
+            return UpsertResult(target_id, Outcome.EVICTED, ())
+        record = replace(article, sources=(article.source_id,), first_seen=article.first_seen or now)
+        _write(pipe, keys, record, tuple(live_indexes), url_key)
+        return UpsertResult(target_id, Outcome.NEW, tuple(live_indexes))
+
+    if target_id != article.id or stored.source_id != article.source_id:
+        # The same article through a second source: the first source owns the content.
+        if article.source_id in stored.sources:
+            return UpsertResult(target_id, Outcome.UNCHANGED, ())
+        record = replace(stored, sources=(*stored.sources, article.source_id))
+        all_indexes = tuple(dict.fromkeys((*stored_indexes, *live_indexes)))
+        _write(pipe, keys, record, all_indexes, url_key)
+        return UpsertResult(target_id, Outcome.MERGED, all_indexes)
+
+    added = tuple(s for s in live_indexes if s not in stored_indexes)
+    if stored.content_hash == article.content_hash and not added:
+        return UpsertResult(target_id, Outcome.UNCHANGED, ())
+    record = _merge(stored, article, now) if stored.content_hash != article.content_hash else stored
+    all_indexes = tuple(dict.fromkeys((*stored_indexes, *live_indexes)))
+    _write(pipe, keys, record, all_indexes, url_key)
+    changed = all_indexes if stored.content_hash != article.content_hash else added
+    outcome = Outcome.CHANGED if stored.content_hash != article.content_hash else Outcome.UNCHANGED
+    return UpsertResult(target_id, outcome, changed)
+
+
+def _write(pipe, keys: Keys, record: Article, indexes: tuple[str, ...], url_key: str | None) -> None:
+    pipe.set(keys.article(record.id), article_to_json(record, indexes=indexes))
+    if url_key:
+        pipe.set(url_key, record.id)
+    for slug in indexes:
+        pipe.zadd(keys.category_index(slug), {record.id: record.published.timestamp()})
+
+
+async def apply_retention(
+    redis: Redis,
+    keys: Keys,
+    category: Category,
+    *,
+    now: datetime,
+    evicted_memory: timedelta,
+) -> list[str]:
+    """Trim `category`'s index by count and age; returns the evicted ids.
+
+    Evicted ids go to the category's eviction set so a still-listed upstream item is not
+    re-added as new; a record that is in no index any more is deleted.
+    """
+    index = keys.category_index(category.slug)
+    doomed: set[str] = set()
+    overflow = await redis.zrange(index, 0, -(category.retention_count + 1))
+    doomed.update(m.decode() for m in overflow)
+    if category.retention_age is not None:
+        cutoff = (now - category.retention_age).timestamp()
+        doomed.update(m.decode() for m in await redis.zrangebyscore(index, "-inf", f"({cutoff}"))
+    evicted_key = keys.evicted(category.slug)
+    await redis.zremrangebyscore(evicted_key, "-inf", (now - evicted_memory).timestamp())
+    if not doomed:
+        return []
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zrem(index, *doomed)
+        pipe.zadd(evicted_key, dict.fromkeys(doomed, now.timestamp()))
+        await pipe.execute()
+    for article_id in doomed:
+        await _delete_if_orphaned(redis, keys, article_id)
+    return sorted(doomed)
+
+
+async def _delete_if_orphaned(redis: Redis, keys: Keys, article_id: str) -> None:
+    raw = await redis.get(keys.article(article_id))
+    if not raw:
+        return
+    article, indexes = article_from_json(raw)
+    for slug in indexes:
+        if await redis.zscore(keys.category_index(slug), article_id) is not None:
+            return
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.article(article_id))
+        if article.url:
+            pipe.delete(keys.url_index(article.url))
+        await pipe.execute()
+
+
+async def newest_articles(redis: Redis, keys: Keys, slug: str, limit: int) -> list[Article]:
+    """The `limit` newest articles of an index, newest first, ties broken by id."""
+    members = await redis.zrevrange(keys.category_index(slug), 0, max(limit - 1, 0), withscores=True)
+    if not members:
+        return []
+    ids = [m.decode() for m, _ in members]
+    raws = await redis.mget([keys.article(i) for i in ids])
+    articles = [article_from_json(raw)[0] for raw in raws if raw]
+    articles.sort(key=lambda a: (-a.published.timestamp(), a.id))
+    return articles
+
+
+async def load_articles(redis: Redis, keys: Keys, ids: Iterable[str]) -> list[Article]:
+    ids = list(ids)
+    if not ids:
+        return []
+    raws = await redis.mget([keys.article(i) for i in ids])
+    return [article_from_json(raw)[0] for raw in raws if raw]

@@ -1,0 +1,106 @@
+"""Rendered feeds in Redis: bytes per content coding, with their validators.
+
+Publish compresses once per version, so serving never compresses; every web process reads
+the same bytes and the same ETag, so a client may poll any of them and still get a 304.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import brotli
+from redis.asyncio import Redis
+
+from syndicator.store.keys import Keys
+
+CODINGS = ("identity", "gzip", "br")
+
+
+@dataclass(frozen=True)
+class StoredFeed:
+    """One published version of one format of one category feed."""
+
+    version: int
+    media_type: str
+    etag_base: str  # the version's name; ETags add the content coding
+    last_modified: datetime
+    bodies: dict[str, bytes]
+
+    def etag(self, coding: str) -> str:
+        """A strong ETag, distinct per content coding as RFC 9110 §8.8.3 requires."""
+        suffix = "" if coding == "identity" else f"-{coding}"
+        return f'"{self.etag_base}{suffix}"'
+
+    @property
+    def last_modified_http(self) -> str:
+        return format_datetime(self.last_modified, usegmt=True)
+
+
+def content_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def compress(body: bytes) -> dict[str, bytes]:
+    """Every coding we serve; gzip with mtime 0 so equal input gives equal bytes."""
+    return {
+        "identity": body,
+        "gzip": gzip.compress(body, compresslevel=9, mtime=0),
+        "br": brotli.compress(body, quality=9),
+    }
+
+
+async def stored_digest(redis: Redis, keys: Keys, slug: str, fmt: str) -> str | None:
+    raw = await redis.hget(keys.feed(slug, fmt), "digest")
+    return raw.decode() if raw else None
+
+
+async def save_version(
+    redis: Redis,
+    keys: Keys,
+    slug: str,
+    rendered: dict[str, tuple[bytes, str]],
+    *,
+    now: datetime,
+) -> int:
+    """Store a new version of `slug` (fmt → (body, media type)) and announce it."""
+    version = int(await redis.incr(keys.feed_version(slug)))
+    modified = now.astimezone(UTC).replace(microsecond=0)
+    async with redis.pipeline(transaction=True) as pipe:
+        for fmt, (body, media_type) in rendered.items():
+            digest = content_digest(body)
+            mapping: dict[str, str | bytes | int] = {
+                "version": version,
+                "media_type": media_type,
+                "etag": f"v{version}-{fmt}-{digest[:12]}",
+                "last_modified": modified.isoformat(),
+                "digest": digest,
+            }
+            mapping.update({f"body:{c}": b for c, b in compress(body).items()})
+            pipe.hset(keys.feed(slug, fmt), mapping=mapping)
+        pipe.publish(keys.published_channel, f"{slug} {version}")
+        await pipe.execute()
+    return version
+
+
+async def load_feed(
+    redis: Redis, keys: Keys, slug: str, fmt: str, coding: str | None
+) -> StoredFeed | None:
+    """The current version; with `coding`, also that body (None: validators only, for 304s)."""
+    fields = ["version", "media_type", "etag", "last_modified"]
+    if coding:
+        fields.append(f"body:{coding}")
+    values = await redis.hmget(keys.feed(slug, fmt), fields)
+    if values[0] is None:
+        return None
+    version, media_type, etag, modified = values[:4]
+    return StoredFeed(
+        version=int(version),
+        media_type=media_type.decode(),
+        etag_base=etag.decode(),
+        last_modified=datetime.fromisoformat(modified.decode()),
+        bodies={coding: values[4] or b""} if coding else {},
+    )

@@ -1,0 +1,62 @@
+"""Every Redis key Syndicator owns, in one place, under one configurable prefix.
+
+arq's own keys (`arq:job:…`) are fixed by arq; ours all start with the prefix so that an
+operator can see, count or delete exactly what Syndicator wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str
+
+    def article(self, article_id: str) -> str:
+        """A JSON article record."""
+        return f"{self.prefix}article:{article_id}"
+
+    def url_index(self, canonical_url: str) -> str:
+        """Canonical URL → article id, so one article found via two sources is stored once."""
+        digest = hashlib.sha256(canonical_url.encode()).hexdigest()[:32]
+        return f"{self.prefix}url:{digest}"
+
+    def category_index(self, slug: str) -> str:
+        """Sorted set of article ids scored by published time (seconds since the epoch)."""
+        return f"{self.prefix}cat:{slug}"
+
+    def evicted(self, slug: str) -> str:
+        """Sorted set of ids retention removed from `slug`, scored by when last seen upstream."""
+        return f"{self.prefix}evicted:{slug}"
+
+    def source_state(self, source_id: str) -> str:
+        """Hash of a source's fetch state (validators, last success/error, counters)."""
+        return f"{self.prefix}source:{source_id}"
+
+    @property
+    def due(self) -> str:
+        """Sorted set of source ids scored by when they are next due."""
+        return f"{self.prefix}due"
+
+    def feed(self, slug: str, fmt: str) -> str:
+        """Hash of a rendered feed: bodies per content coding, ETag, Last-Modified, version."""
+        return f"{self.prefix}feed:{slug}:{fmt}"
+
+    def feed_version(self, slug: str) -> str:
+        """Counter bumped each time any format of `slug` changes."""
+        return f"{self.prefix}feedver:{slug}"
+
+    def dirty(self, slug: str) -> str:
+        """Counter bumped by every store that touches `slug`; publish re-renders while it moves."""
+        return f"{self.prefix}dirty:{slug}"
+
+    @property
+    def published_channel(self) -> str:
+        """Pub/sub channel on which publish announces `slug version`."""
+        return f"{self.prefix}published"
+
+    def job_id(self, kind: str, name: str) -> str:
+        """arq job ids carry the prefix so two deployments on one database never collide."""
+        return f"{self.prefix}{kind}:{name}"

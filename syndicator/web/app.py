@@ -1,0 +1,43 @@
+"""The aiohttp application: routes and error handling, nothing else.
+
+Unexpected errors become a short 500 text naming the request, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from syndicator.runtime import Runtime
+from syndicator.web.feeds import RUNTIME, serve_feed
+from syndicator.web.pages import healthz, index
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except RedisError as exc:
+        log.error("%s %s: store unavailable: %s", request.method, request.path, exc)
+        return web.Response(status=503, text="store unavailable, try again shortly\n", headers={"Retry-After": "5"})
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return web.Response(status=500, text="internal error; the operator's log has the details\n")
+
+
+def create_app(runtime: Runtime) -> web.Application:
+    app = web.Application(middlewares=[errors_as_text])
+    app[RUNTIME] = runtime
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/feeds/{name:.+}", serve_feed)
+    return app

@@ -1,0 +1,67 @@
+"""The small HTML pages: `/` lists every category with its feeds, `/healthz` reports health."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from syndicator.render import feed_url
+from syndicator.runtime import Runtime
+from syndicator.web.feeds import RUNTIME
+
+FORMAT_LABELS = (
+    ("rss", "RSS 2.0", "application/rss+xml"),
+    ("atom", "Atom 1.0", "application/atom+xml"),
+    ("json", "JSON Feed 1.1", "application/feed+json"),
+)
+
+
+def render_index(runtime: Runtime) -> str:
+    site = runtime.site_url
+    links: list[str] = []
+    rows: list[str] = []
+    for slug, category in sorted(runtime.config.categories.items()):
+        title = html.escape(category.title)
+        feeds = []
+        for ext, label, media_type in FORMAT_LABELS:
+            url = html.escape(feed_url(site, slug, ext))
+            links.append(f'<link rel="alternate" type="{media_type}" title="{title} ({label})" href="{url}">')
+            feeds.append(f'<a href="{url}">{label}</a>')
+        depth = slug.count("/")
+        rows.append(
+            f'<li style="margin-left:{depth * 1.5}em"><strong>{title}</strong> '
+            f"<code>{html.escape(slug)}</code> — {' · '.join(feeds)}"
+            + (f"<br><small>{html.escape(category.description)}</small>" if category.description else "")
+            + "</li>"
+        )
+    head = "\n".join(links)
+    body = "\n".join(rows)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Syndicator feeds</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{head}
+</head><body>
+<h1>Syndicator feeds</h1>
+<ul>
+{body}
+</ul>
+</body></html>
+"""
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(text=render_index(request.app[RUNTIME]), content_type="text/html", charset="utf-8")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    try:
+        await runtime.redis.ping()
+    except (RedisError, OSError) as exc:
+        body = {"status": "unavailable", "redis": f"unreachable: {exc}"}
+        return web.Response(status=503, text=json.dumps(body), content_type="application/json")
+    body = {"status": "ok", "redis": "ok", "sources": len(runtime.config.sources)}
+    return web.Response(text=json.dumps(body), content_type="application/json")

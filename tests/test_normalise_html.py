@@ -1,0 +1,155 @@
+"""sanitise_html, plain_text, strip_xml_illegal and summarise on hostile and real input."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from syndicator.normalise import plain_text, sanitise_html, strip_xml_illegal, summarise
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+BASE = "https://zhbf.example/news/8812.html"
+
+
+@pytest.mark.parametrize(
+    ("hostile", "forbidden"),
+    [
+        ("<p>hi</p><script>alert('x')</script>", ["<script", "alert"]),
+        ('<img src=x onerror="alert(1)">', ["onerror", "alert"]),
+        ('<a href="javascript:alert(1)">click</a>', ["javascript", "alert"]),
+        ('<a href=" JaVaScRiPt:alert(1)">click</a>', ["javascript", "alert"]),
+        ('<iframe src="https://evil.example/"></iframe>', ["<iframe", "evil"]),
+        ("<style>body{display:none}</style><p>x</p>", ["<style", "display"]),
+        ('<form action="/steal"><input name="pw"><button>Go</button></form>', ["<form", "<input", "steal", "Go"]),
+        ('<svg onload="alert(1)"><script>alert(2)</script></svg>', ["<svg", "alert"]),
+        ('<p onclick="alert(1)" style="position:fixed">x</p>', ["onclick", "style", "alert"]),
+        ('<object data="x.swf"></object><embed src="y.swf">', ["<object", "<embed", "swf"]),
+        ('<img src="data:image/svg+xml;base64,PHN2Zz4=">', ["data:", "<img"]),
+        ('<a href="vbscript:msgbox(1)">v</a>', ["vbscript"]),
+        ('<math><mtext><style><img src=x onerror=alert(1)></style></mtext></math>', ["onerror", "alert"]),
+        ('<video src="v.mp4" poster="p.jpg">old browser</video>', ["<video", "poster"]),
+        ("<!-- secret --><p>x</p>", ["secret"]),
+    ],
+)  # fmt: skip
+def test_hostile_html_is_neutralised(hostile: str, forbidden: list[str]) -> None:
+    clean = sanitise_html(hostile, BASE)
+    for fragment in forbidden:
+        assert fragment.lower() not in clean.lower(), clean
+
+
+def test_safe_markup_and_text_survive() -> None:
+    html = (
+        "<h2>Title</h2><p>One <strong>bold</strong> &amp; <em>em</em>.</p>"
+        "<blockquote>q</blockquote><ul><li>a</li></ul><table><tr><td colspan=2>c</td></tr>"
+        "</table><pre><code>x &lt; y</code></pre>"
+    )
+    assert sanitise_html(html, BASE) == (
+        "<h2>Title</h2><p>One <strong>bold</strong> &amp; <em>em</em>.</p>"
+        "<blockquote>q</blockquote><ul><li>a</li></ul><table><tbody><tr><td colspan=\"2\">c</td>"
+        "</tr></tbody></table><pre><code>x &lt; y</code></pre>"
+    )
+
+
+def test_relative_links_become_absolute() -> None:
+    html = '<a href="../about">a</a><img src="/i/1.jpg"><a href="#top">t</a><a href="mailto:x@y.z">m</a>'
+    clean = sanitise_html(html, BASE)
+    assert 'href="https://zhbf.example/about"' in clean
+    assert 'src="https://zhbf.example/i/1.jpg"' in clean
+    assert 'href="https://zhbf.example/news/8812.html#top"' in clean
+    assert 'href="mailto:x@y.z"' in clean
+    assert 'rel="noopener noreferrer"' in clean
+
+
+def test_relative_links_without_web_base_are_dropped_not_kept_relative() -> None:
+    clean = sanitise_html('<a href="/a">a</a><a href="https://x.example/">b</a>', "file:///s.xml")
+    assert clean == (
+        '<a rel="noopener noreferrer">a</a>'
+        '<a href="https://x.example/" rel="noopener noreferrer">b</a>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("img", "src"),
+    [
+        ('<img src="/static/blank.gif" data-original="/u/1.jpg">', "https://zhbf.example/u/1.jpg"),
+        ('<img data-src="//cdn.example/2.png">', "https://cdn.example/2.png"),
+        ('<img src="data:image/gif;base64,R0lGOD" data-lazy-src="3.jpg">', "https://zhbf.example/news/3.jpg"),
+        ('<img src="spacer.gif" data-actualsrc="4.jpg">', "https://zhbf.example/news/4.jpg"),
+        ('<img src="real.jpg" data-src="other.jpg">', "https://zhbf.example/news/real.jpg"),
+    ],
+)  # fmt: skip
+def test_lazy_images_get_their_real_src(img: str, src: str) -> None:
+    clean = sanitise_html(img, BASE)
+    assert re.fullmatch(r'<img src="([^"]+)">', clean), clean
+    assert f'src="{src}"' in clean
+
+
+def test_srcset_is_made_absolute_and_unsafe_candidates_dropped() -> None:
+    clean = sanitise_html('<img src="a.jpg" srcset="a.jpg 1x, javascript:x 2x, /b.jpg 3x">', BASE)
+    assert 'srcset="https://zhbf.example/news/a.jpg 1x, https://zhbf.example/b.jpg 3x"' in clean
+
+
+def test_spacers_and_tracking_pixels_are_removed() -> None:
+    html = (
+        '<p>x<img src="/static/blank.gif"><img src="https://t.example/p?id=1" width="1" '
+        'height="1"><img src="https://t.example/pixel.gif?id=2"></p>'
+    )
+    assert sanitise_html(html, BASE) == "<p>x</p>"
+
+
+def test_corpus_article_page_is_safe_and_keeps_its_real_images() -> None:
+    page = (CORPUS / "site-zhbf" / "article-8812.utf8.html").read_text("utf-8")
+    expected = json.loads((CORPUS / "site-zhbf" / "article-8812.expected.json").read_text("utf-8"))
+    clean = sanitise_html(page, expected["url"])
+    srcs = re.findall(r'<img src="([^"]+)"', clean)
+    assert srcs == [image["src"] for image in expected["images"]]
+    for fragment in ["<script", "javascript:", "hm.tracker.example", "pixel.gif", "blank.gif"]:
+        assert fragment not in clean
+    assert expected["paragraphs"][0].replace(",", ",")[:20] in plain_text(clean).replace(",", ",")
+
+
+def test_xml_illegal_and_c1_characters_are_removed() -> None:
+    dirty = "a\x00b\x0bc\x1fd\x85e\x9ff\ud800g\ufffeh\tline\nend\r"
+    assert strip_xml_illegal(dirty) == "abcdefgh\tline\nend\r"
+    assert sanitise_html("<p>a\x00b\x0bc\x1fd\x85e\x9ff\udfffg</p>", BASE) == "<p>abcdefg</p>"
+    assert plain_text("<p>x\x85y</p>") == "xy"
+
+
+def test_plain_text_reads_like_the_page() -> None:
+    html = "<h1>Head</h1><p>One&nbsp;two &amp; <b>three</b></p><script>var x</script><p>四　五</p>"
+    assert plain_text(html) == "Head One two & three 四 五"
+
+
+def test_summary_is_unchanged_when_short() -> None:
+    assert summarise("  short   text \n") == "short text"
+
+
+def test_latin_summary_cuts_at_a_word_boundary() -> None:
+    text = "word " * 100
+    cut = summarise(text, 32)
+    assert cut == "word word word word word word…"
+    assert len(cut) <= 32
+
+
+def test_summary_prefers_a_sentence_end() -> None:
+    text = "The first sentence is here. The second sentence goes on and on and on."
+    assert summarise(text, 40) == "The first sentence is here.…"
+
+
+def test_cjk_summary_cuts_between_characters() -> None:
+    text = "陆海新通道技术技能人才国际发展联盟在重庆成立近年来重庆人社持续深化人才领域国际交流合作"
+    cut = summarise(text, 20)
+    assert cut == text[:19] + "…"
+
+
+def test_cjk_summary_cuts_after_a_full_stop() -> None:
+    text = "第一句话在这里结束。第二句话比较长一些，还在继续，一直到很远的地方才结束。"
+    assert summarise(text, 16) == "第一句话在这里结束。…"
+
+
+def test_mixed_summary_does_not_split_a_latin_word() -> None:
+    text = "重庆人社发布了新的 internationalisation 政策与措施"
+    cut = summarise(text, 20)
+    assert cut == "重庆人社发布了新的…"
+    assert len(cut) <= 20

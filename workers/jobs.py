@@ -1,0 +1,73 @@
+"""arq job functions: thin wrappers that turn arq's ctx into calls on the syndicator library.
+
+Retries: a retryable fetch failure (timeout, 5xx, 429) raises arq's `Retry` with a backoff
+computed from `job_try`, honouring the upstream's Retry-After; everything else is recorded
+on the source by `ingest_source` and the job ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+from arq import Retry
+
+from syndicator.ingest import IngestReport, ingest_source
+from syndicator.publish import publish_category as publish
+from syndicator.runtime import Runtime
+from syndicator.store.sources import due_sources
+
+log = logging.getLogger("syndicator.worker")
+
+MAX_RETRY_DELAY = 600.0
+
+
+def retry_delay(job_try: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter (2, 4, 8 … s), never sooner than Retry-After."""
+    backoff = min(MAX_RETRY_DELAY, 2.0**job_try) * random.uniform(0.8, 1.2)
+    return min(MAX_RETRY_DELAY, max(backoff, retry_after or 0.0))
+
+
+async def ingest_job(ctx: dict[str, Any], source_id: str) -> str:
+    runtime: Runtime = ctx["runtime"]
+    if source_id not in runtime.config.sources:
+        return f"{source_id}: unknown source (removed from config?)"
+    report: IngestReport = await ingest_source(runtime, source_id)
+    log.info("%s", report.line())
+    job_try = int(ctx.get("job_try", 1))
+    if report.retryable and job_try < runtime.config.settings.max_tries:
+        raise Retry(defer=retry_delay(job_try, report.retry_after))
+    return report.line()
+
+
+async def publish_job(ctx: dict[str, Any], slug: str) -> str:
+    runtime: Runtime = ctx["runtime"]
+    if slug not in runtime.config.categories:
+        return f"{slug}: unknown category"
+    version = await publish(runtime, slug)
+    return f"{slug}: version {version}" if version else f"{slug}: unchanged"
+
+
+async def schedule_job(ctx: dict[str, Any]) -> int:
+    """Enqueue an ingest for every due source; a pending one is not enqueued twice."""
+    runtime: Runtime = ctx["runtime"]
+    now = datetime.now(UTC)
+    enqueued = 0
+    for source_id in await due_sources(runtime.redis, runtime.keys, runtime.config.sources, now):
+        job = await ctx["redis"].enqueue_job(
+            "ingest_source",
+            source_id,
+            _job_id=runtime.keys.job_id("ingest", source_id),
+            _queue_name=runtime.config.settings.queue_name,
+        )
+        enqueued += job is not None
+    return enqueued
+
+
+async def publish_missing(runtime: Runtime) -> None:
+    """At start-up, publish every category that has never been published (empty ones too)."""
+    for slug in runtime.config.categories:
+        if not await runtime.redis.exists(runtime.keys.feed(slug, "rss")):
+            await publish(runtime, slug)
