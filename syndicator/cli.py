@@ -78,8 +78,11 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
     await runner.setup()
     site = web.TCPSite(runner, config.settings.host, config.settings.port)
     await site.start()
-    print(f"serving feeds at {runtime.site_url} (listening on {config.settings.host}:{config.settings.port})",
-          file=sys.stderr, flush=True)  # fmt: skip
+    print(
+        f"serving feeds at {runtime.site_url} (listening on {config.settings.host}:{config.settings.port})",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         if with_worker:
             async with running_worker(config, redis_url):
@@ -148,8 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ingest":
         unknown = [s for s in args.source_ids if s not in config.sources]
         if unknown:
-            print(f"unknown source id(s): {', '.join(unknown)}; known: {', '.join(config.sources)}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"unknown source id(s): {', '.join(unknown)}; known: {', '.join(config.sources)}",
+                file=sys.stderr,
+            )
             return 2
     try:
         with redis_for(config) as redis_url:

@@ -177,9 +177,7 @@ def parse_timezone(value: object) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise BadValue(
-            f"unknown time zone {name!r} (use an IANA name such as 'Asia/Shanghai')"
-        ) from None
+        raise BadValue(f"unknown time zone {name!r} (use an IANA name such as 'Asia/Shanghai')") from None
     return name
 
 

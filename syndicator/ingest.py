@@ -19,7 +19,7 @@ from syndicator.parse import ParseError, parse_feed
 from syndicator.publish import request_publish
 from syndicator.runtime import Runtime
 from syndicator.store.articles import Outcome, apply_retention, upsert_article
-from syndicator.store.sources import load_state, record_failure, record_success
+from syndicator.store.sources import load_state, record_failure, record_success, set_publish_pending
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +66,24 @@ async def ingest_source(runtime: Runtime, source_id: str, *, now: datetime | Non
     except FetchError as exc:
         await record_failure(runtime.redis, runtime.keys, source, now=now, error=str(exc))
         return IngestReport(
-            source_id, source.url, "error", error=str(exc), retryable=exc.retryable, retry_after=exc.retry_after
+            source_id,
+            source.url,
+            "error",
+            error=str(exc),
+            retryable=exc.retryable,
+            retry_after=exc.retry_after,
         )
 
     if fetched.status == 304:
         await record_success(
-            runtime.redis, runtime.keys, source, now=now, validators=fetched.validators,
-            status="304 not modified", warnings=state.warnings,
-        )  # fmt: skip
+            runtime.redis,
+            runtime.keys,
+            source,
+            now=now,
+            validators=fetched.validators,
+            status="304 not modified",
+            warnings=state.warnings,
+        )
         return IngestReport(source_id, source.url, "not-modified")
 
     try:
@@ -86,6 +96,7 @@ async def ingest_source(runtime: Runtime, source_id: str, *, now: datetime | Non
         return IngestReport(source_id, source.url, "error", error=error)
 
     indexes = source_indexes(runtime, source)
+    await set_publish_pending(runtime.redis, runtime.keys, source_id, True)
     warnings = list(feed.warnings)
     counts: Counter[str] = Counter()
     touched: set[str] = set()
@@ -104,20 +115,36 @@ async def ingest_source(runtime: Runtime, source_id: str, *, now: datetime | Non
         if result.outcome is Outcome.EVICTED:
             log.debug("%s: %s is past retention, not re-added", source_id, result.article_id)
 
+    if state.publish_pending:  # an earlier run died between storing and publishing
+        touched.update(indexes)
     for slug in sorted(touched):
         evicted = await apply_retention(
-            runtime.redis, runtime.keys, runtime.config.categories[slug], now=now,
+            runtime.redis,
+            runtime.keys,
+            runtime.config.categories[slug],
+            now=now,
             evicted_memory=runtime.config.settings.evicted_memory,
-        )  # fmt: skip
+        )
         counts["retired"] += len(evicted)
 
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n) or "no entries"
     await record_success(
-        runtime.redis, runtime.keys, source, now=now, validators=fetched.validators,
-        status=f"{fetched.status} ok: {summary}", warnings=tuple(warnings),
-    )  # fmt: skip
+        runtime.redis,
+        runtime.keys,
+        source,
+        now=now,
+        validators=fetched.validators,
+        status=f"{fetched.status} ok: {summary}",
+        warnings=tuple(warnings),
+    )
     if touched:
         await request_publish(runtime, sorted(touched))
+    await set_publish_pending(runtime.redis, runtime.keys, source_id, False)
     return IngestReport(
-        source_id, source.url, "updated", counts=dict(counts), warnings=tuple(warnings), touched=tuple(sorted(touched))
+        source_id,
+        source.url,
+        "updated",
+        counts=dict(counts),
+        warnings=tuple(warnings),
+        touched=tuple(sorted(touched)),
     )

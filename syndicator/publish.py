@@ -28,7 +28,8 @@ def ttl_minutes(runtime: Runtime, slug: str) -> int:
     intervals = [
         s.poll_interval.total_seconds()
         for s in runtime.config.sources.values()
-        if s.enabled and any(slug in runtime.config.category_with_ancestors(c) for c in s.categories or ("all",))
+        if s.enabled
+        and any(slug in runtime.config.category_with_ancestors(c) for c in s.categories or ("all",))
     ]
     return max(1, int(min(intervals) // 60)) if intervals else 60
 
@@ -79,7 +80,9 @@ async def publish_category(runtime: Runtime, slug: str, *, now: datetime | None 
             if await stored_digest(runtime.redis, runtime.keys, slug, fmt) != content_digest(body):
                 changed = True
         if changed:
-            version = await save_version(runtime.redis, runtime.keys, slug, rendered, now=now or datetime.now(UTC))
+            version = await save_version(
+                runtime.redis, runtime.keys, slug, rendered, now=now or datetime.now(UTC)
+            )
             log.info("published %s version %d", slug, version)
         if await runtime.redis.get(runtime.keys.dirty(slug)) == mark:
             break

@@ -32,16 +32,18 @@ def items(prefix: str, n: int, *, start: datetime = BASE_TIME, step_hours: int =
             title=f"{prefix} title {i}",
             link=f"https://{prefix}.example/posts/{i}",
             published=start - timedelta(hours=step_hours * i),
-            body=f"<p>{prefix} body {i} with <a href=\"/rel/{i}\">a relative link</a></p>",
+            body=f'<p>{prefix} body {i} with <a href="/rel/{i}">a relative link</a></p>',
             author=f"Author {i}" if i % 2 == 0 else None,
         )
         for i in range(n)
     ]
 
 
-def rss(items_: list[Item], *, title: str = "Upstream RSS", encoding: str = "utf-8", extra: str = "") -> bytes:
+def rss(
+    items_: list[Item], *, title: str = "Upstream RSS", encoding: str = "utf-8", extra: str = ""
+) -> bytes:
     entries = "".join(
-        f"<item><guid isPermaLink=\"false\">{escape(i.guid)}</guid><title>{escape(i.title)}</title>"
+        f'<item><guid isPermaLink="false">{escape(i.guid)}</guid><title>{escape(i.title)}</title>'
         f"<link>{escape(i.link)}</link><pubDate>{format_datetime(i.published)}</pubDate>"
         f"<description>{escape(i.body)}</description>"
         + (f"<dc:creator>{escape(i.author)}</dc:creator>" if i.author else "")

@@ -263,8 +263,7 @@ def test_env_overrides_win_over_the_file(tmp_path: Path) -> None:
         (
             "SYNDICATOR_JOB_TIMEOUT",
             "soon",
-            "bad duration 'soon' (use seconds or a string such as "
-            '"90s", "10m", "1h30m", "7d", "2w")',
+            'bad duration \'soon\' (use seconds or a string such as "90s", "10m", "1h30m", "7d", "2w")',
         ),
         (
             "SYNDICATOR_REDIS_URL",
@@ -280,9 +279,7 @@ def test_env_overrides_win_over_the_file(tmp_path: Path) -> None:
         ("SYNDICATOR_HOST", "", "must not be empty"),
     ],
 )
-def test_bad_env_values_are_config_errors(
-    tmp_path: Path, var: str, value: str, problem: str
-) -> None:
+def test_bad_env_values_are_config_errors(tmp_path: Path, var: str, value: str, problem: str) -> None:
     path = write(tmp_path, MINIMAL)
     err = error_of(path, {var: value})
     assert str(err) == f"{path}: {var}: {problem}"
@@ -306,7 +303,8 @@ BAD_FILES = [
     (
         CATEGORY + "colour = 1\n",
         "categories[0].colour",
-        "unknown key (expected one of: slug, title, description, language, items_per_feed, retention_count, retention_age)",
+        "unknown key (expected one of: slug, title, description, language, items_per_feed, "
+        "retention_count, retention_age)",
     ),
     # wrong types
     ('[server]\nport = "8080"\n', "server.port", "expected an integer, got string '8080'"),
@@ -405,7 +403,8 @@ BAD_FILES = [
     (
         '[[categories]]\nslug = "a/b/c/d/e/f/g/h/i"\n',
         "categories[0].slug",
-        "bad slug 'a/b/c/d/e/f/g/h/i' (lowercase segments of a-z, 0-9, '-', '_' joined by '/', at most 8 deep)",
+        "bad slug 'a/b/c/d/e/f/g/h/i' (lowercase segments of a-z, 0-9, '-', '_' joined by '/', "
+        "at most 8 deep)",
     ),
     ('[[categories]]\ntitle = "x"\n', "categories[0].slug", "required key is missing"),
     (
@@ -451,7 +450,8 @@ BAD_FILES = [
     (
         "[all]\nslug = 'x'\n",
         "all.slug",
-        "unknown key (expected one of: title, description, language, items_per_feed, retention_count, retention_age)",
+        "unknown key (expected one of: title, description, language, items_per_feed, "
+        "retention_count, retention_age)",
     ),
     # networks, redis, headers, kinds
     (
@@ -467,7 +467,8 @@ BAD_FILES = [
     (
         '[server]\nredis_url = "http://localhost:6379"\n',
         "server.redis_url",
-        "unsupported scheme in 'http://localhost:6379' (use redis://, rediss:// or unix://, or leave empty for the embedded server)",
+        "unsupported scheme in 'http://localhost:6379' (use redis://, rediss:// or unix://, "
+        "or leave empty for the embedded server)",
     ),
     (
         '[fetch]\nuser_agent = "a\\r\\nX-Evil: 1"\n',
@@ -505,16 +506,13 @@ def test_missing_file_source_is_reported(tmp_path: Path) -> None:
     err = error_of(path)
     target = tmp_path / "samples" / "none.xml"
     assert str(err) == (
-        f"{path}: sources[0].url: file: URL 'file:samples/none.xml' points at "
-        f"'{target}', which is not a file"
+        f"{path}: sources[0].url: file: URL 'file:samples/none.xml' points at '{target}', which is not a file"
     )
 
 
 def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
     missing = tmp_path / "absent.toml"
-    assert str(error_of(missing)) == (
-        f"{missing}: (file): cannot read the file (No such file or directory)"
-    )
+    assert str(error_of(missing)) == (f"{missing}: (file): cannot read the file (No such file or directory)")
     assert str(error_of(tmp_path)) == f"{tmp_path}: (file): cannot read the file (Is a directory)"
     latin = tmp_path / "latin.toml"
     latin.write_bytes('[all]\ntitle = "Caf\xe9"\n'.encode("latin-1"))

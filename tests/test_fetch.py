@@ -87,9 +87,7 @@ def build_app(up: Upstream) -> web.Application:
 
     async def bomb(request: web.Request) -> web.Response:
         # 200 bytes on the wire, 1 MB once decoded: only the decoded count catches it.
-        return web.Response(
-            body=gzip.compress(b"\0" * 1_000_000), headers={"Content-Encoding": "gzip"}
-        )
+        return web.Response(body=gzip.compress(b"\0" * 1_000_000), headers={"Content-Encoding": "gzip"})
 
     async def redirect(request: web.Request) -> web.Response:
         step = request.match_info["step"]
@@ -192,9 +190,7 @@ async def test_conditional_get_sends_validators_and_gets_304(upstream, fetcher):
     assert (again.status, again.body) == (304, b"")
     assert again.validators == first.validators
 
-    by_date = await fetcher.fetch(
-        src(f"{upstream.base}/feed"), Validators(last_modified=LAST_MODIFIED)
-    )
+    by_date = await fetcher.fetch(src(f"{upstream.base}/feed"), Validators(last_modified=LAST_MODIFIED))
     assert by_date.status == 304
     # The 304 carried an ETag: it becomes the new validator, the stored date stays.
     assert by_date.validators == Validators(etag=ETAG, last_modified=LAST_MODIFIED)

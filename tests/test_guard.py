@@ -40,9 +40,7 @@ class StaticResolver(AbstractResolver):
             raise socket.gaierror(socket.EAI_NONAME, f"Name or service not known: {host}")
         address = self.table[host]
         fam = socket.AF_INET6 if ":" in address else socket.AF_INET
-        return [
-            {"hostname": host, "host": address, "port": port, "family": fam, "proto": 0, "flags": 0}
-        ]
+        return [{"hostname": host, "host": address, "port": port, "family": fam, "proto": 0, "flags": 0}]
 
     async def close(self) -> None:
         return None
@@ -167,9 +165,7 @@ def test_allowed_networks_let_through_and_bad_cidr_is_named():
     guard = AddressGuard(["10.1.0.0/16"])
     guard.check_host("10.1.2.3")
     guard.check_host("[::ffff:10.1.2.3]")
-    with pytest.raises(
-        ValueError, match=r"fetch\.allowed_networks: '10\.1\.0\.0/99' is not a CIDR network"
-    ):
+    with pytest.raises(ValueError, match=r"fetch\.allowed_networks: '10\.1\.0\.0/99' is not a CIDR network"):
         AddressGuard(["10.1.0.0/99"])
 
 
@@ -210,9 +206,7 @@ async def test_literal_error_names_the_address_and_why(private):
     async with Fetcher(LIMITS) as f:
         with pytest.raises(AddressRefused) as info:
             await f.fetch(src(f"http://2130706433:{private.port}/"), Validators())
-    assert info.value.reason == (
-        "refused: 2130706433 is 127.0.0.1 (loopback), not a public address"
-    )
+    assert info.value.reason == ("refused: 2130706433 is 127.0.0.1 (loopback), not a public address")
 
 
 async def test_name_resolving_to_loopback_is_refused(private):
@@ -272,9 +266,7 @@ async def test_allow_private_network_reaches_loopback(private):
     resolver = StaticResolver({"evil.test": "127.0.0.1"})
     async with Fetcher(LIMITS, resolver=resolver) as f:
         direct = await f.fetch(src(private.url("/a"), allow_private=True), Validators())
-        named = await f.fetch(
-            src(private.url("/b", host="evil.test"), allow_private=True), Validators()
-        )
+        named = await f.fetch(src(private.url("/b", host="evil.test"), allow_private=True), Validators())
         # The same Fetcher still guards the other sources.
         with pytest.raises(AddressRefused):
             await f.fetch(src(private.url("/c")), Validators())

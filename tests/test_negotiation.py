@@ -60,4 +60,7 @@ def test_if_none_match_wins_over_if_modified_since():
     ],
 )
 def test_if_modified_since(since, expected):
-    assert not_modified(if_none_match=None, if_modified_since=since, etag='"x"', last_modified=MODIFIED) is expected
+    assert (
+        not_modified(if_none_match=None, if_modified_since=since, etag='"x"', last_modified=MODIFIED)
+        is expected
+    )

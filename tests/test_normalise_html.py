@@ -21,7 +21,10 @@ BASE = "https://zhbf.example/news/8812.html"
         ('<a href=" JaVaScRiPt:alert(1)">click</a>', ["javascript", "alert"]),
         ('<iframe src="https://evil.example/"></iframe>', ["<iframe", "evil"]),
         ("<style>body{display:none}</style><p>x</p>", ["<style", "display"]),
-        ('<form action="/steal"><input name="pw"><button>Go</button></form>', ["<form", "<input", "steal", "Go"]),
+        (
+            '<form action="/steal"><input name="pw"><button>Go</button></form>',
+            ["<form", "<input", "steal", "Go"],
+        ),
         ('<svg onload="alert(1)"><script>alert(2)</script></svg>', ["<svg", "alert"]),
         ('<p onclick="alert(1)" style="position:fixed">x</p>', ["onclick", "style", "alert"]),
         ('<object data="x.swf"></object><embed src="y.swf">', ["<object", "<embed", "swf"]),
@@ -46,7 +49,7 @@ def test_safe_markup_and_text_survive() -> None:
     )
     assert sanitise_html(html, BASE) == (
         "<h2>Title</h2><p>One <strong>bold</strong> &amp; <em>em</em>.</p>"
-        "<blockquote>q</blockquote><ul><li>a</li></ul><table><tbody><tr><td colspan=\"2\">c</td>"
+        '<blockquote>q</blockquote><ul><li>a</li></ul><table><tbody><tr><td colspan="2">c</td>'
         "</tr></tbody></table><pre><code>x &lt; y</code></pre>"
     )
 
@@ -64,8 +67,7 @@ def test_relative_links_become_absolute() -> None:
 def test_relative_links_without_web_base_are_dropped_not_kept_relative() -> None:
     clean = sanitise_html('<a href="/a">a</a><a href="https://x.example/">b</a>', "file:///s.xml")
     assert clean == (
-        '<a rel="noopener noreferrer">a</a>'
-        '<a href="https://x.example/" rel="noopener noreferrer">b</a>'
+        '<a rel="noopener noreferrer">a</a><a href="https://x.example/" rel="noopener noreferrer">b</a>'
     )
 
 
@@ -106,7 +108,7 @@ def test_corpus_article_page_is_safe_and_keeps_its_real_images() -> None:
     assert srcs == [image["src"] for image in expected["images"]]
     for fragment in ["<script", "javascript:", "hm.tracker.example", "pixel.gif", "blank.gif"]:
         assert fragment not in clean
-    assert expected["paragraphs"][0].replace(",", ",")[:20] in plain_text(clean).replace(",", ",")
+    assert expected["paragraphs"][0][:40] in plain_text(clean)
 
 
 def test_xml_illegal_and_c1_characters_are_removed() -> None:

@@ -118,6 +118,37 @@ def test_empty_cjk_feeds_are_valid_empty_feeds(name: str, fmt: str) -> None:
     assert (feed.format, feed.entries) == (fmt, ())
 
 
+def test_atom_0_3_content_xml_base() -> None:
+    # Expects entries[0]['content'][0]['base'] == 'http://example.com/test/'
+    body = (FEEDPARSER / "wellformed" / "base" / "entry_content_xml_base.xml").read_bytes()
+    feed = parse_feed(body, {"content-type": "application/atom+xml"}, URL)
+
+    (entry,) = feed.entries
+    assert (feed.format, entry.base_url) == ("atom03", "http://example.com/test/")
+    assert entry.content_html == '<div>Example <a href="test.html">test</a></div>'  # relative
+
+
+def test_every_wellformed_corpus_feed_parses() -> None:
+    # CDF (a 1997 Microsoft format) is the one family we do not read.
+    paths = [
+        p
+        for p in sorted((FEEDPARSER / "wellformed").rglob("*.xml"))
+        if "cdf" not in (p.parent.name, p.name[:3])
+    ]
+    failures = []
+    for path in paths:
+        try:
+            feed = parse_feed(path.read_bytes(), corpus_headers(path), URL)
+        except ParseError as exc:
+            failures.append(f"{path.name}: {exc.reason}")
+            continue
+        if feed.format == "unknown":
+            failures.append(f"{path.name}: format not recognised")
+
+    assert len(paths) > 1500
+    assert failures == []
+
+
 def test_illformed_feed_recovers_its_entry_and_says_what_was_wrong() -> None:
     # Expects entries[0].link == 'http://link/get?a=1&b=2' despite the unclosed </rss
     body = (FEEDPARSER / "illformed" / "rss_item_link_corrupted_ampersands.xml").read_bytes()
@@ -151,6 +182,20 @@ def test_gbk_feed_decodes_with_the_charset_header() -> None:
         assert (feed.title, feed.language) == ("情感故事", "zh-cn")
         assert feed.entries[0].title == "婚姻里最可怕的不是争吵"
         assert feed.entries[0].content_html == "她说：“我们已经很久没有好好说话了。”"
+
+
+def test_undeclared_gbk_is_detected() -> None:
+    # No charset header, no encoding declaration: chardet has to recognise GBK.
+    body = rss(
+        "<item><title>婚姻里最可怕的不是争吵，而是沉默</title>"
+        "<description>她说：“我们已经很久没有好好说话了。”他没有回答，"
+        "只是把电视的声音调大了一些。</description></item>",
+        channel="<title>情感故事</title>",
+    ).replace(' encoding="utf-8"', "")
+    feed = parse_feed(body.encode("gbk"), {"content-type": "application/rss+xml"}, URL)
+
+    assert (feed.title, feed.entries[0].title) == ("情感故事", "婚姻里最可怕的不是争吵，而是沉默")
+    assert feed.warnings == ("character encoding: document declared as utf-8, but parsed as GB18030",)
 
 
 def test_raw_dates_are_kept_verbatim() -> None:
@@ -356,9 +401,7 @@ def test_json_feed_1_1_podcast() -> None:
         "Brent interviews Chris Parrish, co-host of The Record and one-half of Aged &amp; Distilled."
     )
     assert entry.enclosures == (
-        Enclosure(
-            "http://therecord.co/downloads/The-Record-sp1e1-ChrisParrish.m4a", "audio/x-m4a", 89970236
-        ),
+        Enclosure("http://therecord.co/downloads/The-Record-sp1e1-ChrisParrish.m4a", "audio/x-m4a", 89970236),
     )
 
 

@@ -15,9 +15,9 @@ import feedparser
 import jsonschema
 import pytest
 from aiohttp import ClientSession
-from multidict import CIMultiDict
 from aiohttp.test_utils import TestServer
 from arq.worker import create_worker
+from multidict import CIMultiDict
 
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
@@ -62,14 +62,21 @@ async def setup_world(tmp_path: Path, upstream, redis_url: str, prefix: str):
             {"id": "tech-rss", "url": upstream.url("/tech.rss"), "categories": ["tech"], **src},
             {"id": "tech-json", "url": upstream.url("/news.json"), "categories": ["tech"], **src},
             {"id": "gushi-atom", "url": upstream.url("/python.atom"), "categories": ["qinggan/gushi"], **src},
-            {"id": "gushi-gbk", "url": upstream.url("/gushi.xml"), "categories": ["qinggan/gushi"],
-             "timezone": "Asia/Shanghai", **src},
-        ],  # fmt: skip
+            {
+                "id": "gushi-gbk",
+                "url": upstream.url("/gushi.xml"),
+                "categories": ["qinggan/gushi"],
+                "timezone": "Asia/Shanghai",
+                **src,
+            },
+        ],
     )
 
 
 async def run_burst_worker(config, redis_url: str) -> None:
-    worker = create_worker(worker_settings(config, redis_url), burst=True, handle_signals=False, poll_delay=0.05)
+    worker = create_worker(
+        worker_settings(config, redis_url), burst=True, handle_signals=False, poll_delay=0.05
+    )
     try:
         await worker.main()
     finally:
@@ -154,7 +161,7 @@ async def snapshot(redis, prefix: str) -> dict[str, object]:
             state[name] = await redis.zrange(key, 0, -1, withscores=True)
         elif name.startswith("feed:"):
             state[name] = await redis.hget(key, "digest")
-        elif name.startswith("url:") or kind == b"string" and name.startswith("feedver:"):
+        elif name.startswith("url:") or (kind == b"string" and name.startswith("feedver:")):
             state[name] = await redis.get(key)
     return state
 
@@ -198,7 +205,9 @@ async def test_edited_item_changes_updated_once(tmp_path, upstream, redis, redis
     assert first.counts.get("changed") == 1 and first.counts.get("unchanged") == 3
     assert second.counts.get("changed", 0) == 0 and second.counts.get("unchanged") == 4
     entry = next(
-        e for e in feedparser.parse(feeds_after_edit[("tech", "atom")][2]).entries if e.title == edited[1].title
+        e
+        for e in feedparser.parse(feeds_after_edit[("tech", "atom")][2]).entries
+        if e.title == edited[1].title
     )
     assert "corrected text" in entry.content[0].value
     assert entry.updated_parsed > entry.published_parsed
@@ -214,7 +223,11 @@ async def test_two_workers_at_once_store_what_one_does(tmp_path, upstream, redis
     config = await setup_world(tmp_path, upstream, redis_url, prefix)
     single_prefix = prefix.replace(":", "s:")
     single = replace(config, settings=replace(config.settings, redis_prefix=single_prefix))
-    a, b, c = (Runtime.open(config, redis_url), Runtime.open(config, redis_url), Runtime.open(single, redis_url))
+    a, b, c = (
+        Runtime.open(config, redis_url),
+        Runtime.open(config, redis_url),
+        Runtime.open(single, redis_url),
+    )
     try:
         for sid in config.sources:
             await asyncio.gather(ingest_source(a, sid, now=now), ingest_source(b, sid, now=now))
@@ -231,7 +244,9 @@ async def test_two_workers_at_once_store_what_one_does(tmp_path, upstream, redis
     assert strip(twice) == strip(once)
 
 
-@pytest.mark.parametrize("body", [b"<rss><channel><item><title>broken", b"<html><body>moved</body></html>", b""])
+@pytest.mark.parametrize(
+    "body", [b"<rss><channel><item><title>broken", b"<html><body>moved</body></html>", b""]
+)
 async def test_malformed_upstream_keeps_stored_items(tmp_path, upstream, redis, redis_url, prefix, body):
     config = await setup_world(tmp_path, upstream, redis_url, prefix)
     await run_burst_worker(config, redis_url)

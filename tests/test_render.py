@@ -169,9 +169,7 @@ def _common_entry_checks(parsed: feedparser.FeedParserDict) -> None:
     assert [[t.term for t in e.get("tags", [])] for e in entries] == EXPECTED_TERMS
     assert [_when(e.published_parsed) for e in entries] == EXPECTED_PUBLISHED
     # An RSS item without a summary carries its HTML in <description> (checked below).
-    assert [
-        e.content[0].value if "content" in e else e.summary for e in entries
-    ] == EXPECTED_CONTENT
+    assert [e.content[0].value if "content" in e else e.summary for e in entries] == EXPECTED_CONTENT
     assert entries[0].summary == "第一段 ]]> 文字 & 更多"
     assert entries[1].summary == "ctrl summary"
 
@@ -261,9 +259,7 @@ def test_atom_content_is_escaped_html_and_enclosures_are_links() -> None:
     entries = root.findall(f"{ATOM_NS}entry")
     assert [c.get("type") for e in entries for c in e.findall(f"{ATOM_NS}content")] == ["html"] * 3
     first = [
-        dict(link.attrib)
-        for link in entries[0].findall(f"{ATOM_NS}link")
-        if link.get("rel") == "enclosure"
+        dict(link.attrib) for link in entries[0].findall(f"{ATOM_NS}link") if link.get("rel") == "enclosure"
     ]
     assert first == [
         {"rel": "enclosure", "href": "https://img.example.cn/1.jpg", "type": "image/jpeg"},

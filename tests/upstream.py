@@ -87,7 +87,9 @@ class Upstream:
         self.requests.append(Seen(request.path, dict(request.headers), status))
         if status == 304:
             return web.Response(status=304, headers=headers)
-        return web.Response(status=status, body=doc.body, headers={**headers, "Content-Type": doc.content_type})
+        return web.Response(
+            status=status, body=doc.body, headers={**headers, "Content-Type": doc.content_type}
+        )
 
     async def start(self) -> None:
         app = web.Application()

@@ -43,11 +43,24 @@ def worker_settings(config: Config, redis_url: str) -> type:
         {
             "functions": [
                 # keep_result=0: a finished ingest must not block the next enqueue of its id
-                func(ingest_job, name="ingest_source", keep_result=0, timeout=timeout, max_tries=settings.max_tries),
+                func(
+                    ingest_job,
+                    name="ingest_source",
+                    keep_result=0,
+                    timeout=timeout,
+                    max_tries=settings.max_tries,
+                ),
                 func(publish_job, name="publish_category", keep_result=0, timeout=timeout, max_tries=3),
             ],
             "cron_jobs": [
-                cron(schedule_job, name="schedule_due", second=seconds, run_at_startup=True, unique=True, timeout=30)
+                cron(
+                    schedule_job,
+                    name="schedule_due",
+                    second=seconds,
+                    run_at_startup=True,
+                    unique=True,
+                    timeout=min(30.0, timeout),
+                )
             ],
             "redis_settings": arq_settings(redis_url),
             "queue_name": settings.queue_name,

@@ -152,9 +152,7 @@ class Fetcher:
         if url.scheme == "file":
             return await read_file_url(source, url, validators, self._limits.max_bytes)
         if url.scheme not in ("http", "https") or not url.host:
-            raise FetchError(
-                source.id, source.url, f"unsupported URL {source.url!r}: need http(s) or file"
-            )
+            raise FetchError(source.id, source.url, f"unsupported URL {source.url!r}: need http(s) or file")
         current = [url]  # the hop in flight, for the error raised by the overall timeout
         try:
             async with asyncio.timeout(self._limits.total_timeout):
@@ -257,9 +255,7 @@ class Fetcher:
                 status=200,
                 body=body,
                 headers=headers,
-                validators=Validators(
-                    etag=headers.get("etag"), last_modified=headers.get("last-modified")
-                ),
+                validators=Validators(etag=headers.get("etag"), last_modified=headers.get("last-modified")),
                 fetched_at=fetched_at,
             )
         reason = f"HTTP {status} {resp.reason or ''}".rstrip()
@@ -278,9 +274,7 @@ class Fetcher:
 
     async def _read_body(self, source: Source, hop: URL, resp: aiohttp.ClientResponse) -> bytes:
         limit = self._limits.max_bytes
-        too_large = FetchError(
-            source.id, _shown(source, hop), f"response larger than {limit} bytes"
-        )
+        too_large = FetchError(source.id, _shown(source, hop), f"response larger than {limit} bytes")
         if resp.content_length is not None and resp.content_length > limit:
             raise too_large
         chunks: list[bytes] = []

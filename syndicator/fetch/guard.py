@@ -215,9 +215,7 @@ class AddressGuard:
             try:
                 networks.append(ipaddress.ip_network(cidr.strip(), strict=False))
             except ValueError as exc:
-                raise ValueError(
-                    f"fetch.allowed_networks: {cidr!r} is not a CIDR network ({exc})"
-                ) from exc
+                raise ValueError(f"fetch.allowed_networks: {cidr!r} is not a CIDR network ({exc})") from exc
         self._allowed = tuple(networks)
 
     def _allowed_address(self, ip: IPAddress) -> bool:

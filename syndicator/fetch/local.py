@@ -92,8 +92,6 @@ def _read(source: Source, url: URL, validators: Validators, max_bytes: int) -> F
     )
 
 
-async def read_file_url(
-    source: Source, url: URL, validators: Validators, max_bytes: int
-) -> FetchResult:
+async def read_file_url(source: Source, url: URL, validators: Validators, max_bytes: int) -> FetchResult:
     """Fetch a `file:` URL like an HTTP resource (200 with validators, or 304)."""
     return await asyncio.to_thread(_read, source, url, validators, max_bytes)

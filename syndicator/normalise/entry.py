@@ -89,7 +89,8 @@ def normalise_entry(
     """The normalised Article for one upstream entry.
 
     Raises NormaliseError when the entry cannot be identified (no guid and no http(s) link),
-    when `fetched_at` is naive, or when the source's time zone is unknown.
+    has no http(s) link (neither `link` nor an http(s) guid), when `fetched_at` is naive,
+    or when the source's time zone is unknown.
     """
     if fetched_at.tzinfo is None or fetched_at.utcoffset() is None:
         raise NormaliseError(f"fetched_at must be timezone-aware, got {fetched_at!r}")
@@ -101,6 +102,13 @@ def normalise_entry(
     if url is None and guid is not None and guid.lower().startswith(("http://", "https://")):
         url = _canonical_or_none(guid, None)
     ident = article_id(source.id, guid, url)
+    if url is None:
+        # Every renderer needs an http(s) link per item (and rejects the whole feed without
+        # one), so an identifiable entry without a usable link is still not an Article.
+        raise NormaliseError(
+            f"entry {guid!r} from source {source.id!r} has no http(s) link "
+            f"(link {entry.link!r}, base {base!r})"
+        )
 
     content_html = sanitise_html(entry.content_html or entry.summary_html, base)
     summary_text = plain_text(entry.summary_html) if entry.summary_html else ""
@@ -120,7 +128,7 @@ def normalise_entry(
     fingerprint = content_hash(
         [
             title,
-            url or "",
+            url,
             author,
             content_html,
             summary,
@@ -132,7 +140,7 @@ def normalise_entry(
     return Article(
         id=ident,
         source_id=source.id,
-        url=url or "",
+        url=url,
         title=title,
         author=author,
         published=published,

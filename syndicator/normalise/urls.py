@@ -160,9 +160,7 @@ def absolute_url(url: str, base: str | None = None) -> str:
     """
     parts = _split(url, base)
     return urlunsplit(
-        parts._replace(
-            path=_encode(parts.path), query=_encode(parts.query), fragment=_encode(parts.fragment)
-        )
+        parts._replace(path=_encode(parts.path), query=_encode(parts.query), fragment=_encode(parts.fragment))
     )
 
 

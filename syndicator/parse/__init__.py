@@ -28,9 +28,7 @@ _JSON_TYPES = frozenset({"application/feed+json", "application/json"})
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def parse_feed(
-    body: bytes, headers: dict[str, str], url: str, *, max_entries: int = 500
-) -> ParsedFeed:
+def parse_feed(body: bytes, headers: dict[str, str], url: str, *, max_entries: int = 500) -> ParsedFeed:
     """Parse an upstream document fetched from `url`.
 
     `headers` are the response headers (keys lowercase; they are lowercased again here

@@ -55,9 +55,7 @@ _AUTHOR_FORMS = (
 )
 
 
-def parse_xml_feed(
-    body: bytes, headers: Mapping[str, str], url: str, *, max_entries: int
-) -> ParsedFeed:
+def parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_entries: int) -> ParsedFeed:
     """Parse an RSS/RDF/Atom document; raise ParseError when it holds no feed at all."""
     # No Content-Location: feedparser would take it as the base URI and then "resolve"
     # relative GUIDs too (`<guid>12345</guid>` → `https://host/feed/12345`), tying an
@@ -289,10 +287,17 @@ def _base(node: Mapping[str, Any], feed_url: str) -> str:
     for detail in details:
         base = _nonblank(detail.get("base")) if detail else None
         if base:
-            return urljoin(feed_url, base)
+            return _absolute(feed_url, base) or feed_url
     return feed_url
 
 
 def _absolute(base: str, href: object) -> str | None:
     value = _nonblank(href)
-    return urljoin(base, value) if value else None
+    if not value:
+        return None
+    try:
+        return urljoin(base, value)
+    except ValueError:
+        # Unbalanced brackets ("http://[::1") make urljoin raise; the normalise stage
+        # judges such links, so pass them on as written rather than lose the entry.
+        return value

@@ -24,17 +24,13 @@ _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def parse_json_feed(
-    body: bytes, headers: Mapping[str, str], url: str, *, max_entries: int
-) -> ParsedFeed:
+def parse_json_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_entries: int) -> ParsedFeed:
     """Parse a JSON Feed document; raise ParseError when its structure is not a JSON Feed."""
     text = _decode(body, headers.get("content-type", ""))
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ParseError(
-            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+        raise ParseError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     if not isinstance(doc, dict):
         raise ParseError(f"JSON Feed: top level is {_kind(doc)}, not an object")
 
@@ -88,9 +84,7 @@ def _decode(body: bytes, content_type: str) -> str:
     try:
         return body.decode(codec.name)
     except UnicodeDecodeError as exc:
-        raise ParseError(
-            f"JSON Feed: byte {exc.start} is not valid {charset} ({exc.reason})"
-        ) from None
+        raise ParseError(f"JSON Feed: byte {exc.start} is not valid {charset} ({exc.reason})") from None
 
 
 def _format(version: object, warnings: list[str]) -> str:

@@ -86,9 +86,7 @@ async def save_version(
     return version
 
 
-async def load_feed(
-    redis: Redis, keys: Keys, slug: str, fmt: str, coding: str | None
-) -> StoredFeed | None:
+async def load_feed(redis: Redis, keys: Keys, slug: str, fmt: str, coding: str | None) -> StoredFeed | None:
     """The current version; with `coding`, also that body (None: validators only, for 304s)."""
     fields = ["version", "media_type", "etag", "last_modified"]
     if coding:

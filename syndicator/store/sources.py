@@ -33,6 +33,7 @@ class SourceState:
     consecutive_errors: int = 0
     next_due: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    publish_pending: bool = False  # a run stored items but may have died before publishing
 
     @property
     def validators(self) -> Validators:
@@ -56,12 +57,26 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         consecutive_errors=int(raw.get("consecutive_errors", 0)),
         next_due=raw.get("next_due"),
         warnings=tuple(w for w in raw.get("warnings", "").split("\n") if w),
+        publish_pending=raw.get("publish_pending") == "1",
     )
+
+
+async def set_publish_pending(redis: Redis, keys: Keys, source_id: str, pending: bool) -> None:
+    """Set before a run stores anything, cleared once publish was requested; a run that
+    finds it set knows an earlier run died in between, and publishes regardless."""
+    if pending:
+        await redis.hset(keys.source_state(source_id), "publish_pending", "1")
+    else:
+        await redis.hdel(keys.source_state(source_id), "publish_pending")
 
 
 def next_poll(source: Source, now: datetime, consecutive_errors: int = 0) -> datetime:
     """When to poll next: the interval with ±10 % jitter, doubled per consecutive error."""
-    base = source.poll_interval * (2 ** min(consecutive_errors, 10)) if consecutive_errors else source.poll_interval
+    base = (
+        source.poll_interval * (2 ** min(consecutive_errors, 10))
+        if consecutive_errors
+        else source.poll_interval
+    )
     base = min(base, max(MAX_BACKOFF, source.poll_interval))
     jitter = base.total_seconds() * random.uniform(-0.1, 0.1)
     return now + base + timedelta(seconds=jitter)

@@ -28,7 +28,9 @@ async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamRe
         raise
     except RedisError as exc:
         log.error("%s %s: store unavailable: %s", request.method, request.path, exc)
-        return web.Response(status=503, text="store unavailable, try again shortly\n", headers={"Retry-After": "5"})
+        return web.Response(
+            status=503, text="store unavailable, try again shortly\n", headers={"Retry-After": "5"}
+        )
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return web.Response(status=500, text="internal error; the operator's log has the details\n")
