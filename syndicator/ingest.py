@@ -43,9 +43,14 @@ class IngestReport:
             return f"{self.source_id}: error: {self.error}"
         if self.status == "not-modified":
             return f"{self.source_id}: not modified (304)"
-        parts = ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()) if n) or "no entries"
+        parts = summarise_counts(self.counts)
         warn = f"; {len(self.warnings)} warning(s): {'; '.join(self.warnings)}" if self.warnings else ""
         return f"{self.source_id}: {parts}{warn}"
+
+
+def summarise_counts(counts: dict[str, int]) -> str:
+    """`3 new, 1 changed` — the same words in the job log, the CLI and the source state."""
+    return ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n) or "no entries"
 
 
 def source_indexes(runtime: Runtime, source: Source) -> tuple[str, ...]:
@@ -127,7 +132,7 @@ async def ingest_source(runtime: Runtime, source_id: str, *, now: datetime | Non
         )
         counts["retired"] += len(evicted)
 
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()) if n) or "no entries"
+    summary = summarise_counts(counts)
     await record_success(
         runtime.redis,
         runtime.keys,

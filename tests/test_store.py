@@ -66,7 +66,11 @@ async def test_edit_moves_updated_once(redis, prefix):
 async def test_same_url_from_second_source_is_one_article(redis, prefix):
     keys = Keys(prefix)
     a = make_article(1, url="https://example.com/shared")
-    b = replace(make_article(2, source="s2", url="https://example.com/shared"), title="Other title")
+    b = replace(
+        make_article(2, source="s2", url="https://example.com/shared"),
+        title="Other title",
+        categories=("tech/python",),
+    )
     first = await upsert_article(redis, keys, a, INDEXES, now=NOW)
     second = await upsert_article(redis, keys, b, INDEXES, now=NOW)
     third = await upsert_article(redis, keys, b, INDEXES, now=NOW)
@@ -74,6 +78,7 @@ async def test_same_url_from_second_source_is_one_article(redis, prefix):
     assert third.outcome is Outcome.UNCHANGED
     record, _ = article_from_json(await redis.get(keys.article(first.article_id)))
     assert record.sources == ("s1", "s2")
+    assert record.categories == ("tech", "tech/python")
     assert record.title == "Article 1"
     assert await redis.zcard(keys.category_index("tech")) == 1
 

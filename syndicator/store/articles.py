@@ -120,7 +120,11 @@ async def _plan_upsert(
         # The same article through a second source: the first source owns the content.
         if article.source_id in stored.sources:
             return UpsertResult(target_id, Outcome.UNCHANGED, ())
-        record = replace(stored, sources=(*stored.sources, article.source_id))
+        record = replace(
+            stored,
+            sources=(*stored.sources, article.source_id),
+            categories=tuple(dict.fromkeys((*stored.categories, *article.categories))),
+        )
         all_indexes = tuple(dict.fromkeys((*stored_indexes, *live_indexes)))
         _write(pipe, keys, record, all_indexes, url_key)
         return UpsertResult(target_id, Outcome.MERGED, all_indexes)

@@ -1,0 +1,110 @@
+"""The `syndicator` command as an operator runs it: real processes, real output, exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from syndicator.embedded import EmbeddedRedis
+from syndicator.store.connection import connect
+from tests.builders import items, rss, write_config
+from tests.conftest import REPO
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")}
+    return subprocess.run(
+        [sys.executable, "-m", "syndicator.cli", *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_bad_config_stops_every_command_with_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sources]]\nid = "a"\nurl = "https://example.com/feed"\npol_interval = "5m"\n')
+    for command in (
+        ["check-config", str(bad)],
+        ["serve", "--config", str(bad)],
+        ["ingest", "--config", str(bad)],
+    ):
+        result = run_cli(*command)
+        assert result.returncode == 2, command
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert str(bad) in lines[0] and "sources[0].pol_interval" in lines[0] and "poll_interval" in lines[0]
+
+
+def test_check_config_accepts_the_default():
+    result = run_cli("check-config")
+    assert result.returncode == 0, result.stderr
+    assert "OK: 4 sources" in result.stdout
+
+
+def test_unknown_source_id_is_named(tmp_path):
+    result = run_cli("ingest", "no-such-source", env={"SYNDICATOR_DATA_DIR": str(tmp_path / "d")})
+    assert result.returncode == 2
+    assert "no-such-source" in result.stderr and "sample-rss" in result.stderr
+
+
+def test_ingest_prints_progress_per_source(tmp_path, redis_url, prefix, redis):
+    (tmp_path / "feed.xml").write_bytes(rss(items("local", 3)))
+    config = write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[{"slug": "tech", "title": "Technology"}],
+        sources=[
+            {"id": "local", "url": "file:feed.xml", "categories": ["tech"]},
+            # Port 1 on loopback: nothing listens there, so the connection is refused.
+            {"id": "gone", "url": "http://127.0.0.1:1/feed.xml", "allow_private_network": True},
+        ],
+    )
+    result = run_cli("ingest", "--config", config.path)
+    lines = result.stdout.strip().splitlines()
+    assert result.returncode == 1  # one source failed
+    assert lines[0] == "[1/2] local: 3 new"
+    assert lines[1].startswith("[2/2] gone: error: gone: http://127.0.0.1:1/feed.xml: ")
+    assert "refused" in lines[1]
+    again = run_cli("ingest", "local", "--config", config.path)
+    assert again.returncode == 0 and again.stdout.strip() == "[1/1] local: not modified (304)"
+
+
+async def test_embedded_redis_keeps_data_across_restart(tmp_path):
+    server = EmbeddedRedis(tmp_path / "data").start()
+    client = connect(server.url)
+    try:
+        await client.set("survives", "yes")
+    finally:
+        await client.aclose()
+        server.stop()
+    assert (tmp_path / "data" / "redis.log").exists()
+    server = EmbeddedRedis(tmp_path / "data").start()
+    client = connect(server.url)
+    try:
+        assert await client.get("survives") == b"yes"
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+def test_compose_file_runs_redis_with_aof_and_supervised_processes():
+    compose = yaml.safe_load((REPO / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"redis", "web", "worker"}
+    assert "--appendonly" in services["redis"]["command"]
+    assert services["redis"]["command"][services["redis"]["command"].index("--appendonly") + 1] == "yes"
+    for name in services:
+        assert services[name]["restart"] in ("always", "unless-stopped"), name
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["SYNDICATOR_REDIS_URL"].startswith("redis://redis:")
+        assert services[name]["command"] == ["syndicator", name]
