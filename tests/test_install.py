@@ -81,6 +81,5 @@ def test_first_command_serves_feeds_from_a_fresh_clone(tmp_path):
         log.close()
     # The embedded Redis went down with it: nothing answers on its socket any more.
     sock = clone / ".syndicator-data" / "redis.sock"
-    with socket.socket(socket.AF_UNIX) as s:
-        with pytest.raises(OSError):
-            s.connect(str(sock))
+    with socket.socket(socket.AF_UNIX) as s, pytest.raises(OSError):
+        s.connect(str(sock))
