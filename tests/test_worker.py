@@ -117,3 +117,28 @@ async def test_404_is_recorded_not_retried(tmp_path, upstream, redis, redis_url,
     error = state[b"last_error"].decode()
     assert error.startswith("big: ") and upstream.url("/big.rss") in error and "404" in error
     assert state[b"consecutive_errors"] == b"1"
+
+
+async def test_schedule_enqueues_at_most_one_pending_ingest_per_source(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    from arq.connections import create_pool
+
+    from syndicator.store.connection import arq_settings
+    from workers.jobs import schedule_job
+
+    config = big_feed_config(tmp_path, upstream, redis_url, prefix)
+    queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
+    runtime = Runtime.open(config, redis_url, queue=queue)
+    ctx = {"runtime": runtime, "redis": queue}
+    try:
+        first = await schedule_job(ctx)
+        second = await schedule_job(ctx)  # the first ingest is still pending
+        pending = await redis.zcard(config.settings.queue_name)
+        await run_burst_worker(config, redis_url)
+        third = await schedule_job(ctx)  # ingested: not due again for its poll interval
+    finally:
+        await runtime.close()
+        await queue.aclose()
+    assert (first, second, pending, third) == (1, 0, 1, 0)
+    assert len(upstream.seen("/big.rss")) == 1

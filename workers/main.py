@@ -55,7 +55,7 @@ def worker_settings(config: Config, redis_url: str) -> type:
             "cron_jobs": [
                 cron(
                     schedule_job,
-                    name="schedule_due",
+                    name=f"{settings.redis_prefix}schedule_due",  # job ids carry the prefix
                     second=seconds,
                     run_at_startup=True,
                     unique=True,

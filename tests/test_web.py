@@ -1,0 +1,157 @@
+"""Serving over real HTTP: validators, 304s, content codings, HEAD, errors, index, health."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator
+
+import brotli
+import feedparser
+import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+from lxml import html as lxml_html
+
+from syndicator.ingest import ingest_source
+from syndicator.runtime import Runtime
+from syndicator.web.app import create_app
+from tests.builders import items, rss, write_config
+
+
+@pytest.fixture
+async def served(
+    tmp_path, upstream, redis, redis_url, prefix
+) -> AsyncIterator[tuple[TestServer, ClientSession]]:
+    upstream.put("/feed.rss", rss(items("web", 5)), "application/rss+xml")
+    config = write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[{"slug": "tech/python", "title": "Python"}],
+        sources=[
+            {
+                "id": "web",
+                "url": upstream.url("/feed.rss"),
+                "categories": ["tech/python"],
+                "allow_private_network": True,
+                "poll_interval": "10m",
+            }
+        ],
+    )
+    runtime = Runtime.open(config, redis_url)
+    await ingest_source(runtime, "web")
+    server = TestServer(create_app(runtime))
+    await server.start_server()
+    # auto_decompress off: the test sees exactly the bytes and headers a client receives.
+    async with ClientSession(auto_decompress=False) as http:
+        yield server, http
+    await server.close()
+    await runtime.close()
+
+
+async def get(served, path: str, **headers: str):
+    server, http = served
+    headers = {"Accept-Encoding": "identity", **headers}
+    async with http.get(server.make_url(path), headers=headers) as resp:
+        return resp.status, resp.headers.copy(), await resp.read()
+
+
+async def test_feed_headers_and_media_types(served):
+    for ext, media_type in (
+        ("rss", "application/rss+xml"),
+        ("atom", "application/atom+xml"),
+        ("json", "application/feed+json"),
+    ):
+        status, headers, body = await get(served, f"/feeds/tech/python.{ext}")
+        assert status == 200
+        assert headers["Content-Type"].startswith(media_type)
+        assert headers["ETag"].startswith('"') and headers["Last-Modified"].endswith("GMT")
+        assert headers["Cache-Control"] == "public, max-age=600"
+        assert headers["Vary"] == "Accept-Encoding"
+        assert headers["Link"] == f'<http://feeds.test/feeds/tech/python.{ext}>; rel="self"'
+        assert ("Access-Control-Allow-Origin" in headers) == (ext == "json")
+        assert len(body) == int(headers["Content-Length"])
+
+
+async def test_parent_category_serves_child_items(served):
+    _, _, body = await get(served, "/feeds/tech.atom")
+    assert [e.title for e in feedparser.parse(body).entries] == [f"web title {i}" for i in range(5)]
+
+
+async def test_conditional_requests(served):
+    _, headers, _ = await get(served, "/feeds/tech/python.rss")
+    etag, modified = headers["ETag"], headers["Last-Modified"]
+    cases = [
+        ({"If-None-Match": etag}, 304),
+        ({"If-None-Match": f'"other", W/{etag}'}, 304),
+        ({"If-None-Match": "*"}, 304),
+        ({"If-None-Match": '"other"'}, 200),
+        ({"If-Modified-Since": modified}, 304),
+        ({"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}, 200),
+        ({"If-None-Match": '"other"', "If-Modified-Since": modified}, 200),  # INM decides
+    ]
+    for request_headers, expected in cases:
+        status, response_headers, body = await get(
+            served, "/feeds/tech/python.rss", **{"Accept-Encoding": "identity", **request_headers}
+        )
+        assert status == expected, request_headers
+        if status == 304:
+            assert body == b""
+            for name in ("ETag", "Cache-Control", "Vary", "Date"):
+                assert name in response_headers, name
+            assert response_headers["ETag"] == etag
+
+
+async def test_content_codings_each_with_their_own_etag(served):
+    _, plain_headers, plain = await get(served, "/feeds/tech/python.atom")
+    _, gz_headers, gz = await get(served, "/feeds/tech/python.atom", **{"Accept-Encoding": "gzip"})
+    _, br_headers, br = await get(served, "/feeds/tech/python.atom", **{"Accept-Encoding": "gzip;q=0.5, br"})
+    assert gz_headers["Content-Encoding"] == "gzip" and gzip.decompress(gz) == plain
+    assert br_headers["Content-Encoding"] == "br" and brotli.decompress(br) == plain
+    assert len({plain_headers["ETag"], gz_headers["ETag"], br_headers["ETag"]}) == 3
+    # A gzip ETag does not validate the identity representation.
+    status, _, _ = await get(
+        served,
+        "/feeds/tech/python.atom",
+        **{"Accept-Encoding": "identity", "If-None-Match": gz_headers["ETag"]},
+    )
+    assert status == 200
+
+
+async def test_head_sends_headers_without_body(served):
+    server, http = served
+    async with http.head(server.make_url("/feeds/tech/python.json")) as resp:
+        assert resp.status == 200
+        assert int(resp.headers["Content-Length"]) > 0
+        assert await resp.read() == b""
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/feeds/nope.rss", "no category 'nope'"),
+        ("/feeds/tech/python.xml", "unknown feed format 'xml'"),
+        ("/feeds/tech", "unknown feed format"),
+    ],
+)
+async def test_unknown_feeds_are_404_with_a_reason(served, path, message):
+    status, _, body = await get(served, path)
+    assert status == 404
+    assert message in body.decode()
+    assert "Traceback" not in body.decode()
+
+
+async def test_index_lists_every_category_with_autodiscovery(served):
+    status, headers, body = await get(served, "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    page = lxml_html.fromstring(body)
+    alternates = page.xpath("//link[@rel='alternate']/@href")
+    for slug in ("all", "tech", "tech/python"):
+        for ext in ("rss", "atom", "json"):
+            assert f"http://feeds.test/feeds/{slug}.{ext}" in alternates
+    assert len(page.xpath("//a[contains(@href, '/feeds/')]")) == 9
+
+
+async def test_healthz(served):
+    status, _, body = await get(served, "/healthz")
+    assert status == 200 and b'"redis": "ok"' in body
