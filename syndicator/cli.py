@@ -134,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("ingest", help="ingest sources once now and print what happened")
     p.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
     p.add_argument("--config")
+    p = sub.add_parser("extract", help="print what extraction reads off an article page (stores nothing)")
+    p.add_argument("target", metavar="URL|FILE")
+    p.add_argument("--url", help="the page's URL, for a FILE (links resolve against it)")
+    p.add_argument("--source", help="apply this source's rules, time zone and category map")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--config")
     p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
     p.add_argument("path", nargs="?")
     args = parser.parse_args(argv)
@@ -148,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "extract":
+        return _extract(args, config)
     if args.command == "ingest":
         unknown = [s for s in args.source_ids if s not in config.sources]
         if unknown:
@@ -171,6 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
+
+
+def _extract(args: argparse.Namespace, config: Config) -> int:
+    from syndicator.cli_extract import ExtractCommandError, render, run_extract
+
+    try:
+        page, categories = run_extract(args.target, url=args.url, source_id=args.source, config=config)
+    except ExtractCommandError as exc:
+        print(f"extract: {exc}", file=sys.stderr)
+        return 1
+    print(render(page, categories, as_json_output=args.json))
+    return 0
 
 
 async def _run_worker(config: Config, redis_url: str, *, burst: bool) -> int:

@@ -15,7 +15,16 @@ from typing import Any
 
 from syndicator import config_values as v
 from syndicator.config_values import BadValue
-from syndicator.models import ALL_CATEGORY, Category, Config, FetchLimits, Settings, Source
+from syndicator.models import (
+    ALL_CATEGORY,
+    Category,
+    CategoryRule,
+    Config,
+    FetchLimits,
+    Settings,
+    SiteRules,
+    Source,
+)
 
 
 class ConfigError(Exception):
@@ -45,10 +54,12 @@ _CATEGORY_KEYS = (
 _ALL_KEYS = tuple(k for k in _CATEGORY_KEYS if k != "slug")
 _SOURCE_KEYS = (
     "id", "url", "kind", "categories", "title", "poll_interval", "timezone", "enabled",
-    "allow_private_network",
+    "allow_private_network", "category_map", "default_category", "rules", "max_depth",
+    "max_pages", "crawl_delay", "host_concurrency",
 )  # fmt: skip
+_RULE_KEYS = ("title", "body", "date", "category", "drop")
 _TOP_KEYS = ("server", "fetch", "all", "categories", "sources")
-_SOURCE_KINDS = ("feed",)
+_SOURCE_KINDS = ("feed", "page", "listing", "sitemap")
 
 # Environment variable → (Settings field, parser). Each value is text, parsed like the file's.
 _ENV_OVERRIDES: dict[str, tuple[str, Callable[[object], Any]]] = {
@@ -243,13 +254,45 @@ class Loader:
                 "timezone": v.parse_timezone,
                 "enabled": v.expect_bool,
                 "allow_private_network": v.expect_bool,
+                "max_depth": v.expect_int,
+                "max_pages": v.expect_int,
+                "crawl_delay": _seconds,
+                "host_concurrency": v.expect_int,
+                "default_category": lambda x: v.parse_known_slug(x, categories),
             }
             values = self.fields(prefix, table, parsers)
             if "categories" in table:
                 values["categories"] = self.source_categories(prefix, table, categories)
+            if "category_map" in table:
+                values["category_map"] = self.category_map(prefix, table["category_map"], categories)
+            if "rules" in table:
+                values["rules"] = self.site_rules(prefix, table["rules"])
             sources[ident] = Source(id=ident, **values)
             where[ident] = prefix
         return sources
+
+    def category_map(
+        self, prefix: str, value: object, categories: dict[str, Category]
+    ) -> tuple[CategoryRule, ...]:
+        """`{"情感/故事" = "qinggan/gushi", "情感/*" = "qinggan"}`: `/*` makes a prefix rule."""
+        table = self.table(f"{prefix}category_map", value)
+        rules = []
+        for path, slug in table.items():
+            key = f'{prefix}category_map."{path}"'
+            try:
+                rules.append(v.parse_category_rule(path, slug, categories))
+            except BadValue as err:
+                raise self.error(key, str(err)) from None
+        return tuple(rules)
+
+    def site_rules(self, prefix: str, value: object) -> SiteRules:
+        table = self.table(f"{prefix}rules", value)
+        self.check_keys(f"{prefix}rules.", table, _RULE_KEYS)
+        parsers = {name: v.parse_css_selector for name in ("title", "body", "date", "category")}
+        values = self.fields(f"{prefix}rules.", table, parsers)
+        if "drop" in table:
+            values["drop"] = tuple(self.list_of(f"{prefix}rules.drop", table["drop"], v.parse_css_selector))
+        return SiteRules(**values)
 
     def source_categories(
         self, prefix: str, table: dict[str, Any], categories: dict[str, Category]

@@ -8,13 +8,18 @@ loader in `config.py` adds those, so every message has the same `path: key: prob
 from __future__ import annotations
 
 import contextlib
+import difflib
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cssselect import GenericTranslator, SelectorError
+
+from syndicator.models import Category, CategoryRule
 
 
 class BadValue(ValueError):
@@ -269,3 +274,31 @@ def parse_user_agent(value: object) -> str:
     if any(c in agent for c in "\r\n\x00"):
         raise BadValue("must not contain line breaks or NUL (it is sent as an HTTP header)")
     return agent
+
+
+def parse_known_slug(value: object, categories: Mapping[str, Category]) -> str:
+    slug = expect_str(value)
+    if slug not in categories:
+        close = difflib.get_close_matches(slug, list(categories), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(categories)}"
+        raise BadValue(f"unknown category {slug!r} ({hint})")
+    return slug
+
+
+def parse_category_rule(path: str, slug: object, categories: Mapping[str, Category]) -> CategoryRule:
+    """One `category_map` entry: an upstream path (`情感/故事`, or `情感/*` for a prefix)."""
+    prefix = path.endswith("/*")
+    segments = tuple(part.strip() for part in (path[:-2] if prefix else path).split("/"))
+    if not segments or any(not part for part in segments):
+        raise BadValue(f"upstream path {path!r} has an empty segment")
+    return CategoryRule(segments, parse_known_slug(slug, categories), "prefix" if prefix else "exact")
+
+
+def parse_css_selector(value: object) -> str:
+    """A CSS selector, compiled now so a typo stops start-up rather than every extraction."""
+    selector = expect_nonempty_str(value)
+    try:
+        GenericTranslator().css_to_xpath(selector)
+    except SelectorError as err:
+        raise BadValue(f"invalid CSS selector {selector!r}: {err}") from None
+    return selector

@@ -35,19 +35,58 @@ class Category:
         return tuple("/".join(parts[:i]) for i in range(len(parts) - 1, 0, -1))
 
 
+SourceKind = Literal["feed", "page", "listing", "sitemap"]
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """CSS selectors a source adds where the default extraction fails on its pages."""
+
+    title: str | None = None
+    body: str | None = None
+    date: str | None = None
+    category: str | None = None
+    drop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    """Maps an upstream category path (`情感/故事`) to one of ours (`qinggan/gushi`).
+
+    `match` is "exact" (the whole path) or "prefix" (the path starts with `path`'s
+    segments); the most specific matching rule wins.
+    """
+
+    path: tuple[str, ...]
+    category: str
+    match: Literal["exact", "prefix"] = "exact"
+
+
 @dataclass(frozen=True)
 class Source:
-    """An upstream the workers poll. `url` may be `file:` (resolved against the config)."""
+    """An upstream the workers poll. `url` may be `file:` (resolved against the config).
+
+    `feed`: an RSS/Atom/JSON feed. `page`: one article page. `listing`: a category or
+    index page whose article links become page jobs (following "next page" links up to
+    `max_depth` pages). `sitemap`: sitemap.xml, a sitemap index or a Google News sitemap.
+    """
 
     id: str
     url: str
-    kind: Literal["feed"] = "feed"
+    kind: SourceKind = "feed"
     categories: tuple[str, ...] = ()
     title: str = ""
     poll_interval: timedelta = timedelta(minutes=30)
     timezone: str = "UTC"
     enabled: bool = True
     allow_private_network: bool = False
+    category_map: tuple[CategoryRule, ...] = ()
+    default_category: str | None = None  # for pages whose upstream path no rule maps
+    rules: SiteRules = field(default_factory=SiteRules)
+    max_depth: int = 1  # listing pages followed per poll (1: the listing itself only)
+    max_pages: int = 100  # article pages enqueued per poll at most
+    crawl_delay: float = 1.0  # seconds between two requests to the same host
+    host_concurrency: int = 2  # requests in flight to one host across all workers
 
 
 @dataclass(frozen=True)
@@ -162,6 +201,40 @@ class ParsedFeed:
 
 
 # ---------------------------------------------------------------- normalise / store
+
+
+@dataclass(frozen=True)
+class PageImage:
+    src: str  # absolute URL (lazy-load attributes resolved)
+    caption: str = ""
+    alt: str = ""
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    """What extraction reads off one article web page, before it becomes an Article.
+
+    `published` is aware, in the source's time zone (its offset kept), with
+    `published_precision` "date" (day only: midnight local) or "datetime"; None when the
+    page carries no trustworthy date. `category_path` is the upstream breadcrumb without
+    the home link (`("情感", "故事")`).
+    """
+
+    url: str  # canonical URL (rel=canonical, tracking parameters removed), else the page URL
+    title: str
+    category_path: tuple[str, ...]
+    source: str | None
+    author: str | None
+    published: datetime | None
+    published_precision: Literal["date", "datetime"] | None
+    language: str | None
+    paragraphs: tuple[str, ...]
+    images: tuple[PageImage, ...]
+    content_html: str  # sanitised body: paragraphs and figures in order
+    text: str  # the body as plain text, paragraphs separated by blank lines
+    summary: str
+    date_source: str | None = None  # where the date came from: "meta", "json-ld", "info-line", "url", …
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -478,7 +478,37 @@ BAD_FILES = [
     (
         SOURCE + 'kind = "podcast"\n',
         "sources[0].kind",
-        "unknown source kind 'podcast' (supported: feed)",
+        "unknown source kind 'podcast' (supported: feed, page, listing, sitemap)",
+    ),
+    (
+        SOURCE + 'kind = "listing"\n[sources.rules]\nbody = "div..content"\n',
+        "sources[0].rules.body",
+        "invalid CSS selector 'div..content': Expected ident, got <DELIM '.' at 4>",
+    ),
+    (
+        SOURCE + '[sources.rules]\ndrop = [".share", "[[bad"]\n',
+        "sources[0].rules.drop[1]",
+        "invalid CSS selector '[[bad': Expected ident or '*', got <DELIM '[' at 1>",
+    ),
+    (
+        SOURCE + '[sources.rules]\nheadline = "h1"\n',
+        "sources[0].rules.headline",
+        "unknown key (expected one of: title, body, date, category, drop)",
+    ),
+    (
+        CATEGORY + SOURCE + '[sources.category_map]\n"情感/故事" = "qinggan/gushi"\n',
+        'sources[0].category_map."情感/故事"',
+        "unknown category 'qinggan/gushi' (known: all, tech)",
+    ),
+    (
+        CATEGORY + SOURCE + '[sources.category_map]\n"情感//故事" = "tech"\n',
+        'sources[0].category_map."情感//故事"',
+        "upstream path '情感//故事' has an empty segment",
+    ),
+    (
+        CATEGORY + SOURCE + 'default_category = "tehc"\n',
+        "sources[0].default_category",
+        "unknown category 'tehc' (did you mean 'tech'?)",
     ),
     # TOML syntax: the position becomes the key
     ("[server]\nport = \n", "line 2, column 8", "TOML syntax error: Invalid value"),

@@ -14,19 +14,12 @@ from pathlib import Path
 import feedparser
 import jsonschema
 import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
-from arq.worker import create_worker
-from multidict import CIMultiDict
 
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
-from syndicator.store.codec import article_from_json
 from tests.builders import BASE_TIME, Item, atom, items, json_feed, rss, write_config
-from tests.conftest import CORPUS, delete_created
-from workers.main import worker_settings
-
-SCHEMA = json.loads((CORPUS / "jsonfeed-schema" / "schema-v1.1.json").read_text())
+from tests.conftest import delete_created
+from tests.harness import SCHEMA, fetch_all_feeds, run_burst_worker, snapshot
 
 JSON_ITEMS = items("json", 2, start=BASE_TIME - timedelta(minutes=30))
 ATOM_ITEMS = items("atom", 3, start=BASE_TIME - timedelta(minutes=15))
@@ -73,35 +66,6 @@ async def setup_world(tmp_path: Path, upstream, redis_url: str, prefix: str):
     )
 
 
-async def run_burst_worker(config, redis_url: str) -> None:
-    worker = create_worker(
-        worker_settings(config, redis_url), burst=True, handle_signals=False, poll_delay=0.05
-    )
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-
-
-async def fetch_all(config, redis_url: str) -> dict[tuple[str, str], tuple[int, CIMultiDict[str], bytes]]:
-    runtime = Runtime.open(config, redis_url)
-    from syndicator.web.app import create_app
-
-    server = TestServer(create_app(runtime))
-    await server.start_server()
-    out = {}
-    try:
-        async with ClientSession() as http:
-            for slug in ("tech", "qinggan/gushi", "qinggan", "all"):
-                for fmt in ("rss", "atom", "json"):
-                    async with http.get(server.make_url(f"/feeds/{slug}.{fmt}")) as resp:
-                        out[(slug, fmt)] = (resp.status, resp.headers.copy(), await resp.read())
-    finally:
-        await server.close()
-        await runtime.close()
-    return out
-
-
 def expected_titles(*groups: list[Item]) -> list[str]:
     merged = [i for g in groups for i in g]
     merged.sort(key=lambda i: i.published, reverse=True)
@@ -111,7 +75,7 @@ def expected_titles(*groups: list[Item]) -> list[str]:
 async def test_four_formats_into_two_categories(tmp_path, upstream, redis, redis_url, prefix):
     config = await setup_world(tmp_path, upstream, redis_url, prefix)
     await run_burst_worker(config, redis_url)
-    feeds = await fetch_all(config, redis_url)
+    feeds = await fetch_all_feeds(config, redis_url)
 
     tech = expected_titles(RSS_ITEMS, JSON_ITEMS)
     gushi = expected_titles(ATOM_ITEMS, GBK_ITEMS)
@@ -148,24 +112,6 @@ async def test_four_formats_into_two_categories(tmp_path, upstream, redis, redis
     )
 
 
-async def snapshot(redis, prefix: str) -> dict[str, object]:
-    """Everything a reader could observe: records (minus first-seen), indexes, feed bytes."""
-    state: dict[str, object] = {}
-    async for key in redis.scan_iter(match=f"{prefix}*"):
-        name = key.decode()[len(prefix) :]
-        kind = await redis.type(key)
-        if name.startswith("article:"):
-            record, indexes = article_from_json(await redis.get(key))
-            state[name] = (replace(record, first_seen=None), indexes)
-        elif name.startswith("cat:"):
-            state[name] = await redis.zrange(key, 0, -1, withscores=True)
-        elif name.startswith("feed:"):
-            state[name] = await redis.hget(key, "digest")
-        elif name.startswith("url:") or (kind == b"string" and name.startswith("feedver:")):
-            state[name] = await redis.get(key)
-    return state
-
-
 async def test_second_poll_is_304_and_changes_nothing(tmp_path, upstream, redis, redis_url, prefix):
     config = await setup_world(tmp_path, upstream, redis_url, prefix)
     await run_burst_worker(config, redis_url)
@@ -195,11 +141,11 @@ async def test_edited_item_changes_updated_once(tmp_path, upstream, redis, redis
         edited[1] = replace(edited[1], body="<p>corrected text</p>")
         upstream.put("/tech.rss", rss(edited), "application/rss+xml")
         first = await ingest_source(runtime, "tech-rss")
-        feeds_after_edit = await fetch_all(config, redis_url)
+        feeds_after_edit = await fetch_all_feeds(config, redis_url)
         # A cosmetic upstream change (new channel element) re-sends the same items: no new update.
         upstream.put("/tech.rss", rss(edited, extra="<ttl>5</ttl>"), "application/rss+xml")
         second = await ingest_source(runtime, "tech-rss")
-        feeds_after_repeat = await fetch_all(config, redis_url)
+        feeds_after_repeat = await fetch_all_feeds(config, redis_url)
     finally:
         await runtime.close()
     assert first.counts.get("changed") == 1 and first.counts.get("unchanged") == 3
@@ -250,14 +196,14 @@ async def test_two_workers_at_once_store_what_one_does(tmp_path, upstream, redis
 async def test_malformed_upstream_keeps_stored_items(tmp_path, upstream, redis, redis_url, prefix, body):
     config = await setup_world(tmp_path, upstream, redis_url, prefix)
     await run_burst_worker(config, redis_url)
-    before = await fetch_all(config, redis_url)
+    before = await fetch_all_feeds(config, redis_url)
     upstream.put("/tech.rss", body, "application/rss+xml")
     runtime = Runtime.open(config, redis_url)
     try:
         report = await ingest_source(runtime, "tech-rss")
     finally:
         await runtime.close()
-    after = await fetch_all(config, redis_url)
+    after = await fetch_all_feeds(config, redis_url)
     assert after == before or all(after[k][2] == before[k][2] for k in before)
     state = await redis.hgetall(f"{prefix}source:tech-rss".encode())
     if report.status == "error":

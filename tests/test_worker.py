@@ -14,7 +14,7 @@ from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
 from tests.builders import items, rss, write_config
 from tests.conftest import REPO, delete_created
-from tests.test_pipeline import run_burst_worker, snapshot
+from tests.harness import run_burst_worker, snapshot
 
 
 def big_feed_config(tmp_path, upstream, redis_url, prefix):

@@ -14,9 +14,10 @@ from typing import Any
 
 from arq import Retry
 
-from syndicator.ingest import IngestReport, ingest_source
+from syndicator.ingest import IngestReport, ingest_page, ingest_source
 from syndicator.publish import publish_category as publish
 from syndicator.runtime import Runtime
+from syndicator.store.politeness import HostBusy
 from syndicator.store.sources import due_sources
 
 log = logging.getLogger("syndicator.worker")
@@ -40,6 +41,23 @@ async def ingest_job(ctx: dict[str, Any], source_id: str) -> str:
     if report.retryable and job_try < runtime.config.settings.max_tries:
         raise Retry(defer=retry_delay(job_try, report.retry_after))
     return report.line()
+
+
+async def page_job(ctx: dict[str, Any], source_id: str, url: str) -> str:
+    """One article page found by a listing or sitemap source."""
+    runtime: Runtime = ctx["runtime"]
+    source = runtime.config.sources.get(source_id)
+    if source is None:
+        return f"{source_id}: unknown source (removed from config?)"
+    job_try = int(ctx.get("job_try", 1))
+    try:
+        report = await ingest_page(runtime, source, url, now=datetime.now(UTC))
+    except HostBusy:
+        raise Retry(defer=retry_delay(job_try, 5.0)) from None
+    log.info("%s %s", report.line(), url)
+    if report.retryable and job_try < runtime.config.settings.max_tries:
+        raise Retry(defer=retry_delay(job_try, report.retry_after))
+    return f"{report.line()} {url}"
 
 
 async def publish_job(ctx: dict[str, Any], slug: str) -> str:

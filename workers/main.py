@@ -16,7 +16,7 @@ from syndicator.config import load_config
 from syndicator.models import Config
 from syndicator.runtime import Runtime
 from syndicator.store.connection import arq_settings
-from workers.jobs import ingest_job, publish_job, publish_missing, schedule_job
+from workers.jobs import ingest_job, page_job, publish_job, publish_missing, schedule_job
 
 
 def worker_settings(config: Config, redis_url: str) -> type:
@@ -46,6 +46,13 @@ def worker_settings(config: Config, redis_url: str) -> type:
                 func(
                     ingest_job,
                     name="ingest_source",
+                    keep_result=0,
+                    timeout=timeout,
+                    max_tries=settings.max_tries,
+                ),
+                func(
+                    page_job,
+                    name="ingest_page",
                     keep_result=0,
                     timeout=timeout,
                     max_tries=settings.max_tries,

@@ -52,6 +52,23 @@ class Keys:
         """Counter bumped by every store that touches `slug`; publish re-renders while it moves."""
         return f"{self.prefix}dirty:{slug}"
 
+    def host_leases(self, host: str) -> str:
+        """Sorted set of live request leases on an upstream host (politeness)."""
+        return f"{self.prefix}host:{host}:leases"
+
+    def host_next(self, host: str) -> str:
+        """When the next request to an upstream host may start (ms since the epoch)."""
+        return f"{self.prefix}host:{host}:next"
+
+    def seen_pages(self, source_id: str) -> str:
+        """Hash of page URLs a listing or sitemap source has enqueued → their lastmod."""
+        return f"{self.prefix}seen:{source_id}"
+
+    @property
+    def pending_publish(self) -> str:
+        """Hash of run key → indexes a run stored into and has not yet asked to publish."""
+        return f"{self.prefix}pending-publish"
+
     @property
     def published_channel(self) -> str:
         """Pub/sub channel on which publish announces `slug version`."""

@@ -33,7 +33,6 @@ class SourceState:
     consecutive_errors: int = 0
     next_due: str | None = None
     warnings: tuple[str, ...] = field(default=())
-    publish_pending: bool = False  # a run stored items but may have died before publishing
 
     @property
     def validators(self) -> Validators:
@@ -57,17 +56,7 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         consecutive_errors=int(raw.get("consecutive_errors", 0)),
         next_due=raw.get("next_due"),
         warnings=tuple(w for w in raw.get("warnings", "").split("\n") if w),
-        publish_pending=raw.get("publish_pending") == "1",
     )
-
-
-async def set_publish_pending(redis: Redis, keys: Keys, source_id: str, pending: bool) -> None:
-    """Set before a run stores anything, cleared once publish was requested; a run that
-    finds it set knows an earlier run died in between, and publishes regardless."""
-    if pending:
-        await redis.hset(keys.source_state(source_id), "publish_pending", "1")
-    else:
-        await redis.hdel(keys.source_state(source_id), "publish_pending")
 
 
 def next_poll(source: Source, now: datetime, consecutive_errors: int = 0) -> datetime:
@@ -140,3 +129,21 @@ async def due_sources(redis: Redis, keys: Keys, sources: dict[str, Source], now:
         await redis.zadd(keys.due, {sid: now.timestamp() for sid in enabled}, nx=True)
     due = await redis.zrangebyscore(keys.due, "-inf", now.timestamp())
     return [d.decode() for d in due if d.decode() in sources and sources[d.decode()].enabled]
+
+
+async def record_page_failure(redis: Redis, keys: Keys, source_id: str, *, now: datetime, error: str) -> None:
+    """A page found through a listing or sitemap failed; the listing's own state is untouched."""
+    state_key = keys.source_state(source_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hincrby(state_key, "page_errors", 1)
+        pipe.hset(state_key, mapping={"last_page_error": error, "last_page_error_at": _iso(now)})
+        await pipe.execute()
+
+
+async def record_unmapped(redis: Redis, keys: Keys, source_id: str, path: str) -> None:
+    """An upstream category path no rule maps: counted so operators can add a rule."""
+    state_key = keys.source_state(source_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hincrby(state_key, "unmapped", 1)
+        pipe.hset(state_key, "last_unmapped", path)
+        await pipe.execute()

@@ -1,0 +1,127 @@
+"""`syndicator extract URL|FILE`: show what extraction reads off a page, without storing it.
+
+The operator's tool for writing and checking site rules: with `--source ID` it applies that
+source's rules, time zone and category map, exactly as the page jobs would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from syndicator.extract import ExtractError, extract_article
+from syndicator.fetch import Fetcher, FetchError
+from syndicator.models import Config, ExtractedArticle, FetchLimits, Source, Validators
+from syndicator.normalise.categories import map_categories
+
+
+class ExtractCommandError(Exception):
+    """A problem the operator can fix: bad path, unknown source, fetch failure, no article."""
+
+
+async def _fetch(target: str, source: Source, limits: FetchLimits) -> tuple[bytes, str, str | None]:
+    async with Fetcher(limits) as fetcher:
+        try:
+            result = await fetcher.fetch(replace(source, url=target), Validators())
+        except FetchError as exc:
+            raise ExtractCommandError(str(exc)) from None
+    return result.body, result.final_url, result.headers.get("content-type")
+
+
+def _read(target: str, url: str | None) -> tuple[bytes, str, str | None]:
+    path = Path(target)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise ExtractCommandError(f"cannot read {target}: {exc.strerror or exc}") from None
+    return body, url or path.resolve().as_uri(), None
+
+
+def run_extract(
+    target: str, *, url: str | None, source_id: str | None, config: Config | None, now: datetime | None = None
+) -> tuple[ExtractedArticle, tuple[str, ...]]:
+    """The extracted page and the categories the source's map gives it."""
+    if source_id is not None:
+        if config is None or source_id not in config.sources:
+            known = ", ".join(config.sources) if config else "none"
+            raise ExtractCommandError(f"unknown source {source_id!r} (known: {known})")
+        source = config.sources[source_id]
+    else:
+        source = Source(id="extract", url=target, kind="page")
+    if target.startswith(("http://", "https://")):
+        limits = config.fetch if config else FetchLimits()
+        body, final_url, content_type = asyncio.run(_fetch(target, source, limits))
+        page_url = url or final_url
+    else:
+        body, page_url, content_type = _read(target, url)
+    try:
+        page = extract_article(
+            body,
+            page_url,
+            content_type=content_type,
+            timezone=source.timezone,
+            rules=source.rules,
+            now=now or datetime.now(UTC),
+        )
+    except ExtractError as exc:
+        raise ExtractCommandError(f"{page_url}: no article: {exc}") from None
+    categories, _mapped = map_categories(page.category_path, source)
+    return page, categories
+
+
+def as_json(page: ExtractedArticle, categories: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "url": page.url,
+        "title": page.title,
+        "category_path": list(page.category_path),
+        "categories": list(categories),
+        "source": page.source,
+        "author": page.author,
+        "published": page.published.isoformat() if page.published else None,
+        "published_date": page.published.date().isoformat() if page.published else None,
+        "published_precision": page.published_precision,
+        "date_source": page.date_source,
+        "language": page.language,
+        "summary": page.summary,
+        "paragraphs": list(page.paragraphs),
+        "images": [{"src": i.src, "caption": i.caption, "alt": i.alt} for i in page.images],
+        "content_html": page.content_html,
+        "text": page.text,
+        "warnings": list(page.warnings),
+    }
+
+
+def as_text(page: ExtractedArticle, categories: tuple[str, ...]) -> str:
+    date = (
+        f"{page.published.isoformat()} ({page.published_precision}, from {page.date_source})"
+        if (page.published)
+        else "none found (first-seen time will be used)"
+    )
+    lines = [
+        f"url:        {page.url}",
+        f"title:      {page.title}",
+        f"breadcrumb: {' > '.join(page.category_path) or '(none)'}",
+        f"categories: {', '.join(categories) or '(all only)'}",
+        f"source:     {page.source or '(none)'}",
+        f"author:     {page.author or '(none)'}",
+        f"published:  {date}",
+        f"language:   {page.language or '(unknown)'}",
+        f"summary:    {page.summary}",
+        f"paragraphs: {len(page.paragraphs)}; images: {len(page.images)}",
+        "",
+        *(f"  {i + 1}. {p}" for i, p in enumerate(page.paragraphs)),
+        "",
+        *(f"  [image] {img.src}" + (f" — {img.caption}" if img.caption else "") for img in page.images),
+        *(f"warning: {w}" for w in page.warnings),
+    ]
+    return "\n".join(lines)
+
+
+def render(page: ExtractedArticle, categories: tuple[str, ...], *, as_json_output: bool) -> str:
+    if as_json_output:
+        return json.dumps(as_json(page, categories), ensure_ascii=False, indent=1)
+    return as_text(page, categories)

@@ -1,0 +1,419 @@
+"""The article body: which element holds it, and its paragraphs and images in order.
+
+Three ways to find the container, in order: the source's `rules.body` selector; the
+element that holds the paragraphs trafilatura extracted (trafilatura is good at telling
+body text from boilerplate, but loses lazy images and turns captions into paragraphs, so we
+use it to *locate* the body and read the body ourselves); and our own density score (the
+element whose <p> children carry the most unlinked text, helped by content/article/正文
+class hints) for pages where trafilatura finds nothing or much less. Before any of this,
+site chrome is cut from a copy of the tree — navigation, share bars, related/hot/latest
+lists, footers, scripts — by tag, by class/id token and by the label a block starts with,
+so that it can appear in no output even when it sits inside the container.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+from dataclasses import dataclass, replace
+
+import lxml.etree
+import lxml.html
+from lxml.cssselect import CSSSelector
+
+from syndicator.models import PageImage, SiteRules
+from syndicator.normalise.text import collapse_whitespace
+
+from .images import page_image
+
+
+class BodyError(Exception):
+    """The page's body cannot be read: a site rule is unusable, or no text was found."""
+
+
+_DROP_TAGS = (
+    "script", "style", "noscript", "iframe", "frame", "form", "button", "select", "textarea",
+    "svg", "template", "link", "meta", "nav", "footer", "aside", "input", "object", "embed",
+    "canvas", "audio", "video", "map",
+)  # fmt: skip
+# class/id tokens of page furniture (split on space, -, _ and camelCase boundaries).
+_CHROME_TOKENS = frozenset(
+    {
+        "nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "crumb", "crumbs",
+        "position", "location", "weizhi", "dangqian", "share", "sharing", "social", "bdshare",
+        "related", "relate", "xiangguan", "relevant", "hot", "hots", "rank", "ranking",
+        "recommend", "recommended", "tuijian", "footer", "foot", "copyright", "banquan",
+        "sidebar", "comment", "comments", "pinglun", "reply", "ad", "ads", "advert", "adv",
+        "advertisement", "banner", "slogan", "logo", "topbar", "toolbar", "login", "search",
+        "subscribe", "newsletter", "widget", "popular", "latest", "zuixin", "remen", "more",
+        "prenext", "prev", "next", "pager", "tags", "keywords", "print", "jubao", "report",
+        "dig", "digg", "zan", "qrcode", "ewm",
+    }
+)  # fmt: skip
+_CONTENT_TOKENS = frozenset(
+    {
+        "content", "article", "post", "entry", "main", "text", "detail", "details", "body",
+        "story", "zhengwen", "neirong", "wenzhang", "txt", "con", "cont", "artical", "news",
+    }
+)  # fmt: skip
+_TOKEN_SPLIT = re.compile(r"[\s_\-:.]+|(?<=[a-z])(?=[A-Z])")
+# A block that starts with one of these labels is a list of other articles or a share bar.
+_CHROME_LABEL = re.compile(
+    r"^\s*(?:相关阅读|相关文章|相关新闻|相关推荐|相关链接|延伸阅读|扩展阅读|热门文章|热门推荐|热门阅读|热点推荐"
+    r"|热点文章|最新文章|最新推荐|最新资讯|推荐阅读|推荐文章|猜你喜欢|你可能感兴趣|您可能感兴趣|精彩推荐|精彩图片"
+    r"|阅读排行|点击排行|热门排行|排行榜|上一篇|下一篇|分享到|分享至|分享：|分享:|网友评论|发表评论|热门评论"
+    r"|Related (?:articles|posts|stories)|You may also like|Read more|More stories|Share this"
+    r"|Popular posts|Recent posts|Most read)",
+    re.IGNORECASE,
+)
+# Lines in the body that belong to the page's furniture rather than the article.
+_FURNITURE_LINE = re.compile(
+    r"^(?:[(（\[【]?\s*(?:责任编辑|责编|编辑|审核|校对|来源|作者|记者|摄影|原标题)\s*[:：]\s*[^。]{0,30}[)）\]】]?"
+    r"|[(（\[【]\s*(?:纠错|打印|关闭|收藏|返回顶部)\s*[)）\]】].*"
+    r"|.*(?:版权所有|Copyright\s*(?:©|&copy;|\(c\))|ICP备|ICP证|备案号|All rights reserved).*)$",
+    re.IGNORECASE,
+)
+_INFO_LINE = re.compile(r"(?:日期|时间|发布|来源|作者|编辑|点击|浏览|阅读)\s*[:：]")
+_CAPTION_TOKENS = ("caption", "pic", "img-desc", "imgdesc", "imgtxt", "img_txt", "desc", "tuzhu", "note", "illustration")
+_CENTERED = re.compile(r"text-align\s*:\s*center", re.IGNORECASE)
+_CAPTION_TEXT = re.compile(r"^(?:图为|图[:：]|图片[:：]|▲|△|↑)|(?:摄|供图|图片来源.*|资料图|视觉中国)$")
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "section", "article", "main", "header", "li", "ul", "ol", "dl", "dt", "dd",
+        "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th",
+        "tbody", "thead", "figure", "figcaption", "center", "hr", "address", "details",
+    }
+)  # fmt: skip
+_SPACE = re.compile(r"^[\s\u3000\xa0]+|[\s\u3000\xa0]+$")
+
+
+@dataclass(frozen=True)
+class _Text:
+    text: str
+    caption_like: bool  # styled or classed as a caption, or sharing a block with an image
+    after_image_in_block: bool = False
+
+
+Block = str | PageImage
+
+
+@dataclass(frozen=True)
+class Body:
+    blocks: tuple[Block, ...]  # paragraphs (str) and images in document order
+    method: str  # "rule", "trafilatura", "density"
+
+    @property
+    def paragraphs(self) -> tuple[str, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, str))
+
+    @property
+    def images(self) -> tuple[PageImage, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, PageImage))
+
+
+def _tokens(el: lxml.html.HtmlElement) -> set[str]:
+    raw = f"{el.get('class') or ''} {el.get('id') or ''}"
+    return {t.lower() for t in _TOKEN_SPLIT.split(raw) if t}
+
+
+def _text_len(el: lxml.html.HtmlElement) -> int:
+    return len(re.sub(r"\s+", "", el.text_content()))
+
+
+def _remove(el: lxml.html.HtmlElement) -> None:
+    """Remove `el` but keep its tail text in the document."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    el.drop_tree()
+
+
+def _select(tree: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
+    try:
+        return CSSSelector(selector)(tree)
+    except (lxml.etree.XPathError, SyntaxError, ValueError, Exception) as exc:  # noqa: BLE001
+        raise BodyError(f"site rule selector {selector!r} is not valid CSS: {exc}") from exc
+
+
+def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.HtmlElement:
+    """A copy of `tree` without site chrome (rules.drop first, then general rules)."""
+    work = copy.deepcopy(tree)
+    for selector in rules.drop:
+        for el in _select(work, selector):
+            _remove(el)
+    for el in list(work.iter(lxml.etree.Comment, lxml.etree.ProcessingInstruction)):
+        _remove(el)
+    for el in list(work.iter(*_DROP_TAGS)):
+        _remove(el)
+    body = work.find("body")
+    total = _text_len(body) if body is not None else 0
+    for el in list(work.iter()):
+        if not isinstance(el.tag, str) or el.tag in ("html", "body") or el.getparent() is None:
+            continue
+        chrome = bool(_tokens(el) & _CHROME_TOKENS and not _tokens(el) & {"content", "article", "text"})
+        if not chrome and el.tag in ("div", "section", "ul", "ol", "dl", "table", "p", "span", "td"):
+            head = collapse_whitespace(el.text_content()[:40])
+            chrome = bool(_CHROME_LABEL.match(head))
+        if chrome:
+            # Never cut away most of the page: a wrapper named "main-with-sidebar" is no sidebar.
+            size = _text_len(el)
+            if size > 600 and size > total * 0.5:
+                continue
+            _remove(el)
+    return work
+
+
+def _is_centered(el: lxml.html.HtmlElement) -> bool:
+    return bool(
+        _CENTERED.search(el.get("style") or "")
+        or (el.get("align") or "").lower() == "center"
+        or el.tag == "center"
+    )
+
+
+def _caption_styled(el: lxml.html.HtmlElement) -> bool:
+    classes = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    return el.tag == "figcaption" or any(t in classes for t in _CAPTION_TOKENS) or _is_centered(el)
+
+
+class _Walker:
+    """Reads a container into text and image blocks, in document order."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.out: list[_Text | PageImage] = []
+        self.buffer: list[str] = []
+        self.block: lxml.html.HtmlElement | None = None
+        self.image_in_block = False
+
+    def flush(self) -> None:
+        text = _SPACE.sub("", collapse_whitespace("".join(self.buffer)))
+        self.buffer = []
+        if text:
+            styled = self.block is not None and _caption_styled(self.block)
+            self.out.append(_Text(text, styled, self.image_in_block))
+
+    def walk(self, el: lxml.html.HtmlElement) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag == "img":
+            image = page_image(el, self.base_url)
+            if image is not None:
+                self.flush()
+                self.out.append(image)
+                self.image_in_block = True
+        elif tag == "br":
+            self.flush()
+        elif tag == "figure":
+            self.flush()
+            self._figure(el)
+        elif tag in _BLOCK_TAGS:
+            self.flush()
+            outer, outer_image = self.block, self.image_in_block
+            self.block, self.image_in_block = el, False
+            if el.text:
+                self.buffer.append(el.text)
+            for child in el:
+                self.walk(child)
+            self.flush()
+            self.block, self.image_in_block = outer, outer_image
+        else:
+            if el.text and tag:
+                self.buffer.append(el.text)
+            for child in el:
+                self.walk(child)
+        if el.tail:
+            self.buffer.append(el.tail)
+
+    def _figure(self, figure: lxml.html.HtmlElement) -> None:
+        caption_el = figure.find(".//figcaption")
+        caption = collapse_whitespace(caption_el.text_content()) if caption_el is not None else ""
+        first = True
+        for img in figure.iter("img"):
+            image = page_image(img, self.base_url)
+            if image is not None:
+                self.out.append(replace(image, caption=caption) if first else image)
+                first = False
+        if first and caption:  # a figure whose image is gone: its caption is no paragraph
+            return
+
+
+def _walk(container: lxml.html.HtmlElement, base_url: str) -> list[_Text | PageImage]:
+    walker = _Walker(base_url)
+    if container.text:
+        walker.buffer.append(container.text)
+    for child in container:
+        walker.walk(child)
+    walker.flush()
+    return walker.out
+
+
+def _short(text: str) -> bool:
+    return len(text) <= 80 and not text.endswith(("。", "！", "？", ".", "!", "?")) or len(text) <= 40
+
+
+def _assemble(items: list[_Text | PageImage], title: str) -> tuple[Block, ...]:
+    """Captions joined to their images, furniture lines dropped, duplicates removed."""
+    blocks: list[Block] = []
+    seen_images: set[str] = set()
+    for item in items:
+        if isinstance(item, PageImage):
+            if item.src in seen_images:
+                continue
+            seen_images.add(item.src)
+            blocks.append(item)
+            continue
+        text = item.text
+        previous = blocks[-1] if blocks else None
+        if isinstance(previous, PageImage) and not previous.caption:
+            if (item.caption_like or item.after_image_in_block or _CAPTION_TEXT.search(text)) and _short(text):
+                blocks[-1] = replace(previous, caption=text)
+                continue
+        if _FURNITURE_LINE.match(text) or _CHROME_LABEL.match(text):
+            continue
+        if title and text == title:
+            continue
+        if len(text) < 80 and len(_INFO_LINE.findall(text)) >= 2:
+            continue  # 日期: … 来源: … 作者: … — the info line, not the article
+        blocks.append(text)
+    return tuple(blocks)
+
+
+def _link_density(el: lxml.html.HtmlElement) -> float:
+    total = _text_len(el)
+    if not total:
+        return 1.0
+    linked = sum(_text_len(a) for a in el.iter("a"))
+    return linked / total
+
+
+def density_container(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element whose paragraphs carry the most unlinked text (class hints help)."""
+    scores: dict[lxml.html.HtmlElement, float] = {}
+    for p in tree.iter("p", "br", "div", "td", "pre", "blockquote"):
+        if p.tag in ("div", "td"):
+            own = "".join([p.text or ""] + [c.tail or "" for c in p])
+            length = len(re.sub(r"\s+", "", own))
+        elif p.tag == "br":
+            length = len(re.sub(r"\s+", "", p.tail or ""))
+        else:
+            length = _text_len(p)
+        if length < 10:
+            continue
+        weight = length * (1.0 - min(_link_density(p), 1.0)) if p.tag != "br" else length
+        parent = p if p.tag in ("div", "td") else p.getparent()
+        for share, node in ((1.0, parent), (0.5, parent.getparent() if parent is not None else None)):
+            if node is None or not isinstance(node.tag, str):
+                continue
+            scores[node] = scores.get(node, 0.0) + weight * share
+    if not scores:
+        return None
+
+    def bonus(node: lxml.html.HtmlElement) -> float:
+        tokens = _tokens(node)
+        hinted = bool(tokens & _CONTENT_TOKENS) or node.tag in ("article", "main")
+        return (1.25 if hinted else 1.0) * (1.0 - 0.7 * _link_density(node))
+
+    return max(scores, key=lambda node: scores[node] * bonus(node))
+
+
+def _trafilatura_paragraphs(tree: lxml.html.HtmlElement) -> list[str]:
+    import trafilatura
+
+    try:
+        xml = trafilatura.extract(
+            lxml.html.tostring(tree, encoding="unicode"),
+            output_format="xml",
+            include_images=False,
+            include_comments=False,
+            include_tables=True,
+            with_metadata=False,
+            deduplicate=False,
+        )
+    except Exception:  # noqa: BLE001 — a library failure means "no opinion", not a crash
+        return []
+    if not xml:
+        return []
+    doc = lxml.etree.fromstring(xml.encode("utf-8"), lxml.etree.XMLParser(recover=True))
+    if doc is None:
+        return []
+    found = []
+    for el in doc.iter("p", "head", "item", "quote", "cell"):
+        text = collapse_whitespace("".join(el.itertext()))
+        if len(text) >= 8:
+            found.append(text)
+    return found
+
+
+def trafilatura_container(tree: lxml.html.HtmlElement, paragraphs: list[str]) -> lxml.html.HtmlElement | None:
+    """The deepest element holding (almost) all of trafilatura's paragraphs."""
+    if not paragraphs:
+        return None
+    wanted = {p[:30] for p in paragraphs}
+    hits = []
+    for el in tree.iter("p", "div", "td", "li", "blockquote", "pre", "h2", "h3", "h4", "section", "span"):
+        own = collapse_whitespace(el.text_content())[:30]
+        if own in wanted:
+            hits.append(el)
+    if not hits:
+        return None
+    # Deepest common ancestor of the hits.
+    chains = [list(h.iterancestors())[::-1] + [h] for h in hits]
+    common = None
+    for level in zip(*chains, strict=False):
+        if all(node is level[0] for node in level):
+            common = level[0]
+        else:
+            break
+    if common is not None and common.tag in ("p", "span", "li"):
+        common = common.getparent()
+    return common
+
+
+def _good_text(items: list[_Text | PageImage]) -> int:
+    return sum(len(i.text) for i in items if isinstance(i, _Text) and len(i.text) >= 10)
+
+
+def extract_body(
+    tree: lxml.html.HtmlElement, base_url: str, *, rules: SiteRules = SiteRules(), title: str = ""
+) -> Body:
+    """Paragraphs and images of the article in `tree` (which is not modified)."""
+    clean = strip_chrome(tree, rules)
+    if rules.body:
+        matches = _select(clean, rules.body)
+        if matches:
+            return Body(_assemble(_walk(matches[0], base_url), title), "rule")
+
+    candidates: list[tuple[str, lxml.html.HtmlElement]] = []
+    anchor = trafilatura_container(clean, _trafilatura_paragraphs(clean))
+    if anchor is not None:
+        candidates.append(("trafilatura", anchor))
+    dense = density_container(clean)
+    if dense is not None:
+        candidates.append(("density", dense))
+    if not candidates:
+        raise BodyError("no article body found: the page has no paragraph text")
+
+    walked = [(name, _walk(el, base_url)) for name, el in candidates]
+    best_name, best = walked[0]
+    if len(walked) == 2:
+        # trafilatura's container unless the density one reads clearly more body text.
+        if _good_text(walked[1][1]) > 1.25 * _good_text(best) + 50:
+            best_name, best = walked[1]
+    blocks = _assemble(best, title)
+    if not any(isinstance(b, str) for b in blocks) and not any(isinstance(b, PageImage) for b in blocks):
+        raise BodyError("no article body found: the candidate container holds no text")
+    return Body(blocks, best_name)
+
+
+def body_html(blocks: tuple[Block, ...]) -> str:
+    """Unsanitised HTML of the blocks: <p> per paragraph, <figure> per image."""
+    parts = []
+    for block in blocks:
+        if isinstance(block, str):
+            parts.append(f"<p>{html.escape(block, quote=False)}</p>")
+        else:
+            img = f'<img src="{html.escape(block.src)}" alt="{html.escape(block.alt)}">'
+            caption = f"<figcaption>{html.escape(block.caption, quote=False)}</figcaption>" if block.caption else ""
+            parts.append(f"<figure>{img}{caption}</figure>")
+    return "".join(parts)

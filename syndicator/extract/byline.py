@@ -1,0 +1,253 @@
+"""Source (来源) and author (作者/编辑) of an article page, and where its info block is.
+
+Chinese CMS pages put a one-line info block right under the headline:
+`日期: … 来源: 新华社 作者: 张三 点击: 12`, as plain text or with each value in a span. We
+read that block first because it is about this article; structured metadata
+(og:site_name, JSON-LD publisher) names the *site*, so it is only the fallback for the
+source. The same block is where dates.py looks for the date line, so finding it lives here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from lxml.html import HtmlElement
+
+from .jsonld import json_ld_objects, ld_name, ld_types
+
+# ---------------------------------------------------------------- page geometry
+
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title"})
+# Containers whose dates and bylines belong to other articles or to the site.
+EXCLUDED = re.compile(
+    r"(?<![a-z])(?:related|relate|xiangguan|xgwz|xgyd|hot|remen|rank|paihang|sidebar|side|aside|"
+    r"recommend|tuijian|footer|foot|copyright|comment|pinglun|reply|list|zuixin|latest|widget)",
+    re.IGNORECASE,
+)
+_EXCLUDED_TAGS = frozenset({"li", "aside", "footer", "nav", "dd", "dt", "td", "a"})
+# Class/id words of an article's info block.
+INFO_CLASS = re.compile(
+    r"(?<![a-z])(?:info|meta|time|date|pubtime|pubdate|publish|post-meta|article-info|"
+    r"entry-meta|byline|source|author|attr|xinxi|shijian)",
+    re.IGNORECASE,
+)
+_LOGO = re.compile(r"logo|brand|site-?name", re.IGNORECASE)
+_SHORT = 200  # an info block is a line or two; anything longer is body text
+_BODY_TEXT = 80  # the first paragraph this long is where the body starts
+_WS = re.compile(r"[\s\u3000\xa0]+")
+
+
+def element_text(el: HtmlElement) -> str:
+    """The visible text of `el` with whitespace (NBSP, U+3000 too) kept as written."""
+    parts: list[str] = []
+    for node in el.iter():
+        if node.tag in _SKIP_TAGS or not isinstance(node.tag, str):
+            if node is not el and node.tail:
+                parts.append(node.tail)
+            continue
+        if node.text:
+            parts.append(node.text)
+        if node is not el and node.tail:
+            parts.append(node.tail)
+    return "".join(parts)
+
+
+def squash(text: str) -> str:
+    """One space per whitespace run, ends stripped."""
+    return _WS.sub(" ", text).strip()
+
+
+def _attrs(el: HtmlElement) -> str:
+    return f"{el.get('class', '')} {el.get('id', '')}"
+
+
+def in_excluded(el: HtmlElement) -> bool:
+    """True when `el` sits in a list item, aside, footer, nav or a related/hot/sidebar box."""
+    node: HtmlElement | None = el
+    while node is not None and isinstance(node.tag, str) and node.tag not in ("body", "html"):
+        if node.tag in _EXCLUDED_TAGS or EXCLUDED.search(_attrs(node)):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _title_text(tree: HtmlElement) -> str:
+    title = tree.find(".//title")
+    return squash(title.text_content()) if title is not None else ""
+
+
+def headline(tree: HtmlElement) -> HtmlElement | None:
+    """The article's own <h1> (not a logo h1); an h2 repeating <title> when there is no h1."""
+    page_title = _title_text(tree)
+    candidates = [h for h in tree.iter("h1") if squash(h.text_content()) and not _LOGO.search(_attrs(h))]
+    for h in candidates:
+        if page_title and squash(h.text_content())[:12] in page_title:
+            return h
+    if candidates:
+        return candidates[0]
+    for h in tree.iter("h2"):
+        text = squash(h.text_content())
+        if len(text) >= 4 and page_title.startswith(text[:12]) and not in_excluded(h):
+            return h
+    return None
+
+
+def _body_start(order: dict[HtmlElement, int]) -> int:
+    """Document position of the first long paragraph: where the article body begins."""
+    for el, pos in order.items():
+        if el.tag == "p" and len(squash(el.text_content())) >= _BODY_TEXT and not in_excluded(el):
+            return pos
+    return len(order)
+
+
+def info_elements(tree: HtmlElement) -> list[HtmlElement]:
+    """The elements of the article's info block, nearest the headline first.
+
+    First the short siblings right after the headline (climbing out of a title wrapper
+    when the <h1> stands alone), stopping at the body; then elements whose class/id says
+    info/meta/date/source that lie before the body and outside lists, sidebars and footers.
+    """
+    found: list[HtmlElement] = []
+    h1 = headline(tree)
+    if h1 is not None:
+        node: HtmlElement | None = h1
+        for _ in range(3):
+            if node is None or node.tag in ("body", "html"):
+                break
+            for sib in node.itersiblings():
+                if not isinstance(sib.tag, str) or sib.tag in _SKIP_TAGS:
+                    continue
+                length = len(squash(element_text(sib)))
+                if length > _SHORT or sib.find(".//p") is not None and length > _BODY_TEXT:
+                    break
+                if length:
+                    found.append(sib)
+                if len(found) >= 3:
+                    break
+            if found:
+                break
+            node = node.getparent()
+    order = {el: i for i, el in enumerate(tree.iter()) if isinstance(el.tag, str)}
+    start = _body_start(order)
+    for el, pos in order.items():
+        if pos >= start:
+            break
+        if el.tag in ("body", "html") or not INFO_CLASS.search(_attrs(el)) or el in found:
+            continue
+        if any(anc in found for anc in el.iterancestors()):
+            continue
+        if 0 < len(squash(element_text(el))) <= _SHORT and not in_excluded(el):
+            found.append(el)
+    return found
+
+
+# ---------------------------------------------------------------- labelled values
+
+_STOP = (
+    r"(?:责任编辑|收集编辑|编辑|责编|主编|编审|作者|记者|通讯员|撰文|摄影|来源|稿源|出处|日期|时间|"
+    r"发布时间|发布日期|发表时间|更新时间|点击|阅读|浏览|人气|字号|字体|分享|评论|"
+    r"Source|Author|Editor|Date|Posted|Published|Updated)\s*[:：]"
+    r"|(?<![\u4e00-\u9fff])文\s*[:：/／]"
+)
+_DATE_AHEAD = r"(?:\d{4}\s*[-/.年]\s*\d{1,2}|\d{1,2}月\d{1,2}日)"
+_VALUE = (
+    rf"[ \t]*(?P<v>[^\s:：].*?)(?=[ \t]{{2,}}|[\xa0\u3000\r\n|｜]|\s*(?:{_STOP})|\s*{_DATE_AHEAD}|$)"
+)
+_SOURCE_RE = re.compile(
+    rf"(?:文章来源|新闻来源|消息来源|信息来源|来源|稿源|出处|(?<![A-Za-z])Source)\s*[:：]{_VALUE}",
+    re.IGNORECASE,
+)
+# Author labels in order of preference: a writer over an editor.
+_AUTHOR_RES = (
+    re.compile(rf"(?:作者|记者|撰稿|撰文|(?<![A-Za-z])Author)\s*[:：]{_VALUE}", re.IGNORECASE),
+    re.compile(rf"(?<![\u4e00-\u9fff])文\s*[:：/／]{_VALUE}"),
+    re.compile(r"(?<![A-Za-z])[Bb]y\s+(?P<v>[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})"),
+    re.compile(rf"(?:责任编辑|收集编辑|编辑|责编|(?<![A-Za-z])Editor)\s*[:：]{_VALUE}", re.IGNORECASE),
+)
+_LABEL_ONLY = re.compile(rf"^(?:{_STOP})")
+_TRIM = " \t:：,，;；、|｜()（）[]【】<>《》\"'“”"
+_MAX_NAME = 40
+
+
+def _clean(value: str | None) -> str | None:
+    if not value:
+        return None
+    text = squash(value).strip(_TRIM)
+    if not text or len(text) > _MAX_NAME or _LABEL_ONLY.match(text) or re.fullmatch(r"[\d\W_]+", text):
+        return None
+    if re.match(r"(?:https?:)?//", text):  # article:author is often a profile URL, not a name
+        return None
+    return text
+
+
+def _first(pattern: re.Pattern[str], texts: Iterable[str]) -> str | None:
+    for text in texts:
+        for match in pattern.finditer(text):
+            if value := _clean(match["v"]):
+                return value
+    return None
+
+
+def _short_labelled_texts(tree: HtmlElement) -> list[str]:
+    """Short lines anywhere (outside lists/sidebars/footers) that start with a label."""
+    texts = []
+    for el in tree.iter("p", "div", "span", "section", "em", "small", "font"):
+        text = squash(element_text(el)).lstrip("([【（ ")
+        if 0 < len(text) <= 80 and re.match(_STOP, text, re.IGNORECASE) and not in_excluded(el):
+            texts.append(element_text(el))
+    return texts
+
+
+def _class_value(tree: HtmlElement, words: str) -> str | None:
+    pattern = re.compile(rf"(?<![a-z])(?:{words})(?![a-z])", re.IGNORECASE)
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or not pattern.search(_attrs(el)) or in_excluded(el):
+            continue
+        text = squash(element_text(el))
+        text = re.sub(rf"^(?:{_STOP}|[Bb]y\s)\s*", "", text, flags=re.IGNORECASE)
+        if value := _clean(text):
+            return value
+    return None
+
+
+def _meta(tree: HtmlElement, *names: str) -> str | None:
+    wanted = {n.lower() for n in names}
+    for meta in tree.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or "").strip().lower()
+        if key in wanted and (value := _clean(meta.get("content"))):
+            return value
+    return None
+
+
+def byline(tree: HtmlElement) -> tuple[str | None, str | None]:
+    """(source, author) of the article; each None when the page does not say."""
+    info = [element_text(el) for el in info_elements(tree)]
+    fallback_lines = _short_labelled_texts(tree)
+    objects = json_ld_objects(tree)
+    articles = [o for o in objects if "datePublished" in o or "headline" in o or "author" in o]
+
+    source = (
+        _first(_SOURCE_RE, info)
+        or _first(_SOURCE_RE, fallback_lines)
+        or _class_value(tree, "source|laiyuan|copyfrom")
+        or _meta(tree, "source", "contentsource")
+        or _meta(tree, "og:site_name")
+        or next((n for o in articles if (n := _clean(ld_name(o.get("publisher"))))), None)
+        or next((n for o in objects if ld_types(o) & {"Organization", "NewsMediaOrganization",
+                                                        "WebSite"} and (n := _clean(ld_name(o)))), None)
+    )  # fmt: skip
+
+    author = None
+    for pattern in _AUTHOR_RES:
+        if author := _first(pattern, info) or _first(pattern, fallback_lines):
+            break
+    if author is None:
+        rel = next((a for a in tree.iter("a") if "author" in (a.get("rel") or "").lower().split()), None)
+        author = (
+            _class_value(tree, "author|zuozhe|writer|byline")
+            or _meta(tree, "author", "article:author", "byl", "dc.creator")
+            or next((n for o in articles if (n := _clean(ld_name(o.get("author"))))), None)
+            or (_clean(rel.text_content()) if rel is not None else None)
+        )
+    return source, author

@@ -1,0 +1,260 @@
+"""The publication date of an article page, from trustworthy evidence only.
+
+Order of trust: a site rule; explicit metadata (meta tags, JSON-LD, <time> in the
+article header); the date line of the article's own info block under the headline; a
+date in the URL path; else nothing. Body text, sidebars, related lists, comments and
+copyright lines are never read: they are full of *other* dates (the seed's body says
+11月22日, the event's date, while the page is of 2023-11-23), and a wrong date is worse
+than none — the caller then records the first-seen time and says so.
+
+Dates are returned aware in the source's zone. Whether the evidence had a time of day is
+kept as the precision: a date alone is midnight local with precision "date".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lxml.html import HtmlElement
+
+from syndicator.models import SiteRules
+from syndicator.normalise import parse_date
+
+from .byline import element_text, in_excluded, info_elements, squash
+from .jsonld import json_ld_objects, ld_types
+
+Precision = Literal["date", "datetime"]
+PageDate = tuple[datetime | None, Precision | None, str | None]
+
+
+class DateRuleError(ValueError):
+    """A site's date rule or time zone is unusable (bad CSS selector, unknown zone)."""
+
+
+# Meta names/properties that state the publication time (compared lowercased).
+_META_NAMES = (
+    "article:published_time", "og:published_time", "og:article:published_time", "pubdate",
+    "publishdate", "publish-date", "publish_date", "publication_date", "datepublished",
+    "dc.date", "dc.date.issued", "dcterms.date", "dcterms.issued", "dcterms.created",
+    "sailthru.date", "parsely-pub-date", "article.published", "published_time", "weibo:article:create_at",
+)  # fmt: skip
+_ARTICLE_TYPES = frozenset(
+    {"Article", "NewsArticle", "BlogPosting", "Report", "ReportageNewsArticle", "AnalysisNewsArticle",
+     "OpinionNewsArticle", "TechArticle", "ScholarlyArticle", "LiveBlogPosting", "WebPage", "VideoObject"}
+)  # fmt: skip
+
+_SEP = r"\s*[-/.年月]\s*"
+_TIME = r"(?:\s*T?\s*(?P<h>\d{1,2})\s*[:：时]\s*(?P<mi>\d{2})(?:\s*[:：分]\s*(?P<s>\d{2})(?:\.\d+)?)?)?"
+_ZONE = r"(?:\s*(?P<z>Z|(?:GMT|UTC)?[+-]\d{2}:?\d{2}))?"
+_FULL = re.compile(
+    rf"(?<!\d)(?P<y>(?:19|20)\d{{2}}){_SEP}(?P<mo>\d{{1,2}}){_SEP}(?P<d>\d{{1,2}})(?!\d)\s*日?{_TIME}{_ZONE}",
+    re.IGNORECASE,
+)
+_NO_YEAR = re.compile(
+    r"(?<![\d年/.-])(?P<mo>\d{1,2})月(?P<d>\d{1,2})日"
+    r"(?:\s*(?P<h>\d{1,2})[:：时](?P<mi>\d{2})(?:[:：分](?P<s>\d{2}))?)?"
+)
+_RELATIVE = re.compile(r"(?:\d{1,2}\s*(?:分钟|小时|天)前|刚刚|今天|昨天|前天)(?:\s*\d{1,2}:\d{2})?")
+# Labels of the publication time, preferred over other dates in the same line (更新时间).
+_PUBLISHED_LABEL = re.compile(r"(?:发布|发表|上传|创建|录入)?(?:时间|日期)|发布于|Published|Posted|Date", re.I)
+_UPDATED_LABEL = re.compile(r"(?:更新|修改|最后修改)(?:时间|日期)?|Updated|Modified", re.I)
+# Dates in URL paths: /20231123/, t20231123_1.html, /2023/11/23/, /2023-11-23/, /2023/1123/.
+_URL_PATTERNS = (
+    re.compile(r"(?<![0-9])(?P<y>(?:19|20)\d{2})(?P<mo>\d{2})(?P<d>\d{2})(?![0-9])"),
+    re.compile(r"/(?P<y>(?:19|20)\d{2})[-_/](?P<mo>\d{1,2})[-_/](?P<d>\d{1,2})(?=[/_.-]|$)"),
+    re.compile(r"/(?P<y>(?:19|20)\d{2})/(?P<mo>\d{2})(?P<d>\d{2})(?=/)"),
+)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DateRuleError(f"unknown time zone {name!r}") from exc
+
+
+def _offset(text: str) -> tzinfo:
+    if text.upper() == "Z":
+        return timezone.utc
+    match = re.search(r"([+-])(\d{2}):?(\d{2})", text)
+    assert match is not None  # _ZONE only matches these shapes
+    sign = -1 if match[1] == "-" else 1
+    return timezone(sign * timedelta(hours=int(match[2]), minutes=int(match[3])))
+
+
+def _build(fields: dict[str, str | None], year: int, zone: ZoneInfo) -> tuple[datetime, Precision] | None:
+    """An aware datetime in `zone` from regex fields; None for impossible values."""
+    try:
+        day = date(year, int(fields["mo"] or 0), int(fields["d"] or 0))
+        if fields.get("h") is None:
+            return datetime(day.year, day.month, day.day, tzinfo=zone), "date"
+        hour, minute, second = int(fields["h"] or 0), int(fields["mi"] or 0), int(fields.get("s") or 0)
+        given = _offset(fields["z"]) if fields.get("z") else zone
+        when = datetime(day.year, day.month, day.day, hour, minute, min(second, 59), tzinfo=given)
+    except ValueError:
+        return None
+    return when.astimezone(zone), "datetime"
+
+
+def _plausible(when: datetime, now: datetime) -> bool:
+    return datetime(1990, 1, 1, tzinfo=timezone.utc) <= when <= now + timedelta(days=1)
+
+
+def parse_value(raw: str, zone: ZoneInfo, now: datetime) -> tuple[datetime, Precision] | None:
+    """A metadata value (ISO 8601, 2023年11月23日 10:20, RFC 822 …) with its precision."""
+    text = squash(raw)
+    if not text:
+        return None
+    if match := _FULL.search(text):
+        result = _build(match.groupdict(), int(match["y"]), zone)
+    elif re.fullmatch(r"\d{10}(?:\d{3})?", text):  # epoch seconds/milliseconds
+        seconds = int(text[:10])
+        result = datetime.fromtimestamp(seconds, zone), "datetime"
+    else:
+        parsed = parse_date(text, zone.key, now=now)
+        if parsed is None:
+            return None
+        local = parsed.astimezone(zone)
+        has_time = ":" in text or local.time() != datetime.min.time()
+        result = (local, "datetime") if has_time else (local, "date")
+    if result is None or not _plausible(result[0], now):
+        return None
+    return result
+
+
+# ---------------------------------------------------------------- sources of evidence
+
+
+def _rule(tree: HtmlElement, selector: str, zone: ZoneInfo, now: datetime) -> tuple[datetime, Precision] | None:
+    try:
+        elements = tree.cssselect(selector)
+    except Exception as exc:  # cssselect raises several parse error types
+        raise DateRuleError(f"invalid date selector {selector!r}: {exc}") from exc
+    for el in elements:
+        for raw in (el.get("datetime"), el.get("content"), element_text(el)):
+            if raw and (found := parse_value(raw, zone, now) or _info_line(raw, zone, now, None)):
+                return found
+    return None
+
+
+def _meta(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> tuple[datetime, Precision] | None:
+    by_name: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        if key in _META_NAMES and key not in by_name and meta.get("content"):
+            by_name[key] = meta.get("content", "")
+    for name in _META_NAMES:
+        if name in by_name and (found := parse_value(by_name[name], zone, now)):
+            return found
+    return None
+
+
+def _json_ld(objects: list[dict], zone: ZoneInfo, now: datetime) -> tuple[datetime, Precision] | None:
+    ranked = sorted(objects, key=lambda o: not (ld_types(o) & _ARTICLE_TYPES - {"WebPage"}))
+    for obj in ranked:
+        raw = obj.get("datePublished") or obj.get("dateCreated")
+        if isinstance(raw, str) and (found := parse_value(raw, zone, now)):
+            return found
+    return None
+
+
+def _time_element(tree: HtmlElement, info: list[HtmlElement], zone: ZoneInfo, now: datetime):
+    """<time>/itemprop=datePublished in the article's header, never in lists or sidebars."""
+    candidates: list[HtmlElement] = [t for el in info for t in el.iter("time")]
+    found = tree.xpath("//article//header//time | //time[@pubdate] | //*[@itemprop='datePublished']")
+    candidates += [el for el in found if not in_excluded(el)]
+    for el in candidates:
+        for raw in (el.get("datetime"), el.get("content"), element_text(el)):
+            if raw and (found := parse_value(raw, zone, now)):
+                return found
+    return None
+
+
+def _info_line(text: str, zone: ZoneInfo, now: datetime, year: int | None) -> tuple[datetime, Precision] | None:
+    """The publication date in one info-block line; a labelled published date wins."""
+    found: list[tuple[int, tuple[datetime, Precision]]] = []
+    for match in _FULL.finditer(text):
+        if result := _build(match.groupdict(), int(match["y"]), zone):
+            found.append((match.start(), result))
+    for match in _NO_YEAR.finditer(text):
+        if year is not None and (result := _build(match.groupdict(), year, zone)):
+            found.append((match.start(), result))
+    for match in _RELATIVE.finditer(text):
+        if parsed := parse_date(match[0], zone.key, now=now):
+            precision: Precision = "datetime" if re.search(r"\d+\s*(?:分钟|小时)前|:", match[0]) else "date"
+            local = parsed.astimezone(zone)
+            if precision == "date":
+                local = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            found.append((match.start(), (local, precision)))
+    found = [(pos, r) for pos, r in found if _plausible(r[0], now)]
+    if not found:
+        return None
+
+    def rank(item: tuple[int, tuple[datetime, Precision]]) -> tuple[int, int]:
+        before = text[max(0, item[0] - 12) : item[0]]
+        label = 0 if _PUBLISHED_LABEL.search(before) and not _UPDATED_LABEL.search(before) else 1
+        if _UPDATED_LABEL.search(before):
+            label = 2
+        return label, item[0]
+
+    return min(found, key=rank)[1]
+
+
+def _url_date(url: str) -> date | None:
+    path = urlsplit(url).path
+    for pattern in _URL_PATTERNS:
+        for match in pattern.finditer(path):
+            try:
+                return date(int(match["y"]), int(match["mo"]), int(match["d"]))
+            except ValueError:
+                continue
+    return None
+
+
+def _metadata_year(tree: HtmlElement, objects: list[dict]) -> int | None:
+    """A year stated by any of the page's own date metadata (modified times included)."""
+    values = [m.get("content", "") for m in tree.iter("meta") if re.search(r"date|time|modified", (
+        m.get("property") or m.get("name") or m.get("itemprop") or ""), re.I)]
+    values += [str(o.get(k)) for o in objects for k in ("dateModified", "dateCreated") if o.get(k)]
+    for value in values:
+        if match := re.match(r"\s*((?:19|20)\d{2})\D", value):
+            return int(match[1])
+    return None
+
+
+def page_date(
+    tree: HtmlElement, url: str, *, timezone: str, rules: SiteRules, now: datetime
+) -> PageDate:
+    """(when, precision, where-from) of the page's publication, or (None, None, None).
+
+    `when` is aware in `timezone`; where-from is "rule", "meta", "json-ld", "time-element",
+    "info-line" or "url". Raises DateRuleError for an unknown zone or a bad rules.date selector.
+    """
+    zone = _zone(timezone)
+    if now.tzinfo is None:
+        raise DateRuleError(f"`now` must be timezone-aware, got {now!r}")
+    if rules.date and (found := _rule(tree, rules.date, zone, now)):
+        return found[0], found[1], "rule"
+    objects = json_ld_objects(tree)
+    info = info_elements(tree)
+    for where, finder in (
+        ("meta", lambda: _meta(tree, zone, now)),
+        ("json-ld", lambda: _json_ld(objects, zone, now)),
+        ("time-element", lambda: _time_element(tree, info, zone, now)),
+    ):
+        if found := finder():
+            return found[0], found[1], where
+    url_day = _url_date(url)
+    year = url_day.year if url_day else _metadata_year(tree, objects)
+    for el in info:
+        if found := _info_line(element_text(el), zone, now, year):
+            return found[0], found[1], "info-line"
+    if url_day is not None:
+        when = datetime(url_day.year, url_day.month, url_day.day, tzinfo=zone)
+        if _plausible(when, now):
+            return when, "date", "url"
+    return None, None, None

@@ -1,0 +1,77 @@
+"""ExtractedArticle (an article web page) → Article, the record feeds are built from.
+
+The page's own date, when it has one, is the published time; otherwise the first-seen
+time stands in and the record says so (`date_estimated`), and the store keeps that first
+time on every later visit.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from datetime import UTC, datetime
+
+from syndicator.models import Article, Enclosure, ExtractedArticle, Source
+from syndicator.normalise.ids import article_id, content_hash
+from syndicator.normalise.text import strip_xml_illegal
+
+
+def _image_type(url: str) -> str:
+    guessed, _ = mimetypes.guess_type(url.split("?", 1)[0])
+    return guessed if guessed and guessed.startswith("image/") else "image/jpeg"
+
+
+def published_raw(page: ExtractedArticle) -> str | None:
+    """The page date as read: `2023-11-23` for date precision, the full instant otherwise."""
+    if page.published is None:
+        return None
+    if page.published_precision == "date":
+        return page.published.date().isoformat()
+    return page.published.isoformat()
+
+
+def normalise_page(
+    page: ExtractedArticle, source: Source, *, fetched_at: datetime, categories: tuple[str, ...]
+) -> Article:
+    fetched_at = fetched_at.astimezone(UTC)
+    published = page.published.astimezone(UTC) if page.published else fetched_at
+    estimated = page.published is None or published > fetched_at
+    if estimated:
+        published = fetched_at
+    path = "/".join(page.category_path)
+    tags = (path,) if path else ()
+    enclosures = tuple(Enclosure(url=image.src, type=_image_type(image.src)) for image in page.images)
+    author = page.author or page.source
+    raw = published_raw(page)
+    title = strip_xml_illegal(page.title)
+    fingerprint = content_hash(
+        [
+            title,
+            page.url,
+            author,
+            page.content_html,
+            page.summary,
+            list(tags),
+            [e.url for e in enclosures],
+            raw,
+        ]
+    )
+    return Article(
+        id=article_id(source.id, None, page.url),
+        source_id=source.id,
+        url=page.url,
+        title=title,
+        author=author,
+        published=published,
+        updated=published,
+        published_raw=raw,
+        date_estimated=estimated,
+        content_html=page.content_html,
+        summary=page.summary,
+        categories=categories,
+        tags=tags,
+        content_hash=fingerprint,
+        guid=None,
+        enclosures=enclosures,
+        sources=(source.id,),
+        first_seen=fetched_at,
+    )

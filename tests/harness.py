@@ -1,0 +1,66 @@
+"""Test harness: a burst arq worker, the served feeds over HTTP, a store snapshot."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+from arq.worker import create_worker
+from multidict import CIMultiDict
+
+from syndicator.runtime import Runtime
+from syndicator.store.codec import article_from_json
+from syndicator.web.app import create_app
+from tests.conftest import CORPUS
+from workers.main import worker_settings
+
+SCHEMA = json.loads((CORPUS / "jsonfeed-schema" / "schema-v1.1.json").read_text())
+
+
+async def run_burst_worker(config, redis_url: str) -> None:
+    worker = create_worker(
+        worker_settings(config, redis_url), burst=True, handle_signals=False, poll_delay=0.05
+    )
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+
+
+async def fetch_all_feeds(
+    config, redis_url: str, slugs: tuple[str, ...] = ("tech", "qinggan/gushi", "qinggan", "all")
+) -> dict[tuple[str, str], tuple[int, CIMultiDict[str], bytes]]:
+    runtime = Runtime.open(config, redis_url)
+    server = TestServer(create_app(runtime))
+    await server.start_server()
+    out = {}
+    try:
+        async with ClientSession() as http:
+            for slug in slugs:
+                for fmt in ("rss", "atom", "json"):
+                    async with http.get(server.make_url(f"/feeds/{slug}.{fmt}")) as resp:
+                        out[(slug, fmt)] = (resp.status, resp.headers.copy(), await resp.read())
+    finally:
+        await server.close()
+        await runtime.close()
+    return out
+
+
+async def snapshot(redis, prefix: str) -> dict[str, object]:
+    """Everything a reader could observe: records (minus first-seen), indexes, feed bytes."""
+    state: dict[str, object] = {}
+    async for key in redis.scan_iter(match=f"{prefix}*"):
+        name = key.decode()[len(prefix) :]
+        kind = await redis.type(key)
+        if name.startswith("article:"):
+            record, indexes = article_from_json(await redis.get(key))
+            state[name] = (replace(record, first_seen=None), indexes)
+        elif name.startswith("cat:"):
+            state[name] = await redis.zrange(key, 0, -1, withscores=True)
+        elif name.startswith("feed:"):
+            state[name] = await redis.hget(key, "digest")
+        elif name.startswith("url:") or (kind == b"string" and name.startswith("feedver:")):
+            state[name] = await redis.get(key)
+    return state

@@ -1,0 +1,139 @@
+"""End to end for article web pages: a local copy of the seed site, a listing source, a
+real arq worker, and the category feeds the seed article lands in."""
+
+from __future__ import annotations
+
+import json
+
+import feedparser
+import jsonschema
+
+from syndicator.ingest import ingest_source
+from syndicator.runtime import Runtime
+from tests.builders import write_config
+from tests.conftest import CORPUS
+from tests.harness import SCHEMA, fetch_all_feeds, run_burst_worker
+
+SITE = CORPUS / "site-zhbf"
+EXPECTED = json.loads((SITE / "article-8812.expected.json").read_text())
+ARTICLE_PATH = "/qinggan/gushi/20231123/8812.html"
+
+
+def zhbf_site(upstream, *, gbk: bool = False) -> None:
+    listing = (SITE / "listing-qinggan-gushi.html").read_bytes()
+    upstream.put("/qinggan/gushi/", listing, "text/html; charset=utf-8")
+    if gbk:
+        upstream.put(ARTICLE_PATH, (SITE / "article-8812.gbk.html").read_bytes(), "text/html; charset=gbk")
+    else:
+        upstream.put(ARTICLE_PATH, (SITE / "article-8812.utf8.html").read_bytes(), "text/html")
+
+
+def zhbf_config(
+    tmp_path, upstream, redis_url, prefix, *, kind: str = "listing", path: str = "/qinggan/gushi/"
+):
+    return write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[
+            {"slug": "qinggan", "title": "情感", "language": "zh"},
+            {"slug": "qinggan/gushi", "title": "故事", "language": "zh"},
+            {"slug": "misc", "title": "其他", "language": "zh"},
+        ],
+        sources=[
+            {
+                "id": "zhbf",
+                "url": upstream.url(path),
+                "kind": kind,
+                "timezone": "Asia/Shanghai",
+                "allow_private_network": True,
+                "crawl_delay": "10ms",
+                "default_category": "misc",
+                "category_map": {"情感/故事": "qinggan/gushi", "情感/*": "qinggan"},
+            }
+        ],
+    )
+
+
+async def test_listing_puts_the_seed_article_into_its_category_feeds(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    zhbf_site(upstream)
+    config = zhbf_config(tmp_path, upstream, redis_url, prefix)
+    await run_burst_worker(config, redis_url)
+    feeds = await fetch_all_feeds(config, redis_url, ("qinggan", "qinggan/gushi", "misc", "all"))
+
+    for slug in ("qinggan", "qinggan/gushi", "all"):
+        for fmt in ("rss", "atom", "json"):
+            status, _headers, body = feeds[(slug, fmt)]
+            assert status == 200
+            if fmt == "json":
+                document = json.loads(body)
+                jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+                (item,) = document["items"]
+                title, link, tags, html = item["title"], item["url"], item["tags"], item["content_html"]
+                published = item["date_published"]
+            else:
+                parsed = feedparser.parse(body)
+                assert not parsed.bozo, parsed.get("bozo_exception")
+                (entry,) = parsed.entries
+                title, link, html = entry.title, entry.link, entry.content[0].value
+                tags = [t.term for t in entry.tags]
+                published = entry.published
+            assert title == EXPECTED["title"]
+            assert link == EXPECTED["url"]
+            assert "qinggan/gushi" in tags and "情感/故事" in tags, tags
+            for paragraph in EXPECTED["paragraphs"]:
+                assert paragraph.replace("'", "&#x27;") in html or paragraph in html
+            for image in EXPECTED["images"]:
+                local = image["src"].replace("http://www.zhbf.example", upstream.url(""))
+                assert local in html, local
+            for banned in EXPECTED["must_not_contain"]:
+                assert banned not in html, banned
+            if fmt == "json":
+                assert published == "2023-11-22T16:00:00Z"
+    assert json.loads(feeds[("misc", "json")][2])["items"] == []
+
+    state = await redis.hgetall(f"{prefix}source:zhbf".encode())
+    # The four related-article links 404 here: each is recorded with its URL and reason.
+    assert int(state[b"page_errors"]) == 4
+    assert upstream.url("/xiangguan/") in state[b"last_page_error"].decode()
+    assert "404" in state[b"last_page_error"].decode()
+
+
+async def test_second_poll_enqueues_no_page_twice(tmp_path, upstream, redis, redis_url, prefix):
+    zhbf_site(upstream)
+    config = zhbf_config(tmp_path, upstream, redis_url, prefix)
+    await run_burst_worker(config, redis_url)
+    first_fetches = len(upstream.seen(ARTICLE_PATH))
+    # The listing changes (a new sibling link), so it is fetched in full, not a 304.
+    listing = (
+        (SITE / "listing-qinggan-gushi.html")
+        .read_text()
+        .replace("</ul>", '<li><a href="/qinggan/gushi/20231124/8813.html">新文章</a></li></ul>')
+    )
+    upstream.put("/qinggan/gushi/", listing.encode(), "text/html; charset=utf-8")
+    runtime = Runtime.open(config, redis_url)
+    try:
+        report = await ingest_source(runtime, "zhbf")
+    finally:
+        await runtime.close()
+    assert report.counts["new pages"] == 1
+    assert len(upstream.seen(ARTICLE_PATH)) == first_fetches == 1
+
+
+async def test_gbk_page_source_and_unmapped_path(tmp_path, upstream, redis, redis_url, prefix):
+    zhbf_site(upstream, gbk=True)
+    config = zhbf_config(tmp_path, upstream, redis_url, prefix, kind="page", path=ARTICLE_PATH)
+    runtime = Runtime.open(config, redis_url)
+    try:
+        report = await ingest_source(runtime, "zhbf")
+        again = await ingest_source(runtime, "zhbf")
+    finally:
+        await runtime.close()
+    assert report.counts == {"new": 1}, report
+    assert again.status == "not-modified"
+    feeds = await fetch_all_feeds(config, redis_url, ("qinggan/gushi",))
+    (item,) = json.loads(feeds[("qinggan/gushi", "json")][2])["items"]
+    assert item["title"] == EXPECTED["title"]
+    assert EXPECTED["paragraphs"][0] in item["content_html"]
