@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
 from urllib.parse import parse_qsl, urlsplit
 
 import lxml.html
@@ -132,10 +135,16 @@ _YEAR = re.compile(r"^(19|20)\d\d$")
 _MONTH = re.compile(r"^(0?[1-9]|1[0-2])$")
 
 
+@lru_cache(maxsize=4096)
 def _site(host: str) -> str:
-    """The registrable domain (public suffix list), else the host without `www.` (IPs, .example)."""
+    """The registrable domain by the public suffix list; for names it does not know (.example,
+    .internal) the last two labels; IP addresses and single-label hosts as they are."""
     fld = get_fld(host, fix_protocol=True, fail_silently=True)
-    return fld if isinstance(fld, str) else host.removeprefix("www.")
+    if isinstance(fld, str):
+        return fld
+    if ":" in host or re.fullmatch(r"[\d.]+", host):
+        return host
+    return ".".join(host.split(".")[-2:])
 
 
 def _segments(path: str) -> list[str]:
@@ -173,7 +182,7 @@ def _has_numeric_id(segments: list[str], query: str) -> bool:
 def _is_pagination_url(segments: list[str], query: str) -> bool:
     if any(k.lower() in _PAGE_PARAMS for k, _ in parse_qsl(query)):
         return True
-    return any(s.lower() == "page" and n.isdigit() for s, n in zip(segments, segments[1:], strict=False))
+    return any(s.lower() == "page" and n.isdigit() for s, n in pairwise(segments))
 
 
 def _excluded(url: str, page_url: str, site: str) -> bool:
@@ -185,15 +194,15 @@ def _excluded(url: str, page_url: str, site: str) -> bool:
     params = {k.lower() for k, _ in parse_qsl(parts.query)}
     if params & _SEARCH_PARAMS or _is_pagination_url(segments, parts.query):
         return True
+    lowered = [s.lower() for s in segments]
+    stem, dot, ext = lowered[-1].rpartition(".") if lowered else ("", "", "")
+    if any(s in _NON_ARTICLE_SEGMENTS for s in lowered) or stem in _UTILITY_PAGES:
+        return True
     if _has_numeric_id([], parts.query):  # /?p=481, /show.php?id=7: the query names the article
         return False
     if not segments or (len(segments) == 1 and _HOME_FILE.match(segments[0])):
         return True  # the home page
-    lowered = [s.lower() for s in segments]
-    stem, dot, ext = lowered[-1].rpartition(".")
     if _INDEX_FILE.match(lowered[-1]) or (dot and ext in _ASSET_EXT):
-        return True
-    if any(s in _NON_ARTICLE_SEGMENTS for s in lowered) or stem in _UTILITY_PAGES:
         return True
     return parts.path.endswith("/") and not _has_dated_path(segments)
 
@@ -236,7 +245,7 @@ _NEXT_CLASSES = frozenset({"next", "nextpage", "next-page", "next_page", "page-n
 
 
 def _next_kind(anchor: etree._Element) -> str | None:
-    """ "next" for an unmistakable next-page anchor, "more" for 更多/More, else None."""
+    """Classify an anchor: "next" (an unmistakable next-page link), "more" (更多/More) or None."""
     label = " ".join(anchor.text_content().split()) or anchor.get("title") or anchor.get("aria-label") or ""
     bare = re.sub(rf"[\s{_ARROWS}]", "", label).lower()
     if bare in _NEXT_WORDS or (not bare and label.strip() in {"›", "»", ">", "＞", "→"}):
@@ -304,10 +313,8 @@ def parse_listing(html: str, url: str) -> ListingPage:
     base_hrefs = doc.xpath("//head/base/@href")
     base = page_url
     if base_hrefs:
-        try:
+        with suppress(NormaliseError):  # a broken <base> is ignored, as browsers do
             base = canonical_url(str(base_hrefs[0]), page_url)
-        except NormaliseError:
-            pass  # a broken <base> is ignored, as browsers do
     site = _site(urlsplit(page_url).hostname or "")
     next_page = _find_next(doc, base, page_url, site)
 
@@ -328,7 +335,10 @@ def parse_listing(html: str, url: str) -> ListingPage:
         candidates.append((link, a))
 
     # Rule 3: the main list — the container with the most links of one URL shape.
-    groups = Counter((_container(a), _shape(link)) for link, a in candidates if _container(a) is not None)
+    # Distinct URLs count, so an image link and a title link to one article are one entry.
+    # dict.fromkeys keeps document order, so a tie goes to the list that comes first.
+    members = dict.fromkeys((_container(a), _shape(link), link) for link, a in candidates)
+    groups = Counter((box, shape) for box, shape, _ in members if box is not None)
     main: tuple[etree._Element | None, tuple[str, ...]] | None = None
     if groups:
         key, count = groups.most_common(1)[0]

@@ -59,7 +59,7 @@ def parse_w3c_datetime(value: str) -> datetime | None:
     if not match:
         return None
     g = match.groupdict()
-    tz = timezone.utc
+    tz: timezone = UTC
     if g["tz"] and g["tz"] != "Z":
         sign = -1 if g["tz"][0] == "-" else 1
         digits = g["tz"][1:].replace(":", "")
