@@ -97,6 +97,7 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
 
 async def run_ingest(config: Config, redis_url: str, source_ids: list[str]) -> int:
     from syndicator.ingest import ingest_source
+    from syndicator.publish import publish_missing
 
     runtime = Runtime.open(config, redis_url)  # no queue: publish runs inline
     failures = 0
@@ -106,6 +107,7 @@ async def run_ingest(config: Config, redis_url: str, source_ids: list[str]) -> i
             report = await ingest_source(runtime, source_id)
             failures += report.status == "error"
             print(f"[{n}/{total}] {report.line()}", flush=True)
+        await publish_missing(runtime)  # categories no source touched still get (empty) feeds
     finally:
         await runtime.close()
     return 1 if failures else 0

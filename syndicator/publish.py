@@ -87,3 +87,11 @@ async def publish_category(runtime: Runtime, slug: str, *, now: datetime | None 
         if await runtime.redis.get(runtime.keys.dirty(slug)) == mark:
             break
     return version
+
+
+async def publish_missing(runtime: Runtime) -> None:
+    """Publish every category that has never been published (empty ones too), so every
+    configured feed URL answers from the start."""
+    for slug in runtime.config.categories:
+        if not await runtime.redis.exists(runtime.keys.feed(slug, "rss")):
+            await publish_category(runtime, slug)

@@ -97,6 +97,13 @@ def json_feed(items_: list[Item], *, title: str = "Upstream JSON") -> bytes:
     ).encode()
 
 
+def toml_value(value: object) -> str:
+    """A TOML literal: strings, numbers, booleans and lists as JSON writes them; tables inline."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def write_config(
     tmp_path: Path,
     *,
@@ -119,10 +126,10 @@ def write_config(
     ]
     for category in categories:
         lines.append("[[categories]]")
-        lines.extend(f"{k} = {json.dumps(v)}" for k, v in category.items())
+        lines.extend(f"{k} = {toml_value(v)}" for k, v in category.items())
     for source in sources:
         lines.append("[[sources]]")
-        lines.extend(f"{k} = {json.dumps(v)}" for k, v in source.items())
+        lines.extend(f"{k} = {toml_value(v)}" for k, v in source.items())
     path = tmp_path / "syndicator.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return load_config(path, environ={})

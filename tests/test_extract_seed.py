@@ -80,6 +80,8 @@ def test_summary_starts_the_body(article: ExtractedArticle) -> None:
 def test_no_site_chrome_in_any_field(article: ExtractedArticle) -> None:
     for field in fields(article):
         value = getattr(article, field.name)
-        rendered = json.dumps(value, default=repr, ensure_ascii=False) if not isinstance(value, str) else value
+        rendered = (
+            json.dumps(value, default=repr, ensure_ascii=False) if not isinstance(value, str) else value
+        )
         for unwanted in EXPECTED["must_not_contain"]:
             assert unwanted not in rendered, f"{unwanted!r} leaked into {field.name}"

@@ -29,7 +29,14 @@ def zhbf_site(upstream, *, gbk: bool = False) -> None:
 
 
 def zhbf_config(
-    tmp_path, upstream, redis_url, prefix, *, kind: str = "listing", path: str = "/qinggan/gushi/"
+    tmp_path,
+    upstream,
+    redis_url,
+    prefix,
+    *,
+    kind: str = "listing",
+    path: str = "/qinggan/gushi/",
+    category_map: dict[str, str] | None = None,
 ):
     return write_config(
         tmp_path,
@@ -49,7 +56,7 @@ def zhbf_config(
                 "allow_private_network": True,
                 "crawl_delay": "10ms",
                 "default_category": "misc",
-                "category_map": {"情感/故事": "qinggan/gushi", "情感/*": "qinggan"},
+                "category_map": category_map or {"情感/故事": "qinggan/gushi", "情感/*": "qinggan"},
             }
         ],
     )
@@ -118,11 +125,14 @@ async def test_second_poll_enqueues_no_page_twice(tmp_path, upstream, redis, red
         report = await ingest_source(runtime, "zhbf")
     finally:
         await runtime.close()
-    assert report.counts["new pages"] == 1
+    # The new link, plus the four pages that failed (404) last time and are tried again;
+    # the stored seed article is not fetched twice.
+    assert report.counts["new pages"] == 5
+    assert report.counts.get("new", 0) == 0 and report.counts["page errors"] == 5
     assert len(upstream.seen(ARTICLE_PATH)) == first_fetches == 1
 
 
-async def test_gbk_page_source_and_unmapped_path(tmp_path, upstream, redis, redis_url, prefix):
+async def test_gbk_page_source(tmp_path, upstream, redis, redis_url, prefix):
     zhbf_site(upstream, gbk=True)
     config = zhbf_config(tmp_path, upstream, redis_url, prefix, kind="page", path=ARTICLE_PATH)
     runtime = Runtime.open(config, redis_url)
@@ -137,3 +147,28 @@ async def test_gbk_page_source_and_unmapped_path(tmp_path, upstream, redis, redi
     (item,) = json.loads(feeds[("qinggan/gushi", "json")][2])["items"]
     assert item["title"] == EXPECTED["title"]
     assert EXPECTED["paragraphs"][0] in item["content_html"]
+
+
+async def test_unmapped_breadcrumb_goes_to_default_category_and_is_counted(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    zhbf_site(upstream)
+    config = zhbf_config(
+        tmp_path,
+        upstream,
+        redis_url,
+        prefix,
+        kind="page",
+        path=ARTICLE_PATH,
+        category_map={"体育/*": "qinggan"},
+    )
+    runtime = Runtime.open(config, redis_url)
+    try:
+        await ingest_source(runtime, "zhbf")
+    finally:
+        await runtime.close()
+    state = await redis.hgetall(f"{prefix}source:zhbf".encode())
+    assert state[b"unmapped"] == b"1" and state[b"last_unmapped"].decode() == "情感/故事"
+    feeds = await fetch_all_feeds(config, redis_url, ("misc",))
+    assert [i["title"] for i in json.loads(feeds[("misc", "json")][2])["items"]] == [EXPECTED["title"]]
+    assert await redis.zcard(f"{prefix}cat:qinggan") == 0

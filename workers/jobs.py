@@ -82,10 +82,3 @@ async def schedule_job(ctx: dict[str, Any]) -> int:
         )
         enqueued += job is not None
     return enqueued
-
-
-async def publish_missing(runtime: Runtime) -> None:
-    """At start-up, publish every category that has never been published (empty ones too)."""
-    for slug in runtime.config.categories:
-        if not await runtime.redis.exists(runtime.keys.feed(slug, "rss")):
-            await publish(runtime, slug)

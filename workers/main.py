@@ -14,9 +14,10 @@ from arq.connections import ArqRedis
 
 from syndicator.config import load_config
 from syndicator.models import Config
+from syndicator.publish import publish_missing
 from syndicator.runtime import Runtime
 from syndicator.store.connection import arq_settings
-from workers.jobs import ingest_job, page_job, publish_job, publish_missing, schedule_job
+from workers.jobs import ingest_job, page_job, publish_job, schedule_job
 
 
 def worker_settings(config: Config, redis_url: str) -> type:

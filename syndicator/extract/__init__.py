@@ -16,14 +16,22 @@ import lxml.html
 from syndicator.models import ExtractedArticle, SiteRules
 from syndicator.normalise import NormaliseError, absolute_url, sanitise_html, summarise
 
-from .body import BodyError, body_html, extract_body
+from .body import NO_RULES, BodyError, body_html, extract_body
+from .breadcrumb import breadcrumb_path
+from .byline import byline
+from .canonical import canonical_page_url
+from .dates import page_date
 from .decode import decode_page
 from .document import parse_html
+from .jsonld import json_ld_objects
+from .language import detect_language
 from .title import page_title
 
 __all__ = ["ExtractError", "extract_article"]
 
-_NOT_HTML = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF|urlset|sitemapindex)\b", re.I | re.S)
+_NOT_HTML = re.compile(
+    r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF|urlset|sitemapindex)\b", re.I | re.S
+)
 _TITLE_FALLBACK_CHARS = 60
 
 
@@ -67,19 +75,10 @@ def extract_article(
     *,
     content_type: str | None = None,
     timezone: str = "UTC",
-    rules: SiteRules = SiteRules(),
+    rules: SiteRules = NO_RULES,
     now: datetime | None = None,
 ) -> ExtractedArticle:
     """Everything a reader needs from one article page at `url` (its address, for links)."""
-    # The metadata modules are imported here, not at the top, so that importing one of
-    # them (syndicator.extract.jsonld …) never depends on all of the others.
-    from .breadcrumb import breadcrumb_path
-    from .byline import byline
-    from .canonical import canonical_page_url
-    from .dates import page_date
-    from .jsonld import json_ld_objects
-    from .language import detect_language
-
     warnings: list[str] = []
     if content_type and not re.search(r"html|xml|text/plain", content_type, re.I):
         raise ExtractError(f"not an HTML page: content type {content_type!r}")

@@ -27,6 +27,8 @@ from syndicator.normalise.text import collapse_whitespace
 
 from .images import page_image
 
+NO_RULES = SiteRules()  # a source without site rules
+
 
 class BodyError(Exception):
     """The page's body cannot be read: a site rule is unusable, or no text was found."""
@@ -51,6 +53,12 @@ _CHROME_TOKENS = frozenset(
         "dig", "digg", "zan", "qrcode", "ewm",
     }
 )  # fmt: skip
+# Chrome names that also appear inside compound class names (jp-relatedposts, sharedaddy).
+_CHROME_PARTS = (
+    "related", "share", "sharing", "comment", "breadcrumb", "crumbs", "sidebar", "footer",
+    "copyright", "recommend", "advert", "social", "widget", "newsletter", "subscribe",
+    "pagination", "xiangguan", "tuijian", "pinglun",
+)  # fmt: skip
 _CONTENT_TOKENS = frozenset(
     {
         "content", "article", "post", "entry", "main", "text", "detail", "details", "body",
@@ -74,8 +82,39 @@ _FURNITURE_LINE = re.compile(
     r"|.*(?:版权所有|Copyright\s*(?:©|&copy;|\(c\))|ICP备|ICP证|备案号|All rights reserved).*)$",
     re.IGNORECASE,
 )
-_INFO_LINE = re.compile(r"(?:日期|时间|发布|来源|作者|编辑|点击|浏览|阅读)\s*[:：]")
-_CAPTION_TOKENS = ("caption", "pic", "img-desc", "imgdesc", "imgtxt", "img_txt", "desc", "tuzhu", "note", "illustration")
+_INFO_LABEL = re.compile(
+    r"(?:日期|时间|发布|来源|作者|编辑|点击|浏览|阅读|阅读量|字号|Posted|By|Source)\s*[:：]", re.IGNORECASE
+)
+_DATE = re.compile(r"\d{4}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}|\d{1,2}:\d{2}")
+# class/id tokens of the article's own info line (date, source, author); removed when short.
+_INFO_TOKENS = frozenset(
+    {
+        "info",
+        "meta",
+        "byline",
+        "pubtime",
+        "pubdate",
+        "postmeta",
+        "dateline",
+        "source",
+        "author",
+        "time",
+        "date",
+    }
+)
+_INFO_MAX = 150
+_CAPTION_TOKENS = (
+    "caption",
+    "pic",
+    "img-desc",
+    "imgdesc",
+    "imgtxt",
+    "img_txt",
+    "desc",
+    "tuzhu",
+    "note",
+    "illustration",
+)
 _CENTERED = re.compile(r"text-align\s*:\s*center", re.IGNORECASE)
 _CAPTION_TEXT = re.compile(r"^(?:图为|图[:：]|图片[:：]|▲|△|↑)|(?:摄|供图|图片来源.*|资料图|视觉中国)$")
 _BLOCK_TAGS = frozenset(
@@ -91,7 +130,8 @@ _SPACE = re.compile(r"^[\s\u3000\xa0]+|[\s\u3000\xa0]+$")
 @dataclass(frozen=True)
 class _Text:
     text: str
-    caption_like: bool  # styled or classed as a caption, or sharing a block with an image
+    caption_class: bool  # a <figcaption> or classed as a caption: a caption whatever its length
+    centered: bool  # centred: a caption only when short
     after_image_in_block: bool = False
 
 
@@ -123,16 +163,14 @@ def _text_len(el: lxml.html.HtmlElement) -> int:
 
 def _remove(el: lxml.html.HtmlElement) -> None:
     """Remove `el` but keep its tail text in the document."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    el.drop_tree()
+    if el.getparent() is not None:
+        el.drop_tree()
 
 
 def _select(tree: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
     try:
         return CSSSelector(selector)(tree)
-    except (lxml.etree.XPathError, SyntaxError, ValueError, Exception) as exc:  # noqa: BLE001
+    except (lxml.etree.XPathError, SyntaxError, ValueError, Exception) as exc:
         raise BodyError(f"site rule selector {selector!r} is not valid CSS: {exc}") from exc
 
 
@@ -151,10 +189,17 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
     for el in list(work.iter()):
         if not isinstance(el.tag, str) or el.tag in ("html", "body") or el.getparent() is None:
             continue
-        chrome = bool(_tokens(el) & _CHROME_TOKENS and not _tokens(el) & {"content", "article", "text"})
+        tokens = _tokens(el)
+        chrome = not tokens & {"content", "article", "text", "entry", "post"} and (
+            bool(tokens & _CHROME_TOKENS) or any(part in t for t in tokens for part in _CHROME_PARTS)
+        )
         if not chrome and el.tag in ("div", "section", "ul", "ol", "dl", "table", "p", "span", "td"):
             head = collapse_whitespace(el.text_content()[:40])
             chrome = bool(_CHROME_LABEL.match(head))
+        info = not chrome and tokens & _INFO_TOKENS and el.tag in ("div", "p", "section", "ul")
+        if info and _text_len(el) < _INFO_MAX and not el.xpath(".//img"):
+            _remove(el)
+            continue
         if chrome:
             # Never cut away most of the page: a wrapper named "main-with-sidebar" is no sidebar.
             size = _text_len(el)
@@ -172,9 +217,9 @@ def _is_centered(el: lxml.html.HtmlElement) -> bool:
     )
 
 
-def _caption_styled(el: lxml.html.HtmlElement) -> bool:
+def _caption_classed(el: lxml.html.HtmlElement) -> bool:
     classes = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    return el.tag == "figcaption" or any(t in classes for t in _CAPTION_TOKENS) or _is_centered(el)
+    return el.tag == "figcaption" or any(t in classes for t in _CAPTION_TOKENS)
 
 
 class _Walker:
@@ -191,8 +236,10 @@ class _Walker:
         text = _SPACE.sub("", collapse_whitespace("".join(self.buffer)))
         self.buffer = []
         if text:
-            styled = self.block is not None and _caption_styled(self.block)
-            self.out.append(_Text(text, styled, self.image_in_block))
+            block = self.block
+            classed = block is not None and _caption_classed(block)
+            centered = block is not None and _is_centered(block)
+            self.out.append(_Text(text, classed, centered, self.image_in_block))
 
     def walk(self, el: lxml.html.HtmlElement) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
@@ -234,8 +281,8 @@ class _Walker:
             if image is not None:
                 self.out.append(replace(image, caption=caption) if first else image)
                 first = False
-        if first and caption:  # a figure whose image is gone: its caption is no paragraph
-            return
+        # A figure whose image is gone (a pixel, a video) leaves nothing: its caption
+        # describes what is not there, so it is no paragraph.
 
 
 def _walk(container: lxml.html.HtmlElement, base_url: str) -> list[_Text | PageImage]:
@@ -249,7 +296,7 @@ def _walk(container: lxml.html.HtmlElement, base_url: str) -> list[_Text | PageI
 
 
 def _short(text: str) -> bool:
-    return len(text) <= 80 and not text.endswith(("。", "！", "？", ".", "!", "?")) or len(text) <= 40
+    return (len(text) <= 80 and not text.endswith(("。", "！", "？", ".", "!", "?"))) or len(text) <= 40
 
 
 def _assemble(items: list[_Text | PageImage], title: str) -> tuple[Block, ...]:
@@ -266,17 +313,28 @@ def _assemble(items: list[_Text | PageImage], title: str) -> tuple[Block, ...]:
         text = item.text
         previous = blocks[-1] if blocks else None
         if isinstance(previous, PageImage) and not previous.caption:
-            if (item.caption_like or item.after_image_in_block or _CAPTION_TEXT.search(text)) and _short(text):
+            weak = item.centered or item.after_image_in_block or _CAPTION_TEXT.search(text)
+            if (item.caption_class and len(text) <= 300) or (weak and _short(text)):
                 blocks[-1] = replace(previous, caption=text)
                 continue
         if _FURNITURE_LINE.match(text) or _CHROME_LABEL.match(text):
             continue
         if title and text == title:
             continue
-        if len(text) < 80 and len(_INFO_LINE.findall(text)) >= 2:
+        if _is_info_line(text):
             continue  # 日期: … 来源: … 作者: … — the info line, not the article
         blocks.append(text)
     return tuple(blocks)
+
+
+def _is_info_line(text: str) -> bool:
+    """A short line of labels and dates: `2024年04月16日 10:20 来源：南山日报`."""
+    if len(text) >= 100:
+        return False
+    labels = len(_INFO_LABEL.findall(text))
+    dated = bool(_DATE.search(text))
+    bare_date = dated and len(_DATE.sub("", text).strip(" :：-/|·")) == 0
+    return labels >= 2 or (labels >= 1 and dated) or bare_date
 
 
 def _link_density(el: lxml.html.HtmlElement) -> float:
@@ -330,7 +388,7 @@ def _trafilatura_paragraphs(tree: lxml.html.HtmlElement) -> list[str]:
             with_metadata=False,
             deduplicate=False,
         )
-    except Exception:  # noqa: BLE001 — a library failure means "no opinion", not a crash
+    except Exception:
         return []
     if not xml:
         return []
@@ -358,7 +416,7 @@ def trafilatura_container(tree: lxml.html.HtmlElement, paragraphs: list[str]) ->
     if not hits:
         return None
     # Deepest common ancestor of the hits.
-    chains = [list(h.iterancestors())[::-1] + [h] for h in hits]
+    chains = [[*list(h.iterancestors())[::-1], h] for h in hits]
     common = None
     for level in zip(*chains, strict=False):
         if all(node is level[0] for node in level):
@@ -370,12 +428,37 @@ def trafilatura_container(tree: lxml.html.HtmlElement, paragraphs: list[str]) ->
     return common
 
 
-def _good_text(items: list[_Text | PageImage]) -> int:
-    return sum(len(i.text) for i in items if isinstance(i, _Text) and len(i.text) >= 10)
+def _body_text(el: lxml.html.HtmlElement, base_url: str) -> int:
+    """Characters of paragraph-like text (furniture lines and short link labels excluded)."""
+    blocks = _assemble(_walk(el, base_url), "")
+    return sum(len(b) for b in blocks if isinstance(b, str) and len(b) >= 25)
+
+
+def _choose(
+    candidates: list[tuple[str, lxml.html.HtmlElement]], base_url: str
+) -> tuple[str, lxml.html.HtmlElement]:
+    """The smallest candidate that still holds (nearly) all of the body text.
+
+    trafilatura's container is the deepest element around the paragraphs it kept; when it
+    kept chrome too (table layouts) that is the whole page, and the density container
+    inside it is the body. When the density container is a fragment of trafilatura's (a
+    body split over two blocks), trafilatura's is the body.
+    """
+    if len(candidates) == 1:
+        return candidates[0]
+    (_, first), (_, second) = candidates
+    if first is second:
+        return candidates[0]
+    size_first, size_second = _body_text(first, base_url), _body_text(second, base_url)
+    if second in set(first.iterdescendants()):
+        return candidates[1] if size_second >= 0.8 * size_first else candidates[0]
+    if first in set(second.iterdescendants()):
+        return candidates[0] if size_first >= 0.8 * size_second else candidates[1]
+    return candidates[1] if size_second > 1.25 * size_first + 50 else candidates[0]
 
 
 def extract_body(
-    tree: lxml.html.HtmlElement, base_url: str, *, rules: SiteRules = SiteRules(), title: str = ""
+    tree: lxml.html.HtmlElement, base_url: str, *, rules: SiteRules = NO_RULES, title: str = ""
 ) -> Body:
     """Paragraphs and images of the article in `tree` (which is not modified)."""
     clean = strip_chrome(tree, rules)
@@ -394,16 +477,11 @@ def extract_body(
     if not candidates:
         raise BodyError("no article body found: the page has no paragraph text")
 
-    walked = [(name, _walk(el, base_url)) for name, el in candidates]
-    best_name, best = walked[0]
-    if len(walked) == 2:
-        # trafilatura's container unless the density one reads clearly more body text.
-        if _good_text(walked[1][1]) > 1.25 * _good_text(best) + 50:
-            best_name, best = walked[1]
-    blocks = _assemble(best, title)
+    name, container = _choose(candidates, base_url)
+    blocks = _assemble(_walk(container, base_url), title)
     if not any(isinstance(b, str) for b in blocks) and not any(isinstance(b, PageImage) for b in blocks):
         raise BodyError("no article body found: the candidate container holds no text")
-    return Body(blocks, best_name)
+    return Body(blocks, name)
 
 
 def body_html(blocks: tuple[Block, ...]) -> str:
@@ -414,6 +492,8 @@ def body_html(blocks: tuple[Block, ...]) -> str:
             parts.append(f"<p>{html.escape(block, quote=False)}</p>")
         else:
             img = f'<img src="{html.escape(block.src)}" alt="{html.escape(block.alt)}">'
-            caption = f"<figcaption>{html.escape(block.caption, quote=False)}</figcaption>" if block.caption else ""
+            caption = (
+                f"<figcaption>{html.escape(block.caption, quote=False)}</figcaption>" if block.caption else ""
+            )
             parts.append(f"<figure>{img}{caption}</figure>")
     return "".join(parts)

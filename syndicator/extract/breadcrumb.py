@@ -26,11 +26,25 @@ class BreadcrumbRuleError(ValueError):
 
 
 _HOME = frozenset(
-    {"首页", "主页", "网站首页", "返回首页", "首頁", "本站首页", "home", "homepage", "home page", "start", "index"}
+    {
+        "首页",
+        "主页",
+        "网站首页",
+        "返回首页",
+        "首頁",
+        "本站首页",
+        "home",
+        "homepage",
+        "home page",
+        "start",
+        "index",
+    }
 )
 # Trailing crumbs that stand for "this page", not a category.
-_SELF = frozenset({"正文", "详情", "详细内容", "内容", "正文内容", "文章正文", "阅读文章", "浏览文章", "article"})
-_SEPARATORS = re.compile(r"\s*(?:>>|>|›|»|→|＞|〉|》|\||｜|·|(?<=\s)[/／](?=\s)|\\)\s*")
+_SELF = frozenset(
+    {"正文", "详情", "详细内容", "内容", "正文内容", "文章正文", "阅读文章", "浏览文章", "article"}
+)
+_SEPARATORS = re.compile(r"\s*(?:>>|>|›|»|→|＞|〉|》|\||｜|(?<=\s)[/／](?=\s)|\\)\s*")
 _TRAIL_LABEL = re.compile(
     r"(?:当前位置|您的位置|你的位置|您现在的位置|你现在的位置|现在的位置|您当前的位置|所在位置|当前页面|"
     r"当前栏目|You are here)\s*[:：]?|位置\s*[:：]",
@@ -148,7 +162,9 @@ def _from_json_ld(tree: HtmlElement) -> list[_Crumb]:
         for item in sorted(entries, key=position):
             name = ld_name(item) or ld_name(item.get("item"))
             target = item.get("item")
-            href = target if isinstance(target, str) else (target or {}).get("@id") or (target or {}).get("url")
+            href = (
+                target if isinstance(target, str) else (target or {}).get("@id") or (target or {}).get("url")
+            )
             if name:
                 crumbs.append(_Crumb(_clean(name), href if isinstance(href, str) else None))
         if crumbs:

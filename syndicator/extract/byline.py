@@ -25,7 +25,11 @@ EXCLUDED = re.compile(
     r"recommend|tuijian|footer|foot|copyright|comment|pinglun|reply|list|zuixin|latest|widget)",
     re.IGNORECASE,
 )
-_EXCLUDED_TAGS = frozenset({"li", "aside", "footer", "nav", "dd", "dt", "td", "a"})
+# (Not td: old CMS templates lay the whole page out in tables.)
+_EXCLUDED_TAGS = frozenset({"li", "aside", "footer", "nav", "a"})
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "table", "ul", "ol", "section", "article", "blockquote", "h2", "h3", "dl"}
+)
 # Class/id words of an article's info block.
 INFO_CLASS = re.compile(
     r"(?<![a-z])(?:info|meta|time|date|pubtime|pubdate|publish|post-meta|article-info|"
@@ -86,9 +90,11 @@ def headline(tree: HtmlElement) -> HtmlElement | None:
             return h
     if candidates:
         return candidates[0]
-    for h in tree.iter("h2"):
+    # No <h1>: an h2, or a bold/title cell that repeats the <title> (government CMS pages).
+    for h in tree.iter("h2", "h3", "strong", "b", "td", "div", "p", "span"):
         text = squash(h.text_content())
-        if len(text) >= 4 and page_title.startswith(text[:12]) and not in_excluded(h):
+        repeats_title = len(text) >= 6 and page_title.startswith(text) and len(text) * 2 >= len(page_title)
+        if repeats_title and not in_excluded(h):
             return h
     return None
 
@@ -96,49 +102,85 @@ def headline(tree: HtmlElement) -> HtmlElement | None:
 def _body_start(order: dict[HtmlElement, int]) -> int:
     """Document position of the first long paragraph: where the article body begins."""
     for el, pos in order.items():
-        if el.tag == "p" and len(squash(el.text_content())) >= _BODY_TEXT and not in_excluded(el):
+        if el.tag not in ("p", "div", "td"):
+            continue
+        own = el.text_content() if el.tag == "p" else (el.text or "") + "".join(c.tail or "" for c in el)
+        if len(squash(own)) >= _BODY_TEXT and not in_excluded(el):
             return pos
     return len(order)
 
 
-def info_elements(tree: HtmlElement) -> list[HtmlElement]:
-    """The elements of the article's info block, nearest the headline first.
+def head_text(el: HtmlElement) -> str:
+    """The text of `el` before its first block child: its own line.
+
+    An unclosed `<div class="info">` swallows the body that follows it; its first line is
+    still the info line.
+    """
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str) and child.tag in _BLOCK_TAGS:
+            break
+        parts.append(
+            element_text(child) if isinstance(child.tag, str) and child.tag not in _SKIP_TAGS else ""
+        )
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _line_of(el: HtmlElement) -> str | None:
+    """The info text `el` carries: all of it when short, else its own first line if short."""
+    text = element_text(el)
+    if len(squash(text)) <= _SHORT:
+        return text if squash(text) else None
+    first = head_text(el)
+    return first if 0 < len(squash(first)) <= _SHORT else None
+
+
+def info_lines(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """The article's info block as (element, text) pairs, nearest the headline first.
 
     First the short siblings right after the headline (climbing out of a title wrapper
     when the <h1> stands alone), stopping at the body; then elements whose class/id says
     info/meta/date/source that lie before the body and outside lists, sidebars and footers.
     """
-    found: list[HtmlElement] = []
+    found: list[tuple[HtmlElement, str]] = []
     h1 = headline(tree)
     if h1 is not None:
         node: HtmlElement | None = h1
+        reached_body = False
         for _ in range(3):
             if node is None or node.tag in ("body", "html"):
                 break
             for sib in node.itersiblings():
-                if not isinstance(sib.tag, str) or sib.tag in _SKIP_TAGS:
+                if not isinstance(sib.tag, str) or sib.tag in _SKIP_TAGS or in_excluded(sib):
                     continue
                 length = len(squash(element_text(sib)))
-                if length > _SHORT or sib.find(".//p") is not None and length > _BODY_TEXT:
+                if length > _SHORT or (sib.find(".//p") is not None and length > _BODY_TEXT):
+                    reached_body = True
+                    first = head_text(sib)
+                    if 0 < len(squash(first)) <= _SHORT and INFO_CLASS.search(_attrs(sib)):
+                        found.append((sib, first))  # an unclosed info line that swallowed the body
                     break
                 if length:
-                    found.append(sib)
+                    found.append((sib, element_text(sib)))
                 if len(found) >= 3:
                     break
-            if found:
-                break
+            if found or reached_body:
+                break  # the headline's own block ends here; its parent's siblings are other things
             node = node.getparent()
+    seen = {el for el, _ in found}
     order = {el: i for i, el in enumerate(tree.iter()) if isinstance(el.tag, str)}
     start = _body_start(order)
     for el, pos in order.items():
         if pos >= start:
             break
-        if el.tag in ("body", "html") or not INFO_CLASS.search(_attrs(el)) or el in found:
+        if el.tag in ("body", "html") or not INFO_CLASS.search(_attrs(el)) or el in seen:
             continue
-        if any(anc in found for anc in el.iterancestors()):
+        if any(anc in seen for anc in el.iterancestors()) or in_excluded(el):
             continue
-        if 0 < len(squash(element_text(el))) <= _SHORT and not in_excluded(el):
-            found.append(el)
+        if line := _line_of(el):
+            found.append((el, line))
+            seen.add(el)
     return found
 
 
@@ -146,13 +188,15 @@ def info_elements(tree: HtmlElement) -> list[HtmlElement]:
 
 _STOP = (
     r"(?:责任编辑|收集编辑|编辑|责编|主编|编审|作者|记者|通讯员|撰文|摄影|来源|稿源|出处|日期|时间|"
-    r"发布时间|发布日期|发表时间|更新时间|点击|阅读|浏览|人气|字号|字体|分享|评论|"
+    r"发布时间|发布日期|发表时间|更新时间|点击|阅读|浏览|访问|人气|字号|字体|分享|评论|"
     r"Source|Author|Editor|Date|Posted|Published|Updated)\s*[:：]"
     r"|(?<![\u4e00-\u9fff])文\s*[:：/／]"
 )
 _DATE_AHEAD = r"(?:\d{4}\s*[-/.年]\s*\d{1,2}|\d{1,2}月\d{1,2}日)"
+# A value runs to the next label, date, separator or run of spaces.
 _VALUE = (
-    rf"[ \t]*(?P<v>[^\s:：].*?)(?=[ \t]{{2,}}|[\xa0\u3000\r\n|｜]|\s*(?:{_STOP})|\s*{_DATE_AHEAD}|$)"
+    rf"[ \t]*(?!{_STOP})(?P<v>[^\s:：].*?)"
+    rf"(?=[ \t]{{2,}}|[\xa0\u3000\r\n|｜]|\s*(?:{_STOP})|\s*{_DATE_AHEAD}|$)"
 )
 _SOURCE_RE = re.compile(
     rf"(?:文章来源|新闻来源|消息来源|信息来源|来源|稿源|出处|(?<![A-Za-z])Source)\s*[:：]{_VALUE}",
@@ -165,6 +209,7 @@ _AUTHOR_RES = (
     re.compile(r"(?<![A-Za-z])[Bb]y\s+(?P<v>[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})"),
     re.compile(rf"(?:责任编辑|收集编辑|编辑|责编|(?<![A-Za-z])Editor)\s*[:：]{_VALUE}", re.IGNORECASE),
 )
+_HAN_START = re.compile("[\u4e00-\u9fff]")
 _LABEL_ONLY = re.compile(rf"^(?:{_STOP})")
 _TRIM = " \t:：,，;；、|｜()（）[]【】<>《》\"'“”"
 _MAX_NAME = 40
@@ -184,7 +229,10 @@ def _clean(value: str | None) -> str | None:
 def _first(pattern: re.Pattern[str], texts: Iterable[str]) -> str | None:
     for text in texts:
         for match in pattern.finditer(text):
-            if value := _clean(match["v"]):
+            value = match["v"].strip()
+            if _HAN_START.match(value):
+                value = value.split()[0]  # Chinese names never hold a space: `新华社 阅读 3万`
+            if value := _clean(value):
                 return value
     return None
 
@@ -222,10 +270,10 @@ def _meta(tree: HtmlElement, *names: str) -> str | None:
 
 def byline(tree: HtmlElement) -> tuple[str | None, str | None]:
     """(source, author) of the article; each None when the page does not say."""
-    info = [element_text(el) for el in info_elements(tree)]
+    info = [text for _, text in info_lines(tree)]
     fallback_lines = _short_labelled_texts(tree)
     objects = json_ld_objects(tree)
-    articles = [o for o in objects if "datePublished" in o or "headline" in o or "author" in o]
+    articles = [o for o in objects if {"datePublished", "headline", "author", "publisher"} & o.keys()]
 
     source = (
         _first(_SOURCE_RE, info)

@@ -2,10 +2,13 @@
 
 `<link rel=canonical>` first (publishers set it precisely to name the one true URL), then
 og:url, then the URL we fetched. Relative values resolve against <base href> or the page
-URL; anything that is not http(s) is ignored. Tracking parameters go in every case.
+URL; anything that is not http(s) is ignored, and so is a canonical naming the home page
+for an article (a template bug that would merge every article into one). Tracking parameters go in every case.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -39,11 +42,15 @@ def canonical_page_url(tree: HtmlElement, url: str) -> str:
             base = canonical_url(base_el.get("href", ""), url)
         except NormaliseError:
             base = url
+    page_path = urlsplit(url).path
     for candidate in _declared(tree):
         try:
-            return canonical_url(candidate, base)
+            found = canonical_url(candidate, base)
         except NormaliseError:
             continue
+        if urlsplit(found).path == "/" and page_path not in ("", "/"):
+            continue  # templates that point every page at the home page would merge all articles
+        return found
     try:
         return canonical_url(url)
     except NormaliseError:

@@ -14,7 +14,7 @@ kept as the precision: a date alone is midnight local with precision "date".
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,11 +24,12 @@ from lxml.html import HtmlElement
 from syndicator.models import SiteRules
 from syndicator.normalise import parse_date
 
-from .byline import element_text, in_excluded, info_elements, squash
+from .byline import INFO_CLASS, element_text, in_excluded, info_lines, squash
 from .jsonld import json_ld_objects, ld_types
 
 Precision = Literal["date", "datetime"]
 PageDate = tuple[datetime | None, Precision | None, str | None]
+Found = tuple[datetime, Precision]
 
 
 class DateRuleError(ValueError):
@@ -60,7 +61,14 @@ _NO_YEAR = re.compile(
 )
 _RELATIVE = re.compile(r"(?:\d{1,2}\s*(?:分钟|小时|天)前|刚刚|今天|昨天|前天)(?:\s*\d{1,2}:\d{2})?")
 # Labels of the publication time, preferred over other dates in the same line (更新时间).
-_PUBLISHED_LABEL = re.compile(r"(?:发布|发表|上传|创建|录入)?(?:时间|日期)|发布于|Published|Posted|Date", re.I)
+_PUBLISHED_LABEL = re.compile(
+    r"(?:发布|发表|上传|创建|录入)?(?:时间|日期)|发布于|Published|Posted|Date", re.I
+)
+# Words of an info line (as opposed to a short lead paragraph that mentions a date).
+_INFO_WORDS = re.compile(
+    r"日期|时间|来源|作者|编辑|记者|发布|发表|点击|阅读|浏览|访问|字号|Posted|Published|Updated|By\s|Source",
+    re.I,
+)
 _UPDATED_LABEL = re.compile(r"(?:更新|修改|最后修改)(?:时间|日期)?|Updated|Modified", re.I)
 # Dates in URL paths: /20231123/, t20231123_1.html, /2023/11/23/, /2023-11-23/, /2023/1123/.
 _URL_PATTERNS = (
@@ -79,14 +87,14 @@ def _zone(name: str) -> ZoneInfo:
 
 def _offset(text: str) -> tzinfo:
     if text.upper() == "Z":
-        return timezone.utc
+        return UTC
     match = re.search(r"([+-])(\d{2}):?(\d{2})", text)
     assert match is not None  # _ZONE only matches these shapes
     sign = -1 if match[1] == "-" else 1
     return timezone(sign * timedelta(hours=int(match[2]), minutes=int(match[3])))
 
 
-def _build(fields: dict[str, str | None], year: int, zone: ZoneInfo) -> tuple[datetime, Precision] | None:
+def _build(fields: dict[str, str | None], year: int, zone: ZoneInfo) -> Found | None:
     """An aware datetime in `zone` from regex fields; None for impossible values."""
     try:
         day = date(year, int(fields["mo"] or 0), int(fields["d"] or 0))
@@ -101,10 +109,10 @@ def _build(fields: dict[str, str | None], year: int, zone: ZoneInfo) -> tuple[da
 
 
 def _plausible(when: datetime, now: datetime) -> bool:
-    return datetime(1990, 1, 1, tzinfo=timezone.utc) <= when <= now + timedelta(days=1)
+    return datetime(1990, 1, 1, tzinfo=UTC) <= when <= now + timedelta(days=1)
 
 
-def parse_value(raw: str, zone: ZoneInfo, now: datetime) -> tuple[datetime, Precision] | None:
+def parse_value(raw: str, zone: ZoneInfo, now: datetime) -> Found | None:
     """A metadata value (ISO 8601, 2023年11月23日 10:20, RFC 822 …) with its precision."""
     text = squash(raw)
     if not text:
@@ -129,7 +137,7 @@ def parse_value(raw: str, zone: ZoneInfo, now: datetime) -> tuple[datetime, Prec
 # ---------------------------------------------------------------- sources of evidence
 
 
-def _rule(tree: HtmlElement, selector: str, zone: ZoneInfo, now: datetime) -> tuple[datetime, Precision] | None:
+def _rule(tree: HtmlElement, selector: str, zone: ZoneInfo, now: datetime) -> Found | None:
     try:
         elements = tree.cssselect(selector)
     except Exception as exc:  # cssselect raises several parse error types
@@ -141,7 +149,7 @@ def _rule(tree: HtmlElement, selector: str, zone: ZoneInfo, now: datetime) -> tu
     return None
 
 
-def _meta(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> tuple[datetime, Precision] | None:
+def _meta(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | None:
     by_name: dict[str, str] = {}
     for meta in tree.iter("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
@@ -153,7 +161,7 @@ def _meta(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> tuple[datetime, P
     return None
 
 
-def _json_ld(objects: list[dict], zone: ZoneInfo, now: datetime) -> tuple[datetime, Precision] | None:
+def _json_ld(objects: list[dict], zone: ZoneInfo, now: datetime) -> Found | None:
     ranked = sorted(objects, key=lambda o: not (ld_types(o) & _ARTICLE_TYPES - {"WebPage"}))
     for obj in ranked:
         raw = obj.get("datePublished") or obj.get("dateCreated")
@@ -162,9 +170,9 @@ def _json_ld(objects: list[dict], zone: ZoneInfo, now: datetime) -> tuple[dateti
     return None
 
 
-def _time_element(tree: HtmlElement, info: list[HtmlElement], zone: ZoneInfo, now: datetime):
+def _time_element(tree: HtmlElement, info: list[tuple[HtmlElement, str]], zone: ZoneInfo, now: datetime):
     """<time>/itemprop=datePublished in the article's header, never in lists or sidebars."""
-    candidates: list[HtmlElement] = [t for el in info for t in el.iter("time")]
+    candidates: list[HtmlElement] = [t for el, _ in info for t in el.iter("time")]
     found = tree.xpath("//article//header//time | //time[@pubdate] | //*[@itemprop='datePublished']")
     candidates += [el for el in found if not in_excluded(el)]
     for el in candidates:
@@ -174,9 +182,9 @@ def _time_element(tree: HtmlElement, info: list[HtmlElement], zone: ZoneInfo, no
     return None
 
 
-def _info_line(text: str, zone: ZoneInfo, now: datetime, year: int | None) -> tuple[datetime, Precision] | None:
+def _info_line(text: str, zone: ZoneInfo, now: datetime, year: int | None) -> Found | None:
     """The publication date in one info-block line; a labelled published date wins."""
-    found: list[tuple[int, tuple[datetime, Precision]]] = []
+    found: list[tuple[int, Found]] = []
     for match in _FULL.finditer(text):
         if result := _build(match.groupdict(), int(match["y"]), zone):
             found.append((match.start(), result))
@@ -194,7 +202,7 @@ def _info_line(text: str, zone: ZoneInfo, now: datetime, year: int | None) -> tu
     if not found:
         return None
 
-    def rank(item: tuple[int, tuple[datetime, Precision]]) -> tuple[int, int]:
+    def rank(item: tuple[int, Found]) -> tuple[int, int]:
         before = text[max(0, item[0] - 12) : item[0]]
         label = 0 if _PUBLISHED_LABEL.search(before) and not _UPDATED_LABEL.search(before) else 1
         if _UPDATED_LABEL.search(before):
@@ -217,8 +225,13 @@ def _url_date(url: str) -> date | None:
 
 def _metadata_year(tree: HtmlElement, objects: list[dict]) -> int | None:
     """A year stated by any of the page's own date metadata (modified times included)."""
-    values = [m.get("content", "") for m in tree.iter("meta") if re.search(r"date|time|modified", (
-        m.get("property") or m.get("name") or m.get("itemprop") or ""), re.I)]
+    values = [
+        m.get("content", "")
+        for m in tree.iter("meta")
+        if re.search(
+            r"date|time|modified", (m.get("property") or m.get("name") or m.get("itemprop") or ""), re.I
+        )
+    ]
     values += [str(o.get(k)) for o in objects for k in ("dateModified", "dateCreated") if o.get(k)]
     for value in values:
         if match := re.match(r"\s*((?:19|20)\d{2})\D", value):
@@ -226,9 +239,7 @@ def _metadata_year(tree: HtmlElement, objects: list[dict]) -> int | None:
     return None
 
 
-def page_date(
-    tree: HtmlElement, url: str, *, timezone: str, rules: SiteRules, now: datetime
-) -> PageDate:
+def page_date(tree: HtmlElement, url: str, *, timezone: str, rules: SiteRules, now: datetime) -> PageDate:
     """(when, precision, where-from) of the page's publication, or (None, None, None).
 
     `when` is aware in `timezone`; where-from is "rule", "meta", "json-ld", "time-element",
@@ -240,7 +251,7 @@ def page_date(
     if rules.date and (found := _rule(tree, rules.date, zone, now)):
         return found[0], found[1], "rule"
     objects = json_ld_objects(tree)
-    info = info_elements(tree)
+    info = info_lines(tree)
     for where, finder in (
         ("meta", lambda: _meta(tree, zone, now)),
         ("json-ld", lambda: _json_ld(objects, zone, now)),
@@ -250,8 +261,11 @@ def page_date(
             return found[0], found[1], where
     url_day = _url_date(url)
     year = url_day.year if url_day else _metadata_year(tree, objects)
-    for el in info:
-        if found := _info_line(element_text(el), zone, now, year):
+    for el, text in info:
+        meta_like = INFO_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}") or _INFO_WORDS.search(text)
+        if not meta_like and len(squash(text)) > 40:
+            continue  # a short lead paragraph right under the headline: its dates are the story's
+        if found := _info_line(text, zone, now, year):
             return found[0], found[1], "info-line"
     if url_day is not None:
         when = datetime(url_day.year, url_day.month, url_day.day, tzinfo=zone)

@@ -49,6 +49,10 @@ _SUPERSETS = {
     "tis-620": "cp874",
     "iso-8859-11": "cp874",
 }
+_LATIN_LOOKALIKES = frozenset(
+    {"cp1257", "cp1250", "cp1254", "cp775", "mac_latin2", "mac_roman", "latin_1"}
+    | {f"iso8859_{n}" for n in (1, 2, 3, 4, 9, 10, 13, 14, 15, 16)}
+)
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:+-]+)", re.IGNORECASE)
 _META = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""\bcharset\s*=\s*["']?\s*([\w.:+-]+)""", re.IGNORECASE)
@@ -104,8 +108,14 @@ def _detect(body: bytes) -> str | None:
     try:
         from charset_normalizer import from_bytes
 
-        best = from_bytes(sample).best()
-        if best is not None:
+        matches = list(from_bytes(sample))
+        if matches:
+            best = matches[0]
+            # Short Latin text fits several Latin code pages equally well; an undeclared
+            # Latin page on the web is windows-1252 (the WHATWG default) unless clearly not.
+            latin = next((m for m in matches if m.encoding == "cp1252"), None)
+            if latin is not None and best.encoding in _LATIN_LOOKALIKES and latin.chaos <= best.chaos + 0.1:
+                return "cp1252"
             return _codec(best.encoding)
     except Exception:
         pass

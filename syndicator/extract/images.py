@@ -85,10 +85,10 @@ def image_address(img: lxml.html.HtmlElement) -> str | None:
         src = lazy  # a lazy attribute is set by the template for the real image: it wins
     if not src:
         for name in LAZY_SRCSET_ATTRIBUTES:
-            if img.get(name) and (candidate := _largest_in_srcset(img.get(name, ""))):
-                if not is_placeholder(candidate):
-                    src = candidate
-                    break
+            candidate = _largest_in_srcset(img.get(name) or "")
+            if candidate and not is_placeholder(candidate):
+                src = candidate
+                break
     if not src:
         return None
     width, height = _size(img, "width"), _size(img, "height")

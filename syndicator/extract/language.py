@@ -39,7 +39,11 @@ def _primary(tag: str | None) -> str | None:
 
 def declared_language(tree: HtmlElement) -> str | None:
     """The language the page declares: <html lang>, content-language, og:locale."""
-    for value in (tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang"), tree.get("xml:lang")):
+    for value in (
+        tree.get("lang"),
+        tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
+        tree.get("xml:lang"),
+    ):
         if lang := _primary(value):
             return lang
     for meta in tree.iter("meta"):

@@ -19,6 +19,10 @@ from lxml.cssselect import CSSSelector
 from syndicator.models import SiteRules
 from syndicator.normalise.text import clean_title, collapse_whitespace
 
+from .body import NO_RULES
+
+# After a confirmed headline any separator will do, a bare hyphen included (`标题-栏目-站名`).
+_SUFFIX_START = re.compile(r"\s*[-_|｜–—:：·»]")
 _SEPARATORS = re.compile(r"(\s*(?:[_|｜–—]|\s-\s|-{2,}|::|»)\s*)")
 
 
@@ -69,14 +73,14 @@ def _strip_site(title: str, site_names: set[str]) -> str:
 def _select(tree: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
     try:
         return CSSSelector(selector)(tree)
-    except Exception as exc:  # noqa: BLE001 — cssselect raises several unrelated types
+    except Exception as exc:
         raise ValueError(f"title rule selector {selector!r} is not valid CSS: {exc}") from exc
 
 
 def page_title(
     tree: lxml.html.HtmlElement,
     *,
-    rules: SiteRules = SiteRules(),
+    rules: SiteRules = NO_RULES,
     json_ld: list[dict] | None = None,
     site_name: str | None = None,
 ) -> str:
@@ -95,10 +99,9 @@ def page_title(
 
     h1s = [t for el in tree.iter("h1") if (t := _text(el))]
     for h1 in h1s:
-        if doc_title and (doc_title == h1 or doc_title.startswith(h1) and len(h1) >= 4):
-            rest = doc_title[len(h1) :]
-            if rest:
-                names |= {p.strip() for p in _SEPARATORS.split(rest)[::2] if p.strip()}
+        rest = doc_title[len(h1) :] if doc_title.startswith(h1) else None
+        # Confirmed when <title> is the h1, or the h1 followed by a separator and a suffix.
+        if rest == "" or (rest and _SUFFIX_START.match(rest)):
             return h1
     for candidate in (headline, og_title):
         if candidate:

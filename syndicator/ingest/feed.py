@@ -69,7 +69,8 @@ async def ingest_feed(runtime: Runtime, source: Source, *, now: datetime) -> Ing
             warnings.append(f"entry {position} skipped: {exc}")
 
     counts, touched = await store_articles(runtime, f"feed:{source.id}", articles, now=now)
-    counts["skipped"] += skipped
+    if skipped:
+        counts["skipped"] += skipped
     await record_success(
         redis,
         keys,

@@ -51,7 +51,8 @@ async def store_articles(
             now=now,
             evicted_memory=runtime.config.settings.evicted_memory,
         )
-        counts["retired"] += len(evicted)
+        if evicted:
+            counts["retired"] += len(evicted)
     if touched:
         await request_publish(runtime, sorted(touched))
     await redis.hdel(keys.pending_publish, run_key)
