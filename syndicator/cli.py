@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("target", metavar="URL|FILE")
     p.add_argument("--url", help="the page's URL, for a FILE (links resolve against it)")
     p.add_argument("--source", help="apply this source's rules, time zone and category map")
+    p.add_argument("--timezone", help="zone for dates written without one (default: the source's)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--config")
     p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
@@ -187,7 +188,9 @@ def _extract(args: argparse.Namespace, config: Config) -> int:
     from syndicator.cli_extract import ExtractCommandError, render, run_extract
 
     try:
-        page, categories = run_extract(args.target, url=args.url, source_id=args.source, config=config)
+        page, categories = run_extract(
+            args.target, url=args.url, source_id=args.source, config=config, timezone=args.timezone
+        )
     except ExtractCommandError as exc:
         print(f"extract: {exc}", file=sys.stderr)
         return 1

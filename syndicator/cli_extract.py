@@ -41,8 +41,19 @@ def _read(target: str, url: str | None) -> tuple[bytes, str, str | None]:
     return body, url or path.resolve().as_uri(), None
 
 
+# Without a source, naive page dates are read in this zone when the page is Chinese:
+# Chinese CMS pages write local (China Standard Time) dates without an offset.
+ZONE_BY_LANGUAGE = {"zh": "Asia/Shanghai"}
+
+
 def run_extract(
-    target: str, *, url: str | None, source_id: str | None, config: Config | None, now: datetime | None = None
+    target: str,
+    *,
+    url: str | None,
+    source_id: str | None,
+    config: Config | None,
+    timezone: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[ExtractedArticle, tuple[str, ...]]:
     """The extracted page and the categories the source's map gives it."""
     if source_id is not None:
@@ -58,17 +69,24 @@ def run_extract(
         page_url = url or final_url
     else:
         body, page_url, content_type = _read(target, url)
-    try:
-        page = extract_article(
-            body,
-            page_url,
-            content_type=content_type,
-            timezone=source.timezone,
-            rules=source.rules,
-            now=now or datetime.now(UTC),
-        )
-    except ExtractError as exc:
-        raise ExtractCommandError(f"{page_url}: no article: {exc}") from None
+
+    def extract(zone: str) -> ExtractedArticle:
+        try:
+            return extract_article(
+                body,
+                page_url,
+                content_type=content_type,
+                timezone=zone,
+                rules=source.rules,
+                now=now or datetime.now(UTC),
+            )
+        except ExtractError as exc:
+            raise ExtractCommandError(f"{page_url}: no article: {exc}") from None
+
+    page = extract(timezone or source.timezone)
+    guessed = ZONE_BY_LANGUAGE.get(page.language or "")
+    if timezone is None and source_id is None and guessed and guessed != source.timezone:
+        page = extract(guessed)
     categories, _mapped = map_categories(page.category_path, source)
     return page, categories
 

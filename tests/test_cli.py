@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from syndicator.embedded import EmbeddedRedis
 from syndicator.store.connection import connect
 from tests.builders import items, rss, write_config
-from tests.conftest import REPO
+from tests.conftest import CORPUS, REPO
 
 
 def run_cli(
@@ -108,3 +110,35 @@ def test_compose_file_runs_redis_with_aof_and_supervised_processes():
     for name in ("web", "worker"):
         assert services[name]["environment"]["SYNDICATOR_REDIS_URL"].startswith("redis://redis:")
         assert services[name]["command"] == ["syndicator", name]
+
+
+SEED_URL = "http://www.zhbf.example/qinggan/gushi/20231123/8812.html"
+
+
+@pytest.mark.parametrize("name", ["article-8812.utf8.html", "article-8812.gbk.html"])
+def test_extract_command_prints_the_expected_article(name):
+    site = CORPUS / "site-zhbf"
+    expected = json.loads((site / "article-8812.expected.json").read_text())
+    result = run_cli("extract", str(site / name), "--url", SEED_URL, "--json")
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    for key in ("url", "title", "category_path", "source", "author", "published_date", "published_precision"):
+        assert got[key] == expected[key], key
+    assert got["language"] == expected["language"]
+    assert got["published"] == "2023-11-23T00:00:00+08:00"
+    assert got["paragraphs"] == expected["paragraphs"]
+    assert [{"src": i["src"], "caption": i["caption"]} for i in got["images"]] == expected["images"]
+    for banned in expected["must_not_contain"]:
+        assert banned not in result.stdout, banned
+
+
+def test_extract_command_names_what_is_wrong(tmp_path):
+    missing = run_cli("extract", str(tmp_path / "nope.html"))
+    assert missing.returncode == 1 and "cannot read" in missing.stderr and "nope.html" in missing.stderr
+    unknown = run_cli("extract", str(tmp_path / "nope.html"), "--source", "no-such")
+    assert unknown.returncode == 1 and "unknown source 'no-such'" in unknown.stderr
+    empty = tmp_path / "empty.html"
+    empty.write_text("<html><body></body></html>")
+    no_article = run_cli("extract", str(empty), "--url", "https://example.com/a.html")
+    assert no_article.returncode == 1 and "no article" in no_article.stderr
+    assert "Traceback" not in no_article.stderr
