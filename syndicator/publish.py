@@ -8,6 +8,7 @@ and no feed is rendered once per ingested item.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from syndicator.render import FORMATS, FeedDocument
 from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
-from syndicator.store.feeds import content_digest, save_version, stored_digest
+from syndicator.store.feeds import content_digest, save_version, stored_digest, version_times
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,12 @@ PUBLISH_DELAY = 0.2  # seconds: lets a burst of ingest jobs share one render
 MAX_ROUNDS = 5
 
 
-def ttl_minutes(runtime: Runtime, slug: str) -> int:
-    """How long readers may cache: the shortest poll interval among the category's sources."""
+MIN_TTL_MINUTES = 5
+MAX_TTL_MINUTES = 24 * 60
+
+
+def poll_minutes(runtime: Runtime, slug: str) -> int:
+    """The shortest poll interval among the sources that feed `slug` (60 if none)."""
     intervals = [
         s.poll_interval.total_seconds()
         for s in runtime.config.sources.values()
@@ -32,6 +37,21 @@ def ttl_minutes(runtime: Runtime, slug: str) -> int:
         and any(slug in runtime.config.category_with_ancestors(c) for c in s.categories or ("all",))
     ]
     return max(1, int(min(intervals) // 60)) if intervals else 60
+
+
+def ttl_minutes(poll: int, version_times: list[datetime]) -> int:
+    """How long readers may cache the feed, from how often it has actually changed.
+
+    Half the median gap between its recent versions (a reader then sees a change about
+    half a typical gap late at most), within [5 min, 1 day]. With fewer than three
+    versions there is no history yet: the shortest poll interval of its sources.
+    """
+    if len(version_times) < 3:
+        return max(MIN_TTL_MINUTES, min(poll, MAX_TTL_MINUTES))
+    times = sorted(version_times)
+    gaps = sorted((b - a).total_seconds() / 60 for a, b in itertools.pairwise(times))
+    median = gaps[len(gaps) // 2]
+    return int(max(MIN_TTL_MINUTES, min(median / 2, MAX_TTL_MINUTES)))
 
 
 async def request_publish(runtime: Runtime, slugs: Iterable[str]) -> None:
@@ -53,20 +73,24 @@ async def request_publish(runtime: Runtime, slugs: Iterable[str]) -> None:
         )
 
 
-async def render_category(runtime: Runtime, slug: str) -> dict[str, tuple[bytes, str]]:
-    """Every format of `slug` from what the store holds now: fmt → (body, media type)."""
+async def render_category(runtime: Runtime, slug: str) -> tuple[dict[str, tuple[bytes, str]], int]:
+    """Every format of `slug` from what the store holds now (fmt → (body, media type)),
+    and the TTL in minutes the documents carry."""
     category = runtime.config.categories[slug]
     articles = await newest_articles(runtime.redis, runtime.keys, slug, category.items_per_feed)
+    history = await version_times(runtime.redis, runtime.keys, slug)
     updated = max((a.updated for a in articles), default=datetime(2000, 1, 1, tzinfo=UTC))
+    ttl = ttl_minutes(poll_minutes(runtime, slug), history)
     document = FeedDocument(
         category=category,
         articles=tuple(articles),
         site_url=runtime.site_url,
         updated=updated,
-        ttl_minutes=ttl_minutes(runtime, slug),
+        ttl_minutes=ttl,
         source_titles={s.id: s.title for s in runtime.config.sources.values() if s.title},
     )
-    return {fmt: (renderer.render(document), renderer.media_type) for fmt, renderer in FORMATS.items()}
+    rendered = {fmt: (renderer.render(document), renderer.media_type) for fmt, renderer in FORMATS.items()}
+    return rendered, ttl
 
 
 async def publish_category(runtime: Runtime, slug: str, *, now: datetime | None = None) -> int | None:
@@ -74,14 +98,14 @@ async def publish_category(runtime: Runtime, slug: str, *, now: datetime | None 
     version: int | None = None
     for _ in range(MAX_ROUNDS):
         mark = await runtime.redis.get(runtime.keys.dirty(slug))
-        rendered = await render_category(runtime, slug)
+        rendered, ttl = await render_category(runtime, slug)
         changed = False
         for fmt, (body, _media) in rendered.items():
             if await stored_digest(runtime.redis, runtime.keys, slug, fmt) != content_digest(body):
                 changed = True
         if changed:
             version = await save_version(
-                runtime.redis, runtime.keys, slug, rendered, now=now or datetime.now(UTC)
+                runtime.redis, runtime.keys, slug, rendered, ttl_minutes=ttl, now=now or datetime.now(UTC)
             )
             log.info("published %s version %d", slug, version)
         if await runtime.redis.get(runtime.keys.dirty(slug)) == mark:

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from syndicator.store.keys import Keys
 
 CODINGS = ("identity", "gzip", "br")
+VERSION_HISTORY = 10  # version times kept per category, for the TTL
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class StoredFeed:
     etag_base: str  # the version's name; ETags add the content coding
     last_modified: datetime
     bodies: dict[str, bytes]
+    ttl_minutes: int = 60
 
     def etag(self, coding: str) -> str:
         """A strong ETag, distinct per content coding as RFC 9110 §8.8.3 requires."""
@@ -64,12 +66,15 @@ async def save_version(
     slug: str,
     rendered: dict[str, tuple[bytes, str]],
     *,
+    ttl_minutes: int,
     now: datetime,
 ) -> int:
     """Store a new version of `slug` (fmt → (body, media type)) and announce it."""
     version = int(await redis.incr(keys.feed_version(slug)))
     modified = now.astimezone(UTC).replace(microsecond=0)
     async with redis.pipeline(transaction=True) as pipe:
+        pipe.lpush(keys.version_times(slug), modified.isoformat())
+        pipe.ltrim(keys.version_times(slug), 0, VERSION_HISTORY - 1)
         for fmt, (body, media_type) in rendered.items():
             digest = content_digest(body)
             mapping: dict[str, str | bytes | int] = {
@@ -78,6 +83,7 @@ async def save_version(
                 "etag": f"v{version}-{fmt}-{digest[:12]}",
                 "last_modified": modified.isoformat(),
                 "digest": digest,
+                "ttl": ttl_minutes,
             }
             mapping.update({f"body:{c}": b for c, b in compress(body).items()})
             pipe.hset(keys.feed(slug, fmt), mapping=mapping)
@@ -88,17 +94,23 @@ async def save_version(
 
 async def load_feed(redis: Redis, keys: Keys, slug: str, fmt: str, coding: str | None) -> StoredFeed | None:
     """The current version; with `coding`, also that body (None: validators only, for 304s)."""
-    fields = ["version", "media_type", "etag", "last_modified"]
+    fields = ["version", "media_type", "etag", "last_modified", "ttl"]
     if coding:
         fields.append(f"body:{coding}")
     values = await redis.hmget(keys.feed(slug, fmt), fields)
     if values[0] is None:
         return None
-    version, media_type, etag, modified = values[:4]
+    version, media_type, etag, modified, ttl = values[:5]
     return StoredFeed(
         version=int(version),
         media_type=media_type.decode(),
         etag_base=etag.decode(),
         last_modified=datetime.fromisoformat(modified.decode()),
-        bodies={coding: values[4] or b""} if coding else {},
+        bodies={coding: values[5] or b""} if coding else {},
+        ttl_minutes=int(ttl or 60),
     )
+
+
+async def version_times(redis: Redis, keys: Keys, slug: str) -> list[datetime]:
+    """When the recent versions of `slug` were published, newest first."""
+    return [datetime.fromisoformat(t.decode()) for t in await redis.lrange(keys.version_times(slug), 0, -1)]

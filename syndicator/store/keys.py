@@ -48,6 +48,10 @@ class Keys:
         """Counter bumped each time any format of `slug` changes."""
         return f"{self.prefix}feedver:{slug}"
 
+    def version_times(self, slug: str) -> str:
+        """List of when recent versions of `slug` were published (newest first), for the TTL."""
+        return f"{self.prefix}feedtimes:{slug}"
+
     def dirty(self, slug: str) -> str:
         """Counter bumped by every store that touches `slug`; publish re-renders while it moves."""
         return f"{self.prefix}dirty:{slug}"

@@ -1,73 +1,104 @@
 """GET/HEAD /feeds/{slug}.{rss|atom|json}: published bytes with validators, or a 304.
 
-The handler only reads what publish stored: validators first (a 304 never loads a body),
-then the one body in the chosen content coding.
+The plain feed only reads what publish stored: validators first (a 304 never loads a
+body), then the one body in the chosen content coding. Variants (filters, combined
+categories, deltas) are answered by their own modules through the same `respond`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
-from syndicator.publish import ttl_minutes
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
-from syndicator.store.feeds import StoredFeed, load_feed
-from syndicator.web.negotiation import choose_coding, not_modified
+from syndicator.store.feeds import load_feed
+from syndicator.web.negotiation import choose_coding
+from syndicator.web.representation import (
+    Representation,
+    Validators,
+    error_response,
+    is_not_modified,
+    not_modified_response,
+    respond,
+)
 
 RUNTIME = web.AppKey("runtime", Runtime)
-EXTENSIONS = {"rss": "rss", "atom": "atom", "json": "json"}
+EXTENSIONS = ("rss", "atom", "json")
+MAX_COMBINED = 10
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.Response(status=status, text=message + "\n", content_type="text/plain")
+class TargetError(Exception):
+    """The path names no feed: unknown format or category. The message says which."""
 
 
-def _common_headers(feed: StoredFeed, coding: str, self_url: str, ttl_seconds: int) -> dict[str, str]:
-    return {
-        "ETag": feed.etag(coding),
-        "Last-Modified": feed.last_modified_http,
-        "Cache-Control": f"public, max-age={ttl_seconds}",
-        "Vary": "Accept-Encoding",
-        "Link": f'<{self_url}>; rel="self"',
-    }
+@dataclass(frozen=True)
+class FeedTarget:
+    """What a feed path asks for: one or more categories (`a+b`) in one format."""
+
+    slugs: tuple[str, ...]
+    fmt: str
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.slugs)
+
+
+def parse_target(runtime: Runtime, name: str) -> FeedTarget:
+    slug_part, dot, ext = name.rpartition(".")
+    if not dot or ext not in EXTENSIONS:
+        raise TargetError(f"unknown feed format {ext!r} in {name!r}: use .rss, .atom or .json")
+    slugs = tuple(dict.fromkeys(slug_part.split("+")))
+    if len(slugs) > MAX_COMBINED:
+        raise TargetError(f"at most {MAX_COMBINED} categories can be combined, got {len(slugs)}")
+    for slug in slugs:
+        if slug not in runtime.config.categories:
+            known = ", ".join(sorted(runtime.config.categories))
+            raise TargetError(f"no category {slug!r}; categories: {known}")
+    return FeedTarget(slugs, ext)
+
+
+def cache_control(ttl_minutes: int) -> str:
+    """Shared caches and readers may keep a feed for its TTL (at most an hour)."""
+    return f"public, max-age={min(60 * ttl_minutes, 3600)}"
+
+
+async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: str) -> web.StreamResponse:
+    """The plain, published feed of one category."""
+    coding = choose_coding(request.headers.get("Accept-Encoding"))
+    meta = await load_feed(runtime.redis, runtime.keys, slug, fmt, None)
+    if meta is None:
+        return error_response(
+            503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}
+        )
+    self_url = feed_url(runtime.site_url, slug, fmt)
+    control = cache_control(meta.ttl_minutes)
+    validators = Validators(meta.etag(coding), meta.last_modified)
+    if is_not_modified(request, validators):
+        return not_modified_response(
+            validators, self_url=self_url, cache_control=control, media_type=meta.media_type
+        )
+    feed = await load_feed(runtime.redis, runtime.keys, slug, fmt, coding) or meta
+    return respond(
+        request,
+        Representation(
+            validators=Validators(feed.etag(coding), feed.last_modified),
+            media_type=feed.media_type,
+            coding=coding,
+            self_url=self_url,
+            cache_control=control,
+            body=feed.bodies.get(coding, b""),
+        ),
+    )
 
 
 async def serve_feed(request: web.Request) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
-    name = request.match_info["name"]
-    slug, dot, ext = name.rpartition(".")
-    if not dot or ext not in EXTENSIONS:
-        return _error(404, f"unknown feed format {ext!r} in {name!r}: use .rss, .atom or .json")
-    if slug not in runtime.config.categories:
-        known = ", ".join(sorted(runtime.config.categories))
-        return _error(404, f"no category {slug!r}; categories: {known}")
-
-    coding = choose_coding(request.headers.get("Accept-Encoding"))
-    meta = await load_feed(runtime.redis, runtime.keys, slug, ext, None)
-    if meta is None:
-        response = _error(503, f"feed {slug!r} is not published yet; try again shortly")
-        response.headers["Retry-After"] = "5"
-        return response
-
-    self_url = feed_url(runtime.site_url, slug, ext)
-    ttl = min(60 * ttl_minutes(runtime, slug), 3600)
-    headers = _common_headers(meta, coding, self_url, ttl)
-    if not_modified(
-        if_none_match=request.headers.get("If-None-Match"),
-        if_modified_since=request.headers.get("If-Modified-Since"),
-        etag=meta.etag(coding),
-        last_modified=meta.last_modified,
-    ):
-        return web.Response(status=304, headers=headers)
-
-    feed = await load_feed(runtime.redis, runtime.keys, slug, ext, coding)
-    if feed is None or feed.version != meta.version:
-        feed = feed or meta  # a publish landed between the reads: serve the newer, consistently
-    headers = _common_headers(feed, coding, self_url, ttl)
-    if coding != "identity":
-        headers["Content-Encoding"] = coding
-    if ext == "json":
-        headers["Access-Control-Allow-Origin"] = "*"
-    headers["Content-Type"] = feed.media_type
-    # aiohttp sends the headers of this body but not the body itself for HEAD.
-    return web.Response(status=200, headers=headers, body=feed.bodies.get(coding, b""))
+    try:
+        target = parse_target(runtime, request.match_info["name"])
+    except TargetError as exc:
+        return error_response(404, str(exc))
+    if len(target.slugs) > 1:
+        return error_response(404, "combined feeds (a+b) are not served yet")
+    return await serve_stored(request, runtime, target.slugs[0], target.fmt)
