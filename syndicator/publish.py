@@ -17,6 +17,7 @@ from syndicator.render import FORMATS, FeedDocument
 from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
 from syndicator.store.feeds import content_digest, save_version, stored_digest, version_times
+from syndicator.store.manifests import record_version
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ async def publish_category(runtime: Runtime, slug: str, *, now: datetime | None 
             version = await save_version(
                 runtime.redis, runtime.keys, slug, rendered, ttl_minutes=ttl, now=now or datetime.now(UTC)
             )
+            # What this version contains, for delta responses (RFC 3229 A-IM: feed).
+            await record_version(runtime.redis, runtime.keys, slug, version, rendered)
             log.info("published %s version %d", slug, version)
         if await runtime.redis.get(runtime.keys.dirty(slug)) == mark:
             break

@@ -112,6 +112,7 @@ def write_config(
     sources: list[dict[str, object]],
     categories: list[dict[str, object]],
     extra_server: str = "",
+    public_url: str = "http://feeds.test/",
 ) -> Config:
     """A config file for the test's own prefix and queue, loaded with an empty environment."""
     lines = [
@@ -119,7 +120,7 @@ def write_config(
         f'redis_url = "{redis_url}"',
         f'redis_prefix = "{prefix}"',
         f'queue_name = "{prefix}queue"',
-        'public_url = "http://feeds.test/"',
+        f'public_url = "{public_url}"',
         'job_timeout = "5s"',
         extra_server,
         "",

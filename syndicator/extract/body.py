@@ -35,7 +35,7 @@ class BodyError(Exception):
 
 
 _DROP_TAGS = (
-    "script", "style", "noscript", "iframe", "frame", "form", "button", "select", "textarea",
+    "script", "style", "noscript", "iframe", "frame", "button", "select", "textarea",
     "svg", "template", "link", "meta", "nav", "footer", "aside", "input", "object", "embed",
     "canvas", "audio", "video", "map",
 )  # fmt: skip
@@ -65,6 +65,13 @@ _CONTENT_TOKENS = frozenset(
         "story", "zhengwen", "neirong", "wenzhang", "txt", "con", "cont", "artical", "news",
     }
 )  # fmt: skip
+# Markers of the article's own entry (schema.org itemprop, hAtom `hentry`, `post-body`): a
+# chrome-named element that holds one of these with real text is a wrapper, not furniture.
+_ENTRY_TOKENS = frozenset({"hentry", "content", "article", "entry", "post", "body", "text", "story"})
+_ENTRY_MIN = 400
+# Inline hiding: what the reader never sees (schema.org copies of the article kept in a
+# display:none block for crawlers, collapsed menus) is no part of the body.
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _TOKEN_SPLIT = re.compile(r"[\s_\-:.]+|(?<=[a-z])(?=[A-Z])")
 # A block that starts with one of these labels is a list of other articles or a share bar.
 _CHROME_LABEL = re.compile(
@@ -124,6 +131,7 @@ _BLOCK_TAGS = frozenset(
         "tbody", "thead", "figure", "figcaption", "center", "hr", "address", "details",
     }
 )  # fmt: skip
+_COVERAGE = 0.9  # share of trafilatura's text the body container must hold
 _SPACE = re.compile(r"^[\s\u3000\xa0]+|[\s\u3000\xa0]+$")
 
 
@@ -174,6 +182,15 @@ def _select(tree: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlEl
         raise BodyError(f"site rule selector {selector!r} is not valid CSS: {exc}") from exc
 
 
+def _holds_entry(el: lxml.html.HtmlElement) -> bool:
+    """True when `el` wraps the article's own entry (Blogger's `widget Blog` around the post)."""
+    for inner in el.iterdescendants("div", "article", "section", "main"):
+        marked = inner.get("itemprop") in ("articleBody", "blogPost") or _tokens(inner) & _ENTRY_TOKENS
+        if marked and _text_len(inner) >= _ENTRY_MIN:
+            return True
+    return False
+
+
 def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.HtmlElement:
     """A copy of `tree` without site chrome (rules.drop first, then general rules)."""
     work = copy.deepcopy(tree)
@@ -184,6 +201,10 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         _remove(el)
     for el in list(work.iter(*_DROP_TAGS)):
         _remove(el)
+    for el in list(work.iter()):
+        if isinstance(el.tag, str) and el.tag not in ("html", "body"):
+            if el.get("hidden") is not None or _HIDDEN_STYLE.search(el.get("style") or ""):
+                _remove(el)
     body = work.find("body")
     total = _text_len(body) if body is not None else 0
     for el in list(work.iter()):
@@ -193,6 +214,11 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         chrome = not tokens & {"content", "article", "text", "entry", "post"} and (
             bool(tokens & _CHROME_TOKENS) or any(part in t for t in tokens for part in _CHROME_PARTS)
         )
+        # A <form> is a search box or comment form, unless (ASP.NET WebForms) it wraps the
+        # whole page: it then goes through the same size guard as other chrome below.
+        chrome = chrome or el.tag == "form"
+        if chrome and el.tag != "form" and _holds_entry(el):
+            chrome = False
         if not chrome and el.tag in ("div", "section", "ul", "ol", "dl", "table", "p", "span", "td"):
             head = collapse_whitespace(el.text_content()[:40])
             chrome = bool(_CHROME_LABEL.match(head))
@@ -370,12 +396,16 @@ def density_container(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | No
     def bonus(node: lxml.html.HtmlElement) -> float:
         tokens = _tokens(node)
         hinted = bool(tokens & _CONTENT_TOKENS) or node.tag in ("article", "main")
-        return (1.25 if hinted else 1.0) * (1.0 - 0.7 * _link_density(node))
+        # "footer-bottom-text" survives chrome removal (its "text" token), but it is still a
+        # footer: a short article must not lose to the site's legal blurb.
+        furniture = bool(tokens & _CHROME_TOKENS)
+        return (1.25 if hinted else 1.0) * (0.5 if furniture else 1.0) * (1.0 - 0.7 * _link_density(node))
 
     return max(scores, key=lambda node: scores[node] * bonus(node))
 
 
-def _trafilatura_paragraphs(tree: lxml.html.HtmlElement) -> list[str]:
+def _trafilatura_paragraphs(tree: lxml.html.HtmlElement) -> list[tuple[str, bool]]:
+    """trafilatura's paragraphs of the page, each with whether it is a heading."""
     import trafilatura
 
     try:
@@ -399,31 +429,50 @@ def _trafilatura_paragraphs(tree: lxml.html.HtmlElement) -> list[str]:
     for el in doc.iter("p", "head", "item", "quote", "cell"):
         text = collapse_whitespace("".join(el.itertext()))
         if len(text) >= 8:
-            found.append(text)
+            found.append((text, el.tag == "head"))
     return found
 
 
-def trafilatura_container(tree: lxml.html.HtmlElement, paragraphs: list[str]) -> lxml.html.HtmlElement | None:
-    """The deepest element holding (almost) all of trafilatura's paragraphs."""
+def trafilatura_container(
+    tree: lxml.html.HtmlElement, paragraphs: list[tuple[str, bool]]
+) -> lxml.html.HtmlElement | None:
+    """The deepest element holding most of the text of trafilatura's paragraphs.
+
+    Not the common ancestor of every paragraph: the headline and lead also sit in a
+    "breaking news" ticker, and trafilatura keeps the odd newsletter box or teaser from the
+    sidebar; one such stray match would widen the container to the whole page. Each element
+    is credited with the (distinct) paragraphs found inside it, weighted by their length,
+    and the deepest element carrying `_COVERAGE` of that weight wins. Headings weigh nothing
+    (unless there is nothing else): the headline and standfirst sit in the page's header,
+    outside the element that holds the paragraphs.
+    """
     if not paragraphs:
         return None
-    wanted = {p[:30] for p in paragraphs}
-    hits = []
+    weight: dict[str, int] = {}
+    only_headings = all(heading for _, heading in paragraphs)
+    for text, heading in paragraphs:
+        weight[text[:30]] = weight.get(text[:30], 0) + (0 if heading and not only_headings else len(text))
+    covered: dict[lxml.html.HtmlElement, set[str]] = {}
     for el in tree.iter("p", "div", "td", "li", "blockquote", "pre", "h2", "h3", "h4", "section", "span"):
-        own = collapse_whitespace(el.text_content())[:30]
-        if own in wanted:
-            hits.append(el)
-    if not hits:
+        # A paragraph starts an element's text, or (text split by <br>, not <p>) one of its
+        # loose text runs: the element's own text or the tail of one of its children.
+        starts = {collapse_whitespace(el.text_content())[:30], collapse_whitespace(el.text or "")[:30]}
+        starts.update(collapse_whitespace(child.tail or "")[:30] for child in el)
+        for own in starts & weight.keys():
+            for node in (el, *el.iterancestors()):
+                covered.setdefault(node, set()).add(own)
+    total = sum(weight.values())
+    if not covered or not total:
         return None
-    # Deepest common ancestor of the hits.
-    chains = [[*list(h.iterancestors())[::-1], h] for h in hits]
-    common = None
-    for level in zip(*chains, strict=False):
-        if all(node is level[0] for node in level):
-            common = level[0]
-        else:
-            break
-    if common is not None and common.tag in ("p", "span", "li"):
+
+    def share(node: lxml.html.HtmlElement) -> float:
+        return sum(weight[key] for key in covered[node]) / total
+
+    best = max(covered, key=share)
+    needed = min(_COVERAGE, share(best))
+    enough = [node for node in covered if share(node) >= needed]
+    common = max(enough, key=lambda node: (sum(1 for _ in node.iterancestors()), share(node)))
+    if common.tag in ("p", "span", "li"):
         common = common.getparent()
     return common
 

@@ -23,12 +23,13 @@ from syndicator.render.document import (
     entry_id,
     entry_terms,
     entry_title,
-    feed_url,
     media_type,
+    self_url,
     source_title,
     utc,
     validate,
 )
+from syndicator.render.history import add_history
 
 MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 
@@ -57,19 +58,20 @@ class _EnclosureEntryExtension(BaseEntryExtension):
 
 def render_atom(doc: FeedDocument) -> bytes:
     """The feed as Atom 1.0 bytes (UTF-8, with XML declaration)."""
-    validate(doc)
-    self_url = feed_url(doc.site_url, doc.category.slug, "atom")
+    validate(doc, "atom")
+    own_url = self_url(doc, "atom")
     fg = FeedGenerator()
     fg.load_extension("dc", atom=True, rss=False)
     fg.register_extension(
         "enclosures", _EnclosureFeedExtension, _EnclosureEntryExtension, atom=True, rss=False
     )
-    fg.id(self_url)
+    fg.id(own_url)
     fg.title(clean(doc.category.title))
     fg.subtitle(doc.description)
     fg.author(name=clean(doc.category.title))
     fg.link(href=doc.site_url, rel="alternate", type="text/html")
-    fg.link(href=self_url, rel="self", type="application/atom+xml")
+    fg.link(href=own_url, rel="self", type="application/atom+xml")
+    add_history(fg, doc, rss=False)
     fg.language(clean(doc.category.language) or "en")
     fg.generator(GENERATOR)
     fg.updated(utc(doc.updated))

@@ -75,6 +75,14 @@ class FeedDocument:
     updated: datetime
     ttl_minutes: int = 60
     source_titles: dict[str, str] = field(default_factory=dict)
+    # The URL this document is served at (rel=self, Atom id, JSON feed_url), when it is not
+    # the plain feed_url(site_url, slug, fmt): filtered/combined variants and archive pages.
+    self_url: str | None = None
+    # Extra link relations (RFC 5005 "prev-archive", "next-archive", "current"; "first",
+    # "last"; "next" = JSON Feed next_url). Written in a fixed order, so bytes stay stable.
+    links: dict[str, str] = field(default_factory=dict)
+    # RFC 5005 archive document marker: <fh:archive/> in RSS and Atom.
+    archive: bool = False
 
     @property
     def description(self) -> str:
@@ -82,12 +90,34 @@ class FeedDocument:
         return clean(self.category.description).strip() or clean(self.category.title)
 
 
-def validate(doc: FeedDocument) -> None:
-    """Reject a document that would render into an invalid or misleading feed."""
+# RFC 5005 link relations, in the order they are written (a fixed order keeps bytes stable).
+# "next" is JSON Feed's `next_url` only: RSS/Atom express older pages with prev-archive, and
+# RFC 5005 paged-feed "next" must not be mixed into an archived feed.
+XML_RELATIONS = ("current", "first", "last", "prev-archive", "next-archive")
+RELATIONS = (*XML_RELATIONS, "next")
+
+
+def self_url(doc: FeedDocument, fmt: str) -> str:
+    """The URL the document is served at: `doc.self_url` if given, else the plain feed URL."""
+    return doc.self_url or feed_url(doc.site_url, doc.category.slug, fmt)
+
+
+def validate(doc: FeedDocument, fmt: str) -> None:
+    """Reject a document that would render into an invalid or misleading `fmt` feed."""
     if not clean(doc.category.title).strip():
         raise RenderError(f"category {doc.category.slug!r} has an empty title")
     _check_site_url(doc.site_url)
     feed_url(doc.site_url, doc.category.slug, "rss")
+    if doc.self_url is not None:
+        _check_link("self_url", doc.self_url)
+    own = self_url(doc, fmt)
+    for rel, href in doc.links.items():
+        if rel not in RELATIONS:
+            raise RenderError(f"links: unknown relation {rel!r}; expected one of {', '.join(RELATIONS)}")
+        _check_link(f"links[{rel!r}]", href)
+        if href == own:
+            # A reader following it would loop (JSON Feed: next_url must differ from feed_url).
+            raise RenderError(f"links[{rel!r}] is the document's own URL {own!r}")
     _check_aware(doc.updated, "FeedDocument.updated")
     if doc.ttl_minutes < 1:
         raise RenderError(f"ttl_minutes must be at least 1, got {doc.ttl_minutes}")
@@ -101,6 +131,12 @@ def validate(doc: FeedDocument) -> None:
         _check_aware(article.updated, f"article {article.id!r}: updated")
         if urlsplit(article.url).scheme not in ("http", "https"):
             raise RenderError(f"article {article.id!r}: url {article.url!r} is not http(s)")
+
+
+def _check_link(what: str, href: str) -> None:
+    parts = urlsplit(href)
+    if parts.scheme not in ("http", "https") or not parts.netloc or clean(href) != href or " " in href:
+        raise RenderError(f"{what} {href!r} is not an absolute http(s) URL")
 
 
 def _check_aware(value: datetime, what: str) -> None:

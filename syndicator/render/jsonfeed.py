@@ -17,10 +17,10 @@ from syndicator.render.document import (
     entry_id,
     entry_terms,
     entry_title,
-    feed_url,
     images,
     media_type,
     rfc3339,
+    self_url,
     source_title,
     validate,
 )
@@ -35,17 +35,20 @@ _UNKNOWN_TYPE = "application/octet-stream"
 
 def render_json(doc: FeedDocument) -> bytes:
     """The feed as JSON Feed 1.1 bytes (UTF-8, non-ASCII kept as is)."""
-    validate(doc)
+    validate(doc, "json")
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": clean(doc.category.title),
         "home_page_url": doc.site_url,
-        "feed_url": feed_url(doc.site_url, doc.category.slug, "json"),
+        "feed_url": self_url(doc, "json"),
         "description": doc.description,
         "language": clean(doc.category.language) or "en",
         "authors": [{"name": clean(doc.category.title)}],
-        "items": [_item(doc, article) for article in doc.articles],
     }
+    # Older items (an archive page or the next page): validate() made sure it is not feed_url.
+    if "next" in doc.links:
+        feed["next_url"] = doc.links["next"]
+    feed["items"] = [_item(doc, article) for article in doc.articles]
     text = json.dumps(feed, ensure_ascii=False, indent=2, sort_keys=False)
     return (text + "\n").encode("utf-8")
 

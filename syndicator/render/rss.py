@@ -18,31 +18,29 @@ from syndicator.render.document import (
     entry_id,
     entry_terms,
     entry_title,
-    feed_url,
     images,
     media_type,
     rss_enclosure,
+    self_url,
     source_title,
     utc,
     validate,
 )
+from syndicator.render.history import add_history
 
 MEDIA_TYPE = "application/rss+xml; charset=utf-8"
 
 
 def render_rss(doc: FeedDocument) -> bytes:
     """The feed as RSS 2.0 bytes (UTF-8, with XML declaration)."""
-    validate(doc)
+    validate(doc, "rss")
     fg = FeedGenerator()
     fg.load_extension("dc")
     fg.load_extension("media")
+    add_history(fg, doc, rss=True)
     fg.title(clean(doc.category.title))
     # feedgen takes the channel <link> from the *last* link given: alternate goes last.
-    fg.link(
-        href=feed_url(doc.site_url, doc.category.slug, "rss"),
-        rel="self",
-        type="application/rss+xml",
-    )
+    fg.link(href=self_url(doc, "rss"), rel="self", type="application/rss+xml")
     fg.link(href=doc.site_url, rel="alternate")
     fg.description(doc.description)
     fg.language(clean(doc.category.language) or "en")

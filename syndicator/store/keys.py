@@ -52,9 +52,22 @@ class Keys:
         """List of when recent versions of `slug` were published (newest first), for the TTL."""
         return f"{self.prefix}feedtimes:{slug}"
 
+    def manifests(self, slug: str) -> str:
+        """Hash of version → JSON manifest (item ids, dates, digests, ETags) of recent versions
+        of `slug`, from which delta responses (RFC 3229 `A-IM: feed`) are computed."""
+        return f"{self.prefix}manifests:{slug}"
+
     def dirty(self, slug: str) -> str:
         """Counter bumped by every store that touches `slug`; publish re-renders while it moves."""
         return f"{self.prefix}dirty:{slug}"
+
+    def sequence(self, slug: str) -> str:
+        """Sorted set article id → its archive sequence number in `slug` (RFC 5005 pages)."""
+        return f"{self.prefix}seq:{slug}"
+
+    def sequence_counter(self, slug: str) -> str:
+        """The highest archive sequence number handed out in `slug`."""
+        return f"{self.prefix}seqn:{slug}"
 
     def host_leases(self, host: str) -> str:
         """Sorted set of live request leases on an upstream host (politeness)."""

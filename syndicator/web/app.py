@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from syndicator.runtime import Runtime
 from syndicator.web.feeds import RUNTIME, serve_feed
+from syndicator.web.opml import serve_opml
 from syndicator.web.pages import healthz, index
 
 log = logging.getLogger(__name__)
@@ -41,5 +42,6 @@ def create_app(runtime: Runtime) -> web.Application:
     app[RUNTIME] = runtime
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/opml.xml", serve_opml)
     app.router.add_get("/feeds/{name:.+}", serve_feed)
     return app

@@ -37,14 +37,23 @@ def render_index(runtime: Runtime) -> str:
             + (f"<br><small>{html.escape(category.description)}</small>" if category.description else "")
             + "</li>"
         )
+    opml = html.escape(f"{site}opml.xml")
+    links.append(f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{opml}">')
     head = "\n".join(links)
     body = "\n".join(rows)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Syndicator feeds</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; }}
+body {{ line-height: 1.5; }}
+ul {{ list-style: none; padding: 0; }} li {{ margin: .4rem 0; }} code {{ color: #555; }}
+small {{ color: #666; }}
+</style>
 {head}
 </head><body>
 <h1>Syndicator feeds</h1>
+<p>Subscribe to every category at once: <a href="{opml}">OPML</a>.</p>
 <ul>
 {body}
 </ul>

@@ -1,0 +1,143 @@
+"""Discovery as a person meets it: `/` in a real headless Chromium, and the OPML export.
+
+Chromium comes from Debian's package (`.ci/run` installs it); test tools' own browser
+downloads cannot work here. Without a Chromium the test is skipped locally and fails in CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+
+import feedparser
+import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+from lxml import etree
+from lxml import html as lxml_html
+
+from syndicator.ingest import ingest_source
+from syndicator.publish import publish_missing
+from syndicator.runtime import Runtime
+from syndicator.web.app import create_app
+from tests.builders import items, rss, write_config
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def site(tmp_path, upstream, redis, redis_url, prefix):
+    port = free_port()
+    upstream.put("/feed.rss", rss(items("browser", 3)), "application/rss+xml")
+    config = write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        public_url=f"http://127.0.0.1:{port}/",
+        categories=[
+            {"slug": "tech", "title": "Technology"},
+            {"slug": "qinggan/gushi", "title": "情感故事", "language": "zh"},
+        ],
+        sources=[
+            {
+                "id": "b",
+                "url": upstream.url("/feed.rss"),
+                "categories": ["tech"],
+                "allow_private_network": True,
+            }
+        ],
+    )
+    runtime = Runtime.open(config, redis_url)
+    await ingest_source(runtime, "b")
+    await publish_missing(runtime)
+    server = TestServer(create_app(runtime), host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        yield f"http://127.0.0.1:{port}/", config
+    finally:
+        await server.close()
+        await runtime.close()
+
+
+async def chromium(tmp_path, *args: str) -> bytes:
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    process = await asyncio.create_subprocess_exec(
+        CHROMIUM,
+        *FLAGS,
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=90)
+    assert process.returncode == 0
+    return out
+
+
+async def test_index_renders_in_chromium_and_every_link_resolves(tmp_path, site):
+    base, config = site
+    dom = lxml_html.fromstring(await chromium(tmp_path, "--dump-dom", base))
+    assert dom.findtext(".//title") == "Syndicator feeds"
+    alternates = dom.xpath("//head/link[@rel='alternate']")
+    assert len(alternates) == 3 * len(config.categories)
+    screenshot = tmp_path / "index.png"
+    await chromium(tmp_path, f"--screenshot={screenshot}", "--window-size=1000,700", base)
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    async with ClientSession() as http:
+        for link in alternates:
+            href, declared = link.get("href"), link.get("type")
+            assert href.startswith(base)
+            async with http.get(href) as resp:
+                assert resp.status == 200, href
+                assert resp.headers["Content-Type"].startswith(declared), href
+                body = await resp.read()
+            if declared == "application/feed+json":
+                assert json.loads(body)["version"] == "https://jsonfeed.org/version/1.1"
+            else:
+                assert not feedparser.parse(body).bozo, href
+        visible = dom.xpath("//a[contains(@href, '/feeds/')]/@href")
+        assert sorted(visible) == sorted(link.get("href") for link in alternates)
+
+
+async def test_opml_lists_every_category_feed(site):
+    base, config = site
+    async with ClientSession() as http:
+        async with http.get(base + "opml.xml") as resp:
+            assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/x-opml")
+            opml = etree.fromstring(await resp.read())
+        assert opml.get("version") == "2.0" and opml.findtext("head/title")
+        outlines = opml.xpath("//outline")
+        assert sorted(o.get("xmlUrl") for o in outlines) == sorted(
+            f"{base}feeds/{slug}.rss" for slug in config.categories
+        )
+        # Children nest under their parent, as folders in readers that keep them.
+        gushi = opml.xpath("//outline[@title='情感故事']")[0]
+        assert gushi.getparent().get("xmlUrl") == f"{base}feeds/qinggan.rss"
+        for outline in outlines:
+            assert outline.get("type") == "rss" and outline.get("text")
+            async with http.get(outline.get("xmlUrl")) as resp:
+                assert resp.status == 200
+                assert not feedparser.parse(await resp.read()).bozo
