@@ -1,0 +1,238 @@
+"""The query string of a feed URL (`?limit=&since=&q=&tag=`), parsed, checked and normalised.
+
+Parsing is pure (pairs in, a `FeedQuery` or a `QueryError` out) so every rule is testable
+without HTTP. The result is normalised — tags sorted and case-folded, `q` whitespace-
+collapsed and case-folded, `since` as a UTC instant — so two URLs that mean the same query
+compare (and hash) equal and share one rendered variant in the cache.
+
+Unknown parameters are refused (400 naming them), cache-busters included: silently ignoring
+`?limt=5` would serve a feed the user did not ask for and never tell them why.
+
+Matching (`FeedQuery.matches`) is pure as well:
+- `q`: every whitespace-separated term must occur (AND), case-folded and NFKC-normalised,
+  in the title, author, summary, content text, categories or tags. A term containing a
+  Han, kana, Hangul or Bopomofo character matches as a substring, because those scripts
+  write words without spaces (`陆海新通道` finds `陆海新通道技术`); any other term matches
+  a whole word: no letter or digit of a space-separated script directly before or after
+  it (`rust` finds "Rust 1.80" and "用Rust写", not "trust").
+- `tag`: any of the tags (OR) equals one of the article's categories or tags, case-folded,
+  or is a slug prefix of one (`qinggan` also matches `qinggan/gushi`).
+- `since`: the article was published at or after that instant.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from functools import cached_property
+from urllib.parse import quote
+
+from syndicator.models import Article
+
+KNOWN = ("limit", "since", "q", "tag")
+MAX_LIMIT = 500
+MAX_Q_CHARS = 200
+MAX_TAGS = 20
+MAX_TAG_CHARS = 100
+
+# Scripts written without spaces between words: their terms match as substrings.
+_CJK = (
+    "\u1100-\u11ff\u3040-\u30ff\u3100-\u312f\u3130-\u318f\u31a0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0003134f"
+)
+_HAS_CJK = re.compile(f"[{_CJK}]")
+# A letter or digit of a space-separated script: what a whole-word match must not touch.
+_WORD = f"[^\\W{_CJK}]"
+_RFC3339 = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)([Zz]|[+\- ]\d{2}:\d{2})"
+)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DIGITS = re.compile(r"\d{1,12}")
+_TAGS_HTML = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+class QueryError(ValueError):
+    """A query parameter that cannot be honoured; the message starts with its name."""
+
+    def __init__(self, parameter: str, reason: str) -> None:
+        super().__init__(f"{parameter}: {reason}")
+        self.parameter = parameter
+
+
+def fold(text: str) -> str:
+    """Text as matching compares it: NFKC (full-width → ASCII), case-folded."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@dataclass(frozen=True)
+class FeedQuery:
+    """A normalised feed query; the empty query means the plain feed."""
+
+    limit: int | None = None  # None: the category's items_per_feed
+    since: datetime | None = None  # UTC
+    q: str = ""  # folded, single-spaced terms
+    tags: tuple[str, ...] = ()  # folded, sorted, unique
+
+    @property
+    def is_empty(self) -> bool:
+        return self == FeedQuery()
+
+    @property
+    def filters(self) -> bool:
+        """Whether items are selected by content (q, tag), not only by date and count."""
+        return bool(self.q or self.tags)
+
+    @cached_property
+    def _patterns(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(_term_pattern(term) for term in self.q.split())
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """The canonical parameters, in a fixed order (limit, q, since, tag…)."""
+        out: list[tuple[str, str]] = []
+        if self.limit is not None:
+            out.append(("limit", str(self.limit)))
+        if self.q:
+            out.append(("q", self.q))
+        if self.since is not None:
+            out.append(("since", since_text(self.since)))
+        out.extend(("tag", tag) for tag in self.tags)
+        return out
+
+    def query_string(self) -> str:
+        """The canonical query string ('' when empty): the same for every equivalent URL."""
+        return "&".join(f"{name}={quote(value, safe=':/')}" for name, value in self.pairs())
+
+    def describe(self) -> str:
+        """A short human label of the filters, for the variant's title ('' for none)."""
+        parts = []
+        if self.q:
+            parts.append(f"“{self.q}”")
+        if self.tags:
+            parts.append("tag " + " | ".join(self.tags))
+        if self.since is not None:
+            parts.append("since " + since_text(self.since))
+        return ", ".join(parts)
+
+    def matches(self, article: Article) -> bool:
+        if self.since is not None and article.published < self.since:
+            return False
+        if self.tags and not _tags_match(self.tags, article):
+            return False
+        if self.q:
+            text = search_text(article)
+            return all(pattern.search(text) for pattern in self._patterns)
+        return True
+
+
+def since_text(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def search_text(article: Article) -> str:
+    """Everything `q` looks in, folded: title, author, summary, content text, terms."""
+    content = html.unescape(_TAGS_HTML.sub(" ", article.content_html))
+    summary = html.unescape(_TAGS_HTML.sub(" ", article.summary))
+    parts = (article.title, article.author or "", summary, content, *article.categories, *article.tags)
+    return fold("\n".join(parts))
+
+
+def _term_pattern(term: str) -> re.Pattern[str]:
+    if _HAS_CJK.search(term):
+        return re.compile(re.escape(term))
+    return re.compile(f"(?<!{_WORD}){re.escape(term)}(?!{_WORD})")
+
+
+def _tags_match(tags: tuple[str, ...], article: Article) -> bool:
+    terms = {fold(t).strip() for t in (*article.categories, *article.tags)}
+    return any(term == tag or term.startswith(tag + "/") for tag in tags for term in terms)
+
+
+def parse_query(pairs: Iterable[tuple[str, str]]) -> FeedQuery:
+    """Check and normalise decoded query parameters (repeats kept, as a MultiDict gives them)."""
+    seen: dict[str, list[str]] = {}
+    for name, value in pairs:
+        seen.setdefault(name, []).append(value)
+    unknown = sorted(name for name in seen if name not in KNOWN)
+    if unknown:
+        names = ", ".join(repr(n) for n in unknown)
+        raise QueryError(
+            unknown[0] if len(unknown) == 1 else "parameters",
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {names}; "
+            f"a feed takes only limit, since, q and tag",
+        )
+    for name in ("limit", "since", "q"):
+        if len(seen.get(name, ())) > 1:
+            raise QueryError(name, f"given {len(seen[name])} times; give it at most once")
+    return FeedQuery(
+        limit=parse_limit(seen["limit"][0]) if "limit" in seen else None,
+        since=parse_since(seen["since"][0]) if "since" in seen else None,
+        q=parse_q(seen["q"][0]) if "q" in seen else "",
+        tags=parse_tags(seen.get("tag", [])),
+    )
+
+
+def parse_limit(raw: str) -> int:
+    value = raw.strip()
+    if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= MAX_LIMIT:
+        raise QueryError("limit", f"must be an integer from 1 to {MAX_LIMIT}, got {raw!r}")
+    return int(value)
+
+
+def parse_since(raw: str) -> datetime:
+    """RFC 3339 with a zone, YYYY-MM-DD (midnight UTC), or Unix seconds; → aware UTC.
+
+    A `+` in an unencoded URL arrives as a space (`…T08:00:00 08:00`); that is read as
+    the `+` it was, since a space can never start a zone offset.
+    """
+    value = raw.strip()
+    expected = "expected RFC 3339 with a zone (2026-11-20T08:00:00Z), a date (2026-11-20) or Unix seconds"
+    try:
+        if _DIGITS.fullmatch(value):
+            return datetime.fromtimestamp(int(value), UTC)
+        if _DATE.fullmatch(value):
+            return datetime.combine(date.fromisoformat(value), time(), UTC)
+        match = _RFC3339.fullmatch(value)
+        if match:
+            day, clock, zone = match.groups()
+            zone = "+00:00" if zone in "Zz" else zone.replace(" ", "+")
+            return datetime.fromisoformat(f"{day}T{_microseconds(clock)}{zone}").astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        raise QueryError("since", f"not a valid date or time: {raw!r}; {expected}") from None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?", value):
+        raise QueryError("since", f"{raw!r} has no time zone; add Z or ±hh:mm")
+    raise QueryError("since", f"{expected}, got {raw!r}")
+
+
+def _microseconds(clock: str) -> str:
+    """fromisoformat takes at most 6 fractional digits; RFC 3339 allows more."""
+    whole, dot, fraction = clock.partition(".")
+    return f"{whole}.{fraction[:6].ljust(6, '0')}" if dot else whole
+
+
+def parse_q(raw: str) -> str:
+    value = _SPACE.sub(" ", fold(raw)).strip()
+    if not value:
+        raise QueryError("q", "must contain at least one search term")
+    if len(value) > MAX_Q_CHARS:
+        raise QueryError("q", f"at most {MAX_Q_CHARS} characters, got {len(value)}")
+    return " ".join(dict.fromkeys(value.split(" ")))
+
+
+def parse_tags(raw: list[str]) -> tuple[str, ...]:
+    tags: set[str] = set()
+    for value in raw:
+        tag = _SPACE.sub(" ", fold(value)).strip().strip("/")
+        if not tag:
+            raise QueryError("tag", "must not be empty")
+        if len(tag) > MAX_TAG_CHARS:
+            raise QueryError("tag", f"at most {MAX_TAG_CHARS} characters, got {len(tag)}")
+        tags.add(tag)
+    if len(tags) > MAX_TAGS:
+        raise QueryError("tag", f"at most {MAX_TAGS} tags, got {len(tags)}")
+    return tuple(sorted(tags))
