@@ -11,10 +11,12 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from syndicator.render import FORMATS, FeedDocument
 from syndicator.runtime import Runtime
+from syndicator.store.archive import number_items, subscription_links
 from syndicator.store.articles import newest_articles
 from syndicator.store.feeds import content_digest, save_version, stored_digest, version_times
 from syndicator.store.manifests import record_version
@@ -78,6 +80,8 @@ async def render_category(runtime: Runtime, slug: str) -> tuple[dict[str, tuple[
     """Every format of `slug` from what the store holds now (fmt → (body, media type)),
     and the TTL in minutes the documents carry."""
     category = runtime.config.categories[slug]
+    # RFC 5005: number new index members (idempotent) so the feed can link its newest archive.
+    archive = await number_items(runtime.redis, runtime.keys, slug, category.items_per_feed)
     articles = await newest_articles(runtime.redis, runtime.keys, slug, category.items_per_feed)
     history = await version_times(runtime.redis, runtime.keys, slug)
     updated = max((a.updated for a in articles), default=datetime(2000, 1, 1, tzinfo=UTC))
@@ -90,7 +94,13 @@ async def render_category(runtime: Runtime, slug: str) -> tuple[dict[str, tuple[
         ttl_minutes=ttl,
         source_titles={s.id: s.title for s in runtime.config.sources.values() if s.title},
     )
-    rendered = {fmt: (renderer.render(document), renderer.media_type) for fmt, renderer in FORMATS.items()}
+    rendered = {
+        fmt: (
+            renderer.render(replace(document, links=subscription_links(runtime.site_url, archive, fmt))),
+            renderer.media_type,
+        )
+        for fmt, renderer in FORMATS.items()
+    }
     return rendered, ttl
 
 

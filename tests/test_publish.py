@@ -24,7 +24,7 @@ def test_half_the_median_gap_between_versions():
     assert ttl_minutes(30, every(60, 10)) == 30
     assert ttl_minutes(30, every(600, 5)) == 300
     # One burst does not drag the TTL down: the median ignores it.
-    burst = every(120, 6) + [T0 + timedelta(minutes=241)]
+    burst = [*every(120, 6), T0 + timedelta(minutes=241)]
     assert ttl_minutes(30, burst) == 60
 
 

@@ -6,6 +6,12 @@ and the summary is set with `summary()`, because `description()` would overwrite
 content. Every enclosure becomes a `<link rel="enclosure">` (Atom allows many); feedgen 1.0
 drops rel/type/length from entry links (its loop rebinds the link dict to the new element),
 so enclosure links are written by the small entry extension below instead.
+
+Text constructs (titles, subtitle, summary) are `type="text"` unless the text itself looks
+like HTML (an end tag or entity reference, see `looks_like_html`): then they are written
+escaped with `type="html"`, so readers — and the W3C validator — do not take them for markup.
+feedgen cannot set a title's type, so the extensions below set it. `&` and `<` are written as
+hexadecimal references, which the validator expects of plain text.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from syndicator.models import Enclosure
 from syndicator.render.document import (
     GENERATOR,
     FeedDocument,
+    as_html,
     clean,
     entry_id,
     entry_terms,
     entry_title,
+    hex_references,
+    looks_like_html,
     media_type,
     self_url,
     source_title,
@@ -34,17 +43,27 @@ from syndicator.render.history import add_history
 MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 
 
-class _EnclosureFeedExtension(BaseExtension):
-    """Feed half of the extension: no namespace, nothing at feed level."""
+class _AtomFeedExtension(BaseExtension):
+    """Feed half: marks the feed-level text constructs that carry escaped HTML."""
+
+    def __init__(self) -> None:
+        self.html_elements: tuple[str, ...] = ()
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        _mark_html(feed, self.html_elements)
+        return feed
 
 
-class _EnclosureEntryExtension(BaseEntryExtension):
-    """Writes one `<link rel="enclosure" href type length>` per enclosure of the entry."""
+class _AtomEntryExtension(BaseEntryExtension):
+    """Writes one `<link rel="enclosure" href type length>` per enclosure of the entry, and
+    marks an escaped-HTML title."""
 
     def __init__(self) -> None:
         self.enclosures: list[Enclosure] = []
+        self.html_elements: tuple[str, ...] = ()
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
+        _mark_html(entry, self.html_elements)
         for enclosure in self.enclosures:
             # Unqualified like feedgen's own elements: they inherit the feed's default xmlns.
             link = xml_elem("link", entry, rel="enclosure", href=clean(enclosure.url))
@@ -56,18 +75,31 @@ class _EnclosureEntryExtension(BaseEntryExtension):
         return entry
 
 
+def _mark_html(parent: etree._Element, names: tuple[str, ...]) -> None:
+    for name in names:
+        element = parent.find(name)
+        if element is not None:
+            element.set("type", "html")
+
+
+def _text(text: str) -> tuple[str, bool]:
+    """Plain text as an Atom text construct: (value, is escaped html)."""
+    return (as_html(text), True) if looks_like_html(text) else (text, False)
+
+
 def render_atom(doc: FeedDocument) -> bytes:
     """The feed as Atom 1.0 bytes (UTF-8, with XML declaration)."""
     validate(doc, "atom")
     own_url = self_url(doc, "atom")
     fg = FeedGenerator()
     fg.load_extension("dc", atom=True, rss=False)
-    fg.register_extension(
-        "enclosures", _EnclosureFeedExtension, _EnclosureEntryExtension, atom=True, rss=False
-    )
+    fg.register_extension("syn", _AtomFeedExtension, _AtomEntryExtension, atom=True, rss=False)
     fg.id(own_url)
-    fg.title(clean(doc.category.title))
-    fg.subtitle(doc.description)
+    title, title_html = _text(clean(doc.category.title))
+    subtitle, subtitle_html = _text(doc.description)
+    fg.title(title)
+    fg.subtitle(subtitle)
+    fg.syn.html_elements = ("title",) * title_html + ("subtitle",) * subtitle_html
     fg.author(name=clean(doc.category.title))
     fg.link(href=doc.site_url, rel="alternate", type="text/html")
     fg.link(href=own_url, rel="self", type="application/atom+xml")
@@ -79,7 +111,8 @@ def render_atom(doc: FeedDocument) -> bytes:
     for article in doc.articles:
         entry = fg.add_entry(order="append")
         entry.id(entry_id(article))
-        entry.title(entry_title(article))
+        title, title_html = _text(entry_title(article))
+        entry.title(title)
         entry.updated(utc(article.updated))
         entry.published(utc(article.published))
         entry.link(href=clean(article.url), rel="alternate")
@@ -91,11 +124,13 @@ def render_atom(doc: FeedDocument) -> bytes:
             entry.content(content, type="html")
         summary = clean(article.summary).strip()
         if summary:
-            entry.summary(summary)
+            value, summary_html = _text(summary)
+            entry.summary(value, type="html" if summary_html else None)
         publisher = source_title(doc, article)
         if publisher:
             entry.dc.dc_publisher(publisher)
         for term in entry_terms(article):
             entry.category(term=term)
-        entry.enclosures.enclosures = list(article.enclosures)
-    return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+        entry.syn.enclosures = list(article.enclosures)
+        entry.syn.html_elements = ("title",) * title_html
+    return hex_references(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))

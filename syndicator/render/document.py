@@ -7,6 +7,7 @@ whether a feed changed). Nothing reads the clock; the build date is `FeedDocumen
 
 from __future__ import annotations
 
+import html
 import mimetypes
 import re
 import uuid
@@ -38,6 +39,34 @@ def clean(text: str | None) -> str:
     serialising (or lxml refuses them), so every string is cleaned again on the way out.
     """
     return _ILLEGAL.sub("", text) if text else ""
+
+
+# Plain text that readers would take for HTML: an end tag or an entity reference. feedparser
+# guesses "text/html" for such RSS text and the W3C validator warns "should not contain HTML";
+# such text is therefore written as escaped HTML (Atom type="html"), which every reader then
+# displays as the original characters.
+_HTML_LIKE = re.compile(r"</\w+>|&#?\w+;")
+
+
+def looks_like_html(text: str) -> bool:
+    """True when plain `text` would be read as HTML by a feed reader."""
+    return _HTML_LIKE.search(text) is not None
+
+
+def as_html(text: str) -> str:
+    """Plain text as HTML that displays exactly that text."""
+    return html.escape(text, quote=False)
+
+
+def hex_references(body: bytes) -> bytes:
+    """`&amp;` → `&#x26;` and `&lt;` → `&#x3C;` in serialised XML: the same characters.
+
+    The RSS Profile asks plain text to encode `&` and `<` as hexadecimal references, and the
+    W3C validator warns otherwise. lxml writes neither CDATA nor comments here, so these two
+    entity references occur only as escapes in text and attribute values, where a character
+    reference means the same thing.
+    """
+    return body.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
 
 
 def feed_url(site_url: str, slug: str, fmt: str) -> str:

@@ -5,6 +5,10 @@ date is tz-aware; a name-only author goes to `dc:creator` because RSS `<author>`
 email; `<description>` carries the plain-text summary and `content:encoded` the HTML. RSS
 allows one `<enclosure>` per item, so only the first with a known length and type is used,
 while every image also gets a `<media:content>`.
+
+Text: `<description>` is HTML in RSS (feedparser and readers treat it so), so the plain summary
+is HTML-escaped into it; titles are plain text unless the text itself looks like HTML (then
+escaped, see `looks_like_html`); `&` and `<` are written as hex references (RSS Profile).
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from feedgen.feed import FeedGenerator
 from syndicator.render.document import (
     GENERATOR,
     FeedDocument,
+    as_html,
     clean,
     entry_id,
     entry_terms,
     entry_title,
+    hex_references,
     images,
+    looks_like_html,
     media_type,
     rss_enclosure,
     self_url,
@@ -38,11 +45,11 @@ def render_rss(doc: FeedDocument) -> bytes:
     fg.load_extension("dc")
     fg.load_extension("media")
     add_history(fg, doc, rss=True)
-    fg.title(clean(doc.category.title))
+    fg.title(_text(clean(doc.category.title)))
     # feedgen takes the channel <link> from the *last* link given: alternate goes last.
     fg.link(href=self_url(doc, "rss"), rel="self", type="application/rss+xml")
     fg.link(href=doc.site_url, rel="alternate")
-    fg.description(doc.description)
+    fg.description(_text(doc.description))
     fg.language(clean(doc.category.language) or "en")
     fg.generator(GENERATOR)
     fg.lastBuildDate(utc(doc.updated))
@@ -51,7 +58,7 @@ def render_rss(doc: FeedDocument) -> bytes:
     for article in doc.articles:
         entry = fg.add_entry(order="append")
         entry.guid(entry_id(article), permalink=False)
-        entry.title(entry_title(article))
+        entry.title(_text(entry_title(article)))
         entry.link(href=clean(article.url), rel="alternate")
         entry.pubDate(utc(article.published))
         summary = clean(article.summary).strip()
@@ -60,7 +67,7 @@ def render_rss(doc: FeedDocument) -> bytes:
             entry.content(content)
         if summary:
             # After content(): summary() fills <description>, content stays content:encoded.
-            entry.summary(summary)
+            entry.summary(as_html(summary))
         author = clean(article.author).strip()
         if author:
             entry.dc.dc_creator(author)
@@ -78,4 +85,9 @@ def render_rss(doc: FeedDocument) -> bytes:
                 attrs["fileSize"] = str(image.length)
             # group=None puts media:content straight into the item, not in a media:group.
             entry.media.content(attrs, group=None)
-    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return hex_references(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+def _text(text: str) -> str:
+    """A plain-text title as RSS carries it: escaped as HTML only when it looks like HTML."""
+    return as_html(text) if looks_like_html(text) else text

@@ -77,7 +77,10 @@ class ArchiveState:
     def describe(self) -> str:
         """Which archive pages exist, for error messages."""
         if self.complete_pages == 0:
-            return f"category {self.slug!r} has no archive pages yet (a page is archived once {self.per_page} items filled it)"
+            return (
+                f"category {self.slug!r} has no archive pages yet"
+                f" (a page is archived once {self.per_page} items filled it)"
+            )
         if self.complete_pages == 1:
             return f"category {self.slug!r} has archive page 1 only"
         return f"category {self.slug!r} has archive pages 1 to {self.complete_pages}"
@@ -91,7 +94,9 @@ class ArchiveState:
 async def number_items(redis: Redis, keys: Keys, slug: str, per_page: int) -> ArchiveState:
     """Number every member of `slug`'s index that has no number yet (publish calls this)."""
     script = redis.register_script(_NUMBER_SCRIPT)
-    assigned = await script(keys=[keys.category_index(slug), keys.sequence(slug), keys.sequence_counter(slug)])
+    assigned = await script(
+        keys=[keys.category_index(slug), keys.sequence(slug), keys.sequence_counter(slug)]
+    )
     return ArchiveState(slug, per_page, int(assigned))
 
 

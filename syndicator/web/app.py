@@ -12,6 +12,9 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from syndicator.runtime import Runtime
+from syndicator.web import archives, variants
+from syndicator.web.cache import RenderCache
+from syndicator.web.delta import DELTA_CACHE
 from syndicator.web.feeds import RUNTIME, serve_feed
 from syndicator.web.opml import serve_opml
 from syndicator.web.pages import healthz, index
@@ -40,8 +43,11 @@ async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamRe
 def create_app(runtime: Runtime) -> web.Application:
     app = web.Application(middlewares=[errors_as_text])
     app[RUNTIME] = runtime
+    app[DELTA_CACHE] = RenderCache()  # per process: RFC 3229 feed deltas, cut once each
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/opml.xml", serve_opml)
     app.router.add_get("/feeds/{name:.+}", serve_feed)
+    variants.install(app)  # render cache of filtered and combined feeds
+    archives.install(app)  # /archive/{slug}/{n}.{ext}: RFC 5005 archive pages
     return app

@@ -14,6 +14,7 @@ from aiohttp import web
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
 from syndicator.store.feeds import load_feed
+from syndicator.web.delta import serve_delta
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.representation import (
     Representation,
@@ -99,6 +100,20 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
         target = parse_target(runtime, request.match_info["name"])
     except TargetError as exc:
         return error_response(404, str(exc))
-    if len(target.slugs) > 1:
-        return error_response(404, "combined feeds (a+b) are not served yet")
+    # Imported here: variants builds on this module (FeedTarget, cache_control).
+    from syndicator.web.query import QueryError, parse_query
+    from syndicator.web.variants import serve_variant
+
+    try:
+        query = parse_query(request.query.items())
+    except QueryError as exc:
+        return error_response(400, str(exc))
+    if len(target.slugs) > 1 or not query.is_empty:
+        return await serve_variant(request, runtime, target, query)
+    # RFC 3229 `A-IM: feed` + If-None-Match naming a version we keep: a 226 delta
+    # (plain feed URLs only: a delta of a filtered variant would be cut from the wrong items).
+    if not request.query:
+        delta = await serve_delta(request, runtime, target.slugs[0], target.fmt)
+        if delta is not None:
+            return delta
     return await serve_stored(request, runtime, target.slugs[0], target.fmt)

@@ -48,9 +48,7 @@ _CJK = (
 _HAS_CJK = re.compile(f"[{_CJK}]")
 # A letter or digit of a space-separated script: what a whole-word match must not touch.
 _WORD = f"[^\\W{_CJK}]"
-_RFC3339 = re.compile(
-    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)([Zz]|[+\- ]\d{2}:\d{2})"
-)
+_RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)([Zz]|[+\- ]\d{2}:\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DIGITS = re.compile(r"\d{1,12}")
 _TAGS_HTML = re.compile(r"<[^>]*>")
@@ -149,7 +147,7 @@ def _term_pattern(term: str) -> re.Pattern[str]:
 
 
 def _tags_match(tags: tuple[str, ...], article: Article) -> bool:
-    terms = {fold(t).strip() for t in (*article.categories, *article.tags)}
+    terms = {_tag_form(t) for t in (*article.categories, *article.tags)}
     return any(term == tag or term.startswith(tag + "/") for tag in tags for term in terms)
 
 
@@ -200,7 +198,7 @@ def parse_since(raw: str) -> datetime:
         match = _RFC3339.fullmatch(value)
         if match:
             day, clock, zone = match.groups()
-            zone = "+00:00" if zone in "Zz" else zone.replace(" ", "+")
+            zone = "+00:00" if zone in ("Z", "z") else zone.replace(" ", "+")
             return datetime.fromisoformat(f"{day}T{_microseconds(clock)}{zone}").astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         raise QueryError("since", f"not a valid date or time: {raw!r}; {expected}") from None
@@ -224,10 +222,15 @@ def parse_q(raw: str) -> str:
     return " ".join(dict.fromkeys(value.split(" ")))
 
 
+def _tag_form(value: str) -> str:
+    """A tag as compared: folded, single-spaced, without leading or trailing `/`."""
+    return _SPACE.sub(" ", fold(value)).strip().strip("/").strip()
+
+
 def parse_tags(raw: list[str]) -> tuple[str, ...]:
     tags: set[str] = set()
     for value in raw:
-        tag = _SPACE.sub(" ", fold(value)).strip().strip("/")
+        tag = _tag_form(value)
         if not tag:
             raise QueryError("tag", "must not be empty")
         if len(tag) > MAX_TAG_CHARS:

@@ -1,0 +1,282 @@
+"""Filtered (`?limit ?since ?q ?tag`) and combined (`/feeds/a+b.rss`) feeds.
+
+A variant is computed from the category indexes, never stored in Redis: it is rendered
+and compressed once per (format, state of every involved category, normalised query) and
+kept in a bounded in-process LRU (`RenderCache`), so a thousand readers polling the same
+filtered URL cost one render per change of the feed.
+
+The state of a category is its published version plus its dirty counter (bumped after
+every store that touches its index, including edits and evictions of items older than the
+plain feed shows, which do not produce a new version). Both come from Redis in one round
+trip, so the ETag — a digest of the cache key — is known before any article is read, and
+a 304 never renders. Every web process derives the same key and renders the same bytes
+from the same store, so a client may poll any of them.
+
+Last-Modified is the newest Last-Modified of the involved categories' stored feeds, and
+Cache-Control the smallest TTL among them (the variant changes when any of them does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from syndicator.models import Article, Category
+from syndicator.render import FORMATS, FeedDocument
+from syndicator.runtime import Runtime
+from syndicator.store.articles import load_articles
+from syndicator.store.feeds import compress
+from syndicator.store.keys import Keys
+from syndicator.web.cache import RenderCache
+from syndicator.web.feeds import FeedTarget, cache_control
+from syndicator.web.negotiation import choose_coding
+from syndicator.web.query import FeedQuery
+from syndicator.web.representation import (
+    Representation,
+    Validators,
+    error_response,
+    is_not_modified,
+    not_modified_response,
+    respond,
+)
+
+MAX_WINDOW = 5000  # candidates read per category at most (the index's retention caps it too)
+CHUNK = 200  # article records read per round trip while filtering
+CACHE_ENTRIES = 256
+CACHE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CategoryState:
+    """What a variant of one category depends on, as read before rendering."""
+
+    slug: str
+    version: int
+    dirty: int
+    last_modified: datetime
+    ttl_minutes: int
+
+
+@dataclass(frozen=True)
+class RenderedVariant:
+    """One variant, rendered once, in every content coding."""
+
+    bodies: dict[str, bytes]
+    media_type: str
+
+
+@dataclass
+class Variants:
+    """Per web process: the render cache, renders in flight, and a render counter.
+
+    `renders` counts actual renders (not cache hits); tests and operators read it.
+    Concurrent requests for the same key wait for the one render in flight.
+    """
+
+    cache: RenderCache = field(default_factory=lambda: RenderCache(CACHE_ENTRIES, CACHE_BYTES))
+    renders: int = 0
+    _pending: dict[tuple, asyncio.Task[RenderedVariant]] = field(default_factory=dict)
+
+
+VARIANTS = web.AppKey("variants", Variants)
+
+
+def self_url(site_url: str, target: FeedTarget, query: FeedQuery) -> str:
+    """The variant's own URL, normalised: `+` between slugs kept, parameters canonical."""
+    url = f"{site_url}feeds/{quote(target.name, safe='/+')}.{target.fmt}"
+    query_string = query.query_string()
+    return f"{url}?{query_string}" if query_string else url
+
+
+def variant_key(target: FeedTarget, states: list[CategoryState], query: FeedQuery) -> tuple:
+    return (target.fmt, tuple((s.slug, s.version, s.dirty) for s in states), query)
+
+
+def variant_etag(key: tuple, coding: str) -> str:
+    """A strong, coding-specific ETag that names the key (stable across processes)."""
+    fmt, states, query = key
+    text = "|".join([fmt, *(f"{slug}:{v}:{d}" for slug, v, d in states), query.query_string()])
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    suffix = "" if coding == "identity" else f"-{coding}"
+    return f'"f{digest}-{fmt}{suffix}"'
+
+
+async def read_states(redis: Redis, keys: Keys, target: FeedTarget) -> list[CategoryState] | None:
+    """Every involved category's version and dirty mark in one round trip (None: unpublished)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        for slug in target.slugs:
+            pipe.hmget(keys.feed(slug, target.fmt), ["version", "last_modified", "ttl"])
+            pipe.get(keys.dirty(slug))
+        replies = await pipe.execute()
+    states = []
+    for slug, (version, modified, ttl), dirty in zip(target.slugs, replies[::2], replies[1::2], strict=True):
+        if version is None:
+            return None
+        states.append(
+            CategoryState(
+                slug=slug,
+                version=int(version),
+                dirty=int(dirty or 0),
+                last_modified=datetime.fromisoformat(modified.decode()),
+                ttl_minutes=int(ttl or 60),
+            )
+        )
+    return states
+
+
+async def candidates(
+    redis: Redis, keys: Keys, category: Category, query: FeedQuery, limit: int
+) -> list[Article]:
+    """The newest articles of one index that match `query`, at most `limit` of them.
+
+    Reads the index newest first in chunks and stops once `limit` matches are found and
+    every item as new as the last match is read (equal dates are ordered by id later).
+    """
+    index = keys.category_index(category.slug)
+    low = query.since.timestamp() if query.since is not None else "-inf"
+    window = max(limit, min(category.retention_count, MAX_WINDOW))
+    chunk = limit if not query.filters else CHUNK
+    found: list[Article] = []
+    loaded: set[str] = set()
+    while len(loaded) < window:
+        members = await redis.zrevrangebyscore(
+            index, "+inf", low, start=len(loaded), num=min(chunk, window - len(loaded)), withscores=True
+        )
+        if not members:
+            break
+        ids = [m.decode() for m, _ in members]
+        loaded.update(ids)
+        found.extend(a for a in await load_articles(redis, keys, ids) if query.matches(a))
+        if len(found) >= limit:
+            found.sort(key=order)
+            edge = found[limit - 1].published.timestamp()
+            if members[-1][1] >= edge:  # items dated exactly `edge` may lie past this chunk
+                ties = [m.decode() for m in await redis.zrevrangebyscore(index, edge, edge)]
+                rest = [i for i in ties if i not in loaded]
+                found.extend(a for a in await load_articles(redis, keys, rest) if query.matches(a))
+            break
+    found.sort(key=order)
+    return found[:limit]
+
+
+def order(article: Article) -> tuple[float, str]:
+    """Newest first, ties by id: the order every feed uses."""
+    return (-article.published.timestamp(), article.id)
+
+
+def variant_category(runtime: Runtime, target: FeedTarget, query: FeedQuery) -> Category:
+    """The category the document is labelled with: synthetic for `a+b`, titled by filters."""
+    categories = [runtime.config.categories[s] for s in target.slugs]
+    first = categories[0]
+    if len(categories) == 1:
+        title, description = first.title, first.description
+    else:
+        title = " + ".join(c.title for c in categories)
+        description = "Combined feed: " + ", ".join(c.title for c in categories)
+    label = query.describe()
+    if label:
+        title = f"{title} ({label})"
+    return Category(slug=target.name, title=title, description=description, language=first.language)
+
+
+def default_limit(runtime: Runtime, target: FeedTarget) -> int:
+    """Without `limit`: the largest items_per_feed among the involved categories."""
+    return max(runtime.config.categories[s].items_per_feed for s in target.slugs)
+
+
+async def render_variant(
+    runtime: Runtime, target: FeedTarget, query: FeedQuery, states: list[CategoryState]
+) -> RenderedVariant:
+    limit = query.limit or default_limit(runtime, target)
+    merged: dict[str, Article] = {}
+    for slug in target.slugs:
+        category = runtime.config.categories[slug]
+        for article in await candidates(runtime.redis, runtime.keys, category, query, limit):
+            merged.setdefault(article.id, article)
+    articles = sorted(merged.values(), key=order)[:limit]
+    document = FeedDocument(
+        category=variant_category(runtime, target, query),
+        articles=tuple(articles),
+        site_url=runtime.site_url,
+        updated=max((a.updated for a in articles), default=datetime(2000, 1, 1, tzinfo=UTC)),
+        ttl_minutes=min(s.ttl_minutes for s in states),
+        source_titles={s.id: s.title for s in runtime.config.sources.values() if s.title},
+        self_url=self_url(runtime.site_url, target, query),
+    )
+    renderer = FORMATS[target.fmt]
+    # Rendering and brotli are CPU work on pure inputs: off the event loop.
+    bodies = await asyncio.to_thread(lambda: compress(renderer.render(document)))
+    return RenderedVariant(bodies=bodies, media_type=renderer.media_type)
+
+
+async def cached_render(
+    variants: Variants,
+    key: tuple,
+    runtime: Runtime,
+    target: FeedTarget,
+    query: FeedQuery,
+    states: list[CategoryState],
+) -> RenderedVariant:
+    """The variant from the cache, else rendered once even if many requests ask at once.
+
+    The render runs as its own task, shielded: a reader that disconnects does not cancel
+    the render the other readers of the same key are waiting for.
+    """
+    hit = variants.cache.get(key)
+    if hit is not None:
+        return hit
+    task = variants._pending.get(key)
+    if task is None:
+
+        async def render_and_store() -> RenderedVariant:
+            variants.renders += 1
+            rendered = await render_variant(runtime, target, query, states)
+            variants.cache.put(key, rendered, sum(len(b) for b in rendered.bodies.values()))
+            return rendered
+
+        task = asyncio.create_task(render_and_store())
+        variants._pending[key] = task
+        task.add_done_callback(lambda _: variants._pending.pop(key, None))
+    return await asyncio.shield(task)
+
+
+async def serve_variant(
+    request: web.Request, runtime: Runtime, target: FeedTarget, query: FeedQuery
+) -> web.StreamResponse:
+    """A filtered and/or combined feed, with validators known before rendering."""
+    coding = choose_coding(request.headers.get("Accept-Encoding"))
+    states = await read_states(runtime.redis, runtime.keys, target)
+    if states is None:
+        return error_response(
+            503, f"feed {target.name!r} is not published yet; try again shortly", **{"Retry-After": "5"}
+        )
+    key = variant_key(target, states, query)
+    validators = Validators(variant_etag(key, coding), max(s.last_modified for s in states))
+    url = self_url(runtime.site_url, target, query)
+    control = cache_control(min(s.ttl_minutes for s in states))
+    media_type = FORMATS[target.fmt].media_type
+    if is_not_modified(request, validators):
+        return not_modified_response(validators, self_url=url, cache_control=control, media_type=media_type)
+    rendered = await cached_render(request.app[VARIANTS], key, runtime, target, query, states)
+    return respond(
+        request,
+        Representation(
+            validators=validators,
+            media_type=rendered.media_type,
+            coding=coding,
+            self_url=url,
+            cache_control=control,
+            body=rendered.bodies[coding],
+        ),
+    )
+
+
+def install(app: web.Application) -> None:
+    """Give the app (one web process) its variant cache."""
+    app[VARIANTS] = Variants()
