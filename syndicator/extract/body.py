@@ -65,6 +65,7 @@ _CONTENT_TOKENS = frozenset(
         "story", "zhengwen", "neirong", "wenzhang", "txt", "con", "cont", "artical", "news",
     }
 )  # fmt: skip
+_DISCUSSION_TOKENS = frozenset({"comment", "comments", "pinglun", "reply", "replies", "disqus"})
 # Markers of the article's own entry (schema.org itemprop, hAtom `hentry`, `post-body`): a
 # chrome-named element that holds one of these with real text is a wrapper, not furniture.
 _ENTRY_TOKENS = frozenset({"hentry", "content", "article", "entry", "post", "body", "text", "story"})
@@ -122,6 +123,10 @@ _CAPTION_TOKENS = (
     "note",
     "illustration",
 )
+# Unambiguous caption class names (unlike "pic" or "desc", which also name body blocks).
+_CAPTION_NAMES = ("caption", "credit")
+# Class names of CSS frameworks' "not shown" utilities (Bootstrap, Tailwind, WordPress).
+_HIDDEN_CLASSES = frozenset({"hidden", "hide", "d-none", "sr-only", "visually-hidden", "screen-reader-text"})
 _CENTERED = re.compile(r"text-align\s*:\s*center", re.IGNORECASE)
 _CAPTION_TEXT = re.compile(r"^(?:图为|图[:：]|图片[:：]|▲|△|↑)|(?:摄|供图|图片来源.*|资料图|视觉中国)$")
 _BLOCK_TAGS = frozenset(
@@ -141,6 +146,7 @@ class _Text:
     caption_class: bool  # a <figcaption> or classed as a caption: a caption whatever its length
     centered: bool  # centred: a caption only when short
     after_image_in_block: bool = False
+    orphan_caption: bool = False  # in a <figcaption> or a block named caption/credit
 
 
 Block = str | PageImage
@@ -185,8 +191,9 @@ def _select(tree: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlEl
 def _holds_entry(el: lxml.html.HtmlElement) -> bool:
     """True when `el` wraps the article's own entry (Blogger's `widget Blog` around the post)."""
     for inner in el.iterdescendants("div", "article", "section", "main"):
-        marked = inner.get("itemprop") in ("articleBody", "blogPost") or _tokens(inner) & _ENTRY_TOKENS
-        if marked and _text_len(inner) >= _ENTRY_MIN:
+        tokens = _tokens(inner)
+        marked = inner.get("itemprop") in ("articleBody", "blogPost") or tokens & _ENTRY_TOKENS
+        if marked and not tokens & _DISCUSSION_TOKENS and _text_len(inner) >= _ENTRY_MIN:
             return True
     return False
 
@@ -203,7 +210,8 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         _remove(el)
     for el in list(work.iter()):
         if isinstance(el.tag, str) and el.tag not in ("html", "body"):
-            if el.get("hidden") is not None or _HIDDEN_STYLE.search(el.get("style") or ""):
+            hidden_class = bool(_HIDDEN_CLASSES & set((el.get("class") or "").split()))
+            if el.get("hidden") is not None or hidden_class or _HIDDEN_STYLE.search(el.get("style") or ""):
                 _remove(el)
     body = work.find("body")
     total = _text_len(body) if body is not None else 0
@@ -217,7 +225,7 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         # A <form> is a search box or comment form, unless (ASP.NET WebForms) it wraps the
         # whole page: it then goes through the same size guard as other chrome below.
         chrome = chrome or el.tag == "form"
-        if chrome and el.tag != "form" and _holds_entry(el):
+        if chrome and el.tag != "form" and not tokens & _DISCUSSION_TOKENS and _holds_entry(el):
             chrome = False
         if not chrome and el.tag in ("div", "section", "ul", "ol", "dl", "table", "p", "span", "td"):
             head = collapse_whitespace(el.text_content()[:40])
@@ -228,8 +236,10 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
             continue
         if chrome:
             # Never cut away most of the page: a wrapper named "main-with-sidebar" is no sidebar.
+            # A comment thread is the exception: on a busy forum it outweighs the article, but
+            # a block named for comments never wraps the article itself.
             size = _text_len(el)
-            if size > 600 and size > total * 0.5:
+            if size > 600 and size > total * 0.5 and not tokens & _DISCUSSION_TOKENS:
                 continue
             _remove(el)
     return work
@@ -265,7 +275,11 @@ class _Walker:
             block = self.block
             classed = block is not None and _caption_classed(block)
             centered = block is not None and _is_centered(block)
-            self.out.append(_Text(text, classed, centered, self.image_in_block))
+            named = block is not None and (
+                block.tag == "figcaption"
+                or any(n in (block.get("class") or "").lower() for n in _CAPTION_NAMES)
+            )
+            self.out.append(_Text(text, classed, centered, self.image_in_block, named))
 
     def walk(self, el: lxml.html.HtmlElement) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
@@ -344,6 +358,10 @@ def _assemble(items: list[_Text | PageImage], title: str) -> tuple[Block, ...]:
                 blocks[-1] = replace(previous, caption=text)
                 continue
         if _FURNITURE_LINE.match(text) or _CHROME_LABEL.match(text):
+            continue
+        if item.orphan_caption:
+            # A caption whose picture is gone (a script-built gallery) describes what the
+            # reader no longer sees, like a <figure> without its image: no paragraph.
             continue
         if title and text == title:
             continue
@@ -441,37 +459,45 @@ def trafilatura_container(
     Not the common ancestor of every paragraph: the headline and lead also sit in a
     "breaking news" ticker, and trafilatura keeps the odd newsletter box or teaser from the
     sidebar; one such stray match would widen the container to the whole page. Each element
-    is credited with the (distinct) paragraphs found inside it, weighted by their length,
-    and the deepest element carrying `_COVERAGE` of that weight wins. Headings weigh nothing
-    (unless there is nothing else): the headline and standfirst sit in the page's header,
-    outside the element that holds the paragraphs.
+    is credited with the paragraphs found inside it, weighted by their length, and the
+    deepest element carrying `_COVERAGE` of the best-covered element's weight wins.
+    Headings weigh nothing (unless there is nothing else): the headline and standfirst sit
+    in the page's header, outside the element that holds the paragraphs.
     """
     if not paragraphs:
         return None
-    weight: dict[str, int] = {}
+    weight: dict[str, int] = {}  # length of the paragraph that starts so
     only_headings = all(heading for _, heading in paragraphs)
     for text, heading in paragraphs:
-        weight[text[:30]] = weight.get(text[:30], 0) + (0 if heading and not only_headings else len(text))
-    covered: dict[lxml.html.HtmlElement, set[str]] = {}
+        weight[text[:30]] = max(weight.get(text[:30], 0), 0 if heading and not only_headings else len(text))
+    hits: dict[str, list[lxml.html.HtmlElement]] = {}
     for el in tree.iter("p", "div", "td", "li", "blockquote", "pre", "h2", "h3", "h4", "section", "span"):
-        # A paragraph starts an element's text, or (text split by <br>, not <p>) one of its
-        # loose text runs: the element's own text or the tail of one of its children.
-        starts = {collapse_whitespace(el.text_content())[:30], collapse_whitespace(el.text or "")[:30]}
-        starts.update(collapse_whitespace(child.tail or "")[:30] for child in el)
-        for own in starts & weight.keys():
+        whole = collapse_whitespace(el.text_content())
+        # A teaser that cuts the lead short with "…" (a "breaking news" ticker) is not the
+        # paragraph, however alike their first words.
+        teaser = whole.endswith(("...", "…")) and len(whole) < weight.get(whole[:30], 0)
+        starts = set() if teaser else {whole[:30]}
+        # Text split by <br>, not <p>: a paragraph may also start one of the element's loose
+        # text runs, its own text or the tail of one of its children.
+        if el.find("br") is not None:
+            starts.add(collapse_whitespace(el.text or "")[:30])
+            starts.update(collapse_whitespace(child.tail or "")[:30] for child in el)
+        for key in starts & weight.keys():
+            hits.setdefault(key, []).append(el)
+    covered: dict[lxml.html.HtmlElement, float] = {}
+    for key, elements in hits.items():
+        # <div><p>Text…</p></div>: both start with the paragraph; only the innermost counts.
+        inner = set(elements)
+        for el in elements:
+            inner.difference_update(el.iterancestors())
+        for el in inner:
             for node in (el, *el.iterancestors()):
-                covered.setdefault(node, set()).add(own)
-    total = sum(weight.values())
-    if not covered or not total:
+                covered[node] = covered.get(node, 0.0) + weight[key]
+    most = max(covered.values(), default=0.0)
+    if not most:
         return None
-
-    def share(node: lxml.html.HtmlElement) -> float:
-        return sum(weight[key] for key in covered[node]) / total
-
-    best = max(covered, key=share)
-    needed = min(_COVERAGE, share(best))
-    enough = [node for node in covered if share(node) >= needed]
-    common = max(enough, key=lambda node: (sum(1 for _ in node.iterancestors()), share(node)))
+    enough = [node for node, share in covered.items() if share >= _COVERAGE * most]
+    common = max(enough, key=lambda node: (sum(1 for _ in node.iterancestors()), covered[node]))
     if common.tag in ("p", "span", "li"):
         common = common.getparent()
     return common
