@@ -4,6 +4,7 @@ real arq worker, and the category feeds the seed article lands in."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import feedparser
 import jsonschema
@@ -11,7 +12,7 @@ import jsonschema
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
 from tests.builders import write_config
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, delete_created
 from tests.harness import SCHEMA, fetch_all_feeds, run_burst_worker
 
 SITE = CORPUS / "site-zhbf"
@@ -172,3 +173,60 @@ async def test_unmapped_breadcrumb_goes_to_default_category_and_is_counted(
     feeds = await fetch_all_feeds(config, redis_url, ("misc",))
     assert [i["title"] for i in json.loads(feeds[("misc", "json")][2])["items"]] == [EXPECTED["title"]]
     assert await redis.zcard(f"{prefix}cat:qinggan") == 0
+
+
+async def test_listing_follows_next_pages_up_to_max_depth(tmp_path, upstream, redis, redis_url, prefix):
+    zhbf_site(upstream)
+    page2 = (
+        '<html><body><ul class="list">'
+        '<li><a href="/qinggan/gushi/20231120/8790.html">第二页的文章</a></li>'
+        '<li><a href="/qinggan/gushi/20231119/8788.html">第二页的另一篇</a></li>'
+        '</ul><div class="pages"><a href="/qinggan/gushi/list_3.html">下一页</a></div></body></html>'
+    )
+    upstream.put("/qinggan/gushi/list_2.html", page2.encode(), "text/html; charset=utf-8")
+    for depth, expected_pages in ((1, 5), (2, 7)):
+        config = zhbf_config(tmp_path, upstream, redis_url, f"{prefix}d{depth}:")
+        config = replace(config, sources={"zhbf": replace(config.sources["zhbf"], max_depth=depth)})
+        runtime = Runtime.open(config, redis_url)
+        try:
+            report = await ingest_source(runtime, "zhbf")
+        finally:
+            await runtime.close()
+            await delete_created(redis, f"{prefix}d{depth}:")
+        assert report.counts["found"] == expected_pages, depth
+    # list_3.html was never requested: depth 2 stops after the second listing page.
+    assert upstream.seen("/qinggan/gushi/list_3.html") == []
+    assert len(upstream.seen("/qinggan/gushi/list_2.html")) == 1
+
+
+def sitemap(lastmod: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>URL</loc><lastmod>{lastmod}</lastmod></url></urlset>"
+    ).encode()
+
+
+async def test_sitemap_refetches_a_page_whose_lastmod_moved(tmp_path, upstream, redis, redis_url, prefix):
+    zhbf_site(upstream)
+    article_url = upstream.url(ARTICLE_PATH)
+    upstream.put(
+        "/sitemap.xml", sitemap("2023-11-23").replace(b"URL", article_url.encode()), "application/xml"
+    )
+    config = zhbf_config(tmp_path, upstream, redis_url, prefix, kind="sitemap", path="/sitemap.xml")
+    runtime = Runtime.open(config, redis_url)
+    try:
+        first = await ingest_source(runtime, "zhbf")
+        unchanged = await ingest_source(runtime, "zhbf")
+        upstream.put(
+            "/sitemap.xml",
+            sitemap("2023-11-24T08:00:00+08:00").replace(b"URL", article_url.encode()),
+            "application/xml",
+        )
+        moved = await ingest_source(runtime, "zhbf")
+    finally:
+        await runtime.close()
+    assert first.counts["new pages"] == 1 and first.counts["new"] == 1
+    assert unchanged.status == "not-modified"
+    assert moved.counts["new pages"] == 1 and moved.counts.get("unchanged") == 1
+    assert len(upstream.seen(ARTICLE_PATH)) == 2
