@@ -1,0 +1,168 @@
+"""Site chrome, cut from a copy of the page before the body is looked for.
+
+Navigation, share bars, related/hot/latest lists, footers, comment threads, scripts and
+hidden elements are removed by tag, by class/id token and by the label a block starts with
+(相关阅读, 分享到, Related posts), so that they can appear in no output even when they sit
+inside the body container. The article's own short info line (date, source, author) goes
+too. A source's `rules.drop` selectors are applied first; `BodyError` lives here because
+this is the first place a site rule's selector meets the tree.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import lxml.etree
+import lxml.html
+from lxml.cssselect import CSSSelector
+
+from syndicator.models import SiteRules
+from syndicator.normalise.text import collapse_whitespace
+
+
+class BodyError(Exception):
+    """The page's body cannot be read: a site rule is unusable, or no text was found."""
+
+
+_DROP_TAGS = (
+    "script", "style", "noscript", "iframe", "frame", "button", "select", "textarea",
+    "svg", "template", "link", "meta", "nav", "footer", "aside", "input", "object", "embed",
+    "canvas", "audio", "video", "map",
+)  # fmt: skip
+# class/id tokens of page furniture (split on space, -, _ and camelCase boundaries).
+_CHROME_TOKENS = frozenset(
+    {
+        "nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "crumb", "crumbs",
+        "position", "location", "weizhi", "dangqian", "share", "sharing", "social", "bdshare",
+        "related", "relate", "xiangguan", "relevant", "hot", "hots", "rank", "ranking",
+        "recommend", "recommended", "tuijian", "footer", "foot", "copyright", "banquan",
+        "sidebar", "comment", "comments", "pinglun", "reply", "ad", "ads", "advert", "adv",
+        "advertisement", "banner", "slogan", "logo", "topbar", "toolbar", "login", "search",
+        "subscribe", "newsletter", "widget", "popular", "latest", "zuixin", "remen", "more",
+        "prenext", "prev", "next", "pager", "tags", "keywords", "print", "jubao", "report",
+        "dig", "digg", "zan", "qrcode", "ewm",
+    }
+)  # fmt: skip
+# Chrome names that also appear inside compound class names (jp-relatedposts, sharedaddy).
+_CHROME_PARTS = (
+    "related", "share", "sharing", "comment", "breadcrumb", "crumbs", "sidebar", "footer",
+    "copyright", "recommend", "advert", "social", "widget", "newsletter", "subscribe",
+    "pagination", "xiangguan", "tuijian", "pinglun",
+)  # fmt: skip
+_DISCUSSION_TOKENS = frozenset({"comment", "comments", "pinglun", "reply", "replies", "disqus"})
+# Markers of the article's own entry (schema.org itemprop, hAtom `hentry`, `post-body`): a
+# chrome-named element that holds one of these with real text is a wrapper, not furniture.
+_ENTRY_TOKENS = frozenset({"hentry", "content", "article", "entry", "post", "body", "text", "story"})
+_ENTRY_MIN = 400
+# Inline hiding: what the reader never sees (schema.org copies of the article kept in a
+# display:none block for crawlers, collapsed menus) is no part of the body.
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_TOKEN_SPLIT = re.compile(r"[\s_\-:.]+|(?<=[a-z])(?=[A-Z])")
+# A block that starts with one of these labels is a list of other articles or a share bar.
+_CHROME_LABEL = re.compile(
+    r"^\s*(?:相关阅读|相关文章|相关新闻|相关推荐|相关链接|延伸阅读|扩展阅读|热门文章|热门推荐|热门阅读|热点推荐"
+    r"|热点文章|最新文章|最新推荐|最新资讯|推荐阅读|推荐文章|猜你喜欢|你可能感兴趣|您可能感兴趣|精彩推荐|精彩图片"
+    r"|阅读排行|点击排行|热门排行|排行榜|上一篇|下一篇|分享到|分享至|分享：|分享:|网友评论|发表评论|热门评论"
+    r"|Related (?:articles|posts|stories)|You may also like|Read more|More stories|Share this"
+    r"|Popular posts|Recent posts|Most read)",
+    re.IGNORECASE,
+)
+# class/id tokens of the article's own info line (date, source, author); removed when short.
+_INFO_TOKENS = frozenset(
+    {
+        "info",
+        "meta",
+        "byline",
+        "pubtime",
+        "pubdate",
+        "postmeta",
+        "dateline",
+        "source",
+        "author",
+        "time",
+        "date",
+    }
+)
+_INFO_MAX = 150
+# Class names of CSS frameworks' "not shown" utilities (Bootstrap, Tailwind, WordPress).
+_HIDDEN_CLASSES = frozenset({"hidden", "hide", "d-none", "sr-only", "visually-hidden", "screen-reader-text"})
+
+
+def _tokens(el: lxml.html.HtmlElement) -> set[str]:
+    raw = f"{el.get('class') or ''} {el.get('id') or ''}"
+    return {t.lower() for t in _TOKEN_SPLIT.split(raw) if t}
+
+
+def _text_len(el: lxml.html.HtmlElement) -> int:
+    return len(re.sub(r"\s+", "", el.text_content()))
+
+
+def _remove(el: lxml.html.HtmlElement) -> None:
+    """Remove `el` but keep its tail text in the document."""
+    if el.getparent() is not None:
+        el.drop_tree()
+
+
+def _select(tree: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
+    try:
+        return CSSSelector(selector)(tree)
+    except (lxml.etree.XPathError, SyntaxError, ValueError, Exception) as exc:
+        raise BodyError(f"site rule selector {selector!r} is not valid CSS: {exc}") from exc
+
+
+def _holds_entry(el: lxml.html.HtmlElement) -> bool:
+    """True when `el` wraps the article's own entry (Blogger's `widget Blog` around the post)."""
+    for inner in el.iterdescendants("div", "article", "section", "main"):
+        tokens = _tokens(inner)
+        marked = inner.get("itemprop") in ("articleBody", "blogPost") or tokens & _ENTRY_TOKENS
+        if marked and not tokens & _DISCUSSION_TOKENS and _text_len(inner) >= _ENTRY_MIN:
+            return True
+    return False
+
+
+def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.HtmlElement:
+    """A copy of `tree` without site chrome (rules.drop first, then general rules)."""
+    work = copy.deepcopy(tree)
+    for selector in rules.drop:
+        for el in _select(work, selector):
+            _remove(el)
+    for el in list(work.iter(lxml.etree.Comment, lxml.etree.ProcessingInstruction)):
+        _remove(el)
+    for el in list(work.iter(*_DROP_TAGS)):
+        _remove(el)
+    for el in list(work.iter()):
+        if isinstance(el.tag, str) and el.tag not in ("html", "body"):
+            hidden_class = bool(_HIDDEN_CLASSES & set((el.get("class") or "").split()))
+            if el.get("hidden") is not None or hidden_class or _HIDDEN_STYLE.search(el.get("style") or ""):
+                _remove(el)
+    body = work.find("body")
+    total = _text_len(body) if body is not None else 0
+    for el in list(work.iter()):
+        if not isinstance(el.tag, str) or el.tag in ("html", "body") or el.getparent() is None:
+            continue
+        tokens = _tokens(el)
+        chrome = not tokens & {"content", "article", "text", "entry", "post"} and (
+            bool(tokens & _CHROME_TOKENS) or any(part in t for t in tokens for part in _CHROME_PARTS)
+        )
+        # A <form> is a search box or comment form, unless (ASP.NET WebForms) it wraps the
+        # whole page: it then goes through the same size guard as other chrome below.
+        chrome = chrome or el.tag == "form"
+        if chrome and el.tag != "form" and not tokens & _DISCUSSION_TOKENS and _holds_entry(el):
+            chrome = False
+        if not chrome and el.tag in ("div", "section", "ul", "ol", "dl", "table", "p", "span", "td"):
+            head = collapse_whitespace(el.text_content()[:40])
+            chrome = bool(_CHROME_LABEL.match(head))
+        info = not chrome and tokens & _INFO_TOKENS and el.tag in ("div", "p", "section", "ul")
+        if info and _text_len(el) < _INFO_MAX and not el.xpath(".//img"):
+            _remove(el)
+            continue
+        if chrome:
+            # Never cut away most of the page: a wrapper named "main-with-sidebar" is no sidebar.
+            # A comment thread is the exception: on a busy forum it outweighs the article, but
+            # a block named for comments never wraps the article itself.
+            size = _text_len(el)
+            if size > 600 and size > total * 0.5 and not tokens & _DISCUSSION_TOKENS:
+                continue
+            _remove(el)
+    return work
