@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -18,6 +19,11 @@ from redis.asyncio import Redis
 from syndicator.store.keys import Keys
 
 CODINGS = ("identity", "gzip", "br")
+
+# Callbacks run (with the slug) right after a new version is stored: a web process that
+# publishes itself (`syndicator serve`) invalidates its feed cache at once, without
+# waiting for its own announcement to come back through pub/sub.
+local_publish_listeners: list[Callable[[str], None]] = []
 VERSION_HISTORY = 10  # version times kept per category, for the TTL
 
 
@@ -89,6 +95,8 @@ async def save_version(
             pipe.hset(keys.feed(slug, fmt), mapping=mapping)
         pipe.publish(keys.published_channel, f"{slug} {version}")
         await pipe.execute()
+    for listener in local_publish_listeners:
+        listener(slug)
     return version
 
 
@@ -107,6 +115,23 @@ async def load_feed(redis: Redis, keys: Keys, slug: str, fmt: str, coding: str |
         etag_base=etag.decode(),
         last_modified=datetime.fromisoformat(modified.decode()),
         bodies={coding: values[5] or b""} if coding else {},
+        ttl_minutes=int(ttl or 60),
+    )
+
+
+async def load_feed_all(redis: Redis, keys: Keys, slug: str, fmt: str) -> StoredFeed | None:
+    """The current version with its body in every coding, in one round trip (for caching)."""
+    fields = ["version", "media_type", "etag", "last_modified", "ttl", *(f"body:{c}" for c in CODINGS)]
+    values = await redis.hmget(keys.feed(slug, fmt), fields)
+    if values[0] is None:
+        return None
+    version, media_type, etag, modified, ttl = values[:5]
+    return StoredFeed(
+        version=int(version),
+        media_type=media_type.decode(),
+        etag_base=etag.decode(),
+        last_modified=datetime.fromisoformat(modified.decode()),
+        bodies={coding: body or b"" for coding, body in zip(CODINGS, values[5:], strict=True)},
         ttl_minutes=int(ttl or 60),
     )
 

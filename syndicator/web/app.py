@@ -15,7 +15,8 @@ from syndicator.runtime import Runtime
 from syndicator.web import archives, variants
 from syndicator.web.cache import RenderCache
 from syndicator.web.delta import DELTA_CACHE
-from syndicator.web.feeds import RUNTIME, serve_feed
+from syndicator.web.feedcache import FeedCache
+from syndicator.web.feeds import FEED_CACHE, RUNTIME, serve_feed
 from syndicator.web.opml import serve_opml
 from syndicator.web.pages import healthz, index
 
@@ -43,6 +44,7 @@ async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamRe
 def create_app(runtime: Runtime) -> web.Application:
     app = web.Application(middlewares=[errors_as_text])
     app[RUNTIME] = runtime
+    app[FEED_CACHE] = FeedCache(runtime.redis, runtime.keys)  # first level: this process's memory
     app[DELTA_CACHE] = RenderCache()  # per process: RFC 3229 feed deltas, cut once each
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
@@ -50,4 +52,14 @@ def create_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/feeds/{name:.+}", serve_feed)
     variants.install(app)  # render cache of filtered and combined feeds
     archives.install(app)  # /archive/{slug}/{n}.{ext}: RFC 5005 archive pages
+    app.on_startup.append(_start_feed_cache)
+    app.on_cleanup.append(_stop_feed_cache)
     return app
+
+
+async def _start_feed_cache(app: web.Application) -> None:
+    await app[FEED_CACHE].start()
+
+
+async def _stop_feed_cache(app: web.Application) -> None:
+    await app[FEED_CACHE].stop()

@@ -1,10 +1,9 @@
 """GET/HEAD /feeds/{slug}.{rss|atom|json}: published bytes with validators, or a 304.
 
-The plain feed only reads what publish stored, in one round trip when it can: a
-conditional request reads validators first (a 304 never loads a body), an unconditional
-one reads validators and the one body in the chosen content coding together. Variants
-(filters, combined categories, deltas) are answered by their own modules through the
-same `respond`.
+The plain feed only reads what publish stored, through the two-level cache (process
+memory, invalidated by publish announcements ← Redis; see feedcache.py), so a 304 or an
+unchanged 200 usually costs no Redis round trip. Variants (filters, combined categories,
+deltas) are answered by their own modules through the same `respond`.
 """
 
 from __future__ import annotations
@@ -15,19 +14,18 @@ from aiohttp import web
 
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
-from syndicator.store.feeds import load_feed
 from syndicator.web.delta import serve_delta
+from syndicator.web.feedcache import FeedCache
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.representation import (
     Representation,
     Validators,
     error_response,
-    is_not_modified,
-    not_modified_response,
     respond,
 )
 
 RUNTIME = web.AppKey("runtime", Runtime)
+FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 EXTENSIONS = ("rss", "atom", "json")
 MAX_COMBINED = 10
 
@@ -68,36 +66,21 @@ def cache_control(ttl_minutes: int) -> str:
 
 
 async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: str) -> web.StreamResponse:
-    """The plain, published feed of one category."""
+    """The plain, published feed of one category, from the two-level cache."""
     coding = choose_coding(request.headers.get("Accept-Encoding"))
-    # One Redis round trip per request (each costs more than the rest of the request,
-    # see bench/serve.py): a conditional request usually ends in a 304, so it reads the
-    # validators only; an unconditional one needs the body anyway, so it reads both at
-    # once (one HMGET: validators and body of the same version).
-    conditional = "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
-    meta = await load_feed(runtime.redis, runtime.keys, slug, fmt, None if conditional else coding)
-    if meta is None:
+    feed = await request.app[FEED_CACHE].get(slug, fmt)
+    if feed is None:
         return error_response(
             503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}
         )
-    self_url = feed_url(runtime.site_url, slug, fmt)
-    control = cache_control(meta.ttl_minutes)
-    validators = Validators(meta.etag(coding), meta.last_modified)
-    if is_not_modified(request, validators):
-        return not_modified_response(
-            validators, self_url=self_url, cache_control=control, media_type=meta.media_type
-        )
-    feed = meta
-    if conditional:  # validators matched nothing: now the body (of the version then current)
-        feed = await load_feed(runtime.redis, runtime.keys, slug, fmt, coding) or meta
     return respond(
         request,
         Representation(
             validators=Validators(feed.etag(coding), feed.last_modified),
             media_type=feed.media_type,
             coding=coding,
-            self_url=self_url,
-            cache_control=control,
+            self_url=feed_url(runtime.site_url, slug, fmt),
+            cache_control=cache_control(feed.ttl_minutes),
             body=feed.bodies.get(coding, b""),
         ),
     )
