@@ -10,13 +10,13 @@ our own rules (breadcrumb, byline, dates, images, sanitising) is visible beside 
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import trafilatura
+from machine import describe  # bench/ is on sys.path when run as a script
 
 from syndicator.extract import extract_article
 from syndicator.models import Source
@@ -26,17 +26,6 @@ from syndicator.normalise.page import normalise_page
 SEED = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "site-zhbf" / "article-8812.utf8.html"
 URL = "http://www.zhbf.example/qinggan/gushi/20231123/8812.html"
 SOURCE = Source(id="bench", url=URL, kind="page", timezone="Asia/Shanghai")
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}; Python {platform.python_version()}; {platform.system()} {platform.machine()}"
 
 
 def rate(work: Callable[[], object], seconds: float) -> float:
@@ -65,7 +54,7 @@ def main() -> None:
 
     ours_rate = rate(ours, args.seconds)
     ref_rate = rate(reference, args.seconds)
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     print(f"seed page ({len(body):,} bytes), one core, {args.seconds:.0f} s each:")
     print(f"  syndicator extract + normalise: {ours_rate:8.1f} pages/s ({1000 / ours_rate:.2f} ms/page)")
     print(f"  trafilatura.extract alone:      {ref_rate:8.1f} pages/s ({1000 / ref_rate:.2f} ms/page)")

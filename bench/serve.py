@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -41,6 +40,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from machine import describe  # bench/ is on sys.path when run as a script
 
 from syndicator.config import load_config
 from syndicator.embedded import EmbeddedRedis
@@ -108,20 +109,6 @@ class Result:
     errors: int  # socket errors + timeouts
     bad_status: int  # responses that were not 2xx/3xx
     mib_per_s: float
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}; "
-        f"{platform.system()} {platform.machine()}"
-    )
 
 
 def tool(name: str) -> str:
@@ -301,7 +288,7 @@ def bench(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> N
         reference = run_wrk(wrk, ref_url, theirs, script, args, args.seconds)
         rows.append((ours.name, mine, reference))
 
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     print(f"tools: {tool_version([nginx, '-v'])}; {tool_version([wrk, '--version'])}")
     print(
         f"body: {FEED_PATH}, {len(identity):,} bytes identity, {len(gzipped):,} bytes gzip; "

@@ -100,40 +100,36 @@ async def save_version(
     return version
 
 
-async def load_feed(redis: Redis, keys: Keys, slug: str, fmt: str, coding: str | None) -> StoredFeed | None:
-    """The current version; with `coding`, also that body (None: validators only, for 304s)."""
-    fields = ["version", "media_type", "etag", "last_modified", "ttl"]
-    if coding:
-        fields.append(f"body:{coding}")
-    values = await redis.hmget(keys.feed(slug, fmt), fields)
+_META = ("version", "media_type", "etag", "last_modified", "ttl")
+
+
+def _stored_feed(values: list[bytes | None], codings: tuple[str, ...]) -> StoredFeed | None:
+    """A StoredFeed from an HMGET of `_META` followed by the bodies of `codings`."""
     if values[0] is None:
         return None
-    version, media_type, etag, modified, ttl = values[:5]
+    version, media_type, etag, modified, ttl = values[: len(_META)]
+    bodies = values[len(_META) :]
     return StoredFeed(
         version=int(version),
         media_type=media_type.decode(),
         etag_base=etag.decode(),
         last_modified=datetime.fromisoformat(modified.decode()),
-        bodies={coding: values[5] or b""} if coding else {},
+        bodies={coding: body or b"" for coding, body in zip(codings, bodies, strict=True)},
         ttl_minutes=int(ttl or 60),
     )
+
+
+async def load_feed(redis: Redis, keys: Keys, slug: str, fmt: str, coding: str | None) -> StoredFeed | None:
+    """The current version; with `coding`, also that body (None: validators only, for 304s)."""
+    codings = (coding,) if coding else ()
+    values = await redis.hmget(keys.feed(slug, fmt), [*_META, *(f"body:{c}" for c in codings)])
+    return _stored_feed(values, codings)
 
 
 async def load_feed_all(redis: Redis, keys: Keys, slug: str, fmt: str) -> StoredFeed | None:
     """The current version with its body in every coding, in one round trip (for caching)."""
-    fields = ["version", "media_type", "etag", "last_modified", "ttl", *(f"body:{c}" for c in CODINGS)]
-    values = await redis.hmget(keys.feed(slug, fmt), fields)
-    if values[0] is None:
-        return None
-    version, media_type, etag, modified, ttl = values[:5]
-    return StoredFeed(
-        version=int(version),
-        media_type=media_type.decode(),
-        etag_base=etag.decode(),
-        last_modified=datetime.fromisoformat(modified.decode()),
-        bodies={coding: body or b"" for coding, body in zip(CODINGS, values[5:], strict=True)},
-        ttl_minutes=int(ttl or 60),
-    )
+    values = await redis.hmget(keys.feed(slug, fmt), [*_META, *(f"body:{c}" for c in CODINGS)])
+    return _stored_feed(values, CODINGS)
 
 
 async def version_times(redis: Redis, keys: Keys, slug: str) -> list[datetime]:
