@@ -62,6 +62,11 @@ async def request_publish(runtime: Runtime, slugs: Iterable[str]) -> None:
     slugs = list(slugs)
     for slug in slugs:
         await runtime.redis.incr(runtime.keys.dirty(slug))
+    await enqueue_publish(runtime, slugs)
+
+
+async def enqueue_publish(runtime: Runtime, slugs: Iterable[str]) -> None:
+    """One publish job per slug (coalesced by job id), or publish inline without a queue."""
     if runtime.queue is None:
         for slug in slugs:
             await publish_category(runtime, slug)
@@ -122,8 +127,28 @@ async def publish_category(runtime: Runtime, slug: str, *, now: datetime | None 
             await record_version(runtime.redis, runtime.keys, slug, version, rendered)
             log.info("published %s version %d", slug, version)
         if await runtime.redis.get(runtime.keys.dirty(slug)) == mark:
+            # Everything stored up to `mark` is published: stale_categories() compares.
+            await runtime.redis.set(runtime.keys.published_mark(slug), mark or b"0")
             break
     return version
+
+
+async def stale_categories(runtime: Runtime) -> list[str]:
+    """Categories stored into since their last completed publish.
+
+    The safety net for one race: an ingest that marks a category dirty just as its
+    publish job is finishing cannot enqueue another (arq refuses a job id still in use),
+    so the scheduler finds such categories here and publishes them.
+    """
+    slugs = list(runtime.config.categories)
+    keys = runtime.keys
+    values = await runtime.redis.mget([k for s in slugs for k in (keys.dirty(s), keys.published_mark(s))])
+    stale = []
+    for i, slug in enumerate(slugs):
+        dirty, published = values[2 * i], values[2 * i + 1]
+        if dirty is not None and dirty != published:
+            stale.append(slug)
+    return stale
 
 
 async def publish_missing(runtime: Runtime) -> None:

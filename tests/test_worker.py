@@ -142,3 +142,32 @@ async def test_schedule_enqueues_at_most_one_pending_ingest_per_source(
         await queue.aclose()
     assert (first, second, pending, third) == (1, 0, 1, 0)
     assert len(upstream.seen("/big.rss")) == 1
+
+
+async def test_scheduler_publishes_a_category_whose_publish_was_lost(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    from arq.connections import create_pool
+
+    from syndicator.store.connection import arq_settings
+    from workers.jobs import schedule_job
+
+    config = big_feed_config(tmp_path, upstream, redis_url, prefix)
+    upstream.put("/big.rss", rss(items("big", 2)), "application/rss+xml")
+    await run_burst_worker(config, redis_url)  # ingested and published
+    version = await redis.get(f"{prefix}feedver:tech")
+    # An ingest marked the category dirty just as its publish job finished: the enqueue
+    # was refused, so nothing would publish the change.
+    await redis.hset(f"{prefix}feed:tech:rss", "digest", "stale")
+    await redis.incr(f"{prefix}dirty:tech")
+    queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
+    runtime = Runtime.open(config, redis_url, queue=queue)
+    try:
+        await schedule_job({"runtime": runtime, "redis": queue})
+        assert await redis.zcard(config.settings.queue_name) == 1  # the publish job
+        await run_burst_worker(config, redis_url)
+    finally:
+        await runtime.close()
+        await queue.aclose()
+    assert int(await redis.get(f"{prefix}feedver:tech")) == int(version) + 1
+    assert await redis.get(f"{prefix}published-mark:tech") == await redis.get(f"{prefix}dirty:tech")

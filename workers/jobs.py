@@ -15,6 +15,7 @@ from typing import Any
 from arq import Retry
 
 from syndicator.ingest import IngestReport, ingest_page, ingest_source
+from syndicator.publish import enqueue_publish, stale_categories
 from syndicator.publish import publish_category as publish
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import HostBusy
@@ -81,4 +82,5 @@ async def schedule_job(ctx: dict[str, Any]) -> int:
             _queue_name=runtime.config.settings.queue_name,
         )
         enqueued += job is not None
+    await enqueue_publish(runtime, await stale_categories(runtime))
     return enqueued

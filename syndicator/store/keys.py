@@ -57,6 +57,10 @@ class Keys:
         of `slug`, from which delta responses (RFC 3229 `A-IM: feed`) are computed."""
         return f"{self.prefix}manifests:{slug}"
 
+    def published_mark(self, slug: str) -> str:
+        """The dirty counter's value the last completed publish of `slug` rendered."""
+        return f"{self.prefix}published-mark:{slug}"
+
     def dirty(self, slug: str) -> str:
         """Counter bumped by every store that touches `slug`; publish re-renders while it moves."""
         return f"{self.prefix}dirty:{slug}"
