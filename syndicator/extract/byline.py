@@ -66,10 +66,16 @@ def _attrs(el: HtmlElement) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}"
 
 
-def in_excluded(el: HtmlElement) -> bool:
-    """True when `el` sits in a list item, aside, footer, nav or a related/hot/sidebar box."""
+def in_excluded(el: HtmlElement, stop: HtmlElement | None = None) -> bool:
+    """True when `el` sits in a list item, aside, footer, nav or a related/hot/sidebar box.
+
+    The climb ends below `stop`: a box that also holds the headline (an <aside> or <li>
+    some CMSs wrap the whole article header in) is the article's own, not a sidebar.
+    """
     node: HtmlElement | None = el
-    while node is not None and isinstance(node.tag, str) and node.tag not in ("body", "html"):
+    while node is not None and node is not stop and isinstance(node.tag, str):
+        if node.tag in ("body", "html"):
+            break
         if node.tag in _EXCLUDED_TAGS or EXCLUDED.search(_attrs(node)):
             return True
         node = node.getparent()
@@ -152,7 +158,9 @@ def info_lines(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
             if node is None or node.tag in ("body", "html"):
                 break
             for sib in node.itersiblings():
-                if not isinstance(sib.tag, str) or sib.tag in _SKIP_TAGS or in_excluded(sib):
+                if not isinstance(sib.tag, str) or sib.tag in _SKIP_TAGS:
+                    continue
+                if in_excluded(sib, node.getparent()):  # boxes shared with the headline are its own
                     continue
                 length = len(squash(element_text(sib)))
                 if length > _SHORT or (sib.find(".//p") is not None and length > _BODY_TEXT):

@@ -27,6 +27,13 @@ from syndicator.normalise import parse_date
 from .byline import INFO_CLASS, element_text, in_excluded, info_lines, squash
 from .jsonld import json_ld_objects, ld_types
 
+_SHORT_LINE = 200  # an info line is a line or two; a longer element is body or a whole box
+# A line that opens with a numeric date (2023-11-23, 2023/11/23) is an info line: a lead
+# paragraph opens with words, or with a spelled date (2023年11月23日下午，…).
+_LEADING_DATE = re.compile(r"\s*(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)")
+# "发布时间：2023-11-23 10:20" — a date its label calls the publication date.
+_LABELLED_FULL = re.compile(r"(?:发布|发表|上传)(?:时间|日期)\s*[:：]?\s*|发布于\s*|发表于\s*")
+
 Precision = Literal["date", "datetime"]
 PageDate = tuple[datetime | None, Precision | None, str | None]
 Found = tuple[datetime, Precision]
@@ -212,6 +219,78 @@ def _info_line(text: str, zone: ZoneInfo, now: datetime, year: int | None) -> Fo
     return min(found, key=rank)[1]
 
 
+_LAYOUT_BOX = 1000  # a box holding this much text holds the article: a layout column, not a sidebar
+
+
+def _outside_boxes(el: HtmlElement) -> bool:
+    """Not inside a list/aside/footer/related box of its own.
+
+    Only boxes below the article's region count: some CMSs lay the whole article out in an
+    <li> column, and an <article>'s own <footer> carries its date line (HTML5).
+    """
+    stop = None
+    for anc in el.iterancestors():
+        own_footer = anc.tag == "footer" and any(a.tag == "article" for a in anc.iterancestors())
+        if own_footer or anc.tag == "article" or len(squash(anc.text_content())) >= _LAYOUT_BOX:
+            stop = anc
+            break
+    return not in_excluded(el, stop)
+
+
+def _link_list(el: HtmlElement) -> bool:
+    """Two or more headline-sized links: a related/latest list, whose dates are other articles'."""
+    titles = [a for a in el.iter("a") if len(squash(a.text_content())) >= 8]
+    return len(titles) >= 2
+
+
+def _short_info_elements(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """Short elements anywhere whose class/id says info/date/time, outside sidebars and lists."""
+    found = []
+    for el in tree.iter():
+        if not isinstance(el.tag, str) or el.tag in ("body", "html", "script", "style"):
+            continue
+        if INFO_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}") and _outside_boxes(el):
+            text = element_text(el)
+            if 0 < len(squash(text)) <= _SHORT_LINE and not _link_list(el):
+                found.append((el, text))
+    return found
+
+
+def _labelled_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | None:
+    """A full date right after a publication label (发布时间：…) in a short line outside lists.
+
+    Some CMSs print the info line under the body rather than under the headline; the label
+    makes it as trustworthy there as anywhere.
+    """
+    for el in tree.iter("p", "div", "span", "td", "em", "i", "small", "font"):
+        text = element_text(el)
+        if not _LABELLED_FULL.search(text) or len(squash(text)) > _SHORT_LINE:
+            continue
+        if not _outside_boxes(el) or _link_list(el):
+            continue
+        for label in _LABELLED_FULL.finditer(text):
+            match = _FULL.match(text, label.end())
+            found = _build(match.groupdict(), int(match["y"]), zone) if match else None
+            if found and _plausible(found[0], now):
+                return found
+    return None
+
+
+def _refine(found: Found, candidates: list[tuple[HtmlElement, str]], zone: ZoneInfo, now: datetime) -> Found:
+    """A day-only date gains its time of day from an info line stating that same day with a time.
+
+    The day-only source (meta, URL) corroborates the line, so no other test is needed.
+    """
+    if found[1] != "date":
+        return found
+    for _, text in candidates:
+        for match in _FULL.finditer(text):
+            better = _build(match.groupdict(), int(match["y"]), zone)
+            if better and better[1] == "datetime" and better[0].date() == found[0].date():
+                return better
+    return found
+
+
 def _url_date(url: str) -> date | None:
     path = urlsplit(url).path
     for pattern in _URL_PATTERNS:
@@ -258,17 +337,27 @@ def page_date(tree: HtmlElement, url: str, *, timezone: str, rules: SiteRules, n
         ("time-element", lambda: _time_element(tree, info, zone, now)),
     ):
         if found := finder():
+            found = _refine(found, info + _short_info_elements(tree), zone, now)
             return found[0], found[1], where
     url_day = _url_date(url)
     year = url_day.year if url_day else _metadata_year(tree, objects)
     for el, text in info:
-        meta_like = INFO_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}") or _INFO_WORDS.search(text)
+        if _link_list(el):
+            continue  # a related list next to the headline: "6小时前" there is another article's
+        meta_like = (
+            INFO_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}")
+            or _INFO_WORDS.search(text)
+            or _LEADING_DATE.match(text)
+        )
         if not meta_like and len(squash(text)) > 40:
             continue  # a short lead paragraph right under the headline: its dates are the story's
         if found := _info_line(text, zone, now, year):
             return found[0], found[1], "info-line"
+    if found := _labelled_date(tree, zone, now):
+        return found[0], found[1], "info-line"
     if url_day is not None:
         when = datetime(url_day.year, url_day.month, url_day.day, tzinfo=zone)
         if _plausible(when, now):
-            return when, "date", "url"
+            found = _refine((when, "date"), info + _short_info_elements(tree), zone, now)
+            return found[0], found[1], "url"
     return None, None, None
