@@ -134,3 +134,33 @@ def write_config(
     path = tmp_path / "syndicator.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return load_config(path, environ={})
+
+
+def one_feed_config(
+    tmp_path: Path,
+    upstream,
+    *,
+    redis_url: str,
+    prefix: str,
+    path: str,
+    source_id: str = "feed",
+    slug: str = "tech",
+    title: str = "Technology",
+    **source: object,
+) -> Config:
+    """The common test world: one category fed by one loopback upstream feed at `path`."""
+    return write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[{"slug": slug, "title": title}],
+        sources=[
+            {
+                "id": source_id,
+                "url": upstream.url(path),
+                "categories": [slug],
+                "allow_private_network": True,
+                **source,
+            }
+        ],
+    )

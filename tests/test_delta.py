@@ -27,7 +27,7 @@ from syndicator.store import manifests
 from syndicator.store.manifests import Manifest, ManifestItem, kept_versions, save_manifest
 from syndicator.web.app import create_app
 from syndicator.web.delta import DELTA_CACHE, accepts_feed_im, cut_delta
-from tests.builders import BASE_TIME, Item, items, rss, write_config
+from tests.builders import BASE_TIME, Item, items, one_feed_config, rss
 from tests.harness import SCHEMA
 from tests.upstream import Upstream
 
@@ -86,20 +86,16 @@ def titles(body: bytes) -> list[str]:
 async def site(tmp_path, upstream, redis, redis_url, prefix) -> AsyncIterator[Site]:
     first = items("web", 5)
     upstream.put("/feed.rss", rss(first), "application/rss+xml")
-    config = write_config(
+    config = one_feed_config(
         tmp_path,
+        upstream,
         redis_url=redis_url,
         prefix=prefix,
-        categories=[{"slug": "news", "title": "News"}],
-        sources=[
-            {
-                "id": "web",
-                "url": upstream.url("/feed.rss"),
-                "categories": ["news"],
-                "allow_private_network": True,
-                "poll_interval": "10m",
-            }
-        ],
+        path="/feed.rss",
+        source_id="web",
+        slug="news",
+        title="News",
+        poll_interval="10m",
     )
     runtime = Runtime.open(config, redis_url)
     await ingest_source(runtime, "web")

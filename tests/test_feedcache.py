@@ -12,25 +12,14 @@ from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
 from syndicator.web.app import create_app
 from syndicator.web.feeds import FEED_CACHE
-from tests.builders import items, rss, write_config
+from tests.builders import items, one_feed_config, rss
 
 
 @pytest.fixture
 async def app_and_client(tmp_path, upstream, redis, redis_url, prefix):
     upstream.put("/feed.rss", rss(items("cache", 4)), "application/rss+xml")
-    config = write_config(
-        tmp_path,
-        redis_url=redis_url,
-        prefix=prefix,
-        categories=[{"slug": "tech", "title": "Technology"}],
-        sources=[
-            {
-                "id": "c",
-                "url": upstream.url("/feed.rss"),
-                "categories": ["tech"],
-                "allow_private_network": True,
-            }
-        ],
+    config = one_feed_config(
+        tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/feed.rss", source_id="c"
     )
     runtime = Runtime.open(config, redis_url)
     await ingest_source(runtime, "c")

@@ -15,7 +15,7 @@ from lxml import html as lxml_html
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
 from syndicator.web.app import create_app
-from tests.builders import items, rss, write_config
+from tests.builders import items, one_feed_config, rss
 
 
 @pytest.fixture
@@ -23,20 +23,16 @@ async def served(
     tmp_path, upstream, redis, redis_url, prefix
 ) -> AsyncIterator[tuple[TestServer, ClientSession]]:
     upstream.put("/feed.rss", rss(items("web", 5)), "application/rss+xml")
-    config = write_config(
+    config = one_feed_config(
         tmp_path,
+        upstream,
         redis_url=redis_url,
         prefix=prefix,
-        categories=[{"slug": "tech/python", "title": "Python"}],
-        sources=[
-            {
-                "id": "web",
-                "url": upstream.url("/feed.rss"),
-                "categories": ["tech/python"],
-                "allow_private_network": True,
-                "poll_interval": "10m",
-            }
-        ],
+        path="/feed.rss",
+        source_id="web",
+        slug="tech/python",
+        title="Python",
+        poll_interval="10m",
     )
     runtime = Runtime.open(config, redis_url)
     await ingest_source(runtime, "web")

@@ -12,27 +12,15 @@ from dataclasses import replace
 
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
-from tests.builders import items, rss, write_config
+from tests.builders import items, one_feed_config, rss
 from tests.conftest import REPO, delete_created
 from tests.harness import run_burst_worker, snapshot
 
 
 def big_feed_config(tmp_path, upstream, redis_url, prefix):
     upstream.put("/big.rss", rss(items("big", 300)), "application/rss+xml")
-    return write_config(
-        tmp_path,
-        redis_url=redis_url,
-        prefix=prefix,
-        categories=[{"slug": "tech", "title": "Technology"}],
-        sources=[
-            {
-                "id": "big",
-                "url": upstream.url("/big.rss"),
-                "categories": ["tech"],
-                "allow_private_network": True,
-            }
-        ],
-        extra_server="",
+    return one_feed_config(
+        tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/big.rss", source_id="big"
     )
 
 
