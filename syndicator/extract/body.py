@@ -28,9 +28,18 @@ NO_RULES = SiteRules()  # a source without site rules
 # Lines in the body that belong to the page's furniture rather than the article.
 _FURNITURE_LINE = re.compile(
     r"^(?:[(（\[【]?\s*(?:责任编辑|责编|编辑|审核|校对|来源|作者|记者|摄影|原标题)\s*[:：]\s*[^。]{0,30}[)）\]】]?"
+    r"|[(（\[【]?\s*原标题\s*[:：].{0,100}"
     r"|[(（\[【]\s*(?:纠错|打印|关闭|收藏|返回顶部)\s*[)）\]】].*"
     r"|.*(?:版权所有|Copyright\s*(?:©|&copy;|\(c\))|ICP备|ICP证|备案号|All rights reserved).*)$",
     re.IGNORECASE,
+)
+# Promotion lines a CMS appends to (or puts above) the article: 点击进入“…”>>, 更多精彩…,
+# 相关资讯请关注：…专区; and pagers (【1】【2】【3】, 上一页 1 2 下一页). Short lines only.
+_PROMO_LINE = re.compile(
+    r"^(?:(?:点击(?:进入|查看|阅读|这里|下载)|更多(?:精彩|资讯|内容|新闻|报道)|(?:相关|更多)\S{0,4}请关注)\S.{0,40}"
+    r"|.{1,30}(?:>>|＞＞|》》|>>>)"
+    r"|(?:[【\[]\d{1,3}[】\]]\s*){2,}"
+    r"|(?=.*(?:上一页|下一页))(?:上一页|下一页|首页|尾页|末页|\d{1,3}|[\s/|])+)$"
 )
 _INFO_LABEL = re.compile(
     r"(?:日期|时间|发布|来源|作者|编辑|点击|浏览|阅读|阅读量|字号|Posted|By|Source)\s*[:：]", re.IGNORECASE
@@ -200,7 +209,7 @@ def _assemble(items: list[_Text | PageImage], title: str) -> tuple[Block, ...]:
             if (item.caption_class and len(text) <= 300) or (weak and _short(text)):
                 blocks[-1] = replace(previous, caption=text)
                 continue
-        if _FURNITURE_LINE.match(text) or _CHROME_LABEL.match(text):
+        if _FURNITURE_LINE.match(text) or _CHROME_LABEL.match(text) or _PROMO_LINE.match(text):
             continue
         if item.orphan_caption:
             # A caption whose picture is gone (a script-built gallery) describes what the
@@ -264,7 +273,12 @@ def extract_body(
             return Body(_assemble(_walk(matches[0], base_url), title), "rule")
 
     candidates: list[tuple[str, lxml.html.HtmlElement]] = []
-    anchor = trafilatura_container(clean, _trafilatura_paragraphs(clean))
+    # Furniture lines trafilatura keeps (原标题：…, 责任编辑：…) sit below the body in the
+    # page's footer block; they must not pull the located container out to that block.
+    located = [
+        (text, heading) for text, heading in _trafilatura_paragraphs(clean) if not _FURNITURE_LINE.match(text)
+    ]
+    anchor = trafilatura_container(clean, located)
     if anchor is not None:
         candidates.append(("trafilatura", anchor))
     dense = density_container(clean)

@@ -44,10 +44,13 @@ _HOME = frozenset(
 _SELF = frozenset(
     {"正文", "详情", "详细内容", "内容", "正文内容", "文章正文", "阅读文章", "浏览文章", "article"}
 )
+# "资讯正文", "新闻详情": a section word and "this page".
+_ARROWS = re.compile(r"^\s*(?:>>|>|›|»|→|＞)\s*")
+_SELF_TAIL = re.compile(r"^\w{1,4}(?:正文|详情)$")
 _SEPARATORS = re.compile(r"\s*(?:>>|>|›|»|→|＞|〉|》|\||｜|(?<=\s)[/／](?=\s)|\\)\s*")
 _TRAIL_LABEL = re.compile(
     r"(?:当前位置|您的位置|你的位置|您现在的位置|你现在的位置|现在的位置|您当前的位置|所在位置|当前页面|"
-    r"当前栏目|You are here)\s*[:：]?|位置\s*[:：]",
+    r"当前栏目|现在位置|You are here)\s*[:：]?|位置\s*[:：]",
     re.IGNORECASE,
 )
 _TRAIL_START = re.compile(rf"^\s*(?:{_TRAIL_LABEL.pattern})", re.IGNORECASE)
@@ -120,17 +123,51 @@ def _is_title(text: str, titles: list[str]) -> bool:
     return False
 
 
+def _is_home(text: str) -> bool:
+    """首页, Home, and a site's own home link (`CSDN首页`, `新华网首页`)."""
+    return text.lower() in _HOME or (text.endswith("首页") and len(text) <= 12)
+
+
+def _from_link_row(tree: HtmlElement) -> HtmlElement | None:
+    """An unnamed trail: a short row of links split by separators that starts at home.
+
+    `<div class="links"><a href="/">和讯网</a> &gt; <a>股票</a> &gt; 正文</div>`: no class or
+    label says "breadcrumb", but links in a row joined by > and ending in 正文, or starting
+    at the home page, read as nothing else.
+    """
+    body = tree.find("body")
+    for el in (body if body is not None else tree).iter("div", "p", "span", "td", "li"):
+        links = el.xpath("./a")
+        if len(links) < 2 or not _is_trail(el):
+            continue
+        crumbs = _crumbs_of(el)
+        if not crumbs or not all(_ARROWS.search(a.tail or "") for a in links[:-1]):
+            continue  # a menu split by | (关于我们 | 服务协议 | 网站导航) is no trail
+        first = crumbs[0]
+        starts_home = _is_home(first.text) or (
+            first.href is not None and urlsplit(first.href).path in _HOME_PATHS
+        )
+        if starts_home:
+            return el
+    return None
+
+
 def _finish(crumbs: list[_Crumb], titles: list[str]) -> tuple[str, ...]:
     """Drop home, self and title crumbs; keep the categories in order."""
     kept: list[_Crumb] = []
+    # The trail starts at its home crumb; a link before it (订阅RSS, floated right) is not in it.
+    homes = [i for i, crumb in enumerate(crumbs[:3]) if _is_home(crumb.text)]
+    if homes:
+        crumbs = crumbs[homes[0] :]
     for i, crumb in enumerate(crumbs):
-        if crumb.text.lower() in _HOME:
+        if _is_home(crumb.text):
             continue
         if i == 0 and crumb.href is not None and urlsplit(crumb.href).path in _HOME_PATHS:
             continue  # the site name linking to the home page
         kept.append(crumb)
     while kept and (
         kept[-1].text.lower() in _SELF
+        or (kept[-1].href is None and _SELF_TAIL.match(kept[-1].text))
         or _is_title(kept[-1].text, titles)
         or (kept[-1].href is None and len(kept[-1].text) > _MAX_CRUMB)
     ):
@@ -138,9 +175,14 @@ def _finish(crumbs: list[_Crumb], titles: list[str]) -> tuple[str, ...]:
     if not kept or any(len(c.text) > _MAX_CRUMB * 2 for c in kept):
         return ()
     names: list[str] = []
+    previous: _Crumb | None = None
     for crumb in kept:
-        if not names or names[-1] != crumb.text:
+        # The same name twice in a row is one crumb (a link and its text copy), unless both
+        # link to different pages: a section and its sub-section may share a name (快讯 > 公司 > 公司).
+        repeated = previous is not None and previous.text == crumb.text
+        if not repeated or (previous.href and crumb.href and previous.href != crumb.href):
             names.append(crumb.text)
+        previous = crumb
     return tuple(names)
 
 
@@ -195,7 +237,9 @@ def _is_trail(el: HtmlElement) -> bool:
     return bool(
         _TRAIL_START.search(text)
         or (links >= 1 and _SEPARATORS.search(text))
-        or (links >= 2 and el.xpath(".//ol/li | .//ul/li"))
+        or (links >= 2 and el.xpath("./li | .//ol/li | .//ul/li"))
+        # Links separated by arrow images (<a>快讯</a><img src="arrow.png"><a>公司</a>).
+        or (links >= 2 and el.xpath(".//a/following-sibling::img[following-sibling::a]"))
     )
 
 
@@ -252,4 +296,5 @@ def breadcrumb_path(tree: HtmlElement, *, rules: SiteRules) -> tuple[str, ...]:
     trail = _from_text_trail(tree)
     if trail is not None and len(squash(element_text(trail))) <= _MAX_TRAIL:
         return _finish(_crumbs_of(trail), titles)
-    return ()
+    row = _from_link_row(tree)
+    return _finish(_crumbs_of(row), titles) if row is not None else ()

@@ -55,6 +55,7 @@ _DISCUSSION_TOKENS = frozenset({"comment", "comments", "pinglun", "reply", "repl
 # chrome-named element that holds one of these with real text is a wrapper, not furniture.
 _ENTRY_TOKENS = frozenset({"hentry", "content", "article", "entry", "post", "body", "text", "story"})
 _ENTRY_MIN = 400
+_PROSE_MIN = 40  # unlinked characters of a paragraph of prose
 # Inline hiding: what the reader never sees (schema.org copies of the article kept in a
 # display:none block for crawlers, collapsed menus) is no part of the body.
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -64,6 +65,7 @@ _CHROME_LABEL = re.compile(
     r"^\s*(?:相关阅读|相关文章|相关新闻|相关推荐|相关链接|延伸阅读|扩展阅读|热门文章|热门推荐|热门阅读|热点推荐"
     r"|热点文章|最新文章|最新推荐|最新资讯|推荐阅读|推荐文章|猜你喜欢|你可能感兴趣|您可能感兴趣|精彩推荐|精彩图片"
     r"|阅读排行|点击排行|热门排行|排行榜|上一篇|下一篇|分享到|分享至|分享：|分享:|网友评论|发表评论|热门评论"
+    r"|[【\[]?(?:免责声明|版权声明|特别声明)[】\]:：]"
     r"|Related (?:articles|posts|stories)|You may also like|Read more|More stories|Share this"
     r"|Popular posts|Recent posts|Most read)",
     re.IGNORECASE,
@@ -121,6 +123,38 @@ def _holds_entry(el: lxml.html.HtmlElement) -> bool:
     return False
 
 
+def _holds_paragraphs(el: lxml.html.HtmlElement) -> bool:
+    """True when `el` is itself the body: its own <p> children carry the article's text.
+
+    A share widget's class is sometimes put on the body block (`BSHARE_POP … artibody`, for
+    a "share the selected text" pop-up); furniture never has paragraphs of unlinked prose
+    as direct children.
+    """
+    prose = []
+    for p in el.iterchildren("p"):
+        linked = sum(_text_len(a) for a in p.iter("a"))
+        if _text_len(p) - linked >= _PROSE_MIN:
+            prose.append(_text_len(p) - linked)
+    return len(prose) >= 3 and sum(prose) >= _ENTRY_MIN
+
+
+def _drop_link_lines_after(label: lxml.html.HtmlElement) -> None:
+    """Remove the links listed under a label paragraph (<p>相关新闻：</p><p><a>…</a></p>…).
+
+    The label alone is a paragraph of its own, so the list it heads is a run of following
+    sibling paragraphs that hold nothing but a link; the run ends at the first one that
+    holds prose.
+    """
+    for sibling in list(label.itersiblings()):
+        if not isinstance(sibling.tag, str) or sibling.tag != "p":
+            break
+        size = _text_len(sibling)
+        linked = sum(_text_len(a) for a in sibling.iter("a"))
+        if not size or linked < 0.9 * size:
+            break
+        _remove(sibling)
+
+
 def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.HtmlElement:
     """A copy of `tree` without site chrome (rules.drop first, then general rules)."""
     work = copy.deepcopy(tree)
@@ -148,11 +182,18 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         # A <form> is a search box or comment form, unless (ASP.NET WebForms) it wraps the
         # whole page: it then goes through the same size guard as other chrome below.
         chrome = chrome or el.tag == "form"
-        if chrome and el.tag != "form" and not tokens & _DISCUSSION_TOKENS and _holds_entry(el):
+        if (
+            chrome
+            and el.tag != "form"
+            and not tokens & _DISCUSSION_TOKENS
+            and (_holds_entry(el) or _holds_paragraphs(el))
+        ):
             chrome = False
         if not chrome and el.tag in ("div", "section", "ul", "ol", "dl", "table", "p", "span", "td"):
             head = collapse_whitespace(el.text_content()[:40])
             chrome = bool(_CHROME_LABEL.match(head))
+            if chrome and el.tag == "p" and _text_len(el) <= 12:
+                _drop_link_lines_after(el)
         info = not chrome and tokens & _INFO_TOKENS and el.tag in ("div", "p", "section", "ul")
         if info and _text_len(el) < _INFO_MAX and not el.xpath(".//img"):
             _remove(el)

@@ -138,8 +138,12 @@ def trafilatura_container(
         for el in elements:
             inner.difference_update(el.iterancestors())
         for el in inner:
+            # An element holds no more of a paragraph than its own text: the headline <h3>
+            # shares its first words with a paragraph trafilatura glued from the whole
+            # column, but it is not where that paragraph's text lives.
+            credit = min(weight[key], len(collapse_whitespace(el.text_content())))
             for node in (el, *el.iterancestors()):
-                covered[node] = covered.get(node, 0.0) + weight[key]
+                covered[node] = covered.get(node, 0.0) + credit
     most = max(covered.values(), default=0.0)
     if not most:
         return None

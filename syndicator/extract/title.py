@@ -23,6 +23,7 @@ from .body import NO_RULES
 
 # After a confirmed headline any separator will do, a bare hyphen included (`标题-栏目-站名`).
 _SUFFIX_START = re.compile(r"\s*[-_|｜–—:：·»]")
+_TITLE_CLASS = re.compile(r"title|headline|biaoti", re.IGNORECASE)
 _SEPARATORS = re.compile(r"(\s*(?:[_|｜–—]|\s-\s|-{2,}|::|»)\s*)")
 
 
@@ -103,6 +104,16 @@ def page_title(
         # Confirmed when <title> is the h1, or the h1 followed by a separator and a suffix.
         if rest == "" or (rest and _SUFFIX_START.match(rest)):
             return h1
+    # No <h1> (or an empty one): the headline block a CMS names "title" (`div.h-title`,
+    # `span.Title`), confirmed the same way; the suffix may follow a bare space here
+    # (`标题 栏目_站名`), so the suffix must be no longer than the headline itself.
+    for el in tree.iter("div", "span", "p", "td", "h2", "h3", "strong", "b"):
+        if not _TITLE_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
+            continue
+        text = _text(el)
+        rest = doc_title[len(text) :] if len(text) >= 4 and doc_title.startswith(text) else None
+        if rest and len(rest.strip()) <= len(text) and (_SUFFIX_START.match(rest) or rest[0].isspace()):
+            return text
     for candidate in (headline, og_title):
         if candidate:
             return _strip_site(candidate, names)
