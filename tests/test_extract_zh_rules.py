@@ -160,3 +160,38 @@ def test_xianzai_weizhi_label_starts_a_text_trail() -> None:
         "<a href='/dq/'>东区新闻</a> &gt;&gt; 正文</td></tr></table>"
     )
     assert _crumbs(body) == ("东区新闻",)
+
+
+def test_body_block_starting_with_a_related_label_keeps_its_prose() -> None:
+    # The label and the links it introduces open the article block; only they are chrome,
+    # the paragraphs after them are the article.
+    related = (
+        "<p>相关新闻：</p><p><a href='/a.html'>去年交通建设回顾</a></p>"
+        "<p><a href='/b.html'>公交快线规划公布</a></p>"
+    )
+    article = extract_article(_page(related + _paragraphs(PROSE)), URL)
+    assert article.paragraphs == tuple(PROSE)
+    assert "去年交通建设回顾" not in article.text
+
+
+def test_related_label_over_a_link_list_at_the_top_of_the_body_goes_with_its_list() -> None:
+    related = (
+        "<p><strong>延伸阅读</strong></p><ul><li><a href='/a.html'>去年交通建设回顾</a></li>"
+        "<li><a href='/b.html'>公交快线规划公布</a></li></ul>"
+    )
+    article = extract_article(_page(related + _paragraphs(PROSE)), URL)
+    assert article.paragraphs == tuple(PROSE)
+    assert "公交快线规划公布" not in article.text
+
+
+def test_related_block_of_teasers_with_summaries_is_still_chrome() -> None:
+    # Teasers under a label carry summaries as long as prose, but each ends in a link to
+    # its story: the block is a list of other articles and goes whole.
+    teasers = "".join(
+        f"<div class='item'><p><strong>另一条新闻标题第{i}条</strong>{PROSE[i]}"
+        f"<a href='/{i}.html'>【详细】</a></p></div>"
+        for i in range(3)
+    )
+    after = f"<div class='box'><h2>推荐阅读</h2>{teasers}</div>"
+    article = extract_article(_page(_paragraphs(PROSE), after=after), URL)
+    assert article.paragraphs == tuple(PROSE)

@@ -56,6 +56,8 @@ _DISCUSSION_TOKENS = frozenset({"comment", "comments", "pinglun", "reply", "repl
 _ENTRY_TOKENS = frozenset({"hentry", "content", "article", "entry", "post", "body", "text", "story"})
 _ENTRY_MIN = 400
 _PROSE_MIN = 40  # unlinked characters of a paragraph of prose
+_LABEL_MAX = 12  # characters of a label line's own (unlinked) text
+_LABEL_PROSE_MIN = 200  # one paragraph this long after a label is the article, not a list
 # Inline hiding: what the reader never sees (schema.org copies of the article kept in a
 # display:none block for crawlers, collapsed menus) is no part of the body.
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -97,7 +99,8 @@ def _tokens(el: lxml.html.HtmlElement) -> set[str]:
 
 
 def _text_len(el: lxml.html.HtmlElement) -> int:
-    return len(re.sub(r"\s+", "", el.text_content()))
+    # Non-whitespace characters; str.split() is several times faster than a `\s+` regex.
+    return sum(map(len, el.text_content().split()))
 
 
 def _remove(el: lxml.html.HtmlElement) -> None:
@@ -138,21 +141,51 @@ def _holds_paragraphs(el: lxml.html.HtmlElement) -> bool:
     return len(prose) >= 3 and sum(prose) >= _ENTRY_MIN
 
 
-def _drop_link_lines_after(label: lxml.html.HtmlElement) -> None:
-    """Remove the links listed under a label paragraph (<p>相关新闻：</p><p><a>…</a></p>…).
+def _link_run_after(label: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """The links listed under a label (<p>相关新闻：</p><p><a>…</a></p>… or a <ul> of links).
 
-    The label alone is a paragraph of its own, so the list it heads is a run of following
-    sibling paragraphs that hold nothing but a link; the run ends at the first one that
-    holds prose.
+    The label is a line of its own, so the list it heads is a run of following siblings
+    that hold nothing but links; the run ends at the first one that holds prose.
     """
-    for sibling in list(label.itersiblings()):
-        if not isinstance(sibling.tag, str) or sibling.tag != "p":
+    run = []
+    for sibling in label.itersiblings():
+        if not isinstance(sibling.tag, str) or sibling.tag not in ("p", "ul", "ol", "dl", "div"):
             break
         size = _text_len(sibling)
-        linked = sum(_text_len(a) for a in sibling.iter("a"))
-        if not size or linked < 0.9 * size:
+        if not size or _linked_len(sibling) < 0.9 * size:
             break
-        _remove(sibling)
+        run.append(sibling)
+    return run
+
+
+def _linked_len(el: lxml.html.HtmlElement) -> int:
+    return sum(_text_len(a) for a in el.iter("a"))
+
+
+def _label_line(el: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The line inside `el` that its leading label sits on: the label plus links at most."""
+    for inner in el.iterdescendants("p", "div", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span"):
+        size = _text_len(inner)
+        if size and size - _linked_len(inner) <= _LABEL_MAX:
+            head = collapse_whitespace(inner.text_content()[:40])
+            return inner if _CHROME_LABEL.match(head) else None
+    return None
+
+
+def _prose_besides(el: lxml.html.HtmlElement, cut: list[lxml.html.HtmlElement]) -> bool:
+    """True when `el` still holds paragraphs of the article's prose once `cut` is gone.
+
+    Only <p> without links outside list items counts: a related list's summaries sit in
+    its items or end in a link to the story (【详细】, Read more); an article's do not.
+    """
+    prose = []
+    for p in el.iter("p"):
+        ancestors = list(p.iterancestors())
+        if any(p is c or c in ancestors for c in cut) or any(a.tag == "li" for a in ancestors):
+            continue
+        if _linked_len(p) == 0 and _text_len(p) >= _PROSE_MIN:
+            prose.append(_text_len(p))
+    return len(prose) >= 2 or sum(prose) >= _LABEL_PROSE_MIN
 
 
 def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.HtmlElement:
@@ -192,8 +225,18 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         if not chrome and el.tag in ("div", "section", "ul", "ol", "dl", "table", "p", "span", "td"):
             head = collapse_whitespace(el.text_content()[:40])
             chrome = bool(_CHROME_LABEL.match(head))
-            if chrome and el.tag == "p" and _text_len(el) <= 12:
-                _drop_link_lines_after(el)
+            if chrome and el.tag == "p" and _text_len(el) <= _LABEL_MAX:
+                for item in _link_run_after(el):
+                    _remove(item)
+            elif chrome and el.tag != "p":
+                # The article block itself may open with a label and its links: cut only
+                # those, never the prose that follows them.
+                label = _label_line(el)
+                cut = [label, *_link_run_after(label)] if label is not None else []
+                if cut and _prose_besides(el, cut):
+                    for item in cut:
+                        _remove(item)
+                    chrome = False
         info = not chrome and tokens & _INFO_TOKENS and el.tag in ("div", "p", "section", "ul")
         if info and _text_len(el) < _INFO_MAX and not el.xpath(".//img"):
             _remove(el)

@@ -10,8 +10,6 @@ Choosing between them needs the body read from each, which body.py does.
 
 from __future__ import annotations
 
-import re
-
 import lxml.etree
 import lxml.html
 
@@ -42,9 +40,9 @@ def density_container(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | No
     for p in tree.iter("p", "br", "div", "td", "pre", "blockquote"):
         if p.tag in ("div", "td"):
             own = "".join([p.text or ""] + [c.tail or "" for c in p])
-            length = len(re.sub(r"\s+", "", own))
+            length = sum(map(len, own.split()))  # non-whitespace characters
         elif p.tag == "br":
-            length = len(re.sub(r"\s+", "", p.tail or ""))
+            length = sum(map(len, (p.tail or "").split()))
         else:
             length = _text_len(p)
         if length < 10:

@@ -24,7 +24,7 @@ from lxml.html import HtmlElement
 from syndicator.models import SiteRules
 from syndicator.normalise import parse_date
 
-from .byline import INFO_CLASS, element_text, in_excluded, info_lines, squash
+from .byline import INFO_CLASS, element_text, element_texts, in_excluded, info_lines, squash
 from .jsonld import json_ld_objects, ld_types
 
 _SHORT_LINE = 200  # an info line is a line or two; a longer element is body or a whole box
@@ -262,8 +262,9 @@ def _labelled_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | 
     Some CMSs print the info line under the body rather than under the headline; the label
     makes it as trustworthy there as anywhere.
     """
+    texts = element_texts(tree)
     for el in tree.iter("p", "div", "span", "td", "em", "i", "small", "font"):
-        text = element_text(el)
+        text = texts[el]
         if not _LABELLED_FULL.search(text) or len(squash(text)) > _SHORT_LINE:
             continue
         if not _outside_boxes(el) or _link_list(el):

@@ -15,7 +15,6 @@ from html.parser import HTMLParser
 # invisible in every reader, and what a wrongly decoded windows-1252 page leaves behind).
 # Lone surrogates cannot be encoded as UTF-8 at all, so they would crash the store or renderer.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_WHITESPACE = re.compile(r"\s+")
 
 # Characters written without spaces between words: a summary may be cut between any two.
 _CJK = re.compile(
@@ -53,7 +52,8 @@ def strip_xml_illegal(text: str) -> str:
 
 def collapse_whitespace(text: str) -> str:
     """One space for every run of whitespace (including U+3000 and NBSP), ends stripped."""
-    return _WHITESPACE.sub(" ", text).strip()
+    # str.split() splits on exactly the characters `\s` matches, several times faster.
+    return " ".join(text.split())
 
 
 class _TextExtractor(HTMLParser):
