@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from syndicator.extract.breadcrumb import breadcrumb_path
-from syndicator.extract.byline import byline
+from syndicator.extract.byline import byline, element_text, element_texts
 from syndicator.extract.canonical import canonical_page_url
 from syndicator.extract.dates import page_date
 from syndicator.extract.document import parse_html
@@ -220,3 +220,14 @@ def test_there_are_meta_fixtures() -> None:
     assert {p.name for p in PAGES.glob("meta-*.expected.json")} >= {
         "meta-jsonld.expected.json", "meta-plaininfo.expected.json",
     }  # fmt: skip
+
+
+def test_element_text_reads_nested_tails_in_reading_order():
+    tree = parse_html(
+        "<div><p><b>来源：<i>新华社</i></b> 记者<!-- c --> 张三<script>x()</script></p>尾</div>"
+    )
+    div = tree.find(".//div")
+    assert element_text(div) == "来源：新华社 记者 张三尾"
+    texts = element_texts(div)
+    assert texts[div.find("p")] == "来源：新华社 记者 张三"
+    assert texts[div.find(".//b")] == "来源：新华社"

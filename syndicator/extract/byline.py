@@ -42,37 +42,30 @@ _BODY_TEXT = 80  # the first paragraph this long is where the body starts
 
 
 def element_text(el: HtmlElement) -> str:
-    """The visible text of `el` with whitespace (NBSP, U+3000 too) kept as written."""
-    parts: list[str] = []
-    for node in el.iter():
-        if node.tag in _SKIP_TAGS or not isinstance(node.tag, str):
-            if node is not el and node.tail:
-                parts.append(node.tail)
-            continue
-        if node.text:
-            parts.append(node.text)
-        if node is not el and node.tail:
-            parts.append(node.tail)
-    return "".join(parts)
+    """The visible text of `el` in reading order, whitespace (NBSP, U+3000 too) as written."""
+    return element_texts(el)[el]
 
 
 def element_texts(root: HtmlElement) -> dict[HtmlElement, str]:
     """`element_text` of `root` and of every node under it, in one pass over the tree.
 
     For loops that read the text of every block of the page: calling `element_text` on
-    each walks every subtree again (quadratic on deep pages). Children come after their
-    parent in document order, so walking it backwards builds each text from its children's.
-    Pieces are joined in the same order as `element_text` (a node's text, its tail, then its
-    children's), so the texts are identical.
+    each would walk every subtree again (quadratic on deep pages). Children come after
+    their parent in document order, so walking it backwards builds each text from its
+    children's: a node's text, then each child's text followed by that child's tail —
+    reading order, so `<b>x<i>y</i></b>z` reads "xyz". Scripts, styles and comments add
+    nothing but their tail.
     """
     inner: dict[HtmlElement, str] = {}  # element_text of the node
     outer: dict[HtmlElement, str] = {}  # what the node adds to its parent's text
     for node in reversed(list(root.iter())):
         tag = node.tag
-        own = (node.text or "") if isinstance(tag, str) and tag not in _SKIP_TAGS else ""
-        children = "".join([outer[child] for child in node]) if len(node) else ""
-        inner[node] = own + children
-        outer[node] = own + (node.tail or "") + children
+        if isinstance(tag, str) and tag not in _SKIP_TAGS:
+            children = "".join([outer[child] for child in node]) if len(node) else ""
+            inner[node] = (node.text or "") + children
+        else:
+            inner[node] = ""
+        outer[node] = inner[node] + (node.tail or "")
     return inner
 
 
