@@ -71,3 +71,68 @@ def test_date_leading_line_beside_share_buttons_is_an_info_line() -> None:
     html = f"<html><head><title>重庆技工院校国际联盟成立_新闻网</title></head><body><h2>重庆技工院校国际联盟成立</h2><div class='share_box'>2023-11-23 用微信扫描二维码 分享至好友和朋友圈 分享到微博 分享到QQ空间</div><div>{BODY}</div></body></html>"
     found = when(html)
     assert found[0] == "2023-11-23T00:00:00+08:00" and found[2] == "info-line"
+
+
+# Headline found from the page's title when there is no <h1>: its info line is read.
+
+
+def test_headline_div_named_by_og_title_under_a_keyword_title() -> None:
+    html = (
+        "<html><head><title>联盟成立大会在重庆召开 首批成员证书颁发-重庆,联盟,人才,交流 ——新闻网(某某旗下媒体)--科技改变未来</title>"
+        "<meta property='og:title' content='联盟成立大会在重庆召开 首批成员证书颁发'></head><body>"
+        "<div class='news_n'><div class='news_bt' id='thread_subject'>联盟成立大会在重庆召开 首批成员证书颁发</div>"
+        f"<div class='news_bt1'><div class='news_bt1_left'>2023-11-23 10:22:14&nbsp;&nbsp;出处：新闻网 作者：张三</div></div>"
+        f"<div class='news_main'>{BODY}{FILLER}</div></div></body></html>"
+    )
+    assert when(html) == ("2023-11-23T10:22:14+08:00", "datetime", "info-line")
+
+
+def test_headline_h3_in_a_layout_column_not_the_related_link_repeating_it() -> None:
+    related = "<ul class='nav'><li><a href='/a/8812.html'>联盟成立大会在重庆召开</a><span>2020-01-01 08:00</span></li></ul>"
+    html = (
+        f"<html><head><title>联盟成立大会在重庆召开</title></head><body>{related}<ul class='cols'><li class='left-main'>"
+        "<h3>联盟成立大会在重庆召开</h3><div class='bar'><span>2023-11-23 09:25:09</span><span>来源：新闻网</span></div>"
+        f"{BODY}{FILLER}</li></ul></body></html>"
+    )
+    assert when(html) == ("2023-11-23T09:25:09+08:00", "datetime", "info-line")
+
+
+# A labelled month-day run together with the time: the year comes from the page, else from now.
+
+
+def _month_day_page(visible: str, head: str = "") -> str:
+    return (
+        f"<html><head><title>联盟成立</title>{head}</head><body><h1>联盟成立</h1><div class='article-desc'>"
+        f"<p class='author-name'>新闻网</p><div class='article-source'>{visible}</div></div>{BODY}</body></html>"
+    )
+
+
+def test_labelled_month_day_takes_its_year_from_an_update_time_not_its_date() -> None:
+    visible = "<span class='date'>发布时间：10-08</span><span class='time'>12:00</span>"
+    update = "<meta itemprop='dateUpdate' content='2019-10-09 08:30:57'>"
+    assert when(_month_day_page(visible, update)) == ("2019-10-08T12:00:00+08:00", "datetime", "info-line")
+    # The update time alone is never taken as the publication date.
+    assert when(_month_day_page("<span>优质原创作者</span>", update)) == (None, None, None)
+
+
+def test_labelled_month_day_without_page_year_is_this_year_unless_that_is_ahead() -> None:
+    assert when(_month_day_page("发布时间：05-3022:46")) == (
+        "2024-05-30T22:46:00+08:00",
+        "datetime",
+        "info-line",
+    )
+    assert when(_month_day_page("发布时间：12-30 22:46")) == (
+        "2023-12-30T22:46:00+08:00",
+        "datetime",
+        "info-line",
+    )
+
+
+def test_date_split_across_sibling_boxes_is_joined() -> None:
+    html = (
+        "<html><head><title>联盟成立</title></head><body><div class='LEFT'><h1>联盟成立</h1><div class='content'>"
+        "<div class='left-stick'><div class='year'><span>2023</span></div><div class='md'>11<!-- x -->/<!-- x -->23</div>"
+        "<div class='time'>19<!-- x -->:<!-- x -->02</div><div><a class='author' href='/u/1'>新闻网</a></div></div>"
+        f"<div class='main'>{BODY}{FILLER}</div></div></div></body></html>"
+    )
+    assert when(html) == ("2023-11-23T19:02:00+08:00", "datetime", "info-line")

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from lxml.html import HtmlElement
 
 from .jsonld import json_ld_objects, ld_name, ld_types
+from .title import page_title
 
 # ---------------------------------------------------------------- page geometry
 
@@ -96,6 +97,24 @@ def in_excluded(el: HtmlElement, stop: HtmlElement | None = None) -> bool:
     return False
 
 
+_LAYOUT_BOX = 1000  # a box holding this much text holds the article: a layout column, not a sidebar
+
+
+def outside_boxes(el: HtmlElement) -> bool:
+    """Not inside a list/aside/footer/related box of its own.
+
+    Only boxes below the article's region count: some CMSs lay the whole article out in an
+    <li> column, and an <article>'s own <footer> carries its date line (HTML5).
+    """
+    stop = None
+    for anc in el.iterancestors():
+        own_footer = anc.tag == "footer" and any(a.tag == "article" for a in anc.iterancestors())
+        if own_footer or anc.tag == "article" or len(squash(anc.text_content())) >= _LAYOUT_BOX:
+            stop = anc
+            break
+    return not in_excluded(el, stop)
+
+
 def _title_text(tree: HtmlElement) -> str:
     title = tree.find(".//title")
     return squash(title.text_content()) if title is not None else ""
@@ -116,6 +135,31 @@ def headline(tree: HtmlElement) -> HtmlElement | None:
         repeats_title = len(text) >= 6 and page_title.startswith(text) and len(text) * 2 >= len(page_title)
         if repeats_title and not in_excluded(h):
             return h
+    return _element_of_title(tree)
+
+
+def _element_of_title(tree: HtmlElement) -> HtmlElement | None:
+    """The element whose whole text is the headline title.py reads from og:title or <title>.
+
+    For pages whose headline is a bare `<div id="thread_subject">` under a long
+    keyword-stuffed <title>, or an <h3> inside the layout <li> that holds the article.
+    A link or a list box repeating the headline (a related list) does not count.
+    """
+    wanted = "".join(page_title(tree, json_ld=json_ld_objects(tree)).split())
+    if len(wanted) < 6:
+        return None
+    texts = element_texts(tree)
+
+    def is_title(node: HtmlElement) -> bool:
+        return "".join(texts.get(node, "").split()) == wanted
+
+    for el in tree.iter("h1", "h2", "h3", "h4", "div", "p", "span", "td", "strong", "b"):
+        if not is_title(el) or any(a.tag == "a" for a in el.iterancestors()) or not outside_boxes(el):
+            continue
+        # The innermost element holding it: its siblings are the info line.
+        while (inner := next((c for c in el if is_title(c)), None)) is not None:
+            el = inner
+        return el
     return None
 
 

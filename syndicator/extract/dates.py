@@ -7,6 +7,10 @@ copyright lines are never read: they are full of *other* dates (the seed's body 
 11月22日, the event's date, while the page is of 2023-11-23), and a wrong date is worse
 than none — the caller then records the first-seen time and says so.
 
+A month-day without a year (`发布时间：10-08 12:00`) takes its year from the page's own
+dated evidence — the URL, or any date metadata, update times included: they are read for
+the year only, never as the date — else from `now`, a year back if that would be ahead.
+
 Dates are returned aware in the source's zone. Whether the evidence had a time of day is
 kept as the precision: a date alone is midnight local with precision "date".
 """
@@ -24,7 +28,15 @@ from lxml.html import HtmlElement
 from syndicator.models import SiteRules
 from syndicator.normalise import parse_date
 
-from .byline import INFO_CLASS, element_text, element_texts, in_excluded, info_lines, squash
+from .byline import (
+    INFO_CLASS,
+    element_text,
+    element_texts,
+    in_excluded,
+    info_lines,
+    outside_boxes,
+    squash,
+)
 from .jsonld import json_ld_objects, ld_types
 
 _SHORT_LINE = 200  # an info line is a line or two; a longer element is body or a whole box
@@ -66,6 +78,15 @@ _NO_YEAR = re.compile(
     r"(?<![\d年/.-])(?P<mo>\d{1,2})月(?P<d>\d{1,2})日"
     r"(?:\s*(?P<h>\d{1,2})[:：时](?P<mi>\d{2})(?:[:：分](?P<s>\d{2}))?)?"
 )
+# "发布时间：10-08 12:00", "发布时间：10-0812:00" (two spans run together): a labelled
+# month-day whose year the page states elsewhere, if anywhere.
+_LABELLED_MONTH_DAY = re.compile(
+    rf"(?:{_LABELLED_FULL.pattern})(?P<md>(?P<mo>\d{{1,2}})[-/.](?P<d>\d{{2}}|\d(?!\d))"
+    r"(?:\s*(?P<h>\d{1,2})[:：](?P<mi>\d{2})(?:[:：](?P<s>\d{2}))?)?)(?![\d/.-])"
+)
+# A bare year piece before a month/day piece ("2019" "09/07" in sibling elements).
+_YEAR_PIECE = re.compile(r"(?<![\d/.-])((?:19|20)\d{2}) (?=\d{1,2}[-/.]\d{1,2}(?!\d))")
+_PIECE = 16  # a piece of a date split across elements: "2019", "09/07", "19:02"
 _RELATIVE = re.compile(r"(?:\d{1,2}\s*(?:分钟|小时|天)前|刚刚|今天|昨天|前天)(?:\s*\d{1,2}:\d{2})?")
 # Labels of the publication time, preferred over other dates in the same line (更新时间).
 _PUBLISHED_LABEL = re.compile(
@@ -189,6 +210,38 @@ def _time_element(tree: HtmlElement, info: list[tuple[HtmlElement, str]], zone: 
     return None
 
 
+def _month_day(match: re.Match[str], year: int | None, zone: ZoneInfo, now: datetime) -> Found | None:
+    """A labelled month-day in `year` (the page's own), else in this year unless that is ahead."""
+    if year is not None:
+        return _build(match.groupdict(), year, zone)
+    found = _build(match.groupdict(), now.year, zone)
+    if found and found[0] > now + timedelta(days=1):
+        found = _build(match.groupdict(), now.year - 1, zone)
+    return found
+
+
+def _joined_pieces(el: HtmlElement) -> str | None:
+    """`el`'s text joined with its short neighbours: one date split across sibling elements.
+
+    Some pages set `2019` / `09/07` / `19:02` in three boxes; each alone is no date.
+    """
+    parent = el.getparent()
+    if parent is None or len(squash(element_text(el))) > _PIECE:
+        return None
+    siblings = [c for c in parent if isinstance(c.tag, str) and c.tag not in ("script", "style")]
+    short = [0 < len(squash(element_text(c))) <= _PIECE for c in siblings]
+    at = siblings.index(el)
+    low = high = at
+    while low > 0 and at - low < 3 and short[low - 1]:
+        low -= 1
+    while high + 1 < len(siblings) and high - at < 3 and short[high + 1]:
+        high += 1
+    if low == high:
+        return None
+    joined = " ".join(squash(element_text(c)) for c in siblings[low : high + 1])
+    return _YEAR_PIECE.sub(r"\1-", joined)
+
+
 def _info_line(text: str, zone: ZoneInfo, now: datetime, year: int | None) -> Found | None:
     """The publication date in one info-block line; a labelled published date wins."""
     found: list[tuple[int, Found]] = []
@@ -198,6 +251,9 @@ def _info_line(text: str, zone: ZoneInfo, now: datetime, year: int | None) -> Fo
     for match in _NO_YEAR.finditer(text):
         if year is not None and (result := _build(match.groupdict(), year, zone)):
             found.append((match.start(), result))
+    for match in _LABELLED_MONTH_DAY.finditer(text):
+        if result := _month_day(match, year, zone, now):
+            found.append((match.start("md"), result))
     for match in _RELATIVE.finditer(text):
         if parsed := parse_date(match[0], zone.key, now=now):
             precision: Precision = "datetime" if re.search(r"\d+\s*(?:分钟|小时)前|:", match[0]) else "date"
@@ -219,24 +275,6 @@ def _info_line(text: str, zone: ZoneInfo, now: datetime, year: int | None) -> Fo
     return min(found, key=rank)[1]
 
 
-_LAYOUT_BOX = 1000  # a box holding this much text holds the article: a layout column, not a sidebar
-
-
-def _outside_boxes(el: HtmlElement) -> bool:
-    """Not inside a list/aside/footer/related box of its own.
-
-    Only boxes below the article's region count: some CMSs lay the whole article out in an
-    <li> column, and an <article>'s own <footer> carries its date line (HTML5).
-    """
-    stop = None
-    for anc in el.iterancestors():
-        own_footer = anc.tag == "footer" and any(a.tag == "article" for a in anc.iterancestors())
-        if own_footer or anc.tag == "article" or len(squash(anc.text_content())) >= _LAYOUT_BOX:
-            stop = anc
-            break
-    return not in_excluded(el, stop)
-
-
 def _link_list(el: HtmlElement) -> bool:
     """Two or more headline-sized links: a related/latest list, whose dates are other articles'."""
     titles = [a for a in el.iter("a") if len(squash(a.text_content())) >= 8]
@@ -249,7 +287,7 @@ def _short_info_elements(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
     for el in tree.iter():
         if not isinstance(el.tag, str) or el.tag in ("body", "html", "script", "style"):
             continue
-        if INFO_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}") and _outside_boxes(el):
+        if INFO_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}") and outside_boxes(el):
             text = element_text(el)
             if 0 < len(squash(text)) <= _SHORT_LINE and not _link_list(el):
                 found.append((el, text))
@@ -267,7 +305,7 @@ def _labelled_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | 
         text = texts[el]
         if not _LABELLED_FULL.search(text) or len(squash(text)) > _SHORT_LINE:
             continue
-        if not _outside_boxes(el) or _link_list(el):
+        if not outside_boxes(el) or _link_list(el):
             continue
         for label in _LABELLED_FULL.finditer(text):
             match = _FULL.match(text, label.end())
@@ -353,6 +391,9 @@ def page_date(tree: HtmlElement, url: str, *, timezone: str, rules: SiteRules, n
         if not meta_like and len(squash(text)) > 40:
             continue  # a short lead paragraph right under the headline: its dates are the story's
         if found := _info_line(text, zone, now, year):
+            return found[0], found[1], "info-line"
+        joined = _joined_pieces(el)
+        if joined and (found := _info_line(joined, zone, now, year)):
             return found[0], found[1], "info-line"
     if found := _labelled_date(tree, zone, now):
         return found[0], found[1], "info-line"
