@@ -43,8 +43,25 @@ _BODY_TEXT = 80  # the first paragraph this long is where the body starts
 
 
 def element_text(el: HtmlElement) -> str:
-    """The visible text of `el` in reading order, whitespace (NBSP, U+3000 too) as written."""
-    return element_texts(el)[el]
+    """The visible text of `el` in reading order, whitespace (NBSP, U+3000 too) as written.
+
+    A node's text, then each child's text and that child's tail, so `<b>x<i>y</i></b>z`
+    reads "xyz"; scripts, styles and comments add nothing but their tail.
+    """
+    parts: list[str] = []
+    stack: list[tuple[HtmlElement, bool]] = [(el, False)]
+    while stack:
+        node, closing = stack.pop()
+        if closing:
+            if node is not el and node.tail:
+                parts.append(node.tail)
+            continue
+        stack.append((node, True))
+        if isinstance(node.tag, str) and node.tag not in _SKIP_TAGS:
+            if node.text:
+                parts.append(node.text)
+            stack.extend((child, False) for child in reversed(node))
+    return "".join(parts)
 
 
 def element_texts(root: HtmlElement) -> dict[HtmlElement, str]:
@@ -53,9 +70,7 @@ def element_texts(root: HtmlElement) -> dict[HtmlElement, str]:
     For loops that read the text of every block of the page: calling `element_text` on
     each would walk every subtree again (quadratic on deep pages). Children come after
     their parent in document order, so walking it backwards builds each text from its
-    children's: a node's text, then each child's text followed by that child's tail —
-    reading order, so `<b>x<i>y</i></b>z` reads "xyz". Scripts, styles and comments add
-    nothing but their tail.
+    children's, in the same reading order as `element_text`.
     """
     inner: dict[HtmlElement, str] = {}  # element_text of the node
     outer: dict[HtmlElement, str] = {}  # what the node adds to its parent's text
