@@ -13,13 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from syndicator.errors import SyndicatorError
 from syndicator.extract import ExtractError, extract_article
 from syndicator.fetch import Fetcher, FetchError
 from syndicator.models import Config, ExtractedArticle, FetchLimits, Source, Validators
 from syndicator.normalise.categories import map_categories
 
 
-class ExtractCommandError(Exception):
+class ExtractCommandError(SyndicatorError):
     """A problem the operator can fix: bad path, unknown source, fetch failure, no article."""
 
 

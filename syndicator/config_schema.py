@@ -15,6 +15,7 @@ from typing import Any
 
 from syndicator import config_values as v
 from syndicator.config_values import BadValue
+from syndicator.errors import SyndicatorError
 from syndicator.models import (
     ALL_CATEGORY,
     Category,
@@ -27,7 +28,7 @@ from syndicator.models import (
 )
 
 
-class ConfigError(Exception):
+class ConfigError(SyndicatorError):
     """A configuration problem; `str(err)` is one line: `{path}: {key}: {problem}`."""
 
     def __init__(self, path: str | Path, key: str, problem: str) -> None:

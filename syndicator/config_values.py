@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cssselect import GenericTranslator, SelectorError
 
+from syndicator.errors import SyndicatorError
 from syndicator.models import Category, CategoryRule
 
 
-class BadValue(ValueError):
+class BadValue(SyndicatorError, ValueError):
     """A value is wrong; the message says how, without naming the file or the key."""
 
 

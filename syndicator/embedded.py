@@ -14,8 +14,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from syndicator.errors import SyndicatorError
 
-class EmbeddedRedisError(RuntimeError):
+
+class EmbeddedRedisError(SyndicatorError, RuntimeError):
     pass
 
 

@@ -31,10 +31,11 @@ import lxml.html
 from lxml import etree
 from tld import get_fld
 
+from syndicator.errors import SyndicatorError
 from syndicator.normalise import NormaliseError, canonical_url
 
 
-class DiscoverError(Exception):
+class DiscoverError(SyndicatorError):
     """A listing page or sitemap that cannot be read; the message names what is wrong.
 
     Shared by listing.py and sitemap.py (defined here, the first of the two, to avoid a cycle).

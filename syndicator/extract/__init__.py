@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import lxml.html
 
+from syndicator.errors import SyndicatorError
 from syndicator.models import ExtractedArticle, SiteRules
 from syndicator.normalise import NormaliseError, absolute_url, sanitise_html, summarise
 
@@ -35,7 +36,7 @@ _NOT_HTML = re.compile(
 _TITLE_FALLBACK_CHARS = 60
 
 
-class ExtractError(Exception):
+class ExtractError(SyndicatorError):
     """The page holds no article: not HTML, or no body text found. The message says which."""
 
 

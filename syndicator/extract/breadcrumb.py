@@ -15,13 +15,14 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
+from syndicator.errors import SyndicatorError
 from syndicator.models import SiteRules
 
 from .byline import element_text, headline, squash
 from .jsonld import json_ld_objects, ld_name, ld_types
 
 
-class BreadcrumbRuleError(ValueError):
+class BreadcrumbRuleError(SyndicatorError, ValueError):
     """The source's category selector is not valid CSS."""
 
 

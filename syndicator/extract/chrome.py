@@ -17,11 +17,12 @@ import lxml.etree
 import lxml.html
 from lxml.cssselect import CSSSelector
 
+from syndicator.errors import SyndicatorError
 from syndicator.models import SiteRules
 from syndicator.normalise.text import collapse_whitespace
 
 
-class BodyError(Exception):
+class BodyError(SyndicatorError):
     """The page's body cannot be read: a site rule is unusable, or no text was found."""
 
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lxml.html import HtmlElement
 
+from syndicator.errors import SyndicatorError
 from syndicator.models import SiteRules
 from syndicator.normalise import parse_date
 
@@ -51,7 +52,7 @@ PageDate = tuple[datetime | None, Precision | None, str | None]
 Found = tuple[datetime, Precision]
 
 
-class DateRuleError(ValueError):
+class DateRuleError(SyndicatorError, ValueError):
     """A site's date rule or time zone is unusable (bad CSS selector, unknown zone)."""
 
 

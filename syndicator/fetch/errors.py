@@ -6,8 +6,10 @@ One exception type carries everything the worker needs to decide what to do next
 
 from __future__ import annotations
 
+from syndicator.errors import SyndicatorError
 
-class FetchError(Exception):
+
+class FetchError(SyndicatorError):
     """A fetch that produced no usable response.
 
     `retryable` tells the scheduler whether trying again later can help (timeouts, 5xx,

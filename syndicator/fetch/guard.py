@@ -27,6 +27,8 @@ from urllib.parse import unquote
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from syndicator.errors import SyndicatorError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Names that mean "this machine" (RFC 6761) or a cloud instance-metadata service.
@@ -61,7 +63,7 @@ _V4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT, RFC 2765
 _V4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
-class AddressBlocked(Exception):
+class AddressBlocked(SyndicatorError):
     """Raised by the guard; the client turns it into `AddressRefused` with the source."""
 
     def __init__(self, reason: str) -> None:

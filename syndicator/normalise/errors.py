@@ -3,8 +3,10 @@
 A separate module so that every other module here can raise it without import cycles.
 """
 
+from syndicator.errors import SyndicatorError
 
-class NormaliseError(Exception):
+
+class NormaliseError(SyndicatorError):
     """An upstream entry (or an argument) the normalise stage cannot turn into an Article.
 
     Reasons: the entry cannot be identified (no guid and no http(s) link), a URL that is not

@@ -23,10 +23,11 @@ import feedparser
 import lxml.html
 from lxml import etree
 
+from syndicator.errors import SyndicatorError
 from syndicator.models import Enclosure, ParsedEntry, ParsedFeed
 
 
-class ParseError(Exception):
+class ParseError(SyndicatorError):
     """An upstream document that holds no usable feed. `reason` says why, for people."""
 
     def __init__(self, reason: str) -> None:

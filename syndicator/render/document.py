@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
+from syndicator.errors import SyndicatorError
 from syndicator.models import Article, Category, Enclosure
 
 GENERATOR = "Syndicator"
@@ -28,7 +29,7 @@ EXTENSIONS: dict[str, str] = {"rss": "rss", "atom": "atom", "json": "json"}
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
-class RenderError(ValueError):
+class RenderError(SyndicatorError, ValueError):
     """A FeedDocument that cannot be rendered; the message names the field at fault."""
 
 

@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 from redis.asyncio import Redis
 
+from syndicator.errors import SyndicatorError
 from syndicator.render import feed_url
 from syndicator.render.document import EXTENSIONS
 from syndicator.store.keys import Keys
@@ -53,7 +54,7 @@ return tonumber(redis.call('GET', KEYS[3]) or '0')
 """
 
 
-class ArchiveError(Exception):
+class ArchiveError(SyndicatorError):
     """A request for an archive page that does not exist; the message says which do."""
 
 

@@ -26,13 +26,14 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from syndicator.errors import SyndicatorError
 from syndicator.store.feeds import content_digest
 from syndicator.store.keys import Keys
 
 KEEP_VERSIONS = 32  # manifests kept per category; an older ETag gets the full feed
 
 
-class ManifestError(ValueError):
+class ManifestError(SyndicatorError, ValueError):
     """A rendered body or stored manifest that cannot be read; the message says what."""
 
 

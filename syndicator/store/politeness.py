@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
 
+from syndicator.errors import SyndicatorError
 from syndicator.store.keys import Keys
 
 # KEYS[1] leases zset (token → expiry ms), KEYS[2] next-start time (ms)
@@ -37,7 +38,7 @@ return 0
 """
 
 
-class HostBusy(Exception):
+class HostBusy(SyndicatorError):
     """The host stayed busy for longer than the caller was willing to wait."""
 
 

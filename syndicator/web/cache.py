@@ -15,11 +15,13 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from syndicator.errors import SyndicatorError
+
 DEFAULT_MAX_ENTRIES = 512
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
 
-class CacheError(ValueError):
+class CacheError(SyndicatorError, ValueError):
     """A RenderCache was configured or used with an impossible value."""
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from lxml import etree
 
+from syndicator.errors import SyndicatorError
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
 from syndicator.store.feeds import compress, load_feed
@@ -58,7 +59,7 @@ _OUR_ETAG = re.compile(r'(?:W/)?"(v(\d+)-(rss|atom|json)-[0-9a-f]{12})(?:-(?:gzi
 _ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-class DeltaError(ValueError):
+class DeltaError(SyndicatorError, ValueError):
     """A stored feed body that cannot be cut into a delta; the message says why."""
 
 

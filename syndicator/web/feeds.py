@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from syndicator.errors import SyndicatorError
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
 from syndicator.web.delta import serve_delta
@@ -30,7 +31,7 @@ EXTENSIONS = ("rss", "atom", "json")
 MAX_COMBINED = 10
 
 
-class TargetError(Exception):
+class TargetError(SyndicatorError):
     """The path names no feed: unknown format or category. The message says which."""
 
 

@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime, time
 from functools import cached_property
 from urllib.parse import quote
 
+from syndicator.errors import SyndicatorError
 from syndicator.models import Article
 
 KNOWN = ("limit", "since", "q", "tag")
@@ -55,7 +56,7 @@ _TAGS_HTML = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
 
-class QueryError(ValueError):
+class QueryError(SyndicatorError, ValueError):
     """A query parameter that cannot be honoured; the message starts with its name."""
 
     def __init__(self, parameter: str, reason: str) -> None:
