@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 from lxml.html import HtmlElement
 
+from syndicator.chars import HAN, char_class
+
 from .jsonld import json_ld_objects, ld_name, ld_types
 from .title import page_title
 
@@ -267,11 +269,12 @@ def info_lines(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
 
 # ---------------------------------------------------------------- labelled values
 
+_HAN = char_class(HAN)
 _STOP = (
     r"(?:责任编辑|收集编辑|编辑|责编|主编|编审|作者|记者|通讯员|撰文|摄影|来源|稿源|出处|日期|时间|"
     r"发布时间|发布日期|发表时间|更新时间|点击|阅读|浏览|访问|人气|字号|字体|分享|评论|"
     r"Source|Author|Editor|Date|Posted|Published|Updated)\s*[:：]"
-    r"|(?<![\u4e00-\u9fff])文\s*[:：/／]"
+    rf"|(?<![{_HAN}])文\s*[:：/／]"
 )
 _DATE_AHEAD = r"(?:\d{4}\s*[-/.年]\s*\d{1,2}|\d{1,2}月\d{1,2}日)"
 # A value runs to the next label, date, separator or run of spaces.
@@ -286,11 +289,11 @@ _SOURCE_RE = re.compile(
 # Author labels in order of preference: a writer over an editor.
 _AUTHOR_RES = (
     re.compile(rf"(?:作者|记者|撰稿|撰文|(?<![A-Za-z])Author)\s*[:：]{_VALUE}", re.IGNORECASE),
-    re.compile(rf"(?<![\u4e00-\u9fff])文\s*[:：/／]{_VALUE}"),
+    re.compile(rf"(?<![{_HAN}])文\s*[:：/／]{_VALUE}"),
     re.compile(r"(?<![A-Za-z])[Bb]y\s+(?P<v>[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})"),
     re.compile(rf"(?:责任编辑|收集编辑|编辑|责编|(?<![A-Za-z])Editor)\s*[:：]{_VALUE}", re.IGNORECASE),
 )
-_HAN_START = re.compile("[\u4e00-\u9fff]")
+_HAN_START = re.compile(f"[{_HAN}]")
 _LABEL_ONLY = re.compile(rf"^(?:{_STOP})")
 _TRIM = " \t:：,，;；、|｜()（）[]【】<>《》\"'“”"
 _MAX_NAME = 40

@@ -12,9 +12,11 @@ import re
 
 from lxml.html import HtmlElement
 
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff]")
-_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
-_HANGUL = re.compile("[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+from syndicator.chars import HAN, HANGUL, KANA, char_class
+
+_HAN = re.compile(f"[{char_class(HAN)}]")
+_KANA = re.compile(f"[{char_class(KANA)}]")
+_HANGUL = re.compile(f"[{char_class(HANGUL)}]")
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f]")
 _LATIN = re.compile("[A-Za-z\u00c0-\u024f]")

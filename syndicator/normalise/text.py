@@ -10,18 +10,10 @@ import html
 import re
 from html.parser import HTMLParser
 
-# XML 1.0 § 2.2 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
-# Also removed: DEL and the C1 controls U+0080–U+009F (allowed by XML 1.0 but "discouraged",
-# invisible in every reader, and what a wrongly decoded windows-1252 page leaves behind).
-# Lone surrogates cannot be encoded as UTF-8 at all, so they would crash the store or renderer.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+from syndicator.chars import UNSPACED, XML_ILLEGAL, char_class
 
 # Characters written without spaces between words: a summary may be cut between any two.
-_CJK = re.compile(
-    "[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3130-\u318f\u31a0-\u31ff"
-    "\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-    "\U00020000-\U0003ffff]"
-)
+_CJK = re.compile(f"[{char_class(UNSPACED)}]")
 # Sentence ends. Latin ones count only before whitespace, so "e.g." or "3.14" is not an end.
 _CJK_SENTENCE_END = "。！？"
 _LATIN_SENTENCE_END = ".!?"
@@ -47,7 +39,7 @@ _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);")
 
 def strip_xml_illegal(text: str) -> str:
     """Remove characters XML 1.0 forbids, C1 controls (U+0080–U+009F), DEL and surrogates."""
-    return _XML_ILLEGAL.sub("", text)
+    return XML_ILLEGAL.sub("", text)
 
 
 def collapse_whitespace(text: str) -> str:

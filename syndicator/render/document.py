@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
+from syndicator.chars import XML_ILLEGAL
 from syndicator.errors import SyndicatorError
 from syndicator.models import Article, Category, Enclosure
 
@@ -22,11 +23,6 @@ GENERATOR = "Syndicator"
 
 # fmt → file extension of the published feed; the web layer serves feeds/<slug>.<ext>.
 EXTENSIONS: dict[str, str] = {"rss": "rss", "atom": "atom", "json": "json"}
-
-# Characters XML 1.0 forbids (C0 controls except tab/LF/CR, lone surrogates, U+FFFE/U+FFFF)
-# plus the C1 controls U+0080–U+009F, which are legal XML but never meaningful text here and
-# which feed readers (feedparser among them) turn into windows-1252 punctuation.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class RenderError(SyndicatorError, ValueError):
@@ -39,7 +35,7 @@ def clean(text: str | None) -> str:
     Normalise already did this, but feedgen accepts such characters and then crashes while
     serialising (or lxml refuses them), so every string is cleaned again on the way out.
     """
-    return _ILLEGAL.sub("", text) if text else ""
+    return XML_ILLEGAL.sub("", text) if text else ""
 
 
 # Plain text that readers would take for HTML: an end tag or an entity reference. feedparser

@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime, time
 from functools import cached_property
 from urllib.parse import quote
 
+from syndicator.chars import UNSPACED_LETTERS, char_class
 from syndicator.errors import SyndicatorError
 from syndicator.models import Article
 
@@ -41,11 +42,7 @@ MAX_TAGS = 20
 MAX_TAG_CHARS = 100
 
 # Scripts written without spaces between words: their terms match as substrings.
-_CJK = (
-    "\u1100-\u11ff\u3040-\u30ff\u3100-\u312f\u3130-\u318f\u31a0-\u31ff\u3400-\u4dbf"
-    "\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff\uf900-\ufaff\uff66-\uff9f"
-    "\U00020000-\U0003134f"
-)
+_CJK = char_class(UNSPACED_LETTERS)
 _HAS_CJK = re.compile(f"[{_CJK}]")
 # A letter or digit of a space-separated script: what a whole-word match must not touch.
 _WORD = f"[^\\W{_CJK}]"
