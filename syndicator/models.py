@@ -6,7 +6,9 @@ pipeline can be tested without a network or a Redis server.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -237,12 +239,23 @@ class ExtractedArticle:
     warnings: tuple[str, ...] = ()
 
 
+HASH_VERSION = 2
+"""The definition of `Article.reader_hash` in force. Bump it whenever that definition changes
+(a field added or dropped, another encoding): every record stores the version its
+`content_hash` was computed under, and the store recomputes an older record's hash before
+comparing, so a new definition never moves `updated` on content that did not change.
+Version 1: feed entries hashed enclosures as url+type+length, pages as url only (each
+normaliser had its own list). Version 2: one definition on the finished Article."""
+
+
 @dataclass(frozen=True)
 class Article:
     """A normalised article: what the store keeps and the renderers read.
 
     `published`/`updated` are tz-aware UTC. `date_estimated` is true when the upstream gave
-    no usable date and `published` is the first-seen time.
+    no usable date and `published` is the first-seen time. `content_hash` is
+    `reader_hash()` under definition `hash_version` (see HASH_VERSION); normalisers set both
+    with `hashed()`.
     """
 
     id: str
@@ -258,8 +271,35 @@ class Article:
     summary: str
     categories: tuple[str, ...]
     tags: tuple[str, ...]
-    content_hash: str
+    content_hash: str = ""  # empty until hashed()
     guid: str | None = None
     enclosures: tuple[Enclosure, ...] = ()
     sources: tuple[str, ...] = field(default=())
     first_seen: datetime | None = None
+    hash_version: int = HASH_VERSION
+
+    def reader_hash(self) -> str:
+        """sha256 hex of what a reader sees of this article, under definition HASH_VERSION.
+
+        Covered: title, link, author, content, summary, tags, enclosures (url, type and
+        length: a podcast re-encoded to another size is news to a subscriber) and the
+        upstream's own date string. Not covered: our categories (config, not upstream
+        content), fetch and first-seen times, and `published`/`updated` themselves, which
+        are estimated when the upstream gives no date, so a re-fetch never looks like an edit.
+        """
+        fields = [
+            self.title,
+            self.url,
+            self.author,
+            self.content_html,
+            self.summary,
+            list(self.tags),
+            [[e.url, e.type, e.length] for e in self.enclosures],
+            self.published_raw,
+        ]
+        encoded = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+    def hashed(self) -> Article:
+        """This article with `content_hash` computed now, under the current definition."""
+        return replace(self, content_hash=self.reader_hash(), hash_version=HASH_VERSION)

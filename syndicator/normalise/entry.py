@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from ..models import Article, Enclosure, ParsedEntry, Source
 from .dates import parse_date
 from .errors import NormaliseError
-from .ids import article_id, content_hash
+from .ids import article_id
 from .sanitise import sanitise_html
 from .text import clean_title, collapse_whitespace, plain_text, strip_xml_illegal, summarise
 from .urls import absolute_url, canonical_url
@@ -125,18 +125,6 @@ def normalise_entry(
     tags = _tags(entry.tags)
     enclosures = _enclosures(entry.enclosures, base)
 
-    fingerprint = content_hash(
-        [
-            title,
-            url,
-            author,
-            content_html,
-            summary,
-            list(tags),
-            [[e.url, e.type, e.length] for e in enclosures],
-            published_raw,
-        ]
-    )
     return Article(
         id=ident,
         source_id=source.id,
@@ -151,9 +139,8 @@ def normalise_entry(
         summary=summary,
         categories=tuple(dict.fromkeys(categories)),
         tags=tags,
-        content_hash=fingerprint,
         guid=guid,
         enclosures=enclosures,
         sources=(source.id,),
         first_seen=fetched_at,
-    )
+    ).hashed()

@@ -2,15 +2,13 @@
 
 An article's id must not change when it is fetched again, renamed or re-dated, so it
 derives only from who published it (the source) and the upstream's own identifier: the
-GUID when there is one, else the canonical link. The content hash covers exactly what a
-reader sees, so `updated` moves only when the text does (never because of fetch times).
+GUID when there is one, else the canonical link. (The content hash, which decides when
+`updated` moves, is defined once on the finished Article: `Article.reader_hash`.)
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable
 
 from .errors import NormaliseError
 from .text import strip_xml_illegal
@@ -36,9 +34,3 @@ def article_id(source_id: str, guid: str | None, canonical: str | None) -> str:
             f"entry from source {source_id!r} cannot be identified: no guid and no http(s) link"
         )
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:ID_LENGTH]
-
-
-def content_hash(fields: Iterable[object]) -> str:
-    """sha256 hex of the JSON encoding of `fields` (strings, None, lists of those)."""
-    encoded = json.dumps(list(fields), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()

@@ -11,7 +11,7 @@ import mimetypes
 from datetime import UTC, datetime
 
 from syndicator.models import Article, Enclosure, ExtractedArticle, Source
-from syndicator.normalise.ids import article_id, content_hash
+from syndicator.normalise.ids import article_id
 from syndicator.normalise.text import strip_xml_illegal
 
 
@@ -43,18 +43,6 @@ def normalise_page(
     author = page.author or page.source
     raw = published_raw(page)
     title = strip_xml_illegal(page.title)
-    fingerprint = content_hash(
-        [
-            title,
-            page.url,
-            author,
-            page.content_html,
-            page.summary,
-            list(tags),
-            [e.url for e in enclosures],
-            raw,
-        ]
-    )
     return Article(
         id=article_id(source.id, None, page.url),
         source_id=source.id,
@@ -69,9 +57,8 @@ def normalise_page(
         summary=page.summary,
         categories=categories,
         tags=tags,
-        content_hash=fingerprint,
         guid=None,
         enclosures=enclosures,
         sources=(source.id,),
         first_seen=fetched_at,
-    )
+    ).hashed()

@@ -5,6 +5,11 @@ here is therefore an optimistic transaction (WATCH … MULTI/EXEC) that recomput
 Redis holds, so repeating it changes nothing: the same upstream item always lands on the
 same record, `updated` moves only when the content hash moves, and an id that retention
 evicted stays evicted while the upstream still lists it.
+
+Hashes are compared under one definition: a stored record hashed under an older one
+(`hash_version` below models.HASH_VERSION) is rehashed from its own fields first. If only
+the definition changed, the record quietly gets the new hash and version: `updated` stays,
+the outcome is "unchanged" and no feed is re-published.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from syndicator.models import Article, Category
+from syndicator.models import HASH_VERSION, Article, Category
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 
@@ -130,14 +135,27 @@ async def _plan_upsert(
         return UpsertResult(target_id, Outcome.MERGED, all_indexes)
 
     added = tuple(s for s in live_indexes if s not in stored_indexes)
-    if stored.content_hash == article.content_hash and not added:
+    stale = stored.hash_version < HASH_VERSION  # hashed under an older definition
+    new_hash = _current_hash(article)
+    content_changed = _current_hash(stored) != new_hash
+    if not content_changed and not added and not stale:
         return UpsertResult(target_id, Outcome.UNCHANGED, ())
-    record = _merge(stored, article, now) if stored.content_hash != article.content_hash else stored
+    if content_changed:
+        record = _merge(stored, article, now)
+    elif stale:  # same content, new definition: the new hash, nothing else
+        record = replace(stored, content_hash=new_hash, hash_version=HASH_VERSION)
+    else:
+        record = stored
     all_indexes = tuple(dict.fromkeys((*stored_indexes, *live_indexes)))
     _write(pipe, keys, record, all_indexes, url_key)
-    changed = all_indexes if stored.content_hash != article.content_hash else added
-    outcome = Outcome.CHANGED if stored.content_hash != article.content_hash else Outcome.UNCHANGED
-    return UpsertResult(target_id, outcome, changed)
+    if content_changed:
+        return UpsertResult(target_id, Outcome.CHANGED, all_indexes)
+    return UpsertResult(target_id, Outcome.UNCHANGED, added)
+
+
+def _current_hash(article: Article) -> str:
+    """The article's content hash under the current definition (recomputed if it is older)."""
+    return article.content_hash if article.hash_version == HASH_VERSION else article.reader_hash()
 
 
 def _write(pipe, keys: Keys, record: Article, indexes: tuple[str, ...], url_key: str | None) -> None:

@@ -2,6 +2,10 @@
 
 JSON (not pickle) so that operators can read a record with `redis-cli GET` and so that a
 record written by one version is readable by the next.
+
+A record carries `hash_version`, the definition its `content_hash` was computed under
+(models.HASH_VERSION). Records written before store schema 1 have none: their hash is
+under definition 1, and `article_from_json` says so (`LEGACY_HASH_VERSION`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from syndicator.models import Article, Enclosure
+
+LEGACY_HASH_VERSION = 1
+"""The hash definition of a record that names none (written before store schema 1)."""
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -45,6 +52,7 @@ def article_from_json(raw: str | bytes) -> tuple[Article, tuple[str, ...]]:
             "tags": tuple(data["tags"]),
             "sources": tuple(data.get("sources", ())),
             "enclosures": tuple(Enclosure(**e) for e in data.get("enclosures", ())),
+            "hash_version": data.get("hash_version", LEGACY_HASH_VERSION),
         }
     )
     return article, indexes
