@@ -1,7 +1,9 @@
-"""`syndicator` command line: serve, web, worker, ingest, check-config.
+"""`syndicator` command line: serve, web, worker, ingest, migrate, check-config.
 
 Every command loads the configuration first, so a bad config stops it with one line that
-names the file, the key and the problem (exit status 2), before anything starts.
+names the file, the key and the problem (exit status 2), before anything starts. Every
+command that opens the store then checks its layout version (`check_store`), so no process
+ever reads or writes a layout it does not know.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from syndicator.config import ConfigError, check_config, load_config
 from syndicator.embedded import EmbeddedRedis, EmbeddedRedisError
 from syndicator.models import Config
 from syndicator.runtime import Runtime
-from syndicator.store.connection import arq_settings
+from syndicator.store.connection import arq_settings, connect
+from syndicator.store.keys import Keys
+from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
 from syndicator.web.app import create_app
 
 log = logging.getLogger("syndicator")
@@ -113,6 +117,51 @@ async def run_ingest(config: Config, redis_url: str, source_ids: list[str]) -> i
     return 1 if failures else 0
 
 
+async def check_store(command: str, config: Config, redis_url: str, config_path: str | None) -> int:
+    """0 when the store is in the layout this code reads, else 2 after one line on stderr.
+
+    `serve` (the one-command start) migrates an old store itself and says what it did;
+    `web`, `worker` and `ingest` refuse one and name the command that upgrades it, because
+    with several processes on one store the operator decides when the migration runs. A
+    store newer than the code stops every command. An empty store is stamped current.
+    """
+    redis = connect(redis_url)
+    keys = Keys(config.settings.redis_prefix)
+    hint = f"syndicator migrate --config {config_path}" if config_path else "syndicator migrate"
+    try:
+        if command == "serve":
+            report = await migrate(redis, keys)
+            if report.steps:
+                print(report.line(), file=sys.stderr, flush=True)
+        else:
+            await check_schema(redis, keys, migrate_command=hint)
+    except SchemaError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await redis.aclose()
+    return 0
+
+
+async def run_migrate(config: Config, redis_url: str) -> int:
+    """`syndicator migrate`: bring the store to this code's layout; prints what it did."""
+    redis = connect(redis_url)
+    keys = Keys(config.settings.redis_prefix)
+
+    async def progress(run: MigrationRun) -> None:
+        print(f"migrating to {run.version}: {run.changed} {run.unit} so far", file=sys.stderr, flush=True)
+
+    try:
+        report = await migrate(redis, keys, on_batch=progress)
+    except SchemaError as exc:
+        print(f"migrate: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await redis.aclose()
+    print(report.line())
+    return 0
+
+
 def _load(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
     overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k, None) is not None}
@@ -143,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timezone", help="zone for dates written without one (default: the source's)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--config")
+    p = sub.add_parser("migrate", help="upgrade the store to this version's layout (idempotent, resumable)")
+    p.add_argument("--config")
     p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
     p.add_argument("path", nargs="?")
     args = parser.parse_args(argv)
@@ -169,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         with redis_for(config) as redis_url:
+            if args.command == "migrate":
+                return asyncio.run(run_migrate(config, redis_url))
+            if refused := asyncio.run(check_store(args.command, config, redis_url, args.config)):
+                return refused
             if args.command in ("serve", "web"):
                 asyncio.run(run_server(config, redis_url, with_worker=args.command == "serve"))
                 return 0

@@ -7,12 +7,29 @@ operator can see, count or delete exactly what Syndicator wrote.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
+
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 
 @dataclass(frozen=True)
 class Keys:
     prefix: str
+
+    @property
+    def schema_version(self) -> str:
+        """The layout version of everything under the prefix (an integer; store/schema.py)."""
+        return f"{self.prefix}schema_version"
+
+    @property
+    def schema_progress(self) -> str:
+        """Hash of a running migration's progress (its version, scan cursors, records done)."""
+        return f"{self.prefix}schema_progress"
+
+    def match(self, rest: str = "*") -> str:
+        """A SCAN MATCH pattern for our keys: the prefix (glob characters escaped) + `rest`."""
+        return _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + rest
 
     def article(self, article_id: str) -> str:
         """A JSON article record."""

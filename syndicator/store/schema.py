@@ -1,0 +1,233 @@
+"""The store's layout version, and the migrations that bring an older store up to it.
+
+What Syndicator keeps in Redis changes from release to release. `{prefix}schema_version`
+says which layout the keys under the prefix are in; `MIGRATIONS` lists, in order, the
+change that turns layout N-1 into layout N. The current version is the length of that list,
+so adding a migration is appending one function to it (with a docstring saying what it
+changes); nothing else needs to know.
+
+Rules every migration follows:
+
+- idempotent: a record already in the new layout is left alone, so running a migration
+  twice (two processes at once, or a retry) changes nothing the second time;
+- resumable: it walks keys with SCAN in batches (`MigrationRun.batches`), and progress is
+  saved in `{prefix}schema_progress` after each batch, so an interrupted run (crash,
+  Ctrl-C) carries on where it stopped;
+- the version is stamped only after the migration finished, and never lowered.
+
+Who checks: every command of the CLI calls `check_schema` before it starts (see cli.py):
+`serve` migrates an old store itself, `web`, `worker` and `ingest` refuse one, and every
+command refuses a store newer than the code. A store with no keys at all under the prefix
+is stamped with the current version at that check: there is nothing to migrate. Code that
+opens a store directly (tests, embedding programs) is not checked; it writes the current
+layout, and an article record from before versioning is still upgraded when its upstream
+item is stored again (store/articles.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from syndicator.errors import SyndicatorError
+from syndicator.models import HASH_VERSION
+from syndicator.store.codec import article_from_json, article_to_json
+from syndicator.store.keys import Keys
+
+BATCH_SIZE = 500
+
+
+class SchemaError(SyndicatorError):
+    """The store's layout is not the one this code reads (older or newer); one line."""
+
+
+@dataclass
+class MigrationRun:
+    """What a migration works with: the store, its keys, and its saved progress."""
+
+    redis: Redis
+    keys: Keys
+    version: int  # the version this migration produces
+    batch_size: int = BATCH_SIZE
+    on_batch: Callable[[MigrationRun], Awaitable[None]] | None = None
+    changed: int = 0  # records rewritten so far, counting earlier interrupted runs
+    unit: str = "records"  # what `changed` counts, for the report ("articles")
+    _saved: dict[str, str] = field(default_factory=dict)
+
+    async def batches(self, rest: str) -> AsyncIterator[list[str]]:
+        """Our keys matching `prefix + rest`, a SCAN batch at a time, resuming saved progress.
+
+        Progress (the SCAN cursor and `changed`) is saved after the caller has handled a batch,
+        so a batch interrupted half-way is done again on resume (migrations are idempotent).
+        """
+        field_name = f"cursor:{rest}"
+        saved = self._saved.get(field_name, "0")
+        if saved == "done":
+            return
+        cursor = int(saved)
+        while True:
+            cursor, found = await self.redis.scan(cursor, match=self.keys.match(rest), count=self.batch_size)
+            yield [k.decode() if isinstance(k, bytes) else k for k in found]
+            self._saved[field_name] = str(cursor) if cursor else "done"
+            await self.redis.hset(
+                self.keys.schema_progress,
+                mapping={"version": str(self.version), "changed": str(self.changed), **self._saved},
+            )
+            if self.on_batch is not None:
+                await self.on_batch(self)
+            if not cursor:
+                return
+
+    async def load_progress(self) -> None:
+        """Pick up what an interrupted run of this same migration saved."""
+        raw = await self.redis.hgetall(self.keys.schema_progress)
+        saved = {k.decode(): v.decode() for k, v in raw.items()}
+        if saved.get("version") == str(self.version):
+            self.changed = int(saved.get("changed", "0"))
+            self._saved = {k: v for k, v in saved.items() if k.startswith("cursor:")}
+
+
+# ---------------------------------------------------------------- the migrations, in order
+
+
+async def add_hash_version(run: MigrationRun) -> None:
+    """Article records gain `hash_version`, with `content_hash` recomputed under it.
+
+    Layout 0 (before versioning) stored `content_hash` alone, computed by two different
+    definitions (feed entries and pages). Layout 1 stores the definition beside it
+    (`hash_version`, models.HASH_VERSION) and the hash of the record's own fields under
+    that definition. `updated` and everything else in the record stay as they were.
+    """
+    run.unit = "articles"
+    async for batch in run.batches("article:*"):
+        run.changed += await _rehash_articles(run.redis, batch)
+
+
+MIGRATIONS: tuple[Callable[[MigrationRun], Awaitable[None]], ...] = (add_hash_version,)
+"""MIGRATIONS[n] turns layout n into layout n + 1. Append; never reorder or remove."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+"""The layout this code reads and writes."""
+
+
+async def _rehash_articles(redis: Redis, keys: list[str]) -> int:
+    """Upgrade the layout-0 records among `keys` in one transaction; returns how many."""
+    while True:
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(*keys)
+                raws = await pipe.mget(keys) if keys else []
+                upgraded: dict[str, str] = {}
+                for key, raw in zip(keys, raws, strict=True):
+                    if raw is None or "hash_version" in json.loads(raw):
+                        continue  # gone since the scan, or already in layout 1
+                    article, indexes = article_from_json(raw)
+                    article = replace(article, content_hash=article.reader_hash(), hash_version=HASH_VERSION)
+                    upgraded[key] = article_to_json(article, indexes=indexes)
+                pipe.multi()
+                if upgraded:
+                    pipe.mset(upgraded)
+                await pipe.execute()
+                return len(upgraded)
+            except WatchError:
+                continue  # a worker rewrote one of them meanwhile: read the batch again
+
+
+# ---------------------------------------------------------------- version, check, migrate
+
+
+async def _is_empty(redis: Redis, keys: Keys) -> bool:
+    async for _ in redis.scan_iter(match=keys.match(), count=1000):
+        return False
+    return True
+
+
+async def store_version(redis: Redis, keys: Keys) -> int:
+    """The store's layout version; an empty store is stamped current first, and says so.
+
+    No version key with keys under the prefix means a store written before versioning:
+    version 0.
+    """
+    raw = await redis.get(keys.schema_version)
+    if raw is not None:
+        return int(raw)
+    if await _is_empty(redis, keys):
+        await redis.set(keys.schema_version, SCHEMA_VERSION, nx=True)
+        return int(await redis.get(keys.schema_version) or SCHEMA_VERSION)
+    return 0
+
+
+async def check_schema(redis: Redis, keys: Keys, *, migrate_command: str = "syndicator migrate") -> int:
+    """The store's version; raises SchemaError unless it is the version this code reads.
+
+    `migrate_command` is what the message for an old store tells the operator to run.
+    """
+    version = await store_version(redis, keys)
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"store schema {version} is newer than this syndicator's {SCHEMA_VERSION}: upgrade syndicator"
+        )
+    if version < SCHEMA_VERSION:
+        raise SchemaError(f"store schema {version} is older than {SCHEMA_VERSION}: run `{migrate_command}`")
+    return version
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    """What `migrate` did: the version it found, and records rewritten per version reached."""
+
+    found: int
+    steps: tuple[tuple[int, int, str], ...]  # (version reached, records rewritten, their unit)
+
+    def line(self) -> str:
+        """`store at schema 0; migrated to 1: 123 articles` or `store at schema 1: up to date`."""
+        if not self.steps:
+            return f"store at schema {self.found}: up to date"
+        done = ", ".join(f"{v}: {n} {unit}" for v, n, unit in self.steps)
+        return f"store at schema {self.found}; migrated to {done}"
+
+
+async def _stamp(redis: Redis, keys: Keys, version: int) -> None:
+    """Set the version to `version` unless it is already as high, and forget the progress."""
+    while True:
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(keys.schema_version)
+                current = await pipe.get(keys.schema_version)
+                pipe.multi()
+                if current is None or int(current) < version:
+                    pipe.set(keys.schema_version, version)
+                pipe.delete(keys.schema_progress)
+                await pipe.execute()
+                return
+            except WatchError:
+                continue
+
+
+async def migrate(
+    redis: Redis,
+    keys: Keys,
+    *,
+    batch_size: int = BATCH_SIZE,
+    on_batch: Callable[[MigrationRun], Awaitable[None]] | None = None,
+) -> MigrationReport:
+    """Run every migration the store has not had yet, in order; a no-op on a current store.
+
+    `on_batch` is awaited after each saved batch (the CLI prints progress with it). Raises
+    SchemaError for a store newer than this code.
+    """
+    found = await store_version(redis, keys)
+    if found > SCHEMA_VERSION:
+        await check_schema(redis, keys)  # raises, with the one-line message
+    steps: list[tuple[int, int, str]] = []
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        run = MigrationRun(redis, keys, version, batch_size=batch_size, on_batch=on_batch)
+        await run.load_progress()
+        await MIGRATIONS[version - 1](run)
+        await _stamp(redis, keys, version)
+        steps.append((version, run.changed, run.unit))
+    return MigrationReport(found, tuple(steps))
