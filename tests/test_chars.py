@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from syndicator import chars
 from syndicator.chars import HAN, HANGUL, KANA, UNSPACED, UNSPACED_LETTERS, XML_ILLEGAL, char_class
+from syndicator.extract.language import script_language
+from syndicator.models import Article
 from syndicator.normalise.text import strip_xml_illegal, summarise
 from syndicator.render.document import clean
+from syndicator.web.query import parse_query
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+ARTICLE = Article(
+    id="0" * 32,
+    source_id="s",
+    url="https://example.com/a",
+    title="",
+    author=None,
+    published=NOW,
+    updated=NOW,
+    published_raw=None,
+    date_estimated=False,
+    content_html="",
+    summary="",
+    categories=(),
+    tags=(),
+)
 
 
 def matcher(blocks: tuple[chars.Block, ...]) -> re.Pattern[str]:
@@ -44,14 +66,16 @@ def test_each_group_holds_what_its_name_says():
 
 
 def test_cjk_users_behave_as_before():
+    # normalise: a CJK summary may be cut between any two characters
     assert summarise("中文句子" * 30, 20) == "中文句子中文句子中文句子中文句子中文句…"
-    from syndicator.extract.language import script_language
-    from syndicator.web.query import parse_query
-
+    # extract: the script decides the language
     assert script_language("这是一个很长的中文句子，用来检测语言是否正确。" * 2) == "zh"
     assert script_language("これは日本語の文章です。ひらがなとカタカナがあります。") == "ja"
-    query = parse_query([("q", "中文")])
-    assert query is not None
+    assert script_language("한국어 문장입니다. 이것은 한국어로 쓰여진 긴 문장입니다.") == "ko"
+    # web: a CJK term matches inside a run of CJK text, a Latin one only as a whole word
+    text = replace(ARTICLE, title="我爱中文写作 concatenate")
+    assert parse_query([("q", "中文")]).matches(text)
+    assert not parse_query([("q", "cat")]).matches(text)
 
 
 def test_one_xml_illegal_pattern_for_normalise_and_render():

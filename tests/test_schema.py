@@ -298,6 +298,6 @@ async def test_serve_migrates_an_old_store_itself(redis, redis_url, prefix):
         except TimeoutError:
             server.kill()
             await server.wait()
-    assert "store at schema 0; migrated to 1: 1 articles\n" in lines, lines
+    assert "store at schema 0; migrated to 1: 1 article\n" in lines, lines
     assert lines[-1].startswith("serving feeds at"), lines
     assert await store_version(redis, keys) == 1

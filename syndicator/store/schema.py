@@ -116,11 +116,13 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 async def _rehash_articles(redis: Redis, keys: list[str]) -> int:
     """Upgrade the layout-0 records among `keys` in one transaction; returns how many."""
+    if not keys:  # SCAN may hand back an empty batch
+        return 0
     while True:
         async with redis.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(*keys)
-                raws = await pipe.mget(keys) if keys else []
+                raws = await pipe.mget(keys)
                 upgraded: dict[str, str] = {}
                 for key, raw in zip(keys, raws, strict=True):
                     if raw is None or "hash_version" in json.loads(raw):
@@ -187,7 +189,9 @@ class MigrationReport:
         """`store at schema 0; migrated to 1: 123 articles` or `store at schema 1: up to date`."""
         if not self.steps:
             return f"store at schema {self.found}: up to date"
-        done = ", ".join(f"{v}: {n} {unit}" for v, n, unit in self.steps)
+        done = ", ".join(
+            f"{v}: {n} {unit if n != 1 else unit.removesuffix('s')}" for v, n, unit in self.steps
+        )
         return f"store at schema {self.found}; migrated to {done}"
 
 
