@@ -25,6 +25,7 @@ from syndicator.models import Config
 from syndicator.runtime import Runtime
 from syndicator.store.connection import arq_settings
 from syndicator.web.app import create_app
+from syndicator.worker import worker_settings
 
 log = logging.getLogger("syndicator")
 
@@ -50,8 +51,6 @@ def redis_for(config: Config) -> Iterator[str]:
 
 @contextlib.asynccontextmanager
 async def running_worker(config: Config, redis_url: str, *, burst: bool = False) -> AsyncIterator[Worker]:
-    from workers.main import worker_settings  # workers depends on syndicator, not the reverse
-
     worker = create_worker(worker_settings(config, redis_url), handle_signals=False, burst=burst)
     task = asyncio.create_task(worker.async_run())
     try:
@@ -199,8 +198,6 @@ def _extract(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _run_worker(config: Config, redis_url: str, *, burst: bool) -> int:
-    from workers.main import worker_settings
-
     worker = create_worker(worker_settings(config, redis_url), burst=burst)
     try:
         await worker.async_run()
