@@ -29,6 +29,7 @@ from syndicator.store.connection import arq_settings, connect
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
 from syndicator.web.app import create_app
+from syndicator.worker import worker_settings
 
 log = logging.getLogger("syndicator")
 
@@ -54,8 +55,6 @@ def redis_for(config: Config) -> Iterator[str]:
 
 @contextlib.asynccontextmanager
 async def running_worker(config: Config, redis_url: str, *, burst: bool = False) -> AsyncIterator[Worker]:
-    from workers.main import worker_settings  # workers depends on syndicator, not the reverse
-
     worker = create_worker(worker_settings(config, redis_url), handle_signals=False, burst=burst)
     task = asyncio.create_task(worker.async_run())
     try:
@@ -254,8 +253,6 @@ def _extract(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _run_worker(config: Config, redis_url: str, *, burst: bool) -> int:
-    from workers.main import worker_settings
-
     worker = create_worker(worker_settings(config, redis_url), burst=burst)
     try:
         await worker.async_run()

@@ -13,8 +13,8 @@ from multidict import CIMultiDict
 from syndicator.runtime import Runtime
 from syndicator.store.codec import article_from_json
 from syndicator.web.app import create_app
+from syndicator.worker import worker_settings
 from tests.conftest import CORPUS
-from workers.main import worker_settings
 
 SCHEMA = json.loads((CORPUS / "jsonfeed-schema" / "schema-v1.1.json").read_text())
 

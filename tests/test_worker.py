@@ -10,8 +10,12 @@ import sys
 import time
 from dataclasses import replace
 
+from arq.connections import create_pool
+
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
+from syndicator.store.connection import arq_settings
+from syndicator.worker.schedule import schedule_job
 from tests.builders import items, one_feed_config, rss
 from tests.conftest import REPO, delete_created
 from tests.harness import run_burst_worker, snapshot
@@ -110,11 +114,6 @@ async def test_404_is_recorded_not_retried(tmp_path, upstream, redis, redis_url,
 async def test_schedule_enqueues_at_most_one_pending_ingest_per_source(
     tmp_path, upstream, redis, redis_url, prefix
 ):
-    from arq.connections import create_pool
-
-    from syndicator.store.connection import arq_settings
-    from workers.jobs import schedule_job
-
     config = big_feed_config(tmp_path, upstream, redis_url, prefix)
     queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
@@ -135,11 +134,6 @@ async def test_schedule_enqueues_at_most_one_pending_ingest_per_source(
 async def test_scheduler_publishes_a_category_whose_publish_was_lost(
     tmp_path, upstream, redis, redis_url, prefix
 ):
-    from arq.connections import create_pool
-
-    from syndicator.store.connection import arq_settings
-    from workers.jobs import schedule_job
-
     config = big_feed_config(tmp_path, upstream, redis_url, prefix)
     upstream.put("/big.rss", rss(items("big", 2)), "application/rss+xml")
     await run_burst_worker(config, redis_url)  # ingested and published

@@ -1,1 +1,1 @@
-"""workers."""
+"""`arq workers.main.WorkerSettings`: a thin entry point onto `syndicator.worker`."""

@@ -1,7 +1,8 @@
 """A feed source, one pass: fetch → parse → normalise → store → (request) publish.
 
-It never loses stored items: a fetch or parse failure is recorded on the source, and the
-articles and feeds already published stay exactly as they were.
+It never loses stored items: a fetch or parse failure stores nothing, and the articles
+and feeds already published stay exactly as they were. It returns what happened; the
+caller (`syndicator.ingest.ingest_source`) records it on the source.
 """
 
 from __future__ import annotations
@@ -9,50 +10,30 @@ from __future__ import annotations
 from datetime import datetime
 
 from syndicator.fetch import FetchError
-from syndicator.ingest.report import IngestReport, summarise_counts
+from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_articles
 from syndicator.models import Article, Source
 from syndicator.normalise import NormaliseError, normalise_entry
 from syndicator.parse import ParseError, parse_feed
 from syndicator.runtime import Runtime
-from syndicator.store.sources import load_state, record_failure, record_success
-
-
-def fetch_failed(source: Source, exc: FetchError) -> IngestReport:
-    return IngestReport(
-        source.id, source.url, "error", error=str(exc), retryable=exc.retryable, retry_after=exc.retry_after
-    )
+from syndicator.store.sources import load_state
 
 
 async def ingest_feed(runtime: Runtime, source: Source, *, now: datetime) -> IngestReport:
-    redis, keys = runtime.redis, runtime.keys
-    state = await load_state(redis, keys, source.id)
+    state = await load_state(runtime.redis, runtime.keys, source.id)
     try:
         fetched = await runtime.fetcher.fetch(source, state.validators)
     except FetchError as exc:
-        await record_failure(redis, keys, source, now=now, error=str(exc))
-        return fetch_failed(source, exc)
-
+        return failed(source.id, source.url, str(exc), fetch=exc)
     if fetched.status == 304:
-        await record_success(
-            redis,
-            keys,
-            source,
-            now=now,
-            validators=fetched.validators,
-            status="304 not modified",
-            warnings=state.warnings,
-        )
-        return IngestReport(source.id, source.url, "not-modified")
+        return not_modified(source.id, source.url, fetched.validators, kept_warnings=state.warnings)
 
     try:
         feed = parse_feed(
             fetched.body, fetched.headers, fetched.final_url, max_entries=runtime.config.fetch.max_entries
         )
     except ParseError as exc:
-        error = f"{source.id}: {fetched.final_url}: unusable feed: {exc}"
-        await record_failure(redis, keys, source, now=now, error=error)
-        return IngestReport(source.id, source.url, "error", error=error)
+        return failed(source.id, source.url, f"{source.id}: {fetched.final_url}: unusable feed: {exc}")
 
     warnings = list(feed.warnings)
     articles: list[Article] = []
@@ -71,15 +52,6 @@ async def ingest_feed(runtime: Runtime, source: Source, *, now: datetime) -> Ing
     counts, touched = await store_articles(runtime, f"feed:{source.id}", articles, now=now)
     if skipped:
         counts["skipped"] += skipped
-    await record_success(
-        redis,
-        keys,
-        source,
-        now=now,
-        validators=fetched.validators,
-        status=f"{fetched.status} ok: {summarise_counts(counts)}",
-        warnings=tuple(warnings),
-    )
     return IngestReport(
         source.id,
         source.url,
@@ -87,4 +59,6 @@ async def ingest_feed(runtime: Runtime, source: Source, *, now: datetime) -> Ing
         counts=dict(counts),
         warnings=tuple(warnings),
         touched=tuple(sorted(touched)),
+        http_status=fetched.status,
+        validators=fetched.validators,
     )

@@ -20,21 +20,14 @@ from syndicator.discover import DiscoverError, parse_listing, parse_sitemap
 from syndicator.extract import ExtractError, extract_article
 from syndicator.extract.decode import decode_html
 from syndicator.fetch import FetchError
-from syndicator.ingest.feed import fetch_failed
-from syndicator.ingest.report import IngestReport, summarise_counts
+from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_articles
 from syndicator.models import FetchResult, Source, Validators
 from syndicator.normalise.categories import map_categories
 from syndicator.normalise.page import normalise_page
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import host_slot
-from syndicator.store.sources import (
-    load_state,
-    record_failure,
-    record_page_failure,
-    record_success,
-    record_unmapped,
-)
+from syndicator.store.sources import load_state
 
 MAX_CHILD_SITEMAPS = 50
 
@@ -62,29 +55,27 @@ def page_job_id(runtime: Runtime, url: str) -> str:
     return runtime.keys.job_id("page", hashlib.sha256(url.encode()).hexdigest()[:24])
 
 
-async def ingest_page(runtime: Runtime, source: Source, url: str, *, now: datetime) -> IngestReport:
-    """Fetch one article page, extract it, store it. `url` is the source's own for `page` sources."""
-    redis, keys = runtime.redis, runtime.keys
-    own = url == source.url  # a `page` source: its fetch state is the source's state
-    validators = (await load_state(redis, keys, source.id)).validators if own else Validators()
+async def ingest_one_page(runtime: Runtime, source: Source, url: str, *, now: datetime) -> IngestReport:
+    """Fetch one article page, extract it, store it, and return what happened (recording nothing).
 
-    async def failed(error: str) -> None:
-        if own:
-            await record_failure(redis, keys, source, now=now, error=error)
-        else:
-            await record_page_failure(redis, keys, source.id, now=now, error=error)
-            await redis.hdel(keys.seen_pages(source.id), url)  # try it again on the next poll
+    `url` is the source's own for a `page` source, whose fetch state is the source's state;
+    any other URL is a page found by the source's listing or sitemap (`from_listing`).
+    """
+    from_listing = url != source.url
+    if from_listing:
+        validators, kept_warnings = Validators(), ()
+    else:
+        state = await load_state(runtime.redis, runtime.keys, source.id)
+        validators, kept_warnings = state.validators, state.warnings
 
     try:
         fetched = await fetch_politely(runtime, source, url, validators)
     except FetchError as exc:
-        await failed(str(exc))
-        return replace(fetch_failed(source, exc), url=url)
+        return failed(source.id, url, str(exc), fetch=exc, from_listing=from_listing)
     if fetched.status == 304:
-        await record_success(
-            redis, keys, source, now=now, validators=fetched.validators, status="304 not modified"
+        return not_modified(
+            source.id, url, fetched.validators, kept_warnings=kept_warnings, from_listing=from_listing
         )
-        return IngestReport(source.id, url, "not-modified")
 
     try:
         page = extract_article(
@@ -97,26 +88,22 @@ async def ingest_page(runtime: Runtime, source: Source, url: str, *, now: dateti
         )
     except ExtractError as exc:
         error = f"{source.id}: {fetched.final_url}: no article: {exc}"
-        await failed(error)
-        return IngestReport(source.id, url, "error", error=error)
+        return failed(source.id, url, error, from_listing=from_listing)
 
     categories, mapped = map_categories(page.category_path, source)
-    if page.category_path and not mapped:
-        await record_unmapped(redis, keys, source.id, "/".join(page.category_path))
     article = normalise_page(page, source, fetched_at=now, categories=categories)
     counts, touched = await store_articles(runtime, f"page:{source.id}:{url}", [article], now=now)
-    if own:
-        await record_success(
-            redis,
-            keys,
-            source,
-            now=now,
-            validators=fetched.validators,
-            status=f"{fetched.status} ok: {summarise_counts(counts)}",
-            warnings=page.warnings,
-        )
     return IngestReport(
-        source.id, url, "updated", counts=dict(counts), warnings=page.warnings, touched=tuple(sorted(touched))
+        source.id,
+        url,
+        "updated",
+        counts=dict(counts),
+        warnings=page.warnings,
+        touched=tuple(sorted(touched)),
+        http_status=fetched.status,
+        validators=fetched.validators,
+        from_listing=from_listing,
+        unmapped="/".join(page.category_path) if page.category_path and not mapped else None,
     )
 
 
@@ -148,25 +135,22 @@ async def _discover_sitemap(runtime: Runtime, source: Source, first: FetchResult
 
 
 async def discover_pages(runtime: Runtime, source: Source, *, now: datetime) -> IngestReport:
-    """Poll a listing or sitemap source and enqueue (or, without a queue, run) new pages."""
+    """Poll a listing or sitemap source and enqueue (or, without a queue, run) new pages.
+
+    Pages run inline come back in the report's `pages`, to be recorded with the poll.
+    """
     redis, keys = runtime.redis, runtime.keys
     state = await load_state(redis, keys, source.id)
     try:
         first = await fetch_politely(runtime, source, source.url, state.validators)
         if first.status == 304:
-            await record_success(
-                redis, keys, source, now=now, validators=first.validators, status="304 not modified"
-            )
-            return IngestReport(source.id, source.url, "not-modified")
+            return not_modified(source.id, source.url, first.validators, kept_warnings=state.warnings)
         discover = _discover_listing if source.kind == "listing" else _discover_sitemap
         found = await discover(runtime, source, first)
     except FetchError as exc:
-        await record_failure(redis, keys, source, now=now, error=str(exc))
-        return fetch_failed(source, exc)
+        return failed(source.id, source.url, str(exc), fetch=exc)
     except DiscoverError as exc:
-        error = f"{source.id}: {source.url}: unusable {source.kind}: {exc}"
-        await record_failure(redis, keys, source, now=now, error=error)
-        return IngestReport(source.id, source.url, "error", error=error)
+        return failed(source.id, source.url, f"{source.id}: {source.url}: unusable {source.kind}: {exc}")
 
     new_urls: list[str] = []
     for url, lastmod in dict(found).items():
@@ -178,7 +162,7 @@ async def discover_pages(runtime: Runtime, source: Source, *, now: datetime) -> 
             new_urls.append(url)
 
     counts = {"found": len(dict(found)), "new pages": len(new_urls)}
-    reports: list[IngestReport] = []
+    pages: list[IngestReport] = []
     for url in new_urls:
         if runtime.queue is not None:
             await runtime.queue.enqueue_job(
@@ -189,19 +173,18 @@ async def discover_pages(runtime: Runtime, source: Source, *, now: datetime) -> 
                 _queue_name=runtime.config.settings.queue_name,
             )
         else:  # CLI: run each page now, in order
-            reports.append(await ingest_page(runtime, source, url, now=now))
-    for report in reports:
-        for key, n in report.counts.items():
+            pages.append(await ingest_one_page(runtime, source, url, now=now))
+    for page in pages:
+        for key, n in page.counts.items():
             counts[key] = counts.get(key, 0) + n
-        counts["page errors"] = counts.get("page errors", 0) + (report.status == "error")
-    errors = tuple(r.error for r in reports if r.error)
-    await record_success(
-        redis,
-        keys,
-        source,
-        now=now,
+        counts["page errors"] = counts.get("page errors", 0) + (page.status == "error")
+    return IngestReport(
+        source.id,
+        source.url,
+        "updated",
+        counts=counts,
+        warnings=tuple(p.error for p in pages if p.error),
+        http_status=first.status,
         validators=first.validators,
-        status=f"{first.status} ok: {summarise_counts(counts)}",
-        warnings=errors,
+        pages=tuple(pages),
     )
-    return IngestReport(source.id, source.url, "updated", counts=counts, warnings=errors)

@@ -1,8 +1,22 @@
-"""IngestReport: what one pass over a source (or one page) did, in operators' words."""
+"""IngestReport: what one pass over a source (or one page) did, in operators' words.
+
+An ingest returns its report and records nothing on the source itself; the entry points
+in `syndicator.ingest` hand the report to `store.sources.record_outcome`, so the source's
+state is written in one place, and what an operator reads in the source hash is what the
+report says. The report therefore carries everything that record needs: the validators
+to keep, the status line, the warnings, the error, the unmapped category path, and the
+pages a listing ingested inline.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+from syndicator.fetch import FetchError
+from syndicator.models import Validators
+
+Status = Literal["updated", "not-modified", "error"]
 
 
 def summarise_counts(counts: dict[str, int]) -> str:
@@ -12,17 +26,37 @@ def summarise_counts(counts: dict[str, int]) -> str:
 
 @dataclass(frozen=True)
 class IngestReport:
-    """What one pass did, for the job log, the CLI and the tests."""
+    """What one pass did, for the job log, the CLI, the tests and the source's state.
+
+    `from_listing` marks a page found by a listing or sitemap: its failure counts on the
+    source's `page_errors` (and the page is tried again on the next poll), and its success
+    leaves the source's own fetch state alone. `pages` are the pages a listing poll
+    ingested inline (the CLI, without a queue); they are recorded with the poll.
+    """
 
     source_id: str
     url: str
-    status: str  # "updated", "not-modified", "error"
+    status: Status
     counts: dict[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     error: str | None = None
     retryable: bool = False
     retry_after: float | None = None
     touched: tuple[str, ...] = ()
+    http_status: int | None = None
+    validators: Validators = field(default_factory=Validators)
+    from_listing: bool = False
+    unmapped: str | None = None
+    pages: tuple[IngestReport, ...] = ()
+
+    @property
+    def last_status(self) -> str:
+        """The source's `last_status`: `200 ok: 3 new, 1 changed`, `304 not modified`, `error`."""
+        if self.status == "error":
+            return "error"
+        if self.status == "not-modified":
+            return "304 not modified"
+        return f"{self.http_status} ok: {summarise_counts(self.counts)}"
 
     def line(self) -> str:
         if self.status == "error":
@@ -31,3 +65,38 @@ class IngestReport:
             return f"{self.source_id}: not modified (304)"
         warn = f"; {len(self.warnings)} warning(s): {'; '.join(self.warnings)}" if self.warnings else ""
         return f"{self.source_id}: {summarise_counts(self.counts)}{warn}"
+
+
+def failed(
+    source_id: str, url: str, error: str, *, fetch: FetchError | None = None, from_listing: bool = False
+) -> IngestReport:
+    """A pass that stored nothing; a fetch error also says whether a retry may help."""
+    return IngestReport(
+        source_id,
+        url,
+        "error",
+        error=error,
+        retryable=fetch.retryable if fetch else False,
+        retry_after=fetch.retry_after if fetch else None,
+        from_listing=from_listing,
+    )
+
+
+def not_modified(
+    source_id: str,
+    url: str,
+    validators: Validators,
+    *,
+    kept_warnings: tuple[str, ...] = (),
+    from_listing: bool = False,
+) -> IngestReport:
+    """A 304: nothing changed upstream, so the warnings of the last full read still stand."""
+    return IngestReport(
+        source_id,
+        url,
+        "not-modified",
+        http_status=304,
+        validators=validators,
+        warnings=kept_warnings,
+        from_listing=from_listing,
+    )

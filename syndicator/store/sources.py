@@ -1,15 +1,19 @@
 """Per-source fetch state and the schedule of due sources.
 
 The state is a Redis hash so operators can read it directly and so that each field can be
-updated without a read-modify-write. The due set is one sorted set scored by the next
-due time: the scheduler asks Redis "who is due" instead of scanning every source.
+updated without a read-modify-write. `record_outcome` is its one writer: an ingest returns
+its report, and the entry points in `syndicator.ingest` record it here. The due set is one
+sorted set scored by the next due time: the scheduler asks Redis "who is due" instead of
+scanning every source.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from redis.asyncio import Redis
 
@@ -71,57 +75,6 @@ def next_poll(source: Source, now: datetime, consecutive_errors: int = 0) -> dat
     return now + base + timedelta(seconds=jitter)
 
 
-async def record_success(
-    redis: Redis,
-    keys: Keys,
-    source: Source,
-    *,
-    now: datetime,
-    validators: Validators,
-    status: str,
-    warnings: tuple[str, ...] = (),
-) -> None:
-    due = next_poll(source, now)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(
-            keys.source_state(source.id),
-            mapping={
-                "etag": validators.etag or "",
-                "last_modified": validators.last_modified or "",
-                "last_attempt": _iso(now),
-                "last_success": _iso(now),
-                "last_status": status,
-                "consecutive_errors": 0,
-                "next_due": _iso(due),
-                "warnings": "\n".join(warnings),
-            },
-        )
-        pipe.hdel(keys.source_state(source.id), "last_error")
-        pipe.zadd(keys.due, {source.id: due.timestamp()})
-        await pipe.execute()
-
-
-async def record_failure(redis: Redis, keys: Keys, source: Source, *, now: datetime, error: str) -> int:
-    """Record a failed poll (stored items stay as they are); returns the error count."""
-    state_key = keys.source_state(source.id)
-    errors = int(await redis.hincrby(state_key, "consecutive_errors", 1))
-    due = next_poll(source, now, errors)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(
-            state_key,
-            mapping={
-                "last_attempt": _iso(now),
-                "last_error": error,
-                "last_error_at": _iso(now),
-                "last_status": "error",
-                "next_due": _iso(due),
-            },
-        )
-        pipe.zadd(keys.due, {source.id: due.timestamp()})
-        await pipe.execute()
-    return errors
-
-
 async def due_sources(redis: Redis, keys: Keys, sources: dict[str, Source], now: datetime) -> list[str]:
     """Enabled sources whose next poll time has come; new sources are due at once."""
     enabled = [s.id for s in sources.values() if s.enabled]
@@ -131,19 +84,94 @@ async def due_sources(redis: Redis, keys: Keys, sources: dict[str, Source], now:
     return [d.decode() for d in due if d.decode() in sources and sources[d.decode()].enabled]
 
 
-async def record_page_failure(redis: Redis, keys: Keys, source_id: str, *, now: datetime, error: str) -> None:
-    """A page found through a listing or sitemap failed; the listing's own state is untouched."""
-    state_key = keys.source_state(source_id)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hincrby(state_key, "page_errors", 1)
-        pipe.hset(state_key, mapping={"last_page_error": error, "last_page_error_at": _iso(now)})
-        await pipe.execute()
+class Outcome(Protocol):
+    """What `record_outcome` reads off an ingest's report (`syndicator.ingest.IngestReport`).
+
+    A protocol, not an import: the store sits below ingest, which imports it.
+    """
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def status(self) -> str: ...  # "updated", "not-modified" or "error"
+    @property
+    def last_status(self) -> str: ...
+    @property
+    def validators(self) -> Validators: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def from_listing(self) -> bool: ...
+    @property
+    def unmapped(self) -> str | None: ...
+    @property
+    def pages(self) -> Sequence[Outcome]: ...
 
 
-async def record_unmapped(redis: Redis, keys: Keys, source_id: str, path: str) -> None:
-    """An upstream category path no rule maps: counted so operators can add a rule."""
-    state_key = keys.source_state(source_id)
+async def record_outcome(
+    redis: Redis, keys: Keys, source: Source, outcome: Outcome, *, now: datetime
+) -> None:
+    """Record one ingest's outcome on its source: the one writer of the source's state.
+
+    - the source's own poll succeeded (or was a 304): validators, status line and warnings
+      kept, errors reset, next poll at the plain interval;
+    - it failed: stored items stay as they are, the error is kept, `consecutive_errors`
+      grows and the next poll backs off;
+    - a page found by its listing failed: `page_errors` grows, the page is forgotten by
+      `seen_pages` so the next poll tries it again; the listing's own state is untouched;
+    - a page's category path that no rule maps: counted in `unmapped`, so operators can
+      add a rule.
+
+    One transaction; a failure needs a second one for the next poll time, which depends
+    on the error count the first returned.
+    """
+    state_key = keys.source_state(source.id)
+    failed = outcome.status == "error" and not outcome.from_listing
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hincrby(state_key, "unmapped", 1)
-        pipe.hset(state_key, "last_unmapped", path)
-        await pipe.execute()
+        if failed:
+            pipe.hincrby(state_key, "consecutive_errors", 1)  # reply 0: the error count
+            pipe.hset(
+                state_key,
+                mapping={
+                    "last_attempt": _iso(now),
+                    "last_error": outcome.error or "",
+                    "last_error_at": _iso(now),
+                    "last_status": outcome.last_status,
+                },
+            )
+        elif not outcome.from_listing:
+            due = next_poll(source, now)
+            pipe.hset(
+                state_key,
+                mapping={
+                    "etag": outcome.validators.etag or "",
+                    "last_modified": outcome.validators.last_modified or "",
+                    "last_attempt": _iso(now),
+                    "last_success": _iso(now),
+                    "last_status": outcome.last_status,
+                    "consecutive_errors": 0,
+                    "next_due": _iso(due),
+                    "warnings": "\n".join(outcome.warnings),
+                },
+            )
+            pipe.hdel(state_key, "last_error")
+            pipe.zadd(keys.due, {source.id: due.timestamp()})
+        for page in (outcome, *outcome.pages):
+            if page.from_listing and page.status == "error":
+                pipe.hincrby(state_key, "page_errors", 1)
+                pipe.hset(
+                    state_key, mapping={"last_page_error": page.error or "", "last_page_error_at": _iso(now)}
+                )
+                pipe.hdel(keys.seen_pages(source.id), page.url)  # try it again on the next poll
+            if page.unmapped:
+                pipe.hincrby(state_key, "unmapped", 1)
+                pipe.hset(state_key, "last_unmapped", page.unmapped)
+        replies = await pipe.execute()
+    if failed:
+        due = next_poll(source, now, int(replies[0]))
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.hset(state_key, "next_due", _iso(due))
+            pipe.zadd(keys.due, {source.id: due.timestamp()})
+            await pipe.execute()

@@ -41,9 +41,10 @@ from syndicator.store.archive import (
 from syndicator.store.codec import article_from_json
 from syndicator.store.feeds import compress, content_digest
 from syndicator.web.cache import RenderCache
-from syndicator.web.feeds import EXTENSIONS, RUNTIME
+from syndicator.web.feeds import RUNTIME
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.representation import Representation, Validators, error_response, respond
+from syndicator.web.target import EXTENSIONS
 
 ARCHIVE_MAX_AGE = 30 * 24 * 3600
 CACHE_CONTROL = f"public, max-age={ARCHIVE_MAX_AGE}"

@@ -40,6 +40,11 @@ class Representation:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def ttl_cache_control(ttl_minutes: int) -> str:
+    """Shared caches and readers may keep a feed for its TTL (at most an hour)."""
+    return f"public, max-age={min(60 * ttl_minutes, 3600)}"
+
+
 def common_headers(
     validators: Validators, *, self_url: str, cache_control: str, media_type: str
 ) -> dict[str, str]:

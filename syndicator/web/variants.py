@@ -34,7 +34,6 @@ from syndicator.store.articles import load_articles
 from syndicator.store.feeds import compress
 from syndicator.store.keys import Keys
 from syndicator.web.cache import RenderCache
-from syndicator.web.feeds import FeedTarget, cache_control
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.query import FeedQuery
 from syndicator.web.representation import (
@@ -44,7 +43,9 @@ from syndicator.web.representation import (
     is_not_modified,
     not_modified_response,
     respond,
+    ttl_cache_control,
 )
+from syndicator.web.target import FeedTarget
 
 MAX_WINDOW = 5000  # candidates read per category at most (the index's retention caps it too)
 CHUNK = 200  # article records read per round trip while filtering
@@ -259,7 +260,7 @@ async def serve_variant(
     key = variant_key(target, states, query)
     validators = Validators(variant_etag(key, coding), max(s.last_modified for s in states))
     url = self_url(runtime.site_url, target, query)
-    control = cache_control(min(s.ttl_minutes for s in states))
+    control = ttl_cache_control(min(s.ttl_minutes for s in states))
     media_type = FORMATS[target.fmt].media_type
     if is_not_modified(request, validators):
         return not_modified_response(validators, self_url=url, cache_control=control, media_type=media_type)

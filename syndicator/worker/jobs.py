@@ -1,4 +1,7 @@
-"""arq job functions: thin wrappers that turn arq's ctx into calls on the syndicator library.
+"""arq job functions on the queue: thin wrappers that turn arq's ctx into library calls.
+
+The job names arq knows them by (`ingest_source`, `ingest_page`, `publish_category`) are
+given in `settings.py`; the cron job that enqueues ingests is in `schedule.py`.
 
 Retries: a retryable fetch failure (timeout, 5xx, 429) raises arq's `Retry` with a backoff
 computed from `job_try`, honouring the upstream's Retry-After; everything else is recorded
@@ -15,11 +18,9 @@ from typing import Any
 from arq import Retry
 
 from syndicator.ingest import IngestReport, ingest_page, ingest_source
-from syndicator.publish import enqueue_publish, stale_categories
 from syndicator.publish import publish_category as publish
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import HostBusy
-from syndicator.store.sources import due_sources
 
 log = logging.getLogger("syndicator.worker")
 
@@ -67,20 +68,3 @@ async def publish_job(ctx: dict[str, Any], slug: str) -> str:
         return f"{slug}: unknown category"
     version = await publish(runtime, slug)
     return f"{slug}: version {version}" if version else f"{slug}: unchanged"
-
-
-async def schedule_job(ctx: dict[str, Any]) -> int:
-    """Enqueue an ingest for every due source; a pending one is not enqueued twice."""
-    runtime: Runtime = ctx["runtime"]
-    now = datetime.now(UTC)
-    enqueued = 0
-    for source_id in await due_sources(runtime.redis, runtime.keys, runtime.config.sources, now):
-        job = await ctx["redis"].enqueue_job(
-            "ingest_source",
-            source_id,
-            _job_id=runtime.keys.job_id("ingest", source_id),
-            _queue_name=runtime.config.settings.queue_name,
-        )
-        enqueued += job is not None
-    await enqueue_publish(runtime, await stale_categories(runtime))
-    return enqueued

@@ -1,0 +1,94 @@
+"""arq worker settings, for `syndicator worker`/`serve` and `arq workers.main.WorkerSettings`.
+
+arq reads settings from a class's own `__dict__` (a subclass loses its parent's attributes,
+arq #472), so `worker_settings()` builds a fresh, complete class for a given config, and
+`settings_from_environment()` is that class for the configuration the environment names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron, func
+from arq.connections import ArqRedis
+
+from syndicator.config import load_config
+from syndicator.models import Config
+from syndicator.publish import publish_missing
+from syndicator.runtime import Runtime
+from syndicator.store.connection import arq_settings
+from syndicator.worker.jobs import ingest_job, page_job, publish_job
+from syndicator.worker.schedule import schedule_job
+
+
+def worker_settings(config: Config, redis_url: str) -> type:
+    """A complete arq settings class for `config`, talking to `redis_url`."""
+    settings = config.settings
+    every = max(1, min(60, settings.schedule_every))
+    seconds = set(range(0, 60, every))
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        queue: ArqRedis = ctx["redis"]
+        runtime = Runtime.open(config, redis_url, queue=queue)
+        ctx["runtime"] = runtime
+        await publish_missing(runtime)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        runtime: Runtime | None = ctx.get("runtime")
+        if runtime is not None:
+            await runtime.close()
+
+    timeout = settings.job_timeout
+    return type(
+        "WorkerSettings",
+        (),
+        {
+            "functions": [
+                # keep_result=0: a finished ingest must not block the next enqueue of its id
+                func(
+                    ingest_job,
+                    name="ingest_source",
+                    keep_result=0,
+                    timeout=timeout,
+                    max_tries=settings.max_tries,
+                ),
+                func(
+                    page_job,
+                    name="ingest_page",
+                    keep_result=0,
+                    timeout=timeout,
+                    max_tries=settings.max_tries,
+                ),
+                func(publish_job, name="publish_category", keep_result=0, timeout=timeout, max_tries=3),
+            ],
+            "cron_jobs": [
+                cron(
+                    schedule_job,
+                    name=f"{settings.redis_prefix}schedule_due",  # job ids carry the prefix
+                    second=seconds,
+                    run_at_startup=True,
+                    unique=True,
+                    timeout=min(30.0, timeout),
+                )
+            ],
+            "redis_settings": arq_settings(redis_url),
+            "queue_name": settings.queue_name,
+            "on_startup": on_startup,
+            "on_shutdown": on_shutdown,
+            "health_check_interval": 30,
+            "max_jobs": 16,
+            "job_completion_wait": 5,
+            "keep_result": 0,
+        },
+    )
+
+
+def settings_from_environment() -> type:
+    """The settings class for the configuration and Redis the environment names."""
+    config = load_config()
+    if not config.settings.redis_url:
+        raise SystemExit(
+            "arq workers.main.WorkerSettings needs SYNDICATOR_REDIS_URL (or server.redis_url); "
+            "for the embedded Redis use `syndicator serve`"
+        )
+    return worker_settings(config, config.settings.redis_url)
