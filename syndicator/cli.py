@@ -1,7 +1,9 @@
-"""`syndicator` command line: serve, web, worker, ingest, migrate, check-config.
+"""`syndicator` command line: serve, web, worker, ingest, migrate, extract, check-config.
 
 Every command loads the configuration first, so a bad config stops it with one line that
-names the file, the key and the problem (exit status 2), before anything starts. Every
+names the file, the key and the problem (exit status 2), before anything starts. A good
+one is named on stderr (`config: /abs/path (from --config)`), first, so the operator sees
+which file runs while stdout stays for the command's output (`extract --json`). Every
 command that opens the store then checks its layout version (`check_store`), so no process
 ever reads or writes a layout it does not know.
 """
@@ -21,7 +23,7 @@ from aiohttp import web
 from arq.connections import create_pool
 from arq.worker import Worker, create_worker
 
-from syndicator.config import ConfigError, check_config, load_config
+from syndicator.config import ConfigError, check_config, load_config, locate_config
 from syndicator.embedded import EmbeddedRedis, EmbeddedRedisError
 from syndicator.models import Config
 from syndicator.runtime import Runtime
@@ -162,7 +164,9 @@ async def run_migrate(config: Config, redis_url: str) -> int:
 
 
 def _load(args: argparse.Namespace) -> Config:
-    config = load_config(args.config)
+    location = locate_config(args.config)
+    config = load_config(location)
+    print(location.describe(), file=sys.stderr, flush=True)
     overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k, None) is not None}
     return replace(config, settings=replace(config.settings, **overrides)) if overrides else config
 
@@ -194,12 +198,17 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("migrate", help="upgrade the store to this version's layout (idempotent, resumable)")
     p.add_argument("--config")
     p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
-    p.add_argument("path", nargs="?")
+    p.add_argument("path", nargs="?", help="the file (default: as for every command)")
+    p.add_argument("--config", help="the same as PATH")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if args.command == "check-config":
-        ok, message = check_config(args.path)
+        given_by = "the command line" if args.path else "--config"
+        location = locate_config(args.path or args.config, given_by=given_by)
+        ok, message = check_config(location)
+        if ok:
+            print(location.describe(), file=sys.stderr, flush=True)
         print(message, file=sys.stdout if ok else sys.stderr)
         return 0 if ok else 2
     try:

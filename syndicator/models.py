@@ -124,13 +124,19 @@ class Settings:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole validated configuration. Categories include the reserved `all`."""
+    """The whole validated configuration. Categories include the reserved `all`.
+
+    `path` is the absolute file it came from, so a reload reads the same file again;
+    `digest` is the sha256 (hex) of that file's bytes, so a reload can tell (and announce)
+    which version of the file runs — the same value `sha256sum` prints for it.
+    """
 
     path: str
     settings: Settings
     fetch: FetchLimits
     categories: dict[str, Category]
     sources: dict[str, Source]
+    digest: str = ""
 
     def category_with_ancestors(self, slug: str) -> tuple[str, ...]:
         """`slug`, its parents, and `all`: every feed an article in `slug` appears in."""

@@ -6,7 +6,9 @@ Error tests assert the whole one-line message, because that line is all an opera
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,8 +16,16 @@ import feedparser
 import jsonschema
 import pytest
 
-from syndicator.config import ConfigError, check_config, default_config_path, load_config
-from syndicator.models import ALL_CATEGORY
+from syndicator.config import (
+    ConfigError,
+    ConfigLocation,
+    check_config,
+    default_config_path,
+    load_config,
+    locate_config,
+)
+from syndicator.config.schema import CategoryTable, FetchTable, RulesTable, ServerTable, SourceTable
+from syndicator.models import ALL_CATEGORY, Category, FetchLimits, Settings, SiteRules, Source
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -48,7 +58,8 @@ def error_of(path: Path, environ: dict[str, str] | None = None) -> ConfigError:
 # ---------------------------------------------------------------- the default configuration
 
 
-def test_default_config_loads_from_checkout() -> None:
+def test_default_config_loads_from_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)  # ./config/syndicator.toml in the current directory
     config = load_config(environ={})
     assert config.path == str(DEFAULT)
     assert list(config.categories) == [
@@ -77,14 +88,21 @@ def test_default_config_loads_from_checkout() -> None:
     assert len(fed) >= 2 and fed <= set(config.categories)
 
 
-def test_default_config_path_prefers_env_then_checkout(
+def test_default_config_path_prefers_env_then_current_directory_then_bundled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SYNDICATOR_CONFIG", raising=False)
-    assert default_config_path() == DEFAULT
-    other = write(tmp_path, MINIMAL)
+    monkeypatch.chdir(tmp_path)
+    # Nothing here: the bundled copy (in this editable install, the checkout's config/).
+    assert locate_config() == ConfigLocation(DEFAULT, "the bundled default")
+    (tmp_path / "config").mkdir()
+    mine = write(tmp_path / "config", MINIMAL)
+    assert default_config_path() == mine
+    assert locate_config().describe() == f"config: {mine} (from ./config in the current directory)"
+    other = write(tmp_path, MINIMAL, "other.toml")
     monkeypatch.setenv("SYNDICATOR_CONFIG", str(other))
-    assert default_config_path() == other
+    assert locate_config() == ConfigLocation(other, "from $SYNDICATOR_CONFIG", "SYNDICATOR_CONFIG")
+    assert locate_config("given.toml").describe() == f"config: {tmp_path / 'given.toml'} (from --config)"
 
 
 def test_config_env_variable_names_the_file(tmp_path: Path) -> None:
@@ -510,6 +528,22 @@ BAD_FILES = [
         "sources[0].default_category",
         "unknown category 'tehc' (did you mean 'tech'?)",
     ),
+    (
+        CATEGORY + SOURCE + '[sources.category_map]\n"情感/故事" = 5\n',
+        'sources[0].category_map."情感/故事"',
+        "expected a string, got integer 5",
+    ),
+    (SOURCE + "kind = 5\n", "sources[0].kind", "expected a string, got integer 5"),
+    ('categories = ["tech"]\n', "categories[0]", "expected a table, got string"),
+    (SOURCE + "rules = 3\n", "sources[0].rules", "expected a table, got integer"),
+    ('[all]\ntitle = ""\n', "all.title", "must not be empty"),
+    # a misspelt key is named before the errors it causes
+    (
+        '[[sources]]\nid = "s"\nuurl = "https://e.example/"\n',
+        "sources[0].uurl",
+        "unknown key (did you mean url?)",
+    ),
+    ('[server]\nport = "x"\n[sever]\n', "sever", "unknown key (did you mean server?)"),
     # TOML syntax: the position becomes the key
     ("[server]\nport = \n", "line 2, column 8", "TOML syntax error: Invalid value"),
     (
@@ -561,3 +595,52 @@ def test_check_config_reports_good_and_bad_files(tmp_path: Path) -> None:
     ok, message = check_config(bad)
     assert ok is False
     assert message == f"{bad}: sources[1].id: duplicate source id 's' (also sources[0].id)"
+
+
+# ---------------------------------------------------------------- one schema, the same records
+
+
+def test_schema_declares_every_record_field_with_the_records_defaults(tmp_path: Path) -> None:
+    """A key is one line in `schema.py`; its record field in models.py must agree with it."""
+    for table, record in [
+        (ServerTable, Settings),
+        (FetchTable, FetchLimits),
+        (SourceTable, Source),
+        (RulesTable, SiteRules),
+        (CategoryTable, Category),
+    ]:
+        assert set(table.model_fields) == {f.name for f in fields(record)}, record.__name__
+    path = write(tmp_path, MINIMAL)
+    config = load_config(path, environ={})
+    assert config.settings == Settings()
+    assert config.fetch == FetchLimits()
+    assert config.categories["all"] == Category("all", "All articles")
+    assert config.categories["tech"] == Category("tech", "Tech")
+    source = config.sources["one"]
+    assert source == Source("one", "https://example.com/feed.xml", categories=("tech",))
+
+
+# ---------------------------------------------------------------- digest and reload
+
+
+def test_digest_is_the_files_sha256_and_a_reload_reads_the_same_file(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL)
+    environ = {"SYNDICATOR_PORT": "8181"}
+    config = load_config(path, environ=environ)
+    assert config.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert config.path == str(path)
+
+    same = load_config(config.path, environ=environ)
+    assert same == config and same.settings.port == 8181  # the overrides apply again
+
+    path.write_text(MINIMAL.replace('id = "one"', 'id = "two"'), encoding="utf-8")
+    changed = load_config(config.path, environ=environ)
+    assert changed.digest != config.digest and list(changed.sources) == ["two"]
+    assert changed.settings.port == 8181
+
+
+def test_relative_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, MINIMAL)
+    monkeypatch.chdir(tmp_path)
+    config = load_config("syndicator.toml", environ={})
+    assert config.path == str(tmp_path / "syndicator.toml")

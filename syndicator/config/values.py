@@ -1,0 +1,283 @@
+"""The value types pydantic lacks, as `Annotated` types: durations, sizes, CIDRs, zones, URLs.
+
+Each validator raises `ValueError` with a one-line problem that names neither the file
+nor the key; `errors.py` adds those, so every message has the `path: key: problem` shape.
+Where the TOML type is fixed (a string), pydantic checks it first and the validator runs
+after; durations and sizes accept a number or a string, so they check the type themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cssselect import GenericTranslator, SelectorError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+
+
+def type_name(value: object) -> str:
+    """The TOML name of a value's type, for messages a config author understands."""
+    names = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", dict: "table"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _not_empty(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text
+
+
+def _port(port: int) -> int:
+    if port > 65535:
+        raise ValueError(f"must be a port number between 1 and 65535, got {port}")
+    return port
+
+
+NonEmptyStr = Annotated[str, AfterValidator(_not_empty)]
+PositiveInt = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Port = Annotated[int, Field(ge=1), AfterValidator(_port)]
+
+
+def one_of(what: str, choices: tuple[str, ...]) -> BeforeValidator:
+    """For a `Literal`: a string not in `choices` is an unknown `what`, named with the choices.
+
+    (pydantic's own message would say "Input should be 'feed', 'page' ...".)
+    """
+
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {type_name(value)} {value!r}")
+        if value not in choices:
+            raise ValueError(f"unknown {what} {value!r} (supported: {', '.join(choices)})")
+        return value
+
+    return BeforeValidator(check)
+
+
+# ---------------------------------------------------------------- durations and sizes
+
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_DURATION_HINT = 'use seconds or a string such as "90s", "10m", "1h30m", "7d", "2w"'
+
+
+def parse_duration(value: object) -> timedelta:
+    """Seconds (int or float) or a string of number+unit parts: "90s", "1h30m", "2w"."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a duration, got {type_name(value)} {value!r} ({_DURATION_HINT})")
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if re.fullmatch(r"\d+(?:\.\d+)?", text):
+            seconds = float(text)
+        elif _DURATION.fullmatch(text):
+            seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+        else:
+            raise ValueError(f"bad duration {value!r} ({_DURATION_HINT})")
+    else:
+        seconds = float(value)
+    if not seconds > 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def _seconds(value: object) -> float:
+    return parse_duration(value).total_seconds()
+
+
+def _whole_seconds(value: object) -> int:
+    """The scheduler ticks in whole seconds, so "1500ms" is a mistake, not 1 s."""
+    seconds = _seconds(value)
+    if seconds != int(seconds):
+        raise ValueError(f"must be a whole number of seconds, got {value!r}")
+    return int(seconds)
+
+
+_SIZE_FACTORS = {"": 1, "b": 1, "kb": 1024, "kib": 1024, "mb": 1024**2, "mib": 1024**2}
+_SIZE_FACTORS.update({"gb": 1024**3, "gib": 1024**3})
+
+
+def _size(value: object) -> int:
+    """Bytes as an integer, or a string "512KB" / "10MB" / "1GB" (binary multiples)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"expected a size, got {type_name(value)} {value!r}")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)", value.strip())
+        if not match or match.group(2).lower() not in _SIZE_FACTORS:
+            raise ValueError(f'bad size {value!r} (use bytes or a string such as "512KB", "10MB")')
+        size = int(float(match.group(1)) * _SIZE_FACTORS[match.group(2).lower()])
+    if size <= 0:
+        raise ValueError(f"size must be positive, got {value!r}")
+    return size
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+WholeSeconds = Annotated[int, BeforeValidator(_whole_seconds)]
+Size = Annotated[int, BeforeValidator(_size)]
+
+
+# ---------------------------------------------------------------- names
+
+
+def _matching(regex: str, problem: str) -> AfterValidator:
+    """A string matching `regex` whole; `problem` is formatted with the bad value."""
+    compiled = re.compile(regex)
+
+    def check(text: str) -> str:
+        if not compiled.fullmatch(text):
+            raise ValueError(problem.format(text))
+        return text
+
+    return AfterValidator(check)
+
+
+MAX_SLUG_DEPTH = 8
+_SLUG_PROBLEM = (
+    f"bad slug {{!r}} (lowercase segments of a-z, 0-9, '-', '_' joined by '/', at most {MAX_SLUG_DEPTH} deep)"
+)
+_ID_PROBLEM = "bad source id {!r} (lowercase letters, digits, '.', '_', '-'; starting with a letter or digit)"
+_LANGUAGE_PROBLEM = "bad language tag {!r} (use e.g. 'en', 'zh-CN')"
+
+Slug = Annotated[str, _matching(rf"[a-z0-9_-]+(?:/[a-z0-9_-]+){{0,{MAX_SLUG_DEPTH - 1}}}", _SLUG_PROBLEM)]
+SourceId = Annotated[str, _matching(r"[a-z0-9][a-z0-9._-]*", _ID_PROBLEM)]
+Language = Annotated[str, _matching(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*", _LANGUAGE_PROBLEM)]
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as 'Asia/Shanghai')") from None
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(_not_empty), AfterValidator(_timezone)]
+
+
+def _cidr(text: str) -> str:
+    text = text.strip()
+    try:
+        return str(ipaddress.ip_network(text, strict=True))
+    except ValueError as err:
+        hint = ""
+        with contextlib.suppress(ValueError):
+            hint = f" (did you mean {ipaddress.ip_network(text, strict=False)}?)"
+        raise ValueError(f"bad CIDR {text!r}: {err}{hint}") from None
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+def _header_safe(agent: str) -> str:
+    if any(c in agent for c in "\r\n\x00"):
+        raise ValueError("must not contain line breaks or NUL (it is sent as an HTTP header)")
+    return agent
+
+
+UserAgent = Annotated[str, AfterValidator(_not_empty), AfterValidator(_header_safe)]
+
+
+def _css_selector(selector: str) -> str:
+    """Compiled now, so a typo stops start-up rather than every extraction."""
+    try:
+        GenericTranslator().css_to_xpath(selector)
+    except SelectorError as err:
+        raise ValueError(f"invalid CSS selector {selector!r}: {err}") from None
+    return selector
+
+
+CssSelector = Annotated[str, AfterValidator(_not_empty), AfterValidator(_css_selector)]
+
+
+# ---------------------------------------------------------------- URLs
+
+
+def _check_http_url(url: str) -> None:
+    """Raise unless `url` is an absolute http(s) URL with a host and a valid port."""
+    if any(c.isspace() for c in url):
+        raise ValueError(f"URL {url!r} contains whitespace")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"bad URL {url!r} (expected http://, https:// or file:)")
+    if not parts.hostname:
+        raise ValueError(f"URL {url!r} has no host")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise ValueError(f"URL {url!r} has a bad port") from None
+
+
+def _source_url(url: str, info: ValidationInfo) -> str:
+    """An http(s) URL as written, or a `file:` path turned into an absolute `file:///` URI.
+
+    A relative `file:` path is resolved against the config file's directory (the
+    validation context's `base_dir`), so the same config works from any current
+    directory. The file must exist: a typo here would otherwise surface only as a failing
+    fetch long after start.
+    """
+    url = url.strip()
+    if not url.lower().startswith("file:"):
+        _check_http_url(url)
+        return url
+    rest = url[5:]
+    if rest.startswith("//"):  # file://host/path: only the local host makes sense
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise ValueError(f"file: URL {url!r} names a remote host {parts.netloc!r}")
+        rest = parts.path
+    if not rest:
+        raise ValueError(f"file: URL {url!r} has no path")
+    base_dir: Path = (info.context or {}).get("base_dir", Path.cwd())
+    target = (base_dir / unquote(rest)).resolve()
+    if not target.is_file():
+        raise ValueError(f"file: URL {url!r} points at {str(target)!r}, which is not a file")
+    return target.as_uri()
+
+
+def _public_url(url: str | None) -> str | None:
+    """The site's external base URL, always ending in "/" so joins behave; "" means none."""
+    url = (url or "").strip()
+    if not url:
+        return None
+    _check_http_url(url)
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise ValueError(f"public URL {url!r} must not have a query or fragment")
+    return url if url.endswith("/") else url + "/"
+
+
+def _redis_url(url: str | None) -> str | None:
+    """A redis://, rediss:// or unix:// URL; "" means the embedded server."""
+    url = (url or "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(
+            f"unsupported scheme in {url!r} (use redis://, rediss:// or unix://, "
+            "or leave empty for the embedded server)"
+        )
+    if parts.scheme == "unix" and not parts.path:
+        raise ValueError(f"unix:// URL {url!r} has no socket path")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ValueError(f"redis URL {url!r} has a bad port") from None
+    return url
+
+
+SourceUrl = Annotated[str, AfterValidator(_not_empty), AfterValidator(_source_url)]
+PublicUrl = Annotated[str | None, AfterValidator(_public_url)]
+RedisUrl = Annotated[str | None, AfterValidator(_redis_url)]
