@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import feedparser
 import pytest
@@ -31,9 +30,9 @@ from syndicator.render import (
     render_json,
     render_rss,
 )
+from tests.conftest import JSONFEED_SCHEMA
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-SCHEMA = json.loads((CORPUS / "jsonfeed-schema" / "schema-v1.1.json").read_text("utf-8"))
+SCHEMA = json.loads(JSONFEED_SCHEMA.read_text("utf-8"))
 SITE = "http://localhost:8080/"
 CST = timezone(timedelta(hours=8))
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
