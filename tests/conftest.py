@@ -1,5 +1,10 @@
 """Shared fixtures: a real Redis, a unique key prefix per test, a real upstream HTTP server.
 
+Test data lives in `tests/fixtures/` (copies of the seed site and of a few small public
+files, each beside its licence), so the suite passes in a clone with nothing beside it.
+The large public corpora feed the separate conformance suite in `tests/conformance/`,
+which runs only when given the corpus folder: `pytest tests/conformance --corpus DIR`.
+
 Redis: `SYNDICATOR_TEST_REDIS_URL` when set (CI may point it at a database of the
 machine's server); otherwise a private `redis-server` started once per session, exactly
 as the embedded mode starts one. Each test writes only under its own prefix and queue
@@ -21,8 +26,57 @@ from syndicator.store.connection import connect
 from tests.upstream import Upstream
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus"
+FIXTURES = REPO / "tests" / "fixtures"
+SITE_ZHBF = FIXTURES / "site-zhbf"
+JSONFEED_SCHEMA = FIXTURES / "jsonfeed" / "schema-v1.1.json"
+CONFORMANCE = REPO / "tests" / "conformance"
+# What a folder needs to hold to be the corpus (its README lists these folders).
+CORPUS_PARTS = ("feedparser-tests", "miniflux-testdata", "jsonfeed-schema", "site-zhbf")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--corpus",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the public test corpora (shared/corpus beside the checkout); enables the conformance suite",
+    )
+
+
+def _names_conformance(arg: str) -> bool:
+    """Whether a command-line path (maybe with ::test) lies in the conformance suite."""
+    path = Path(arg.split("::", 1)[0]).resolve()
+    return path == CONFORMANCE or CONFORMANCE in path.parents
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse, in one line, a conformance run that has no usable corpus folder.
+
+    Without this a missing folder would surface as hundreds of FileNotFoundErrors.
+    """
+    corpus: Path | None = config.getoption("corpus")
+    if corpus is None:
+        if any(_names_conformance(arg) for arg in config.args):
+            raise pytest.UsageError(
+                "tests/conformance needs the corpus folder: add --corpus DIR (shared/corpus beside the checkout)"
+            )
+        return
+    if not corpus.is_dir():
+        raise pytest.UsageError(
+            f"--corpus {corpus}: no such folder "
+            "(the conformance suite needs the corpus folder: shared/corpus beside the checkout)"
+        )
+    missing = [part for part in CORPUS_PARTS if not (corpus / part).is_dir()]
+    if missing:
+        raise pytest.UsageError(f"--corpus {corpus}: not the corpus folder (it lacks {', '.join(missing)})")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Plain `pytest` leaves the conformance suite out: it needs --corpus."""
+    if collection_path == CONFORMANCE and config.getoption("corpus") is None:
+        return True
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ from syndicator.runtime import Runtime
 from syndicator.store.codec import article_from_json
 from syndicator.web.app import create_app
 from syndicator.worker import worker_settings
-from tests.conftest import CORPUS
+from tests.conftest import JSONFEED_SCHEMA
 
-SCHEMA = json.loads((CORPUS / "jsonfeed-schema" / "schema-v1.1.json").read_text())
+SCHEMA = json.loads(JSONFEED_SCHEMA.read_text())
 
 
 async def run_burst_worker(config, redis_url: str) -> None:

@@ -1,15 +1,14 @@
 """Discovery as a person meets it: `/` in a real headless Chromium, and the OPML export.
 
 Chromium comes from Debian's package (`.ci/run` installs it); test tools' own browser
-downloads cannot work here. Without a Chromium the test is skipped locally and fails in CI.
+downloads cannot work here. Without a Chromium the test is skipped locally and fails in CI
+(tests/programs.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import socket
 
 import feedparser
@@ -24,8 +23,8 @@ from syndicator.publish import publish_missing
 from syndicator.runtime import Runtime
 from syndicator.web.app import create_app
 from tests.builders import items, rss, write_config
+from tests.programs import require_program
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -78,13 +77,15 @@ async def site(tmp_path, upstream, redis, redis_url, prefix):
         await runtime.close()
 
 
-async def chromium(tmp_path, *args: str) -> bytes:
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
-        pytest.skip("no chromium on this machine (apt-get install chromium)")
+@pytest.fixture
+def chromium_binary() -> str:
+    """Checked before `site` is built, so a machine without Chromium skips at once."""
+    return require_program("chromium", "chromium", aliases=("chromium-browser",))
+
+
+async def chromium(binary: str, tmp_path, *args: str) -> bytes:
     process = await asyncio.create_subprocess_exec(
-        CHROMIUM,
+        binary,
         *FLAGS,
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
         *args,
@@ -96,14 +97,14 @@ async def chromium(tmp_path, *args: str) -> bytes:
     return out
 
 
-async def test_index_renders_in_chromium_and_every_link_resolves(tmp_path, site):
+async def test_index_renders_in_chromium_and_every_link_resolves(chromium_binary, tmp_path, site):
     base, config = site
-    dom = lxml_html.fromstring(await chromium(tmp_path, "--dump-dom", base))
+    dom = lxml_html.fromstring(await chromium(chromium_binary, tmp_path, "--dump-dom", base))
     assert dom.findtext(".//title") == "Syndicator feeds"
     alternates = dom.xpath("//head/link[@rel='alternate']")
     assert len(alternates) == 3 * len(config.categories)
     screenshot = tmp_path / "index.png"
-    await chromium(tmp_path, f"--screenshot={screenshot}", "--window-size=1000,700", base)
+    await chromium(chromium_binary, tmp_path, f"--screenshot={screenshot}", "--window-size=1000,700", base)
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     async with ClientSession() as http:

@@ -14,7 +14,7 @@ import yaml
 from syndicator.embedded import EmbeddedRedis
 from syndicator.store.connection import connect
 from tests.builders import items, rss, write_config
-from tests.conftest import CORPUS, REPO
+from tests.conftest import REPO, SITE_ZHBF
 
 
 def run_cli(
@@ -117,7 +117,7 @@ SEED_URL = "http://www.zhbf.example/qinggan/gushi/20231123/8812.html"
 
 @pytest.mark.parametrize("name", ["article-8812.utf8.html", "article-8812.gbk.html"])
 def test_extract_command_prints_the_expected_article(name):
-    site = CORPUS / "site-zhbf"
+    site = SITE_ZHBF
     expected = json.loads((site / "article-8812.expected.json").read_text())
     result = run_cli("extract", str(site / name), "--url", SEED_URL, "--json")
     assert result.returncode == 0, result.stderr

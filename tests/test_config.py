@@ -26,9 +26,9 @@ from syndicator.config import (
 )
 from syndicator.config.schema import CategoryTable, FetchTable, RulesTable, ServerTable, SourceTable
 from syndicator.models import ALL_CATEGORY, Category, FetchLimits, Settings, SiteRules, Source
+from tests.conftest import JSONFEED_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
 DEFAULT = REPO / "config" / "syndicator.toml"
 SAMPLES = REPO / "config" / "samples"
 
@@ -142,7 +142,7 @@ def test_gbk_sample_is_really_gbk() -> None:
 
 
 def test_json_feed_sample_is_valid_json_feed_1_1() -> None:
-    schema = json.loads((CORPUS / "jsonfeed-schema" / "schema-v1.1.json").read_text())
+    schema = json.loads(JSONFEED_SCHEMA.read_text())
     feed = json.loads((SAMPLES / "news.json").read_text(encoding="utf-8"))
     jsonschema.validate(feed, schema, format_checker=jsonschema.FormatChecker())
     assert feed["version"] == "https://jsonfeed.org/version/1.1"

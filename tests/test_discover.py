@@ -17,15 +17,15 @@ from syndicator.discover import (
     parse_sitemap,
     parse_w3c_datetime,
 )
+from tests.conftest import SITE_ZHBF
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "discover"
 SM_NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 
 
 def _listing_cases() -> list[Path]:
-    return [CORPUS / "site-zhbf" / "listing-qinggan-gushi.html", *sorted(FIXTURES.glob("listing-*.html"))]
+    return [SITE_ZHBF / "listing-qinggan-gushi.html", *sorted(FIXTURES.glob("listing-*.html"))]
 
 
 # ---------------------------------------------------------------- listing pages: whole pages

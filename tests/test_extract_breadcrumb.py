@@ -4,15 +4,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from syndicator.extract.breadcrumb import BreadcrumbRuleError, breadcrumb_path
 from syndicator.extract.document import parse_html
 from syndicator.models import SiteRules
+from tests.conftest import SITE_ZHBF
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 TITLE = "陆海新通道技术技能人才国际发展联盟成立"
 BODY = "<p>" + "重庆持续深化人才领域国际交流合作,为西部陆海新通道建设汇聚更多智慧和力量。" * 3 + "</p>"
 
@@ -129,7 +127,7 @@ def test_category_named_like_the_start_of_the_title_is_kept() -> None:
 
 
 def test_the_seed_page() -> None:
-    html = (CORPUS / "site-zhbf" / "article-8812.utf8.html").read_text("utf-8")
+    html = (SITE_ZHBF / "article-8812.utf8.html").read_text("utf-8")
     assert path(html) == ("情感", "故事")
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from syndicator.extract.decode import decode_html, decode_page
 from syndicator.extract.document import parse_html
+from tests.conftest import FIXTURES, SITE_ZHBF
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-MINIFLUX = CORPUS / "miniflux-testdata" / "internal" / "reader" / "encoding" / "testdata"
-SITE = CORPUS / "site-zhbf"
+MINIFLUX = FIXTURES / "miniflux" / "encoding"
+SITE = SITE_ZHBF
 
 SAMPLES = {
     "gbk": "陆海新通道技术技能人才国际发展联盟在重庆成立，重庆人社持续深化人才领域国际交流合作。",

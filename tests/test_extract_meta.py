@@ -19,8 +19,8 @@ from syndicator.extract.document import parse_html
 from syndicator.extract.jsonld import json_ld_objects
 from syndicator.extract.language import detect_language
 from syndicator.models import SiteRules
+from tests.conftest import SITE_ZHBF
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 PAGES = Path(__file__).resolve().parent / "fixtures" / "pages"
 BODY = "<p>" + "重庆持续深化人才领域国际交流合作,为西部陆海新通道建设汇聚更多智慧和力量。" * 3 + "</p>"
 
@@ -177,8 +177,8 @@ def test_language(lang: str, head: str, text: str, expected: str | None) -> None
 
 
 def test_seed_page_metadata() -> None:
-    html = (CORPUS / "site-zhbf" / "article-8812.utf8.html").read_text("utf-8")
-    expected = json.loads((CORPUS / "site-zhbf" / "article-8812.expected.json").read_text("utf-8"))
+    html = (SITE_ZHBF / "article-8812.utf8.html").read_text("utf-8")
+    expected = json.loads((SITE_ZHBF / "article-8812.expected.json").read_text("utf-8"))
     tree = parse_html(html)
     url = expected["url"]
     assert breadcrumb_path(tree, rules=SiteRules()) == tuple(expected["category_path"])

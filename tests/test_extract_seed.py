@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from syndicator.extract import extract_article
 from syndicator.models import ExtractedArticle
+from tests.conftest import SITE_ZHBF
 
-SITE = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "site-zhbf"
+SITE = SITE_ZHBF
 EXPECTED = json.loads((SITE / "article-8812.expected.json").read_text(encoding="utf-8"))
 URL = "http://www.zhbf.example/qinggan/gushi/20231123/8812.html"
 NOW = datetime(2024, 1, 10, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formatdate
-from pathlib import Path
 
 import brotli
 import pytest
@@ -19,10 +18,10 @@ from aiohttp.abc import AbstractResolver
 
 from syndicator.fetch import Fetcher, FetchError, parse_retry_after
 from syndicator.models import FetchLimits, Source, Validators
+from tests.conftest import JSONFEED_SCHEMA
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 PUBLIC = "127.0.0.2"
-SAMPLE_JSON = CORPUS / "jsonfeed-schema" / "schema-v1.1.json"
+SAMPLE_JSON = JSONFEED_SCHEMA
 BODY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 ETAG = '"v1"'
 LAST_MODIFIED = "Wed, 01 Jan 2025 00:00:00 GMT"

@@ -2,13 +2,12 @@
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from syndicator.normalise import plain_text, sanitise_html, strip_xml_illegal, summarise
+from tests.conftest import SITE_ZHBF
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 BASE = "https://zhbf.example/news/8812.html"
 
 
@@ -101,8 +100,8 @@ def test_spacers_and_tracking_pixels_are_removed() -> None:
 
 
 def test_corpus_article_page_is_safe_and_keeps_its_real_images() -> None:
-    page = (CORPUS / "site-zhbf" / "article-8812.utf8.html").read_text("utf-8")
-    expected = json.loads((CORPUS / "site-zhbf" / "article-8812.expected.json").read_text("utf-8"))
+    page = (SITE_ZHBF / "article-8812.utf8.html").read_text("utf-8")
+    expected = json.loads((SITE_ZHBF / "article-8812.expected.json").read_text("utf-8"))
     clean = sanitise_html(page, expected["url"])
     srcs = re.findall(r'<img src="([^"]+)"', clean)
     assert srcs == [image["src"] for image in expected["images"]]

@@ -12,10 +12,10 @@ import jsonschema
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
 from tests.builders import write_config
-from tests.conftest import CORPUS, delete_created
+from tests.conftest import SITE_ZHBF, delete_created
 from tests.harness import SCHEMA, fetch_all_feeds, run_burst_worker
 
-SITE = CORPUS / "site-zhbf"
+SITE = SITE_ZHBF
 EXPECTED = json.loads((SITE / "article-8812.expected.json").read_text())
 ARTICLE_PATH = "/qinggan/gushi/20231123/8812.html"
 
