@@ -59,7 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if corpus is None:
         if any(_names_conformance(arg) for arg in config.args):
             raise pytest.UsageError(
-                "tests/conformance needs the corpus folder: add --corpus DIR (shared/corpus beside the checkout)"
+                "tests/conformance needs the corpus folder: "
+                "add --corpus DIR (shared/corpus beside the checkout)"
             )
         return
     if not corpus.is_dir():

@@ -13,18 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
+from syndicator.ingest.report import IngestReport, failed
 from syndicator.models import Source, Validators
 from syndicator.store.keys import Keys
-from syndicator.store.sources import (
-    MAX_BACKOFF,
-    due_sources,
-    load_state,
-    next_poll,
-    record_failure,
-    record_page_failure,
-    record_success,
-    record_unmapped,
-)
+from syndicator.store.sources import MAX_BACKOFF, due_sources, load_state, next_poll, record_outcome
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SAMPLES = 400  # enough that a jitter stuck on one side would show (0.75**400 ≈ 1e-50)
@@ -79,6 +71,53 @@ def test_next_poll_keeps_the_time_zone_of_now() -> None:
 # ---------------------------------------------------------------- state in Redis
 
 
+async def record_failure(redis: Redis, keys: Keys, src: Source, *, now: datetime, error: str) -> int:
+    """Record a failed poll the way an ingest does; returns the error count now stored."""
+    await record_outcome(redis, keys, src, failed(src.id, src.url, error), now=now)
+    return (await load_state(redis, keys, src.id)).consecutive_errors
+
+
+async def record_success(
+    redis: Redis,
+    keys: Keys,
+    src: Source,
+    *,
+    now: datetime,
+    validators: Validators,
+    counts: dict[str, int] | None = None,
+    warnings: tuple[str, ...] = (),
+) -> None:
+    report = IngestReport(
+        src.id,
+        src.url,
+        "updated",
+        counts=counts or {},
+        http_status=200,
+        validators=validators,
+        warnings=warnings,
+    )
+    await record_outcome(redis, keys, src, report, now=now)
+
+
+async def record_listing_page(
+    redis: Redis,
+    keys: Keys,
+    src: Source,
+    *,
+    now: datetime,
+    error: str | None = None,
+    unmapped: str | None = None,
+) -> None:
+    """A page found by the listing: failed (with `error`) or stored with an unmapped path."""
+    if error is not None:
+        report = failed(src.id, f"{src.url}/page", error, from_listing=True)
+    else:
+        report = IngestReport(
+            src.id, f"{src.url}/page", "updated", http_status=200, from_listing=True, unmapped=unmapped
+        )
+    await record_outcome(redis, keys, src, report, now=now)
+
+
 async def test_a_never_polled_source_has_empty_state(redis: Redis, prefix: str) -> None:
     state = await load_state(redis, Keys(prefix), "s1")
 
@@ -106,7 +145,7 @@ async def test_failures_count_up_and_a_success_resets_them(redis: Redis, prefix:
         src,
         now=later,
         validators=Validators(etag='"v2"', last_modified="Fri, 20 Nov 2026 14:00:00 GMT"),
-        status="200 ok: 3 new",
+        counts={"new": 3},
         warnings=("dropped 2 entries beyond the limit of 50", "recovered from malformed XML"),
     )
     ok = await load_state(redis, keys, "s1")
@@ -118,9 +157,7 @@ async def test_failures_count_up_and_a_success_resets_them(redis: Redis, prefix:
 
 async def test_a_failure_keeps_the_validators_of_the_last_success(redis: Redis, prefix: str) -> None:
     keys, src = Keys(prefix), source()
-    await record_success(
-        redis, keys, src, now=NOW, validators=Validators(etag='"v1"', last_modified=None), status="200 ok"
-    )
+    await record_success(redis, keys, src, now=NOW, validators=Validators(etag='"v1"', last_modified=None))
     await record_failure(redis, keys, src, now=NOW + timedelta(hours=1), error="HTTP 500")
 
     state = await load_state(redis, keys, "s1")
@@ -134,7 +171,7 @@ async def test_new_sources_are_due_at_once_and_disabled_ones_never(redis: Redis,
         "off": Source(id="off", url="https://b.example/feed", enabled=False),
         "polled": Source(id="polled", url="https://c.example/feed"),
     }
-    await record_success(redis, keys, sources["polled"], now=NOW, validators=Validators(), status="200 ok")
+    await record_success(redis, keys, sources["polled"], now=NOW, validators=Validators())
 
     assert await due_sources(redis, keys, sources, NOW) == ["new"]
     # Two hours on, the polled source's 30-minute interval has passed too.
@@ -153,9 +190,10 @@ async def test_page_failures_and_unmapped_paths_leave_the_listing_state_alone(
     redis: Redis, prefix: str
 ) -> None:
     keys = Keys(prefix)
-    await record_page_failure(redis, keys, "s1", now=NOW, error="HTTP 404 for /a/1.html")
-    await record_page_failure(redis, keys, "s1", now=NOW, error="HTTP 404 for /a/2.html")
-    await record_unmapped(redis, keys, "s1", "体育/足球")
+    src = source()
+    await record_listing_page(redis, keys, src, now=NOW, error="HTTP 404 for /a/1.html")
+    await record_listing_page(redis, keys, src, now=NOW, error="HTTP 404 for /a/2.html")
+    await record_listing_page(redis, keys, src, now=NOW, unmapped="体育/足球")
 
     raw = await redis.hgetall(keys.source_state("s1"))
     assert raw[b"page_errors"] == b"2" and raw[b"last_page_error"] == b"HTTP 404 for /a/2.html"
