@@ -23,15 +23,20 @@ from aiohttp import web
 from arq.connections import create_pool
 from arq.worker import Worker, create_worker
 
+from syndicator.cli_extract import ExtractCommandError, render, run_extract
 from syndicator.config import ConfigError, check_config, load_config, locate_config
+from syndicator.config.reload import ConfigReloader
 from syndicator.embedded import EmbeddedRedis, EmbeddedRedisError
+from syndicator.ingest import ingest_source
 from syndicator.models import Config
+from syndicator.publish import publish_missing
 from syndicator.runtime import Runtime
 from syndicator.store.connection import arq_settings, connect
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
 from syndicator.web.app import create_app
 from syndicator.worker import worker_settings
+from syndicator.worker.settings import republisher
 
 log = logging.getLogger("syndicator")
 
@@ -56,8 +61,10 @@ def redis_for(config: Config) -> Iterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(config: Config, redis_url: str, *, burst: bool = False) -> AsyncIterator[Worker]:
-    worker = create_worker(worker_settings(config, redis_url), handle_signals=False, burst=burst)
+async def running_worker(runtime: Runtime, redis_url: str) -> AsyncIterator[Worker]:
+    """An arq worker in this process (`serve`), sharing `runtime` with the web server."""
+    settings = worker_settings(runtime.config, redis_url, runtime=runtime)
+    worker = create_worker(settings, handle_signals=False)
     task = asyncio.create_task(worker.async_run())
     try:
         yield worker
@@ -79,7 +86,10 @@ async def _until_signalled() -> None:
 async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> None:
     queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
-    runner = web.AppRunner(create_app(runtime), access_log=None)
+    # One configuration per process: `serve`'s worker shares this runtime, so this one
+    # reloader follows SIGHUP and other processes' reloads for both.
+    reloader = ConfigReloader(runtime, on_apply=republisher(runtime) if with_worker else None)
+    runner = web.AppRunner(create_app(runtime, reloader=reloader), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.settings.host, config.settings.port)
     await site.start()
@@ -88,22 +98,21 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
         file=sys.stderr,
         flush=True,
     )
+    await reloader.start()
     try:
         if with_worker:
-            async with running_worker(config, redis_url):
+            async with running_worker(runtime, redis_url):
                 await _until_signalled()
         else:
             await _until_signalled()
     finally:
+        await reloader.stop()
         await runner.cleanup()
         await runtime.close()
         await queue.aclose()
 
 
 async def run_ingest(config: Config, redis_url: str, source_ids: list[str]) -> int:
-    from syndicator.ingest import ingest_source
-    from syndicator.publish import publish_missing
-
     runtime = Runtime.open(config, redis_url)  # no queue: publish runs inline
     failures = 0
     try:
@@ -248,8 +257,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _extract(args: argparse.Namespace, config: Config) -> int:
-    from syndicator.cli_extract import ExtractCommandError, render, run_extract
-
     try:
         page, categories = run_extract(
             args.target, url=args.url, source_id=args.source, config=config, timezone=args.timezone

@@ -135,3 +135,9 @@ async def load_feed_all(redis: Redis, keys: Keys, slug: str, fmt: str) -> Stored
 async def version_times(redis: Redis, keys: Keys, slug: str) -> list[datetime]:
     """When the recent versions of `slug` were published, newest first."""
     return [datetime.fromisoformat(t.decode()) for t in await redis.lrange(keys.version_times(slug), 0, -1)]
+
+
+async def was_published(redis: Redis, keys: Keys, slug: str) -> bool:
+    """Whether any format of `slug` was ever stored: a slug no longer configured but once
+    published is a removed category (410 Gone), not a mistyped one (404)."""
+    return bool(await redis.exists(*(keys.feed(slug, fmt) for fmt in ("rss", "atom", "json"))))

@@ -27,6 +27,12 @@ class Keys:
         """Hash of a running migration's progress (its version, scan cursors, records done)."""
         return f"{self.prefix}schema_progress"
 
+    @property
+    def config_reload(self) -> str:
+        """Hash announcing the last config reload: `generation` (a counter every process
+        polls), and the `digest` of the file, who announced it (`by`) and when (`at`)."""
+        return f"{self.prefix}config_reload"
+
     def match(self, rest: str = "*") -> str:
         """A SCAN MATCH pattern for our keys: the prefix (glob characters escaped) + `rest`."""
         return _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + rest

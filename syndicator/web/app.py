@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from syndicator.config.reload import ConfigReloader
 from syndicator.runtime import Runtime
 from syndicator.web import archives, variants
 from syndicator.web.cache import RenderCache
@@ -18,7 +19,7 @@ from syndicator.web.delta import DELTA_CACHE
 from syndicator.web.feedcache import FeedCache
 from syndicator.web.feeds import FEED_CACHE, RUNTIME, serve_feed
 from syndicator.web.opml import serve_opml
-from syndicator.web.pages import healthz, index
+from syndicator.web.pages import RELOADER, healthz, index
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,13 @@ async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamRe
         return web.Response(status=500, text="internal error; the operator's log has the details\n")
 
 
-def create_app(runtime: Runtime) -> web.Application:
+def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> web.Application:
+    """The app serving `runtime`; `reloader`, when the process follows config reloads,
+    reports its status in /healthz."""
     app = web.Application(middlewares=[errors_as_text])
     app[RUNTIME] = runtime
+    if reloader is not None:
+        app[RELOADER] = reloader
     app[FEED_CACHE] = FeedCache(runtime.redis, runtime.keys)  # first level: this process's memory
     app[DELTA_CACHE] = RenderCache()  # per process: RFC 3229 feed deltas, cut once each
     app.router.add_get("/", index)

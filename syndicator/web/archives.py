@@ -44,7 +44,7 @@ from syndicator.web.cache import RenderCache
 from syndicator.web.feeds import RUNTIME
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.representation import Representation, Validators, error_response, respond
-from syndicator.web.target import EXTENSIONS
+from syndicator.web.target import EXTENSIONS, UnknownCategory, unknown_category_response
 
 ARCHIVE_MAX_AGE = 30 * 24 * 3600
 CACHE_CONTROL = f"public, max-age={ARCHIVE_MAX_AGE}"
@@ -83,8 +83,7 @@ def parse_archive_path(runtime: Runtime, path: str) -> tuple[str, int, str]:
             f"{path!r} is not an archive page: use /archive/{{category}}/{{n}}.rss, .atom or .json"
         )
     if slug not in runtime.config.categories:
-        known = ", ".join(sorted(runtime.config.categories))
-        raise ArchiveError(f"no category {slug!r}; categories: {known}")
+        raise UnknownCategory(runtime, slug)
     # Only the canonical spelling (1, 2, … — no sign, no leading zero), so one page has one URL.
     if not (number.isascii() and number.isdigit()) or number != str(int(number)):
         raise ArchiveError(f"archive page number {number!r} is not a positive whole number")
@@ -127,6 +126,8 @@ async def serve_archive(request: web.Request) -> web.StreamResponse:
             runtime.redis, runtime.keys, slug, runtime.config.categories[slug].items_per_feed
         )
         ids = await page_members(runtime.redis, runtime.keys, state, n)
+    except UnknownCategory as exc:
+        return await unknown_category_response(runtime, exc)
     except ArchiveError as exc:
         return error_response(404, str(exc))
     raws = (

@@ -23,7 +23,7 @@ from syndicator.web.representation import (
     respond,
     ttl_cache_control,
 )
-from syndicator.web.target import TargetError, parse_target
+from syndicator.web.target import TargetError, UnknownCategory, parse_target, unknown_category_response
 from syndicator.web.variants import serve_variant
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -55,6 +55,8 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     try:
         target = parse_target(runtime, request.match_info["name"])
+    except UnknownCategory as exc:
+        return await unknown_category_response(runtime, exc)
     except TargetError as exc:
         return error_response(404, str(exc))
     try:

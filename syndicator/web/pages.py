@@ -1,4 +1,5 @@
-"""The small HTML pages: `/` lists every category with its feeds, `/healthz` reports health."""
+"""The small pages: `/` lists every category with its feeds, `/healthz` reports health
+(Redis, and which configuration runs: its file, digest and reload status)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import json
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from syndicator.config.reload import ConfigReloader
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
 from syndicator.web.feeds import RUNTIME
+
+RELOADER = web.AppKey("reloader", ConfigReloader)
 
 FORMAT_LABELS = (
     ("rss", "RSS 2.0", "application/rss+xml"),
@@ -72,5 +76,21 @@ async def healthz(request: web.Request) -> web.Response:
     except (RedisError, OSError) as exc:
         body = {"status": "unavailable", "redis": f"unreachable: {exc}"}
         return web.Response(status=503, text=json.dumps(body), content_type="application/json")
-    body = {"status": "ok", "redis": "ok", "sources": len(runtime.config.sources)}
+    body = {
+        "status": "ok",
+        "redis": "ok",
+        "sources": len(runtime.config.sources),
+        "config": config_status(runtime, request.app.get(RELOADER)),
+    }
     return web.Response(text=json.dumps(body), content_type="application/json")
+
+
+def config_status(runtime: Runtime, reloader: ConfigReloader | None) -> dict[str, object]:
+    """Which file runs (path, sha256 digest), when it was last reloaded, what a reload
+    refused, and which changed settings wait for a restart."""
+    status: dict[str, object] = {"path": runtime.config.path, "digest": runtime.config.digest}
+    if reloader is not None:
+        status["reloaded_at"] = reloader.reloaded_at.isoformat() if reloader.reloaded_at else None
+        status["reload_error"] = reloader.last_error
+        status["needs_restart"] = list(reloader.needs_restart)
+    return status

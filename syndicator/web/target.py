@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiohttp import web
+
 from syndicator.errors import SyndicatorError
 from syndicator.runtime import Runtime
+from syndicator.store.feeds import was_published
+from syndicator.web.representation import error_response
 
 EXTENSIONS = ("rss", "atom", "json")
 MAX_COMBINED = 10
@@ -18,6 +22,27 @@ MAX_COMBINED = 10
 
 class TargetError(SyndicatorError):
     """The path names no feed: unknown format or category. The message says which."""
+
+
+class UnknownCategory(TargetError):
+    """The path names a category the configuration does not have (any more)."""
+
+    def __init__(self, runtime: Runtime, slug: str) -> None:
+        self.slug = slug
+        known = ", ".join(sorted(runtime.config.categories))
+        super().__init__(f"no category {slug!r}; categories: {known}")
+
+
+async def unknown_category_response(runtime: Runtime, exc: UnknownCategory) -> web.Response:
+    """410 Gone for a category a reload removed (its feeds were published), else 404.
+
+    Readers and caches drop a subscription on 410; a 404 may be a typo and is retried.
+    """
+    if await was_published(runtime.redis, runtime.keys, exc.slug):
+        return error_response(
+            410, f"category {exc.slug!r} was removed from the configuration; its feeds are no longer served"
+        )
+    return error_response(404, str(exc))
 
 
 @dataclass(frozen=True)
@@ -41,6 +66,5 @@ def parse_target(runtime: Runtime, name: str) -> FeedTarget:
         raise TargetError(f"at most {MAX_COMBINED} categories can be combined, got {len(slugs)}")
     for slug in slugs:
         if slug not in runtime.config.categories:
-            known = ", ".join(sorted(runtime.config.categories))
-            raise TargetError(f"no category {slug!r}; categories: {known}")
+            raise UnknownCategory(runtime, slug)
     return FeedTarget(slugs, ext)

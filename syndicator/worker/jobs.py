@@ -33,10 +33,17 @@ def retry_delay(job_try: int, retry_after: float | None) -> float:
     return min(MAX_RETRY_DELAY, max(backoff, retry_after or 0.0))
 
 
+def source_removed(source_id: str) -> str:
+    """A job queued for a source a reload has since removed: it ends, recording nothing."""
+    line = f"{source_id}: source removed"
+    log.info("%s (removed from the configuration; job dropped)", line)
+    return line
+
+
 async def ingest_job(ctx: dict[str, Any], source_id: str) -> str:
     runtime: Runtime = ctx["runtime"]
     if source_id not in runtime.config.sources:
-        return f"{source_id}: unknown source (removed from config?)"
+        return source_removed(source_id)
     report: IngestReport = await ingest_source(runtime, source_id)
     log.info("%s", report.line())
     job_try = int(ctx.get("job_try", 1))
@@ -50,7 +57,7 @@ async def page_job(ctx: dict[str, Any], source_id: str, url: str) -> str:
     runtime: Runtime = ctx["runtime"]
     source = runtime.config.sources.get(source_id)
     if source is None:
-        return f"{source_id}: unknown source (removed from config?)"
+        return source_removed(source_id)
     job_try = int(ctx.get("job_try", 1))
     try:
         report = await ingest_page(runtime, source, url, now=datetime.now(UTC))

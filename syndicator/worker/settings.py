@@ -13,30 +13,54 @@ from arq import cron, func
 from arq.connections import ArqRedis
 
 from syndicator.config import load_config
+from syndicator.config.changes import ConfigChange
+from syndicator.config.reload import ConfigReloader, OnApply
 from syndicator.models import Config
-from syndicator.publish import publish_missing
+from syndicator.publish import enqueue_publish, publish_missing
 from syndicator.runtime import Runtime
 from syndicator.store.connection import arq_settings
 from syndicator.worker.jobs import ingest_job, page_job, publish_job
 from syndicator.worker.schedule import schedule_job
 
 
-def worker_settings(config: Config, redis_url: str) -> type:
-    """A complete arq settings class for `config`, talking to `redis_url`."""
+def republisher(runtime: Runtime) -> OnApply:
+    """After a reload, publish every category again: titles, TTLs (from the sources' poll
+    intervals) and new categories reach the feeds; unchanged bytes store no new version."""
+
+    async def republish(change: ConfigChange) -> None:
+        await enqueue_publish(runtime, sorted(change.config.categories))
+
+    return republish
+
+
+def worker_settings(config: Config, redis_url: str, *, runtime: Runtime | None = None) -> type:
+    """A complete arq settings class for `config`, talking to `redis_url`.
+
+    On its own (`syndicator worker`) the worker opens its runtime and follows config
+    reloads itself. `serve` passes the runtime its web server uses, and reloads it there:
+    one process, one configuration.
+    """
     settings = config.settings
     every = max(1, min(60, settings.schedule_every))
     seconds = set(range(0, 60, every))
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        queue: ArqRedis = ctx["redis"]
-        runtime = Runtime.open(config, redis_url, queue=queue)
-        ctx["runtime"] = runtime
-        await publish_missing(runtime)
+        if runtime is not None:
+            ctx["runtime"] = runtime
+        else:
+            queue: ArqRedis = ctx["redis"]
+            own = ctx["runtime"] = Runtime.open(config, redis_url, queue=queue)
+            reloader = ctx["reloader"] = ConfigReloader(own, on_apply=republisher(own))
+            await reloader.start()
+        await publish_missing(ctx["runtime"])
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        runtime: Runtime | None = ctx.get("runtime")
-        if runtime is not None:
-            await runtime.close()
+        reloader: ConfigReloader | None = ctx.get("reloader")
+        if reloader is not None:
+            await reloader.stop()
+        own: Runtime | None = ctx.get("runtime") if runtime is None else None
+        if own is not None:
+            await own.close()
 
     timeout = settings.job_timeout
     return type(
