@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 
 import feedparser
 import pytest
@@ -23,6 +22,7 @@ from syndicator.publish import publish_missing
 from syndicator.runtime import Runtime
 from syndicator.web.app import create_app
 from tests.builders import items, rss, write_config
+from tests.processes import free_port
 from tests.programs import require_program
 
 FLAGS = [
@@ -35,12 +35,6 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

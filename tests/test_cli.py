@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,20 +11,7 @@ from syndicator.embedded import EmbeddedRedis
 from syndicator.store.connection import connect
 from tests.builders import items, rss, write_config
 from tests.conftest import REPO, SITE_ZHBF
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = REPO
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")}
-    return subprocess.run(
-        [sys.executable, "-m", "syndicator.cli", *args],
-        cwd=cwd,
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.processes import run_cli
 
 
 def test_bad_config_stops_every_command_with_one_line(tmp_path):

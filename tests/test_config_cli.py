@@ -9,9 +9,7 @@ the command's own (`extract --json` is still JSON).
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,21 +18,9 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.builders import items, rss
+from tests.processes import clean_environment, free_port, run_cli
 
-REPO = Path(__file__).resolve().parents[1]
 CWD_REASON = "(from ./config in the current directory)"
-
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")}
-    return subprocess.run(
-        [sys.executable, "-m", "syndicator.cli", *args],
-        cwd=cwd,
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def user_config(directory: Path, source_id: str) -> Path:
@@ -129,19 +115,12 @@ def test_extract_json_stays_json_with_the_config_line_on_stderr(tmp_path: Path) 
     assert json.loads(result.stdout)["title"] == "The headline"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("command", ["serve", "web"])
 def test_server_commands_print_the_config_first(
     tmp_path: Path, redis_url: str, prefix: str, redis: Redis, command: str
 ) -> None:
     path = user_config(tmp_path, "my-source")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")}
-    env.update(redis_env(redis_url, prefix, tmp_path), SYNDICATOR_PORT=str(free_port()))
+    env = clean_environment(redis_env(redis_url, prefix, tmp_path) | {"SYNDICATOR_PORT": str(free_port())})
     process = subprocess.Popen(
         [sys.executable, "-m", "syndicator.cli", command],
         cwd=tmp_path,

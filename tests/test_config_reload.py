@@ -13,9 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +31,7 @@ from syndicator.config.reload import ConfigReloader
 from syndicator.runtime import Runtime
 from syndicator.worker.jobs import ingest_job, page_job
 from tests.builders import items, rss
+from tests.processes import clean_environment, free_port
 
 SETTLE = 5.0  # seconds every process has to pick up an announced reload
 
@@ -226,12 +225,6 @@ async def test_a_queued_job_for_a_removed_source_ends_and_records_nothing(
 # ---------------------------------------------------------------- real processes, SIGHUP
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -287,8 +280,7 @@ class Processes:
 
 @pytest.fixture
 def processes(tmp_path: Path, redis_url: str, redis: Redis) -> Iterator[Processes]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")}
-    running = Processes(tmp_path, {**clean, "SYNDICATOR_REDIS_URL": redis_url})
+    running = Processes(tmp_path, clean_environment({"SYNDICATOR_REDIS_URL": redis_url}))
     try:
         yield running
     finally:

@@ -17,16 +17,11 @@ import feedparser
 import pytest
 
 from tests.conftest import REPO
+from tests.processes import free_port
 
 
 def readme_commands() -> list[str]:
     return re.findall(r"```sh\n(.+?)\n```", (REPO / "README.md").read_text(), flags=re.S)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_readme_has_exactly_two_setup_commands_at_the_top():

@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import replace
@@ -34,6 +32,7 @@ from syndicator.store.schema import (
     store_version,
 )
 from tests.conftest import REPO
+from tests.processes import clean_environment, free_port, run_cli, store_environment
 
 SOURCE = Source(id="zhbf", url="http://www.zhbf.example/", kind="page")
 FETCHED = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -218,25 +217,9 @@ async def test_store_newer_than_the_code_is_refused(redis, prefix):
 # ---------------------------------------------------------------- the CLI
 
 
-def cli_env(redis_url: str, prefix: str) -> dict[str, str]:
-    """The test's Redis, its own prefix and queue; nothing else from the caller's SYNDICATOR_*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")}
-    return env | {
-        "SYNDICATOR_REDIS_URL": redis_url,
-        "SYNDICATOR_REDIS_PREFIX": prefix,
-        "SYNDICATOR_QUEUE_NAME": f"{prefix}queue",
-    }
-
-
-def run_cli(*args: str, redis_url: str, prefix: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "syndicator.cli", *args],
-        cwd=REPO,
-        env=cli_env(redis_url, prefix),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+def run_in_store(*args: str, redis_url: str, prefix: str) -> subprocess.CompletedProcess[str]:
+    """`syndicator ARGS` against the test's Redis, prefix and queue."""
+    return run_cli(*args, env=store_environment(redis_url, prefix), timeout=60)
 
 
 async def test_processes_refuse_an_old_store_until_migrated(redis, redis_url, prefix):
@@ -244,33 +227,27 @@ async def test_processes_refuse_an_old_store_until_migrated(redis, redis_url, pr
     for n in range(2):
         await write_previous_layout(redis, keys, article(n))
     for command in ("web", "worker", "ingest"):
-        result = run_cli(command, redis_url=redis_url, prefix=prefix)
+        result = run_in_store(command, redis_url=redis_url, prefix=prefix)
         assert result.returncode == 2, (command, result.stderr)
         config_line, refusal = result.stderr.strip().splitlines()
         assert config_line.startswith("config: ")  # the file it loaded, named first
         assert refusal == f"{command}: store schema 0 is older than 1: run `syndicator migrate`"
     assert await store_version(redis, keys) == 0  # refusing touched nothing
 
-    migrated = run_cli("migrate", redis_url=redis_url, prefix=prefix)
+    migrated = run_in_store("migrate", redis_url=redis_url, prefix=prefix)
     assert migrated.returncode == 0, migrated.stderr
     assert migrated.stdout.strip() == "store at schema 0; migrated to 1: 2 articles"
-    again = run_cli("migrate", redis_url=redis_url, prefix=prefix)
+    again = run_in_store("migrate", redis_url=redis_url, prefix=prefix)
     assert (again.returncode, again.stdout.strip()) == (0, "store at schema 1: up to date")
 
     await redis.set(keys.schema_version, 7)
     for command in ("web", "migrate"):
-        result = run_cli(command, redis_url=redis_url, prefix=prefix)
+        result = run_in_store(command, redis_url=redis_url, prefix=prefix)
         assert result.returncode == 2
         assert (
             result.stderr.strip().splitlines()[-1]
             == f"{command}: store schema 7 is newer than this syndicator's 1: upgrade syndicator"
         )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_serve_migrates_an_old_store_itself(redis, redis_url, prefix):
@@ -279,7 +256,7 @@ async def test_serve_migrates_an_old_store_itself(redis, redis_url, prefix):
     server = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "syndicator.cli", "serve", "--port", str(free_port())),
         cwd=REPO,
-        env=cli_env(redis_url, prefix),
+        env=clean_environment(store_environment(redis_url, prefix)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
