@@ -10,9 +10,19 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal, get_args
+
+from syndicator import values as v
 
 # ---------------------------------------------------------------- configuration
+#
+# The config records are the schema: each field of `Settings` (`[server]`), `FetchLimits`
+# (`[fetch]`), `Category` (`[all]`, `[[categories]]`), `Source` (`[[sources]]`) and
+# `SiteRules` (`[sources.rules]`) is a key of the TOML file, with the field's type (the
+# `Annotated` value types of `syndicator.values`) and default. `syndicator.config.schema`
+# derives the strict pydantic tables from these fields, so adding a key is one line here.
+# Arrays in the file are tuples here. The records stay plain dataclasses: building one in
+# Python validates nothing (the file is validated once, when it is loaded).
 
 ALL_CATEGORY = "all"
 """The reserved slug of the feed that holds every article."""
@@ -20,15 +30,19 @@ ALL_CATEGORY = "all"
 
 @dataclass(frozen=True)
 class Category:
-    """One feed of the site. `slug` is a path (`qinggan/gushi`): its prefixes are parents."""
+    """One feed of the site. `slug` is a path (`qinggan/gushi`): its prefixes are parents.
 
-    slug: str
-    title: str
+    In the file, `title` may be left out (it is then derived from the slug) and `[all]`
+    has no `slug`.
+    """
+
+    slug: v.Slug
+    title: v.NonEmptyStr
     description: str = ""
-    language: str = "en"
-    items_per_feed: int = 50
-    retention_count: int = 1000
-    retention_age: timedelta | None = None
+    language: v.Language = "en"
+    items_per_feed: v.PositiveInt = 50
+    retention_count: v.PositiveInt = 1000
+    retention_age: v.Duration | None = None
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -44,11 +58,11 @@ SourceKind = Literal["feed", "page", "listing", "sitemap"]
 class SiteRules:
     """CSS selectors a source adds where the default extraction fails on its pages."""
 
-    title: str | None = None
-    body: str | None = None
-    date: str | None = None
-    category: str | None = None
-    drop: tuple[str, ...] = ()
+    title: v.CssSelector | None = None
+    body: v.CssSelector | None = None
+    date: v.CssSelector | None = None
+    category: v.CssSelector | None = None
+    drop: tuple[v.CssSelector, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,8 @@ class CategoryRule:
     """Maps an upstream category path (`情感/故事`) to one of ours (`qinggan/gushi`).
 
     `match` is "exact" (the whole path) or "prefix" (the path starts with `path`'s
-    segments); the most specific matching rule wins.
+    segments); the most specific matching rule wins. In the file, a source's rules are
+    its `category_map` table: `"情感/故事" = "qinggan/gushi"`, `"情感/*" = "qinggan"`.
     """
 
     path: tuple[str, ...]
@@ -71,55 +86,56 @@ class Source:
     `feed`: an RSS/Atom/JSON feed. `page`: one article page. `listing`: a category or
     index page whose article links become page jobs (following "next page" links up to
     `max_depth` pages). `sitemap`: sitemap.xml, a sitemap index or a Google News sitemap.
+    Categories named here are checked against the file's.
     """
 
-    id: str
-    url: str
-    kind: SourceKind = "feed"
+    id: v.SourceId
+    url: v.SourceUrl
+    kind: Annotated[SourceKind, v.one_of("source kind", get_args(SourceKind))] = "feed"
     categories: tuple[str, ...] = ()
     title: str = ""
-    poll_interval: timedelta = timedelta(minutes=30)
-    timezone: str = "UTC"
+    poll_interval: v.Duration = timedelta(minutes=30)
+    timezone: v.TimeZone = "UTC"
     enabled: bool = True
     allow_private_network: bool = False
-    category_map: tuple[CategoryRule, ...] = ()
+    category_map: tuple[CategoryRule, ...] = ()  # in the file a table: see CategoryRule
     default_category: str | None = None  # for pages whose upstream path no rule maps
     rules: SiteRules = field(default_factory=SiteRules)
-    max_depth: int = 1  # listing pages followed per poll (1: the listing itself only)
-    max_pages: int = 100  # article pages enqueued per poll at most
-    crawl_delay: float = 1.0  # seconds between two requests to the same host
-    host_concurrency: int = 2  # requests in flight to one host across all workers
+    max_depth: v.PositiveInt = 1  # listing pages followed per poll (1: the listing itself only)
+    max_pages: v.PositiveInt = 100  # article pages enqueued per poll at most
+    crawl_delay: v.Seconds = 1.0  # seconds between two requests to the same host
+    host_concurrency: v.PositiveInt = 2  # requests in flight to one host across all workers
 
 
 @dataclass(frozen=True)
 class FetchLimits:
     """Bounds on every upstream request; all configurable under `[fetch]`."""
 
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    total_timeout: float = 60.0
-    max_bytes: int = 10 * 1024 * 1024
-    max_redirects: int = 5
-    max_entries: int = 500
-    allowed_networks: tuple[str, ...] = ()  # CIDRs the address guard lets through anyway
-    user_agent: str = "Syndicator/0.1 (+https://github.com/syndicator/syndicator)"
+    connect_timeout: v.Seconds = 10.0
+    read_timeout: v.Seconds = 30.0
+    total_timeout: v.Seconds = 60.0
+    max_bytes: v.Size = 10 * 1024 * 1024
+    max_redirects: v.NonNegativeInt = 5
+    max_entries: v.PositiveInt = 500
+    allowed_networks: tuple[v.Cidr, ...] = ()  # CIDRs the address guard lets through anyway
+    user_agent: v.UserAgent = "Syndicator/0.1 (+https://github.com/syndicator/syndicator)"
 
 
 @dataclass(frozen=True)
 class Settings:
     """Process settings: `[server]` in the file, overridden by `SYNDICATOR_*` variables."""
 
-    redis_url: str | None = None
-    redis_prefix: str = "syn:"
-    queue_name: str = "syndicator:queue"
-    public_url: str | None = None
-    data_dir: str = ".syndicator-data"
-    host: str = "127.0.0.1"
-    port: int = 8080
-    job_timeout: float = 120.0
-    max_tries: int = 5
-    schedule_every: int = 10
-    evicted_memory: timedelta = timedelta(days=30)
+    redis_url: v.RedisUrl = None
+    redis_prefix: v.NonEmptyStr = "syn:"
+    queue_name: v.NonEmptyStr = "syndicator:queue"
+    public_url: v.PublicUrl = None
+    data_dir: v.NonEmptyStr = ".syndicator-data"
+    host: v.NonEmptyStr = "127.0.0.1"
+    port: v.Port = 8080
+    job_timeout: v.Seconds = 120.0
+    max_tries: v.PositiveInt = 5
+    schedule_every: v.WholeSeconds = 10
+    evicted_memory: v.Duration = timedelta(days=30)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import fields
+from dataclasses import fields, make_dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import feedparser
 import jsonschema
 import pytest
+from pydantic import ValidationError
 
 from syndicator.config import (
     ConfigError,
@@ -24,8 +25,18 @@ from syndicator.config import (
     load_config,
     locate_config,
 )
-from syndicator.config.schema import CategoryTable, FetchTable, RulesTable, ServerTable, SourceTable
+from syndicator.config.errors import from_validation_error
+from syndicator.config.schema import (
+    CategoryTable,
+    FeedTable,
+    FetchTable,
+    RulesTable,
+    ServerTable,
+    SourceTable,
+    table_of,
+)
 from syndicator.models import ALL_CATEGORY, Category, FetchLimits, Settings, SiteRules, Source
+from syndicator.values import PositiveInt
 from tests.conftest import JSONFEED_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
@@ -600,16 +611,17 @@ def test_check_config_reports_good_and_bad_files(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- one schema, the same records
 
 
-def test_schema_declares_every_record_field_with_the_records_defaults(tmp_path: Path) -> None:
-    """A key is one line in `schema.py`; its record field in models.py must agree with it."""
-    for table, record in [
-        (ServerTable, Settings),
-        (FetchTable, FetchLimits),
-        (SourceTable, Source),
-        (RulesTable, SiteRules),
-        (CategoryTable, Category),
+def test_the_tables_accept_exactly_the_records_fields_with_their_defaults(tmp_path: Path) -> None:
+    """The records in models.py are the schema: every field is a key, and nothing else is."""
+    for table, record, not_in_file in [
+        (ServerTable, Settings, set()),
+        (FetchTable, FetchLimits, set()),
+        (SourceTable, Source, set()),
+        (RulesTable, SiteRules, set()),
+        (CategoryTable, Category, set()),
+        (FeedTable, Category, {"slug"}),  # [all]: the slug is `all`
     ]:
-        assert set(table.model_fields) == {f.name for f in fields(record)}, record.__name__
+        assert set(table.model_fields) == {f.name for f in fields(record)} - not_in_file, record.__name__
     path = write(tmp_path, MINIMAL)
     config = load_config(path, environ={})
     assert config.settings == Settings()
@@ -618,6 +630,33 @@ def test_schema_declares_every_record_field_with_the_records_defaults(tmp_path: 
     assert config.categories["tech"] == Category("tech", "Tech")
     source = config.sources["one"]
     assert source == Source("one", "https://example.com/feed.xml", categories=("tech",))
+
+
+def test_a_new_record_field_is_a_config_key_with_its_type_and_default(tmp_path: Path) -> None:
+    """Adding a key costs one line in models.py: the field, its type and its default."""
+    extended = make_dataclass("Source", [("retry_limit", PositiveInt, 3)], bases=(Source,), frozen=True)
+    table = table_of(extended, category_map=(dict[str, str], {}))
+    given = {"id": "one", "url": "https://example.com/feed.xml"}
+
+    assert table.model_validate(given).retry_limit == 3
+    assert table.model_validate({**given, "retry_limit": 7}).retry_limit == 7
+    for value, problem in [
+        (0, "retry_limit: must be a positive integer, got 0"),
+        ("7", "retry_limit: expected an integer, got string '7'"),  # strict, like every key
+    ]:
+        with pytest.raises(ValidationError) as info:
+            table.model_validate({**given, "retry_limit": value})
+        assert str(from_validation_error("f.toml", info.value, table)) == f"f.toml: {problem}"
+    with pytest.raises(ValidationError) as info:
+        table.model_validate({**given, "retry_limt": 7})
+    message = "f.toml: retry_limt: unknown key (did you mean retry_limit?)"
+    assert str(from_validation_error("f.toml", info.value, table)) == message
+
+
+def test_records_built_in_python_are_not_validated() -> None:
+    """Only the file is validated; code and tests build records with any values they need."""
+    source = Source(id="local", url="file:feed.xml", poll_interval=timedelta(0))
+    assert (source.url, source.poll_interval) == ("file:feed.xml", timedelta(0))
 
 
 # ---------------------------------------------------------------- digest and reload

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from syndicator.config.values import type_name
 from syndicator.errors import SyndicatorError
+from syndicator.values import type_name
 
 
 class ConfigError(SyndicatorError):

@@ -1,24 +1,25 @@
-"""The configuration schema, declared once as pydantic models, and its cross-checks.
+"""The configuration schema, derived from the config records, and its cross-checks.
 
-Each TOML table is a model: a key is one line, its type and its default. Models are
-strict (TOML has real types, so `port = "8080"` is a mistake, not a number) and forbid
-unknown keys (a misspelt key would otherwise fall back to its default unseen). After
-pydantic has checked every value, `build_config` checks what no single value can (unknown
-and duplicate categories, duplicate ids) and returns the frozen records of
-`syndicator.models` that the rest of the code reads.
+The records of `syndicator.models` declare the keys: each field is a key of its TOML
+table, with the field's type and default, so adding a key is one line in models.py.
+`table_of` turns a record into a pydantic model of its table, strict (TOML has real types,
+so `port = "8080"` is a mistake, not a number) and forbidding unknown keys (a misspelt
+key would otherwise fall back to its default unseen). After pydantic has checked every
+value, `build_config` checks what no single value can (unknown and duplicate categories,
+duplicate ids) and returns the frozen records that the rest of the code reads.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Any, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
-from syndicator.config import values as v
+from syndicator import values as v
 from syndicator.config.errors import ConfigError, from_validation_error
 from syndicator.models import (
     ALL_CATEGORY,
@@ -29,7 +30,6 @@ from syndicator.models import (
     Settings,
     SiteRules,
     Source,
-    SourceKind,
 )
 
 
@@ -39,50 +39,51 @@ class Table(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class ServerTable(Table):
-    """`[server]` → `Settings`."""
-
-    redis_url: v.RedisUrl = None
-    redis_prefix: v.NonEmptyStr = "syn:"
-    queue_name: v.NonEmptyStr = "syndicator:queue"
-    public_url: v.PublicUrl = None
-    data_dir: v.NonEmptyStr = ".syndicator-data"
-    host: v.NonEmptyStr = "127.0.0.1"
-    port: v.Port = 8080
-    job_timeout: v.Seconds = 120.0
-    max_tries: v.PositiveInt = 5
-    schedule_every: v.WholeSeconds = 10
-    evicted_memory: v.Duration = timedelta(days=30)
+_TABLES: dict[type, type[Table]] = {}  # record → its table, for a record inside another
 
 
-class FetchTable(Table):
-    """`[fetch]` → `FetchLimits`."""
+def table_of(record: type, **changed: tuple[Any, Any] | None) -> type[Table]:
+    """The table of a config record: one key per field, with the field's type and default.
 
-    connect_timeout: v.Seconds = 10.0
-    read_timeout: v.Seconds = 30.0
-    total_timeout: v.Seconds = 60.0
-    max_bytes: v.Size = 10 * 1024 * 1024
-    max_redirects: v.NonNegativeInt = 5
-    max_entries: v.PositiveInt = 500
-    allowed_networks: list[v.Cidr] = []  # CIDRs the address guard lets through anyway
-    user_agent: v.UserAgent = "Syndicator/0.1 (+https://github.com/syndicator/syndicator)"
+    An array (`tuple[X, ...]` in the record) is a `list[X]` in the file; a field whose
+    type is a record is that record's table, defaulting to its defaults. `changed` gives
+    a key the file's shape where it differs, `name=(type, default)`, or `name=None` to
+    leave the field out of the file.
+    """
+    hints = get_type_hints(record, include_extras=True)
+    keys: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        hint = hints[f.name]
+        if f.name in changed:
+            if changed[f.name] is not None:
+                keys[f.name] = changed[f.name]
+        elif hint in _TABLES:
+            keys[f.name] = (_TABLES[hint], Field(default_factory=_TABLES[hint]))
+        else:
+            if get_origin(hint) is tuple:
+                hint = list[get_args(hint)[0]]
+            if f.default is not dataclasses.MISSING:
+                keys[f.name] = (hint, f.default)
+            elif f.default_factory is not dataclasses.MISSING:
+                keys[f.name] = (hint, Field(default_factory=f.default_factory))
+            else:
+                keys[f.name] = (hint, ...)
+    table = create_model(f"{record.__name__}Table", __base__=Table, __doc__=record.__doc__, **keys)
+    if not changed:
+        _TABLES[record] = table
+    return table
 
 
-class FeedTable(Table):
-    """`[all]`: what every feed has; `[[categories]]` adds the slug."""
-
-    title: v.NonEmptyStr | None = None  # None: "All articles", or derived from the slug
-    description: str = ""
-    language: v.Language = "en"
-    items_per_feed: v.PositiveInt = 50
-    retention_count: v.PositiveInt = 1000
-    retention_age: v.Duration | None = None
+ServerTable = table_of(Settings)  # [server]
+FetchTable = table_of(FetchLimits)  # [fetch]
+RulesTable = table_of(SiteRules)  # [sources.rules]
+SourceTable = table_of(Source, category_map=(dict[str, str], {}))  # [[sources]]: see _category_rule
+_TITLE = (v.NonEmptyStr | None, None)  # None: "All articles", or derived from the slug
+FeedTable = table_of(Category, slug=None, title=_TITLE)  # [all]
 
 
-class CategoryTable(FeedTable):
-    """`[[categories]]` → `Category`; parents of a nested slug are implied."""
-
-    slug: v.Slug
+class CategoryTable(table_of(Category, title=_TITLE)):
+    """`[[categories]]`; parents of a nested slug are implied."""
 
     @field_validator("slug")
     @classmethod
@@ -93,37 +94,6 @@ class CategoryTable(FeedTable):
                 f"(configure it under [{ALL_CATEGORY}])"
             )
         return slug
-
-
-class RulesTable(Table):
-    """`[sources.rules]` → `SiteRules`: selectors where the default extraction fails."""
-
-    title: v.CssSelector | None = None
-    body: v.CssSelector | None = None
-    date: v.CssSelector | None = None
-    category: v.CssSelector | None = None
-    drop: list[v.CssSelector] = []
-
-
-class SourceTable(Table):
-    """`[[sources]]` → `Source`. Categories named here are checked against the file's."""
-
-    id: v.SourceId
-    url: v.SourceUrl
-    kind: Annotated[SourceKind, v.one_of("source kind", get_args(SourceKind))] = "feed"
-    categories: list[str] = []
-    title: str = ""
-    poll_interval: v.Duration = timedelta(minutes=30)
-    timezone: v.TimeZone = "UTC"
-    enabled: bool = True
-    allow_private_network: bool = False
-    category_map: dict[str, str] = {}  # upstream path (`情感/*` for a prefix) → our slug
-    default_category: str | None = None  # for pages whose upstream path no rule maps
-    rules: RulesTable = RulesTable()
-    max_depth: v.PositiveInt = 1  # listing pages followed per poll (1: the listing itself only)
-    max_pages: v.PositiveInt = 100  # article pages enqueued per poll at most
-    crawl_delay: v.Seconds = 1.0  # between two requests to the same host
-    host_concurrency: v.PositiveInt = 2  # requests in flight to one host across all workers
 
 
 class ConfigFile(Table):

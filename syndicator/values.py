@@ -1,7 +1,12 @@
 """The value types pydantic lacks, as `Annotated` types: durations, sizes, CIDRs, zones, URLs.
 
+The config records of `syndicator.models` use them as their field types, and the config
+schema validates the TOML file with them; constructing a record in Python checks nothing.
+This module imports no project code, so `models` can import it without a circle.
+
 Each validator raises `ValueError` with a one-line problem that names neither the file
-nor the key; `errors.py` adds those, so every message has the `path: key: problem` shape.
+nor the key; `syndicator.config.errors` adds those, so every message has the
+`path: key: problem` shape.
 Where the TOML type is fixed (a string), pydantic checks it first and the validator runs
 after; durations and sizes accept a number or a string, so they check the type themselves.
 """
