@@ -59,7 +59,9 @@ class FeedTarget:
 
 def parse_target(runtime: Runtime, name: str) -> FeedTarget:
     slug_part, dot, ext = name.rpartition(".")
-    if not dot or ext not in EXTENSIONS:
+    if not dot:
+        raise TargetError(f"unknown feed format: {name!r} has no extension; use .rss, .atom or .json")
+    if ext not in EXTENSIONS:
         raise TargetError(f"unknown feed format {ext!r} in {name!r}: use .rss, .atom or .json")
     slugs = tuple(dict.fromkeys(slug_part.split("+")))
     if len(slugs) > MAX_COMBINED:
