@@ -29,7 +29,7 @@ MAX_RETRY_DELAY = 600.0
 
 def retry_delay(job_try: int, retry_after: float | None) -> float:
     """Exponential backoff with jitter (2, 4, 8 … s), never sooner than Retry-After, and
-    never later than MAX_RETRY_DELAY: a longer Retry-After is left to the next poll."""
+    never later than MAX_RETRY_DELAY (a longer Retry-After is cut to it)."""
     backoff = min(MAX_RETRY_DELAY, 2.0**job_try) * random.uniform(0.8, 1.2)
     return min(MAX_RETRY_DELAY, max(backoff, retry_after or 0.0))
 
