@@ -10,7 +10,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from syndicator.config import load_config
-from syndicator.models import Config
+from syndicator.models import Article, Config
 
 BASE_TIME = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -164,3 +164,38 @@ def one_feed_config(
             }
         ],
     )
+
+
+STORE_TIME = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def make_article(
+    n: int,
+    *categories: str,
+    source: str = "s1",
+    url: str | None = None,
+    body: str | None = None,
+    now: datetime = STORE_TIME,
+) -> Article:
+    """A finished article `n` hours older than `now`, as normalise hands it to the store.
+
+    Ids depend on the source, so the same `n` from two sources is two upstream items.
+    """
+    published = now - timedelta(hours=n)
+    text = body if body is not None else f"Body {n}"
+    return Article(
+        id=f"{n:032x}" if source == "s1" else f"{n + 10_000:032x}",
+        source_id=source,
+        url=url or f"https://upstream.example/a/{n}",
+        title=f"Article {n}",
+        author=None,
+        published=published,
+        updated=published,
+        published_raw=published.isoformat(),
+        date_estimated=False,
+        content_html=f"<p>{text}</p>",
+        summary=text,
+        categories=categories,
+        tags=(),
+        first_seen=now,
+    ).hashed()

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from syndicator.ingest.storing import indexes_for, store_articles
 from syndicator.models import Article
 from syndicator.runtime import Runtime
-from tests.builders import write_config
+from tests.builders import make_article, write_config
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -42,22 +42,7 @@ async def runtime(tmp_path, redis, redis_url, prefix) -> AsyncIterator[Runtime]:
 
 
 def article(n: int, *categories: str) -> Article:
-    published = NOW - timedelta(hours=n)
-    return Article(
-        id=f"{n:032x}",
-        source_id="s1",
-        url=f"https://upstream.example/a/{n}",
-        title=f"Article {n}",
-        author=None,
-        published=published,
-        updated=published,
-        published_raw=published.isoformat(),
-        date_estimated=False,
-        content_html=f"<p>Body {n}</p>",
-        summary=f"Body {n}",
-        categories=categories,
-        tags=(),
-    ).hashed()
+    return make_article(n, *categories, now=NOW)
 
 
 @pytest.mark.parametrize(

@@ -10,29 +10,13 @@ from syndicator.models import Article, Category
 from syndicator.store.articles import Outcome, apply_retention, newest_articles, upsert_article
 from syndicator.store.codec import article_from_json
 from syndicator.store.keys import Keys
+from tests.builders import make_article
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-def make_article(n: int, *, source: str = "s1", url: str | None = None, body: str = "body") -> Article:
-    published = NOW - timedelta(hours=n)
-    return Article(
-        id=f"{n:032x}" if source == "s1" else f"{n + 10_000:032x}",
-        source_id=source,
-        url=url or f"https://example.com/a/{n}",
-        title=f"Article {n}",
-        author=None,
-        published=published,
-        updated=published,
-        published_raw=published.isoformat(),
-        date_estimated=False,
-        content_html=f"<p>{body}</p>",
-        summary=body,
-        categories=("tech",),
-        tags=(),
-        content_hash=f"hash-{n}-{body}",
-        first_seen=NOW,
-    )
+def article(n: int, *, source: str = "s1", url: str | None = None, body: str = "body") -> Article:
+    return make_article(n, "tech", source=source, url=url, body=body, now=NOW)
 
 
 INDEXES = ("tech", "all")
@@ -40,9 +24,9 @@ INDEXES = ("tech", "all")
 
 async def test_upsert_twice_changes_nothing(redis, prefix):
     keys = Keys(prefix)
-    first = await upsert_article(redis, keys, make_article(1), INDEXES, now=NOW)
+    first = await upsert_article(redis, keys, article(1), INDEXES, now=NOW)
     raw_before = await redis.get(keys.article(first.article_id))
-    second = await upsert_article(redis, keys, make_article(1), INDEXES, now=NOW + timedelta(hours=1))
+    second = await upsert_article(redis, keys, article(1), INDEXES, now=NOW + timedelta(hours=1))
     assert (first.outcome, second.outcome) == (Outcome.NEW, Outcome.UNCHANGED)
     assert second.indexes == ()
     assert await redis.get(keys.article(first.article_id)) == raw_before
@@ -50,24 +34,24 @@ async def test_upsert_twice_changes_nothing(redis, prefix):
 
 async def test_edit_moves_updated_once(redis, prefix):
     keys = Keys(prefix)
-    await upsert_article(redis, keys, make_article(1), INDEXES, now=NOW)
+    await upsert_article(redis, keys, article(1), INDEXES, now=NOW)
     later = NOW + timedelta(hours=2)
-    edited = make_article(1, body="edited")
+    edited = article(1, body="edited")
     changed = await upsert_article(redis, keys, edited, INDEXES, now=later)
     again = await upsert_article(redis, keys, edited, INDEXES, now=later + timedelta(hours=1))
     record, _ = article_from_json(await redis.get(keys.article(changed.article_id)))
     assert changed.outcome is Outcome.CHANGED and set(changed.indexes) == set(INDEXES)
     assert again.outcome is Outcome.UNCHANGED
     assert record.updated == later  # the upstream gave no newer date: the time we saw the edit
-    assert record.published == make_article(1).published
+    assert record.published == article(1).published
     assert record.summary == "edited"
 
 
 async def test_same_url_from_second_source_is_one_article(redis, prefix):
     keys = Keys(prefix)
-    a = make_article(1, url="https://example.com/shared")
+    a = article(1, url="https://example.com/shared")
     b = replace(
-        make_article(2, source="s2", url="https://example.com/shared"),
+        article(2, source="s2", url="https://example.com/shared"),
         title="Other title",
         categories=("tech/python",),
     )
@@ -85,7 +69,7 @@ async def test_same_url_from_second_source_is_one_article(redis, prefix):
 
 async def test_concurrent_upserts_store_once(redis, prefix):
     keys = Keys(prefix)
-    articles = [make_article(n) for n in range(20)]
+    articles = [article(n) for n in range(20)]
     results = await asyncio.gather(
         *(upsert_article(redis, keys, a, INDEXES, now=NOW) for a in articles + articles)
     )
@@ -98,29 +82,29 @@ async def test_retention_evicts_and_remembers(redis, prefix):
     keys = Keys(prefix)
     category = Category(slug="tech", title="Tech", retention_count=3)
     for n in range(5):
-        await upsert_article(redis, keys, make_article(n), INDEXES, now=NOW)
+        await upsert_article(redis, keys, article(n), INDEXES, now=NOW)
     evicted = await apply_retention(redis, keys, category, now=NOW, evicted_memory=timedelta(days=30))
     newest = await newest_articles(redis, keys, "tech", 10)
     assert [a.title for a in newest] == ["Article 0", "Article 1", "Article 2"]
-    assert evicted == sorted([make_article(3).id, make_article(4).id])
+    assert evicted == sorted([article(3).id, article(4).id])
     # Still listed upstream: it must not come back into the feed it was retired from.
-    again = await upsert_article(redis, keys, make_article(4), INDEXES, now=NOW + timedelta(hours=1))
+    again = await upsert_article(redis, keys, article(4), INDEXES, now=NOW + timedelta(hours=1))
     assert again.outcome is Outcome.UNCHANGED and again.indexes == ()
     assert await redis.zcard(keys.category_index("tech")) == 3
     # It is still in `all`, so its record stays.
-    assert await redis.zscore(keys.category_index("all"), make_article(4).id) is not None
+    assert await redis.zscore(keys.category_index("all"), article(4).id) is not None
 
 
 async def test_retention_by_age_deletes_orphans(redis, prefix):
     keys = Keys(prefix)
     category = Category(slug="tech", title="Tech", retention_age=timedelta(hours=2, minutes=30))
     for n in range(4):
-        await upsert_article(redis, keys, make_article(n), ("tech",), now=NOW)
+        await upsert_article(redis, keys, article(n), ("tech",), now=NOW)
     evicted = await apply_retention(redis, keys, category, now=NOW, evicted_memory=timedelta(days=30))
-    assert evicted == sorted([make_article(3).id])
-    assert await redis.exists(keys.article(make_article(3).id)) == 0
-    assert await redis.exists(keys.url_index(make_article(3).url)) == 0
-    again = await upsert_article(redis, keys, make_article(3), ("tech",), now=NOW)
+    assert evicted == sorted([article(3).id])
+    assert await redis.exists(keys.article(article(3).id)) == 0
+    assert await redis.exists(keys.url_index(article(3).url)) == 0
+    again = await upsert_article(redis, keys, article(3), ("tech",), now=NOW)
     assert again.outcome is Outcome.EVICTED
-    assert await redis.exists(keys.article(make_article(3).id)) == 0
+    assert await redis.exists(keys.article(article(3).id)) == 0
     assert await redis.zcard(keys.category_index("tech")) == 3
