@@ -136,6 +136,9 @@ class Settings:
     max_tries: v.PositiveInt = 5
     schedule_every: v.WholeSeconds = 10
     evicted_memory: v.Duration = timedelta(days=30)
+    # The name our Atom feeds give as their <author>: the publisher of the feed, not of each
+    # article (those carry their own, or their upstream's). None: the host of the public URL.
+    publisher: v.NonEmptyStr | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,25 @@ class Config:
     categories: dict[str, Category]
     sources: dict[str, Source]
     digest: str = ""
+
+    def category_label(self, slug: str) -> str:
+        """What readers see for category `slug`: its ancestors' titles and its own, joined by "/".
+
+        `qinggan/gushi` → `情感/故事` when both are configured with those titles. A slug an
+        article still carries but the file no longer has (a category removed since) shows its
+        own segment rather than disappearing; an implied parent has the title derived from its
+        segment (see `config.schema.derived_title`).
+        """
+        parts = slug.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        return "/".join(
+            self.categories[prefix].title if prefix in self.categories else prefix.rsplit("/", 1)[-1]
+            for prefix in prefixes
+        )
+
+    def category_labels(self) -> dict[str, str]:
+        """`category_label` of every category, by slug: what a renderer needs (it has no Config)."""
+        return {slug: self.category_label(slug) for slug in self.categories}
 
     def category_with_ancestors(self, slug: str) -> tuple[str, ...]:
         """`slug`, its parents, and `all`: every feed an article in `slug` appears in."""
@@ -196,6 +218,22 @@ class Enclosure:
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """The feed an entry came in, as that feed describes itself: what Atom's `<source>` carries.
+
+    `id` is the feed's own id (Atom `<id>`; a JSON Feed's `feed_url`; for RSS, which has none,
+    the URL it was fetched from); `link` its home page; `author` its feed-level author (Atom
+    `<feed><author>`, RSS `managingEditor`/`dc:creator`, JSON Feed top-level `authors`), which
+    entries without an author of their own inherit (RFC 4287 §4.2.1).
+    """
+
+    title: str = ""
+    id: str | None = None
+    link: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
 class ParsedEntry:
     """One upstream item as the upstream wrote it: raw strings, unsanitised HTML."""
 
@@ -210,6 +248,9 @@ class ParsedEntry:
     tags: tuple[str, ...] = ()
     enclosures: tuple[Enclosure, ...] = ()
     base_url: str | None = None  # xml:base or feed URL for resolving relative links
+    # The feed it came in (an Atom entry's own <source> when it has one): `author` here is
+    # what the entry inherits when `author` above is None.
+    upstream: Upstream | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +263,8 @@ class ParsedFeed:
     language: str | None
     entries: tuple[ParsedEntry, ...]
     warnings: tuple[str, ...] = ()
+    id: str | None = None  # Atom <id>, JSON Feed feed_url
+    author: str | None = None  # feed-level author: see Upstream
 
 
 # ---------------------------------------------------------------- normalise / store
@@ -299,6 +342,13 @@ class Article:
     sources: tuple[str, ...] = field(default=())
     first_seen: datetime | None = None
     hash_version: int = HASH_VERSION
+    # The images `content_html` shows that `enclosures` does not already list, as image
+    # enclosures (feed items: the <img>s of the sanitised content; pages list theirs as
+    # enclosures). Renderers publish them like image enclosures (Media RSS, JSON `image`).
+    images: tuple[Enclosure, ...] = ()
+    # The upstream feed of a feed item (None for pages): Atom's <source> for an entry without
+    # an author of its own. `author` above already includes what the entry inherited from it.
+    upstream: Upstream | None = None
 
     def reader_hash(self) -> str:
         """sha256 hex of what a reader sees of this article, under definition HASH_VERSION.
@@ -308,6 +358,8 @@ class Article:
         upstream's own date string. Not covered: our categories (config, not upstream
         content), fetch and first-seen times, and `published`/`updated` themselves, which
         are estimated when the upstream gives no date, so a re-fetch never looks like an edit.
+        Nor `images`, read off `content_html` (covered), nor `upstream`: a feed retitling
+        itself is no edit of each of its articles (an inherited author is in `author`).
         """
         fields = [
             self.title,

@@ -98,6 +98,8 @@ async def render_category(runtime: Runtime, slug: str) -> tuple[dict[str, tuple[
         updated=updated,
         ttl_minutes=ttl,
         source_titles={s.id: s.title for s in runtime.config.sources.values() if s.title},
+        category_labels=runtime.config.category_labels(),
+        publisher=runtime.config.settings.publisher or "",
     )
     rendered = {
         fmt: (

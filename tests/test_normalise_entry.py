@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from syndicator.models import Enclosure, ParsedEntry, Source
+from syndicator.models import Enclosure, ParsedEntry, Source, Upstream
 from syndicator.normalise import NormaliseError, article_id, normalise_entry
 
 FEED = "https://zhbf.example/rss.xml"
@@ -203,3 +203,23 @@ def test_entry_with_guid_but_no_web_link_is_rejected() -> None:
     # Renderers need an http(s) link per item; the ingest job records the skip.
     with pytest.raises(NormaliseError, match="has no http\\(s\\) link"):
         run(replace(ENTRY, guid="urn:x:8812", link="data:text/html,hi"))
+
+
+def test_the_upstream_feed_is_kept_clean_and_its_author_inherited() -> None:
+    upstream = Upstream(
+        title=" Zhbf\x0b 新闻 ", id="file:///srv/sample.xml", link="/", author=" ed@zhbf.example "
+    )
+    article = run(replace(ENTRY, author=None, upstream=upstream))
+    # A local file path identifies nothing for a reader, and a relative home-page link has no
+    # base to resolve against: both are dropped, while the title and author are cleaned.
+    assert article.upstream == Upstream(title="Zhbf 新闻", id=None, link=None, author="ed@zhbf.example")
+    assert article.author == "ed@zhbf.example"
+    assert run(replace(ENTRY, upstream=upstream)).author == "智汇八方"  # its own wins
+    empty = run(replace(ENTRY, upstream=Upstream(id="not an id", link="javascript:x")))
+    assert empty.upstream is None
+
+
+def test_content_images_become_the_articles_images() -> None:
+    article = run()
+    # The lazy image of ENTRY's content, made absolute; the placeholder is not an image.
+    assert [(i.url, i.type) for i in article.images] == [("https://zhbf.example/uploads/1.jpg", "image/jpeg")]

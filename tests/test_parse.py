@@ -312,7 +312,8 @@ def test_feedparser_json_example() -> None:
     second, initial = feed.entries
     assert (second.guid, second.title, second.link) == ("2", "post 2", "https://example.org/second-item")
     assert second.content_html == "<p>This is a second item.</p>"
-    assert second.author == "me"  # inherited from the feed's author
+    # Its own author is none; the feed's is recorded for normalise to inherit.
+    assert (second.author, second.upstream.author) == (None, "me")
     assert second.tags == ("test", "JSON")
     assert second.enclosures == (
         Enclosure("https://example.org/second-item-show.mp4", "video/mp4", 12000000),
@@ -344,7 +345,8 @@ def test_json_feed_1_0_microblog_text_becomes_paragraphs() -> None:
     feed = parse_feed((JSONFEED / "v1" / "microblog.json").read_bytes(), {}, URL)
 
     (entry,) = feed.entries
-    assert (feed.format, entry.guid, entry.author) == ("json10", "2347259", "Brent Simmons")
+    assert (feed.format, entry.guid, entry.author) == ("json10", "2347259", None)
+    assert (feed.author, entry.upstream.author) == ("Brent Simmons", "Brent Simmons")
     assert entry.content_html == "<p>Cats are neat.</p><p>https://example.org/cats</p>"
     assert entry.published_raw == "2016-02-09T14:22:00-07:00"
 

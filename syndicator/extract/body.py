@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 import lxml.html
 
 from syndicator.models import PageImage, SiteRules
+from syndicator.normalise.images import page_image
 from syndicator.normalise.text import collapse_whitespace
 
 from .chrome import _CHROME_LABEL, BodyError, _select, strip_chrome
 from .container import _trafilatura_paragraphs, density_container, trafilatura_container
-from .images import page_image
 
 NO_RULES = SiteRules()  # a source without site rules
 

@@ -6,12 +6,14 @@ gives the same Article apart from the fetch-time fields the store reconciles.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
-from ..models import Article, Enclosure, ParsedEntry, Source
+from ..models import Article, Enclosure, ParsedEntry, Source, Upstream
 from .dates import parse_date
 from .errors import NormaliseError
 from .ids import article_id
+from .images import content_images, image_enclosure
 from .sanitise import sanitise_html
 from .text import clean_title, collapse_whitespace, plain_text, strip_xml_illegal, summarise
 from .urls import absolute_url, canonical_url
@@ -19,6 +21,9 @@ from .urls import absolute_url, canonical_url
 FUTURE_TOLERANCE = timedelta(minutes=10)  # clock skew we forgive before calling a date bogus
 TITLE_FROM_SUMMARY_CHARS = 80
 UNTITLED = "(untitled)"
+# An id Atom can carry (an IRI: a scheme, then no spaces). Not `file:`: a sample feed's
+# local path is nobody's business and identifies nothing outside this machine.
+_IRI = re.compile(r"(?!file:)[a-z][a-z0-9+.-]*:\S+", re.IGNORECASE)
 
 
 def _canonical_or_none(url: str | None, base: str | None) -> str | None:
@@ -58,6 +63,33 @@ def _enclosures(raw: tuple[Enclosure, ...], base: str | None) -> tuple[Enclosure
             kind = collapse_whitespace(strip_xml_illegal(enclosure.type or ""))
             kept[url] = Enclosure(url=url, type=kind, length=max(0, enclosure.length or 0))
     return tuple(kept.values())
+
+
+def _upstream(raw: Upstream | None) -> Upstream | None:
+    """The upstream feed with clean text, an http(s) link and an IRI id; None if nothing is left."""
+    if raw is None:
+        return None
+    link = _canonical_or_none(raw.link, None)
+    ident = _text_or_none(raw.id)
+    upstream = Upstream(
+        title=clean_title(raw.title or ""),
+        id=ident if ident and _IRI.fullmatch(ident) else None,
+        link=link,
+        author=_author(raw.author),
+    )
+    return upstream if upstream != Upstream() else None
+
+
+def _author(raw: str | None) -> str | None:
+    return _text_or_none(clean_title(raw)) if raw else None
+
+
+def _images(content_html: str, base: str, enclosures: tuple[Enclosure, ...]) -> tuple[Enclosure, ...]:
+    """The content's images that the upstream did not already declare as enclosures."""
+    declared = {e.url for e in enclosures}
+    return tuple(
+        image_enclosure(image) for image in content_images(content_html, base) if image.src not in declared
+    )
 
 
 def _dates(entry: ParsedEntry, tz: str, fetched_at: datetime) -> tuple[datetime, datetime, bool]:
@@ -121,7 +153,10 @@ def normalise_entry(
 
     published, updated, estimated = _dates(entry, source.timezone, fetched_at)
     published_raw = _text_or_none(entry.published_raw) or _text_or_none(entry.updated_raw)
-    author = _text_or_none(clean_title(entry.author)) if entry.author else None
+    upstream = _upstream(entry.upstream)
+    # RFC 4287 §4.2.1 (and the RSS/JSON Feed equivalents): an entry without an author of its
+    # own has its feed's; readers given ours without it would credit nobody, or our publisher.
+    author = _author(entry.author) or (upstream.author if upstream else None)
     tags = _tags(entry.tags)
     enclosures = _enclosures(entry.enclosures, base)
 
@@ -143,4 +178,6 @@ def normalise_entry(
         enclosures=enclosures,
         sources=(source.id,),
         first_seen=fetched_at,
+        images=_images(content_html, base, enclosures),
+        upstream=upstream,
     ).hashed()

@@ -7,17 +7,12 @@ time on every later visit.
 
 from __future__ import annotations
 
-import mimetypes
 from datetime import UTC, datetime
 
-from syndicator.models import Article, Enclosure, ExtractedArticle, Source
+from syndicator.models import Article, ExtractedArticle, Source
 from syndicator.normalise.ids import article_id
+from syndicator.normalise.images import image_enclosure
 from syndicator.normalise.text import strip_xml_illegal
-
-
-def _image_type(url: str) -> str:
-    guessed, _ = mimetypes.guess_type(url.split("?", 1)[0])
-    return guessed if guessed and guessed.startswith("image/") else "image/jpeg"
 
 
 def published_raw(page: ExtractedArticle) -> str | None:
@@ -39,7 +34,7 @@ def normalise_page(
         published = fetched_at
     path = "/".join(page.category_path)
     tags = (path,) if path else ()
-    enclosures = tuple(Enclosure(url=image.src, type=_image_type(image.src)) for image in page.images)
+    enclosures = tuple(image_enclosure(image) for image in page.images)
     author = page.author or page.source
     raw = published_raw(page)
     title = strip_xml_illegal(page.title)

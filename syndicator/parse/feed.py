@@ -4,7 +4,9 @@ feedparser does the XML work (encodings, namespaces, the loose parser that recov
 entries from malformed XML). What it decides badly we leave undecided here:
 - dates stay raw strings (feedparser reads `CST` as US Central, mangles 2023年11月23日);
 - HTML is neither sanitised nor made absolute (the normalise stage does both, faster);
-- `bozo` is not failure: recovered entries are kept and the flaw becomes a warning.
+- `bozo` is not failure: recovered entries are kept and the flaw becomes a warning;
+- authors are not inherited: each entry records its own, and the feed it came in
+  (`ParsedEntry.upstream`, with the feed-level author) for the normalise stage to apply.
 
 `ParseError` lives here rather than in `__init__` so that `jsonfeed` can import it
 without a cycle through the package's dispatcher.
@@ -24,7 +26,7 @@ import lxml.html
 from lxml import etree
 
 from syndicator.errors import SyndicatorError
-from syndicator.models import Enclosure, ParsedEntry, ParsedFeed
+from syndicator.models import Enclosure, ParsedEntry, ParsedFeed, Upstream
 
 
 class ParseError(SyndicatorError):
@@ -88,13 +90,23 @@ def parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_ent
     if not version:
         warnings.append("unrecognised feed format; entries recovered anyway")
 
+    feed = result.get("feed") or {}
+    feed_base = _base(feed, url)
+    feed_id = _nonblank(feed.get("id"))
+    upstream = Upstream(
+        title=_title_text(feed),
+        # RSS has no feed id: the address it was fetched from identifies it.
+        id=feed_id or url,
+        link=_absolute(feed_base, _alternate_link(feed)),
+        author=_author(feed),
+    )
     entries: list[ParsedEntry] = []
     for index, raw in enumerate(raw_entries):
         if len(entries) >= max_entries:
             dropped = len(raw_entries) - index
             warnings.append(f"dropped {dropped} entries beyond the limit of {max_entries}")
             break
-        entry = _entry(raw, url)
+        entry = _entry(raw, url, upstream)
         if entry is None:
             warnings.append(f"entry {index} skipped: no id, link, title or content")
             continue
@@ -104,14 +116,15 @@ def parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_ent
         # Malformed XML with nothing recovered: an empty feed would hide a broken source.
         raise ParseError(f"malformed XML and no entries recovered: {_sax_text(bozo, shift)}")
 
-    feed = result.get("feed") or {}
     return ParsedFeed(
         format=version or "unknown",
-        title=_title_text(feed),
-        link=_absolute(_base(feed, url), _alternate_link(feed)),
+        title=upstream.title,
+        link=upstream.link,
         language=_nonblank(feed.get("language")),
         entries=tuple(entries),
         warnings=tuple(warnings),
+        id=feed_id,
+        author=upstream.author,
     )
 
 
@@ -160,7 +173,7 @@ def _why_not_a_feed(body: bytes, content_type: str, bozo: Exception | None, shif
     return "not a feed: no XML elements found"
 
 
-def _entry(raw: Mapping[str, Any], feed_url: str) -> ParsedEntry | None:
+def _entry(raw: Mapping[str, Any], feed_url: str, upstream: Upstream) -> ParsedEntry | None:
     base = _base(raw, feed_url)
     guid = _nonblank(raw.get("id"))
     link = _absolute(base, _alternate_link(raw))
@@ -180,6 +193,20 @@ def _entry(raw: Mapping[str, Any], feed_url: str) -> ParsedEntry | None:
         tags=_tags(raw.get("tags") or []),
         enclosures=_enclosures(raw, base),
         base_url=base,
+        upstream=_source(raw.get("source"), base) or upstream,
+    )
+
+
+def _source(source: object, base: str) -> Upstream | None:
+    """An Atom entry's own `<source>` (it was copied from another feed): that feed, whose
+    author the entry inherits before the containing feed's (RFC 4287 §4.2.1)."""
+    if not isinstance(source, Mapping) or not source:
+        return None
+    return Upstream(
+        title=_title_text(source),
+        id=_nonblank(source.get("id")),
+        link=_absolute(base, _alternate_link(source)),
+        author=_author(source),
     )
 
 

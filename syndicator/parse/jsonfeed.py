@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from syndicator.models import Enclosure, ParsedEntry, ParsedFeed
+from syndicator.models import Enclosure, ParsedEntry, ParsedFeed, Upstream
 from syndicator.parse.feed import ParseError
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -43,7 +43,13 @@ def parse_json_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_en
         raise ParseError(f"JSON Feed: items is not a list (it is {_kind(items)})")
 
     top = _Fields(doc, "", warnings)
-    feed_author = _authors(top)
+    feed_url = _blank_to_none(top.text("feed_url"))
+    upstream = Upstream(
+        title=(top.text("title") or "").strip(),
+        id=feed_url or url,
+        link=_blank_to_none(top.text("home_page_url")),
+        author=_authors(top),
+    )
     entries: list[ParsedEntry] = []
     for index, item in enumerate(items):
         if len(entries) >= max_entries:
@@ -53,7 +59,7 @@ def parse_json_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_en
         if not isinstance(item, dict):
             warnings.append(f"JSON Feed: item {index} skipped: it is {_kind(item)}, not an object")
             continue
-        entry = _entry(_Fields(item, f"item {index}: ", warnings), feed_author, url)
+        entry = _entry(_Fields(item, f"item {index}: ", warnings), upstream, url)
         if entry is None:
             warnings.append(f"JSON Feed: item {index} skipped: no id")
             continue
@@ -61,11 +67,13 @@ def parse_json_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_en
 
     return ParsedFeed(
         format=fmt,
-        title=(top.text("title") or "").strip(),
+        title=upstream.title,
         link=top.text("home_page_url"),
         language=top.text("language"),
         entries=tuple(entries),
         warnings=tuple(warnings),
+        id=feed_url,
+        author=upstream.author,
     )
 
 
@@ -145,7 +153,7 @@ class _Fields:
         return None
 
 
-def _entry(item: _Fields, feed_author: str | None, feed_url: str) -> ParsedEntry | None:
+def _entry(item: _Fields, upstream: Upstream, feed_url: str) -> ParsedEntry | None:
     raw_id = item.obj.get("id")
     # The spec says string; numbers are common in the wild and unambiguous.
     if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
@@ -168,7 +176,7 @@ def _entry(item: _Fields, feed_author: str | None, feed_url: str) -> ParsedEntry
         guid=guid,
         link=_blank_to_none(item.text("url")) or _blank_to_none(item.text("external_url")),
         title=(item.text("title") or "").strip(),
-        author=_authors(item) or feed_author,
+        author=_authors(item),  # the feed's `authors` are inherited in normalise, via upstream
         published_raw=_blank_to_none(item.text("date_published")),
         updated_raw=_blank_to_none(item.text("date_modified")),
         content_html=content,
@@ -176,6 +184,7 @@ def _entry(item: _Fields, feed_author: str | None, feed_url: str) -> ParsedEntry
         tags=tuple(dict.fromkeys(t.strip() for t in item.list_of("tags", str) if t.strip())),
         enclosures=_attachments(item),
         base_url=feed_url,
+        upstream=upstream,
     )
 
 

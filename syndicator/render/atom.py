@@ -1,11 +1,18 @@
 """Atom 1.0 with feedgen.
 
-The feed has an `<author>` (the category title) so entries without one of their own stay
-valid. Content is `type="html"` escaped text — feedgen's `type="CDATA"` writes invalid Atom —
-and the summary is set with `summary()`, because `description()` would overwrite the
-content. Every enclosure becomes a `<link rel="enclosure">` (Atom allows many); feedgen 1.0
-drops rel/type/length from entry links (its loop rebinds the link dict to the new element),
-so enclosure links are written by the small entry extension below instead.
+RFC 4287 wants an author on the feed or on every entry, and an entry without one inherits
+its `<source>`'s, else the feed's. So the feed's `<author>` is the publisher (`server.publisher`,
+else our host) — never a category title, which an inheriting reader would credit with every
+article — and an entry without an author of its own carries a `<source>` naming the feed it
+came from (title, id, link and author, where known).
+
+Content is `type="html"` escaped text — feedgen's `type="CDATA"` writes invalid Atom — and
+the summary is set with `summary()`, because `description()` would overwrite the content.
+Every enclosure, and every image of the content that no enclosure lists, becomes a
+`<link rel="enclosure">` (Atom allows many); feedgen 1.0 drops rel/type/length from entry
+links (its loop rebinds the link dict to the new element), so enclosure links are written
+by the small entry extension below instead. Our categories are `term` = slug, `scheme` =
+`{site_url}categories`, `label` = what readers see; the upstream's tags are bare terms.
 
 Text constructs (titles, subtitle, summary) are `type="text"` unless the text itself looks
 like HTML (an end tag or entity reference, see `looks_like_html`): then they are written
@@ -21,18 +28,22 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from lxml import etree
 
-from syndicator.models import Enclosure
+from syndicator.models import Article, Enclosure, Upstream
 from syndicator.render.document import (
     GENERATOR,
     FeedDocument,
     as_html,
+    categories_scheme,
     clean,
+    entry_categories,
     entry_id,
-    entry_terms,
+    entry_tags,
     entry_title,
     hex_references,
+    images,
     looks_like_html,
     media_type,
+    publisher,
     self_url,
     source_title,
     utc,
@@ -55,15 +66,18 @@ class _AtomFeedExtension(BaseExtension):
 
 
 class _AtomEntryExtension(BaseEntryExtension):
-    """Writes one `<link rel="enclosure" href type length>` per enclosure of the entry, and
-    marks an escaped-HTML title."""
+    """Writes one `<link rel="enclosure" href type length>` per enclosure of the entry, the
+    entry's `<source>` if it has one, and marks an escaped-HTML title."""
 
     def __init__(self) -> None:
         self.enclosures: list[Enclosure] = []
         self.html_elements: tuple[str, ...] = ()
+        self.source: Upstream | None = None
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         _mark_html(entry, self.html_elements)
+        if self.source is not None:
+            _write_source(entry, self.source)
         for enclosure in self.enclosures:
             # Unqualified like feedgen's own elements: they inherit the feed's default xmlns.
             link = xml_elem("link", entry, rel="enclosure", href=clean(enclosure.url))
@@ -73,6 +87,30 @@ class _AtomEntryExtension(BaseEntryExtension):
             if enclosure.length > 0:
                 link.set("length", str(enclosure.length))
         return entry
+
+
+def _write_source(entry: etree._Element, upstream: Upstream) -> None:
+    """`<source>` (RFC 4287 §4.2.11) with the upstream feed's id, title, link and author."""
+    source = xml_elem("source", entry)
+    if upstream.id:
+        xml_elem("id", source).text = clean(upstream.id)
+    if upstream.title:
+        value, is_html = _text(clean(upstream.title))
+        title = xml_elem("title", source)
+        title.text = value
+        if is_html:
+            title.set("type", "html")
+    if upstream.link:
+        xml_elem("link", source, rel="alternate", type="text/html", href=clean(upstream.link))
+    if upstream.author:
+        xml_elem("name", xml_elem("author", source)).text = clean(upstream.author)
+
+
+def _entry_source(doc: FeedDocument, article: Article) -> Upstream | None:
+    """The `<source>` of an entry without an author: its upstream feed, else (a page) at least
+    the title of the source it came from; None when nothing is known."""
+    upstream = article.upstream or Upstream(title=source_title(doc, article))
+    return upstream if upstream != Upstream() else None
 
 
 def _mark_html(parent: etree._Element, names: tuple[str, ...]) -> None:
@@ -100,7 +138,7 @@ def render_atom(doc: FeedDocument) -> bytes:
     fg.title(title)
     fg.subtitle(subtitle)
     fg.syn.html_elements = ("title",) * title_html + ("subtitle",) * subtitle_html
-    fg.author(name=clean(doc.category.title))
+    fg.author(name=publisher(doc))
     fg.link(href=doc.site_url, rel="alternate", type="text/html")
     fg.link(href=own_url, rel="self", type="application/atom+xml")
     add_history(fg, doc, rss=False)
@@ -119,6 +157,8 @@ def render_atom(doc: FeedDocument) -> bytes:
         author = clean(article.author).strip()
         if author:
             entry.author(name=author)
+        else:
+            entry.syn.source = _entry_source(doc, article)
         content = clean(article.content_html)
         if content.strip():
             entry.content(content, type="html")
@@ -126,11 +166,16 @@ def render_atom(doc: FeedDocument) -> bytes:
         if summary:
             value, summary_html = _text(summary)
             entry.summary(value, type="html" if summary_html else None)
-        publisher = source_title(doc, article)
-        if publisher:
-            entry.dc.dc_publisher(publisher)
-        for term in entry_terms(article):
-            entry.category(term=term)
-        entry.syn.enclosures = list(article.enclosures)
+        from_source = source_title(doc, article)
+        if from_source:
+            entry.dc.dc_publisher(from_source)
+        scheme = categories_scheme(doc)
+        for slug, label in entry_categories(doc, article):
+            entry.category(term=slug, scheme=scheme, label=label)
+        for tag in entry_tags(doc, article):
+            entry.category(term=tag)
+        # Every enclosure, then the content's images no enclosure lists (as pages have them).
+        listed = {e.url for e in article.enclosures}
+        entry.syn.enclosures = [*article.enclosures, *(i for i in images(article) if i.url not in listed)]
         entry.syn.html_elements = ("title",) * title_html
     return hex_references(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))

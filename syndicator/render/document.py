@@ -109,6 +109,12 @@ class FeedDocument:
     links: dict[str, str] = field(default_factory=dict)
     # RFC 5005 archive document marker: <fh:archive/> in RSS and Atom.
     archive: bool = False
+    # What readers see for each category slug (Config.category_labels()); a slug missing
+    # here shows as itself.
+    category_labels: dict[str, str] = field(default_factory=dict)
+    # The feed's publisher (`server.publisher`): the Atom feed-level <author>. Empty: the
+    # host of `site_url` (see `publisher`).
+    publisher: str = ""
 
     @property
     def description(self) -> str:
@@ -201,14 +207,44 @@ def entry_title(article: Article) -> str:
     return summary[:80] if summary else clean(article.url)
 
 
-def entry_terms(article: Article) -> list[str]:
-    """Categories then tags, cleaned, without blanks or repeats, in their original order."""
-    terms: list[str] = []
-    for raw in (*article.categories, *article.tags):
-        term = clean(raw).strip()
-        if term and term not in terms:
-            terms.append(term)
-    return terms
+def publisher(doc: FeedDocument) -> str:
+    """Who publishes this feed: `server.publisher`, else the host (and port) of the site URL.
+
+    Atom's feed-level `<author>`, which every entry without an author of its own (and without
+    an upstream `<source>` naming one) inherits: so it names us, never a category.
+    """
+    name = clean(doc.publisher).strip()
+    if name:
+        return name
+    parts = urlsplit(doc.site_url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def categories_scheme(doc: FeedDocument) -> str:
+    """The scheme/domain our category terms belong to: `{site_url}categories`."""
+    return f"{doc.site_url}categories"
+
+
+def entry_categories(doc: FeedDocument, article: Article) -> list[tuple[str, str]]:
+    """The article's categories of ours as (slug, label), in order, without blanks or repeats.
+
+    The label (`情感/故事`) is what a reader sees; the slug (`qinggan/gushi`) is the term
+    where a format has room for both (Atom).
+    """
+    found: dict[str, str] = {}
+    for raw in article.categories:
+        slug = clean(raw).strip()
+        if slug and slug not in found:
+            found[slug] = clean(doc.category_labels.get(slug, slug)).strip() or slug
+    return list(found.items())
+
+
+def entry_tags(doc: FeedDocument, article: Article) -> list[str]:
+    """The upstream's own tags, cleaned, without blanks or repeats, in their original order;
+    a tag that names one of the article's categories (slug or label) is already shown."""
+    shown = {name for pair in entry_categories(doc, article) for name in pair}
+    tags = (tag for raw in article.tags if (tag := clean(raw).strip()) and tag not in shown)
+    return list(dict.fromkeys(tags))
 
 
 def media_type(enclosure: Enclosure) -> str:
@@ -221,8 +257,13 @@ def media_type(enclosure: Enclosure) -> str:
 
 
 def images(article: Article) -> list[Enclosure]:
-    """The article's image enclosures, in order (declared or guessed `image/*`)."""
-    return [e for e in article.enclosures if media_type(e).startswith("image/")]
+    """Every image of the article, each URL once: its image enclosures (declared or guessed
+    `image/*`) in order, then the images of its content that no enclosure lists."""
+    found: dict[str, Enclosure] = {}
+    for enclosure in (*article.enclosures, *article.images):
+        if media_type(enclosure).startswith("image/"):
+            found.setdefault(enclosure.url, enclosure)
+    return list(found.values())
 
 
 def rss_enclosure(article: Article) -> Enclosure | None:

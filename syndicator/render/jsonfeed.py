@@ -14,8 +14,9 @@ from syndicator.models import Article
 from syndicator.render.document import (
     FeedDocument,
     clean,
+    entry_categories,
     entry_id,
-    entry_terms,
+    entry_tags,
     entry_title,
     images,
     media_type,
@@ -43,7 +44,6 @@ def render_json(doc: FeedDocument) -> bytes:
         "feed_url": self_url(doc, "json"),
         "description": doc.description,
         "language": clean(doc.category.language) or "en",
-        "authors": [{"name": clean(doc.category.title)}],
     }
     # Older items (an archive page or the next page): validate() made sure it is not feed_url.
     if "next" in doc.links:
@@ -71,7 +71,9 @@ def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:
     author = clean(article.author).strip()
     if author:
         item["authors"] = [{"name": author}]
-    item["tags"] = entry_terms(article)
+    # Labels of our categories, then the upstream's tags: JSON Feed tags are plain strings.
+    labels = [label for _, label in entry_categories(doc, article)]
+    item["tags"] = list(dict.fromkeys([*labels, *entry_tags(doc, article)]))
     pictures = images(article)
     if pictures:
         item["image"] = clean(pictures[0].url)

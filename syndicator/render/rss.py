@@ -4,7 +4,9 @@ feedgen traps handled here (see LIBRARY-NOTES): entries are appended, not prepen
 date is tz-aware; a name-only author goes to `dc:creator` because RSS `<author>` wants an
 email; `<description>` carries the plain-text summary and `content:encoded` the HTML. RSS
 allows one `<enclosure>` per item, so only the first with a known length and type is used,
-while every image also gets a `<media:content>`.
+while every image — image enclosures and the images of the content alike — gets a
+`<media:content>`. Our categories show their labels (`情感/故事`) with `domain`
+`{site_url}categories`; the upstream's tags are plain `<category>`s.
 
 Text: `<description>` is HTML in RSS (feedparser and readers treat it so), so the plain summary
 is HTML-escaped into it; titles are plain text unless the text itself looks like HTML (then
@@ -19,9 +21,11 @@ from syndicator.render.document import (
     GENERATOR,
     FeedDocument,
     as_html,
+    categories_scheme,
     clean,
+    entry_categories,
     entry_id,
-    entry_terms,
+    entry_tags,
     entry_title,
     hex_references,
     images,
@@ -74,8 +78,12 @@ def render_rss(doc: FeedDocument) -> bytes:
         publisher = source_title(doc, article)
         if publisher:
             entry.dc.dc_publisher(publisher)
-        for term in entry_terms(article):
-            entry.category(term=term)
+        scheme = categories_scheme(doc)
+        for slug, label in entry_categories(doc, article):
+            # RSS shows the label as the category, with our scheme as its domain.
+            entry.category(term=slug, scheme=scheme, label=label)
+        for tag in entry_tags(doc, article):
+            entry.category(term=tag)
         enclosure = rss_enclosure(article)
         if enclosure is not None:
             entry.enclosure(clean(enclosure.url), str(enclosure.length), media_type(enclosure))

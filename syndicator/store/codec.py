@@ -1,7 +1,8 @@
 """Article records to and from JSON, the form they take in Redis.
 
 JSON (not pickle) so that operators can read a record with `redis-cli GET` and so that a
-record written by one version is readable by the next.
+record written by one version is readable by the next: fields added to Article later
+(`images`, `upstream`) have defaults, so an older record reads with them empty.
 
 A record carries `hash_version`, the definition its `content_hash` was computed under
 (models.HASH_VERSION). Records written before store schema 1 have none: their hash is
@@ -15,7 +16,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from syndicator.models import Article, Enclosure
+from syndicator.models import Article, Enclosure, Upstream
 
 LEGACY_HASH_VERSION = 1
 """The hash definition of a record that names none (written before store schema 1)."""
@@ -52,6 +53,8 @@ def article_from_json(raw: str | bytes) -> tuple[Article, tuple[str, ...]]:
             "tags": tuple(data["tags"]),
             "sources": tuple(data.get("sources", ())),
             "enclosures": tuple(Enclosure(**e) for e in data.get("enclosures", ())),
+            "images": tuple(Enclosure(**e) for e in data.get("images", ())),
+            "upstream": Upstream(**data["upstream"]) if data.get("upstream") else None,
             "hash_version": data.get("hash_version", LEGACY_HASH_VERSION),
         }
     )

@@ -104,6 +104,8 @@ def render_page(runtime: Runtime, state: ArchiveState, n: int, fmt: str, raws: l
         updated=updated,
         ttl_minutes=ARCHIVE_MAX_AGE // 60,
         source_titles={s.id: s.title for s in runtime.config.sources.values() if s.title},
+        category_labels=runtime.config.category_labels(),
+        publisher=runtime.config.settings.publisher or "",
         self_url=archive_url(runtime.site_url, state.slug, n, fmt),
         links=archive_links(runtime.site_url, state, n, fmt),
         archive=True,

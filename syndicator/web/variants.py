@@ -208,6 +208,8 @@ async def render_variant(
         updated=max((a.updated for a in articles), default=datetime(2000, 1, 1, tzinfo=UTC)),
         ttl_minutes=min(s.ttl_minutes for s in states),
         source_titles={s.id: s.title for s in runtime.config.sources.values() if s.title},
+        category_labels=runtime.config.category_labels(),
+        publisher=runtime.config.settings.publisher or "",
         self_url=self_url(runtime.site_url, target, query),
     )
     renderer = FORMATS[target.fmt]

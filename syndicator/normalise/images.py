@@ -1,5 +1,9 @@
 """<img> elements → PageImage: the real address behind lazy loading, pixels rejected.
 
+Shared by both kinds of article: page extraction reads each <img> of the article body
+(`page_image`), and a feed item's sanitised content gives its images the same way
+(`content_images`). Either becomes an image enclosure through `image_enclosure`.
+
 CMS templates load images with a script: `src` holds a placeholder (blank.gif, a spacer,
 a data: URI, a 1×1 pixel) and the real address sits in a data attribute whose name
 depends on the lazy-load library (jQuery lazyload: data-original; lazysizes: data-src;
@@ -9,12 +13,17 @@ pixels and spacers are not images a reader sees, so they are dropped, not kept.
 
 from __future__ import annotations
 
+import mimetypes
 import re
 
 import lxml.html
+from lxml import etree
 
-from syndicator.models import PageImage
-from syndicator.normalise import NormaliseError, absolute_url, plain_text
+from syndicator.models import Enclosure, PageImage
+
+from .errors import NormaliseError
+from .text import plain_text
+from .urls import absolute_url
 
 # In order of preference: attributes that hold the full-size image come first.
 LAZY_ATTRIBUTES = (
@@ -110,3 +119,31 @@ def page_image(img: lxml.html.HtmlElement, base_url: str) -> PageImage | None:
         return None
     alt = plain_text(img.get("alt") or img.get("title") or "")
     return PageImage(src=src, alt=alt)
+
+
+def content_images(content_html: str, base_url: str) -> tuple[PageImage, ...]:
+    """The images a (sanitised) HTML fragment shows, in document order, each address once.
+
+    Every <img> goes through `page_image`, so a feed item loses the same spacers, tracking
+    pixels and beacons a page does; sanitising already resolved lazy-load attributes.
+    """
+    if "<img" not in content_html:
+        return ()
+    try:
+        root = lxml.html.fragment_fromstring(content_html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return ()  # lxml refuses some control characters; no images is the safe answer
+    found: dict[str, PageImage] = {}
+    for img in root.iter("img"):
+        image = page_image(img, base_url)
+        if image is not None:
+            found.setdefault(image.src, image)
+    return tuple(found.values())
+
+
+def image_enclosure(image: PageImage) -> Enclosure:
+    """An image as an enclosure: the type guessed from its path (JPEG when the path says
+    nothing, the commonest for photos), size unknown."""
+    guessed, _ = mimetypes.guess_type(image.src.split("?", 1)[0])
+    kind = guessed if guessed and guessed.startswith("image/") else "image/jpeg"
+    return Enclosure(url=image.src, type=kind)

@@ -1,4 +1,4 @@
-"""Which <img> an article keeps, and at which address (syndicator/extract/images.py).
+"""Which <img> an article keeps, and at which address (syndicator/normalise/images.py).
 
 Chinese CMS templates lazy-load: `src` is a spacer and the real picture sits in a data
 attribute. A reader must see the real picture, never the spacer, a 1×1 tracking pixel
@@ -10,8 +10,8 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from syndicator.extract.images import image_address, is_placeholder, page_image
 from syndicator.models import PageImage
+from syndicator.normalise.images import image_address, is_placeholder, page_image
 
 BASE = "https://news.example/2026/11/story.html"
 
