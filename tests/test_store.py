@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from syndicator.models import Article, Category
+from syndicator.models import Article, Category, Enclosure, Upstream
 from syndicator.store.articles import Outcome, apply_retention, newest_articles, upsert_article
 from syndicator.store.codec import article_from_json
 from syndicator.store.keys import Keys
@@ -108,3 +108,26 @@ async def test_retention_by_age_deletes_orphans(redis, prefix):
     assert again.outcome is Outcome.EVICTED
     assert await redis.exists(keys.article(article(3).id)) == 0
     assert await redis.zcard(keys.category_index("tech")) == 3
+
+
+async def test_new_presentation_of_unchanged_content_is_stored_without_moving_updated(redis, prefix):
+    """Images read from the content and the upstream feed's details are not hashed (they
+    derive from hashed fields or name the container): code that reads more of them, or a
+    renamed upstream feed, refreshes the record and republishes, and `updated` stays."""
+    keys = Keys(prefix)
+    plain = article(1)
+    await upsert_article(redis, keys, plain, INDEXES, now=NOW)
+    richer = replace(
+        plain,
+        images=(Enclosure(url="https://img.example/1.jpg", type="image/jpeg"),),
+        upstream=Upstream(title="Upstream Weekly", id="https://upstream.example/feed"),
+    )
+
+    result = await upsert_article(redis, keys, richer, INDEXES, now=NOW + timedelta(hours=2))
+
+    assert (result.outcome, result.indexes) == (Outcome.UNCHANGED, INDEXES)  # republished
+    record, _ = article_from_json(await redis.get(keys.article(plain.id)))
+    assert record.images == richer.images and record.upstream == richer.upstream
+    assert record.updated == plain.updated
+    again = await upsert_article(redis, keys, richer, INDEXES, now=NOW + timedelta(hours=3))
+    assert (again.outcome, again.indexes) == (Outcome.UNCHANGED, ())

@@ -138,19 +138,32 @@ async def _plan_upsert(
     stale = stored.hash_version < HASH_VERSION  # hashed under an older definition
     new_hash = _current_hash(article)
     content_changed = _current_hash(stored) != new_hash
-    if not content_changed and not added and not stale:
+    refreshed = not content_changed and _unhashed(stored) != _unhashed(article)
+    if not content_changed and not added and not stale and not refreshed:
         return UpsertResult(target_id, Outcome.UNCHANGED, ())
     if content_changed:
         record = _merge(stored, article, now)
-    elif stale:  # same content, new definition: the new hash, nothing else
-        record = replace(stored, content_hash=new_hash, hash_version=HASH_VERSION)
-    else:
+    else:  # same content: `updated` stays; only a newer hash definition or what it leaves out
         record = stored
+        if stale:
+            record = replace(record, content_hash=new_hash, hash_version=HASH_VERSION)
+        if refreshed:
+            record = replace(record, images=article.images, upstream=article.upstream)
     all_indexes = tuple(dict.fromkeys((*stored_indexes, *live_indexes)))
     _write(pipe, keys, record, all_indexes, url_key)
     if content_changed:
         return UpsertResult(target_id, Outcome.CHANGED, all_indexes)
-    return UpsertResult(target_id, Outcome.UNCHANGED, added)
+    # Refreshed presentation (images read from the content, the upstream feed's details)
+    # is published again everywhere the article is; a new index alone only there.
+    return UpsertResult(target_id, Outcome.UNCHANGED, all_indexes if refreshed else added)
+
+
+def _unhashed(article: Article) -> tuple[object, ...]:
+    """What a feed shows that the content hash leaves out, because it is derived from what
+    the hash covers (images from the content) or names the container, not the article
+    (the upstream feed's title and author): new code or a renamed feed refreshes it
+    without moving `updated`."""
+    return (article.images, article.upstream)
 
 
 def _current_hash(article: Article) -> str:
