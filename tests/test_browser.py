@@ -120,7 +120,19 @@ async def test_index_renders_in_chromium_and_every_link_resolves(chromium_binary
 async def test_opml_lists_every_category_feed(site):
     base, config = site
     async with ClientSession() as http:
+        # For feed readers: each article once per category. No source files directly under
+        # a parent or `all` here, so the leaves only, `qinggan` a folder.
         async with http.get(base + "opml.xml") as resp:
+            assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/x-opml")
+            readers = etree.fromstring(await resp.read())
+        assert sorted(readers.xpath("//outline/@xmlUrl")) == [
+            f"{base}feeds/qinggan/gushi.rss",
+            f"{base}feeds/tech.rss",
+        ]
+        folder = readers.xpath("//outline[@title='情感故事']")[0].getparent()
+        assert folder.tag == "outline" and folder.get("xmlUrl") is None and folder.get("text")
+        # Everything, each outline a feed.
+        async with http.get(base + "opml.xml?all=1") as resp:
             assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/x-opml")
             opml = etree.fromstring(await resp.read())
         assert opml.get("version") == "2.0" and opml.findtext("head/title")

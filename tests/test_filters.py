@@ -1,4 +1,4 @@
-"""Filtered and combined feeds over real HTTP: ?limit ?since ?q ?tag, a+b, 304s, the cache."""
+"""Filtered and combined feeds over real HTTP: ?limit ?since ?q ?tag ?own, a+b, 304s, the cache."""
 
 from __future__ import annotations
 
@@ -250,6 +250,11 @@ async def test_json_variant_feed_url_is_the_normalised_request_url(site):
         ("q=", "q: must contain at least one search term"),
         ("q=" + "a" * 201, "q: at most 200 characters, got 201"),
         ("tag=", "tag: must not be empty"),
+        (
+            "own=2",
+            "own: must be 1 (only articles filed directly under the category, not its children), got '2'",
+        ),
+        ("own=1&own=1", "own: given 2 times"),
     ],
 )
 async def test_bad_parameters_are_400_naming_the_parameter(site, query, message):
@@ -369,3 +374,103 @@ async def test_plain_feed_is_untouched_by_variants(site):
     status, headers, _ = await site.get("/feeds/tech.rss")
     assert status == 200 and headers["ETag"].startswith('"v')
     assert headers["Link"] == '<http://feeds.test/feeds/tech.rss>; rel="self"'
+
+
+# ---------------------------------------------------------------- ?own=1: a parent's own articles
+
+PARENT = [
+    Entry("p0", "Filed under tech", 1),
+    Entry("p1", "Also under tech", 3),
+    Entry("s", "Shared", 5, link=SHARED_LINK),
+]
+CHILD = [
+    Entry("c0", "Filed under python", 0),
+    Entry("c1", "Python again", 2),
+    Entry("s", "Shared", 5, link=SHARED_LINK),
+]
+
+
+@pytest.fixture
+async def nested(tmp_path, upstream, redis, redis_url, prefix) -> AsyncIterator[Site]:
+    """tech ← one source; tech/python ← another; one article (SHARED_LINK) from both."""
+    upstream.put("/parent.rss", rss_with_tags(PARENT), "application/rss+xml")
+    upstream.put("/child.rss", rss_with_tags(CHILD), "application/rss+xml")
+    config = write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[{"slug": "tech", "title": "Tech"}, {"slug": "tech/python", "title": "Python"}],
+        sources=[
+            {
+                "id": src,
+                "url": upstream.url(f"/{src}.rss"),
+                "categories": [slug],
+                "allow_private_network": True,
+            }
+            for src, slug in (("parent", "tech"), ("child", "tech/python"))
+        ],
+    )
+    runtime = Runtime.open(config, redis_url)
+    await ingest_source(runtime, "parent")
+    await ingest_source(runtime, "child")
+    server = TestServer(create_app(runtime))
+    await server.start_server()
+    async with ClientSession(auto_decompress=False) as http:
+        yield Site(server, http, runtime, upstream)
+    await server.close()
+    await runtime.close()
+
+
+async def feed_titles(site: Site, path: str) -> tuple[str, list[str], str]:
+    """(the document's title, its item titles, its self URL) in any of the three formats."""
+    status, _, body = await site.get(path)
+    assert status == 200, (path, body)
+    if path.split("?")[0].endswith(".json"):
+        doc = json.loads(body)
+        return doc["title"], [i["title"] for i in doc["items"]], doc["feed_url"]
+    parsed = feedparser.parse(body)
+    (self_url,) = [link.href for link in parsed.feed.links if link.rel == "self"]
+    return parsed.feed.title, [e.title for e in parsed.entries], self_url
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+async def test_own_keeps_only_the_articles_filed_directly_under_the_category(nested, fmt):
+    _, everything, _ = await feed_titles(nested, f"/feeds/tech.{fmt}")
+    assert everything == [
+        "Filed under python",
+        "Filed under tech",
+        "Python again",
+        "Also under tech",
+        "Shared",
+    ]
+
+    title, own, self_url = await feed_titles(nested, f"/feeds/tech.{fmt}?own=1")
+    assert own == ["Filed under tech", "Also under tech", "Shared"]  # Shared: filed under both
+    assert title == "Tech (own articles only)"
+    assert self_url == f"http://feeds.test/feeds/tech.{fmt}?own=1"
+
+    # A leaf's own articles are its feed; `all` has none of its own here.
+    assert (await feed_titles(nested, f"/feeds/tech/python.{fmt}?own=1"))[1] == [
+        "Filed under python",
+        "Python again",
+        "Shared",
+    ]
+    assert (await feed_titles(nested, f"/feeds/all.{fmt}?own=1"))[1] == []
+    # With other filters and in a combination (own articles of either category).
+    _, limited, self_url = await feed_titles(nested, f"/feeds/tech.{fmt}?own=%201%20&limit=1")
+    assert limited == ["Filed under tech"] and self_url == f"http://feeds.test/feeds/tech.{fmt}?limit=1&own=1"
+    _, combined, _ = await feed_titles(nested, f"/feeds/tech+all.{fmt}?own=1&q=filed")
+    assert combined == ["Filed under tech"]  # "Filed under python" is in tech and all, own in neither
+
+
+async def test_own_variant_is_cached_with_its_own_etag_and_304(nested):
+    status, plain, _ = await nested.get("/feeds/tech.atom")
+    status, headers, body = await nested.get("/feeds/tech.atom?own=1")
+    assert status == 200 and headers["ETag"] != plain["ETag"]
+    assert headers["Link"] == '<http://feeds.test/feeds/tech.atom?own=1>; rel="self"'
+    renders = nested.renders
+    status, h304, b304 = await nested.get("/feeds/tech.atom?own=1", **{"If-None-Match": headers["ETag"]})
+    assert (status, b304, h304["ETag"]) == (304, b"", headers["ETag"])
+    _, again, same = await nested.get("/feeds/tech.atom?own=%201")  # the same query, normalised
+    assert again["ETag"] == headers["ETag"] and same == body
+    assert nested.renders == renders

@@ -148,6 +148,20 @@ async def test_index_lists_every_category_with_autodiscovery(served):
     assert len(page.xpath("//a[contains(@href, '/feeds/')]")) == 9
 
 
+async def test_index_says_which_opml_to_import(served):
+    _, _, body = await get(served, "/")
+    page = lxml_html.fromstring(body)
+    assert page.xpath("//link[@rel='outline']/@href") == ["http://feeds.test/opml.xml"]
+    (note,) = page.xpath("//p[a[contains(@href, 'opml.xml')]]")
+    assert [(a.get("href"), a.text_content()) for a in note.xpath("a")] == [
+        ("http://feeds.test/opml.xml", "OPML"),
+        ("http://feeds.test/opml.xml?all=1", "Every feed (OPML)"),
+    ]
+    text = " ".join(note.text_content().split())
+    assert "in a feed reader" in text and "stores each article once per category" in text
+    assert "?own=1" in text and "all and each parent with its children's articles" in text
+
+
 async def test_healthz(served):
     status, _, body = await get(served, "/healthz")
     assert status == 200 and b'"redis": "ok"' in body

@@ -1,4 +1,4 @@
-"""parse_query (syndicator/web/query.py): a feed URL's `?limit=&since=&q=&tag=`.
+"""parse_query (syndicator/web/query.py): a feed URL's `?limit=&since=&q=&tag=&own=`.
 
 Two things matter to users: equivalent URLs normalise to one query (one cached variant,
 one canonical feed_url), and every bad parameter gets a message that names it and says
@@ -15,10 +15,12 @@ import pytest
 
 from syndicator.errors import SyndicatorError
 from syndicator.web.query import FeedQuery, QueryError, parse_query
+from tests.builders import make_article
 
 EXPECTED_SINCE = (
     "since: expected RFC 3339 with a zone (2026-11-20T08:00:00Z), a date (2026-11-20) or Unix seconds"
 )
+OWN_MEANING = "only articles filed directly under the category, not its children"
 
 
 def parsed(query: str) -> FeedQuery:
@@ -64,6 +66,35 @@ def test_equivalent_urls_give_one_query() -> None:
     assert a == b and hash(a) == hash(b) and a.query_string() == b.query_string()
 
 
+def test_own_is_a_filter_with_a_canonical_place_in_the_url() -> None:
+    query = parsed("tag=Policy&own=1&limit=5")
+
+    assert query == FeedQuery(limit=5, tags=("policy",), own=True)
+    assert query.filters and not query.is_empty
+    assert query.query_string() == "limit=5&own=1&tag=policy"
+    assert query.describe() == "own articles only, tag policy"
+    assert parsed("own=%201%20") == FeedQuery(own=True)
+
+
+def test_own_selects_articles_filed_directly_under_the_category_read() -> None:
+    own = FeedQuery(own=True)
+    parent, child, both = (
+        make_article(1, "tech"),
+        make_article(2, "tech/python"),
+        make_article(3, "tech", "tech/python"),
+    )
+    uncategorised = make_article(4)
+
+    assert [a.title for a in (parent, child, both) if own.selects(a, "tech")] == ["Article 1", "Article 3"]
+    assert [a.title for a in (parent, child, both) if own.selects(a, "tech/python")] == [
+        "Article 2",
+        "Article 3",
+    ]
+    assert own.selects(uncategorised, "all") and not own.selects(parent, "all")
+    assert FeedQuery().selects(child, "tech")  # without own the parent's index is the answer
+    assert not FeedQuery(own=True, q="nothing").selects(parent, "tech")  # the other filters still apply
+
+
 def test_full_width_and_case_are_folded() -> None:
     assert parsed("q=ＲＵＳＴ").q == "rust"
 
@@ -105,11 +136,19 @@ def test_twenty_distinct_tags_are_allowed_and_duplicates_count_once() -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("limt=5", "limt: unknown parameter 'limt'; a feed takes only limit, since, q and tag"),
-        ("x=1&_=123", "parameters: unknown parameters '_', 'x'; a feed takes only limit, since, q and tag"),
+        ("limt=5", "limt: unknown parameter 'limt'; a feed takes only limit, since, q, tag and own"),
+        (
+            "x=1&_=123",
+            "parameters: unknown parameters '_', 'x'; a feed takes only limit, since, q, tag and own",
+        ),
         ("limit=5&limit=6", "limit: given 2 times; give it at most once"),
         ("since=2026-11-20&since=2026-11-21&since=1", "since: given 3 times; give it at most once"),
         ("q=a&q=b", "q: given 2 times; give it at most once"),
+        ("own=1&own=1", "own: given 2 times; give it at most once"),
+        ("own=2", f"own: must be 1 ({OWN_MEANING}), got '2'"),
+        ("own=0", f"own: must be 1 ({OWN_MEANING}), got '0'"),
+        ("own=true", f"own: must be 1 ({OWN_MEANING}), got 'true'"),
+        ("own=", f"own: must be 1 ({OWN_MEANING}), got ''"),
         ("limit=abc", "limit: must be an integer from 1 to 500, got 'abc'"),
         ("limit=0", "limit: must be an integer from 1 to 500, got '0'"),
         ("limit=501", "limit: must be an integer from 1 to 500, got '501'"),

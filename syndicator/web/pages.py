@@ -42,7 +42,8 @@ def render_index(runtime: Runtime) -> str:
             + "</li>"
         )
     opml = html.escape(f"{site}opml.xml")
-    links.append(f'<link rel="outline" type="text/x-opml" title="All feeds (OPML)" href="{opml}">')
+    opml_all = html.escape(f"{site}opml.xml?all=1")
+    links.append(f'<link rel="outline" type="text/x-opml" title="Feeds for readers (OPML)" href="{opml}">')
     head = "\n".join(links)
     body = "\n".join(rows)
     return f"""<!doctype html>
@@ -57,7 +58,13 @@ small {{ color: #666; }}
 {head}
 </head><body>
 <h1>Syndicator feeds</h1>
-<p>Subscribe to every category at once: <a href="{opml}">OPML</a>.</p>
+<p>Subscribe to every category at once in a feed reader: <a href="{opml}">OPML</a>.
+It lists the feed of every category without subcategories and, for a parent with articles
+of its own, that parent's <code>?own=1</code> feed, parents as folders, so a reader stores
+each article once per category.
+<a href="{opml_all}">Every feed (OPML)</a> lists all of them — <code>all</code> and each parent
+with its children's articles too — for aggregators and mirrors; a reader importing it stores
+an article once per feed that holds it.</p>
 <ul>
 {body}
 </ul>

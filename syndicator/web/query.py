@@ -1,4 +1,4 @@
-"""The query string of a feed URL (`?limit=&since=&q=&tag=`), parsed, checked and normalised.
+"""The query string of a feed URL (`?limit=&since=&q=&tag=&own=`), parsed, checked and normalised.
 
 Parsing is pure (pairs in, a `FeedQuery` or a `QueryError` out) so every rule is testable
 without HTTP. The result is normalised — tags sorted and case-folded, `q` whitespace-
@@ -18,6 +18,12 @@ Matching (`FeedQuery.matches`) is pure as well:
 - `tag`: any of the tags (OR) equals one of the article's categories or tags, case-folded,
   or is a slug prefix of one (`qinggan` also matches `qinggan/gushi`).
 - `since`: the article was published at or after that instant.
+- `own=1`: the article is filed directly under the category read (one of its own
+  categories is exactly that slug; an article with none is filed under `all`), not only
+  under a child. A parent's feed holds its children's articles too; a reader subscribed
+  to every leaf and to each parent's `own=1` feed gets each article once per category it
+  is filed in (the default `/opml.xml`). This test needs the slug, so it is `selects`,
+  not `matches`.
 """
 
 from __future__ import annotations
@@ -33,9 +39,9 @@ from urllib.parse import quote
 
 from syndicator.chars import UNSPACED_LETTERS, char_class
 from syndicator.errors import SyndicatorError
-from syndicator.models import Article
+from syndicator.models import ALL_CATEGORY, Article
 
-KNOWN = ("limit", "since", "q", "tag")
+KNOWN = ("limit", "since", "q", "tag", "own")
 MAX_LIMIT = 500
 MAX_Q_CHARS = 200
 MAX_TAGS = 20
@@ -74,6 +80,7 @@ class FeedQuery:
     since: datetime | None = None  # UTC
     q: str = ""  # folded, single-spaced terms
     tags: tuple[str, ...] = ()  # folded, sorted, unique
+    own: bool = False  # only articles filed directly under the category, not its children
 
     @property
     def is_empty(self) -> bool:
@@ -81,18 +88,20 @@ class FeedQuery:
 
     @property
     def filters(self) -> bool:
-        """Whether items are selected by content (q, tag), not only by date and count."""
-        return bool(self.q or self.tags)
+        """Whether items are selected by content (q, tag, own), not only by date and count."""
+        return bool(self.q or self.tags or self.own)
 
     @cached_property
     def _patterns(self) -> tuple[re.Pattern[str], ...]:
         return tuple(_term_pattern(term) for term in self.q.split())
 
     def pairs(self) -> list[tuple[str, str]]:
-        """The canonical parameters, in a fixed order (limit, q, since, tag…)."""
+        """The canonical parameters, in a fixed order (limit, own, q, since, tag…)."""
         out: list[tuple[str, str]] = []
         if self.limit is not None:
             out.append(("limit", str(self.limit)))
+        if self.own:
+            out.append(("own", "1"))
         if self.q:
             out.append(("q", self.q))
         if self.since is not None:
@@ -107,6 +116,8 @@ class FeedQuery:
     def describe(self) -> str:
         """A short human label of the filters, for the variant's title ('' for none)."""
         parts = []
+        if self.own:
+            parts.append("own articles only")
         if self.q:
             parts.append(f"“{self.q}”")
         if self.tags:
@@ -115,7 +126,14 @@ class FeedQuery:
             parts.append("since " + since_text(self.since))
         return ", ".join(parts)
 
+    def selects(self, article: Article, slug: str) -> bool:
+        """Whether `article`, read from category `slug`'s index, belongs in the variant."""
+        if self.own and not is_filed_under(article, slug):
+            return False
+        return self.matches(article)
+
     def matches(self, article: Article) -> bool:
+        """The content filters (since, tag, q); `own` depends on the category: `selects`."""
         if self.since is not None and article.published < self.since:
             return False
         if self.tags and not _tags_match(self.tags, article):
@@ -124,6 +142,16 @@ class FeedQuery:
             text = search_text(article)
             return all(pattern.search(text) for pattern in self._patterns)
         return True
+
+
+def is_filed_under(article: Article, slug: str) -> bool:
+    """Whether `slug` is one of the article's own categories (none: it is filed under `all`).
+
+    The category indexes cannot tell this: a parent's index holds its children's articles
+    too. The record's `categories` are the slugs ingest filed it under (merged over every
+    source that listed it), before parents and `all` were added.
+    """
+    return slug in (article.categories or (ALL_CATEGORY,))
 
 
 def since_text(value: datetime) -> str:
@@ -160,9 +188,9 @@ def parse_query(pairs: Iterable[tuple[str, str]]) -> FeedQuery:
         raise QueryError(
             unknown[0] if len(unknown) == 1 else "parameters",
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {names}; "
-            f"a feed takes only limit, since, q and tag",
+            f"a feed takes only limit, since, q, tag and own",
         )
-    for name in ("limit", "since", "q"):
+    for name in ("limit", "since", "q", "own"):
         if len(seen.get(name, ())) > 1:
             raise QueryError(name, f"given {len(seen[name])} times; give it at most once")
     return FeedQuery(
@@ -170,6 +198,7 @@ def parse_query(pairs: Iterable[tuple[str, str]]) -> FeedQuery:
         since=parse_since(seen["since"][0]) if "since" in seen else None,
         q=parse_q(seen["q"][0]) if "q" in seen else "",
         tags=parse_tags(seen.get("tag", [])),
+        own=parse_own(seen["own"][0]) if "own" in seen else False,
     )
 
 
@@ -209,6 +238,14 @@ def _microseconds(clock: str) -> str:
     """fromisoformat takes at most 6 fractional digits; RFC 3339 allows more."""
     whole, dot, fraction = clock.partition(".")
     return f"{whole}.{fraction[:6].ljust(6, '0')}" if dot else whole
+
+
+def parse_own(raw: str) -> bool:
+    """`own=1` only: any other value is more likely a mistake than a request for the full feed."""
+    if raw.strip() != "1":
+        meaning = "only articles filed directly under the category, not its children"
+        raise QueryError("own", f"must be 1 ({meaning}), got {raw!r}")
+    return True
 
 
 def parse_q(raw: str) -> str:

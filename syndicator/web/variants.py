@@ -1,4 +1,4 @@
-"""Filtered (`?limit ?since ?q ?tag`) and combined (`/feeds/a+b.rss`) feeds.
+"""Filtered (`?limit ?since ?q ?tag ?own`) and combined (`/feeds/a+b.rss`) feeds.
 
 A variant is computed from the category indexes, never stored in Redis: it is rendered
 and compressed once per (format, state of every involved category, normalised query) and
@@ -145,6 +145,7 @@ async def candidates(
     chunk = limit if not query.filters else CHUNK
     found: list[Article] = []
     loaded: set[str] = set()
+    slug = category.slug
     while len(loaded) < window:
         members = await redis.zrevrangebyscore(
             index, "+inf", low, start=len(loaded), num=min(chunk, window - len(loaded)), withscores=True
@@ -153,14 +154,14 @@ async def candidates(
             break
         ids = [m.decode() for m, _ in members]
         loaded.update(ids)
-        found.extend(a for a in await load_articles(redis, keys, ids) if query.matches(a))
+        found.extend(a for a in await load_articles(redis, keys, ids) if query.selects(a, slug))
         if len(found) >= limit:
             found.sort(key=order)
             edge = found[limit - 1].published.timestamp()
             if members[-1][1] >= edge:  # items dated exactly `edge` may lie past this chunk
                 ties = [m.decode() for m in await redis.zrevrangebyscore(index, edge, edge)]
                 rest = [i for i in ties if i not in loaded]
-                found.extend(a for a in await load_articles(redis, keys, rest) if query.matches(a))
+                found.extend(a for a in await load_articles(redis, keys, rest) if query.selects(a, slug))
             break
     found.sort(key=order)
     return found[:limit]
