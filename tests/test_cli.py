@@ -88,11 +88,49 @@ def test_compose_file_runs_redis_with_aof_and_supervised_processes():
     assert set(services) == {"redis", "web", "worker"}
     assert "--appendonly" in services["redis"]["command"]
     assert services["redis"]["command"][services["redis"]["command"].index("--appendonly") + 1] == "yes"
+    assert "redis-data:/data" in services["redis"]["volumes"]
     for name in services:
         assert services[name]["restart"] in ("always", "unless-stopped"), name
+        assert services[name]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
     for name in ("web", "worker"):
-        assert services[name]["environment"]["SYNDICATOR_REDIS_URL"].startswith("redis://redis:")
-        assert services[name]["command"] == ["syndicator", name]
+        service = services[name]
+        assert service["environment"]["SYNDICATOR_REDIS_URL"].startswith("redis://redis:")
+        assert service["command"] == ["syndicator", name]
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_compose_builds_one_image_for_web_and_worker():
+    services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
+    assert services["web"]["image"] == services["worker"]["image"]
+    assert [name for name in services if "build" in services[name]] == ["web"]
+    assert services["worker"]["pull_policy"] == "never"  # it exists only as web's build
+
+
+def test_compose_takes_its_configuration_from_a_read_only_mount():
+    services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
+    for name in ("web", "worker"):
+        config = services[name]["environment"]["SYNDICATOR_CONFIG"]
+        mounts = [volume.rsplit(":", 2) for volume in services[name]["volumes"]]
+        [(source, target, mode)] = [m for m in mounts if config.startswith(m[1] + "/")]
+        assert mode == "ro", name
+        # The default source is the repository's config directory (the bundled samples).
+        assert source == "${SYNDICATOR_CONFIG_DIR:-./config}"
+        assert (REPO / "config" / config.removeprefix(target + "/")).is_file()
+
+
+def test_compose_publishes_the_web_port_on_loopback_only():
+    services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
+    assert services["web"]["ports"] == ["127.0.0.1:8080:8080"]
+    assert "ports" not in services["worker"] and "ports" not in services["redis"]
+
+
+def test_compose_healthchecks_reflect_each_process():
+    services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
+    web = " ".join(services["web"]["healthcheck"]["test"])
+    assert "/healthz" in web and "curl" not in web  # slim images have no curl
+    # arq's check: the worker's Redis answers and the queue's health-check key is fresh.
+    worker = services["worker"]["healthcheck"]["test"]
+    assert worker == ["CMD", "arq", "--check", "workers.main.WorkerSettings"]
 
 
 SEED_URL = "http://www.zhbf.example/qinggan/gushi/20231123/8812.html"
