@@ -312,7 +312,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "extract":
         return _extract(args, config)
-    if args.command in ("web", "worker") and (refusal := public_url_required(args.command, config.settings)):
+    if args.command in ("web", "worker", "ingest") and (
+        refusal := public_url_required(args.command, config.settings)
+    ):
         print(refusal, file=sys.stderr)
         return 2
     if args.command == "ingest":

@@ -36,21 +36,26 @@ def base_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}/"
 
 
-def public_url_required(command: str, settings: Settings) -> str | None:
-    """The one-line refusal for a `web` or `worker` on an external Redis without a public URL.
+PUBLIC_URL_NEEDED = "server.public_url (or SYNDICATOR_PUBLIC_URL) must be set with an external Redis"
 
-    Workers render the links (rel=self, archives) into the stored feeds, and a worker on
-    another machine cannot know the address readers reach the web servers at; guessing it
-    from its own host and port would publish feeds naming an address nobody serves.
+
+def public_url_required(command: str, settings: Settings) -> str | None:
+    """The one-line refusal for `web`, `worker` or `ingest` on an external Redis without a
+    public URL.
+
+    Workers (and `ingest`, which publishes inline) render the links (rel=self, archives)
+    into the stored feeds, and on another machine cannot know the address readers reach
+    the web servers at; guessing it from their own host and port would publish feeds
+    naming an address nobody serves. `web` serves those feeds, so it must agree with them.
     (`serve` is exempt: its worker renders for the server in the same process.)
     """
     if not settings.redis_url or settings.public_url:
         return None
-    whose = "this server's address" if command == "web" else "the web servers' address"
-    return (
-        f"{command}: server.public_url (or SYNDICATOR_PUBLIC_URL) must be set with an external Redis: "
-        f"workers render the feeds' links and cannot know {whose}"
-    )
+    reason = {
+        "web": "workers render the feeds' links and cannot know this server's address",
+        "ingest": "it renders the feeds' links and cannot know the web servers' address",
+    }.get(command, "workers render the feeds' links and cannot know the web servers' address")
+    return f"{command}: {PUBLIC_URL_NEEDED}: {reason}"
 
 
 @dataclass

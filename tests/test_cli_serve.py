@@ -219,10 +219,15 @@ def test_web_reports_feeds_rendered_for_another_address_until_a_worker_republish
 
 
 @pytest.mark.parametrize(
-    ("command", "whose"), [("web", "this server's address"), ("worker", "the web servers' address")]
+    ("command", "reason"),
+    [
+        ("web", "workers render the feeds' links and cannot know this server's address"),
+        ("worker", "workers render the feeds' links and cannot know the web servers' address"),
+        ("ingest", "it renders the feeds' links and cannot know the web servers' address"),
+    ],
 )
-def test_web_and_worker_on_an_external_redis_need_a_public_url(
-    tmp_path: Path, redis_url: str, prefix: str, command: str, whose: str
+def test_web_worker_and_ingest_on_an_external_redis_need_a_public_url(
+    tmp_path: Path, redis_url: str, prefix: str, command: str, reason: str
 ) -> None:
     config = write_config(tmp_path, prefix)
     result = run_cli(command, "--config", str(config), env=store_env(redis_url))
@@ -230,7 +235,7 @@ def test_web_and_worker_on_an_external_redis_need_a_public_url(
     assert result.stderr.splitlines() == [
         f"config: {config} (from --config)",
         f"{command}: server.public_url (or SYNDICATOR_PUBLIC_URL) must be set with an external Redis: "
-        f"workers render the feeds' links and cannot know {whose}",
+        + reason,
     ]
 
 
