@@ -29,8 +29,9 @@ from syndicator.config.reload import ConfigReloader
 from syndicator.embedded import EmbeddedRedis, EmbeddedRedisError
 from syndicator.ingest import ingest_source
 from syndicator.models import Config
-from syndicator.publish import publish_missing
-from syndicator.runtime import Runtime
+from syndicator.publish import moved_categories, publish_missing, republish_moved
+from syndicator.render import feed_url
+from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, connect
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
@@ -39,6 +40,33 @@ from syndicator.worker import worker_settings
 from syndicator.worker.settings import republisher
 
 log = logging.getLogger("syndicator")
+
+SOURCES_LISTED = 10  # more sources than this are summarised after the first few
+VERBOSE_HELP = "log every job arq runs (the scheduler's ticks too); default: warnings and our own lines"
+
+
+class _NoSpuriousSigusr1(logging.Filter):
+    """Drops arq's `shutdown on SIGUSR1 …` line, which no signal caused.
+
+    A worker that does not handle signals itself (`serve`'s in-process worker) calls
+    `handle_sig(SIGUSR1)` from `Worker.close()` (arq 0.28 `worker.py`) just to cancel its
+    tasks, and logs that as a shutdown on SIGUSR1 — after `serve` has stopped it on the
+    real SIGINT/SIGTERM, which it logs itself. Every other arq line passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (str(record.msg).startswith("shutdown on %s") and args[:1] == ("SIGUSR1",))
+
+
+def configure_logging(*, verbose: bool) -> None:
+    """INFO for Syndicator; arq's per-job lines (`→ …schedule_due()`, `← …`) only with
+    --verbose: the scheduler's tick alone would print about fourteen lines a minute while
+    nothing happens. arq's warnings and job failures always show."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    arq_worker = logging.getLogger("arq.worker")
+    arq_worker.addFilter(_NoSpuriousSigusr1())
+    arq_worker.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 @contextlib.contextmanager
@@ -62,7 +90,10 @@ def redis_for(config: Config) -> Iterator[str]:
 
 @contextlib.asynccontextmanager
 async def running_worker(runtime: Runtime, redis_url: str) -> AsyncIterator[Worker]:
-    """An arq worker in this process (`serve`), sharing `runtime` with the web server."""
+    """An arq worker in this process (`serve`), sharing `runtime` with the web server.
+
+    The caller stops it with `worker.handle_sig(signal)` (arq's own stop: cancel the jobs
+    and the poll loop); leaving the block without that cancels it here."""
     settings = worker_settings(runtime.config, redis_url, runtime=runtime)
     worker = create_worker(settings, handle_signals=False)
     task = asyncio.create_task(worker.async_run())
@@ -75,12 +106,55 @@ async def running_worker(runtime: Runtime, redis_url: str) -> AsyncIterator[Work
         await worker.close()
 
 
-async def _until_signalled() -> None:
-    stop = asyncio.Event()
+async def _until_signalled() -> signal.Signals:
+    """The first SIGINT (Ctrl-C) or SIGTERM, logged as what stops the process."""
     loop = asyncio.get_running_loop()
+    received: asyncio.Future[signal.Signals] = loop.create_future()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+        loop.add_signal_handler(sig, lambda s=sig: received.done() or received.set_result(s))
+    sig = await received
+    log.info("shutdown on %s", sig.name)
+    return sig
+
+
+def print_sources(config: Config) -> None:
+    """What `serve` will ingest: one line per source (id, kind, URL), the first few of many."""
+    sources = list(config.sources.values())
+    enabled = sum(s.enabled for s in sources)
+    print(f"sources: {len(sources)} ({enabled} enabled)", file=sys.stderr)
+    shown = sources if len(sources) <= SOURCES_LISTED else sources[: SOURCES_LISTED - 2]
+    for source in shown:
+        disabled = "" if source.enabled else " [disabled]"
+        print(f"  {source.id} ({source.kind}) {source.url}{disabled}", file=sys.stderr)
+    if len(shown) < len(sources):
+        print(f"  … and {len(sources) - len(shown)} more (see {config.path})", file=sys.stderr)
+
+
+def print_addresses(runtime: Runtime) -> None:
+    """Where readers find the feeds: the `all` feed, the OPML list and the index page."""
+    site = runtime.site_url
+    print(
+        f"feeds: {feed_url(site, 'all', 'rss')} (+ .atom, .json); OPML: {site}opml.xml; index: {site}",
+        file=sys.stderr,
+    )
+
+
+async def warn_if_moved(runtime: Runtime) -> None:
+    """One WARNING when stored feeds were rendered for another base URL than this `web`
+    process's: their self links then name an address this process is not reached at.
+    (`web` renders nothing; a worker with this base URL republishes them. /healthz lists them.)"""
+    moved = await moved_categories(runtime)
+    if not moved:
+        return
+    log.warning(
+        "base URL: this process serves %s, but the stored feeds of %d categories (%s) link to %s; "
+        "set server.public_url (or SYNDICATOR_PUBLIC_URL) the same for every process, "
+        "and a worker will republish them",
+        runtime.site_url,
+        len(moved),
+        ", ".join(sorted(moved)),
+        ", ".join(sorted(set(moved.values()))),
+    )
 
 
 async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> None:
@@ -89,10 +163,18 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
     # One configuration per process: `serve`'s worker shares this runtime, so this one
     # reloader follows SIGHUP and other processes' reloads for both.
     reloader = ConfigReloader(runtime, on_apply=republisher(runtime) if with_worker else None)
+    if with_worker:
+        print_sources(config)
+        # Before the port opens: no reader may get a feed naming another address as its own
+        # (a restart on another port or with another public URL renders every link again).
+        await republish_moved(runtime)
+    else:
+        await warn_if_moved(runtime)
     runner = web.AppRunner(create_app(runtime, reloader=reloader), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.settings.host, config.settings.port)
     await site.start()
+    print_addresses(runtime)
     print(
         f"serving feeds at {runtime.site_url} (listening on {config.settings.host}:{config.settings.port})",
         file=sys.stderr,
@@ -101,8 +183,8 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
     await reloader.start()
     try:
         if with_worker:
-            async with running_worker(runtime, redis_url):
-                await _until_signalled()
+            async with running_worker(runtime, redis_url) as worker:
+                worker.handle_sig(await _until_signalled())
         else:
             await _until_signalled()
     finally:
@@ -191,9 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--host")
         p.add_argument("--port", type=int)
         p.add_argument("--config")
+        if name == "serve":
+            p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p = sub.add_parser("worker", help="an arq worker (any number may share one Redis)")
     p.add_argument("--config")
     p.add_argument("--burst", action="store_true", help="run queued jobs, then exit")
+    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     p = sub.add_parser("ingest", help="ingest sources once now and print what happened")
     p.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
     p.add_argument("--config")
@@ -210,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("path", nargs="?", help="the file (default: as for every command)")
     p.add_argument("--config", help="the same as PATH")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(verbose=getattr(args, "verbose", False))
 
     if args.command == "check-config":
         given_by = "the command line" if args.path else "--config"
@@ -227,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "extract":
         return _extract(args, config)
+    if args.command in ("web", "worker", "ingest") and (
+        refusal := public_url_required(args.command, config.settings)
+    ):
+        print(refusal, file=sys.stderr)
+        return 2
     if args.command == "ingest":
         unknown = [s for s in args.source_ids if s not in config.sources]
         if unknown:
@@ -270,8 +360,16 @@ def _extract(args: argparse.Namespace, config: Config) -> int:
 
 async def _run_worker(config: Config, redis_url: str, *, burst: bool) -> int:
     worker = create_worker(worker_settings(config, redis_url), burst=burst)
+    stopped_by: list[signal.Signals] = []
+    worker.on_stop = stopped_by.append  # arq's own SIGINT/SIGTERM handler calls this
     try:
         await worker.async_run()
+    except asyncio.CancelledError:
+        # arq stops on SIGINT/SIGTERM (after letting running jobs finish) by cancelling its
+        # poll loop: an orderly end, not a crash to print a traceback for.
+        if not stopped_by:
+            raise
+        log.info("shutdown on %s", stopped_by[0].name)
     finally:
         await worker.close()
     return 0

@@ -88,7 +88,10 @@ class EmbeddedRedis:
             "--logfile",
             str(self.data_dir / "redis.log"),
         ]
-        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        # Its own session: Ctrl-C in a terminal signals the whole foreground process group,
+        # and Redis must outlive `serve`'s shutdown (which still writes to it); `stop()`
+        # ends it last.
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while not self.socket_path.exists():
             if self._process.poll() is not None:

@@ -18,7 +18,14 @@ from syndicator.render import FORMATS, FeedDocument
 from syndicator.runtime import Runtime
 from syndicator.store.archive import number_items, subscription_links
 from syndicator.store.articles import newest_articles
-from syndicator.store.feeds import content_digest, save_version, stored_digest, version_times
+from syndicator.store.feeds import (
+    content_digest,
+    record_base_url,
+    save_version,
+    stored_base_urls,
+    stored_digest,
+    version_times,
+)
 from syndicator.store.manifests import record_version
 
 log = logging.getLogger(__name__)
@@ -123,11 +130,21 @@ async def publish_category(runtime: Runtime, slug: str, *, now: datetime | None 
                 changed = True
         if changed:
             version = await save_version(
-                runtime.redis, runtime.keys, slug, rendered, ttl_minutes=ttl, now=now or datetime.now(UTC)
+                runtime.redis,
+                runtime.keys,
+                slug,
+                rendered,
+                ttl_minutes=ttl,
+                now=now or datetime.now(UTC),
+                base_url=runtime.site_url,
             )
             # What this version contains, for delta responses (RFC 3229 A-IM: feed).
             await record_version(runtime.redis, runtime.keys, slug, version, rendered)
             log.info("published %s version %d", slug, version)
+        elif (await stored_base_urls(runtime.redis, runtime.keys, [slug]))[slug] != runtime.site_url:
+            # The same bytes, stored before versions recorded their base URL: record it, so
+            # no process takes this version for one rendered with another address.
+            await record_base_url(runtime.redis, runtime.keys, slug, runtime.site_url)
         if await runtime.redis.get(runtime.keys.dirty(slug)) == mark:
             # Everything stored up to `mark` is published: stale_categories() compares.
             await runtime.redis.set(runtime.keys.published_mark(slug), mark or b"0")
@@ -159,3 +176,34 @@ async def publish_missing(runtime: Runtime) -> None:
     for slug in runtime.config.categories:
         if not await runtime.redis.exists(runtime.keys.feed(slug, "rss")):
             await publish_category(runtime, slug)
+
+
+async def moved_categories(runtime: Runtime) -> dict[str, str]:
+    """Categories whose stored feeds were rendered with another base URL than this
+    process's (slug → that URL): their self links name an address this process does not
+    serve. Never-published categories, and versions from before base URLs were recorded,
+    are not listed here (`republish_moved` publishes those too)."""
+    stored = await stored_base_urls(runtime.redis, runtime.keys, list(runtime.config.categories))
+    return {slug: url for slug, url in stored.items() if url is not None and url != runtime.site_url}
+
+
+async def republish_moved(runtime: Runtime) -> list[str]:
+    """Publish, inline, every category not stored with this process's base URL: never
+    published, published before base URLs were recorded, or rendered for another address
+    (a restart on another port, a new `public_url`). Returns the slugs published.
+
+    `serve` runs this before it opens its port and a worker before it takes any job, so a
+    feed never names as its own an address it is not served at."""
+    stored = await stored_base_urls(runtime.redis, runtime.keys, list(runtime.config.categories))
+    moved = [slug for slug, url in stored.items() if url != runtime.site_url]
+    moved_from = sorted({url for url in stored.values() if url is not None and url != runtime.site_url})
+    if moved_from:
+        log.info(
+            "base URL is now %s (was %s): republishing %d categories",
+            runtime.site_url,
+            ", ".join(moved_from),
+            len(moved),
+        )
+    for slug in moved:
+        await publish_category(runtime, slug)
+    return moved

@@ -30,11 +30,13 @@ def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def store_environment(redis_url: str, prefix: str) -> dict[str, str]:
-    """The test's Redis with its own key prefix and queue."""
+    """The test's Redis with its own key prefix and queue (and a public URL, which `web` and
+    `worker` need with an external Redis)."""
     return {
         "SYNDICATOR_REDIS_URL": redis_url,
         "SYNDICATOR_REDIS_PREFIX": prefix,
         "SYNDICATOR_QUEUE_NAME": f"{prefix}queue",
+        "SYNDICATOR_PUBLIC_URL": "http://feeds.test/",
     }
 
 

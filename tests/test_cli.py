@@ -58,7 +58,8 @@ def test_ingest_prints_progress_per_source(tmp_path, redis_url, prefix, redis):
     lines = result.stdout.strip().splitlines()
     assert result.returncode == 1  # one source failed
     assert lines[0] == "[1/2] local: 3 new"
-    assert lines[1].startswith("[2/2] gone: error: gone: http://127.0.0.1:1/feed.xml: ")
+    assert lines[1].startswith("[2/2] source gone (http://127.0.0.1:1/feed.xml): ")
+    assert lines[1].count("gone") == 1 and lines[1].count("http://127.0.0.1:1/feed.xml") == 1
     assert "refused" in lines[1]
     again = run_cli("ingest", "local", "--config", config.path)
     assert again.returncode == 0 and again.stdout.strip() == "[1/1] local: not modified (304)"

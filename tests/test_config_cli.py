@@ -42,6 +42,7 @@ def redis_env(redis_url: str, prefix: str, tmp_path: Path) -> dict[str, str]:
         "SYNDICATOR_REDIS_PREFIX": prefix,
         "SYNDICATOR_QUEUE_NAME": f"{prefix}queue",
         "SYNDICATOR_DATA_DIR": str(tmp_path / "data"),
+        "SYNDICATOR_PUBLIC_URL": "http://feeds.test/",  # `web` and `worker` need one with this Redis
     }
 
 

@@ -292,6 +292,7 @@ def test_sighup_to_web_reloads_a_separate_web_and_worker(processes: Processes, p
     folder = processes.folder
     shape = {"categories": ("tech", "old"), "port": port}
     path = write_config(folder, prefix, sources={"s1": "tech", "s0": "old"}, **shape)
+    processes.env["SYNDICATOR_PUBLIC_URL"] = f"http://127.0.0.1:{port}/"  # needed with this Redis
     web = processes.start("web", "--config", str(path))
     worker = processes.start("worker", "--config", str(path))
     site = f"http://127.0.0.1:{port}"

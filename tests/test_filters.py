@@ -294,7 +294,15 @@ async def test_validators_and_ttl_come_from_the_involved_feeds(site):
     # A later World version (as a publish an hour from now would store it).
     rendered, ttl = await render_category(site.runtime, "world")
     later = datetime.now(UTC) + timedelta(hours=1)
-    await save_version(site.runtime.redis, site.runtime.keys, "world", rendered, ttl_minutes=ttl, now=later)
+    await save_version(
+        site.runtime.redis,
+        site.runtime.keys,
+        "world",
+        rendered,
+        ttl_minutes=ttl,
+        now=later,
+        base_url=site.runtime.site_url,
+    )
     _, tech, _ = await site.get("/feeds/tech.rss")
     _, world, _ = await site.get("/feeds/world.rss")
     _, both, _ = await site.get("/feeds/tech+world.rss?limit=3")

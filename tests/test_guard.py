@@ -19,6 +19,7 @@ from syndicator.fetch import (
     parse_ip_literal,
     refusal_reason,
 )
+from syndicator.fetch.guard import ALLOW_ADDRESS, ALLOW_NAME
 from syndicator.models import FetchLimits, Source, Validators
 
 PUBLIC = "127.0.0.2"
@@ -206,7 +207,10 @@ async def test_literal_error_names_the_address_and_why(private):
     async with Fetcher(LIMITS) as f:
         with pytest.raises(AddressRefused) as info:
             await f.fetch(src(f"http://2130706433:{private.port}/"), Validators())
-    assert info.value.reason == ("refused: 2130706433 is 127.0.0.1 (loopback), not a public address")
+    assert info.value.reason == (
+        "refused: 2130706433 is 127.0.0.1 (loopback), not a public address; to allow it set "
+        "allow_private_network = true on the source, or add the network to fetch.allowed_networks"
+    )
 
 
 async def test_name_resolving_to_loopback_is_refused(private):
@@ -214,7 +218,7 @@ async def test_name_resolving_to_loopback_is_refused(private):
     async with Fetcher(LIMITS, resolver=resolver) as f:
         with pytest.raises(AddressRefused) as info:
             await f.fetch(src(private.url("/", host="evil.test")), Validators())
-    assert info.value.reason == "refused: evil.test resolves to 127.0.0.1 (loopback)"
+    assert info.value.reason == "refused: evil.test resolves to 127.0.0.1 (loopback)" + ALLOW_ADDRESS
     assert resolver.lookups == ["evil.test"]
     assert private.hits == []
 
@@ -248,7 +252,7 @@ async def test_redirect_to_name_resolving_private_is_refused(public, private):
     async with Fetcher(LIMITS, resolver=resolver) as f:
         with pytest.raises(AddressRefused) as info:
             await f.fetch(src(public.url("/go?to=" + target, host="public.test")), Validators())
-    assert info.value.reason == "refused: rebind.test resolves to 127.0.0.1 (loopback)"
+    assert info.value.reason == "refused: rebind.test resolves to 127.0.0.1 (loopback)" + ALLOW_ADDRESS
     assert private.hits == []
 
 
@@ -259,6 +263,7 @@ async def test_special_names_refused_before_dns(host):
         with pytest.raises(AddressRefused) as info:
             await f.fetch(src(f"http://{host}/"), Validators())
     assert info.value.reason.startswith(f"refused: {host} is a ")
+    assert info.value.reason.endswith(ALLOW_NAME)  # allowed_networks cannot allow a name
     assert resolver.lookups == []
 
 
@@ -279,4 +284,7 @@ async def test_refusal_is_a_fetch_error():
         with pytest.raises(FetchError) as info:
             await f.fetch(src("http://[fd00::1]/"), Validators())
     assert isinstance(info.value, AddressRefused)
-    assert info.value.reason == "refused: fd00::1 (private, unique local) is not a public address"
+    assert (
+        info.value.reason
+        == "refused: fd00::1 (private, unique local) is not a public address" + ALLOW_ADDRESS
+    )

@@ -58,7 +58,8 @@ def test_a_retryable_fetch_failure_carries_retry_after():
     error = FetchError("blog", URL, "HTTP 503", status=503, retryable=True, retry_after=120.0)
     report = failed("blog", URL, str(error), fetch=error)
 
-    assert report.line() == f"blog: error: blog: {URL}: HTTP 503"
+    assert report.line() == f"source blog ({URL}): HTTP 503"  # the source and URL once
+    assert report.error == f"blog: {URL}: HTTP 503"  # the source's last_error
     assert report.last_status == "error"
     assert (report.retryable, report.retry_after) == (True, 120.0)
 
@@ -66,5 +67,5 @@ def test_a_retryable_fetch_failure_carries_retry_after():
 def test_a_failure_without_a_fetch_error_is_not_retried():
     report = failed("blog", URL, "no feed: the document is HTML", from_listing=True)
 
-    assert report.line() == "blog: error: no feed: the document is HTML"
+    assert report.line() == f"source blog ({URL}): no feed: the document is HTML"
     assert (report.retryable, report.retry_after, report.from_listing) == (False, None, True)

@@ -21,12 +21,13 @@ from tests.builders import BASE_TIME
 
 BODY = "<rss><channel><title>Technology · 技术</title></channel></rss>".encode()
 RENDERED = {"rss": (BODY, "application/rss+xml; charset=utf-8")}
+BASE = "http://feeds.test/"
 
 
 async def test_versions_count_up_and_each_coding_has_its_own_etag(redis, prefix):
     keys = Keys(prefix)
-    first = await save_version(redis, keys, "tech", RENDERED, ttl_minutes=30, now=BASE_TIME)
-    second = await save_version(redis, keys, "tech", RENDERED, ttl_minutes=30, now=BASE_TIME)
+    first = await save_version(redis, keys, "tech", RENDERED, ttl_minutes=30, now=BASE_TIME, base_url=BASE)
+    second = await save_version(redis, keys, "tech", RENDERED, ttl_minutes=30, now=BASE_TIME, base_url=BASE)
 
     stored = await load_feed_all(redis, keys, "tech", "rss")
 
@@ -51,7 +52,7 @@ async def test_last_modified_is_whole_seconds_in_utc(redis, prefix):
     keys = Keys(prefix)
     beijing = timezone(timedelta(hours=8))
     now = BASE_TIME.astimezone(beijing) + timedelta(microseconds=654321)
-    await save_version(redis, keys, "tech", RENDERED, ttl_minutes=60, now=now)
+    await save_version(redis, keys, "tech", RENDERED, ttl_minutes=60, now=now, base_url=BASE)
 
     stored = await load_feed(redis, keys, "tech", "rss", "gzip")
 
@@ -63,7 +64,7 @@ async def test_last_modified_is_whole_seconds_in_utc(redis, prefix):
 
 async def test_validators_only_read_and_unpublished_feeds(redis, prefix):
     keys = Keys(prefix)
-    await save_version(redis, keys, "tech", RENDERED, ttl_minutes=60, now=BASE_TIME)
+    await save_version(redis, keys, "tech", RENDERED, ttl_minutes=60, now=BASE_TIME, base_url=BASE)
 
     validators_only = await load_feed(redis, keys, "tech", "rss", None)
 
@@ -76,7 +77,13 @@ async def test_recent_publication_times_newest_first_and_bounded(redis, prefix):
     keys = Keys(prefix)
     for hour in range(feeds.VERSION_HISTORY + 3):
         await save_version(
-            redis, keys, "tech", RENDERED, ttl_minutes=60, now=BASE_TIME + timedelta(hours=hour)
+            redis,
+            keys,
+            "tech",
+            RENDERED,
+            ttl_minutes=60,
+            now=BASE_TIME + timedelta(hours=hour),
+            base_url=BASE,
         )
 
     times = await version_times(redis, keys, "tech")
@@ -90,6 +97,8 @@ async def test_a_publishing_process_hears_of_its_own_publish(redis, prefix, monk
     heard: list[str] = []
     monkeypatch.setattr(feeds, "local_publish_listeners", [heard.append])
 
-    await save_version(redis, Keys(prefix), "qinggan/gushi", RENDERED, ttl_minutes=60, now=BASE_TIME)
+    await save_version(
+        redis, Keys(prefix), "qinggan/gushi", RENDERED, ttl_minutes=60, now=BASE_TIME, base_url=BASE
+    )
 
     assert heard == ["qinggan/gushi"]

@@ -26,6 +26,8 @@ from syndicator.store.manifests import (
 )
 from tests.builders import BASE_TIME
 
+BASE = "http://feeds.test/"
+
 
 def json_body(*items: dict) -> bytes:
     return json.dumps(
@@ -67,7 +69,7 @@ def test_the_digest_moves_with_anything_a_reader_sees():
 async def test_manifest_etags_are_the_etags_the_stored_feed_serves(redis, prefix):
     keys = Keys(prefix)
     bodies = rendered(ITEM_A, ITEM_B)
-    version = await save_version(redis, keys, "tech", bodies, ttl_minutes=30, now=BASE_TIME)
+    version = await save_version(redis, keys, "tech", bodies, ttl_minutes=30, now=BASE_TIME, base_url=BASE)
 
     manifest = build_manifest(version, bodies)
 

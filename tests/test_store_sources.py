@@ -131,7 +131,8 @@ async def test_failures_count_up_and_a_success_resets_them(redis: Redis, prefix:
     assert await record_failure(redis, keys, src, now=NOW, error="timeout after 60 s") == 1
     assert await record_failure(redis, keys, src, now=NOW, error="HTTP 503") == 2
     failed = await load_state(redis, keys, "s1")
-    assert (failed.consecutive_errors, failed.last_error, failed.last_status) == (2, "HTTP 503", "error")
+    assert (failed.consecutive_errors, failed.last_status) == (2, "error")
+    assert failed.last_error == f"s1: {src.url}: HTTP 503"  # source, URL and reason
     assert failed.last_error_at == "2026-11-20T12:00:00+00:00"
     # Due again after the doubled wait (2 errors: 4 × 30 min, ± 10 %).
     due = datetime.fromisoformat(failed.next_due) - NOW
@@ -196,7 +197,8 @@ async def test_page_failures_and_unmapped_paths_leave_the_listing_state_alone(
     await record_listing_page(redis, keys, src, now=NOW, unmapped="体育/足球")
 
     raw = await redis.hgetall(keys.source_state("s1"))
-    assert raw[b"page_errors"] == b"2" and raw[b"last_page_error"] == b"HTTP 404 for /a/2.html"
+    assert raw[b"page_errors"] == b"2"
+    assert raw[b"last_page_error"].decode() == f"s1: {src.url}/page: HTTP 404 for /a/2.html"
     assert raw[b"unmapped"] == b"1" and raw[b"last_unmapped"].decode() == "体育/足球"
     state = await load_state(redis, keys, "s1")
     assert (state.consecutive_errors, state.last_error) == (0, None)

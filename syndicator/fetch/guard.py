@@ -63,6 +63,13 @@ _V4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # SIIT, RFC 2765
 _V4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
+# How to let a refused fetch through, appended to every refusal: the operator reading it in
+# a log or in the source's last_error learns the two switches without opening the docs.
+# (`fetch.allowed_networks` lists CIDRs, so it cannot allow a name refused before DNS.)
+ALLOW_NAME = "; to allow it set allow_private_network = true on the source"
+ALLOW_ADDRESS = f"{ALLOW_NAME}, or add the network to fetch.allowed_networks"
+
+
 class AddressBlocked(SyndicatorError):
     """Raised by the guard; the client turns it into `AddressRefused` with the source."""
 
@@ -234,10 +241,10 @@ class AddressGuard:
         if why is None:
             return
         if host is None or host.strip("[]") == str(ip):
-            raise AddressBlocked(f"refused: {ip} ({why}) is not a public address")
+            raise AddressBlocked(f"refused: {ip} ({why}) is not a public address{ALLOW_ADDRESS}")
         if parse_ip_literal(host) is not None:
-            raise AddressBlocked(f"refused: {host} is {ip} ({why}), not a public address")
-        raise AddressBlocked(f"refused: {host} resolves to {ip} ({why})")
+            raise AddressBlocked(f"refused: {host} is {ip} ({why}), not a public address{ALLOW_ADDRESS}")
+        raise AddressBlocked(f"refused: {host} resolves to {ip} ({why}){ALLOW_ADDRESS}")
 
     def check_host(self, host: str) -> None:
         """Check a URL host before any connection: IP literals and well-known names."""
@@ -247,7 +254,7 @@ class AddressGuard:
             return
         why = _name_reason(host)
         if why is not None:
-            raise AddressBlocked(f"refused: {host} is {why}")
+            raise AddressBlocked(f"refused: {host} is {why}{ALLOW_NAME}")
 
 
 class GuardedResolver(AbstractResolver):

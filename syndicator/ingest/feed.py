@@ -24,7 +24,7 @@ async def ingest_feed(runtime: Runtime, source: Source, *, now: datetime) -> Ing
     try:
         fetched = await runtime.fetcher.fetch(source, state.validators)
     except FetchError as exc:
-        return failed(source.id, source.url, str(exc), fetch=exc)
+        return failed(source.id, source.url, exc.reason, fetch=exc)
     if fetched.status == 304:
         return not_modified(source.id, source.url, fetched.validators, kept_warnings=state.warnings)
 
@@ -33,7 +33,7 @@ async def ingest_feed(runtime: Runtime, source: Source, *, now: datetime) -> Ing
             fetched.body, fetched.headers, fetched.final_url, max_entries=runtime.config.fetch.max_entries
         )
     except ParseError as exc:
-        return failed(source.id, source.url, f"{source.id}: {fetched.final_url}: unusable feed: {exc}")
+        return failed(source.id, source.url, f"unusable feed: {exc}", at=fetched.final_url)
 
     warnings = list(feed.warnings)
     articles: list[Article] = []

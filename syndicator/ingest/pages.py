@@ -71,7 +71,7 @@ async def ingest_one_page(runtime: Runtime, source: Source, url: str, *, now: da
     try:
         fetched = await fetch_politely(runtime, source, url, validators)
     except FetchError as exc:
-        return failed(source.id, url, str(exc), fetch=exc, from_listing=from_listing)
+        return failed(source.id, url, exc.reason, fetch=exc, from_listing=from_listing)
     if fetched.status == 304:
         return not_modified(
             source.id, url, fetched.validators, kept_warnings=kept_warnings, from_listing=from_listing
@@ -87,8 +87,7 @@ async def ingest_one_page(runtime: Runtime, source: Source, url: str, *, now: da
             now=now,
         )
     except ExtractError as exc:
-        error = f"{source.id}: {fetched.final_url}: no article: {exc}"
-        return failed(source.id, url, error, from_listing=from_listing)
+        return failed(source.id, url, f"no article: {exc}", at=fetched.final_url, from_listing=from_listing)
 
     categories, mapped = map_categories(page.category_path, source)
     article = normalise_page(page, source, fetched_at=now, categories=categories)
@@ -148,9 +147,9 @@ async def discover_pages(runtime: Runtime, source: Source, *, now: datetime) -> 
         discover = _discover_listing if source.kind == "listing" else _discover_sitemap
         found = await discover(runtime, source, first)
     except FetchError as exc:
-        return failed(source.id, source.url, str(exc), fetch=exc)
+        return failed(source.id, source.url, exc.reason, fetch=exc)
     except DiscoverError as exc:
-        return failed(source.id, source.url, f"{source.id}: {source.url}: unusable {source.kind}: {exc}")
+        return failed(source.id, source.url, f"unusable {source.kind}: {exc}")
 
     new_urls: list[str] = []
     for url, lastmod in dict(found).items():

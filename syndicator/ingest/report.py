@@ -39,7 +39,9 @@ class IngestReport:
     status: Status
     counts: dict[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
-    error: str | None = None
+    error: str | None = None  # `source: url: reason`, what the source's last_error records
+    error_at: str | None = None  # the URL the failure happened at (a redirect's target, a page)
+    reason: str | None = None  # the failure alone, without source and URL
     retryable: bool = False
     retry_after: float | None = None
     touched: tuple[str, ...] = ()
@@ -59,8 +61,12 @@ class IngestReport:
         return f"{self.http_status} ok: {summarise_counts(self.counts)}"
 
     def line(self) -> str:
+        """One line for the job log and the CLI; a failure names its source and URL once:
+        `source blog (https://blog.example/feed): HTTP 503`."""
         if self.status == "error":
-            return f"{self.source_id}: error: {self.error}"
+            if self.reason is None:
+                return f"{self.source_id}: error: {self.error}"
+            return f"source {self.source_id} ({self.error_at or self.url}): {self.reason}"
         if self.status == "not-modified":
             return f"{self.source_id}: not modified (304)"
         warn = f"; {len(self.warnings)} warning(s): {'; '.join(self.warnings)}" if self.warnings else ""
@@ -68,14 +74,27 @@ class IngestReport:
 
 
 def failed(
-    source_id: str, url: str, error: str, *, fetch: FetchError | None = None, from_listing: bool = False
+    source_id: str,
+    url: str,
+    reason: str,
+    *,
+    at: str | None = None,
+    fetch: FetchError | None = None,
+    from_listing: bool = False,
 ) -> IngestReport:
-    """A pass that stored nothing; a fetch error also says whether a retry may help."""
+    """A pass over `url` that stored nothing, failing at `at` (default `url`) for `reason`.
+
+    With `fetch`, its URL and reason are the failure's, and it says whether a retry may help.
+    """
+    if fetch is not None:
+        at, reason = fetch.url, fetch.reason
     return IngestReport(
         source_id,
         url,
         "error",
-        error=error,
+        error=f"{source_id}: {at or url}: {reason}",
+        error_at=at or url,
+        reason=reason,
         retryable=fetch.retryable if fetch else False,
         retry_after=fetch.retry_after if fetch else None,
         from_listing=from_listing,

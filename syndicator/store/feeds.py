@@ -74,8 +74,13 @@ async def save_version(
     *,
     ttl_minutes: int,
     now: datetime,
+    base_url: str,
 ) -> int:
-    """Store a new version of `slug` (fmt → (body, media type)) and announce it."""
+    """Store a new version of `slug` (fmt → (body, media type)) and announce it.
+
+    `base_url` is the address the bodies' links were rendered with: a process started with
+    another address compares it with its own and republishes (`publish.republish_moved`).
+    """
     version = int(await redis.incr(keys.feed_version(slug)))
     modified = now.astimezone(UTC).replace(microsecond=0)
     async with redis.pipeline(transaction=True) as pipe:
@@ -90,6 +95,7 @@ async def save_version(
                 "last_modified": modified.isoformat(),
                 "digest": digest,
                 "ttl": ttl_minutes,
+                "base_url": base_url,
             }
             mapping.update({f"body:{c}": b for c, b in compress(body).items()})
             pipe.hset(keys.feed(slug, fmt), mapping=mapping)
@@ -132,6 +138,39 @@ async def load_feed_all(redis: Redis, keys: Keys, slug: str, fmt: str) -> Stored
     return _stored_feed(values, CODINGS)
 
 
+FORMAT_NAMES = ("rss", "atom", "json")
+
+
+async def stored_base_urls(redis: Redis, keys: Keys, slugs: list[str]) -> dict[str, str | None]:
+    """The base URL each slug's stored feeds were rendered with.
+
+    None when the slug was never published, was published before versions recorded their
+    base URL, or (never by `save_version`, which writes all formats at once) its formats
+    disagree: every case a process with a base URL of its own must republish.
+    """
+    async with redis.pipeline(transaction=False) as pipe:
+        for slug in slugs:
+            for fmt in FORMAT_NAMES:
+                pipe.hget(keys.feed(slug, fmt), "base_url")
+        values = await pipe.execute()
+    stored: dict[str, str | None] = {}
+    for i, slug in enumerate(slugs):
+        urls = {
+            v.decode() if v else None for v in values[i * len(FORMAT_NAMES) : (i + 1) * len(FORMAT_NAMES)]
+        }
+        stored[slug] = urls.pop() if len(urls) == 1 else None
+    return stored
+
+
+async def record_base_url(redis: Redis, keys: Keys, slug: str, base_url: str) -> None:
+    """Record `base_url` on the stored version of `slug` whose bytes are already right for it
+    (a version stored before versions recorded their base URL, rendered identically)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        for fmt in FORMAT_NAMES:
+            pipe.hset(keys.feed(slug, fmt), "base_url", base_url)
+        await pipe.execute()
+
+
 async def version_times(redis: Redis, keys: Keys, slug: str) -> list[datetime]:
     """When the recent versions of `slug` were published, newest first."""
     return [datetime.fromisoformat(t.decode()) for t in await redis.lrange(keys.version_times(slug), 0, -1)]
@@ -140,4 +179,4 @@ async def version_times(redis: Redis, keys: Keys, slug: str) -> list[datetime]:
 async def was_published(redis: Redis, keys: Keys, slug: str) -> bool:
     """Whether any format of `slug` was ever stored: a slug no longer configured but once
     published is a removed category (410 Gone), not a mistyped one (404)."""
-    return bool(await redis.exists(*(keys.feed(slug, fmt) for fmt in ("rss", "atom", "json"))))
+    return bool(await redis.exists(*(keys.feed(slug, fmt) for fmt in FORMAT_NAMES)))

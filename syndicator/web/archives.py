@@ -143,7 +143,8 @@ async def serve_archive(request: web.Request) -> web.StreamResponse:
             f"archive page {n} of {slug!r} is gone: retention removed every item it held; {state.describe()}",
         )
     records = hashlib.sha256(b"\0".join(raws)).hexdigest()
-    key = ("archive", slug, state.per_page, n, fmt, n < state.complete_pages, records)
+    # The base URL too: a reload of public_url must not serve a page rendered for the old one.
+    key = ("archive", runtime.site_url, slug, state.per_page, n, fmt, n < state.complete_pages, records)
     cache = request.app[ARCHIVE_CACHE]
     page: ArchivePage | None = cache.get(key)
     if page is None:

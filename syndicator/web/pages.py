@@ -10,6 +10,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from syndicator.config.reload import ConfigReloader
+from syndicator.publish import moved_categories
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
 from syndicator.web.feeds import RUNTIME
@@ -88,6 +89,8 @@ async def healthz(request: web.Request) -> web.Response:
         "redis": "ok",
         "sources": len(runtime.config.sources),
         "config": config_status(runtime, request.app.get(RELOADER)),
+        # Stored feeds rendered for another address (slug → it) until a worker republishes.
+        "base_url": {"this_process": runtime.site_url, "stored": await moved_categories(runtime)},
     }
     return web.Response(text=json.dumps(body), content_type="application/json")
 

@@ -41,12 +41,23 @@ def source_removed(source_id: str) -> str:
     return line
 
 
+def log_report(report: IngestReport, page_url: str | None = None) -> None:
+    """A failure is a WARNING whose line names the source and URL once; the rest is INFO
+    (a page's URL appended, which a failure's line already names)."""
+    if report.status == "error":
+        log.warning("%s", report.line())
+    elif page_url is None:
+        log.info("%s", report.line())
+    else:
+        log.info("%s %s", report.line(), page_url)
+
+
 async def ingest_job(ctx: dict[str, Any], source_id: str) -> str:
     runtime: Runtime = ctx["runtime"]
     if source_id not in runtime.config.sources:
         return source_removed(source_id)
     report: IngestReport = await ingest_source(runtime, source_id)
-    log.info("%s", report.line())
+    log_report(report)
     job_try = int(ctx.get("job_try", 1))
     if report.retryable and job_try < runtime.config.settings.max_tries:
         raise Retry(defer=retry_delay(job_try, report.retry_after))
@@ -64,7 +75,7 @@ async def page_job(ctx: dict[str, Any], source_id: str, url: str) -> str:
         report = await ingest_page(runtime, source, url, now=datetime.now(UTC))
     except HostBusy:
         raise Retry(defer=retry_delay(job_try, 5.0)) from None
-    log.info("%s %s", report.line(), url)
+    log_report(report, url)
     if report.retryable and job_try < runtime.config.settings.max_tries:
         raise Retry(defer=retry_delay(job_try, report.retry_after))
     return f"{report.line()} {url}"

@@ -16,8 +16,8 @@ from syndicator.config import load_config
 from syndicator.config.changes import ConfigChange
 from syndicator.config.reload import ConfigReloader, OnApply
 from syndicator.models import Config
-from syndicator.publish import enqueue_publish, publish_missing
-from syndicator.runtime import Runtime
+from syndicator.publish import enqueue_publish, republish_moved
+from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings
 from syndicator.worker.jobs import ingest_job, page_job, publish_job
 from syndicator.worker.schedule import schedule_job
@@ -52,7 +52,9 @@ def worker_settings(config: Config, redis_url: str, *, runtime: Runtime | None =
             own = ctx["runtime"] = Runtime.open(config, redis_url, queue=queue)
             reloader = ctx["reloader"] = ConfigReloader(own, on_apply=republisher(own))
             await reloader.start()
-        await publish_missing(ctx["runtime"])
+        # Before any job: every category not stored with this worker's base URL (never
+        # published, or rendered for another address) is published again, inline.
+        await republish_moved(ctx["runtime"])
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         reloader: ConfigReloader | None = ctx.get("reloader")
@@ -115,4 +117,6 @@ def settings_from_environment() -> type:
             "arq workers.main.WorkerSettings needs SYNDICATOR_REDIS_URL (or server.redis_url); "
             "for the embedded Redis use `syndicator serve`"
         )
+    if refusal := public_url_required("worker", config.settings):
+        raise SystemExit(refusal)
     return worker_settings(config, config.settings.redis_url)
