@@ -117,6 +117,9 @@ class FetchLimits:
     max_bytes: v.Size = 10 * 1024 * 1024
     max_redirects: v.NonNegativeInt = 5
     max_entries: v.PositiveInt = 500
+    max_field_bytes: v.Size = 64 * 1024  # a longer field is cut before the parser sees it
+    parse_timeout: v.Seconds = 10.0  # wall time of one parse/extraction in its child process
+    parse_memory: v.Size = 1024 * 1024 * 1024  # address space of that child (RLIMIT_AS)
     allowed_networks: tuple[v.Cidr, ...] = ()  # CIDRs the address guard lets through anyway
     user_agent: v.UserAgent = "Syndicator/0.1 (+https://github.com/syndicator/syndicator)"
 

@@ -6,12 +6,13 @@ so nothing reaches for globals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from syndicator.fetch import Fetcher
+from syndicator.isolate import ParsePool
 from syndicator.models import Config, Settings
 from syndicator.store.connection import connect
 from syndicator.store.keys import Keys
@@ -65,6 +66,9 @@ class Runtime:
     keys: Keys
     fetcher: Fetcher
     queue: ArqRedis | None = None  # None: publish runs inline (CLI ingest, tests)
+    # Parsing and extraction run in its child processes (started on first use), never on
+    # the event loop; `close()` ends them.
+    pool: ParsePool = field(default_factory=ParsePool)
 
     @classmethod
     def open(cls, config: Config, redis_url: str, *, queue: ArqRedis | None = None) -> Runtime:
@@ -82,5 +86,6 @@ class Runtime:
         return base_url(self.config.settings)
 
     async def close(self) -> None:
+        await self.pool.close()
         await self.fetcher.close()
         await self.redis.aclose()

@@ -10,11 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from syndicator.fetch import FetchError
+from syndicator.ingest.bounded import OverParseLimit, bounded
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_articles
 from syndicator.models import Article, Source
 from syndicator.normalise import NormaliseError, normalise_entry
-from syndicator.parse import ParseError, parse_feed
+from syndicator.parse import ParseError
+from syndicator.parse.limits import parse_bounded
 from syndicator.runtime import Runtime
 from syndicator.store.sources import load_state
 
@@ -28,12 +30,21 @@ async def ingest_feed(runtime: Runtime, source: Source, *, now: datetime) -> Ing
     if fetched.status == 304:
         return not_modified(source.id, source.url, fetched.validators, kept_warnings=state.warnings)
 
+    limits = runtime.config.fetch
     try:
-        feed = parse_feed(
-            fetched.body, fetched.headers, fetched.final_url, max_entries=runtime.config.fetch.max_entries
+        feed = await bounded(
+            runtime,
+            fetched.body,
+            parse_bounded,
+            dict(fetched.headers),
+            fetched.final_url,
+            max_entries=limits.max_entries,
+            max_field_bytes=limits.max_field_bytes,
         )
     except ParseError as exc:
         return failed(source.id, source.url, f"unusable feed: {exc}", at=fetched.final_url)
+    except OverParseLimit as exc:
+        return failed(source.id, source.url, exc.reason, at=fetched.final_url)
 
     warnings = list(feed.warnings)
     articles: list[Article] = []

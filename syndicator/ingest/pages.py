@@ -16,10 +16,10 @@ from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from syndicator.discover import DiscoverError, parse_listing, parse_sitemap
+from syndicator.discover import DiscoverError, parse_sitemap
 from syndicator.extract import ExtractError, extract_article
-from syndicator.extract.decode import decode_html
 from syndicator.fetch import FetchError
+from syndicator.ingest.bounded import OverParseLimit, bounded, read_listing
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_articles
 from syndicator.models import FetchResult, Source, Validators
@@ -78,8 +78,10 @@ async def ingest_one_page(runtime: Runtime, source: Source, url: str, *, now: da
         )
 
     try:
-        page = extract_article(
+        page = await bounded(
+            runtime,
             fetched.body,
+            extract_article,
             fetched.final_url,
             content_type=fetched.headers.get("content-type"),
             timezone=source.timezone,
@@ -88,6 +90,8 @@ async def ingest_one_page(runtime: Runtime, source: Source, url: str, *, now: da
         )
     except ExtractError as exc:
         return failed(source.id, url, f"no article: {exc}", at=fetched.final_url, from_listing=from_listing)
+    except OverParseLimit as exc:
+        return failed(source.id, url, exc.reason, at=fetched.final_url, from_listing=from_listing)
 
     categories, mapped = map_categories(page.category_path, source)
     article = normalise_page(page, source, fetched_at=now, categories=categories)
@@ -115,8 +119,9 @@ async def _discover_listing(runtime: Runtime, source: Source, first: FetchResult
         if fetched is None or fetched.final_url in visited:
             break
         visited.add(fetched.final_url)
-        text, _encoding = decode_html(fetched.body, fetched.headers.get("content-type"))
-        listing = parse_listing(text, fetched.final_url)
+        listing = await bounded(
+            runtime, fetched.body, read_listing, fetched.headers.get("content-type"), fetched.final_url
+        )
         found.extend((u, "") for u in listing.article_urls)
         if not listing.next_page or depth + 1 >= source.max_depth:
             break
@@ -125,11 +130,11 @@ async def _discover_listing(runtime: Runtime, source: Source, first: FetchResult
 
 
 async def _discover_sitemap(runtime: Runtime, source: Source, first: FetchResult) -> list[tuple[str, str]]:
-    document = parse_sitemap(first.body, first.final_url)
+    document = await bounded(runtime, first.body, parse_sitemap, first.final_url)
     links = list(document.links)
     for child in document.sitemaps[:MAX_CHILD_SITEMAPS]:
         fetched = await fetch_politely(runtime, source, child.url)
-        links.extend(parse_sitemap(fetched.body, fetched.final_url).links)
+        links.extend((await bounded(runtime, fetched.body, parse_sitemap, fetched.final_url)).links)
     return [(link.url, link.lastmod.isoformat() if link.lastmod else "") for link in links]
 
 
@@ -150,6 +155,8 @@ async def discover_pages(runtime: Runtime, source: Source, *, now: datetime) -> 
         return failed(source.id, source.url, exc.reason, fetch=exc)
     except DiscoverError as exc:
         return failed(source.id, source.url, f"unusable {source.kind}: {exc}")
+    except OverParseLimit as exc:
+        return failed(source.id, source.url, f"{source.kind}: {exc.reason}")
 
     new_urls: list[str] = []
     for url, lastmod in dict(found).items():

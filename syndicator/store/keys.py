@@ -108,6 +108,11 @@ class Keys:
         """Hash of page URLs a listing or sitemap source has enqueued → their lastmod."""
         return f"{self.prefix}seen:{source_id}"
 
+    def over_limit(self, digest: str) -> str:
+        """A document (by the sha256 of its bytes) whose parse went over a limit: not parsed
+        again until its bytes change (store/overlimit.py)."""
+        return f"{self.prefix}over-limit:{digest}"
+
     @property
     def pending_publish(self) -> str:
         """Hash of run key → indexes a run stored into and has not yet asked to publish."""

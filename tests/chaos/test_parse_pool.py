@@ -1,0 +1,70 @@
+"""The parse pool: a child over its time or memory limit, or whose job is cancelled, is
+killed (its PID is gone) and replaced, and the pool goes on serving jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from syndicator.isolate import OverLimit, ParsePool
+from syndicator.parse import ParseError
+from tests.chaos.helpers import MB, allocate, child_pid, gone, sleep_then_pid, wait_gone
+
+
+@pytest.fixture
+async def pool():
+    pool = ParsePool(size=1)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def test_a_job_runs_in_a_child_and_its_errors_come_back(pool: ParsePool) -> None:
+    pid = await pool.run(child_pid, timeout=30)
+    assert pid != os.getpid()
+    assert await pool.run(child_pid, timeout=30) == pid  # the child is reused
+    with pytest.raises(ParseError, match="no feed here"):
+        await pool.run(_raise_parse_error, timeout=30)
+    assert await pool.run(child_pid, timeout=30) == pid  # an error does not cost the child
+
+
+async def test_a_job_over_its_time_is_killed_and_its_child_replaced(pool: ParsePool) -> None:
+    first = await pool.run(child_pid, timeout=30)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(OverLimit, match="longer than 1 s") as caught:
+        await pool.run(sleep_then_pid, 30, timeout=1)
+    assert loop.time() - started < 5
+    assert caught.value.limit == "time"
+    assert list(pool.killed) == [first]
+    assert wait_gone(first), f"child {first} still runs"
+    second = await pool.run(child_pid, timeout=30)
+    assert second != first and not gone(second)
+
+
+async def test_a_cancelled_job_kills_its_child(pool: ParsePool) -> None:
+    pid = await pool.run(child_pid, timeout=30)
+    task = asyncio.create_task(pool.run(sleep_then_pid, 30, timeout=60))
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert wait_gone(pid), f"child {pid} of a cancelled job still runs"
+    assert await pool.run(child_pid, timeout=30) != pid
+
+
+async def test_a_job_over_its_memory_dies_and_is_reported(pool: ParsePool) -> None:
+    pid = await pool.run(child_pid, timeout=30)
+    assert await pool.run(allocate, 16 * MB, timeout=30, memory=1024 * MB) == 16 * MB
+    with pytest.raises(OverLimit, match="memory limit of 512 MB") as caught:
+        await pool.run(allocate, 1024 * MB, timeout=30, memory=512 * MB)
+    assert caught.value.limit == "memory"
+    assert wait_gone(pid)
+    assert await pool.run(allocate, 16 * MB, timeout=30, memory=512 * MB) == 16 * MB
+
+
+def _raise_parse_error() -> None:
+    raise ParseError("no feed here")
