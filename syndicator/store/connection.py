@@ -88,7 +88,7 @@ def arq_settings(url: str) -> RedisSettings:
 
 def unreachable(url: str, exc: BaseException) -> str:
     """The one line that says Redis cannot be reached: where, and why."""
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
     return f"Redis unreachable at {mask_url(url)}: {reason}"
 
 

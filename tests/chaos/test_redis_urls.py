@@ -42,4 +42,4 @@ def test_passwords_never_reach_a_message():
     assert mask_url("redis+sentinel://:pw@a:1,b:2/m") == "redis+sentinel://:***@a:1,b:2/m"
     assert mask_url("unix:///run/redis.sock") == "unix:///run/redis.sock"
     line = unreachable("redis://:pw@h:1/0", ConnectionError("Error 111 connecting.\nmore"))
-    assert line == "Redis unreachable at redis://:***@h:1/0: Error 111 connecting."
+    assert line == "Redis unreachable at redis://:***@h:1/0: Error 111 connecting"
