@@ -16,12 +16,13 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 
 from aiohttp import web
 from arq.connections import create_pool
 from arq.worker import Worker, create_worker
+from redis.exceptions import RedisError
 
 from syndicator.cli_extract import ExtractCommandError, render, run_extract
 from syndicator.config import ConfigError, check_config, load_config, locate_config
@@ -32,7 +33,7 @@ from syndicator.models import Config
 from syndicator.publish import moved_categories, publish_missing, republish_moved
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime, public_url_required
-from syndicator.store.connection import arq_settings, connect
+from syndicator.store.connection import arq_settings, connect, unreachable, wait_for_redis
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
 from syndicator.web.app import create_app
@@ -329,6 +330,11 @@ def main(argv: list[str] | None = None) -> int:
         with redis_for(config) as redis_url:
             if args.command == "migrate":
                 return asyncio.run(run_migrate(config, redis_url))
+            # Long-running processes wait for their Redis (started later, restarting,
+            # failing over) instead of failing; one-shot commands fail in one line below.
+            long_running = args.command in ("serve", "web", "worker")
+            if long_running and not asyncio.run(_wait_for_redis(redis_url, args.command)):
+                return 0
             if refused := asyncio.run(check_store(args.command, config, redis_url, args.config)):
                 return refused
             if args.command in ("serve", "web"):
@@ -340,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_ingest(config, redis_url, ids))
     except EmbeddedRedisError as exc:
         print(f"embedded Redis failed: {exc}", file=sys.stderr)
+        return 1
+    except RedisError as exc:
+        print(f"{args.command}: {unreachable(config.settings.redis_url or 'embedded', exc)}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
@@ -358,21 +367,61 @@ def _extract(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-async def _run_worker(config: Config, redis_url: str, *, burst: bool) -> int:
-    worker = create_worker(worker_settings(config, redis_url), burst=burst)
-    stopped_by: list[signal.Signals] = []
-    worker.on_stop = stopped_by.append  # arq's own SIGINT/SIGTERM handler calls this
+def _say(command: str) -> Callable[[str], None]:
+    """One line on stderr, prefixed with the command (what waiting for Redis reports)."""
+    return lambda line: print(f"{command}: {line}", file=sys.stderr, flush=True)
+
+
+async def _wait_for_redis(redis_url: str, command: str) -> bool:
+    """True once Redis answers; False when SIGINT or SIGTERM came first (an orderly stop
+    while waiting, not a traceback or a death by signal)."""
+    waiting = asyncio.ensure_future(wait_for_redis(redis_url, _say(command)))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, waiting.cancel)
     try:
-        await worker.async_run()
+        await waiting
+        return True
     except asyncio.CancelledError:
-        # arq stops on SIGINT/SIGTERM (after letting running jobs finish) by cancelling its
-        # poll loop: an orderly end, not a crash to print a traceback for.
-        if not stopped_by:
+        if not waiting.cancelled():
             raise
-        log.info("shutdown on %s", stopped_by[0].name)
+        log.info("stopped while waiting for Redis")
+        return False
     finally:
-        await worker.close()
-    return 0
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _run_worker(config: Config, redis_url: str, *, burst: bool) -> int:
+    """Run the arq worker; when Redis goes away under it, wait for Redis and start a new one.
+
+    arq's worker exits when Redis drops its connection (arq #435), which would leave the
+    queue unserved until a supervisor restarts the process; a lost Redis is an outage to
+    ride out here, in one WARNING line, not a crash. Jobs it was running re-run (arq
+    delivers at least once; ingest and publish are idempotent)."""
+    while True:
+        worker = create_worker(worker_settings(config, redis_url), burst=burst)
+        stopped_by: list[signal.Signals] = []
+        worker.on_stop = stopped_by.append  # arq's own SIGINT/SIGTERM handler calls this
+        try:
+            await worker.async_run()
+            return 0
+        except asyncio.CancelledError:
+            # arq stops on SIGINT/SIGTERM (after letting running jobs finish) by cancelling
+            # its poll loop: an orderly end, not a crash to print a traceback for.
+            if not stopped_by:
+                raise
+            log.info("shutdown on %s", stopped_by[0].name)
+            return 0
+        except (RedisError, OSError) as exc:
+            if burst:
+                raise
+            log.warning("worker: %s; restarting when it is back", unreachable(redis_url, exc))
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await worker.close()
+        if not await _wait_for_redis(redis_url, "worker"):
+            return 0
 
 
 if __name__ == "__main__":

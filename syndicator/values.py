@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -263,16 +264,72 @@ def _public_url(url: str | None) -> str | None:
     return url if url.endswith("/") else url + "/"
 
 
+SENTINEL_SCHEME = "redis+sentinel"
+
+
+@dataclass(frozen=True)
+class SentinelUrl:
+    """The parts of a `redis+sentinel://` URL."""
+
+    sentinels: list[tuple[str, int]]
+    master: str
+    db: int = 0
+    password: str | None = None
+
+
+def parse_sentinel_url(url: str) -> SentinelUrl:
+    """`redis+sentinel://[:password@]host:port[,host:port…]/master[/db]` → its parts.
+
+    Parsed by hand: a comma-separated host list is not a netloc `urlsplit` can read."""
+    rest = url.strip()[len(SENTINEL_SCHEME) + 3 :]
+    netloc, _, path = rest.partition("/")
+    password = None
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        password = unquote(userinfo.partition(":")[2]) or None
+    sentinels: list[tuple[str, int]] = []
+    for hostport in netloc.split(","):
+        host, _, port = hostport.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"sentinel URL {mask_url(url)!r}: {hostport!r} is not host:port")
+        sentinels.append((host.strip("[]"), int(port)))
+    master, _, db = path.strip("/").partition("/")
+    if not master:
+        raise ValueError(f"sentinel URL {mask_url(url)!r} names no master group (…/mymaster)")
+    if db and not db.isdigit():
+        raise ValueError(f"sentinel URL {mask_url(url)!r}: database {db!r} is not a number")
+    return SentinelUrl(sentinels, master, int(db or 0), password)
+
+
+def is_sentinel(url: str) -> bool:
+    return url.strip().lower().startswith(SENTINEL_SCHEME + "://")
+
+
+def mask_url(url: str) -> str:
+    """`url` with its password replaced by `***`, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc:
+        return url
+    userinfo, _, hosts = netloc.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    masked = f"{user}:***" if colon else "***"
+    return f"{scheme}{sep}{masked}@{hosts}{slash}{path}"
+
+
 def _redis_url(url: str | None) -> str | None:
-    """A redis://, rediss:// or unix:// URL; "" means the embedded server."""
+    """A redis://, rediss://, unix:// or redis+sentinel:// URL; "" means the embedded server."""
     url = (url or "").strip()
     if not url:
         return None
+    if is_sentinel(url):
+        parse_sentinel_url(url)
+        return url
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ValueError(
-            f"unsupported scheme in {url!r} (use redis://, rediss:// or unix://, "
-            "or leave empty for the embedded server)"
+            f"unsupported scheme in {mask_url(url)!r} (use redis://, rediss://, unix:// or "
+            "redis+sentinel://host:26379,host2:26379/mymaster, or leave empty for the embedded server)"
         )
     if parts.scheme == "unix" and not parts.path:
         raise ValueError(f"unix:// URL {url!r} has no socket path")

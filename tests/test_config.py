@@ -297,8 +297,8 @@ def test_env_overrides_win_over_the_file(tmp_path: Path) -> None:
         (
             "SYNDICATOR_REDIS_URL",
             "http://localhost:6379",
-            "unsupported scheme in 'http://localhost:6379' (use redis://, rediss:// or "
-            "unix://, or leave empty for the embedded server)",
+            "unsupported scheme in 'http://localhost:6379' (use redis://, rediss://, unix:// or "
+            "redis+sentinel://host:26379,host2:26379/mymaster, or leave empty for the embedded server)",
         ),
         (
             "SYNDICATOR_PUBLIC_URL",
@@ -496,8 +496,8 @@ BAD_FILES = [
     (
         '[server]\nredis_url = "http://localhost:6379"\n',
         "server.redis_url",
-        "unsupported scheme in 'http://localhost:6379' (use redis://, rediss:// or unix://, "
-        "or leave empty for the embedded server)",
+        "unsupported scheme in 'http://localhost:6379' (use redis://, rediss://, unix:// or "
+        "redis+sentinel://host:26379,host2:26379/mymaster, or leave empty for the embedded server)",
     ),
     (
         '[fetch]\nuser_agent = "a\\r\\nX-Evil: 1"\n',

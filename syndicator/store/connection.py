@@ -2,39 +2,76 @@
 
 redis-py 5 retries nothing by default and a bounded plain pool raises under bursts, so
 both are set here once (LIBRARY-NOTES, redis-py asyncio).
+
+Besides redis://, rediss:// and unix://, a Sentinel URL names the sentinels and the master
+group, so every process follows a failover by itself:
+
+    redis+sentinel://[:password@]host1:26379,host2:26379/mymaster[/db]
+
+The password (if any) is the master's; the sentinels are asked without one.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from arq.connections import RedisSettings
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from syndicator.values import is_sentinel, mask_url, parse_sentinel_url
+
 _RETRY_ON = [RedisConnectionError, RedisTimeoutError, ConnectionResetError]
+WAIT_CAP = 5.0  # longest pause between two attempts while waiting for Redis at start
 
 
-def connect(url: str, *, max_connections: int = 32) -> Redis:
-    """An asyncio client for `url` (redis://, rediss:// or unix://)."""
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=10,
-        health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5),
-        retry_on_error=_RETRY_ON,
-    )
+def _retry(retries: int) -> Retry:
+    return Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries)
+
+
+def connect(url: str, *, max_connections: int = 32, retries: int = 5) -> Redis:
+    """An asyncio client for `url` (redis://, rediss://, unix:// or redis+sentinel://).
+
+    Through Sentinel every new connection asks the sentinels for the current master, so
+    after a failover the retries reach the promoted replica."""
+    options = {
+        "health_check_interval": 30,
+        "retry": _retry(retries),
+        "retry_on_error": _RETRY_ON,
+    }
+    if is_sentinel(url):
+        target = parse_sentinel_url(url)
+        sentinel = Sentinel(
+            target.sentinels,
+            sentinel_kwargs={"socket_timeout": 2, "socket_connect_timeout": 2},
+            socket_connect_timeout=5,
+        )
+        return sentinel.master_for(
+            target.master, db=target.db, password=target.password, max_connections=max_connections, **options
+        )
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10, **options)
     return Redis(connection_pool=pool)
 
 
 def arq_settings(url: str) -> RedisSettings:
     """The same server for arq, with retries turned on (arq passes them to redis-py)."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
+    if is_sentinel(url):
+        target = parse_sentinel_url(url)
+        settings = RedisSettings(
+            host=target.sentinels,  # type: ignore[arg-type]  # arq takes the list with sentinel=True
+            sentinel=True,
+            sentinel_master=target.master,
+            database=target.db,
+            password=target.password,
+        )
+    elif (parts := urlsplit(url)).scheme == "unix":
         settings = RedisSettings(unix_socket_path=parts.path)
         db = parts.query.partition("db=")[2].split("&")[0]
         if db:
@@ -43,7 +80,45 @@ def arq_settings(url: str) -> RedisSettings:
         settings = RedisSettings.from_dsn(url)
     settings.retry_on_timeout = True
     settings.retry_on_error = _RETRY_ON
-    settings.retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5)
+    settings.retry = _retry(5)
     settings.conn_retries = 30
     settings.conn_retry_delay = 1
     return settings
+
+
+def unreachable(url: str, exc: BaseException) -> str:
+    """The one line that says Redis cannot be reached: where, and why."""
+    reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+    return f"Redis unreachable at {mask_url(url)}: {reason}"
+
+
+async def ping(url: str) -> None:
+    """One PING without retries (raises RedisError or OSError when Redis does not answer)."""
+    client = connect(url, max_connections=2, retries=0)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def wait_for_redis(url: str, say: Callable[[str], None], *, cap: float = WAIT_CAP) -> None:
+    """Return once Redis answers, trying again with a backoff up to `cap` seconds.
+
+    `web`, `worker` and `serve` call this before anything else touches Redis, so a
+    process started before its Redis (or during a failover) waits and resumes by itself
+    instead of dying with a traceback; `say` gets one line when waiting starts and one
+    when Redis answers."""
+    delay, waiting = 0.25, False
+    while True:
+        try:
+            await ping(url)
+        except (RedisError, OSError) as exc:
+            if not waiting:
+                say(f"{unreachable(url, exc)}; waiting for it (retrying every {cap:g} s at most)")
+                waiting = True
+            await asyncio.sleep(delay)
+            delay = min(cap, delay * 2)
+            continue
+        if waiting:
+            say(f"Redis at {mask_url(url)} answers; starting")
+        return

@@ -6,11 +6,15 @@ the `published` channel, so a 304 or a 200 of an unchanged feed costs no Redis r
 trip (bench/serve.py measures what that round trip costs).
 
 Correctness rules:
-- The cache is used only while the subscription is live. Before it is confirmed, after
-  an error, and while reconnecting, every request reads Redis. The cache is emptied on
-  every subscribe confirmation — also when redis-py re-subscribes by itself after a
-  dropped connection — so an announcement missed while disconnected cannot leave a
-  stale entry behind for longer than the reconnection takes.
+- Feeds are *stored* in memory only while the subscription is live. While it is down
+  (Redis stopped, restarting, failing over), the feeds already held keep being served
+  with the same bytes, ETag and headers — Redis being down must not take every feed down
+  (issue 9) — and `stale_since` says since when they may be stale; a feed never held is
+  read from Redis, which fails (503 with Retry-After) while Redis is down.
+- On every subscribe confirmation (also when redis-py re-subscribes by itself after a
+  dropped connection) each held feed's version and ETag are compared with Redis and the
+  changed ones dropped, so an announcement missed while disconnected cannot leave a stale
+  entry behind for longer than the reconnection takes. Only then is the cache live again.
 - A read from Redis is stored only if no announcement for that category arrived while
   the read was in flight (a per-category generation counter), so an old version read
   just before a publish never outlives the publish.
@@ -25,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -48,18 +53,21 @@ class FeedCache:
         self.hits = 0
         self.misses = 0
         self.subscriptions = 0  # subscribe confirmations seen: 1, then +1 per reconnection
+        # When the subscription was lost while feeds were held: from then on they may be
+        # stale (reported in /healthz); None while live or when nothing is held.
+        self.stale_since: datetime | None = None
 
     @property
     def client_name(self) -> str:
         return "syndicator-feed-cache-" + "".join(c if c.isalnum() else "-" for c in self.keys.prefix)
 
     async def get(self, slug: str, fmt: str) -> StoredFeed | None:
-        """The current published feed (all codings), from memory when the cache is live."""
-        if self.live:
-            cached = self._feeds.get((slug, fmt))
-            if cached is not None:
-                self.hits += 1
-                return cached
+        """The current published feed (all codings): from memory when held — while the
+        subscription is down too (then possibly stale) — else from Redis."""
+        cached = self._feeds.get((slug, fmt))
+        if cached is not None:
+            self.hits += 1
+            return cached
         self.misses += 1
         generation, live = self._generation[slug], self.live
         feed = await load_feed_all(self.redis, self.keys, slug, fmt)
@@ -67,16 +75,52 @@ class FeedCache:
             self._feeds[(slug, fmt)] = feed
         return feed
 
+    def status(self) -> dict[str, object]:
+        """For /healthz: how many feeds this process holds, whether they are known current
+        (`live`), and since when they are served possibly stale (null: they are not)."""
+        return {
+            "held": len(self._feeds),
+            "live": self.live,
+            "served_stale_since": self.stale_since.isoformat() if self.stale_since else None,
+        }
+
     def invalidate(self, slug: str) -> None:
         self._generation[slug] += 1
         for key in [k for k in self._feeds if k[0] == slug]:
             del self._feeds[key]
 
-    def _reset(self, live: bool) -> None:
-        self.live = live
+    def _reset(self) -> None:
+        self.live = False
         self._feeds.clear()
+        self.stale_since = None
         for slug in list(self._generation):
             self._generation[slug] += 1
+
+    def _lost(self) -> None:
+        """The subscription is gone: keep what is held, but no longer trust it as current."""
+        if self.live and self._feeds and self.stale_since is None:
+            self.stale_since = datetime.now(UTC)
+        self.live = False
+
+    async def _revalidate(self) -> None:
+        """Drop every held feed whose stored version or ETag differs from the one held
+        (publishes missed while the subscription was down), then go live.
+
+        Runs after the subscribe confirmation, so a publish after this read is announced
+        and one before it is seen here."""
+        held = list(self._feeds.items())
+        if held:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for (slug, fmt), _feed in held:
+                    pipe.hmget(self.keys.feed(slug, fmt), ["version", "etag"])
+                stored = await pipe.execute()
+            for ((slug, fmt), feed), (version, etag) in zip(held, stored, strict=True):
+                current = version is not None and etag is not None
+                if not current or int(version) != feed.version or etag.decode() != feed.etag_base:
+                    self._feeds.pop((slug, fmt), None)
+                    self._generation[slug] += 1
+        self.live = True
+        self.stale_since = None
 
     async def start(self) -> None:
         local_publish_listeners.append(self.invalidate)
@@ -89,10 +133,11 @@ class FeedCache:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._reset(False)
+        self._reset()
 
     async def _listen(self) -> None:
         channel = self.keys.published_channel
+        logged = False  # one warning per outage, not one per reconnection attempt
         while True:
             try:
                 async with self.redis.pubsub() as pubsub:
@@ -102,14 +147,22 @@ class FeedCache:
                     async for message in pubsub.listen():
                         if message["type"] == "subscribe":
                             self.subscriptions += 1
-                            self._reset(True)  # from here on, every publish reaches us
+                            await self._revalidate()  # from here on, every publish reaches us
+                            logged = False
                         elif message["type"] == "message":
                             slug, _, _version = message["data"].decode().rpartition(" ")
                             self.invalidate(slug)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
-                log.warning("feed cache subscription lost (%s); reading Redis until it is back", exc)
+                self._lost()
+                if not logged:
+                    log.warning(
+                        "feed cache subscription lost (%s); serving the %d feeds held until Redis is back",
+                        exc,
+                        len(self._feeds),
+                    )
+                logged = True
             finally:
-                self._reset(False)
+                self._lost()
             await asyncio.sleep(RECONNECT_DELAY)

@@ -1,5 +1,6 @@
 """The small pages: `/` lists every category with its feeds, `/healthz` reports health
-(Redis, and which configuration runs: its file, digest and reload status)."""
+(Redis, the feeds held in memory and whether they may be stale, and which configuration
+runs: its file, digest and reload status)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from syndicator.config.reload import ConfigReloader
 from syndicator.publish import moved_categories
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
-from syndicator.web.feeds import RUNTIME
+from syndicator.web.feeds import FEED_CACHE, RUNTIME
 
 RELOADER = web.AppKey("reloader", ConfigReloader)
 
@@ -82,11 +83,14 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         await runtime.redis.ping()
     except (RedisError, OSError) as exc:
-        body = {"status": "unavailable", "redis": f"unreachable: {exc}"}
+        # Still serving the feeds held in memory (feedcache.py); they may be stale.
+        feeds = request.app[FEED_CACHE].status()
+        body = {"status": "unavailable", "redis": f"unreachable: {exc}", "feeds": feeds}
         return web.Response(status=503, text=json.dumps(body), content_type="application/json")
     body = {
         "status": "ok",
         "redis": "ok",
+        "feeds": request.app[FEED_CACHE].status(),
         "sources": len(runtime.config.sources),
         "config": config_status(runtime, request.app.get(RELOADER)),
         # Stored feeds rendered for another address (slug → it) until a worker republishes.

@@ -1,0 +1,222 @@
+"""Redis down must not mean every feed down (issue 9, item 4).
+
+Every test here stops or kills Redis, so each runs its own private server
+(`EmbeddedRedis` in the test's folder, append-only file on, so data survives a restart on
+the same socket) and never touches the session's shared one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+
+from syndicator.embedded import EmbeddedRedis
+from syndicator.ingest import ingest_source
+from syndicator.runtime import Runtime
+from syndicator.store.connection import connect
+from syndicator.web.app import create_app
+from syndicator.web.feeds import FEED_CACHE
+from tests.builders import items, one_feed_config, rss
+from tests.processes import free_port, run_cli, store_environment
+from tests.test_cli_serve import Running
+from tests.test_cli_serve import write_config as write_served_config
+
+SAME_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Content-Location", "Vary")
+
+
+def write_config(folder: Path, prefix: str) -> Path:
+    """test_cli_serve's one-source world, polled every second (so a change shows quickly)."""
+    path = write_served_config(folder, prefix)
+    source = 'categories = ["tech"]'
+    text = path.read_text("utf-8").replace(source, source + '\npoll_interval = "1s"')
+    path.write_text(text, "utf-8")
+    return path
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "redis").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def until(condition, seconds: float = 15.0, what: str = "condition") -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {what} within {seconds}s")
+
+
+@pytest.fixture
+async def serving(tmp_path, upstream, private_redis, prefix) -> AsyncIterator:
+    upstream.put("/feed.rss", rss(items("down", 4)), "application/rss+xml")
+    config = one_feed_config(
+        tmp_path, upstream, redis_url=private_redis.url, prefix=prefix, path="/feed.rss", source_id="c"
+    )
+    runtime = Runtime.open(config, private_redis.url)
+    await ingest_source(runtime, "c")
+    app = create_app(runtime)
+    server = TestServer(app)
+    await server.start_server()
+    async with ClientSession(auto_decompress=False) as http:
+        await until(lambda: app[FEED_CACHE].live, what="subscription")
+        yield app, server, http, runtime
+    await server.close()
+    await runtime.close()
+
+
+async def fetch(server, http, path: str, **headers: str):
+    async with http.get(server.make_url(path), headers={"Accept-Encoding": "identity", **headers}) as resp:
+        return resp.status, await resp.read(), resp.headers
+
+
+async def test_held_feeds_are_served_unchanged_while_redis_is_down(serving, private_redis, upstream):
+    app, server, http, runtime = serving
+    cache = app[FEED_CACHE]
+    status, body, headers = await fetch(server, http, "/feeds/tech.atom")
+    assert status == 200
+
+    private_redis.stop()
+    await until(lambda: not cache.live, what="lost subscription")
+
+    again, body_again, headers_again = await fetch(server, http, "/feeds/tech.atom")
+    assert (again, body_again) == (200, body)
+    assert {h: headers_again.get(h) for h in SAME_HEADERS} == {h: headers.get(h) for h in SAME_HEADERS}
+    not_modified, _, _ = await fetch(server, http, "/feeds/tech.atom", **{"If-None-Match": headers["ETag"]})
+    assert not_modified == 304
+
+    never, _, never_headers = await fetch(server, http, "/feeds/tech.rss")  # never held
+    assert never == 503 and never_headers["Retry-After"]
+
+    health_status, health, _ = await fetch(server, http, "/healthz")
+    assert health_status == 503
+    feeds = json.loads(health)["feeds"]
+    assert feeds["held"] == 1 and not feeds["live"] and feeds["served_stale_since"]
+
+    private_redis.start()  # same socket, same data (append-only file)
+    await until(lambda: cache.live, what="subscription after the restart")
+    assert cache.status()["served_stale_since"] is None
+    upstream.put("/feed.rss", rss(items("down", 6)), "application/rss+xml")
+    await ingest_source(runtime, "c")  # a fresh publish
+    fresh, fresh_body, fresh_headers = await fetch(server, http, "/feeds/tech.atom")
+    assert fresh == 200 and fresh_headers["ETag"] != headers["ETag"] and fresh_body != body
+    rss_status, _, _ = await fetch(server, http, "/feeds/tech.rss")
+    assert rss_status == 200
+
+
+async def test_a_publish_missed_while_down_is_noticed_on_reconnect(serving, private_redis, prefix):
+    """The subscription was away, so no announcement came: comparing versions on
+    reconnect drops the held feed whose stored version changed meanwhile."""
+    app, server, http, _ = serving
+    cache = app[FEED_CACHE]
+    _, _, headers = await fetch(server, http, "/feeds/tech.atom")
+    private_redis.stop()
+    await until(lambda: not cache.live, what="lost subscription")
+    # Another process publishes while this one is cut off (simulated: Redis restarted
+    # without this process's subscription, the stored feed changed, no announcement).
+    cache._task.cancel()  # keep the subscription down while the store changes
+    private_redis.start()
+    other = connect(private_redis.url)
+    await other.hset(f"{prefix}feed:tech:atom", mapping={"version": 99, "etag": "v99-atom-missed"})
+    await other.aclose()
+    _, _, stale = await fetch(server, http, "/feeds/tech.atom")
+    assert stale["ETag"] == headers["ETag"]  # still held, not yet re-validated
+    await cache.start()  # the subscription comes back
+    await until(lambda: cache.live, what="subscription")
+    _, _, current = await fetch(server, http, "/feeds/tech.atom")
+    assert current["ETag"] == '"v99-atom-missed"'
+
+
+def test_ingest_with_redis_down_says_so_in_one_line(tmp_path, prefix):
+    config = write_config(tmp_path / "site", prefix)
+    absent = f"redis://:secret@127.0.0.1:{free_port()}/0"
+    done = run_cli("ingest", "--config", str(config), env=store_environment(absent, prefix), timeout=60)
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("config:")]
+    assert done.returncode == 1, done.stderr
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("ingest: Redis unreachable at redis://:***@127.0.0.1:")
+    assert "secret" not in done.stderr and done.stdout == ""
+
+
+def test_migrate_with_redis_down_says_so_in_one_line(tmp_path, prefix):
+    config = write_config(tmp_path / "site", prefix)
+    absent = f"redis://127.0.0.1:{free_port()}/0"
+    done = run_cli("migrate", "--config", str(config), env=store_environment(absent, prefix), timeout=60)
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("config:")]
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("migrate: Redis unreachable at redis://127.0.0.1:")
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_web_started_before_redis_waits_then_serves(tmp_path, prefix):
+    config = write_config(tmp_path / "site", prefix)
+    redis = EmbeddedRedis(tmp_path / "later")  # not started yet: its socket does not exist
+    port = free_port()
+    web = Running(
+        ("web", "--config", str(config), "--port", str(port)),
+        tmp_path,
+        store_environment(redis.url, prefix),
+        tmp_path / "web.log",
+    )
+    try:
+        web.wait_for("waiting for it")
+        redis.start()
+        log = web.wait_for("serving feeds at")
+        waiting = [line for line in log.splitlines() if "Redis unreachable" in line]
+        assert len(waiting) == 1 and waiting[0].startswith(f"web: Redis unreachable at {redis.url}")
+        assert "Traceback" not in log
+        status, body = get(f"http://127.0.0.1:{port}/healthz")
+        assert status == 200 and json.loads(body)["redis"] == "ok"
+    finally:
+        assert web.stop(signal.SIGTERM) == 0, web.log
+        redis.stop()
+
+
+def test_worker_survives_a_redis_restart_and_ingests_afterwards(tmp_path, prefix, private_redis):
+    config = write_config(tmp_path / "site", prefix)
+    worker = Running(
+        ("worker", "--config", str(config)),
+        tmp_path,
+        store_environment(private_redis.url, prefix),
+        tmp_path / "worker.log",
+    )
+
+    def stored_items() -> int:
+        with redis.Redis(unix_socket_path=str(private_redis.socket_path)) as client:
+            body = client.hget(f"{prefix}feed:tech:json", "body:identity")
+        return len(json.loads(body)["items"]) if body else 0
+
+    async def eventually(n: int) -> None:
+        await until(lambda: stored_items() == n, seconds=60, what=f"{n} items stored")
+
+    try:
+        asyncio.run(eventually(3))
+        private_redis.stop()
+        worker.wait_for("restarting when it is back", timeout=30)
+        private_redis.start()
+        (tmp_path / "site" / "local.xml").write_bytes(rss(items("local", 5)))
+        asyncio.run(eventually(5))
+        assert worker.process.poll() is None
+        assert "Traceback" not in worker.log
+    finally:
+        assert worker.stop(signal.SIGTERM) == 0, worker.log
