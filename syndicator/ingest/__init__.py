@@ -12,8 +12,9 @@ becomes a failed report, `internal error while ingesting: ValueError: …`, reco
 backoff like any other failure and logged once with its traceback — never raised into the
 caller's loop, where it would stop the other sources and leave this one's state unwritten
 (so it would be polled again at once, forever). What is not the source's fault passes
-through untouched: cancellation, a busy host (the job retries), and an unreachable Redis
-(which could not record the failure anyway, and must not cost the source a backoff).
+through untouched: cancellation, arq's Retry, a busy host (the job retries) and an
+unreachable Redis (which could not record the failure anyway, and must not cost the
+source a backoff).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
+from arq import Retry
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -48,8 +50,10 @@ INTERNAL_ERROR = "internal error while ingesting"
 """How a failed report's reason starts when the failure was an unexpected exception."""
 
 # Raised inside an ingest but not a failure of the source: they keep their own meaning.
-# (asyncio.CancelledError and KeyboardInterrupt are BaseExceptions, never caught below.)
-PASS_THROUGH: tuple[type[Exception], ...] = (HostBusy, RedisConnectionError, RedisTimeoutError)
+# (asyncio.CancelledError and KeyboardInterrupt are BaseExceptions, never caught below.
+# arq's Retry is raised by the jobs after the report is back; listed for any step that
+# may one day raise it from inside.)
+PASS_THROUGH: tuple[type[Exception], ...] = (HostBusy, Retry, RedisConnectionError, RedisTimeoutError)
 
 
 async def ingest_source(
