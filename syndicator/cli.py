@@ -201,7 +201,8 @@ async def run_ingest(config: Config, redis_url: str, source_ids: list[str]) -> i
     try:
         total = len(source_ids)
         for n, source_id in enumerate(source_ids, 1):
-            report = await ingest_source(runtime, source_id)
+            # The line printed below is the operator's; a traceback would read as a crash.
+            report = await ingest_source(runtime, source_id, traceback_level=logging.DEBUG)
             failures += report.status == "error"
             print(f"[{n}/{total}] {report.line()}", flush=True)
         await publish_missing(runtime)  # categories no source touched still get (empty) feeds

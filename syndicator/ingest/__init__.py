@@ -5,38 +5,128 @@ The body of the worker's jobs and of `syndicator ingest`. `feed.py` handles feed
 returns an `IngestReport` and records nothing on the source; the two entry points here
 record it, once, with `record_outcome` — so the source's state has one writer and says
 what the report says.
+
+The entry points are also the source boundary: whatever one source does to us, it stays
+that source's failure. An exception nobody named (a bug, or an input no stage expected)
+becomes a failed report, `internal error while ingesting: ValueError: …`, recorded with
+backoff like any other failure and logged once with its traceback — never raised into the
+caller's loop, where it would stop the other sources and leave this one's state unwritten
+(so it would be polled again at once, forever). What is not the source's fault passes
+through untouched: cancellation, arq's Retry, a busy host (the job retries) and an
+unreachable Redis (which could not record the failure anyway, and must not cost the
+source a backoff).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+
+from arq import Retry
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from syndicator.ingest.feed import ingest_feed
 from syndicator.ingest.pages import discover_pages, ingest_one_page
-from syndicator.ingest.report import IngestReport, summarise_counts
+from syndicator.ingest.report import IngestReport, failed, summarise_counts
 from syndicator.models import Source
 from syndicator.runtime import Runtime
+from syndicator.store.politeness import HostBusy
 from syndicator.store.sources import record_outcome
 
-__all__ = ["IngestReport", "ingest_page", "ingest_source", "summarise_counts"]
+__all__ = [
+    "INTERNAL_ERROR",
+    "IngestReport",
+    "ingest_page",
+    "ingest_source",
+    "is_internal_error",
+    "summarise_counts",
+]
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "internal error while ingesting"
+"""How a failed report's reason starts when the failure was an unexpected exception."""
+
+# Raised inside an ingest but not a failure of the source: they keep their own meaning.
+# (asyncio.CancelledError and KeyboardInterrupt are BaseExceptions, never caught below.
+# arq's Retry is raised by the jobs after the report is back; listed for any step that
+# may one day raise it from inside.)
+PASS_THROUGH: tuple[type[Exception], ...] = (HostBusy, Retry, RedisConnectionError, RedisTimeoutError)
 
 
-async def ingest_source(runtime: Runtime, source_id: str, *, now: datetime | None = None) -> IngestReport:
-    """Poll one source (a feed, a page, or a listing/sitemap and its new pages) and record it."""
+async def ingest_source(
+    runtime: Runtime,
+    source_id: str,
+    *,
+    now: datetime | None = None,
+    traceback_level: int = logging.ERROR,
+) -> IngestReport:
+    """Poll one source (a feed, a page, or a listing/sitemap and its new pages) and record it.
+
+    Never raises for something the source did (see the module's docstring).
+    `traceback_level` is where an internal error's traceback is logged: ERROR for a worker,
+    whose log is the operator's only view; the CLI passes DEBUG, since it prints the
+    report's line itself and a traceback there reads as a crash of the command.
+    """
     now = now or datetime.now(UTC)
     source = runtime.config.sources[source_id]
     if source.kind == "feed":
-        report = await ingest_feed(runtime, source, now=now)
+        work = ingest_feed(runtime, source, now=now)
     elif source.kind == "page":
-        report = await ingest_one_page(runtime, source, source.url, now=now)
+        work = ingest_one_page(runtime, source, source.url, now=now)
     else:
-        report = await discover_pages(runtime, source, now=now)
+        work = discover_pages(runtime, source, now=now)
+    report = await _guarded(work, source, source.url, from_listing=False, traceback_level=traceback_level)
     await record_outcome(runtime.redis, runtime.keys, source, report, now=now)
     return report
 
 
-async def ingest_page(runtime: Runtime, source: Source, url: str, *, now: datetime) -> IngestReport:
-    """One page a listing or sitemap found (the worker's `ingest_page` job), recorded."""
-    report = await ingest_one_page(runtime, source, url, now=now)
+async def ingest_page(
+    runtime: Runtime,
+    source: Source,
+    url: str,
+    *,
+    now: datetime,
+    traceback_level: int = logging.ERROR,
+) -> IngestReport:
+    """One page a listing or sitemap found (the worker's `ingest_page` job), recorded.
+
+    Never raises for something the page did; a busy host (HostBusy) passes through for the
+    job to retry.
+    """
+    work = ingest_one_page(runtime, source, url, now=now)
+    report = await _guarded(
+        work, source, url, from_listing=url != source.url, traceback_level=traceback_level
+    )
     await record_outcome(runtime.redis, runtime.keys, source, report, now=now)
     return report
+
+
+def is_internal_error(report: IngestReport) -> bool:
+    """Whether the report is the boundary's own (an unexpected exception, already logged
+    with its traceback): the caller need not log its line again."""
+    return report.status == "error" and (report.reason or "").startswith(INTERNAL_ERROR + ":")
+
+
+async def _guarded(
+    work: Awaitable[IngestReport], source: Source, url: str, *, from_listing: bool, traceback_level: int
+) -> IngestReport:
+    """`work`'s report, or a failed report for an exception it should not have raised."""
+    try:
+        return await work
+    except PASS_THROUGH:
+        raise
+    except Exception as exc:  # the source boundary: see the module's docstring
+        reason = f"{INTERNAL_ERROR}: {type(exc).__name__}: {_one_line(exc)}"
+        report = failed(source.id, url, reason, from_listing=from_listing)
+        log.log(traceback_level, "%s", report.line(), exc_info=exc)
+        return report
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    """The exception's message on one line, cut to `limit` characters: it goes into the
+    source's state and the CLI's one line per source."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

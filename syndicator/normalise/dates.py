@@ -10,6 +10,7 @@ count back from the fetch time. Anything unreadable is None: the caller estimate
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from types import ModuleType
@@ -17,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import NormaliseError
 from .text import collapse_whitespace, strip_xml_illegal
+
+log = logging.getLogger(__name__)
 
 # Zones whose sites mean China Standard Time (+08:00) by `CST`; everyone else means US Central.
 CHINA_ZONES = frozenset(
@@ -118,8 +121,21 @@ def _build(fields: dict[str, str | None], year: int, month: int, tz: str) -> dat
     if hour == 24 and minute == second == micro == 0:  # ISO 8601 end-of-day midnight
         hour, extra = 0, timedelta(days=1)
     zone = _zone(fields.get("zone"), tz) or _zoneinfo(tz)
-    local = datetime(year, month, day, hour, minute, second, micro, tzinfo=zone) + extra
-    return local.astimezone(UTC)
+    try:
+        local = datetime(year, month, day, hour, minute, second, micro, tzinfo=zone) + extra
+        return local.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:00-12:00 or 0001-01-01T00:00+14:00: a valid local time whose UTC
+        # instant lies outside what a datetime can hold (and no real article has).
+        raise OutOfRange(f"date out of range in UTC: {year:04d}-{month:02d}-{day:02d}") from None
+
+
+class OutOfRange(NormaliseError, ValueError):
+    """A date whose fields are well formed but whose UTC instant no datetime can hold.
+
+    A ValueError like every other impossible field (month 13), so `_strict`'s callers read
+    it as no date; its own class only so that `parse_date` can say so in a warning.
+    """
 
 
 def _strict(text: str, tz: str) -> datetime | None:
@@ -172,7 +188,11 @@ def _natural(text: str, tz: str, now: datetime) -> datetime | None:
         return None
     if result.tzinfo is None:
         result = result.replace(tzinfo=_zoneinfo(tz))
-    return result.astimezone(UTC)
+    try:
+        return result.astimezone(UTC)
+    except OverflowError:
+        log.warning("date out of range in UTC (%r); treated as no date", text)
+        return None
 
 
 def _without_year(text: str, tz: str, now: datetime) -> datetime | None:
@@ -214,6 +234,9 @@ def parse_date(raw: str | None, tz: str, *, now: datetime) -> datetime | None:
         return None  # a bare number is not a date we can trust dateparser to read
     try:
         strict = _strict(text, tz)
+    except OutOfRange as exc:
+        log.warning("%s (%r); treated as no date", exc, text)
+        return None
     except ValueError:
         return None  # a well-formed string with impossible fields (month 13, zone +99)
     if strict is not None:

@@ -45,6 +45,9 @@ _HTML_START = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _FIRST_ELEMENT = re.compile(rb"<([A-Za-z_][\w:.-]*)")
+# A numeric character reference (`&#xD800;`, `&#55296;`), as an ASCII-compatible encoding has it.
+_CHARREF = re.compile(rb"&#([xX][0-9a-fA-F]+|[0-9]+);")
+_MAX_CODE_POINT = 0x10FFFF
 _DECLARATIONS = (
     (b"\xef\xbb\xbf", b"<?xml"),
     (b"\xff\xfe", "<?xml".encode("utf-16-le")),
@@ -70,6 +73,7 @@ def parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_ent
     }
     # A BytesIO, never bare bytes: given bytes, feedparser first tries them as a local
     # file name, so an upstream answering "/etc/passwd" would make us read that file.
+    body, dropped = _drop_impossible_charrefs(body)
     result = feedparser.parse(
         io.BytesIO(body),
         response_headers=response_headers,
@@ -85,6 +89,10 @@ def parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_ent
         raise ParseError(_why_not_a_feed(body, content_type, bozo, shift))
 
     warnings: list[str] = []
+    if dropped:
+        warnings.append(
+            f"removed {dropped} character reference(s) to no character (a surrogate or beyond U+10FFFF)"
+        )
     if bozo is not None:
         warnings.append(_describe_bozo(bozo, shift))
     if not version:
@@ -126,6 +134,53 @@ def parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_ent
         id=feed_id,
         author=upstream.author,
     )
+
+
+def _drop_impossible_charrefs(body: bytes) -> tuple[bytes, int]:
+    """The body without numeric character references that name no character, and their count.
+
+    `&#xD800;` (a lone surrogate), `&#x110000;` or a 5,000-digit reference makes the strict
+    XML parser give up, and feedparser's loose parser then calls `chr(n).encode()` on it
+    and raises (UnicodeEncodeError, ValueError, OverflowError) out of `feedparser.parse`:
+    one character would cost the whole feed. Removing the reference is what the normalise
+    stage would do with the character anyway (XML cannot carry it). UTF-16 bodies (with a
+    BOM) are handled by decoding; other encodings are ASCII-compatible where `&#…;` is.
+    """
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if body.startswith(bom):
+            try:
+                text = body[len(bom) :].decode(codec)
+            except UnicodeDecodeError:
+                return body, 0  # feedparser will say what is wrong with it
+            cleaned, count = _drop_charrefs_in(text.encode("utf-8", "surrogatepass"))
+            if not count:
+                return body, 0
+            return bom + cleaned.decode("utf-8", "surrogatepass").encode(codec, "surrogatepass"), count
+    return _drop_charrefs_in(body)
+
+
+def _drop_charrefs_in(body: bytes) -> tuple[bytes, int]:
+    count = 0
+
+    def keep_or_drop(match: re.Match[bytes]) -> bytes:
+        nonlocal count
+        if _names_a_character(match.group(1)):
+            return match.group(0)
+        count += 1
+        return b""
+
+    if b"&#" not in body:
+        return body, 0
+    return _CHARREF.sub(keep_or_drop, body), count
+
+
+def _names_a_character(ref: bytes) -> bool:
+    digits = ref[1:] if ref[:1] in (b"x", b"X") else ref
+    digits = digits.lstrip(b"0") or b"0"
+    if len(digits) > 8:  # more digits than U+10FFFF has, in either base; int() never sees them
+        return False
+    code = int(digits, 16) if ref[:1] in (b"x", b"X") else int(digits)
+    return code <= _MAX_CODE_POINT and not 0xD800 <= code <= 0xDFFF
 
 
 def _describe_bozo(exc: Exception, shift: int) -> str:

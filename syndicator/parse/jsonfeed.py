@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import html
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -22,15 +23,19 @@ VERSION_PREFIX = "https://jsonfeed.org/version/"
 _FORMATS = {"1": "json10", "1.1": "json11"}
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 _UTF8_BOM = b"\xef\xbb\xbf"
+# A JSON Feed is five levels deep (feed → items → item → attachments → attachment); extensions
+# add a few. Far below the interpreter's recursion limit, which json.loads would hit first.
+MAX_DEPTH = 64
+# Longer integers are not sizes, durations or ids anyone writes; int() refuses > 4300 digits.
+MAX_INT_DIGITS = 40
+# A JSON string, or one bracket: what the depth check needs to see, strings skipped whole.
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 def parse_json_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_entries: int) -> ParsedFeed:
     """Parse a JSON Feed document; raise ParseError when its structure is not a JSON Feed."""
     text = _decode(body, headers.get("content-type", ""))
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    doc = _load(text)
     if not isinstance(doc, dict):
         raise ParseError(f"JSON Feed: top level is {_kind(doc)}, not an object")
 
@@ -75,6 +80,53 @@ def parse_json_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_en
         id=feed_url,
         author=upstream.author,
     )
+
+
+def _load(text: str) -> Any:
+    """The JSON document, or ParseError for anything that is not plain RFC 8259 JSON we can hold.
+
+    Python's json module accepts more than JSON and fails badly on some of it: NaN and
+    Infinity become floats that break `int()` later; an integer of thousands of digits
+    raises a bare ValueError (the interpreter's int-string limit); 100,000 nested brackets
+    raise RecursionError. Each is refused here with a reason, before or while parsing.
+    """
+    if _nesting_depth(text) > MAX_DEPTH:
+        raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels; not a JSON Feed")
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_int=_bounded_int)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:  # only if MAX_DEPTH were raised past the interpreter's limit
+        raise ParseError("JSON nested too deeply to read") from None
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in `text` (brackets inside strings skipped).
+
+    Stops counting once past MAX_DEPTH: the caller refuses the document then anyway.
+    """
+    depth = deepest = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        char = match.group()
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    break
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _refuse_constant(name: str) -> float:
+    raise ParseError(f"invalid JSON: {name} is not a JSON number")
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ParseError(f"invalid JSON: an integer of {len(digits.lstrip('-'))} digits")
+    return int(digits)
 
 
 def _decode(body: bytes, content_type: str) -> str:
@@ -206,13 +258,24 @@ def _attachments(item: _Fields) -> tuple[Enclosure, ...]:
             item.warnings.append(f"JSON Feed: {item.where}attachment {index} has no url; ignored")
             continue
         mime = attachment.get("mime_type")
-        size = attachment.get("size_in_bytes")
-        length = int(size) if isinstance(size, int | float) and not isinstance(size, bool) else 0
+        length = _size(attachment.get("size_in_bytes"))
         found.setdefault(
             url.strip(),
             Enclosure(url.strip(), mime if isinstance(mime, str) else "", max(length, 0)),
         )
     return tuple(found.values())
+
+
+def _size(value: object) -> int:
+    """An attachment's size in bytes; 0 (unknown) for anything but a finite number.
+
+    `1e999` is valid JSON and reads as infinity, which `int()` cannot convert.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0
+    return int(value)
 
 
 def _text_to_html(text: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from arq import Retry
 
-from syndicator.ingest import IngestReport, ingest_page, ingest_source
+from syndicator.ingest import IngestReport, ingest_page, ingest_source, is_internal_error
 from syndicator.publish import publish_category as publish
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import HostBusy
@@ -43,7 +43,10 @@ def source_removed(source_id: str) -> str:
 
 def log_report(report: IngestReport, page_url: str | None = None) -> None:
     """A failure is a WARNING whose line names the source and URL once; the rest is INFO
-    (a page's URL appended, which a failure's line already names)."""
+    (a page's URL appended, which a failure's line already names). An internal error was
+    logged already, at ERROR with its traceback, by the ingest boundary: not again."""
+    if is_internal_error(report):
+        return
     if report.status == "error":
         log.warning("%s", report.line())
     elif page_url is None:
