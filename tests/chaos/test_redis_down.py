@@ -8,6 +8,7 @@ the same socket) and never touches the session's shared one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import urllib.error
@@ -128,6 +129,8 @@ async def test_a_publish_missed_while_down_is_noticed_on_reconnect(serving, priv
     # Another process publishes while this one is cut off (simulated: Redis restarted
     # without this process's subscription, the stored feed changed, no announcement).
     cache._task.cancel()  # keep the subscription down while the store changes
+    with contextlib.suppress(asyncio.CancelledError):
+        await cache._task  # cancelled for sure before Redis is back
     private_redis.start()
     other = connect(private_redis.url)
     await other.hset(f"{prefix}feed:tech:atom", mapping={"version": 99, "etag": "v99-atom-missed"})
