@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -14,6 +15,8 @@ from syndicator.publish import moved_categories
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
 from syndicator.web.feeds import RUNTIME
+
+log = logging.getLogger(__name__)
 
 RELOADER = web.AppKey("reloader", ConfigReloader)
 
@@ -82,7 +85,10 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         await runtime.redis.ping()
     except (RedisError, OSError) as exc:
-        body = {"status": "unavailable", "redis": f"unreachable: {exc}"}
+        # The error names the Redis address (and maybe more): the operator's log gets it,
+        # the public body only says that the store is unreachable.
+        log.warning("healthz: Redis unreachable: %s", exc)
+        body = {"status": "unavailable", "redis": "unreachable"}
         return web.Response(status=503, text=json.dumps(body), content_type="application/json")
     body = {
         "status": "ok",
