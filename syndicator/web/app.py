@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# We serve GETs: no request needs a body, so aiohttp refuses (413) to read more than this.
+# We serve GETs: no request needs a body. Should a handler ever read one, aiohttp refuses
+# (413) to read more than this.
 MAX_REQUEST_BODY = 64 * 1024
 
 
