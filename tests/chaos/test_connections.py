@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession, ClientTimeout, web
 
+from syndicator.config import ConfigError, load_config
 from syndicator.runtime import Runtime
 from syndicator.web.app import create_runner
 from tests.builders import one_feed_config
@@ -190,3 +191,14 @@ def test_serve_raises_its_soft_open_file_limit_to_the_hard_limit(tmp_path: Path,
     (line,) = [line for line in limits.splitlines() if line.startswith("Max open files")]
     soft_now, hard_now = line.split()[3:5]
     assert soft_now == hard_now == str(hard), line
+
+
+def test_keepalive_timeout_is_a_server_duration_defaulting_to_15s(tmp_path: Path) -> None:
+    path = tmp_path / "syndicator.toml"
+    path.write_text('[[categories]]\nslug = "tech"\n', encoding="utf-8")
+    assert load_config(path, environ={}).settings.keepalive_timeout == 15.0
+    path.write_text('[server]\nkeepalive_timeout = "2s"\n', encoding="utf-8")
+    assert load_config(path, environ={}).settings.keepalive_timeout == 2.0
+    path.write_text('[server]\nkeepalive_timeout = "0s"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"server\.keepalive_timeout"):
+        load_config(path, environ={})
