@@ -32,11 +32,12 @@ from syndicator.ingest import ingest_source
 from syndicator.models import Config
 from syndicator.publish import moved_categories, publish_missing, republish_moved
 from syndicator.render import feed_url
+from syndicator.rlimits import raise_open_files_limit
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, connect, unreachable, wait_for_redis
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
-from syndicator.web.app import create_app
+from syndicator.web.app import create_runner
 from syndicator.worker import worker_settings
 from syndicator.worker.settings import republisher
 
@@ -171,7 +172,7 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
         await republish_moved(runtime)
     else:
         await warn_if_moved(runtime)
-    runner = web.AppRunner(create_app(runtime, reloader=reloader), access_log=None)
+    runner = create_runner(runtime, reloader=reloader)
     await runner.setup()
     site = web.TCPSite(runner, config.settings.host, config.settings.port)
     await site.start()
@@ -327,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+    if args.command in ("serve", "web", "worker"):
+        raise_open_files_limit()  # every connection is a descriptor; 1,024 is soon reached
     try:
         with redis_for(config) as redis_url:
             if args.command == "migrate":

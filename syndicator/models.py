@@ -142,6 +142,9 @@ class Settings:
     # The name our Atom feeds give as their <author>: the publisher of the feed, not of each
     # article (those carry their own, or their upstream's). None: the host of the public URL.
     publisher: v.NonEmptyStr | None = None
+    # Longest a client connection may sit idle, or take to send a request's headers or body,
+    # before the server closes it: idle sockets must not hold file descriptors for ever.
+    keepalive_timeout: v.Seconds = 15.0
 
 
 @dataclass(frozen=True)

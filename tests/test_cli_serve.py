@@ -218,6 +218,23 @@ def test_web_reports_feeds_rendered_for_another_address_until_a_worker_republish
     assert " INFO syndicator: shutdown on SIGINT" in worker.log and "Traceback" not in worker.log
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signalled_worker_stops_in_one_line_without_a_traceback(
+    tmp_path: Path, redis_url: str, prefix: str, start, sig: signal.Signals
+) -> None:
+    """SIGTERM is how supervisors (compose, systemd) stop a worker: arq cancels its poll loop,
+    which must end as an orderly stop (exit 0, one INFO line), not a CancelledError."""
+    config = str(write_config(tmp_path, prefix))
+    worker = start(
+        "worker", "--config", config, env=store_env(redis_url, SYNDICATOR_PUBLIC_URL="http://x.test/")
+    )
+    worker.wait_for("published all")
+    time.sleep(1.0)  # well inside the poll loop
+    assert worker.stop(sig) == 0, worker.log
+    assert f" INFO syndicator: shutdown on {sig.name}" in worker.log
+    assert "Traceback" not in worker.log and "CancelledError" not in worker.log, worker.log
+
+
 @pytest.mark.parametrize(
     ("command", "reason"),
     [

@@ -112,3 +112,61 @@ def test_seed_gbk_page_matches_utf8_copy(content_type: str | None) -> None:
     assert encoding == "gb18030"
     paragraphs = [p.text_content() for p in parse_html(gbk).iter("p")]
     assert paragraphs == [p.text_content() for p in parse_html(utf8).iter("p")]
+
+
+# ---------------------------------------------------------------- damaged and mixed UTF-8
+
+UTF8_TEXT = "陆海新通道技术技能人才国际发展联盟在重庆成立。" * 20  # plenty of good multibyte text
+
+
+def test_a_few_bad_bytes_in_declared_utf8_stay_utf8_and_name_the_first() -> None:
+    """Not read as windows-1257 (what detection guesses for such bytes): the good text stays."""
+    head = _html("").encode()[: -len(b"</p></body></html>")]  # up to the open <p>
+    raw = head + UTF8_TEXT.encode() + b"\xff\xfe broken" + UTF8_TEXT.encode() + b"</p></body></html>"
+    decoded = decode_page(raw, "text/html; charset=utf-8")
+    assert decoded.encoding == "utf-8" and UTF8_TEXT in decoded.text
+    bad = raw.index(b"\xff")
+    assert decoded.warning == (
+        f"invalid UTF-8 at byte {bad}; decoded as utf-8 (declared), 2 invalid sequences replaced"
+    )
+
+
+@pytest.mark.parametrize("content_type", [None, "text/html; charset=utf-8"])
+def test_gbk_runs_inside_utf8_are_read_as_gbk_and_reported(content_type: str | None) -> None:
+    gbk_run = "重庆人社持续深化人才领域国际交流合作"
+    raw = _html(UTF8_TEXT).encode().replace(b"</p>", b"</p><p>" + gbk_run.encode("gbk") + b"</p>")
+    decoded = decode_page(raw, content_type)
+    assert decoded.encoding == "utf-8"
+    assert f"{UTF8_TEXT}</p><p>{gbk_run}</p>" in decoded.text  # both legible, no mojibake
+    sequences = raw.decode("utf-8", "replace").count("\ufffd")
+    assert decoded.warning == (
+        f"mixed encodings: {sequences} invalid UTF-8 sequences (looks like GBK inside UTF-8); "
+        "read those as GBK"
+    )
+
+
+def test_a_gbk_paragraph_indented_with_utf8_ideographic_spaces_reads_right() -> None:
+    """U+3000 U+3000 in UTF-8 (E3 80 80 …) then GBK with no ASCII between: one byte run,
+    which is neither UTF-8 nor GBK as a whole; its UTF-8 head and GBK tail each read."""
+    gbk_text = "活动现场，斯里兰卡代表发视频致辞。"
+    raw = _html(UTF8_TEXT).encode() + b"<p>" + "\u3000\u3000".encode() + gbk_text.encode("gbk") + b"</p>"
+    decoded = decode_page(raw, None)
+    assert f"<p>\u3000\u3000{gbk_text}</p>" in decoded.text
+    assert decoded.warning is not None and decoded.warning.startswith("mixed encodings: ")
+
+
+def test_a_gbk_page_declared_utf8_is_decoded_as_gbk_naming_the_first_bad_byte() -> None:
+    text = SAMPLES["gbk"] * 5
+    raw = _html(text).encode("gbk")
+    decoded = decode_page(raw, "text/html; charset=utf-8")
+    assert decoded.encoding == "gb18030" and text in decoded.text
+    with pytest.raises(UnicodeDecodeError) as caught:
+        raw.decode("utf-8")
+    first = caught.value.start  # "陆" is C2 BD in GBK, valid UTF-8: the first bad byte is later
+    assert first > raw.index(text.encode("gbk"))
+    assert decoded.warning == f"invalid UTF-8 at byte {first}; decoded as gb18030"
+
+
+def test_valid_utf8_has_no_warning() -> None:
+    decoded = decode_page(_html(UTF8_TEXT).encode(), None)
+    assert decoded.warning is None and decoded.encoding == "utf-8"

@@ -241,6 +241,7 @@ async def test_json_variant_feed_url_is_the_normalised_request_url(site):
         ("limit=abc", "limit: must be an integer from 1 to 500, got 'abc'"),
         ("limit=0", "limit: must be an integer from 1 to 500, got '0'"),
         ("limit=501", "limit: must be an integer from 1 to 500"),
+        ("limit=%EF%BC%95", "limit: write numbers in ASCII digits 0-9, got '５'"),  # full-width 5
         ("limit=5&limit=6", "limit: given 2 times"),
         ("limt=5", "limt: unknown parameter 'limt'"),
         ("_=123&x=1", "unknown parameters '_', 'x'"),

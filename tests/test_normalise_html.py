@@ -2,11 +2,16 @@
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
 from syndicator.normalise import plain_text, sanitise_html, strip_xml_illegal, summarise
+from syndicator.normalise.page import normalise_page
+from syndicator.normalise.text import MAX_TITLE_CHARS, cap_title
 from tests.conftest import SITE_ZHBF
+from tests.test_categories import FETCHED, SOURCE, page  # an extracted page, its source
+from tests.test_normalise_entry import ENTRY, run  # a parsed feed entry, normalised
 
 BASE = "https://zhbf.example/news/8812.html"
 
@@ -154,3 +159,26 @@ def test_mixed_summary_does_not_split_a_latin_word() -> None:
     cut = summarise(text, 20)
     assert cut == "重庆人社发布了新的…"
     assert len(cut) <= 20
+
+
+# ---------------------------------------------------------------- title cap
+
+
+def test_a_title_at_the_cap_is_kept_and_a_longer_one_cut_with_an_ellipsis() -> None:
+    assert cap_title("x" * MAX_TITLE_CHARS) == "x" * MAX_TITLE_CHARS
+    cut = cap_title("标题" * 2000)  # CJK: each character is three UTF-8 bytes
+    assert len(cut) == MAX_TITLE_CHARS and cut.endswith("…")
+    assert ("标题" * 2000).startswith(cut[:-1])
+    assert cap_title("word " * 400, max_chars=10) == "word word…"  # no space before "…"
+    emoji = cap_title("😀" * 20, max_chars=5)  # astral characters are whole characters
+    assert emoji == "😀😀😀😀…" and emoji.encode("utf-8").decode("utf-8") == emoji
+
+
+def test_feed_entries_and_pages_share_the_title_cap() -> None:
+    huge = "很长的标题" * 1000
+    entry = run(replace(ENTRY, title=huge))
+    article = normalise_page(
+        replace(page(None), title=huge), SOURCE, fetched_at=FETCHED, categories=("qinggan",)
+    )
+    assert entry.title == article.title == cap_title(huge)
+    assert len(entry.title) == MAX_TITLE_CHARS

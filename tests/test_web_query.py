@@ -155,6 +155,10 @@ def test_twenty_distinct_tags_are_allowed_and_duplicates_count_once() -> None:
         ("limit=-1", "limit: must be an integer from 1 to 500, got '-1'"),
         ("limit=", "limit: must be an integer from 1 to 500, got ''"),
         ("limit=2.5", "limit: must be an integer from 1 to 500, got '2.5'"),
+        ("limit=%EF%BC%95", "limit: write numbers in ASCII digits 0-9, got '５'"),  # full-width 5
+        ("limit=1%D9%A5", "limit: write numbers in ASCII digits 0-9, got '1٥'"),  # Arabic-Indic 5
+        ("since=%EF%BC%91%EF%BC%92", "since: write numbers in ASCII digits 0-9, got '１２'"),
+        ("since=２０２６-11-20", "since: write numbers in ASCII digits 0-9, got '２０２６-11-20'"),
         ("since=yesterday", f"{EXPECTED_SINCE}, got 'yesterday'"),
         ("since=", f"{EXPECTED_SINCE}, got ''"),
         ("since=2026-11-20T08:00:00", "since: '2026-11-20T08:00:00' has no time zone; add Z or ±hh:mm"),

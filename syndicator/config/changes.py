@@ -20,6 +20,7 @@ RESTART_KEYS = (
     "queue_name",
     "host",
     "port",
+    "keepalive_timeout",
     "data_dir",
     "job_timeout",
     "max_tries",

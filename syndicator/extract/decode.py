@@ -7,11 +7,20 @@ declared. A declaration loses to clear evidence: bytes that are valid UTF-8 with
 sequences are UTF-8, whatever a stale template claims. GB2312 and GBK are read as GB18030,
 their superset, since real "GB2312" pages use GBK characters. Never raises: the worst case
 is UTF-8 with replacement characters, reported in the returned warning.
+
+UTF-8 (declared, or assumed when nothing is declared) that does not decode is not thrown
+over for a guess at once: a document that is mostly valid UTF-8 with some invalid bytes is
+UTF-8 with damage, and a guessed legacy code page would turn all its good text into
+mojibake. Pages pasted together from a UTF-8 template and GBK content are common on
+Chinese sites; their GBK runs are read as GBK. Every such repair, and every fallback from
+declared UTF-8 to another encoding, is a warning naming the first bad byte, which reaches
+the source's health.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 from dataclasses import dataclass
 
@@ -59,6 +68,7 @@ _META_CHARSET = re.compile(rb"""\bcharset\s*=\s*["']?\s*([\w.:+-]+)""", re.IGNOR
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\bencoding\s*=\s*["']([\w.:+-]+)""", re.IGNORECASE)
 _COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+_NON_ASCII_RUN = re.compile(rb"[\x80-\xff]+")
 
 
 def _codec(label: str | None) -> str | None:
@@ -128,6 +138,84 @@ def _detect(body: bytes) -> str | None:
         return None
 
 
+def _utf8_with_gbk_runs(body: bytes) -> tuple[str, int, int]:
+    """(text, runs read as GBK, runs neither UTF-8 nor GBK) of a document that is UTF-8
+    with pasted-in GBK: each run of non-ASCII bytes is decoded on its own, as UTF-8 when
+    it is valid UTF-8, else as GBK (GB18030), else as UTF-8 with replacement characters.
+
+    Runs, not single invalid sequences: some GBK pairs are valid UTF-8 by chance (斯 is
+    CB B9, also U+02F9), so only a whole run of GBK text reads right."""
+    parts: list[str] = []
+    position = gbk = bad = 0
+    for run in _NON_ASCII_RUN.finditer(body):
+        parts.append(body[position : run.start()].decode("ascii"))
+        chunk, position = run.group(), run.end()
+        try:
+            parts.append(chunk.decode("utf-8"))
+            continue
+        except UnicodeDecodeError as exc:
+            first_bad = exc.start
+        # The whole run as GBK; else GBK right after UTF-8 with no ASCII between (a
+        # paragraph indented with U+3000 in UTF-8, then GBK text): the valid UTF-8 head
+        # stays UTF-8; else replacement characters.
+        for head, tail in ((b"", chunk), (chunk[:first_bad], chunk[first_bad:])):
+            with contextlib.suppress(UnicodeDecodeError):
+                parts.append(head.decode("utf-8") + tail.decode("gb18030"))
+                gbk += 1
+                break
+        else:
+            parts.append(chunk.decode("utf-8", "replace"))
+            bad += 1
+    parts.append(body[position:].decode("ascii"))
+    return "".join(parts), gbk, bad
+
+
+_REPLACEMENT_BYTES = "\ufffd".encode()
+
+
+def _replacements(text: str, body: bytes) -> int:
+    """U+FFFD in `text` that decoding added (not the ones `body` itself encodes)."""
+    return text.count("\ufffd") - body.count(_REPLACEMENT_BYTES)
+
+
+def _as_utf8(body: bytes, declared: bool) -> Decoded | None:
+    """`body` as UTF-8 when it is UTF-8, even damaged; None when it is another encoding.
+
+    Valid: no warning. Cut off mid-character at the end (a size limit): no warning.
+    Mostly valid — at least as many good multibyte characters as invalid sequences (a
+    legacy page read as UTF-8 has far fewer: most of its bytes are invalid) — with GBK
+    text making up the invalid runs: those runs read as GBK, warning `mixed encodings`.
+    Otherwise mostly valid: invalid sequences replaced, warning naming the first.
+    """
+    try:
+        return Decoded(body.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError as exc:
+        first = exc.start
+        if exc.reason == "unexpected end of data" and exc.start >= len(body) - 3:
+            return Decoded(body.decode("utf-8", "replace"), "utf-8")
+    replaced = body.decode("utf-8", "replace")
+    invalid = _replacements(replaced, body)
+    good = len(replaced) - len(replaced.encode("ascii", "ignore")) - replaced.count("\ufffd")
+    if good < invalid:
+        return None
+    repaired, gbk, bad = _utf8_with_gbk_runs(body)
+    if gbk and bad * 4 <= gbk:
+        why = f"mixed encodings: {invalid} invalid UTF-8 sequences (looks like GBK inside UTF-8)"
+        return Decoded(repaired, "utf-8", f"{why}; read those as GBK")
+    how = "declared" if declared else "assumed"
+    sequences = f"{invalid} invalid sequence{'' if invalid == 1 else 's'}"
+    why = f"invalid UTF-8 at byte {first}; decoded as utf-8 ({how}), {sequences} replaced"
+    return Decoded(replaced, "utf-8", why)
+
+
+def _first_invalid_utf8(body: bytes) -> int:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return -1
+
+
 def _try(body: bytes, codec: str) -> str | None:
     try:
         return body.decode(codec)
@@ -140,6 +228,27 @@ class Decoded:
     text: str
     encoding: str  # a Python codec name: utf-8, gb18030, cp1252, …
     warning: str | None = None  # set when the text may be wrong (replacement, a guess)
+
+
+def repair_utf8_feed(body: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """(the bytes to parse, a warning) for an XML feed whose encoding is UTF-8 — declared
+    by the HTTP charset or the XML prolog, or XML's default when neither says — but whose
+    bytes are damaged UTF-8 or UTF-8 with GBK runs: the repaired text as clean UTF-8, and
+    the warning `decode_page` gives a page. feedparser alone would decode such a feed as
+    windows-1252, all of it mojibake. Anything else is returned unchanged (a BOM, another
+    declared encoding, valid UTF-8, or bytes that are not UTF-8 at all, for which
+    feedparser's own fallback and warning stand)."""
+    if any(body.startswith(bom) for bom, _codec_name in _BOMS):
+        return body, None
+    http = _HTTP_CHARSET.search(content_type or "")
+    prolog = _XML_ENCODING.match(body[:1024])
+    label = http.group(1) if http else prolog.group(1).decode("ascii", "replace") if prolog else None
+    if (_codec(label) if label else "utf-8") != "utf-8":
+        return body, None
+    decoded = _as_utf8(body, declared=label is not None)
+    if decoded is None or decoded.warning is None:
+        return body, None
+    return decoded.text.encode("utf-8"), decoded.warning
 
 
 def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
@@ -164,6 +273,17 @@ def decode_page(body: bytes, content_type: str | None) -> Decoded:
     if declared and declared != "utf-8" and utf8:
         # Valid multibyte UTF-8 is almost never a legible text in a legacy encoding.
         return Decoded(body.decode("utf-8", "replace"), "utf-8")
+    if declared == "utf-8" or (not declared and _NON_ASCII.search(body)):
+        decoded = _as_utf8(body, declared=declared == "utf-8")
+        if decoded is not None:
+            return decoded
+    if declared == "utf-8":
+        first = _first_invalid_utf8(body)
+        detected = _detect(body)
+        if detected and detected != "utf-8" and (text := _try(body, detected)) is not None:
+            return Decoded(text, detected, f"invalid UTF-8 at byte {first}; decoded as {detected}")
+        why = f"invalid UTF-8 at byte {first}; decoded as utf-8 with invalid bytes replaced"
+        return Decoded(body.decode("utf-8", "replace"), "utf-8", why)
     if declared:
         text = _try(body, declared)
         if text is not None:

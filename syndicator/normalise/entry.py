@@ -15,7 +15,7 @@ from .errors import NormaliseError
 from .ids import article_id
 from .images import content_images, image_enclosure
 from .sanitise import sanitise_html
-from .text import clean_title, collapse_whitespace, plain_text, strip_xml_illegal, summarise
+from .text import cap_title, clean_title, collapse_whitespace, plain_text, strip_xml_illegal, summarise
 from .urls import absolute_url, canonical_url
 
 FUTURE_TOLERANCE = timedelta(minutes=10)  # clock skew we forgive before calling a date bogus
@@ -72,7 +72,7 @@ def _upstream(raw: Upstream | None) -> Upstream | None:
     link = _canonical_or_none(raw.link, None)
     ident = _text_or_none(raw.id)
     upstream = Upstream(
-        title=clean_title(raw.title or ""),
+        title=cap_title(clean_title(raw.title or "")),
         id=ident if ident and _IRI.fullmatch(ident) else None,
         link=link,
         author=_author(raw.author),
@@ -149,7 +149,7 @@ def normalise_entry(
     title = clean_title(entry.title or "")
     if not title:
         title = summarise(summary_text or plain_text(content_html), TITLE_FROM_SUMMARY_CHARS)
-    title = title or UNTITLED
+    title = cap_title(title or UNTITLED)
 
     published, updated, estimated = _dates(entry, source.timezone, fetched_at)
     published_raw = _text_or_none(entry.published_raw) or _text_or_none(entry.updated_raw)

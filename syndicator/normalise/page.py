@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from syndicator.models import Article, ExtractedArticle, Source
 from syndicator.normalise.ids import article_id
 from syndicator.normalise.images import image_enclosure
-from syndicator.normalise.text import strip_xml_illegal
+from syndicator.normalise.text import cap_title, strip_xml_illegal
 
 
 def published_raw(page: ExtractedArticle) -> str | None:
@@ -37,7 +37,7 @@ def normalise_page(
     enclosures = tuple(image_enclosure(image) for image in page.images)
     author = page.author or page.source
     raw = published_raw(page)
-    title = strip_xml_illegal(page.title)
+    title = cap_title(strip_xml_illegal(page.title))
     return Article(
         id=article_id(source.id, None, page.url),
         source_id=source.id,

@@ -20,6 +20,7 @@ _LATIN_SENTENCE_END = ".!?"
 # Punctuation that reads badly right before the ellipsis.
 _TRAILING_PUNCT = " \t\n,;:，、；：-–—(（《「『"
 ELLIPSIS = "…"
+MAX_TITLE_CHARS = 1000  # longest article title kept, the ellipsis included
 
 # Elements whose text is never part of the readable content.
 _SKIP_TEXT = frozenset({"script", "style", "template", "noscript", "head", "title", "svg", "math"})
@@ -99,6 +100,19 @@ def clean_title(raw: str) -> str:
     if _TAG.search(text):
         return plain_text(text)
     return collapse_whitespace(strip_xml_illegal(text))
+
+
+def cap_title(title: str, max_chars: int = MAX_TITLE_CHARS) -> str:
+    """`title` cut to at most `max_chars` characters, the last one "…", when longer.
+
+    A hostile or broken upstream can send a title of megabytes; every feed, page and
+    index line repeats it. The cut falls between two characters (code points, never
+    inside one's UTF-8 bytes), trailing whitespace dropped before the ellipsis. Feed
+    entries and article pages both go through here, so the cap is the same everywhere.
+    """
+    if len(title) <= max_chars:
+        return title
+    return title[: max_chars - len(ELLIPSIS)].rstrip() + ELLIPSIS
 
 
 def _is_cjk(char: str) -> bool:

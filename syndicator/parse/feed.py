@@ -26,6 +26,7 @@ import lxml.html
 from lxml import etree
 
 from syndicator.errors import SyndicatorError
+from syndicator.extract.decode import repair_utf8_feed
 from syndicator.models import Enclosure, ParsedEntry, ParsedFeed, Upstream
 
 
@@ -71,6 +72,9 @@ def parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_ent
     response_headers = {
         key.lower(): value for key, value in headers.items() if key.lower() != "content-location"
     }
+    # UTF-8 with damage or GBK runs: repaired here, said in a warning (feedparser would
+    # read the whole document as windows-1252).
+    body, encoding_warning = repair_utf8_feed(body, response_headers.get("content-type"))
     # A BytesIO, never bare bytes: given bytes, feedparser first tries them as a local
     # file name, so an upstream answering "/etc/passwd" would make us read that file.
     body, dropped = _drop_impossible_charrefs(body)
@@ -88,7 +92,7 @@ def parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_ent
         content_type = response_headers.get("content-type", "")
         raise ParseError(_why_not_a_feed(body, content_type, bozo, shift))
 
-    warnings: list[str] = []
+    warnings: list[str] = [encoding_warning] if encoding_warning else []
     if dropped:
         warnings.append(
             f"removed {dropped} character reference(s) to no character (a surrogate or beyond U+10FFFF)"

@@ -1,6 +1,11 @@
-"""The aiohttp application: routes and error handling, nothing else.
+"""The aiohttp application: routes, error handling and the limits put on clients.
 
-Unexpected errors become a short 500 text naming the request, never a traceback.
+Unexpected errors become a short 500 text naming the request, never a traceback. A
+request aiohttp cannot parse is a 400 and one INFO line naming the peer and the problem,
+not an ERROR with a traceback: a client's garbage is not our failure, and a scanner would
+otherwise write megabytes of tracebacks. Every wait on a client is bounded by
+`server.keepalive_timeout`: an idle connection, one whose headers never complete, and a
+request body (which no handler reads: we serve GETs) that never ends are all closed.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from redis.exceptions import RedisError
 
 from syndicator.config.reload import ConfigReloader
@@ -24,6 +30,40 @@ from syndicator.web.pages import RELOADER, healthz, index
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# We serve GETs: no request needs a body. Should a handler ever read one, aiohttp refuses
+# (413) to read more than this.
+MAX_REQUEST_BODY = 64 * 1024
+
+
+class MalformedRequestAsInfo(logging.Filter):
+    """Rewrites aiohttp's `Error handling request from PEER` + traceback for a request it
+    could not parse (`HttpProcessingError`: bad request line, header, chunking, too long)
+    into one INFO line: `malformed request from PEER: PROBLEM`.
+
+    The line comes from `RequestHandler.handle_error` (aiohttp `web_protocol.py`), which
+    logs every parse error with `logger.exception` on the `aiohttp.server` logger; the
+    client still gets its 400. Other records pass untouched.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            problem = _one_line(str(exc.message or type(exc).__name__))
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "malformed request from %s: %s", (peer, problem)
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+_MALFORMED_AS_INFO = MalformedRequestAsInfo()
+
+
+def _one_line(message: str) -> str:
+    """aiohttp's parser message on one line, without the line holding only a `^` marker."""
+    parts = (part.strip() for part in message.splitlines())
+    return " ".join(part for part in parts if part.strip("^ "))[:200]
 
 
 @web.middleware
@@ -45,7 +85,8 @@ async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamRe
 def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> web.Application:
     """The app serving `runtime`; `reloader`, when the process follows config reloads,
     reports its status in /healthz."""
-    app = web.Application(middlewares=[errors_as_text])
+    logging.getLogger("aiohttp.server").addFilter(_MALFORMED_AS_INFO)  # once: the same filter
+    app = web.Application(middlewares=[errors_as_text], client_max_size=MAX_REQUEST_BODY)
     app[RUNTIME] = runtime
     if reloader is not None:
         app[RELOADER] = reloader
@@ -60,6 +101,24 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     app.on_startup.append(_start_feed_cache)
     app.on_cleanup.append(_stop_feed_cache)
     return app
+
+
+def create_runner(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> web.AppRunner:
+    """The runner serving `create_app(runtime)`, with the configured
+    `server.keepalive_timeout` as the bound on every wait for a client.
+
+    aiohttp 3.14.4 and later (aio-libs/aiohttp#13681) start the keep-alive timer when a
+    connection opens and close it if no complete request has arrived by then, so the
+    timeout also bounds a client that sends nothing or half a header. `lingering_time` bounds the reading and
+    discarding of a request body the handler did not read; after it the connection closes.
+    """
+    timeout = runtime.config.settings.keepalive_timeout
+    return web.AppRunner(
+        create_app(runtime, reloader=reloader),
+        access_log=None,
+        keepalive_timeout=timeout,
+        lingering_time=timeout,
+    )
 
 
 async def _start_feed_cache(app: web.Application) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -15,6 +16,8 @@ from syndicator.publish import moved_categories
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
 from syndicator.web.feeds import FEED_CACHE, RUNTIME
+
+log = logging.getLogger(__name__)
 
 RELOADER = web.AppKey("reloader", ConfigReloader)
 
@@ -83,9 +86,12 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         await runtime.redis.ping()
     except (RedisError, OSError) as exc:
-        # Still serving the feeds held in memory (feedcache.py); they may be stale.
+        # The error names the Redis address (and maybe more): the operator's log gets it,
+        # the public body only says that the store is unreachable. Feeds held in memory
+        # are still served (feedcache.py); they may be stale.
+        log.warning("healthz: Redis unreachable: %s", exc)
         feeds = request.app[FEED_CACHE].status()
-        body = {"status": "unavailable", "redis": f"unreachable: {exc}", "feeds": feeds}
+        body = {"status": "unavailable", "redis": "unreachable", "feeds": feeds}
         return web.Response(status=503, text=json.dumps(body), content_type="application/json")
     body = {
         "status": "ok",

@@ -52,9 +52,13 @@ _CJK = char_class(UNSPACED_LETTERS)
 _HAS_CJK = re.compile(f"[{_CJK}]")
 # A letter or digit of a space-separated script: what a whole-word match must not touch.
 _WORD = f"[^\\W{_CJK}]"
-_RFC3339 = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)([Zz]|[+\- ]\d{2}:\d{2})")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DIGITS = re.compile(r"\d{1,12}")
+# Numbers are ASCII digits only (re.ASCII): `\d` alone also takes `５` or `٥`, which
+# int() reads as 5, so `limit=５` and `limit=5` would silently be the same query.
+_RFC3339 = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)([Zz]|[+\- ]\d{2}:\d{2})", re.ASCII
+)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_DIGITS = re.compile(r"\d{1,12}", re.ASCII)
 _TAGS_HTML = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
@@ -202,8 +206,15 @@ def parse_query(pairs: Iterable[tuple[str, str]]) -> FeedQuery:
     )
 
 
+def _refuse_non_ascii_digits(parameter: str, raw: str) -> None:
+    """A clear 400 for digits other than 0-9 (full-width `５`, Arabic-Indic `٥`, …)."""
+    if any(char.isdigit() and not char.isascii() for char in raw):
+        raise QueryError(parameter, f"write numbers in ASCII digits 0-9, got {raw!r}")
+
+
 def parse_limit(raw: str) -> int:
     value = raw.strip()
+    _refuse_non_ascii_digits("limit", raw)
     if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= MAX_LIMIT:
         raise QueryError("limit", f"must be an integer from 1 to {MAX_LIMIT}, got {raw!r}")
     return int(value)
@@ -216,6 +227,7 @@ def parse_since(raw: str) -> datetime:
     the `+` it was, since a space can never start a zone offset.
     """
     value = raw.strip()
+    _refuse_non_ascii_digits("since", raw)
     expected = "expected RFC 3339 with a zone (2026-11-20T08:00:00Z), a date (2026-11-20) or Unix seconds"
     try:
         if _DIGITS.fullmatch(value):
