@@ -30,12 +30,13 @@ from redis.asyncio import Redis
 from syndicator.models import Article, Category
 from syndicator.render import FORMATS, FeedDocument
 from syndicator.runtime import Runtime
-from syndicator.store.articles import load_articles
+from syndicator.store.articles import in_feed_order, load_articles
 from syndicator.store.feeds import compress
 from syndicator.store.keys import Keys
 from syndicator.web.cache import RenderCache
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.query import FeedQuery
+from syndicator.web.ratelimit import RenderLimiter, client_key
 from syndicator.web.representation import (
     Representation,
     Validators,
@@ -77,10 +78,12 @@ class Variants:
     """Per web process: the render cache, renders in flight, and a render counter.
 
     `renders` counts actual renders (not cache hits); tests and operators read it.
-    Concurrent requests for the same key wait for the one render in flight.
+    Concurrent requests for the same key wait for the one render in flight. `limiter`
+    caps how many renders each client may cause (`server.variant_renders_per_minute`).
     """
 
     cache: RenderCache = field(default_factory=lambda: RenderCache(CACHE_ENTRIES, CACHE_BYTES))
+    limiter: RenderLimiter = field(default_factory=RenderLimiter)
     renders: int = 0
     _pending: dict[tuple, asyncio.Task[RenderedVariant]] = field(default_factory=dict)
 
@@ -134,42 +137,26 @@ async def read_states(redis: Redis, keys: Keys, target: FeedTarget) -> list[Cate
 async def candidates(
     redis: Redis, keys: Keys, category: Category, query: FeedQuery, limit: int
 ) -> list[Article]:
-    """The newest articles of one index that match `query`, at most `limit` of them.
+    """The first `limit` articles of one index, in feed order, that match `query`.
 
-    Reads the index newest first in chunks and stops once `limit` matches are found and
-    every item as new as the last match is read (equal dates are ordered by id later).
+    Reads the index in its own order (which is the feed order, ties included: see
+    store.articles.order_key) in chunks, and stops at the `limit`th match.
     """
     index = keys.category_index(category.slug)
     low = query.since.timestamp() if query.since is not None else "-inf"
     window = max(limit, min(category.retention_count, MAX_WINDOW))
     chunk = limit if not query.filters else CHUNK
     found: list[Article] = []
-    loaded: set[str] = set()
+    read = 0
     slug = category.slug
-    while len(loaded) < window:
-        members = await redis.zrevrangebyscore(
-            index, "+inf", low, start=len(loaded), num=min(chunk, window - len(loaded)), withscores=True
-        )
+    while read < window and len(found) < limit:
+        members = await redis.zrevrangebyscore(index, "+inf", low, start=read, num=min(chunk, window - read))
         if not members:
             break
-        ids = [m.decode() for m, _ in members]
-        loaded.update(ids)
-        found.extend(a for a in await load_articles(redis, keys, ids) if query.selects(a, slug))
-        if len(found) >= limit:
-            found.sort(key=order)
-            edge = found[limit - 1].published.timestamp()
-            if members[-1][1] >= edge:  # items dated exactly `edge` may lie past this chunk
-                ties = [m.decode() for m in await redis.zrevrangebyscore(index, edge, edge)]
-                rest = [i for i in ties if i not in loaded]
-                found.extend(a for a in await load_articles(redis, keys, rest) if query.selects(a, slug))
-            break
-    found.sort(key=order)
+        read += len(members)
+        loaded = in_feed_order(await load_articles(redis, keys, [m.decode() for m in members]))
+        found.extend(a for a in loaded if query.selects(a, slug))
     return found[:limit]
-
-
-def order(article: Article) -> tuple[float, str]:
-    """Newest first, ties by id: the order every feed uses."""
-    return (-article.published.timestamp(), article.id)
 
 
 def variant_category(runtime: Runtime, target: FeedTarget, query: FeedQuery) -> Category:
@@ -201,7 +188,7 @@ async def render_variant(
         category = runtime.config.categories[slug]
         for article in await candidates(runtime.redis, runtime.keys, category, query, limit):
             merged.setdefault(article.id, article)
-    articles = sorted(merged.values(), key=order)[:limit]
+    articles = in_feed_order(merged.values())[:limit]
     document = FeedDocument(
         category=variant_category(runtime, target, query),
         articles=tuple(articles),
@@ -267,7 +254,21 @@ async def serve_variant(
     media_type = FORMATS[target.fmt].media_type
     if is_not_modified(request, validators):
         return not_modified_response(validators, self_url=url, cache_control=control, media_type=media_type)
-    rendered = await cached_render(request.app[VARIANTS], key, runtime, target, query, states)
+    variants = request.app[VARIANTS]
+    if key not in variants.cache and key not in variants._pending:
+        # This request would render: it counts against its client's budget.
+        settings = runtime.config.settings
+        wait = variants.limiter.acquire(
+            client_key(request, settings.trusted_proxies), settings.variant_renders_per_minute
+        )
+        if wait:
+            return error_response(
+                429,
+                f"too many uncached feed variants from your address (at most "
+                f"{settings.variant_renders_per_minute} a minute); retry in {wait} s",
+                **{"Retry-After": str(wait)},
+            )
+    rendered = await cached_render(variants, key, runtime, target, query, states)
     return respond(
         request,
         Representation(
