@@ -58,6 +58,15 @@ class RenderLimiter:
 
         `limit` is passed per call, so a config reload applies at once; 0 means unlimited.
         """
+        wait = self.retry_after(client, limit)
+        if wait:
+            self.refused += 1
+        elif limit > 0:
+            self._clients[client].append(self.clock())
+        return wait
+
+    def retry_after(self, client: str, limit: int) -> int:
+        """What `acquire` would return now, without counting anything (0: a slot is free)."""
         if limit <= 0:
             return 0
         now = self.clock()
@@ -72,9 +81,7 @@ class RenderLimiter:
         while len(self._clients) > self.max_clients:
             self._clients.popitem(last=False)
         if len(times) >= limit:
-            self.refused += 1
             return max(1, math.ceil(times[0] + self.window - now))
-        times.append(now)
         return 0
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -52,6 +53,9 @@ MAX_WINDOW = 5000  # candidates read per category at most (the index's retention
 CHUNK = 200  # article records read per round trip while filtering
 CACHE_ENTRIES = 256
 CACHE_BYTES = 64 * 1024 * 1024
+LAST_STATES = 1024  # targets whose last-read states are remembered (see refuse_early)
+REFUSAL_DELAY = 1.0  # seconds a 429 for the render budget is held back (see Variants.hold_refusal)
+MAX_HELD = 256  # refusals held back at once at most; beyond, they are answered at once
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,37 @@ class Variants:
     limiter: RenderLimiter = field(default_factory=RenderLimiter)
     renders: int = 0
     _pending: dict[tuple, asyncio.Task[RenderedVariant]] = field(default_factory=dict)
+    # The states last read per (slugs, format): lets a client over its render budget be
+    # refused without a Redis round trip (`refuse_early`).
+    _last_states: OrderedDict[tuple[tuple[str, ...], str], list[CategoryState]] = field(
+        default_factory=OrderedDict
+    )
+
+    refusal_delay: float = REFUSAL_DELAY
+    _held: int = 0
+
+    async def hold_refusal(self) -> None:
+        """Hold a 429 back a moment before sending it.
+
+        A 429 costs about what a plain feed costs, so a client that asks again at once
+        (a closed loop of connections) would still take half the server from the plain
+        feed's readers. Held back, each of its connections asks once a second at most. A
+        held request is one sleeping coroutine; at most MAX_HELD are held at once, so the
+        delay cannot be turned into a pile of open requests.
+        """
+        if self._held >= MAX_HELD or self.refusal_delay <= 0:
+            return
+        self._held += 1
+        try:
+            await asyncio.sleep(self.refusal_delay)
+        finally:
+            self._held -= 1
+
+    def remember_states(self, target: FeedTarget, states: list[CategoryState]) -> None:
+        self._last_states[(target.slugs, target.fmt)] = states
+        self._last_states.move_to_end((target.slugs, target.fmt))
+        while len(self._last_states) > LAST_STATES:
+            self._last_states.popitem(last=False)
 
 
 VARIANTS = web.AppKey("variants", Variants)
@@ -237,16 +272,59 @@ async def cached_render(
     return await asyncio.shield(task)
 
 
+def refuse_early(request: web.Request, runtime: Runtime, target: FeedTarget, query: FeedQuery) -> int:
+    """Seconds to wait (for a 429) if this request is surely a render its client has no
+    budget for, judged without Redis; 0 when in doubt: the full check follows anyway.
+
+    A flood of unique variants is answered at the cost of a plain feed, not of a store
+    round trip. Judged on the states this process read last for the target: if the
+    variant were in the cache under the current states, the request that rendered it
+    read them, so they are the ones remembered (short of a race, whose cost is one 429).
+    """
+    settings = runtime.config.settings
+    variants = request.app[VARIANTS]
+    client = client_key(request, settings.trusted_proxies)
+    wait = variants.limiter.retry_after(client, settings.variant_renders_per_minute)
+    states = variants._last_states.get((target.slugs, target.fmt))
+    if not wait or states is None:
+        return 0
+    key = variant_key(target, states, query)
+    if key in variants.cache or key in variants._pending:
+        return 0
+    coding = choose_coding(request.headers.get("Accept-Encoding"))
+    if is_not_modified(request, Validators(variant_etag(key, coding), max(s.last_modified for s in states))):
+        return 0
+    variants.limiter.refused += 1
+    return wait
+
+
+def too_many(runtime: Runtime, wait: int) -> web.Response:
+    """The 429 for a client over its variant render budget: one line, and Retry-After."""
+    per_minute = runtime.config.settings.variant_renders_per_minute
+    return error_response(
+        429,
+        f"too many uncached feed variants from your address (at most {per_minute} a minute); "
+        f"retry in {wait} s",
+        **{"Retry-After": str(wait)},
+    )
+
+
 async def serve_variant(
     request: web.Request, runtime: Runtime, target: FeedTarget, query: FeedQuery
 ) -> web.StreamResponse:
     """A filtered and/or combined feed, with validators known before rendering."""
+    variants = request.app[VARIANTS]
+    wait = refuse_early(request, runtime, target, query)
+    if wait:
+        await variants.hold_refusal()
+        return too_many(runtime, wait)
     coding = choose_coding(request.headers.get("Accept-Encoding"))
     states = await read_states(runtime.redis, runtime.keys, target)
     if states is None:
         return error_response(
             503, f"feed {target.name!r} is not published yet; try again shortly", **{"Retry-After": "5"}
         )
+    variants.remember_states(target, states)
     key = variant_key(target, states, query)
     validators = Validators(variant_etag(key, coding), max(s.last_modified for s in states))
     url = self_url(runtime.site_url, target, query)
@@ -254,7 +332,6 @@ async def serve_variant(
     media_type = FORMATS[target.fmt].media_type
     if is_not_modified(request, validators):
         return not_modified_response(validators, self_url=url, cache_control=control, media_type=media_type)
-    variants = request.app[VARIANTS]
     if key not in variants.cache and key not in variants._pending:
         # This request would render: it counts against its client's budget.
         settings = runtime.config.settings
@@ -262,12 +339,8 @@ async def serve_variant(
             client_key(request, settings.trusted_proxies), settings.variant_renders_per_minute
         )
         if wait:
-            return error_response(
-                429,
-                f"too many uncached feed variants from your address (at most "
-                f"{settings.variant_renders_per_minute} a minute); retry in {wait} s",
-                **{"Retry-After": str(wait)},
-            )
+            await variants.hold_refusal()
+            return too_many(runtime, wait)
     rendered = await cached_render(variants, key, runtime, target, query, states)
     return respond(
         request,
