@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 import pytest
 from aiohttp import ClientSession, TCPConnector, web
+from multidict import CIMultiDict
 
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
 from syndicator.web.app import create_app
+from syndicator.web.cache import RenderCache
 from syndicator.web.ratelimit import RenderLimiter
 from syndicator.web.variants import VARIANTS
 from tests.builders import items, rss, write_config
@@ -74,9 +76,9 @@ def client(address: str) -> ClientSession:
     return ClientSession(connector=TCPConnector(local_addr=(address, 0), force_close=True))
 
 
-async def get(http: ClientSession, url: str, **headers: str) -> tuple[int, dict[str, str], str]:
+async def get(http: ClientSession, url: str, **headers: str) -> tuple[int, CIMultiDict[str], str]:
     async with http.get(url, headers=headers) as resp:
-        return resp.status, dict(resp.headers), await resp.text()
+        return resp.status, resp.headers.copy(), await resp.text()
 
 
 async def test_61st_uncached_variant_in_a_minute_is_429_and_nothing_else_is(server):
@@ -149,3 +151,23 @@ def test_limiter_window_retry_after_and_bounded_memory():
     for name in ("b", "c", "d"):  # the least recently seen client is forgotten first
         limiter.acquire(name, 3)
     assert len(limiter) == 3 and limiter.acquire("a", 3) == 0
+
+
+async def test_over_budget_client_still_gets_304s_and_cache_hits(tmp_path, upstream, redis_url, prefix):
+    extra = "variant_renders_per_minute = 2"
+    runtime, runner, server = await start(tmp_path, upstream, redis_url, prefix, extra)
+    server.app[VARIANTS].cache = RenderCache(1, 1 << 30)  # one entry: w0 is evicted by w1
+    feed = f"{server.base}/feeds/news.rss"
+    try:
+        async with client("127.0.0.1") as http:
+            status, headers, _ = await get(http, f"{feed}?q=w0")
+            assert status == 200
+            assert (await get(http, f"{feed}?q=w1"))[0] == 200  # budget spent; w0 left the cache
+            # Revalidating w0 needs no render: 304, not 429.
+            assert (await get(http, f"{feed}?q=w0", **{"If-None-Match": headers["ETag"]}))[0] == 304
+            assert (await get(http, f"{feed}?q=w0"))[0] == 429  # a render it has no budget for
+            assert (await get(http, f"{feed}?q=w1"))[0] == 200  # still cached
+            assert server.renders == 2
+    finally:
+        await runner.cleanup()
+        await runtime.close()
