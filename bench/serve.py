@@ -179,9 +179,11 @@ def child(
 async def ingest_samples(config: Config, redis_url: str) -> None:
     from syndicator.ingest import ingest_source
     from syndicator.publish import publish_missing
+    from syndicator.store.schema import migrate
 
     runtime = Runtime.open(config, redis_url)  # no queue: publish runs inline
     try:
+        await migrate(runtime.redis, runtime.keys)  # stamps the empty store, or `web` refuses it
         for source in config.sources.values():
             if source.enabled:
                 report = await ingest_source(runtime, source.id)

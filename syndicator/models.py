@@ -42,6 +42,9 @@ class Category:
     language: v.Language = "en"
     items_per_feed: v.PositiveInt = 50
     retention_count: v.PositiveInt = 1000
+    # A full category keeps at most this fraction of retention_count from one source (the
+    # article's first); a flood evicts its own oldest items, not other sources'.
+    max_source_share: v.Share = 0.5
     retention_age: v.Duration | None = None
 
     @property
@@ -139,6 +142,12 @@ class Settings:
     max_tries: v.PositiveInt = 5
     schedule_every: v.WholeSeconds = 10
     evicted_memory: v.Duration = timedelta(days=30)
+    # Renders of filtered/combined feeds not in the render cache, per client and minute;
+    # then 429 (web/ratelimit.py). 0: unlimited. Cache hits and plain feeds never count.
+    variant_renders_per_minute: v.NonNegativeInt = 60
+    # Reverse proxies whose X-Forwarded-For names the client (for that limit); from any
+    # other peer the header is ignored. Empty: the peer address is the client.
+    trusted_proxies: tuple[v.Cidr, ...] = ()
     # The name our Atom feeds give as their <author>: the publisher of the feed, not of each
     # article (those carry their own, or their upstream's). None: the host of the public URL.
     publisher: v.NonEmptyStr | None = None

@@ -48,6 +48,7 @@ def _port(port: int) -> int:
 NonEmptyStr = Annotated[str, AfterValidator(_not_empty)]
 PositiveInt = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
+Share = Annotated[float, Field(gt=0, le=1)]  # a fraction of a whole: (0, 1]
 Port = Annotated[int, Field(ge=1), AfterValidator(_port)]
 
 

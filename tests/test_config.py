@@ -333,7 +333,7 @@ BAD_FILES = [
         CATEGORY + "colour = 1\n",
         "categories[0].colour",
         "unknown key (expected one of: slug, title, description, language, items_per_feed, "
-        "retention_count, retention_age)",
+        "retention_count, max_source_share, retention_age)",
     ),
     # wrong types
     ('[server]\nport = "8080"\n', "server.port", "expected an integer, got string '8080'"),
@@ -480,7 +480,7 @@ BAD_FILES = [
         "[all]\nslug = 'x'\n",
         "all.slug",
         "unknown key (expected one of: title, description, language, items_per_feed, "
-        "retention_count, retention_age)",
+        "retention_count, max_source_share, retention_age)",
     ),
     # networks, redis, headers, kinds
     (

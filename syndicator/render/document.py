@@ -92,7 +92,8 @@ def _check_site_url(site_url: str) -> None:
 class FeedDocument:
     """One version of one category's feed, as every format renders it.
 
-    `articles` are already newest first (ties by id) and are rendered in exactly this order.
+    `articles` are already in feed order (store.articles.order_key) and are rendered in
+    exactly this order.
     """
 
     category: Category

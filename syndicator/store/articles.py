@@ -15,6 +15,7 @@ the outcome is "unchanged" and no feed is re-published.
 from __future__ import annotations
 
 import enum
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -25,6 +26,24 @@ from redis.exceptions import WatchError
 from syndicator.models import HASH_VERSION, Article, Category
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
+
+
+def order_key(article: Article) -> tuple[float, str]:
+    """The sort key of THE feed order; sort with `reverse=True` (or use `in_feed_order`).
+
+    Newest `published` first; equal times by id, descending. That is exactly the order in
+    which Redis returns a category index (ZREVRANGE: score descending, then member
+    descending by bytes, which for UTF-8 is code point order), so every slice of an index
+    is a prefix of the feed: the plain feed's first N items are `?limit=N`, retention's
+    oldest are the feed's last, and archive numbering (ZRANGE, oldest first) agrees. A
+    tie-break ascending by id would need every reader to fetch all the ties at its edge.
+    """
+    return (article.published.timestamp(), article.id)
+
+
+def in_feed_order(articles: Iterable[Article]) -> list[Article]:
+    """`articles` newest first, ties by id descending: the order every feed renders."""
+    return sorted(articles, key=order_key, reverse=True)
 
 
 class Outcome(enum.StrEnum):
@@ -175,8 +194,12 @@ def _write(pipe, keys: Keys, record: Article, indexes: tuple[str, ...], url_key:
     pipe.set(keys.article(record.id), article_to_json(record, indexes=indexes))
     if url_key:
         pipe.set(url_key, record.id)
+    score = record.published.timestamp()
     for slug in indexes:
-        pipe.zadd(keys.category_index(slug), {record.id: record.published.timestamp()})
+        pipe.zadd(keys.category_index(slug), {record.id: score})
+        # Counted against the first source, which owns the content (see apply_retention).
+        pipe.zadd(keys.source_index(slug, record.source_id), {record.id: score})
+        pipe.sadd(keys.index_sources(slug), record.source_id)
 
 
 async def apply_retention(
@@ -189,13 +212,17 @@ async def apply_retention(
 ) -> list[str]:
     """Trim `category`'s index by count and age; returns the evicted ids.
 
+    By count, fairly (`_count_victims`): one source flooding a shared category evicts its
+    own oldest items, not the others'. By age: everything older than `retention_age`.
     Evicted ids go to the category's eviction set so a still-listed upstream item is not
     re-added as new; a record that is in no index any more is deleted.
     """
     index = keys.category_index(category.slug)
+    sources = sorted(m.decode() for m in await redis.smembers(keys.index_sources(category.slug)))
     doomed: set[str] = set()
-    overflow = await redis.zrange(index, 0, -(category.retention_count + 1))
-    doomed.update(m.decode() for m in overflow)
+    over = await redis.zcard(index) - category.retention_count
+    if over > 0:
+        doomed.update(await _count_victims(redis, keys, category, sources, over))
     if category.retention_age is not None:
         cutoff = (now - category.retention_age).timestamp()
         doomed.update(m.decode() for m in await redis.zrangebyscore(index, "-inf", f"({cutoff}"))
@@ -205,11 +232,76 @@ async def apply_retention(
         return []
     async with redis.pipeline(transaction=True) as pipe:
         pipe.zrem(index, *doomed)
+        for source_id in sources:
+            pipe.zrem(keys.source_index(category.slug, source_id), *doomed)
         pipe.zadd(evicted_key, dict.fromkeys(doomed, now.timestamp()))
         await pipe.execute()
     for article_id in doomed:
         await _delete_if_orphaned(redis, keys, article_id)
     return sorted(doomed)
+
+
+def source_cap(category: Category) -> int:
+    """The most items one source keeps in a full category: its share of retention_count."""
+    return max(1, int(category.max_source_share * category.retention_count))
+
+
+def plan_count_eviction(counts: dict[str, int], over: int, cap: int) -> dict[str, int]:
+    """How many of its oldest items each source loses when a category is `over` by that many.
+
+    `counts` are the category's items per source. First, if more than one source holds
+    items, every source holding more than `cap` loses everything beyond it, even if that
+    frees more than `over`: the share is a ceiling on a full category shared with others,
+    so a flood is cut back at once rather than pushing one healthy item out per poll. A
+    source alone in its category is never capped. Then, while the category is still over,
+    the source holding the most items loses its oldest, one at a time: several floods
+    that are each within their share pay among themselves, and a small source pays last.
+    """
+    take = {s: n - cap for s, n in counts.items() if n > cap} if len(counts) > 1 else {}
+    remaining = over - sum(take.values())
+    heap = [(-(n - take.get(s, 0)), s) for s, n in counts.items() if n - take.get(s, 0) > 0]
+    heapq.heapify(heap)
+    while remaining > 0 and heap:
+        negative, source_id = heapq.heappop(heap)
+        take[source_id] = take.get(source_id, 0) + 1
+        remaining -= 1
+        if negative + 1 < 0:
+            heapq.heappush(heap, (negative + 1, source_id))
+    return take
+
+
+async def _count_victims(
+    redis: Redis, keys: Keys, category: Category, sources: list[str], over: int
+) -> set[str]:
+    """The ids to evict from an index `over` its retention_count (see plan_count_eviction).
+
+    Reads one count per source and each paying source's oldest ids from its source index
+    (store layout 2), never the records. Ids a source index still holds but the category
+    index no longer does are skipped; if the source indexes do not account for enough of
+    the index (an id stored before them), the rest are the index's oldest, as before.
+    """
+    slug = category.slug
+    index = keys.category_index(slug)
+    async with redis.pipeline(transaction=False) as pipe:
+        for source_id in sources:
+            pipe.zcard(keys.source_index(slug, source_id))
+        counts = dict(zip(sources, await pipe.execute(), strict=True))
+    take = plan_count_eviction({s: n for s, n in counts.items() if n}, over, source_cap(category))
+    doomed: set[str] = set()
+    if take:
+        async with redis.pipeline(transaction=False) as pipe:
+            for source_id, n in take.items():
+                pipe.zrange(keys.source_index(slug, source_id), 0, n - 1)
+            picked = [m.decode() for members in await pipe.execute() for m in members]
+        if picked:
+            scores = await redis.zmscore(index, picked)
+            doomed.update(i for i, score in zip(picked, scores, strict=True) if score is not None)
+    if len(doomed) < over:  # not all of the index is in source indexes: its oldest, as before
+        for member in await redis.zrange(index, 0, over + len(doomed) - 1):
+            if len(doomed) >= over:
+                break
+            doomed.add(member.decode())
+    return doomed
 
 
 async def _delete_if_orphaned(redis: Redis, keys: Keys, article_id: str) -> None:
@@ -228,15 +320,11 @@ async def _delete_if_orphaned(redis: Redis, keys: Keys, article_id: str) -> None
 
 
 async def newest_articles(redis: Redis, keys: Keys, slug: str, limit: int) -> list[Article]:
-    """The `limit` newest articles of an index, newest first, ties broken by id."""
-    members = await redis.zrevrange(keys.category_index(slug), 0, max(limit - 1, 0), withscores=True)
+    """The `limit` first articles of an index in feed order (`order_key`)."""
+    members = await redis.zrevrange(keys.category_index(slug), 0, max(limit - 1, 0))
     if not members:
         return []
-    ids = [m.decode() for m, _ in members]
-    raws = await redis.mget([keys.article(i) for i in ids])
-    articles = [article_from_json(raw)[0] for raw in raws if raw]
-    articles.sort(key=lambda a: (-a.published.timestamp(), a.id))
-    return articles
+    return in_feed_order(await load_articles(redis, keys, [m.decode() for m in members]))
 
 
 async def load_articles(redis: Redis, keys: Keys, ids: Iterable[str]) -> list[Article]:

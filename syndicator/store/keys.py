@@ -50,6 +50,16 @@ class Keys:
         """Sorted set of article ids scored by published time (seconds since the epoch)."""
         return f"{self.prefix}cat:{slug}"
 
+    def source_index(self, slug: str, source_id: str) -> str:
+        """Sorted set of the ids in `slug`'s index that count against `source_id` (the
+        record's first source), scored like the index: retention reads per-source counts
+        and a source's oldest items here instead of every record (store layout 2)."""
+        return f"{self.prefix}srcidx:{slug}:{source_id}"
+
+    def index_sources(self, slug: str) -> str:
+        """Set of the source ids that have a `source_index` in `slug` (store layout 2)."""
+        return f"{self.prefix}srcidxs:{slug}"
+
     def evicted(self, slug: str) -> str:
         """Sorted set of ids retention removed from `slug`, scored by when last seen upstream."""
         return f"{self.prefix}evicted:{slug}"

@@ -107,7 +107,22 @@ async def add_hash_version(run: MigrationRun) -> None:
         run.changed += await _rehash_articles(run.redis, batch)
 
 
-MIGRATIONS: tuple[Callable[[MigrationRun], Awaitable[None]], ...] = (add_hash_version,)
+async def add_source_indexes(run: MigrationRun) -> None:
+    """Every category gains per-source indexes, so retention can be fair between sources.
+
+    Layout 2 keeps, beside each category index `cat:{slug}`, a sorted set
+    `srcidx:{slug}:{source}` of the members that count against each source (the record's
+    `source_id`, its first source), scored like the index, and the set `srcidxs:{slug}` of
+    those sources. This fills them from the article records (their `indexes`, each checked
+    against the index: retention may have evicted the id since). Re-adding a member changes
+    nothing, so a second run, or a resumed one, is harmless.
+    """
+    run.unit = "articles"
+    async for batch in run.batches("article:*"):
+        run.changed += await _index_sources(run.redis, run.keys, batch)
+
+
+MIGRATIONS: tuple[Callable[[MigrationRun], Awaitable[None]], ...] = (add_hash_version, add_source_indexes)
 """MIGRATIONS[n] turns layout n into layout n + 1. Append; never reorder or remove."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -137,6 +152,32 @@ async def _rehash_articles(redis: Redis, keys: list[str]) -> int:
                 return len(upgraded)
             except WatchError:
                 continue  # a worker rewrote one of them meanwhile: read the batch again
+
+
+async def _index_sources(redis: Redis, keys: Keys, batch: list[str]) -> int:
+    """Add the records among `batch` to their categories' source indexes; returns how many
+    records were not in all of them yet."""
+    if not batch:
+        return 0
+    records = [article_from_json(raw) for raw in await redis.mget(batch) if raw is not None]
+    async with redis.pipeline(transaction=False) as pipe:
+        for article, indexes in records:
+            for slug in indexes:
+                pipe.zscore(keys.category_index(slug), article.id)
+        scores = iter(await pipe.execute())
+    owners: list[str] = []  # the record id of each ZADD queued, to count records, not sets
+    async with redis.pipeline(transaction=True) as pipe:
+        for article, indexes in records:
+            for slug in indexes:
+                score = next(scores)
+                if score is None:  # evicted from this category since it was stored
+                    continue
+                pipe.zadd(keys.source_index(slug, article.source_id), {article.id: score})
+                pipe.sadd(keys.index_sources(slug), article.source_id)
+                owners.append(article.id)
+        replies = await pipe.execute()
+    # Replies alternate ZADD (members new to the set) and SADD.
+    return len({owner for owner, n in zip(owners, replies[::2], strict=True) if n})
 
 
 # ---------------------------------------------------------------- version, check, migrate

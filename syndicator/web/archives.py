@@ -38,6 +38,7 @@ from syndicator.store.archive import (
     archive_url,
     page_members,
 )
+from syndicator.store.articles import in_feed_order
 from syndicator.store.codec import article_from_json
 from syndicator.store.feeds import compress, content_digest
 from syndicator.web.cache import RenderCache
@@ -93,9 +94,7 @@ def parse_archive_path(runtime: Runtime, path: str) -> tuple[str, int, str]:
 def render_page(runtime: Runtime, state: ArchiveState, n: int, fmt: str, raws: list[bytes]) -> ArchivePage:
     """Render archive page `n` from its stored records (pure but for the config it reads)."""
     category = runtime.config.categories[state.slug]
-    articles = sorted(
-        (article_from_json(raw)[0] for raw in raws), key=lambda a: (-a.published.timestamp(), a.id)
-    )
+    articles = in_feed_order(article_from_json(raw)[0] for raw in raws)
     updated = utc(max(a.updated for a in articles))  # whole seconds: If-Modified-Since works
     document = FeedDocument(
         category=category,

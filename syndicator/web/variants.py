@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -30,12 +31,13 @@ from redis.asyncio import Redis
 from syndicator.models import Article, Category
 from syndicator.render import FORMATS, FeedDocument
 from syndicator.runtime import Runtime
-from syndicator.store.articles import load_articles
+from syndicator.store.articles import in_feed_order, load_articles
 from syndicator.store.feeds import compress
 from syndicator.store.keys import Keys
 from syndicator.web.cache import RenderCache
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.query import FeedQuery
+from syndicator.web.ratelimit import RenderLimiter, client_key
 from syndicator.web.representation import (
     Representation,
     Validators,
@@ -51,6 +53,9 @@ MAX_WINDOW = 5000  # candidates read per category at most (the index's retention
 CHUNK = 200  # article records read per round trip while filtering
 CACHE_ENTRIES = 256
 CACHE_BYTES = 64 * 1024 * 1024
+LAST_STATES = 1024  # targets whose last-read states are remembered (see refuse_early)
+REFUSAL_DELAY = 1.0  # seconds a 429 for the render budget is held back (see Variants.hold_refusal)
+MAX_HELD = 256  # refusals held back at once at most; beyond, they are answered at once
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,45 @@ class Variants:
     """Per web process: the render cache, renders in flight, and a render counter.
 
     `renders` counts actual renders (not cache hits); tests and operators read it.
-    Concurrent requests for the same key wait for the one render in flight.
+    Concurrent requests for the same key wait for the one render in flight. `limiter`
+    caps how many renders each client may cause (`server.variant_renders_per_minute`).
     """
 
     cache: RenderCache = field(default_factory=lambda: RenderCache(CACHE_ENTRIES, CACHE_BYTES))
+    limiter: RenderLimiter = field(default_factory=RenderLimiter)
     renders: int = 0
     _pending: dict[tuple, asyncio.Task[RenderedVariant]] = field(default_factory=dict)
+    # The states last read per (slugs, format): lets a client over its render budget be
+    # refused without a Redis round trip (`refuse_early`).
+    _last_states: OrderedDict[tuple[tuple[str, ...], str], list[CategoryState]] = field(
+        default_factory=OrderedDict
+    )
+
+    refusal_delay: float = REFUSAL_DELAY
+    _held: int = 0
+
+    async def hold_refusal(self) -> None:
+        """Hold a 429 back a moment before sending it.
+
+        A 429 costs about what a plain feed costs, so a client that asks again at once
+        (a closed loop of connections) would still take half the server from the plain
+        feed's readers. Held back, each of its connections asks once a second at most. A
+        held request is one sleeping coroutine; at most MAX_HELD are held at once, so the
+        delay cannot be turned into a pile of open requests.
+        """
+        if self._held >= MAX_HELD or self.refusal_delay <= 0:
+            return
+        self._held += 1
+        try:
+            await asyncio.sleep(self.refusal_delay)
+        finally:
+            self._held -= 1
+
+    def remember_states(self, target: FeedTarget, states: list[CategoryState]) -> None:
+        self._last_states[(target.slugs, target.fmt)] = states
+        self._last_states.move_to_end((target.slugs, target.fmt))
+        while len(self._last_states) > LAST_STATES:
+            self._last_states.popitem(last=False)
 
 
 VARIANTS = web.AppKey("variants", Variants)
@@ -134,42 +172,26 @@ async def read_states(redis: Redis, keys: Keys, target: FeedTarget) -> list[Cate
 async def candidates(
     redis: Redis, keys: Keys, category: Category, query: FeedQuery, limit: int
 ) -> list[Article]:
-    """The newest articles of one index that match `query`, at most `limit` of them.
+    """The first `limit` articles of one index, in feed order, that match `query`.
 
-    Reads the index newest first in chunks and stops once `limit` matches are found and
-    every item as new as the last match is read (equal dates are ordered by id later).
+    Reads the index in its own order (which is the feed order, ties included: see
+    store.articles.order_key) in chunks, and stops at the `limit`th match.
     """
     index = keys.category_index(category.slug)
     low = query.since.timestamp() if query.since is not None else "-inf"
     window = max(limit, min(category.retention_count, MAX_WINDOW))
     chunk = limit if not query.filters else CHUNK
     found: list[Article] = []
-    loaded: set[str] = set()
+    read = 0
     slug = category.slug
-    while len(loaded) < window:
-        members = await redis.zrevrangebyscore(
-            index, "+inf", low, start=len(loaded), num=min(chunk, window - len(loaded)), withscores=True
-        )
+    while read < window and len(found) < limit:
+        members = await redis.zrevrangebyscore(index, "+inf", low, start=read, num=min(chunk, window - read))
         if not members:
             break
-        ids = [m.decode() for m, _ in members]
-        loaded.update(ids)
-        found.extend(a for a in await load_articles(redis, keys, ids) if query.selects(a, slug))
-        if len(found) >= limit:
-            found.sort(key=order)
-            edge = found[limit - 1].published.timestamp()
-            if members[-1][1] >= edge:  # items dated exactly `edge` may lie past this chunk
-                ties = [m.decode() for m in await redis.zrevrangebyscore(index, edge, edge)]
-                rest = [i for i in ties if i not in loaded]
-                found.extend(a for a in await load_articles(redis, keys, rest) if query.selects(a, slug))
-            break
-    found.sort(key=order)
+        read += len(members)
+        loaded = in_feed_order(await load_articles(redis, keys, [m.decode() for m in members]))
+        found.extend(a for a in loaded if query.selects(a, slug))
     return found[:limit]
-
-
-def order(article: Article) -> tuple[float, str]:
-    """Newest first, ties by id: the order every feed uses."""
-    return (-article.published.timestamp(), article.id)
 
 
 def variant_category(runtime: Runtime, target: FeedTarget, query: FeedQuery) -> Category:
@@ -201,7 +223,7 @@ async def render_variant(
         category = runtime.config.categories[slug]
         for article in await candidates(runtime.redis, runtime.keys, category, query, limit):
             merged.setdefault(article.id, article)
-    articles = sorted(merged.values(), key=order)[:limit]
+    articles = in_feed_order(merged.values())[:limit]
     document = FeedDocument(
         category=variant_category(runtime, target, query),
         articles=tuple(articles),
@@ -250,16 +272,59 @@ async def cached_render(
     return await asyncio.shield(task)
 
 
+def refuse_early(request: web.Request, runtime: Runtime, target: FeedTarget, query: FeedQuery) -> int:
+    """Seconds to wait (for a 429) if this request is surely a render its client has no
+    budget for, judged without Redis; 0 when in doubt: the full check follows anyway.
+
+    A flood of unique variants is answered at the cost of a plain feed, not of a store
+    round trip. Judged on the states this process read last for the target: if the
+    variant were in the cache under the current states, the request that rendered it
+    read them, so they are the ones remembered (short of a race, whose cost is one 429).
+    """
+    settings = runtime.config.settings
+    variants = request.app[VARIANTS]
+    client = client_key(request, settings.trusted_proxies)
+    wait = variants.limiter.retry_after(client, settings.variant_renders_per_minute)
+    states = variants._last_states.get((target.slugs, target.fmt))
+    if not wait or states is None:
+        return 0
+    key = variant_key(target, states, query)
+    if key in variants.cache or key in variants._pending:
+        return 0
+    coding = choose_coding(request.headers.get("Accept-Encoding"))
+    if is_not_modified(request, Validators(variant_etag(key, coding), max(s.last_modified for s in states))):
+        return 0
+    variants.limiter.refused += 1
+    return wait
+
+
+def too_many(runtime: Runtime, wait: int) -> web.Response:
+    """The 429 for a client over its variant render budget: one line, and Retry-After."""
+    per_minute = runtime.config.settings.variant_renders_per_minute
+    return error_response(
+        429,
+        f"too many uncached feed variants from your address (at most {per_minute} a minute); "
+        f"retry in {wait} s",
+        **{"Retry-After": str(wait)},
+    )
+
+
 async def serve_variant(
     request: web.Request, runtime: Runtime, target: FeedTarget, query: FeedQuery
 ) -> web.StreamResponse:
     """A filtered and/or combined feed, with validators known before rendering."""
+    variants = request.app[VARIANTS]
+    wait = refuse_early(request, runtime, target, query)
+    if wait:
+        await variants.hold_refusal()
+        return too_many(runtime, wait)
     coding = choose_coding(request.headers.get("Accept-Encoding"))
     states = await read_states(runtime.redis, runtime.keys, target)
     if states is None:
         return error_response(
             503, f"feed {target.name!r} is not published yet; try again shortly", **{"Retry-After": "5"}
         )
+    variants.remember_states(target, states)
     key = variant_key(target, states, query)
     validators = Validators(variant_etag(key, coding), max(s.last_modified for s in states))
     url = self_url(runtime.site_url, target, query)
@@ -267,7 +332,16 @@ async def serve_variant(
     media_type = FORMATS[target.fmt].media_type
     if is_not_modified(request, validators):
         return not_modified_response(validators, self_url=url, cache_control=control, media_type=media_type)
-    rendered = await cached_render(request.app[VARIANTS], key, runtime, target, query, states)
+    if key not in variants.cache and key not in variants._pending:
+        # This request would render: it counts against its client's budget.
+        settings = runtime.config.settings
+        wait = variants.limiter.acquire(
+            client_key(request, settings.trusted_proxies), settings.variant_renders_per_minute
+        )
+        if wait:
+            await variants.hold_refusal()
+            return too_many(runtime, wait)
+    rendered = await cached_render(variants, key, runtime, target, query, states)
     return respond(
         request,
         Representation(
