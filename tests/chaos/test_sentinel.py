@@ -108,6 +108,7 @@ def get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
+@pytest.mark.slow  # five Redis servers and a failover: ~20 s; the README's test command runs it
 def test_worker_and_web_survive_a_master_failover(tmp_path, prefix, sentinel_world):
     servers, master, replica, sentinels = sentinel_world
     url = "redis+sentinel://" + ",".join(f"127.0.0.1:{p}" for p in sentinels) + f"/{MASTER}/0"
