@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from syndicator.config import load_config
 from syndicator.models import Config
 from syndicator.publish import stale_categories
@@ -201,6 +203,7 @@ async def leftovers(redis, config: Config, runtime: Runtime, started: float) -> 
     return why
 
 
+@pytest.mark.slow  # ~22 s of real workers; the README's test command and CI run it
 async def test_kill_minus_nine_at_random_points_loses_and_doubles_nothing(
     tmp_path, upstream, redis, redis_url, prefix
 ):
