@@ -31,9 +31,9 @@ from syndicator.web.opml import filed_categories
 from tests.builders import BASE_TIME, Item, items, rss, write_config
 from tests.processes import free_port
 
-SHARED = Item("shared", "Shared story", "https://shared.example/story", BASE_TIME, "<p>shared</p>")
+SHARED = Item("crosspost", "Cross-posted", "https://crosspost.example/a", BASE_TIME, "<p>cross-posted</p>")
 
-# source id → (its categories, its items); `shared` reaches python and gushi: one article
+# source id → (its categories, its items); `crosspost` reaches python and gushi: one article
 # filed in both. `both` files one item directly under tech and under tech/python.
 SOURCES: dict[str, tuple[list[str], list[Item]]] = {
     "general": (["tech"], items("general", 3)),
@@ -41,7 +41,10 @@ SOURCES: dict[str, tuple[list[str], list[Item]]] = {
     "both": (["tech", "tech/python"], items("both", 1)),
     "gushi": (
         ["qinggan/gushi"],
-        [*items("gushi", 3), Item("gushi-shared", SHARED.title, SHARED.link, SHARED.published, SHARED.body)],
+        [
+            *items("gushi", 3),
+            Item("gushi-crosspost", SHARED.title, SHARED.link, SHARED.published, SHARED.body),
+        ],
     ),
     "sanwen": (["qinggan/sanwen"], items("sanwen", 2)),
     "misc": ([], items("misc", 2)),  # no category: filed under `all` only
@@ -124,7 +127,7 @@ async def test_a_feed_reader_importing_the_opml_stores_each_article_once_per_cat
     expected = Counter(
         (slug, article.url) for article in stored for slug in (article.categories or (ALL_CATEGORY,))
     )
-    assert len(stored) == 16 and sum(expected.values()) == 18  # shared and `both`: two categories each
+    assert len(stored) == 16 and sum(expected.values()) == 18  # crosspost and `both`: two categories each
 
     status, _, opml = await get(base + "opml.xml")
     assert status == 200

@@ -21,7 +21,7 @@ MEMORY = timedelta(days=30)
 
 def item(source: str, n: int, *, hours_ago: float, url: str | None = None) -> Article:
     """Item `n` of `source`, with an id and URL of its own."""
-    base = make_article(0, "shared", source=source)
+    base = make_article(0, "common", source=source)
     published = STORE_TIME - timedelta(hours=hours_ago)
     return replace(
         base,
@@ -39,11 +39,11 @@ async def members(redis, keys: Keys, slug: str) -> set[str]:
 
 async def test_floods_evict_their_own_items_and_the_healthy_source_survives(redis, prefix):
     keys = Keys(prefix)
-    category = Category(slug="shared", title="Shared", retention_count=200)  # share 0.5: 100
+    category = Category(slug="common", title="Common", retention_count=200)  # share 0.5: 100
     # The healthy source: 20 items, all OLDER than anything the floods send.
     healthy = [item("healthy", n, hours_ago=1000 + n) for n in range(20)]
     for article in healthy:
-        await upsert_article(redis, keys, article, ("shared",), now=STORE_TIME)
+        await upsert_article(redis, keys, article, ("common",), now=STORE_TIME)
     await apply_retention(redis, keys, category, now=STORE_TIME, evicted_memory=MEMORY)
 
     evicted: list[str] = []
@@ -54,10 +54,10 @@ async def test_floods_evict_their_own_items_and_the_healthy_source_survives(redi
         for source in floods:
             for n in range(100):
                 article = item(source, poll * 100 + n, hours_ago=100 - poll - n / 1000)
-                await upsert_article(redis, keys, article, ("shared",), now=STORE_TIME)
+                await upsert_article(redis, keys, article, ("common",), now=STORE_TIME)
             evicted += await apply_retention(redis, keys, category, now=STORE_TIME, evicted_memory=MEMORY)
 
-    stored = await members(redis, keys, "shared")
+    stored = await members(redis, keys, "common")
     assert {a.id for a in healthy} <= stored  # not one healthy article lost
     assert len(stored) <= 200
     assert evicted and all(not i.startswith("healthy") for i in evicted)
@@ -65,35 +65,35 @@ async def test_floods_evict_their_own_items_and_the_healthy_source_survives(redi
         kept = sorted(i for i in stored if i.startswith(source))
         assert 0 < len(kept) <= 100
         assert kept == [f"{source}-{n:05d}" for n in range(300 - len(kept), 300)]
-        assert await redis.zcard(keys.source_index("shared", source)) == len(kept)
-    assert await redis.zcard(keys.source_index("shared", "healthy")) == 20
+        assert await redis.zcard(keys.source_index("common", source)) == len(kept)
+    assert await redis.zcard(keys.source_index("common", "healthy")) == 20
 
 
 async def test_an_article_listed_by_two_sources_counts_against_the_first(redis, prefix):
     keys = Keys(prefix)
-    category = Category(slug="shared", title="Shared", retention_count=10, max_source_share=0.5)
+    category = Category(slug="common", title="Common", retention_count=10, max_source_share=0.5)
     first = item("healthy", 0, hours_ago=50, url="https://story.example/one")
-    await upsert_article(redis, keys, first, ("shared",), now=STORE_TIME)
+    await upsert_article(redis, keys, first, ("common",), now=STORE_TIME)
     # The flood lists the same story (same canonical URL): one article, owned by `healthy`.
     again = replace(item("flood", 0, hours_ago=1), url="https://story.example/one").hashed()
-    await upsert_article(redis, keys, again, ("shared",), now=STORE_TIME)
+    await upsert_article(redis, keys, again, ("common",), now=STORE_TIME)
     for n in range(1, 12):
-        await upsert_article(redis, keys, item("flood", n, hours_ago=n / 10), ("shared",), now=STORE_TIME)
+        await upsert_article(redis, keys, item("flood", n, hours_ago=n / 10), ("common",), now=STORE_TIME)
     await apply_retention(redis, keys, category, now=STORE_TIME, evicted_memory=MEMORY)
-    stored = await members(redis, keys, "shared")
+    stored = await members(redis, keys, "common")
     assert first.id in stored
-    assert await redis.zcard(keys.source_index("shared", "flood")) == 5  # its share: 5 of 10
+    assert await redis.zcard(keys.source_index("common", "flood")) == 5  # its share: 5 of 10
     assert stored == {first.id} | {f"flood-{n:05d}" for n in range(1, 6)}
 
 
 async def test_a_source_alone_in_its_category_keeps_all_of_retention_count(redis, prefix):
     keys = Keys(prefix)
-    category = Category(slug="shared", title="Shared", retention_count=10)
+    category = Category(slug="common", title="Common", retention_count=10)
     for n in range(15):
-        await upsert_article(redis, keys, item("only", n, hours_ago=n), ("shared",), now=STORE_TIME)
+        await upsert_article(redis, keys, item("only", n, hours_ago=n), ("common",), now=STORE_TIME)
     evicted = await apply_retention(redis, keys, category, now=STORE_TIME, evicted_memory=MEMORY)
     assert evicted == [f"only-{n:05d}" for n in range(10, 15)]  # the oldest five, as before
-    assert len(await members(redis, keys, "shared")) == 10
+    assert len(await members(redis, keys, "common")) == 10
 
 
 def test_eviction_plan_caps_over_share_sources_then_takes_from_the_largest():
