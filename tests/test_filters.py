@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from syndicator.store.feeds import save_version
 from syndicator.web.app import create_app
 from syndicator.web.variants import VARIANTS
 from tests.builders import BASE_TIME, write_config
+from tests.upstream import Upstream
 
 SITE = "http://feeds.test/"
 
@@ -94,6 +96,24 @@ class Site:
         return self.server.app[VARIANTS].renders
 
 
+@contextlib.asynccontextmanager
+async def served(
+    config, redis_url: str, upstream: Upstream, source_ids: tuple[str, ...]
+) -> AsyncIterator[Site]:
+    """The sources ingested into a real store and the app serving them on loopback."""
+    runtime = Runtime.open(config, redis_url)
+    for source_id in source_ids:
+        await ingest_source(runtime, source_id)
+    server = TestServer(create_app(runtime))
+    await server.start_server()
+    try:
+        async with ClientSession(auto_decompress=False) as http:
+            yield Site(server, http, runtime, upstream)
+    finally:
+        await server.close()
+        await runtime.close()
+
+
 @pytest.fixture
 async def site(tmp_path, upstream, redis, redis_url, prefix) -> AsyncIterator[Site]:
     upstream.put("/tech.rss", rss_with_tags(TECH), "application/rss+xml")
@@ -117,15 +137,8 @@ async def site(tmp_path, upstream, redis, redis_url, prefix) -> AsyncIterator[Si
             for src, poll in (("tech", "10m"), ("world", "30m"))
         ],
     )
-    runtime = Runtime.open(config, redis_url)
-    await ingest_source(runtime, "tech")
-    await ingest_source(runtime, "world")
-    server = TestServer(create_app(runtime))
-    await server.start_server()
-    async with ClientSession(auto_decompress=False) as http:
-        yield Site(server, http, runtime, upstream)
-    await server.close()
-    await runtime.close()
+    async with served(config, redis_url, upstream, ("tech", "world")) as site:
+        yield site
 
 
 async def test_limit_cuts_newest_first_and_defaults_to_items_per_feed(site):
@@ -419,15 +432,8 @@ async def nested(tmp_path, upstream, redis, redis_url, prefix) -> AsyncIterator[
             for src, slug in (("parent", "tech"), ("child", "tech/python"))
         ],
     )
-    runtime = Runtime.open(config, redis_url)
-    await ingest_source(runtime, "parent")
-    await ingest_source(runtime, "child")
-    server = TestServer(create_app(runtime))
-    await server.start_server()
-    async with ClientSession(auto_decompress=False) as http:
-        yield Site(server, http, runtime, upstream)
-    await server.close()
-    await runtime.close()
+    async with served(config, redis_url, upstream, ("parent", "child")) as site:
+        yield site
 
 
 async def feed_titles(site: Site, path: str) -> tuple[str, list[str], str]:
