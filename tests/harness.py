@@ -1,8 +1,10 @@
-"""Test harness: a burst arq worker, the served feeds over HTTP, a store snapshot."""
+"""Test harness: a burst arq worker, an ingested store served on loopback, a store snapshot."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from aiohttp import ClientSession
@@ -10,6 +12,8 @@ from aiohttp.test_utils import TestServer
 from arq.worker import create_worker
 from multidict import CIMultiDict
 
+from syndicator.ingest import ingest_source
+from syndicator.publish import publish_missing
 from syndicator.runtime import Runtime
 from syndicator.store.codec import article_from_json
 from syndicator.web.app import create_app
@@ -27,6 +31,25 @@ async def run_burst_worker(config, redis_url: str) -> None:
         await worker.main()
     finally:
         await worker.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    config, redis_url: str, source_ids: tuple[str, ...] = (), *, port: int | None = None
+) -> AsyncIterator[tuple[Runtime, TestServer]]:
+    """`source_ids` ingested into a real store, every category published, and the app
+    serving it on loopback (on `port` when a test needs a fixed address)."""
+    runtime = Runtime.open(config, redis_url)
+    for source_id in source_ids:
+        await ingest_source(runtime, source_id)
+    await publish_missing(runtime)
+    server = TestServer(create_app(runtime), host="127.0.0.1", **({"port": port} if port else {}))
+    await server.start_server()
+    try:
+        yield runtime, server
+    finally:
+        await server.close()
+        await runtime.close()
 
 
 async def fetch_all_feeds(

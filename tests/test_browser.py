@@ -13,15 +13,11 @@ import json
 import feedparser
 import pytest
 from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 from lxml import etree
 from lxml import html as lxml_html
 
-from syndicator.ingest import ingest_source
-from syndicator.publish import publish_missing
-from syndicator.runtime import Runtime
-from syndicator.web.app import create_app
 from tests.builders import items, rss, write_config
+from tests.harness import serving
 from tests.processes import free_port
 from tests.programs import require_program
 
@@ -59,16 +55,8 @@ async def site(tmp_path, upstream, redis, redis_url, prefix):
             }
         ],
     )
-    runtime = Runtime.open(config, redis_url)
-    await ingest_source(runtime, "b")
-    await publish_missing(runtime)
-    server = TestServer(create_app(runtime), host="127.0.0.1", port=port)
-    await server.start_server()
-    try:
+    async with serving(config, redis_url, ("b",), port=port):
         yield f"http://127.0.0.1:{port}/", config
-    finally:
-        await server.close()
-        await runtime.close()
 
 
 @pytest.fixture

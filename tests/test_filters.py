@@ -26,6 +26,7 @@ from syndicator.store.feeds import save_version
 from syndicator.web.app import create_app
 from syndicator.web.variants import VARIANTS
 from tests.builders import BASE_TIME, write_config
+from tests.harness import serving
 from tests.upstream import Upstream
 
 SITE = "http://feeds.test/"
@@ -101,17 +102,11 @@ async def served(
     config, redis_url: str, upstream: Upstream, source_ids: tuple[str, ...]
 ) -> AsyncIterator[Site]:
     """The sources ingested into a real store and the app serving them on loopback."""
-    runtime = Runtime.open(config, redis_url)
-    for source_id in source_ids:
-        await ingest_source(runtime, source_id)
-    server = TestServer(create_app(runtime))
-    await server.start_server()
-    try:
-        async with ClientSession(auto_decompress=False) as http:
-            yield Site(server, http, runtime, upstream)
-    finally:
-        await server.close()
-        await runtime.close()
+    async with (
+        serving(config, redis_url, source_ids) as (runtime, server),
+        ClientSession(auto_decompress=False) as http,
+    ):
+        yield Site(server, http, runtime, upstream)
 
 
 @pytest.fixture

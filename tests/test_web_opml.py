@@ -18,17 +18,13 @@ from xml.etree import ElementTree
 
 import pytest
 from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 from reader import make_reader
 
-from syndicator.ingest import ingest_source
 from syndicator.models import ALL_CATEGORY
-from syndicator.publish import publish_missing
-from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
-from syndicator.web.app import create_app
 from syndicator.web.opml import filed_categories
 from tests.builders import BASE_TIME, Item, items, rss, write_config
+from tests.harness import serving
 from tests.processes import free_port
 
 SHARED = Item("crosspost", "Cross-posted", "https://crosspost.example/a", BASE_TIME, "<p>cross-posted</p>")
@@ -103,17 +99,8 @@ async def served(tmp_path, upstream, redis, redis_url, prefix):
             for source_id, (categories, _) in SOURCES.items()
         ],
     )
-    runtime = Runtime.open(config, redis_url)
-    for source_id in SOURCES:
-        await ingest_source(runtime, source_id)
-    await publish_missing(runtime)
-    server = TestServer(create_app(runtime), host="127.0.0.1", port=port)
-    await server.start_server()
-    try:
+    async with serving(config, redis_url, tuple(SOURCES), port=port) as (runtime, _):
         yield f"http://127.0.0.1:{port}/", runtime
-    finally:
-        await server.close()
-        await runtime.close()
 
 
 async def get(url: str) -> tuple[int, str, bytes]:
