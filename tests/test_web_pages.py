@@ -31,7 +31,12 @@ async def test_healthz_hides_the_redis_address_and_logs_it(tmp_path, upstream, p
     assert json.loads(text) == {
         "status": "unavailable",
         "redis": "unreachable",
-        "feeds": {"held": 0, "live": False, "served_stale_since": None},  # nothing held yet
+        "feeds": {  # nothing held yet
+            "held": 0,
+            "live": False,
+            "served_stale_since": None,
+            "responses": {"held": 0, "bytes": 0, "replayed": 0, "served_stale_since": None},
+        },
     }
     assert "127.0.0.1" not in text and str(dead) not in text
     warnings = [r.getMessage() for r in caplog.records if r.name == "syndicator.web.pages"]

@@ -24,6 +24,7 @@ from syndicator.web.cache import RenderCache
 from syndicator.web.delta import DELTA_CACHE
 from syndicator.web.feedcache import FeedCache
 from syndicator.web.feeds import FEED_CACHE, RUNTIME, serve_feed
+from syndicator.web.lastgood import LAST_GOOD, LastGood, keep_last_good
 from syndicator.web.opml import serve_opml
 from syndicator.web.pages import RELOADER, healthz, index
 
@@ -92,10 +93,11 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
         app[RELOADER] = reloader
     app[FEED_CACHE] = FeedCache(runtime.redis, runtime.keys)  # first level: this process's memory
     app[DELTA_CACHE] = RenderCache()  # per process: RFC 3229 feed deltas, cut once each
+    app[LAST_GOOD] = LastGood()  # variants, deltas, archive pages: replayed while Redis is down
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/opml.xml", serve_opml)
-    app.router.add_get("/feeds/{name:.+}", serve_feed)
+    app.router.add_get("/feeds/{name:.+}", keep_last_good(serve_feed))
     variants.install(app)  # render cache of filtered and combined feeds
     archives.install(app)  # /archive/{slug}/{n}.{ext}: RFC 5005 archive pages
     app.on_startup.append(_start_feed_cache)

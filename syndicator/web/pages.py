@@ -16,6 +16,7 @@ from syndicator.publish import moved_categories
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
 from syndicator.web.feeds import FEED_CACHE, RUNTIME
+from syndicator.web.lastgood import LAST_GOOD
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,16 @@ async def index(request: web.Request) -> web.Response:
     return web.Response(text=render_index(request.app[RUNTIME]), content_type="text/html", charset="utf-8")
 
 
+def feeds_status(app: web.Application) -> dict[str, object]:
+    """What this process holds to serve while Redis is down: plain feeds (FeedCache) and,
+    under `responses`, the last good variant, delta and archive responses (lastgood.py).
+    `served_stale_since` is the earlier of the two: since then something served may be stale."""
+    feeds = app[FEED_CACHE].status()
+    responses = app[LAST_GOOD].status()
+    since = [s for s in (feeds["served_stale_since"], responses["served_stale_since"]) if s]
+    return feeds | {"served_stale_since": min(since, default=None), "responses": responses}
+
+
 async def healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     try:
@@ -90,13 +101,12 @@ async def healthz(request: web.Request) -> web.Response:
         # the public body only says that the store is unreachable. Feeds held in memory
         # are still served (feedcache.py); they may be stale.
         log.warning("healthz: Redis unreachable: %s", exc)
-        feeds = request.app[FEED_CACHE].status()
-        body = {"status": "unavailable", "redis": "unreachable", "feeds": feeds}
+        body = {"status": "unavailable", "redis": "unreachable", "feeds": feeds_status(request.app)}
         return web.Response(status=503, text=json.dumps(body), content_type="application/json")
     body = {
         "status": "ok",
         "redis": "ok",
-        "feeds": request.app[FEED_CACHE].status(),
+        "feeds": feeds_status(request.app),
         "sources": len(runtime.config.sources),
         "config": config_status(runtime, request.app.get(RELOADER)),
         # Stored feeds rendered for another address (slug → it) until a worker republishes.

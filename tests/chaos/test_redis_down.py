@@ -14,6 +14,7 @@ import signal
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ from syndicator.runtime import Runtime
 from syndicator.store.connection import connect
 from syndicator.web.app import create_app
 from syndicator.web.feeds import FEED_CACHE
-from tests.builders import items, one_feed_config, rss
+from tests.builders import BASE_TIME, items, one_feed_config, rss
+from tests.builders import write_config as write_test_config
 from tests.processes import free_port, run_cli, store_environment
 from tests.test_cli_serve import Running
 from tests.test_cli_serve import write_config as write_served_config
@@ -141,6 +143,92 @@ async def test_a_publish_missed_while_down_is_noticed_on_reconnect(serving, priv
     await until(lambda: cache.live, what="subscription")
     _, _, current = await fetch(server, http, "/feeds/tech.atom")
     assert current["ETag"] == '"v99-atom-missed"'
+
+
+def newer(prefix: str, n: int) -> list:
+    """Items newer than every item of `items(...)`: they change the top of a feed."""
+    return items(prefix, n, start=BASE_TIME + timedelta(hours=n + len(prefix)))
+
+
+@pytest.fixture
+async def serving_more(tmp_path, upstream, private_redis, prefix) -> AsyncIterator:
+    """Two categories fed by one source, three items a feed (so archive pages fill), and
+    two publishes (so a delta exists between them)."""
+    upstream.put("/feed.rss", rss(items("more", 7)), "application/rss+xml")
+    categories = [{"slug": s, "title": s.title(), "items_per_feed": 3} for s in ("tech", "news")]
+    source = {"id": "c", "url": upstream.url("/feed.rss"), "categories": ["tech", "news"]}
+    config = write_test_config(
+        tmp_path,
+        redis_url=private_redis.url,
+        prefix=prefix,
+        categories=categories,
+        sources=[source | {"allow_private_network": True}],
+    )
+    runtime = Runtime.open(config, private_redis.url)
+    await ingest_source(runtime, "c")
+    app = create_app(runtime)
+    server = TestServer(app)
+    await server.start_server()
+    async with ClientSession(auto_decompress=False) as http:
+        await until(lambda: app[FEED_CACHE].live, what="subscription")
+        yield app, server, http, runtime
+    await server.close()
+    await runtime.close()
+
+
+async def test_variants_deltas_and_archives_served_before_are_replayed_while_redis_is_down(
+    serving_more, private_redis, upstream
+):
+    app, server, http, runtime = serving_more
+    _, _, first = await fetch(server, http, "/feeds/tech.atom")
+    upstream.put("/feed.rss", rss(newer("late", 1) + items("more", 7)), "application/rss+xml")
+    await ingest_source(runtime, "c")  # a second version: a delta from the first exists
+    delta_request = {"A-IM": "feed", "If-None-Match": first["ETag"]}
+    requests = {
+        "/feeds/tech.atom?limit=2": {},
+        "/feeds/tech+news.rss": {},
+        "/feeds/tech+news.json?q=title": {"Accept-Encoding": "gzip"},
+        "/feeds/tech.atom": delta_request,
+        "/archive/tech/1.atom": {},
+        "/archive/news/2.json": {"Accept-Encoding": "br"},
+        "/opml.xml": {},
+    }
+    served = {}
+    for path, headers in requests.items():
+        served[path] = await fetch(server, http, path, **headers)
+        assert served[path][0] == (226 if "A-IM" in headers else 200), (path, served[path])
+    cache = app[FEED_CACHE]
+    private_redis.stop()
+    await until(lambda: not cache.live, what="lost subscription")
+
+    for path, headers in requests.items():
+        status, body, replayed = await fetch(server, http, path, **headers)
+        assert (status, body) == served[path][:2], path
+        for name in (*SAME_HEADERS, "IM", "Delta-Base", "Content-Encoding", "Link"):
+            assert replayed.get(name) == served[path][2].get(name), (path, name)
+    for path in ("/feeds/tech.atom?limit=2", "/archive/tech/1.atom"):
+        etag = served[path][2]["ETag"]
+        status, body, headers = await fetch(server, http, path, **{"If-None-Match": etag})
+        assert (status, body, headers["ETag"]) == (304, b"", etag), path
+    for never in ("/feeds/tech.atom?limit=1", "/feeds/news+tech.rss", "/archive/tech/2.atom"):
+        status, _, headers = await fetch(server, http, never)
+        assert status == 503 and headers["Retry-After"], never
+
+    _, health, _ = await fetch(server, http, "/healthz")
+    feeds = json.loads(health)["feeds"]
+    assert feeds["responses"]["held"] == 6  # OPML needs no Redis (config only): not kept
+    assert feeds["responses"]["served_stale_since"] and feeds["served_stale_since"]
+
+    private_redis.start()
+    await until(lambda: cache.live, what="subscription after the restart")
+    third = newer("later", 1) + newer("late", 1) + items("more", 7)
+    upstream.put("/feed.rss", rss(third), "application/rss+xml")
+    await ingest_source(runtime, "c")
+    status, body, fresh = await fetch(server, http, "/feeds/tech.atom?limit=2")
+    assert status == 200 and fresh["ETag"] != served["/feeds/tech.atom?limit=2"][2]["ETag"]
+    assert b"later title 0" in body
+    _, health, _ = await fetch(server, http, "/healthz")
+    assert json.loads(health)["feeds"]["responses"]["served_stale_since"] is None
 
 
 def test_ingest_with_redis_down_says_so_in_one_line(tmp_path, prefix):
