@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from aiohttp import web
 from arq.connections import create_pool
-from arq.worker import Worker, create_worker
+from arq.worker import create_worker
 from redis.exceptions import RedisError
 
 from syndicator.cli_extract import ExtractCommandError, render, run_extract
@@ -39,6 +39,7 @@ from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
 from syndicator.web.app import create_runner
 from syndicator.worker import worker_settings
+from syndicator.worker.restart import RestartingWorker
 from syndicator.worker.settings import republisher
 
 log = logging.getLogger("syndicator")
@@ -91,21 +92,29 @@ def redis_for(config: Config) -> Iterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(runtime: Runtime, redis_url: str) -> AsyncIterator[Worker]:
-    """An arq worker in this process (`serve`), sharing `runtime` with the web server.
+async def running_worker(runtime: Runtime, redis_url: str) -> AsyncIterator[RestartingWorker]:
+    """An arq worker in this process (`serve`), sharing `runtime` with the web server, and
+    restarted when Redis drops it, as `syndicator worker` is (worker/restart.py).
 
-    The caller stops it with `worker.handle_sig(signal)` (arq's own stop: cancel the jobs
-    and the poll loop); leaving the block without that cancels it here."""
+    The caller stops it with `stop(signal)` (arq's own stop: cancel the jobs and the poll
+    loop); leaving the block without that cancels it here (also while it waits for Redis)."""
     settings = worker_settings(runtime.config, redis_url, runtime=runtime)
-    worker = create_worker(settings, handle_signals=False)
-    task = asyncio.create_task(worker.async_run())
+
+    async def redis_back() -> bool:
+        # No signal handlers here: `serve` handles SIGINT/SIGTERM itself and cancels this.
+        await wait_for_redis(redis_url, _say("serve"))
+        return True
+
+    worker = RestartingWorker(
+        lambda: create_worker(settings, handle_signals=False), redis_url, "serve", wait=redis_back
+    )
+    task = asyncio.create_task(worker.run())
     try:
         yield worker
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await worker.close()
 
 
 async def _until_signalled() -> signal.Signals:
@@ -186,7 +195,7 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
     try:
         if with_worker:
             async with running_worker(runtime, redis_url) as worker:
-                worker.handle_sig(await _until_signalled())
+                worker.stop(await _until_signalled())
         else:
             await _until_signalled()
     finally:
@@ -397,35 +406,20 @@ async def _wait_for_redis(redis_url: str, command: str) -> bool:
 
 
 async def _run_worker(config: Config, redis_url: str, *, burst: bool) -> int:
-    """Run the arq worker; when Redis goes away under it, wait for Redis and start a new one.
-
-    arq's worker exits when Redis drops its connection (arq #435), which would leave the
-    queue unserved until a supervisor restarts the process; a lost Redis is an outage to
-    ride out here, in one WARNING line, not a crash. Jobs it was running re-run (arq
-    delivers at least once; ingest and publish are idempotent)."""
-    while True:
-        worker = create_worker(worker_settings(config, redis_url), burst=burst)
-        stopped_by: list[signal.Signals] = []
-        worker.on_stop = stopped_by.append  # arq's own SIGINT/SIGTERM handler calls this
-        try:
-            await worker.async_run()
-            return 0
-        except asyncio.CancelledError:
-            # arq stops on SIGINT/SIGTERM (after letting running jobs finish) by cancelling
-            # its poll loop: an orderly end, not a crash to print a traceback for.
-            if not stopped_by:
-                raise
-            log.info("shutdown on %s", stopped_by[0].name)
-            return 0
-        except (RedisError, OSError) as exc:
-            if burst:
-                raise
-            log.warning("worker: %s; restarting when it is back", unreachable(redis_url, exc))
-        finally:
-            with contextlib.suppress(RedisError, OSError):
-                await worker.close()
-        if not await _wait_for_redis(redis_url, "worker"):
-            return 0
+    """Run the arq worker; when Redis goes away under it, wait for Redis and start a new
+    one (worker/restart.py). arq handles SIGINT/SIGTERM itself while a worker runs (after
+    letting running jobs finish); `_wait_for_redis` does while none does."""
+    worker = RestartingWorker(
+        lambda: create_worker(worker_settings(config, redis_url), burst=burst),
+        redis_url,
+        "worker",
+        wait=lambda: _wait_for_redis(redis_url, "worker"),
+        burst=burst,
+    )
+    await worker.run()
+    if worker.stopped_by is not None:
+        log.info("shutdown on %s", worker.stopped_by.name)
+    return 0
 
 
 if __name__ == "__main__":

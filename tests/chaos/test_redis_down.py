@@ -311,3 +311,39 @@ def test_worker_survives_a_redis_restart_and_ingests_afterwards(tmp_path, prefix
         assert "Traceback" not in worker.log
     finally:
         assert worker.stop(signal.SIGTERM) == 0, worker.log
+
+
+def test_serve_worker_survives_a_redis_restart_and_ingests_afterwards(tmp_path, prefix, private_redis):
+    """`serve`'s in-process worker is restarted like `syndicator worker`'s, while its web
+    side keeps serving; the new item is ingested and served once Redis is back."""
+    config = write_config(tmp_path / "site", prefix)
+    port = free_port()
+    serve = Running(
+        ("serve", "--config", str(config), "--port", str(port)),
+        tmp_path,
+        store_environment(private_redis.url, prefix),
+        tmp_path / "serve.log",
+    )
+
+    def served_items() -> int:
+        status, body = get(f"http://127.0.0.1:{port}/feeds/tech.json")
+        return len(json.loads(body)["items"]) if status == 200 else 0
+
+    async def eventually(n: int) -> None:
+        await until(lambda: served_items() == n, seconds=60, what=f"{n} items served")
+
+    try:
+        serve.wait_for("serving feeds at")
+        asyncio.run(eventually(3))
+        private_redis.stop()
+        serve.wait_for("serve: Redis unreachable", timeout=30)
+        assert served_items() == 3  # the held feed is still served meanwhile
+        private_redis.start()
+        serve.wait_for("answers; starting", timeout=30)
+        (tmp_path / "site" / "local.xml").write_bytes(rss(items("local", 5)))
+        asyncio.run(eventually(5))
+        assert serve.process.poll() is None
+        lost = [line for line in serve.log.splitlines() if "restarting when it is back" in line]
+        assert len(lost) == 1 and "Traceback" not in serve.log, serve.log
+    finally:
+        assert serve.stop(signal.SIGTERM) == 0, serve.log
