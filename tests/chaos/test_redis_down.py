@@ -11,6 +11,9 @@ import asyncio
 import contextlib
 import json
 import signal
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -30,7 +33,7 @@ from syndicator.web.app import create_app
 from syndicator.web.feeds import FEED_CACHE
 from tests.builders import BASE_TIME, items, one_feed_config, rss
 from tests.builders import write_config as write_test_config
-from tests.processes import free_port, run_cli, store_environment
+from tests.processes import REPO, clean_environment, free_port, run_cli, store_environment
 from tests.test_cli_serve import Running
 from tests.test_cli_serve import write_config as write_served_config
 
@@ -347,3 +350,48 @@ def test_serve_worker_survives_a_redis_restart_and_ingests_afterwards(tmp_path, 
         assert len(lost) == 1 and "Traceback" not in serve.log, serve.log
     finally:
         assert serve.stop(signal.SIGTERM) == 0, serve.log
+
+
+def test_arq_command_started_before_redis_waits_then_ingests(tmp_path, prefix):
+    """`arq workers.main.WorkerSettings` (arq's own command) started before its Redis says
+    where it waits in one line, and ingests once Redis is up."""
+    config = write_config(tmp_path / "site", prefix)
+    server = EmbeddedRedis(tmp_path / "later")  # not started yet: its socket does not exist
+    log_path = tmp_path / "arq.log"
+    env = store_environment(server.url, prefix) | {"SYNDICATOR_CONFIG": str(config)}
+    arq = subprocess.Popen(
+        [str(Path(sys.executable).parent / "arq"), "workers.main.WorkerSettings"],
+        cwd=REPO,
+        env=clean_environment(env),
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("wb"),
+    )
+
+    def log() -> str:
+        return log_path.read_text("utf-8", "replace")
+
+    def stored_items() -> int:
+        with redis.Redis(unix_socket_path=str(server.socket_path)) as client:
+            body = client.hget(f"{prefix}feed:tech:json", "body:identity")
+        return len(json.loads(body)["items"]) if body else 0
+
+    try:
+        deadline = time.monotonic() + 30
+        while "waiting for it" not in log():
+            assert arq.poll() is None and time.monotonic() < deadline, log()
+            time.sleep(0.1)
+        time.sleep(2)  # longer than a few of arq's own retries would last
+        assert arq.poll() is None, log()
+        server.start()
+        asyncio.run(until(lambda: stored_items() == 3, seconds=60, what="3 items stored"))
+        waiting = [line for line in log().splitlines() if "Redis unreachable" in line]
+        assert len(waiting) == 1 and waiting[0].startswith(f"arq worker: Redis unreachable at {server.url}")
+        assert "Traceback" not in log() and "redis connection error" not in log(), log()
+    finally:
+        arq.send_signal(signal.SIGTERM)
+        try:
+            arq.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            arq.kill()
+            arq.wait()
+        server.stop()
