@@ -231,7 +231,7 @@ async def leftovers(redis, config: Config, runtime: Runtime, started: float) -> 
     return why
 
 
-@pytest.mark.slow  # ~22 s of real workers; the README's test command and CI run it
+@pytest.mark.slow  # ~25 s of real workers; the README's test command and CI run it
 async def test_kill_minus_nine_at_random_points_loses_and_doubles_nothing(
     tmp_path, upstream, redis, redis_url, prefix
 ):
