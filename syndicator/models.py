@@ -145,6 +145,10 @@ class Settings:
     # Renders of filtered/combined feeds not in the render cache, per client and minute;
     # then 429 (web/ratelimit.py). 0: unlimited. Cache hits and plain feeds never count.
     variant_renders_per_minute: v.NonNegativeInt = 60
+    # The same renders from all clients together, per second and web process; then 503.
+    # Per-client budgets alone let many addresses (50 × 60 a minute) take the event loop
+    # from the plain feed's readers. 0: unlimited.
+    variant_renders_per_second: v.NonNegativeInt = 10
     # Reverse proxies whose X-Forwarded-For names the client (for that limit); from any
     # other peer the header is ignored. Empty: the peer address is the client.
     trusted_proxies: tuple[v.Cidr, ...] = ()

@@ -464,6 +464,11 @@ BAD_FILES = [
     ),
     ("[server]\nmax_tries = 0\n", "server.max_tries", "must be a positive integer, got 0"),
     (
+        "[server]\nvariant_renders_per_second = -1\n",
+        "server.variant_renders_per_second",
+        "must be an integer ≥ 0, got -1",
+    ),
+    (
         "[server]\nport = 70000\n",
         "server.port",
         "must be a port number between 1 and 65535, got 70000",

@@ -14,7 +14,7 @@ from syndicator.ingest.bounded import OverParseLimit, bounded
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_articles
 from syndicator.models import Article, Source
-from syndicator.normalise import NormaliseError, normalise_entry
+from syndicator.normalise import NormaliseError, normalise_entry, out_of_range
 from syndicator.parse import ParseError
 from syndicator.parse.limits import parse_bounded
 from syndicator.runtime import Runtime
@@ -49,16 +49,25 @@ async def ingest_feed(runtime: Runtime, source: Source, *, now: datetime) -> Ing
     warnings = list(feed.warnings)
     articles: list[Article] = []
     skipped = 0
+    beyond_range = 0
     for position, entry in enumerate(feed.entries):
         try:
-            articles.append(
-                normalise_entry(
-                    entry, source, feed_url=fetched.final_url, fetched_at=now, categories=source.categories
-                )
+            article = normalise_entry(
+                entry, source, feed_url=fetched.final_url, fetched_at=now, categories=source.categories
             )
         except NormaliseError as exc:
             skipped += 1
             warnings.append(f"entry {position} skipped: {exc}")
+            continue
+        articles.append(article)
+        if article.date_estimated and any(
+            out_of_range(raw, source.timezone, now=now) for raw in (entry.published_raw, entry.updated_raw)
+        ):
+            beyond_range += 1
+    if beyond_range:
+        # One line per run, not per entry: the feed's owner needs the fact and the count.
+        noun = "entry had a date" if beyond_range == 1 else "entries had dates"
+        warnings.append(f"{beyond_range} {noun} out of range; first-seen time used")
 
     counts, touched = await store_articles(runtime, f"feed:{source.id}", articles, now=now)
     if skipped:
