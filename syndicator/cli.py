@@ -5,7 +5,8 @@ names the file, the key and the problem (exit status 2), before anything starts.
 one is named on stderr (`config: /abs/path (from --config)`), first, so the operator sees
 which file runs while stdout stays for the command's output (`extract --json`). Every
 command that opens the store then checks its layout version (`check_store`), so no process
-ever reads or writes a layout it does not know.
+ever reads or writes a layout it does not know. The operators' commands (sources,
+reingest, pause, resume, runs) live in cli_operate.py.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from arq.connections import create_pool
 from arq.worker import create_worker
 from redis.exceptions import RedisError
 
+from syndicator import cli_operate
 from syndicator.cli_extract import ExtractCommandError, render, run_extract
 from syndicator.config import ConfigError, check_config, load_config, locate_config
 from syndicator.config.reload import ConfigReloader
@@ -31,12 +33,14 @@ from syndicator.embedded import EmbeddedRedis, EmbeddedRedisError
 from syndicator.ingest import ingest_source
 from syndicator.models import Config
 from syndicator.publish import moved_categories, publish_missing, republish_moved
+from syndicator.redact import redact_text, redact_url
 from syndicator.render import feed_url
 from syndicator.rlimits import raise_open_files_limit
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, connect, unreachable, wait_for_redis
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
+from syndicator.store.sources import halted_sources
 from syndicator.web.app import create_runner
 from syndicator.worker import worker_settings
 from syndicator.worker.restart import RestartingWorker
@@ -136,7 +140,7 @@ def print_sources(config: Config) -> None:
     shown = sources if len(sources) <= SOURCES_LISTED else sources[: SOURCES_LISTED - 2]
     for source in shown:
         disabled = "" if source.enabled else " [disabled]"
-        print(f"  {source.id} ({source.kind}) {source.url}{disabled}", file=sys.stderr)
+        print(f"  {source.id} ({source.kind}) {redact_url(source.url)}{disabled}", file=sys.stderr)
     if len(shown) < len(sources):
         print(f"  … and {len(sources) - len(shown)} more (see {config.path})", file=sys.stderr)
 
@@ -205,16 +209,23 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
         await queue.aclose()
 
 
-async def run_ingest(config: Config, redis_url: str, source_ids: list[str]) -> int:
+async def run_ingest(config: Config, redis_url: str, source_ids: list[str], *, named: bool = True) -> int:
+    """Ingest `source_ids` inline; unless the operator `named` them, paused and gone ones
+    are left out (and said so), as the scheduler leaves them out."""
     runtime = Runtime.open(config, redis_url)  # no queue: publish runs inline
     failures = 0
     try:
+        if not named:
+            halted = await halted_sources(runtime.redis, runtime.keys)
+            for source_id in [s for s in source_ids if s in halted]:
+                print(f"skipped {source_id}: {halted[source_id].state}; `syndicator resume {source_id}`")
+            source_ids = [s for s in source_ids if s not in halted]
         total = len(source_ids)
         for n, source_id in enumerate(source_ids, 1):
             # The line printed below is the operator's; a traceback would read as a crash.
             report = await ingest_source(runtime, source_id, traceback_level=logging.DEBUG)
             failures += report.status == "error"
-            print(f"[{n}/{total}] {report.line()}", flush=True)
+            print(f"[{n}/{total}] {redact_text(report.line())}", flush=True)
         await publish_missing(runtime)  # categories no source touched still get (empty) feeds
     finally:
         await runtime.close()
@@ -303,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config")
     p = sub.add_parser("migrate", help="upgrade the store to this version's layout (idempotent, resumable)")
     p.add_argument("--config")
+    cli_operate.add_parsers(sub)
     p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
     p.add_argument("path", nargs="?", help="the file (default: as for every command)")
     p.add_argument("--config", help="the same as PATH")
@@ -350,13 +362,15 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             if refused := asyncio.run(check_store(args.command, config, redis_url, args.config)):
                 return refused
+            if args.command in cli_operate.COMMANDS:
+                return asyncio.run(cli_operate.run_operate(args, config, redis_url))
             if args.command in ("serve", "web"):
                 asyncio.run(run_server(config, redis_url, with_worker=args.command == "serve"))
                 return 0
             if args.command == "worker":
                 return asyncio.run(_run_worker(config, redis_url, burst=args.burst))
             ids = args.source_ids or [s.id for s in config.sources.values() if s.enabled]
-            return asyncio.run(run_ingest(config, redis_url, ids))
+            return asyncio.run(run_ingest(config, redis_url, ids, named=bool(args.source_ids)))
     except EmbeddedRedisError as exc:
         print(f"embedded Redis failed: {exc}", file=sys.stderr)
         return 1
