@@ -1,0 +1,203 @@
+"""`/readyz` and `/metrics` of a web process, and the metrics-only server of a worker.
+
+`/healthz` (pages.py) says the process is alive and nothing else: it touches no Redis, so
+a supervisor never restarts a web process for an outage of the store. `/readyz` says
+whether this process can answer feed requests: 200 while Redis answers *or* it holds
+feeds in memory (feedcache.py serves those through an outage), 503 only when it can serve
+nothing. Its JSON body tells an operator why: Redis reachability, the feeds held and since
+when they may be stale, the worker heartbeats seen (a stale or missing worker is shown,
+never a reason for a web process to leave the load balancer), and the configuration
+running (path, digest, load or reload time).
+
+`/metrics` is Prometheus' text format (syndicator/metrics.py), for the networks in
+`admin.metrics_networks` (default loopback) or a request with the admin token; anyone
+else gets 403. The peer address counts, never X-Forwarded-For (anyone can send it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from syndicator import metrics
+from syndicator.config.reload import ConfigReloader
+from syndicator.publish import moved_categories
+from syndicator.runtime import Runtime
+from syndicator.web.feeds import CACHE_OUTCOME, FEED_CACHE, RUNTIME
+from syndicator.web.pages import RELOADER, config_status
+
+log = logging.getLogger(__name__)
+
+STARTED = web.AppKey("started_at", datetime)  # when this app (and its configuration) started
+REDIS_WAIT = 2.0  # seconds a probe or a scrape waits for Redis before reporting it down
+FEED_PREFIXES = ("/feeds/", "/archive/")
+FEED_FORMATS = ("rss", "atom", "json")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+# ---------------------------------------------------------------- /readyz
+
+
+async def _redis_up(runtime: Runtime) -> bool:
+    try:
+        async with asyncio.timeout(REDIS_WAIT):
+            await runtime.redis.ping()
+    except (RedisError, OSError, TimeoutError) as exc:
+        # The error names the Redis address: the operator's log gets it, the public body
+        # only says that the store is unreachable.
+        log.warning("readyz: Redis unreachable: %s", exc, extra={"event": "redis_unreachable"})
+        return False
+    return True
+
+
+async def _workers(runtime: Runtime) -> list[dict[str, object]]:
+    """The worker heartbeats in Redis, each with its age and whether it is stale."""
+    # TODO(lead): filled in from syndicator.store.heartbeats.live_workers once `ops` is merged.
+    return []
+
+
+async def readyz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    feeds = request.app[FEED_CACHE].status()
+    redis_up = await _redis_up(runtime)
+    ready = redis_up or bool(feeds["held"])
+    reloader = request.app.get(RELOADER)
+    config = config_status(runtime, reloader)
+    config["loaded_at"] = _loaded_at(request.app, reloader).isoformat()
+    body: dict[str, object] = {
+        "status": "ready" if ready else "unavailable",
+        "redis": "ok" if redis_up else "unreachable",
+        # From memory while Redis is down (possibly stale since `served_stale_since`).
+        "feeds": feeds,
+        "sources": len(runtime.config.sources),
+        "config": config,
+    }
+    if redis_up:
+        try:
+            async with asyncio.timeout(REDIS_WAIT):
+                body["workers"] = await _workers(runtime)
+                # Stored feeds rendered for another address (slug → it) until a worker republishes.
+                body["base_url"] = {
+                    "this_process": runtime.site_url,
+                    "stored": await moved_categories(runtime),
+                }
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("readyz: Redis failed mid-probe: %s", exc)
+            body["redis"] = "unreachable"
+    return web.json_response(body, status=200 if ready else 503)
+
+
+def _loaded_at(app: web.Application, reloader: ConfigReloader | None) -> datetime:
+    if reloader is not None and reloader.reloaded_at is not None:
+        return reloader.reloaded_at
+    return app[STARTED]
+
+
+# ---------------------------------------------------------------- /metrics
+
+
+def metrics_allowed(request: web.BaseRequest, runtime: Runtime) -> bool:
+    """From a network in `admin.metrics_networks`, or with the admin token."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    if peer:
+        try:
+            address = ipaddress.ip_address(peer[0])
+        except ValueError:
+            address = None
+        if address is not None:
+            networks = (ipaddress.ip_network(n) for n in runtime.config.admin.metrics_networks)
+            if any(address in network for network in networks):
+                return True
+    return _bearer_ok(request)
+
+
+def _bearer_ok(request: web.BaseRequest) -> bool:
+    # TODO(lead): once `admin` is merged: `return bearer_ok(request, load_admin_token())`
+    # with `from syndicator.web.admin.token import bearer_ok, load_admin_token` (the admin
+    # token opens /metrics from any network too).
+    return False
+
+
+async def scrape_values(runtime: Runtime, app: web.Application | None = None) -> metrics.ScrapeValues:
+    """The gauges computed from Redis now (see metrics.ScrapeValues); `app`: a web
+    process's, for its feed cache and configuration."""
+    values = metrics.ScrapeValues(config_digest=runtime.config.digest or None)
+    if app is not None:
+        cache = app[FEED_CACHE]
+        values.feeds_held = cache.status()["held"]  # type: ignore[assignment]
+        stale = cache.stale_since
+        values.feeds_stale_for = (datetime.now(UTC) - stale).total_seconds() if stale else 0.0
+        values.config_loaded_at = _loaded_at(app, app.get(RELOADER)).timestamp()
+    try:
+        async with asyncio.timeout(REDIS_WAIT):
+            await runtime.redis.ping()
+            values.redis_up = True
+            await _store_values(runtime, values)
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("metrics: Redis unreachable: %s", exc, extra={"event": "redis_unreachable"})
+    return values
+
+
+async def _store_values(runtime: Runtime, values: metrics.ScrapeValues) -> None:
+    """Queue depth, sources by state, scheduler lag and heartbeats, read from Redis."""
+    # TODO(lead): from syndicator.operate once `ops` is merged.
+    now = time.time()
+    due = await runtime.redis.zrangebyscore(runtime.keys.due, "-inf", now, start=0, num=1, withscores=True)
+    values.scheduler_lag = max(0.0, now - due[0][1]) if due else 0.0
+
+
+async def serve_metrics(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    if not metrics_allowed(request, runtime):
+        return web.Response(status=403, text="metrics: not from this address (admin.metrics_networks)\n")
+    values = await scrape_values(runtime, request.app if FEED_CACHE in request.app else None)
+    return web.Response(body=metrics.exposition(values), headers={"Content-Type": metrics.CONTENT_TYPE})
+
+
+# ---------------------------------------------------------------- feed requests counted
+
+
+@web.middleware
+async def count_feed_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`syndicator_feed_requests_total{format,status,cache}` for /feeds/ and /archive/."""
+    if not request.path.startswith(FEED_PREFIXES):
+        return await handler(request)
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    except RedisError:
+        status = 503  # what errors_as_text (app.py) answers
+        raise
+    finally:
+        ext = request.path.rpartition(".")[2]
+        fmt = ext if ext in FEED_FORMATS else "other"
+        metrics.FEED_REQUESTS.labels(fmt, str(status), request.get(CACHE_OUTCOME, "none")).inc()
+
+
+def install(app: web.Application) -> None:
+    """Give a web app `/readyz`, `/metrics` and the feed request counter."""
+    app[STARTED] = datetime.now(UTC)
+    app.middlewares.append(count_feed_requests)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", serve_metrics)
+
+
+def metrics_app(runtime: Runtime) -> web.Application:
+    """A worker's metrics server (`syndicator worker --metrics-port`): `/metrics` only."""
+    app = web.Application()
+    app[RUNTIME] = runtime
+    app.router.add_get("/metrics", serve_metrics)
+    return app
