@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from syndicator.ingest import ingest_source
 from syndicator.publish import publish_missing
 from syndicator.runtime import Runtime
+from syndicator.store.schema import migrate
 from syndicator.web.feeds import FEED_CACHE
 from tests.builders import items, rss, write_config
 from tests.harness import run_burst_worker, serving
@@ -127,6 +128,10 @@ async def test_metrics_parse_and_move_with_jobs_and_feed_requests(
     # Computed at scrape time from Redis.
     assert total(after, "syndicator_redis_up") == 1
     assert ("syndicator_scheduler_lag_seconds", ()) in after
+    assert ("syndicator_queue_depth", ()) in after and ("syndicator_runs_in_progress", ()) in after
+    assert total(after, "syndicator_failing_sources") == 1  # `broken`
+    assert total(after, "syndicator_sources", state="failing") == 1
+    assert total(after, "syndicator_sources", state="ok") == 1
     assert total(after, "syndicator_config_info", digest=config.digest) == 1
 
     # Labels name sources, never URLs; histograms have no per-source label.
@@ -208,6 +213,7 @@ def test_two_web_processes_add_up_through_the_multiprocess_directory(tmp_path, r
     async def publish() -> None:
         runtime = Runtime.open(config, redis_url)
         try:
+            await migrate(runtime.redis, runtime.keys)  # stamped current, as `web` requires
             await ingest_source(runtime, "good")
             await publish_missing(runtime)
         finally:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -28,8 +28,10 @@ from redis.exceptions import RedisError
 
 from syndicator import metrics
 from syndicator.config.reload import ConfigReloader
+from syndicator.operate import STATES, list_health, queue_status
 from syndicator.publish import moved_categories
 from syndicator.runtime import Runtime
+from syndicator.store.heartbeats import live_workers
 from syndicator.web.feeds import CACHE_OUTCOME, FEED_CACHE, RUNTIME
 from syndicator.web.pages import RELOADER, config_status
 
@@ -59,9 +61,13 @@ async def _redis_up(runtime: Runtime) -> bool:
 
 
 async def _workers(runtime: Runtime) -> list[dict[str, object]]:
-    """The worker heartbeats in Redis, each with its age and whether it is stale."""
-    # TODO(lead): filled in from syndicator.store.heartbeats.live_workers once `ops` is merged.
-    return []
+    """The worker heartbeats in Redis, each with its age and whether it is stale (a beat
+    missed: shown here and in the metrics, never a reason for this process to be unready)."""
+    now = datetime.now(UTC)
+    return [
+        {**beat.as_dict(), "age_seconds": round(beat.age(now), 3), "stale": beat.stale(now)}
+        for beat in await live_workers(runtime.redis, runtime.keys)
+    ]
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -147,11 +153,21 @@ async def scrape_values(runtime: Runtime, app: web.Application | None = None) ->
 
 
 async def _store_values(runtime: Runtime, values: metrics.ScrapeValues) -> None:
-    """Queue depth, sources by state, scheduler lag and heartbeats, read from Redis."""
-    # TODO(lead): from syndicator.operate once `ops` is merged.
-    now = time.time()
-    due = await runtime.redis.zrangebyscore(runtime.keys.due, "-inf", now, start=0, num=1, withscores=True)
-    values.scheduler_lag = max(0.0, now - due[0][1]) if due else 0.0
+    """Queue depth, runs in progress and heartbeats (`operate.queue_status`), sources by
+    state and scheduler lag (`operate.list_health`), read from Redis now."""
+    now = datetime.now(UTC)
+    queue = await queue_status(runtime)
+    values.queue_depth = queue.depth
+    values.runs_in_progress = len(queue.runs)
+    values.heartbeat_ages = {beat.worker_id: beat.age(now) for beat in queue.workers}
+    healths = await list_health(runtime, now=now)
+    values.sources_by_state = {state: 0 for state in STATES} | Counter(h.state for h in healths)
+    # How long the most overdue polled source has waited past its due time: grows while no
+    # scheduler runs (no worker) or the workers cannot keep up.
+    overdue = [
+        (now - datetime.fromisoformat(h.next_due)).total_seconds() for h in healths if h.next_due is not None
+    ]
+    values.scheduler_lag = max([0.0, *overdue])
 
 
 async def serve_metrics(request: web.Request) -> web.Response:
