@@ -9,6 +9,7 @@ feed requests to a server on loopback.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import urllib.error
 import urllib.request
@@ -244,3 +245,39 @@ def test_two_web_processes_add_up_through_the_multiprocess_directory(tmp_path, r
     finally:
         for web in webs:
             assert web.stop(signal.SIGTERM) == 0, web.log
+
+
+def test_serve_exposes_its_worker_and_web_metrics_and_logs_json(tmp_path, redis, redis_url, prefix):
+    """`serve` is both in one: its /metrics counts the in-process worker's fetches and the
+    feed requests; its JSON log lines carry the run's fields with the URL's secret hidden."""
+    config = config_for(tmp_path, None, redis_url, prefix)
+    port = free_port()
+    serve = Running(
+        ("serve", "--config", config.path, "--port", str(port)),
+        tmp_path,
+        store_environment(redis_url, prefix) | {"SYNDICATOR_LOG_FORMAT": "json"},
+        tmp_path / "serve.log",
+    )
+    site = f"http://127.0.0.1:{port}"
+    try:
+        serve.wait_for("serving feeds at")
+        eventually(
+            lambda: total(scrape_sync(f"{site}/metrics"), "syndicator_fetches_total", source="broken"),
+            "the broken source's fetch counted",
+            seconds=30,
+        )
+        eventually(lambda: b"m title 1" in urllib.request.urlopen(f"{site}/feeds/tech.rss").read(), "feed")
+        samples = scrape_sync(f"{site}/metrics")
+        assert total(samples, "syndicator_fetches_total", source="good", outcome="ok") == 1
+        assert total(samples, "syndicator_fetches_total", source="broken", outcome="error") == 1
+        assert total(samples, "syndicator_feed_requests_total", format="rss", status="200") >= 1
+    finally:
+        assert serve.stop(signal.SIGTERM) == 0, serve.log
+    records = [json.loads(line) for line in serve.log.splitlines() if line.startswith("{")]
+    [failed] = [r for r in records if r.get("event") == "ingest_failed"]
+    assert {"time", "level", "logger", "message", "source_id", "run_id", "url", "outcome", "duration"} <= set(
+        failed
+    )
+    assert failed["source_id"] == "broken" and failed["level"] == "WARNING"
+    assert failed["url"] == "http://user:***@127.0.0.1:9/missing.rss"
+    assert "s3cret" not in serve.log
