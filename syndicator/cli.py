@@ -1,4 +1,5 @@
-"""`syndicator` command line: serve, web, worker, ingest, migrate, extract, check-config.
+"""`syndicator` command line: serve, web, worker, ingest, migrate, extract, check-config
+(and the operators' sources, reingest, pause, resume, runs: cli_operate.py).
 
 Every command loads the configuration first, so a bad config stops it with one line that
 names the file, the key and the problem (exit status 2), before anything starts. A good
@@ -25,7 +26,7 @@ from arq.connections import create_pool
 from arq.worker import Worker, create_worker
 from redis.exceptions import RedisError
 
-from syndicator import logs
+from syndicator import cli_operate, logs
 from syndicator.cli_extract import ExtractCommandError, render, run_extract
 from syndicator.config import ConfigError, check_config, load_config, locate_config
 from syndicator.config.reload import ConfigReloader
@@ -40,6 +41,7 @@ from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, connect, unreachable, wait_for_redis
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
+from syndicator.store.sources import halted_sources
 from syndicator.web.app import create_runner
 from syndicator.web.readiness import metrics_app
 from syndicator.worker import worker_settings
@@ -207,10 +209,17 @@ async def run_server(
         await queue.aclose()
 
 
-async def run_ingest(config: Config, redis_url: str, source_ids: list[str]) -> int:
+async def run_ingest(config: Config, redis_url: str, source_ids: list[str], *, named: bool = True) -> int:
+    """Ingest `source_ids` inline; unless the operator `named` them, paused and gone ones
+    are left out (and said so), as the scheduler leaves them out."""
     runtime = Runtime.open(config, redis_url)  # no queue: publish runs inline
     failures = 0
     try:
+        if not named:
+            halted = await halted_sources(runtime.redis, runtime.keys)
+            for source_id in [s for s in source_ids if s in halted]:
+                print(f"skipped {source_id}: {halted[source_id].state}; `syndicator resume {source_id}`")
+            source_ids = [s for s in source_ids if s not in halted]
         total = len(source_ids)
         for n, source_id in enumerate(source_ids, 1):
             # The line printed below is the operator's; a traceback would read as a crash.
@@ -308,10 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config")
     p = sub.add_parser("migrate", help="upgrade the store to this version's layout (idempotent, resumable)")
     p.add_argument("--config")
+    cli_operate.add_parsers(sub)
     p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
     p.add_argument("path", nargs="?", help="the file (default: as for every command)")
     p.add_argument("--config", help="the same as PATH")
-    for command in sub.choices.values():
+    for command in dict.fromkeys(sub.choices.values()):  # each once, aliases or not
         command.add_argument("--log-format", choices=logs.FORMATS, help=LOG_FORMAT_HELP)
     args = parser.parse_args(argv)
     configure_logging(verbose=getattr(args, "verbose", False), log_format=args.log_format)
@@ -357,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             if refused := asyncio.run(check_store(args.command, config, redis_url, args.config)):
                 return refused
+            if args.command in cli_operate.COMMANDS:
+                return asyncio.run(cli_operate.run_operate(args, config, redis_url))
             if args.command in ("serve", "web"):
                 fmt = args.log_format or os.environ.get(logs.FORMAT_ENV)
                 with logs.access_log(not args.no_access_log, fmt) as access_log:
@@ -367,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                 metrics_at = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
                 return asyncio.run(_run_worker(config, redis_url, burst=args.burst, metrics_at=metrics_at))
             ids = args.source_ids or [s.id for s in config.sources.values() if s.enabled]
-            return asyncio.run(run_ingest(config, redis_url, ids))
+            return asyncio.run(run_ingest(config, redis_url, ids, named=bool(args.source_ids)))
     except EmbeddedRedisError as exc:
         print(f"embedded Redis failed: {exc}", file=sys.stderr)
         return 1
