@@ -59,7 +59,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--config")
     p = sub.add_parser("reingest", help="queue an ingest run of sources for the workers")
-    p.add_argument("--source", dest="source_ids", action="append", nargs="+", default=[], metavar="ID")
+    p.add_argument(
+        "--source",
+        dest="source_ids",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="ID",
+        help="these sources",
+    )
     p.add_argument("--category", metavar="SLUG", help="every source that feeds this category")
     p.add_argument("--failing", action="store_true", help="every source whose last poll failed")
     p.add_argument("--all", action="store_true", help="every source")
