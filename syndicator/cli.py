@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -25,7 +26,7 @@ from arq.connections import create_pool
 from arq.worker import create_worker
 from redis.exceptions import RedisError
 
-from syndicator import cli_operate
+from syndicator import cli_operate, logs
 from syndicator.cli_extract import ExtractCommandError, render, run_extract
 from syndicator.config import ConfigError, check_config, load_config, locate_config
 from syndicator.config.reload import ConfigReloader
@@ -42,6 +43,7 @@ from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
 from syndicator.store.sources import halted_sources
 from syndicator.web.app import create_runner
+from syndicator.web.readiness import metrics_app
 from syndicator.worker import worker_settings
 from syndicator.worker.restart import RestartingWorker
 from syndicator.worker.settings import republisher
@@ -49,6 +51,10 @@ from syndicator.worker.settings import republisher
 log = logging.getLogger("syndicator")
 
 SOURCES_LISTED = 10  # more sources than this are summarised after the first few
+LOG_FORMAT_HELP = (
+    f"json (one object a line), human, or auto (default; ${logs.FORMAT_ENV} sets it): "
+    "JSON unless stderr is a terminal"
+)
 VERBOSE_HELP = "log every job arq runs (the scheduler's ticks too); default: warnings and our own lines"
 
 
@@ -66,11 +72,12 @@ class _NoSpuriousSigusr1(logging.Filter):
         return not (str(record.msg).startswith("shutdown on %s") and args[:1] == ("SIGUSR1",))
 
 
-def configure_logging(*, verbose: bool) -> None:
+def configure_logging(*, verbose: bool, log_format: str | None = None) -> None:
     """INFO for Syndicator; arq's per-job lines (`→ …schedule_due()`, `← …`) only with
     --verbose: the scheduler's tick alone would print about fourteen lines a minute while
-    nothing happens. arq's warnings and job failures always show."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    nothing happens. arq's warnings and job failures always show. JSON lines or human
+    ones: `--log-format`, else $SYNDICATOR_LOG_FORMAT, else by whether stderr is a terminal."""
+    logs.configure_output(log_format or os.environ.get(logs.FORMAT_ENV) or "auto")
     arq_worker = logging.getLogger("arq.worker")
     arq_worker.addFilter(_NoSpuriousSigusr1())
     arq_worker.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -157,7 +164,7 @@ def print_addresses(runtime: Runtime) -> None:
 async def warn_if_moved(runtime: Runtime) -> None:
     """One WARNING when stored feeds were rendered for another base URL than this `web`
     process's: their self links then name an address this process is not reached at.
-    (`web` renders nothing; a worker with this base URL republishes them. /healthz lists them.)"""
+    (`web` renders nothing; a worker with this base URL republishes them. /readyz lists them.)"""
     moved = await moved_categories(runtime)
     if not moved:
         return
@@ -172,7 +179,9 @@ async def warn_if_moved(runtime: Runtime) -> None:
     )
 
 
-async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> None:
+async def run_server(
+    config: Config, redis_url: str, *, with_worker: bool, access_log: logging.Logger | None = None
+) -> None:
     queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
     # One configuration per process: `serve`'s worker shares this runtime, so this one
@@ -185,7 +194,7 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
         await republish_moved(runtime)
     else:
         await warn_if_moved(runtime)
-    runner = create_runner(runtime, reloader=reloader)
+    runner = create_runner(runtime, reloader=reloader, access_log=access_log)
     await runner.setup()
     site = web.TCPSite(runner, config.settings.host, config.settings.port)
     await site.start()
@@ -298,10 +307,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--config")
         if name == "serve":
             p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+        p.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
     p = sub.add_parser("worker", help="an arq worker (any number may share one Redis)")
     p.add_argument("--config")
     p.add_argument("--burst", action="store_true", help="run queued jobs, then exit")
     p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics at /metrics on this port")
+    p.add_argument("--metrics-host", default="127.0.0.1", help="its address (default: loopback)")
     p = sub.add_parser("ingest", help="ingest sources once now and print what happened")
     p.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
     p.add_argument("--config")
@@ -318,8 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
     p.add_argument("path", nargs="?", help="the file (default: as for every command)")
     p.add_argument("--config", help="the same as PATH")
+    for command in dict.fromkeys(sub.choices.values()):  # each once, aliases or not
+        command.add_argument("--log-format", choices=logs.FORMATS, help=LOG_FORMAT_HELP)
     args = parser.parse_args(argv)
-    configure_logging(verbose=getattr(args, "verbose", False))
+    configure_logging(verbose=getattr(args, "verbose", False), log_format=args.log_format)
 
     if args.command == "check-config":
         given_by = "the command line" if args.path else "--config"
@@ -365,10 +379,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.command in cli_operate.COMMANDS:
                 return asyncio.run(cli_operate.run_operate(args, config, redis_url))
             if args.command in ("serve", "web"):
-                asyncio.run(run_server(config, redis_url, with_worker=args.command == "serve"))
+                fmt = args.log_format or os.environ.get(logs.FORMAT_ENV)
+                with logs.access_log(not args.no_access_log, fmt) as access_log:
+                    serve = args.command == "serve"
+                    asyncio.run(run_server(config, redis_url, with_worker=serve, access_log=access_log))
                 return 0
             if args.command == "worker":
-                return asyncio.run(_run_worker(config, redis_url, burst=args.burst))
+                metrics_at = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
+                return asyncio.run(_run_worker(config, redis_url, burst=args.burst, metrics_at=metrics_at))
             ids = args.source_ids or [s.id for s in config.sources.values() if s.enabled]
             return asyncio.run(run_ingest(config, redis_url, ids, named=bool(args.source_ids)))
     except EmbeddedRedisError as exc:
@@ -419,7 +437,26 @@ async def _wait_for_redis(redis_url: str, command: str) -> bool:
             loop.remove_signal_handler(sig)
 
 
-async def _run_worker(config: Config, redis_url: str, *, burst: bool) -> int:
+async def _run_worker(
+    config: Config, redis_url: str, *, burst: bool, metrics_at: tuple[str, int] | None = None
+) -> int:
+    """`_work`, with `/metrics` served at `metrics_at` (host, port) while it runs."""
+    if metrics_at is None:
+        return await _work(config, redis_url, burst=burst)
+    runtime = Runtime.open(config, redis_url)  # for the gauges read from Redis at scrape time
+    runner = web.AppRunner(metrics_app(runtime), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, *metrics_at).start()
+        host, port = metrics_at
+        print(f"worker: metrics at http://{host}:{port}/metrics", file=sys.stderr, flush=True)
+        return await _work(config, redis_url, burst=burst)
+    finally:
+        await runner.cleanup()
+        await runtime.close()
+
+
+async def _work(config: Config, redis_url: str, *, burst: bool) -> int:
     """Run the arq worker; when Redis goes away under it, wait for Redis and start a new
     one (worker/restart.py). arq handles SIGINT/SIGTERM itself while a worker runs (after
     letting running jobs finish); `_wait_for_redis` does while none does."""

@@ -17,8 +17,8 @@ from syndicator import values as v
 # ---------------------------------------------------------------- configuration
 #
 # The config records are the schema: each field of `Settings` (`[server]`), `FetchLimits`
-# (`[fetch]`), `Category` (`[all]`, `[[categories]]`), `Source` (`[[sources]]`) and
-# `SiteRules` (`[sources.rules]`) is a key of the TOML file, with the field's type (the
+# (`[fetch]`), `AdminSettings` (`[admin]`), `Category` (`[all]`, `[[categories]]`), `Source`
+# (`[[sources]]`) and `SiteRules` (`[sources.rules]`) is a key of the TOML file, with the field's type (the
 # `Annotated` value types of `syndicator.values`) and default. `syndicator.config.schema`
 # derives the strict pydantic tables from these fields, so adding a key is one line here.
 # Arrays in the file are tuples here. The records stay plain dataclasses: building one in
@@ -161,6 +161,15 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class AdminSettings:
+    """`[admin]`: who may read operators' endpoints."""
+
+    # Client networks (CIDRs) that may read /metrics (web processes, `worker --metrics-port`)
+    # without the admin token; from anywhere else /metrics needs `Authorization: Bearer`.
+    metrics_networks: tuple[v.Cidr, ...] = ("127.0.0.0/8", "::1/128")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration. Categories include the reserved `all`.
 
@@ -175,6 +184,7 @@ class Config:
     categories: dict[str, Category]
     sources: dict[str, Source]
     digest: str = ""
+    admin: AdminSettings = field(default_factory=AdminSettings)
 
     def category_label(self, slug: str) -> str:
         """What readers see for category `slug`: its ancestors' titles and its own, joined by "/".

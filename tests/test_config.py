@@ -27,6 +27,7 @@ from syndicator.config import (
 )
 from syndicator.config.errors import from_validation_error
 from syndicator.config.schema import (
+    AdminTable,
     CategoryTable,
     FeedTable,
     FetchTable,
@@ -35,7 +36,15 @@ from syndicator.config.schema import (
     SourceTable,
     table_of,
 )
-from syndicator.models import ALL_CATEGORY, Category, FetchLimits, Settings, SiteRules, Source
+from syndicator.models import (
+    ALL_CATEGORY,
+    AdminSettings,
+    Category,
+    FetchLimits,
+    Settings,
+    SiteRules,
+    Source,
+)
 from syndicator.values import PositiveInt
 from tests.conftest import JSONFEED_SCHEMA
 
@@ -621,6 +630,7 @@ def test_the_tables_accept_exactly_the_records_fields_with_their_defaults(tmp_pa
     for table, record, not_in_file in [
         (ServerTable, Settings, set()),
         (FetchTable, FetchLimits, set()),
+        (AdminTable, AdminSettings, set()),
         (SourceTable, Source, set()),
         (RulesTable, SiteRules, set()),
         (CategoryTable, Category, set()),
@@ -631,6 +641,7 @@ def test_the_tables_accept_exactly_the_records_fields_with_their_defaults(tmp_pa
     config = load_config(path, environ={})
     assert config.settings == Settings()
     assert config.fetch == FetchLimits()
+    assert config.admin == AdminSettings()
     assert config.categories["all"] == Category("all", "All articles")
     assert config.categories["tech"] == Category("tech", "Tech")
     source = config.sources["one"]

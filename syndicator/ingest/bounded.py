@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
+from syndicator import metrics
 from syndicator.discover import ListingPage, parse_listing
 from syndicator.errors import SyndicatorError
 from syndicator.extract.decode import decode_html
@@ -44,10 +45,12 @@ async def bounded(runtime: Runtime, body: bytes, fn: Callable[..., T], *args: An
     known = await over_limit(runtime.redis, runtime.keys, digest)
     if known is not None and known.still_applies(limits.parse_timeout, limits.parse_memory):
         raise OverParseLimit(f"{UNCHANGED} ({known.reason})")
+    stage = metrics.EXTRACT_SECONDS if fn.__name__ == "extract_article" else metrics.PARSE_SECONDS
     try:
-        return await runtime.pool.run(
-            partial(fn, body, *args, **kwargs), timeout=limits.parse_timeout, memory=limits.parse_memory
-        )
+        with metrics.timed(stage):
+            return await runtime.pool.run(
+                partial(fn, body, *args, **kwargs), timeout=limits.parse_timeout, memory=limits.parse_memory
+            )
     except OverLimit as exc:
         record = OverLimitRecord(exc.reason, limits.parse_timeout, limits.parse_memory)
         await remember_over_limit(runtime.redis, runtime.keys, digest, record)

@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from datetime import datetime
 
+from syndicator import metrics
 from syndicator.models import ALL_CATEGORY, Article
 from syndicator.publish import request_publish
 from syndicator.runtime import Runtime
@@ -41,6 +42,7 @@ async def store_articles(
     for article in articles:
         result = await upsert_article(redis, keys, article, planned[article.id], now=now)
         counts[result.outcome.value] += 1
+        metrics.count_articles({result.outcome.value: 1}, article.source_id)
         touched.update(result.indexes)
 
     for slug in sorted(touched):

@@ -107,10 +107,14 @@ async def test_held_feeds_are_served_unchanged_while_redis_is_down(serving, priv
     never, _, never_headers = await fetch(server, http, "/feeds/tech.rss")  # never held
     assert never == 503 and never_headers["Retry-After"]
 
-    health_status, health, _ = await fetch(server, http, "/healthz")
-    assert health_status == 503
-    feeds = json.loads(health)["feeds"]
+    # Ready (it serves what it holds), and the body says Redis is away and since when the
+    # feeds may be stale; alive regardless.
+    ready_status, ready, _ = await fetch(server, http, "/readyz")
+    assert ready_status == 200
+    assert json.loads(ready)["redis"] == "unreachable"
+    feeds = json.loads(ready)["feeds"]
     assert feeds["held"] == 1 and not feeds["live"] and feeds["served_stale_since"]
+    assert (await fetch(server, http, "/healthz"))[0] == 200
 
     private_redis.start()  # same socket, same data (append-only file)
     await until(lambda: cache.live, what="subscription after the restart")
@@ -217,7 +221,7 @@ async def test_variants_deltas_and_archives_served_before_are_replayed_while_red
         status, _, headers = await fetch(server, http, never)
         assert status == 503 and headers["Retry-After"], never
 
-    _, health, _ = await fetch(server, http, "/healthz")
+    _, health, _ = await fetch(server, http, "/readyz")
     feeds = json.loads(health)["feeds"]
     assert feeds["responses"]["held"] == 6  # OPML needs no Redis (config only): not kept
     assert feeds["responses"]["served_stale_since"] and feeds["served_stale_since"]
@@ -230,7 +234,7 @@ async def test_variants_deltas_and_archives_served_before_are_replayed_while_red
     status, body, fresh = await fetch(server, http, "/feeds/tech.atom?limit=2")
     assert status == 200 and fresh["ETag"] != served["/feeds/tech.atom?limit=2"][2]["ETag"]
     assert b"later title 0" in body
-    _, health, _ = await fetch(server, http, "/healthz")
+    _, health, _ = await fetch(server, http, "/readyz")
     assert json.loads(health)["feeds"]["responses"]["served_stale_since"] is None
 
 
@@ -279,7 +283,7 @@ def test_web_started_before_redis_waits_then_serves(tmp_path, prefix):
         waiting = [line for line in log.splitlines() if "Redis unreachable" in line]
         assert len(waiting) == 1 and waiting[0].startswith(f"web: Redis unreachable at {redis.url}")
         assert "Traceback" not in log
-        status, body = get(f"http://127.0.0.1:{port}/healthz")
+        status, body = get(f"http://127.0.0.1:{port}/readyz")
         assert status == 200 and json.loads(body)["redis"] == "ok"
     finally:
         assert web.stop(signal.SIGTERM) == 0, web.log
