@@ -10,7 +10,8 @@ failed `IngestReport` carries to `record_outcome`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -18,6 +19,9 @@ from syndicator.discover import ListingPage, parse_listing
 from syndicator.errors import SyndicatorError
 from syndicator.extract.decode import decode_html
 from syndicator.isolate import OverLimit
+from syndicator.models import Source
+from syndicator.normalise.feed import NormalisedFeed, normalise_feed
+from syndicator.parse.limits import parse_bounded
 from syndicator.runtime import Runtime
 from syndicator.store.overlimit import OverLimitRecord, document_digest, over_limit, remember_over_limit
 
@@ -52,6 +56,26 @@ async def bounded(runtime: Runtime, body: bytes, fn: Callable[..., T], *args: An
         record = OverLimitRecord(exc.reason, limits.parse_timeout, limits.parse_memory)
         await remember_over_limit(runtime.redis, runtime.keys, digest, record)
         raise OverParseLimit(exc.reason) from exc
+
+
+def parse_and_normalise(
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    *,
+    max_entries: int,
+    max_field_bytes: int,
+    source: Source,
+    fetched_at: datetime,
+) -> NormalisedFeed:
+    """Parse a feed within the limits (`parse_bounded`) and normalise its entries.
+
+    The job a feed source runs in the pool: normalising 100,000 entries on the event loop
+    held `serve` for seconds (see `syndicator.normalise.feed`). Raises what `parse_bounded`
+    raises (ParseError).
+    """
+    feed = parse_bounded(body, dict(headers), url, max_entries=max_entries, max_field_bytes=max_field_bytes)
+    return normalise_feed(feed, source, feed_url=url, fetched_at=fetched_at)
 
 
 def read_listing(body: bytes, content_type: str | None, url: str) -> ListingPage:
