@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from syndicator.fetch import FetchError
-from syndicator.ingest.bounded import OverParseLimit, bounded, parse_and_normalise
+from syndicator.ingest.bounded import OverParseLimit, bounded, log_again, parse_and_normalise
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_article_chunks
 from syndicator.models import Source
@@ -46,6 +46,7 @@ async def ingest_feed(runtime: Runtime, source: Source, *, now: datetime) -> Ing
     except OverParseLimit as exc:
         return failed(source.id, source.url, exc.reason, at=fetched.final_url)
 
+    log_again(feed)
     # Unpickled one chunk at a time, as each is stored: the loop answers requests in
     # between, and at most one chunk of Articles is alive (see store_article_chunks).
     chunks = (feed.articles(index) for index in range(len(feed.chunks)))

@@ -35,6 +35,10 @@ class NormalisedFeed:
     warnings: tuple[str, ...]
     skipped: int
     categories: frozenset[tuple[str, ...]]  # every Article's `categories`, without unpickling
+    # What the job logged at WARNING or above in the child, as (logger, level, message), to
+    # be logged again where the operator's log is configured; `unlogged` were left out.
+    logged: tuple[tuple[str, int, str], ...] = ()
+    unlogged: int = 0
 
     def articles(self, index: int) -> list[Article]:
         """The Articles of chunk `index` (pickled by our own child, so safe to unpickle)."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from syndicator.models import HASH_VERSION, Article, Category
@@ -152,7 +153,9 @@ class _Snapshot:
         self.evicted: set[tuple[str, str]] = set()  # (slug, article id) with a marker
 
     @classmethod
-    async def read(cls, pipe, keys: Keys, batch: Sequence[tuple[Article, tuple[str, ...]]]) -> _Snapshot:
+    async def read(
+        cls, pipe: Pipeline, keys: Keys, batch: Sequence[tuple[Article, tuple[str, ...]]]
+    ) -> _Snapshot:
         """WATCH and read every key the batch's plans can look at, in a few round trips."""
         snapshot = cls(keys)
         slugs = sorted({slug for _article, indexes in batch for slug in indexes})
@@ -174,7 +177,7 @@ class _Snapshot:
             )
         return snapshot
 
-    def plan(self, pipe, article: Article, indexes: tuple[str, ...], now: datetime) -> UpsertResult:
+    def plan(self, pipe: Pipeline, article: Article, indexes: tuple[str, ...], now: datetime) -> UpsertResult:
         """Queue `article`'s writes on `pipe` (after MULTI) and remember them; its result."""
         keys = self.keys
         url_key = keys.url_index(article.url) if article.url else None
@@ -275,7 +278,7 @@ def _current_hash(article: Article) -> str:
     return article.content_hash if article.hash_version == HASH_VERSION else article.reader_hash()
 
 
-def _write(pipe, keys: Keys, record: Article, indexes: tuple[str, ...], url_key: str | None) -> str:
+def _write(pipe: Pipeline, keys: Keys, record: Article, indexes: tuple[str, ...], url_key: str | None) -> str:
     """Queue the writes of `record` under `indexes`; returns the JSON stored for it."""
     raw = article_to_json(record, indexes=indexes)
     pipe.set(keys.article(record.id), raw)
