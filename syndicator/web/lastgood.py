@@ -112,7 +112,7 @@ class LastGood:
         return web.Response(status=kept.status, headers=dict(kept.headers), body=kept.body)
 
     def status(self) -> dict[str, object]:
-        """For /healthz (under `feeds`): how many responses are kept, and since when kept
+        """For /readyz (under `feeds`): how many responses are kept, and since when kept
         ones are replayed because Redis does not answer (null: they are not)."""
         return {
             "held": len(self.responses),
