@@ -37,6 +37,7 @@ from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, connect, unreachable, wait_for_redis
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
+from syndicator.web.admin.token import token_refusal
 from syndicator.web.app import create_runner
 from syndicator.worker import worker_settings
 from syndicator.worker.settings import republisher
@@ -319,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
         refusal := public_url_required(args.command, config.settings)
     ):
         print(refusal, file=sys.stderr)
+        return 2
+    if args.command in ("serve", "web") and (refusal := token_refusal(args.command)):
+        print(refusal, file=sys.stderr)  # the admin token, when set, must be usable
         return 2
     if args.command == "ingest":
         unknown = [s for s in args.source_ids if s not in config.sources]
