@@ -31,6 +31,7 @@ from syndicator.embedded import EmbeddedRedis, EmbeddedRedisError
 from syndicator.ingest import ingest_source
 from syndicator.models import Config
 from syndicator.publish import moved_categories, publish_missing, republish_moved
+from syndicator.redact import redact_text, redact_url
 from syndicator.render import feed_url
 from syndicator.rlimits import raise_open_files_limit
 from syndicator.runtime import Runtime, public_url_required
@@ -128,7 +129,7 @@ def print_sources(config: Config) -> None:
     shown = sources if len(sources) <= SOURCES_LISTED else sources[: SOURCES_LISTED - 2]
     for source in shown:
         disabled = "" if source.enabled else " [disabled]"
-        print(f"  {source.id} ({source.kind}) {source.url}{disabled}", file=sys.stderr)
+        print(f"  {source.id} ({source.kind}) {redact_url(source.url)}{disabled}", file=sys.stderr)
     if len(shown) < len(sources):
         print(f"  … and {len(sources) - len(shown)} more (see {config.path})", file=sys.stderr)
 
@@ -206,7 +207,7 @@ async def run_ingest(config: Config, redis_url: str, source_ids: list[str]) -> i
             # The line printed below is the operator's; a traceback would read as a crash.
             report = await ingest_source(runtime, source_id, traceback_level=logging.DEBUG)
             failures += report.status == "error"
-            print(f"[{n}/{total}] {report.line()}", flush=True)
+            print(f"[{n}/{total}] {redact_text(report.line())}", flush=True)
         await publish_missing(runtime)  # categories no source touched still get (empty) feeds
     finally:
         await runtime.close()

@@ -20,6 +20,7 @@ source a backoff).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
@@ -31,6 +32,7 @@ from syndicator.ingest.feed import ingest_feed
 from syndicator.ingest.pages import discover_pages, ingest_one_page
 from syndicator.ingest.report import IngestReport, failed, summarise_counts
 from syndicator.models import Source
+from syndicator.redact import redact_text
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import HostBusy
 from syndicator.store.sources import record_outcome
@@ -62,10 +64,14 @@ async def ingest_source(
     *,
     now: datetime | None = None,
     traceback_level: int = logging.ERROR,
+    force: bool = False,
 ) -> IngestReport:
     """Poll one source (a feed, a page, or a listing/sitemap and its new pages) and record it.
 
     Never raises for something the source did (see the module's docstring).
+    `force` ignores the stored validators (no conditional GET) and re-reads pages a
+    listing or sitemap found before, so improved extraction reaches stored articles; it
+    goes through the same politeness slots as any poll.
     `traceback_level` is where an internal error's traceback is logged: ERROR for a worker,
     whose log is the operator's only view; the CLI passes DEBUG, since it prints the
     report's line itself and a traceback there reads as a crash of the command.
@@ -73,13 +79,15 @@ async def ingest_source(
     now = now or datetime.now(UTC)
     source = runtime.config.sources[source_id]
     if source.kind == "feed":
-        work = ingest_feed(runtime, source, now=now)
+        work = ingest_feed(runtime, source, now=now, force=force)
     elif source.kind == "page":
-        work = ingest_one_page(runtime, source, source.url, now=now)
+        work = ingest_one_page(runtime, source, source.url, now=now, force=force)
     else:
-        work = discover_pages(runtime, source, now=now)
+        work = discover_pages(runtime, source, now=now, force=force)
+    started = time.monotonic()
     report = await _guarded(work, source, source.url, from_listing=False, traceback_level=traceback_level)
-    await record_outcome(runtime.redis, runtime.keys, source, report, now=now)
+    duration = time.monotonic() - started
+    await record_outcome(runtime.redis, runtime.keys, source, report, now=now, duration=duration)
     return report
 
 
@@ -121,7 +129,7 @@ async def _guarded(
     except Exception as exc:  # the source boundary: see the module's docstring
         reason = f"{INTERNAL_ERROR}: {type(exc).__name__}: {_one_line(exc)}"
         report = failed(source.id, url, reason, from_listing=from_listing)
-        log.log(traceback_level, "%s", report.line(), exc_info=exc)
+        log.log(traceback_level, "%s", redact_text(report.line()), exc_info=exc)
         return report
 
 

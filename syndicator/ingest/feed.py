@@ -13,7 +13,7 @@ from syndicator.fetch import FetchError
 from syndicator.ingest.bounded import OverParseLimit, bounded
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_articles
-from syndicator.models import Article, Source
+from syndicator.models import Article, Source, Validators
 from syndicator.normalise import NormaliseError, normalise_entry
 from syndicator.parse import ParseError
 from syndicator.parse.limits import parse_bounded
@@ -21,10 +21,13 @@ from syndicator.runtime import Runtime
 from syndicator.store.sources import load_state
 
 
-async def ingest_feed(runtime: Runtime, source: Source, *, now: datetime) -> IngestReport:
+async def ingest_feed(
+    runtime: Runtime, source: Source, *, now: datetime, force: bool = False
+) -> IngestReport:
+    """`force`: fetch without the stored validators, so a 304 cannot skip the parse."""
     state = await load_state(runtime.redis, runtime.keys, source.id)
     try:
-        fetched = await runtime.fetcher.fetch(source, state.validators)
+        fetched = await runtime.fetcher.fetch(source, Validators() if force else state.validators)
     except FetchError as exc:
         return failed(source.id, source.url, exc.reason, fetch=exc)
     if fetched.status == 304:

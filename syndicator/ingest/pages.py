@@ -55,18 +55,21 @@ def page_job_id(runtime: Runtime, url: str) -> str:
     return runtime.keys.job_id("page", hashlib.sha256(url.encode()).hexdigest()[:24])
 
 
-async def ingest_one_page(runtime: Runtime, source: Source, url: str, *, now: datetime) -> IngestReport:
+async def ingest_one_page(
+    runtime: Runtime, source: Source, url: str, *, now: datetime, force: bool = False
+) -> IngestReport:
     """Fetch one article page, extract it, store it, and return what happened (recording nothing).
 
     `url` is the source's own for a `page` source, whose fetch state is the source's state;
     any other URL is a page found by the source's listing or sitemap (`from_listing`).
+    `force` fetches without the stored validators, so the page is extracted again.
     """
     from_listing = url != source.url
     if from_listing:
         validators, kept_warnings = Validators(), ()
     else:
         state = await load_state(runtime.redis, runtime.keys, source.id)
-        validators, kept_warnings = state.validators, state.warnings
+        validators, kept_warnings = (Validators() if force else state.validators), state.warnings
 
     try:
         fetched = await fetch_politely(runtime, source, url, validators)
@@ -138,15 +141,19 @@ async def _discover_sitemap(runtime: Runtime, source: Source, first: FetchResult
     return [(link.url, link.lastmod.isoformat() if link.lastmod else "") for link in links]
 
 
-async def discover_pages(runtime: Runtime, source: Source, *, now: datetime) -> IngestReport:
+async def discover_pages(
+    runtime: Runtime, source: Source, *, now: datetime, force: bool = False
+) -> IngestReport:
     """Poll a listing or sitemap source and enqueue (or, without a queue, run) new pages.
 
     Pages run inline come back in the report's `pages`, to be recorded with the poll.
+    `force` fetches the listing without its validators and takes every page it lists as
+    new (up to `max_pages`), so pages seen before are extracted again.
     """
     redis, keys = runtime.redis, runtime.keys
     state = await load_state(redis, keys, source.id)
     try:
-        first = await fetch_politely(runtime, source, source.url, state.validators)
+        first = await fetch_politely(runtime, source, source.url, None if force else state.validators)
         if first.status == 304:
             return not_modified(source.id, source.url, first.validators, kept_warnings=state.warnings)
         discover = _discover_listing if source.kind == "listing" else _discover_sitemap
@@ -163,7 +170,7 @@ async def discover_pages(runtime: Runtime, source: Source, *, now: datetime) -> 
         if len(new_urls) >= source.max_pages:
             break
         seen = await redis.hget(keys.seen_pages(source.id), url)
-        if seen is None or (lastmod and lastmod > seen.decode()):
+        if force or seen is None or (lastmod and lastmod > seen.decode()):
             await redis.hset(keys.seen_pages(source.id), url, lastmod)
             new_urls.append(url)
 

@@ -97,6 +97,7 @@ def failed(
         reason=reason,
         retryable=fetch.retryable if fetch else False,
         retry_after=fetch.retry_after if fetch else None,
+        http_status=fetch.status if fetch else None,
         from_listing=from_listing,
     )
 

@@ -133,6 +133,30 @@ class Keys:
         """Pub/sub channel on which publish announces `slug version`."""
         return f"{self.prefix}published"
 
+    @property
+    def halted(self) -> str:
+        """Hash of source id → JSON {state, at, reason} for sources not polled: `paused` by
+        an operator, or `gone` (the upstream answered 410). Until `resume`; a source a
+        reload removes is forgotten here (store/sources.py)."""
+        return f"{self.prefix}halted"
+
+    def run(self, run_id: str) -> str:
+        """Hash of one ingest run: state, times, tries, summary or reason (7 days; store/runs.py)."""
+        return f"{self.prefix}run:{run_id}"
+
+    def source_runs(self, source_id: str) -> str:
+        """List of a source's run ids, newest first, capped at 50 (store/runs.py)."""
+        return f"{self.prefix}runs:{source_id}"
+
+    @property
+    def active_runs(self) -> str:
+        """Sorted set of run ids queued or running, scored by when they were queued."""
+        return f"{self.prefix}runs-active"
+
+    def heartbeat(self, worker_id: str) -> str:
+        """One worker's heartbeat (JSON), expiring after 3 beat intervals (store/heartbeats.py)."""
+        return f"{self.prefix}worker:{worker_id}"
+
     def job_id(self, kind: str, name: str) -> str:
         """arq job ids carry the prefix so two deployments on one database never collide."""
         return f"{self.prefix}{kind}:{name}"

@@ -5,12 +5,19 @@ updated without a read-modify-write. `record_outcome` is its one writer: an inge
 its report, and the entry points in `syndicator.ingest` record it here. The due set is one
 sorted set scored by the next due time: the scheduler asks Redis "who is due" instead of
 scanning every source.
+
+A source can also be halted — `paused` by an operator, or `gone` because its upstream
+answered 410 — in one small hash (`Keys.halted`) the scheduler reads once per tick: a
+halted source is not polled until `resume_source`. The hash is not the source's fetch
+state, so a pause survives reloads and restarts, and `forget_removed` drops the entries
+of sources the configuration no longer has (a source added again later starts unpaused).
 """
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -37,6 +44,16 @@ class SourceState:
     consecutive_errors: int = 0
     next_due: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    last_outcome: str | None = None  # "updated", "not-modified" or "error"
+    last_http_status: int | None = None
+    last_error_reason: str | None = None  # the failure alone, without source and URL
+    last_duration: float | None = None  # seconds the last poll took (fetch, parse, store)
+    fetches: int = 0  # polls timed so far, for the mean
+    fetch_seconds: float = 0.0
+
+    @property
+    def mean_fetch_seconds(self) -> float | None:
+        return self.fetch_seconds / self.fetches if self.fetches else None
 
     @property
     def validators(self) -> Validators:
@@ -60,7 +77,63 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         consecutive_errors=int(raw.get("consecutive_errors", 0)),
         next_due=raw.get("next_due"),
         warnings=tuple(w for w in raw.get("warnings", "").split("\n") if w),
+        last_outcome=raw.get("last_outcome") or None,
+        last_http_status=int(raw["last_http_status"]) if raw.get("last_http_status") else None,
+        last_error_reason=raw.get("last_error_reason") or None,
+        last_duration=float(raw["last_duration"]) if raw.get("last_duration") else None,
+        fetches=int(raw.get("fetches", 0)),
+        fetch_seconds=float(raw.get("fetch_seconds", 0.0)),
     )
+
+
+@dataclass(frozen=True)
+class Halt:
+    """Why a source is not polled: `paused` (an operator) or `gone` (the upstream said 410)."""
+
+    state: str
+    at: str
+    reason: str = ""
+
+
+async def halted_sources(redis: Redis, keys: Keys) -> dict[str, Halt]:
+    """Every halted source id → its halt."""
+    halts: dict[str, Halt] = {}
+    for source_id, raw in (await redis.hgetall(keys.halted)).items():
+        try:
+            halts[source_id.decode()] = Halt(**json.loads(raw))
+        except (TypeError, ValueError):
+            halts[source_id.decode()] = Halt("paused", "", "unreadable halt record")
+    return halts
+
+
+def _halt_json(state: str, now: datetime, reason: str) -> str:
+    return json.dumps({"state": state, "at": _iso(now), "reason": reason})
+
+
+async def pause_source(redis: Redis, keys: Keys, source_id: str, *, now: datetime, reason: str = "") -> Halt:
+    """Stop polling `source_id` until `resume_source` (a job already queued ends at once)."""
+    await redis.hset(keys.halted, source_id, _halt_json("paused", now, reason))
+    return Halt("paused", _iso(now), reason)
+
+
+async def resume_source(redis: Redis, keys: Keys, source_id: str, *, now: datetime) -> Halt | None:
+    """Poll `source_id` again (paused or gone), due at once; returns the halt it lifted."""
+    halt = (await halted_sources(redis, keys)).get(source_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hdel(keys.halted, source_id)
+        pipe.zadd(keys.due, {source_id: now.timestamp()})
+        await pipe.execute()
+    return halt
+
+
+async def forget_removed(redis: Redis, keys: Keys, known: Iterable[str]) -> list[str]:
+    """Drop the halts of sources not in `known` (the configuration): a pause is forgotten
+    with its source. Returns the ids forgotten."""
+    known = set(known)
+    gone = [k.decode() for k in await redis.hkeys(keys.halted) if k.decode() not in known]
+    if gone:
+        await redis.hdel(keys.halted, *gone)
+    return gone
 
 
 def next_poll(source: Source, now: datetime, consecutive_errors: int = 0) -> datetime:
@@ -76,12 +149,13 @@ def next_poll(source: Source, now: datetime, consecutive_errors: int = 0) -> dat
 
 
 async def due_sources(redis: Redis, keys: Keys, sources: dict[str, Source], now: datetime) -> list[str]:
-    """Enabled sources whose next poll time has come; new sources are due at once."""
+    """Enabled, not halted sources whose next poll time has come; new sources are due at once."""
     enabled = [s.id for s in sources.values() if s.enabled]
     if enabled:
         await redis.zadd(keys.due, {sid: now.timestamp() for sid in enabled}, nx=True)
-    due = await redis.zrangebyscore(keys.due, "-inf", now.timestamp())
-    return [d.decode() for d in due if d.decode() in sources and sources[d.decode()].enabled]
+    due = [d.decode() for d in await redis.zrangebyscore(keys.due, "-inf", now.timestamp())]
+    halted = {k.decode() for k in await redis.hkeys(keys.halted)} if due else set()
+    return [d for d in due if d in sources and sources[d].enabled and d not in halted]
 
 
 class Outcome(Protocol):
@@ -108,17 +182,31 @@ class Outcome(Protocol):
     def unmapped(self) -> str | None: ...
     @property
     def pages(self) -> Sequence[Outcome]: ...
+    @property
+    def http_status(self) -> int | None: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+GONE_STATUS = 410
 
 
 async def record_outcome(
-    redis: Redis, keys: Keys, source: Source, outcome: Outcome, *, now: datetime
+    redis: Redis,
+    keys: Keys,
+    source: Source,
+    outcome: Outcome,
+    *,
+    now: datetime,
+    duration: float | None = None,
 ) -> None:
     """Record one ingest's outcome on its source: the one writer of the source's state.
 
     - the source's own poll succeeded (or was a 304): validators, status line and warnings
       kept, errors reset, next poll at the plain interval;
     - it failed: stored items stay as they are, the error is kept, `consecutive_errors`
-      grows and the next poll backs off;
+      grows and the next poll backs off; a 410 (Gone) halts the source instead: no next
+      poll until an operator resumes it;
     - a page found by its listing failed: `page_errors` grows, the page is forgotten by
       `seen_pages` so the next poll tries it again; the listing's own state is untouched;
     - a page's category path that no rule maps: counted in `unmapped`, so operators can
@@ -129,6 +217,8 @@ async def record_outcome(
     """
     state_key = keys.source_state(source.id)
     failed = outcome.status == "error" and not outcome.from_listing
+    gone = failed and outcome.http_status == GONE_STATUS
+    polled = {"last_outcome": outcome.status, "last_http_status": outcome.http_status or ""}
     async with redis.pipeline(transaction=True) as pipe:
         if failed:
             pipe.hincrby(state_key, "consecutive_errors", 1)  # reply 0: the error count
@@ -137,10 +227,17 @@ async def record_outcome(
                 mapping={
                     "last_attempt": _iso(now),
                     "last_error": outcome.error or "",
+                    "last_error_reason": outcome.reason or outcome.error or "",
                     "last_error_at": _iso(now),
                     "last_status": outcome.last_status,
+                    **polled,
                 },
             )
+            if gone:
+                reason = f"the upstream answered {outcome.reason or GONE_STATUS}"
+                pipe.hset(keys.halted, source.id, _halt_json("gone", now, reason))
+                pipe.hset(state_key, "next_due", "")
+                pipe.zrem(keys.due, source.id)
         elif not outcome.from_listing:
             due = next_poll(source, now)
             pipe.hset(
@@ -154,10 +251,15 @@ async def record_outcome(
                     "consecutive_errors": 0,
                     "next_due": _iso(due),
                     "warnings": "\n".join(outcome.warnings),
+                    **polled,
                 },
             )
             pipe.hdel(state_key, "last_error")
             pipe.zadd(keys.due, {source.id: due.timestamp()})
+        if duration is not None and not outcome.from_listing:
+            pipe.hset(state_key, "last_duration", f"{duration:.3f}")
+            pipe.hincrbyfloat(state_key, "fetch_seconds", duration)
+            pipe.hincrby(state_key, "fetches", 1)
         for page in (outcome, *outcome.pages):
             if page.from_listing and page.status == "error":
                 pipe.hincrby(state_key, "page_errors", 1)
@@ -169,7 +271,7 @@ async def record_outcome(
                 pipe.hincrby(state_key, "unmapped", 1)
                 pipe.hset(state_key, "last_unmapped", page.unmapped)
         replies = await pipe.execute()
-    if failed:
+    if failed and not gone:
         due = next_poll(source, now, int(replies[0]))
         async with redis.pipeline(transaction=True) as pipe:
             pipe.hset(state_key, "next_due", _iso(due))

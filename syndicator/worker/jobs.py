@@ -6,21 +6,32 @@ given in `settings.py`; the cron job that enqueues ingests is in `schedule.py`.
 Retries: a retryable fetch failure (timeout, 5xx, 429) raises arq's `Retry` with a backoff
 computed from `job_try`, honouring the upstream's Retry-After; everything else is recorded
 on the source by `ingest_source` and the job ends.
+
+Runs: an ingest job carries its run id (`syndicator.operate.enqueue`) and records its run
+(store/runs.py): running with the try and the worker, then done with the summary or
+failed with the reason. A paused or gone source's job ends at once, polling nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from arq import Retry
+from redis.exceptions import RedisError
 
 from syndicator.ingest import IngestReport, ingest_page, ingest_source, is_internal_error
 from syndicator.publish import publish_category as publish
+from syndicator.redact import redact_text, redact_url
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import HostBusy
+from syndicator.store.runs import create_run, finish_run, mark_retrying, mark_running
+from syndicator.store.sources import halted_sources
 
 log = logging.getLogger("syndicator.worker")
 
@@ -41,30 +52,92 @@ def source_removed(source_id: str) -> str:
     return line
 
 
-def log_report(report: IngestReport, page_url: str | None = None) -> None:
+def log_report(
+    report: IngestReport,
+    page_url: str | None = None,
+    *,
+    run_id: str | None = None,
+    duration: float | None = None,
+) -> None:
     """A failure is a WARNING whose line names the source and URL once; the rest is INFO
     (a page's URL appended, which a failure's line already names). An internal error was
-    logged already, at ERROR with its traceback, by the ingest boundary: not again."""
+    logged already, at ERROR with its traceback, by the ingest boundary: not again.
+    URLs are redacted; the record carries the source, run, outcome and duration as fields."""
     if is_internal_error(report):
         return
+    extra = {
+        "event": "ingest_failed" if report.status == "error" else "ingest_done",
+        "source_id": report.source_id,
+        "url": redact_url(page_url or report.error_at or report.url),
+        "outcome": report.status,
+        **({"run_id": run_id} if run_id else {}),
+        **({"duration": round(duration, 3)} if duration is not None else {}),
+    }
+    line = redact_text(report.line())
     if report.status == "error":
-        log.warning("%s", report.line())
+        log.warning("%s", line, extra=extra)
     elif page_url is None:
-        log.info("%s", report.line())
+        log.info("%s", line, extra=extra)
     else:
-        log.info("%s %s", report.line(), page_url)
+        log.info("%s %s", line, redact_url(page_url), extra=extra)
 
 
-async def ingest_job(ctx: dict[str, Any], source_id: str) -> str:
+def run_summary(report: IngestReport) -> str:
+    """The report's line without the leading `source: ` (a run names its source already)."""
+    line = redact_text(report.line())
+    prefix = f"{report.source_id}: "
+    return line[len(prefix) :] if line.startswith(prefix) else line
+
+
+def _reason(report: IngestReport) -> str:
+    return redact_text(report.reason or report.error or "error")
+
+
+async def ingest_job(
+    ctx: dict[str, Any], source_id: str, run_id: str | None = None, force: bool = False
+) -> str:
+    """One run of one source: recorded as running, then done or failed (or queued again
+    for a retry). A job queued without a run id (by an older version) gets a run here."""
     runtime: Runtime = ctx["runtime"]
-    if source_id not in runtime.config.sources:
-        return source_removed(source_id)
-    report: IngestReport = await ingest_source(runtime, source_id)
-    log_report(report)
+    redis, keys = runtime.redis, runtime.keys
     job_try = int(ctx.get("job_try", 1))
-    if report.retryable and job_try < runtime.config.settings.max_tries:
-        raise Retry(defer=retry_delay(job_try, report.retry_after))
-    return report.line()
+    if run_id is None:
+        run_id = (await create_run(redis, keys, source_id, kind="schedule")).run_id
+    await mark_running(redis, keys, run_id, worker=ctx.get("worker_id", "unknown"), try_number=job_try)
+    try:
+        if source_id not in runtime.config.sources:
+            line = source_removed(source_id)
+            await finish_run(redis, keys, run_id, ok=True, summary="skipped: source removed")
+            return line
+        halt = (await halted_sources(redis, keys)).get(source_id)
+        if halt is not None:
+            await finish_run(redis, keys, run_id, ok=True, summary=f"skipped: source {halt.state}")
+            return f"{source_id}: {halt.state}, not polled"
+        started = time.monotonic()
+        report: IngestReport = await ingest_source(runtime, source_id, force=force)
+        log_report(report, run_id=run_id, duration=time.monotonic() - started)
+        if report.retryable and job_try < runtime.config.settings.max_tries:
+            delay = retry_delay(job_try, report.retry_after)
+            why = f"try {job_try} failed: {_reason(report)}; retrying in {delay:.0f} s"
+            await mark_retrying(redis, keys, run_id, reason=why)
+            raise Retry(defer=delay)
+        ok = report.status != "error"
+        summary, reason = (run_summary(report), None) if ok else (None, _reason(report))
+        await finish_run(redis, keys, run_id, ok=ok, summary=summary, reason=reason)
+        return report.line()
+    except Retry:
+        raise
+    except (Exception, asyncio.CancelledError) as exc:
+        # Interrupted (the worker stopping, so arq runs it again, or the job timing out),
+        # or a failure the ingest boundary let through (Redis, a busy host): the run says
+        # so if Redis lets it, and the exception goes on to arq as before.
+        if isinstance(exc, asyncio.CancelledError):
+            reason = "interrupted (job timed out or worker stopped)"
+        else:
+            reason = f"{type(exc).__name__}: {redact_text(str(exc))}"
+        with contextlib.suppress(RedisError, OSError):
+            await finish_run(redis, keys, run_id, ok=False, reason=reason)
+        raise
 
 
 async def page_job(ctx: dict[str, Any], source_id: str, url: str) -> str:

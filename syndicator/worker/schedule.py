@@ -1,7 +1,10 @@
 """The scheduler: an arq cron job that enqueues an ingest for every source that is due.
 
 Its own module because it is the one job that runs on a clock rather than on a queue
-entry, and the one place that decides job ids (so a pending ingest is never doubled).
+entry. Every ingest it queues is a run (`syndicator.operate.enqueue`, which also decides
+job ids, so a pending ingest is never doubled). Paused and gone sources are not due
+(store/sources.py); the halts of sources the configuration no longer has are dropped
+here, each tick, so a pause is forgotten with its source.
 """
 
 from __future__ import annotations
@@ -9,23 +12,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from syndicator.operate.enqueue import enqueue_ingest
 from syndicator.publish import enqueue_publish, stale_categories
 from syndicator.runtime import Runtime
-from syndicator.store.sources import due_sources
+from syndicator.store.sources import due_sources, forget_removed
 
 
 async def schedule_job(ctx: dict[str, Any]) -> int:
     """Enqueue an ingest for every due source; a pending one is not enqueued twice."""
     runtime: Runtime = ctx["runtime"]
     now = datetime.now(UTC)
+    sources = runtime.config.sources
+    await forget_removed(runtime.redis, runtime.keys, sources)
     enqueued = 0
-    for source_id in await due_sources(runtime.redis, runtime.keys, runtime.config.sources, now):
-        job = await ctx["redis"].enqueue_job(
-            "ingest_source",
-            source_id,
-            _job_id=runtime.keys.job_id("ingest", source_id),
-            _queue_name=runtime.config.settings.queue_name,
-        )
-        enqueued += job is not None
+    for source_id in await due_sources(runtime.redis, runtime.keys, sources, now):
+        run = await enqueue_ingest(runtime, ctx["redis"], source_id, kind="schedule", now=now)
+        enqueued += run is not None
     await enqueue_publish(runtime, await stale_categories(runtime))
     return enqueued

@@ -7,10 +7,15 @@ arq #472), so `worker_settings()` builds a fresh, complete class for a given con
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from arq import cron, func
 from arq.connections import ArqRedis
+from redis.exceptions import RedisError
 
 from syndicator.config import load_config
 from syndicator.config.changes import ConfigChange
@@ -19,8 +24,11 @@ from syndicator.models import Config
 from syndicator.publish import enqueue_publish, republish_moved
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings
+from syndicator.store.heartbeats import BEAT_INTERVAL, new_worker_id, remove_heartbeat, write_heartbeat
 from syndicator.worker.jobs import ingest_job, page_job, publish_job
 from syndicator.worker.schedule import schedule_job
+
+log = logging.getLogger("syndicator.worker")
 
 
 def republisher(runtime: Runtime) -> OnApply:
@@ -33,12 +41,59 @@ def republisher(runtime: Runtime) -> OnApply:
     return republish
 
 
-def worker_settings(config: Config, redis_url: str, *, runtime: Runtime | None = None) -> type:
+class Beating:
+    """This worker's heartbeat (store/heartbeats.py): its id, the jobs it is running, and
+    the task that writes the key every `interval` seconds until the worker stops."""
+
+    def __init__(self, runtime: Runtime, interval: float) -> None:
+        self.runtime = runtime
+        self.interval = interval
+        self.worker_id = new_worker_id()
+        self.started = datetime.now(UTC)
+        self.jobs_running = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def beat(self) -> None:
+        await write_heartbeat(
+            self.runtime.redis,
+            self.runtime.keys,
+            self.worker_id,
+            started=self.started,
+            jobs_running=self.jobs_running,
+            beat_interval=self.interval,
+        )
+
+    async def start(self) -> None:
+        await self.beat()  # seen at once, before the first job
+        self._task = asyncio.create_task(self._loop(), name="heartbeat")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.beat()
+            except (RedisError, OSError) as exc:  # Redis away: the worker rides it out
+                log.debug("heartbeat not written: %s", exc)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(RedisError, OSError):
+            await remove_heartbeat(self.runtime.redis, self.runtime.keys, self.worker_id)
+
+
+def worker_settings(
+    config: Config, redis_url: str, *, runtime: Runtime | None = None, beat_interval: float = BEAT_INTERVAL
+) -> type:
     """A complete arq settings class for `config`, talking to `redis_url`.
 
     On its own (`syndicator worker`) the worker opens its runtime and follows config
     reloads itself. `serve` passes the runtime its web server uses, and reloads it there:
-    one process, one configuration.
+    one process, one configuration. Either way the worker writes its own heartbeat every
+    `beat_interval` seconds (jobs record its id in their runs).
     """
     settings = config.settings
     every = max(1, min(60, settings.schedule_every))
@@ -52,11 +107,23 @@ def worker_settings(config: Config, redis_url: str, *, runtime: Runtime | None =
             own = ctx["runtime"] = Runtime.open(config, redis_url, queue=queue)
             reloader = ctx["reloader"] = ConfigReloader(own, on_apply=republisher(own))
             await reloader.start()
+        beating = ctx["beating"] = Beating(ctx["runtime"], beat_interval)
+        ctx["worker_id"] = beating.worker_id
+        await beating.start()
         # Before any job: every category not stored with this worker's base URL (never
         # published, or rendered for another address) is published again, inline.
         await republish_moved(ctx["runtime"])
 
+    async def on_job_start(ctx: dict[str, Any]) -> None:
+        ctx["beating"].jobs_running += 1
+
+    async def on_job_end(ctx: dict[str, Any]) -> None:
+        ctx["beating"].jobs_running -= 1
+
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        beating: Beating | None = ctx.get("beating")
+        if beating is not None:
+            await beating.stop()
         reloader: ConfigReloader | None = ctx.get("reloader")
         if reloader is not None:
             await reloader.stop()
@@ -101,6 +168,8 @@ def worker_settings(config: Config, redis_url: str, *, runtime: Runtime | None =
             "queue_name": settings.queue_name,
             "on_startup": on_startup,
             "on_shutdown": on_shutdown,
+            "on_job_start": on_job_start,
+            "on_job_end": on_job_end,
             "health_check_interval": 30,
             "max_jobs": 16,
             "job_completion_wait": 5,

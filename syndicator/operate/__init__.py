@@ -1,0 +1,49 @@
+"""The operate layer: the one way to do each operator action, for the admin API and the CLI.
+
+Health (`health.py`), re-ingest (`reingest.py`), pause/resume and re-render
+(`control.py`), runs (`runs.py`) and the queue (`queue.py`). Every function takes the
+process's `Runtime`; unknown ids raise one `OperateError` subclass per case
+(`errors.py`), which the API maps to 404 and the CLI to one line.
+"""
+
+from syndicator.operate.control import RerenderResult, pause, rerender, resume
+from syndicator.operate.enqueue import enqueue_ingest
+from syndicator.operate.errors import (
+    NoQueue,
+    OperateError,
+    UnknownCategory,
+    UnknownRun,
+    UnknownSource,
+    UnknownState,
+)
+from syndicator.operate.health import STATES, SourceHealth, list_health, source_health
+from syndicator.operate.queue import QueueStatus, queue_depth, queue_status
+from syndicator.operate.reingest import ReingestResult, Selection, reingest, select_sources
+from syndicator.operate.runs import get_run, source_runs
+
+__all__ = [
+    "STATES",
+    "NoQueue",
+    "OperateError",
+    "QueueStatus",
+    "ReingestResult",
+    "RerenderResult",
+    "Selection",
+    "SourceHealth",
+    "UnknownCategory",
+    "UnknownRun",
+    "UnknownSource",
+    "UnknownState",
+    "enqueue_ingest",
+    "get_run",
+    "list_health",
+    "pause",
+    "queue_depth",
+    "queue_status",
+    "reingest",
+    "rerender",
+    "resume",
+    "select_sources",
+    "source_health",
+    "source_runs",
+]

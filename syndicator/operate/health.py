@@ -1,0 +1,153 @@
+"""Source health: what an operator asks of each source, read in one place for API and CLI.
+
+State, in the order it wins: `paused` (an operator stopped polling), `gone` (the upstream
+answered 410; polling stopped until resumed), `failing` (the last poll failed; backing
+off), `ok` (the last poll worked, or none has run yet). Everything else comes from the
+source's fetch state (`store/sources.py`, written only by `record_outcome`), the due set,
+and the source's `all` index (articles stored, and published in the last 24 hours). URLs
+are redacted (`syndicator.redact`) before they leave this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from syndicator.models import ALL_CATEGORY, Config, Source
+from syndicator.operate.errors import UnknownCategory, UnknownSource, UnknownState
+from syndicator.redact import redact_text, redact_url
+from syndicator.runtime import Runtime
+from syndicator.store.sources import Halt, SourceState, halted_sources, load_state
+
+STATES = ("ok", "failing", "paused", "gone")
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One source as an operator sees it (times ISO 8601, UTC; durations in seconds)."""
+
+    source_id: str
+    title: str
+    kind: str
+    url: str  # redacted
+    categories: tuple[str, ...]
+    enabled: bool
+    state: str  # ok | failing | paused | gone
+    state_since: str | None  # when it was paused or found gone
+    state_reason: str | None  # why (the operator's note, or the 410)
+    last_fetch_at: str | None
+    last_outcome: str | None  # updated | not-modified | error
+    last_http_status: int | None
+    last_status: str | None  # `200 ok: 3 new`, `304 not modified`, `error`
+    last_error: str | None  # the reason alone, URLs redacted
+    last_error_at: str | None
+    consecutive_errors: int
+    next_due: str | None  # None while halted or disabled
+    articles_stored: int
+    articles_24h: int  # stored articles published in the last 24 hours
+    mean_fetch_seconds: float | None
+    last_fetch_seconds: float | None
+    warnings: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        out = asdict(self)
+        out["categories"] = list(self.categories)
+        out["warnings"] = list(self.warnings)
+        return out
+
+
+def feeds_category(config: Config, source: Source, slug: str) -> bool:
+    """Whether `source` feeds category `slug` (its own categories, their parents, `all`)."""
+    return any(slug in config.category_with_ancestors(c) for c in source.categories or (ALL_CATEGORY,))
+
+
+def health_state(state: SourceState, halt: Halt | None) -> str:
+    if halt is not None:
+        return "gone" if halt.state == "gone" else "paused"
+    return "failing" if state.consecutive_errors else "ok"
+
+
+def _health(
+    source: Source,
+    state: SourceState,
+    halt: Halt | None,
+    due: float | None,
+    stored: int,
+    recent: int,
+) -> SourceHealth:
+    polled = source.enabled and halt is None
+    return SourceHealth(
+        source_id=source.id,
+        title=source.title,
+        kind=source.kind,
+        url=redact_url(source.url),
+        categories=source.categories,
+        enabled=source.enabled,
+        state=health_state(state, halt),
+        state_since=halt.at if halt else None,
+        state_reason=redact_text(halt.reason) if halt and halt.reason else None,
+        last_fetch_at=state.last_attempt,
+        last_outcome=state.last_outcome,
+        last_http_status=state.last_http_status,
+        last_status=state.last_status,
+        last_error=redact_text(state.last_error_reason or state.last_error or "") or None,
+        last_error_at=state.last_error_at,
+        consecutive_errors=state.consecutive_errors,
+        next_due=(
+            datetime.fromtimestamp(due, UTC).isoformat(timespec="seconds")
+            if polled and due is not None
+            else None
+        ),
+        articles_stored=stored,
+        articles_24h=recent,
+        mean_fetch_seconds=round(state.mean_fetch_seconds, 3)
+        if state.mean_fetch_seconds is not None
+        else None,
+        last_fetch_seconds=state.last_duration,
+        warnings=tuple(redact_text(w) for w in state.warnings),
+    )
+
+
+async def _healths(runtime: Runtime, sources: list[Source], now: datetime) -> list[SourceHealth]:
+    redis, keys = runtime.redis, runtime.keys
+    halts = await halted_sources(redis, keys)
+    states = [await load_state(redis, keys, s.id) for s in sources]
+    since = (now - timedelta(hours=24)).timestamp()
+    async with redis.pipeline(transaction=False) as pipe:
+        for source in sources:
+            index = keys.source_index(ALL_CATEGORY, source.id)
+            pipe.zscore(keys.due, source.id)
+            pipe.zcard(index)
+            pipe.zcount(index, since, "+inf")
+        replies = await pipe.execute()
+    return [
+        _health(source, state, halts.get(source.id), replies[3 * i], replies[3 * i + 1], replies[3 * i + 2])
+        for i, (source, state) in enumerate(zip(sources, states, strict=True))
+    ]
+
+
+async def source_health(runtime: Runtime, source_id: str, *, now: datetime | None = None) -> SourceHealth:
+    """One source's health; UnknownSource when the configuration has no such source."""
+    source = runtime.config.sources.get(source_id)
+    if source is None:
+        raise UnknownSource(source_id)
+    return (await _healths(runtime, [source], now or datetime.now(UTC)))[0]
+
+
+async def list_health(
+    runtime: Runtime,
+    *,
+    state: str | None = None,
+    category: str | None = None,
+    now: datetime | None = None,
+) -> list[SourceHealth]:
+    """Every configured source's health in configuration order, optionally only those in
+    `state` and/or feeding `category` (UnknownState, UnknownCategory when not one)."""
+    config = runtime.config
+    if state is not None and state not in STATES:
+        raise UnknownState(state)
+    if category is not None and category not in config.categories:
+        raise UnknownCategory(category)
+    sources = [s for s in config.sources.values() if category is None or feeds_category(config, s, category)]
+    healths = await _healths(runtime, sources, now or datetime.now(UTC))
+    return [h for h in healths if state is None or h.state == state]

@@ -1,0 +1,42 @@
+"""Secrets in source URLs are hidden wherever a URL is shown (syndicator.redact)."""
+
+from __future__ import annotations
+
+import pytest
+
+from syndicator.redact import redact_text, redact_url
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://blog.example/feed.xml", "https://blog.example/feed.xml"),
+        ("https://user:pa55@blog.example/feed", "https://user:***@blog.example/feed"),
+        ("https://ghp_abc123@api.example/feed", "https://***@api.example/feed"),
+        ("https://x.example/f?token=abc&page=2", "https://x.example/f?token=***&page=2"),
+        (
+            "https://x.example/f?Key=1&apikey=2&api_key=3&api-key=4",
+            "https://x.example/f?Key=***&apikey=***&api_key=***&api-key=***",
+        ),
+        (
+            "https://x.example/f?sig=a&signature=b&secret=c",
+            "https://x.example/f?sig=***&signature=***&secret=***",
+        ),
+        (
+            "https://x.example/f?password=p&access_token=t#top",
+            "https://x.example/f?password=***&access_token=***#top",
+        ),
+        ("https://x.example/f?keyword=kept&monkey=kept", "https://x.example/f?keyword=kept&monkey=kept"),
+        ("file:///srv/feeds/a.xml", "file:///srv/feeds/a.xml"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_redact_url(url, shown):
+    assert redact_url(url) == shown
+
+
+def test_redact_text_hides_every_url_in_a_line_and_keeps_punctuation():
+    line = "source s (https://u:pw@h.example/f?token=t1): HTTP 404; retried https://h.example/g?sig=zz."
+    assert redact_text(line) == (
+        "source s (https://u:***@h.example/f?token=***): HTTP 404; retried https://h.example/g?sig=***."
+    )
