@@ -20,8 +20,11 @@ from tests.builders import items, one_feed_config, rss
 # Requests that would change something (a publish job, a config announcement) and ones
 # that only read, plus a path no operation has: all must be refused alike.
 ATTEMPTS = (
+    ("POST", "/reingest", {"all": True, "force": True}),
     ("POST", "/render", {"category": "tech"}),
+    ("POST", "/sources/feed/pause", {"reason": "x"}),
     ("POST", "/reload", None),
+    ("GET", "/sources", None),
     ("GET", "/openapi.json", None),
     ("GET", "/no-such-thing", None),
 )

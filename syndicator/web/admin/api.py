@@ -1,8 +1,9 @@
 """`install(app)`: the admin API as a sub-application at `/admin/api/`.
 
 Its middleware, outermost first: `json_errors` (every error a JSON body `{"error": …}`,
-never a traceback: 400 for a request the API cannot take, 404 for an unknown id, 503 while
-Redis is unreachable, 500 for a bug, logged), then `auth.require_token`. Its routes come
+never a traceback: 400 for a request the API cannot take, 404 for an unknown id —
+`routes.ERROR_STATUS` maps each error we name —, 503 while Redis is unreachable, 500 for
+a bug, logged), then `auth.require_token`. Its routes come
 from `routes.OPERATIONS`, the table the OpenAPI document is built from, plus one catch-all
 that answers any other path under the prefix 404 (or 405 with `Allow` for a known path
 and another method) — after the token check, so without a token nothing about the API's
@@ -18,10 +19,11 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from syndicator.errors import SyndicatorError
 from syndicator.web.admin.auth import ADMIN_GUARD, AdminGuard, Handler, require_token
-from syndicator.web.admin.params import AdminRequestError, read_body, read_params
+from syndicator.web.admin.params import read_body, read_params
 from syndicator.web.admin.responses import json_error
-from syndicator.web.admin.routes import ADMIN_STATE, NOT_FOUND_ERRORS, OPERATIONS, AdminState
+from syndicator.web.admin.routes import ADMIN_STATE, OPERATIONS, AdminState, error_status
 from syndicator.web.admin.table import PREFIX, Call, Operation
 from syndicator.web.admin.token import load_admin_token
 
@@ -32,10 +34,12 @@ log = logging.getLogger("syndicator.admin")
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except AdminRequestError as exc:
-        return json_error(400, str(exc))
-    except NOT_FOUND_ERRORS as exc:
-        return json_error(404, str(exc))
+    except SyndicatorError as exc:
+        status = error_status(exc)
+        if status is None:  # one of ours the API does not expect here: a bug
+            log.exception("admin API: %s %s failed", request.method, request.path)
+            return json_error(500, "internal error; the operator's log has the details")
+        return json_error(status, str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -73,7 +73,7 @@ def _operation(op: Operation) -> dict[str, Any]:
             "required": False,
             "content": {"application/json": {"schema": op.body}},
         }
-    responses = {str(status): _response(r, error=False) for status, r in sorted(op.responses.items())}
+    responses = {str(status): _response(r, error=status >= 400) for status, r in sorted(op.responses.items())}
     for status, common in COMMON.items():
         if str(status) in responses:
             continue

@@ -91,6 +91,10 @@ def check(value: object, schema: Schema, where: str) -> object:
     elif kind == "string":
         if not isinstance(value, str):
             raise AdminRequestError(f"{where}: must be a string, not {_kind(value)}")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, as JSON's \ud800 escape can give
+            raise AdminRequestError(f"{where}: not valid Unicode text") from None
         if len(value) < schema.get("minLength", 0):
             raise AdminRequestError(f"{where}: must not be empty")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
@@ -113,9 +117,10 @@ def _from_text(text: str, schema: Schema, where: str) -> object:
         raise AdminRequestError(f"{where}: must be true or false, not {text[:40]!r}")
     if kind == "integer":
         try:
-            return check(int(text), schema, where)
+            number = int(text)
         except ValueError:
             raise AdminRequestError(f"{where}: must be an integer, not {text[:40]!r}") from None
+        return check(number, schema, where)
     return check(text, schema, where)
 
 

@@ -3,6 +3,9 @@ are built from, and the JSON schemas the operations share."""
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,3 +79,34 @@ RUN_ID: Schema = {
     "pattern": r"^[A-Za-z0-9._:-]+$",
     "maxLength": 200,
 }
+
+
+_SCALARS: dict[object, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+def type_schema(hint: object) -> dict[str, Any]:
+    """The JSON schema of a field type: scalars, `X | None`, tuples and lists of one type."""
+    if hint in _SCALARS:
+        return {"type": _SCALARS[hint]}
+    args = typing.get_args(hint)
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1 and len(args) == 2:
+            schema = type_schema(inner[0])
+            if isinstance(schema.get("type"), str):
+                return {**schema, "type": [schema["type"], "null"]}
+            return {"anyOf": [schema, {"type": "null"}]}
+        return {"anyOf": [type_schema(a) for a in args]}
+    if origin in (tuple, list) and args:
+        return {"type": "array", "items": type_schema(args[0])}
+    return {}  # anything: said no more precisely than the type does
+
+
+def dataclass_schema(cls: type, **extra: Schema) -> dict[str, Any]:
+    """The JSON schema of a dataclass as `dataclasses.asdict` writes it (every field,
+    always present), plus `extra` properties; built from the class, so it follows it."""
+    hints = typing.get_type_hints(cls)
+    properties = {f.name: type_schema(hints[f.name]) for f in dataclasses.fields(cls)}
+    properties.update(extra)
+    return {"type": "object", "properties": properties, "required": list(properties)}
