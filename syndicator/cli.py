@@ -1,4 +1,5 @@
-"""`syndicator` command line: serve, web, worker, ingest, migrate, extract, check-config.
+"""`syndicator` command line: serve, web, worker, ingest, migrate, extract, check-config
+(and the operators' sources, reingest, pause, resume, runs: cli_operate.py).
 
 Every command loads the configuration first, so a bad config stops it with one line that
 names the file, the key and the problem (exit status 2), before anything starts. A good
@@ -24,6 +25,7 @@ from arq.connections import create_pool
 from arq.worker import Worker, create_worker
 from redis.exceptions import RedisError
 
+from syndicator import cli_operate
 from syndicator.cli_extract import ExtractCommandError, render, run_extract
 from syndicator.config import ConfigError, check_config, load_config, locate_config
 from syndicator.config.reload import ConfigReloader
@@ -296,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config")
     p = sub.add_parser("migrate", help="upgrade the store to this version's layout (idempotent, resumable)")
     p.add_argument("--config")
+    cli_operate.add_parsers(sub)
     p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
     p.add_argument("path", nargs="?", help="the file (default: as for every command)")
     p.add_argument("--config", help="the same as PATH")
@@ -346,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             if refused := asyncio.run(check_store(args.command, config, redis_url, args.config)):
                 return refused
+            if args.command in cli_operate.COMMANDS:
+                return asyncio.run(cli_operate.run_operate(args, config, redis_url))
             if args.command in ("serve", "web"):
                 asyncio.run(run_server(config, redis_url, with_worker=args.command == "serve"))
                 return 0

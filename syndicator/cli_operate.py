@@ -1,0 +1,315 @@
+"""The operators' commands: `sources`, `reingest`, `pause`, `resume`, `runs`.
+
+The CLI twins of the admin API: they call the same `syndicator.operate` functions, talking
+to Redis directly with the configuration every command loads, so they work with or
+without a web process. `ingest` runs sources inline and needs no worker; `reingest` only
+queues runs for the workers, so with no worker heartbeat it refuses (exit status 3) and
+says which command does the work inline.
+
+Exit status: 0 done (nothing failed), 1 a run failed or Redis was unreachable (cli.py
+reports that), 2 an unknown id or a bad option, 3 no worker to run a re-ingest, 4
+`--wait` gave up with runs still pending.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import TextIO
+
+from arq.connections import create_pool
+
+from syndicator.models import Config
+from syndicator.operate import (
+    OperateError,
+    Selection,
+    SourceHealth,
+    UnknownRun,
+    get_run,
+    list_health,
+    pause,
+    reingest,
+    resume,
+    source_runs,
+)
+from syndicator.operate.health import STATES
+from syndicator.runtime import Runtime
+from syndicator.store.connection import arq_settings
+from syndicator.store.heartbeats import BEAT_INTERVAL, TTL_BEATS, live_workers
+from syndicator.store.runs import Run
+from syndicator.values import parse_duration
+
+COMMANDS = ("sources", "reingest", "pause", "resume", "runs")
+
+NO_WORKER = 3
+WAIT_TIMED_OUT = 4
+POLL_SECONDS = 0.5
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The operators' subcommands, on `syndicator`'s parser."""
+    p = sub.add_parser("sources", help="every source's health: state, last fetch, errors, articles")
+    p.add_argument("--state", choices=STATES, help="only sources in this state")
+    p.add_argument("--category", metavar="SLUG", help="only the sources that feed this category")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--config")
+    p = sub.add_parser("reingest", help="queue an ingest run of sources for the workers")
+    p.add_argument("--source", dest="source_ids", action="append", nargs="+", default=[], metavar="ID")
+    p.add_argument("--category", metavar="SLUG", help="every source that feeds this category")
+    p.add_argument("--failing", action="store_true", help="every source whose last poll failed")
+    p.add_argument("--all", action="store_true", help="every source")
+    p.add_argument("--force", action="store_true", help="ignore stored validators; re-read known pages")
+    p.add_argument("--wait", action="store_true", help="wait for the runs and print each outcome")
+    p.add_argument(
+        "--timeout", type=_duration, default=600.0, metavar="DURATION", help="with --wait (default 10m)"
+    )
+    p.add_argument("--config")
+    for name, text in (("pause", "stop polling a source until resumed"), ("resume", "poll a source again")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("source_id", metavar="ID")
+        if name == "pause":
+            p.add_argument("--reason", default="", help="a note shown with the source's state")
+        p.add_argument("--config")
+    p = sub.add_parser("runs", help="a source's recent runs, or one run by its id")
+    p.add_argument("id", metavar="SOURCE_ID|RUN_ID")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--config")
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text).total_seconds()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+async def run_operate(args: argparse.Namespace, config: Config, redis_url: str) -> int:
+    """Run one of `COMMANDS`; unknown ids are one line on stderr and exit status 2."""
+    queue = None
+    if args.command == "reingest":
+        queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
+    runtime = Runtime.open(config, redis_url, queue=queue)
+    try:
+        if args.command == "sources":
+            return await _sources(runtime, args)
+        if args.command == "reingest":
+            return await _reingest(runtime, args)
+        if args.command in ("pause", "resume"):
+            return await _pause_or_resume(runtime, args)
+        return await _runs(runtime, args)
+    except OperateError as exc:
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await runtime.close()
+        if queue is not None:
+            await queue.aclose()
+
+
+# ---------------------------------------------------------------- sources
+
+
+def _when(iso: str | None) -> str:
+    """An ISO time as `2026-11-30 15:20:01` (UTC), or `-`."""
+    return iso.replace("T", " ").removesuffix("+00:00") if iso else "-"
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f}s" if value is not None else "-"
+
+
+SOURCE_COLUMNS = (
+    "ID",
+    "STATE",
+    "LAST FETCH",
+    "HTTP",
+    "ERRORS",
+    "NEXT DUE",
+    "ARTICLES",
+    "24H",
+    "MEAN",
+    "LAST ERROR",
+)
+
+
+def _source_row(h: SourceHealth) -> list[str]:
+    error = f"{_when(h.last_error_at)} {h.last_error}" if h.last_error else "-"
+    if h.state in ("paused", "gone"):
+        error = f"{h.state} since {_when(h.state_since)}" + (f": {h.state_reason}" if h.state_reason else "")
+    return [
+        h.source_id + ("" if h.enabled else " (disabled)"),
+        h.state,
+        _when(h.last_fetch_at),
+        str(h.last_http_status or "-"),
+        str(h.consecutive_errors),
+        _when(h.next_due),
+        str(h.articles_stored),
+        str(h.articles_24h),
+        _seconds(h.mean_fetch_seconds),
+        error,
+    ]
+
+
+def print_table(rows: Sequence[Sequence[str]], header: Sequence[str], out: TextIO) -> None:
+    """Aligned columns on a terminal; tab-separated lines (header first) otherwise."""
+    if not out.isatty():
+        for row in (header, *rows):
+            print("\t".join(row), file=out)
+        return
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out)
+
+
+async def _sources(runtime: Runtime, args: argparse.Namespace) -> int:
+    healths = await list_health(runtime, state=args.state, category=args.category)
+    if args.json:
+        print(json.dumps([h.as_dict() for h in healths], ensure_ascii=False, indent=2))
+    else:
+        print_table([_source_row(h) for h in healths], SOURCE_COLUMNS, sys.stdout)
+    return 0
+
+
+# ---------------------------------------------------------------- reingest
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    ids = tuple(dict.fromkeys(i for group in args.source_ids for i in group))
+    return Selection(source_ids=ids, category=args.category, failing=args.failing, all=args.all)
+
+
+def _outcome(run: Run) -> str:
+    if run.state == "done":
+        return f"done: {run.summary or ''}".rstrip(": ")
+    if run.state == "failed":
+        return f"failed: {run.reason or ''}".rstrip(": ")
+    return run.state
+
+
+async def _reingest(runtime: Runtime, args: argparse.Namespace) -> int:
+    selection = _selection(args)
+    if selection.empty:
+        print(
+            "reingest: say which sources: --source ID…, --category SLUG, --failing or --all", file=sys.stderr
+        )
+        return 2
+    if not await live_workers(runtime.redis, runtime.keys):
+        print(
+            f"reingest: no worker is running (no heartbeat in the last {TTL_BEATS * BEAT_INTERVAL:.0f} s); "
+            "start one with `syndicator worker`, or ingest inline now with `syndicator ingest [SOURCE_ID…]`",
+            file=sys.stderr,
+        )
+        return NO_WORKER
+    result = await reingest(runtime, runtime.queue, selection, force=args.force)
+    forced = " (forced)" if args.force else ""
+    for source_id, run_id in result.queued:
+        print(f"queued {source_id}: run {run_id}{forced}", flush=True)
+    for source_id, reason in result.skipped:
+        print(f"skipped {source_id}: {reason}", flush=True)
+    if not result.queued:
+        print("nothing queued", file=sys.stderr)
+        return 0
+    if not args.wait:
+        print(
+            f"`syndicator runs SOURCE_ID` shows how they end ({len(result.queued)} queued)", file=sys.stderr
+        )
+        return 0
+    return await _wait(runtime, dict(result.queued), args.timeout)
+
+
+async def _wait(runtime: Runtime, runs: dict[str, str], limit: float) -> int:
+    """Print each run's outcome as it ends (`[n/total] source: done: …`); on a terminal a
+    status line counts what is still pending. 0 when all succeeded, 1 when one failed,
+    4 when `limit` seconds passed first."""
+    tty = sys.stdout.isatty()
+    total, pending = len(runs), dict(runs)
+    failed = 0
+    started = time.monotonic()
+    while pending:
+        for source_id, run_id in list(pending.items()):
+            run = await get_run(runtime, run_id)
+            if run.pending:
+                continue
+            del pending[source_id]
+            failed += run.state == "failed"
+            line = f"[{total - len(pending)}/{total}] {source_id}: {_outcome(run)}"
+            print(("\r\x1b[K" if tty else "") + line, flush=True)
+        if not pending:
+            break
+        elapsed = time.monotonic() - started
+        if elapsed >= limit:
+            if tty:
+                print("\r\x1b[K", end="")
+            print(
+                f"timed out after {limit:g} s; still pending: "
+                + ", ".join(f"{s} (run {r})" for s, r in pending.items()),
+                file=sys.stderr,
+            )
+            return WAIT_TIMED_OUT
+        if tty:
+            running = sum([(await get_run(runtime, r)).state == "running" for r in pending.values()])
+            print(
+                f"\r\x1b[Kwaiting for {len(pending)} of {total} runs ({running} running), {elapsed:.0f} s",
+                end="",
+                flush=True,
+            )
+        await asyncio.sleep(POLL_SECONDS)
+    ok = total - failed
+    print(f"{ok} done, {failed} failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------- pause, resume, runs
+
+
+async def _pause_or_resume(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.command == "pause":
+        health = await pause(runtime, args.source_id, reason=args.reason)
+        print(f"{health.source_id}: paused; `syndicator resume {health.source_id}` polls it again")
+    else:
+        health = await resume(runtime, args.source_id)
+        print(f"{health.source_id}: {health.state}, next due {_when(health.next_due)}")
+    return 0
+
+
+RUN_COLUMNS = ("RUN", "SOURCE", "KIND", "STATE", "QUEUED", "STARTED", "FINISHED", "TRIES", "OUTCOME")
+
+
+def _run_row(run: Run) -> list[str]:
+    return [
+        run.run_id,
+        run.source_id,
+        run.kind + (" (forced)" if run.force else ""),
+        run.state,
+        _when(run.queued_at),
+        _when(run.started_at),
+        _when(run.finished_at),
+        str(run.tries),
+        run.summary or run.reason or "-",
+    ]
+
+
+async def _runs(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.id in runtime.config.sources:
+        runs = await source_runs(runtime, args.id)
+    else:
+        try:
+            runs = [await get_run(runtime, args.id)]
+        except UnknownRun:
+            known = ", ".join(runtime.config.sources)
+            print(
+                f"runs: no source or run {args.id!r} (runs are kept 7 days); sources: {known}",
+                file=sys.stderr,
+            )
+            return 2
+    if args.json:
+        print(json.dumps([r.as_dict() for r in runs], ensure_ascii=False, indent=2))
+    elif not runs:
+        print(f"{args.id}: no runs in the last 7 days", file=sys.stderr)
+    else:
+        print_table([_run_row(r) for r in runs], RUN_COLUMNS, sys.stdout)
+    return 0

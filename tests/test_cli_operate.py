@@ -1,0 +1,199 @@
+"""The operators' commands for real: `syndicator sources|reingest|pause|resume|runs` as
+processes, against real `syndicator worker` processes and a loopback upstream that fails
+on purpose (tests/test_operate.py has the same world, in process)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from syndicator.store.heartbeats import live_workers
+from syndicator.store.keys import Keys
+from tests.conftest import REPO
+from tests.processes import clean_environment, free_port, run_cli
+from tests.test_operate import SECRET, failing_world
+
+DEADLINE = 60.0  # how long a wait may last before the test fails (never asserted on)
+
+
+async def eventually(check, what: str):
+    """Poll `check()` (async) until it returns something true; fail naming `what`."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if result := await check():
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never happened: {what}")
+
+
+@asynccontextmanager
+async def worker_process(config_path: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A real `syndicator worker`, stopped with SIGTERM (as an operator would) at the end."""
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "syndicator.cli", "worker", "--config", config_path),
+        cwd=REPO,
+        env=clean_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()
+
+
+async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(run_cli, *args)
+
+
+def tsv(stdout: str) -> list[dict[str, str]]:
+    header, *rows = [line.split("\t") for line in stdout.splitlines()]
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+async def test_reingest_without_a_worker_exits_3_and_queues_nothing(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    config = failing_world(tmp_path, upstream, redis_url, prefix)
+    result = await cli("reingest", "--all", "--config", config.path)
+    assert result.returncode == 3, result.stderr
+    (line,) = [li for li in result.stderr.splitlines() if li.startswith("reingest:")]
+    assert "no worker is running" in line and "syndicator ingest" in line
+    assert result.stdout == ""
+    assert await redis.zcard(config.settings.queue_name) == 0
+    assert not [k async for k in redis.scan_iter(match=f"{prefix}run*")]
+
+
+async def test_operators_commands_against_a_real_worker(tmp_path, upstream, redis, redis_url, prefix):
+    config = failing_world(tmp_path, upstream, redis_url, prefix)
+    keys = Keys(prefix)
+    async with worker_process(config.path):
+
+        async def all_polled():
+            states = [await redis.hget(keys.source_state(s), "last_attempt") for s in config.sources]
+            return all(states) and not await redis.zcard(keys.active_runs)
+
+        await eventually(all_polled, "the first tick polled every source")
+
+        listed = await cli("sources", "--config", config.path)
+        assert listed.returncode == 0, listed.stderr
+        rows = {r["ID"]: r for r in tsv(listed.stdout)}
+        assert {s: r["STATE"] for s, r in rows.items()} == {
+            "ok": "ok",
+            "missing": "failing",
+            "broken": "failing",
+            "slow": "failing",
+            "limited": "failing",
+            "gone": "gone",
+        }
+        assert rows["missing"]["HTTP"] == "404" and rows["missing"]["LAST ERROR"].endswith(
+            "HTTP 404 Not Found"
+        )
+        assert rows["limited"]["HTTP"] == "429" and rows["ok"]["ARTICLES"] == "3"
+        assert "timed out" in rows["slow"]["LAST ERROR"]
+        assert "the upstream answered HTTP 410 Gone" in rows["gone"]["LAST ERROR"]
+
+        failing = await cli("sources", "--state", "failing", "--json", "--config", config.path)
+        data = json.loads(failing.stdout)
+        assert [h["source_id"] for h in data] == ["missing", "broken", "slow", "limited"]
+        assert SECRET not in failing.stdout and data[0]["url"].endswith("token=***")
+
+        one = await cli("reingest", "--source", "ok", "--wait", "--config", config.path)
+        assert one.returncode == 0, one.stderr
+        queued, done = one.stdout.splitlines()
+        assert queued.startswith("queued ok: run ") and done == "[1/1] ok: done: not modified (304)"
+
+        news = await cli(
+            "reingest", "--category", "news", "--wait", "--timeout", "1m", "--config", config.path
+        )
+        assert news.returncode == 1, news.stderr  # something failed
+        outcomes = sorted(li.split("] ", 1)[1] for li in news.stdout.splitlines() if li.startswith("["))
+        assert outcomes[:2] == [
+            "broken: failed: HTTP 500 Internal Server Error",
+            "limited: failed: HTTP 429 Too Many Requests",
+        ]
+        assert outcomes[2].startswith("slow: failed: timed out after 1 s")
+
+        upstream.put("/broken.rss", b"", "text/plain", status=404)
+        failing_run = await cli("reingest", "--failing", "--wait", "--config", config.path)
+        assert failing_run.returncode == 1
+        assert {
+            li.split()[1].rstrip(":") for li in failing_run.stdout.splitlines() if li.startswith("queued")
+        } == {
+            "missing",
+            "broken",
+            "slow",
+            "limited",
+        }
+        assert "broken: failed: HTTP 404 Not Found" in failing_run.stdout
+
+        runs = await cli("runs", "broken", "--config", config.path)
+        rows_ = tsv(runs.stdout)
+        assert [(r["KIND"], r["STATE"]) for r in rows_] == [
+            ("reingest", "failed"),
+            ("reingest", "failed"),
+            ("schedule", "failed"),
+        ]
+        assert rows_[0]["OUTCOME"] == "HTTP 404 Not Found" and rows_[0]["TRIES"] == "1"
+        single = await cli("runs", rows_[2]["RUN"], "--json", "--config", config.path)
+        ((run),) = json.loads(single.stdout)
+        assert (run["source_id"], run["kind"], run["reason"]) == (
+            "broken",
+            "schedule",
+            "HTTP 500 Internal Server Error",
+        )
+
+        paused = await cli("pause", "ok", "--reason", "upstream migrating", "--config", config.path)
+        assert paused.returncode == 0 and paused.stdout.startswith("ok: paused")
+        skipped = await cli("reingest", "--source", "ok", "--config", config.path)
+        assert skipped.returncode == 0 and skipped.stdout.startswith("skipped ok: paused since ")
+        assert "ok" in [
+            r["ID"] for r in tsv((await cli("sources", "--state", "paused", "--config", config.path)).stdout)
+        ]
+        resumed = await cli("resume", "gone", "--config", config.path)
+        assert resumed.returncode == 0 and resumed.stdout.startswith("gone: failing, next due ")
+
+        unknown = await cli("reingest", "--source", "nope", "--config", config.path)
+        assert unknown.returncode == 2 and "unknown source 'nope'" in unknown.stderr
+        no_run = await cli("runs", "nope", "--config", config.path)
+        assert no_run.returncode == 2 and "no source or run 'nope'" in no_run.stderr
+
+
+async def test_one_line_when_redis_is_unreachable(tmp_path, upstream, redis_url, prefix):
+    config = failing_world(tmp_path, upstream, f"redis://127.0.0.1:{free_port()}/0", prefix)
+    for args in (("sources",), ("pause", "ok"), ("runs", "ok"), ("reingest", "--all")):
+        result = await cli(*args, "--config", config.path)
+        assert result.returncode == 1, args
+        (line,) = [li for li in result.stderr.splitlines() if not li.startswith("config:")]
+        assert line.startswith(f"{args[0]}: ") and "Traceback" not in result.stderr, args
+
+
+async def test_two_workers_one_restarted_are_both_seen(tmp_path, upstream, redis, redis_url, prefix):
+    config = failing_world(tmp_path, upstream, redis_url, prefix)
+    keys = Keys(prefix)
+
+    async def workers(n: int):
+        beats = await live_workers(redis, keys)
+        return beats if len(beats) == n else None
+
+    async with worker_process(config.path) as first, worker_process(config.path) as second:
+        before = await eventually(lambda: workers(2), "two heartbeats")
+        assert {b.pid for b in before} == {first.pid, second.pid}
+        second.send_signal(signal.SIGTERM)
+        await second.wait()
+        (alone,) = await eventually(lambda: workers(1), "the stopped worker's heartbeat removed")
+        assert alone.pid == first.pid
+        async with worker_process(config.path) as restarted:
+            after = await eventually(lambda: workers(2), "the restarted worker's heartbeat")
+            assert {b.pid for b in after} == {first.pid, restarted.pid}
+            assert {b.worker_id for b in after} != {b.worker_id for b in before}
+            assert all(b.host == os.uname().nodename for b in after)
