@@ -4,6 +4,7 @@ and the 400s for requests it cannot take (JSON bodies naming the problem)."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -267,7 +268,8 @@ async def test_reingest_refuses_what_it_cannot_take(
         assert await store_state(redis, prefix) == before
 
 
-async def test_pause_and_resume(polled, redis, redis_url, prefix, token_env):
+async def test_pause_and_resume(polled, redis, redis_url, prefix, token_env, caplog):
+    caplog.set_level(logging.INFO, logger="syndicator.admin")
     async with admin_serving(polled, redis_url) as (_, client):
         paused = await client.call("POST", "/sources/a/pause", json_body={"reason": "upstream maintenance"})
         assert paused.status == 200
@@ -285,6 +287,12 @@ async def test_pause_and_resume(polled, redis, redis_url, prefix, token_env):
         assert (resumed.body["state"], resumed.body["state_reason"]) == ("ok", None)
         assert resumed.body["next_due"] is not None
         assert await ids(client, state="paused") == []
+        actions = [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "admin_action"]
+        assert actions == [
+            "admin API: POST /admin/api/sources/a/pause from 127.0.0.1: 200",
+            "admin API: POST /admin/api/reingest from 127.0.0.1: 202",
+            "admin API: POST /admin/api/sources/a/resume from 127.0.0.1: 200",
+        ]
 
         before = await store_state(redis, prefix)
         for path, body, status in (

@@ -20,12 +20,14 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from syndicator.errors import SyndicatorError
-from syndicator.web.admin.auth import ADMIN_GUARD, AdminGuard, Handler, require_token
+from syndicator.web.admin.auth import ADMIN_GUARD, OFF_HINT, AdminGuard, Handler, require_token
 from syndicator.web.admin.params import read_body, read_params
 from syndicator.web.admin.responses import json_error
 from syndicator.web.admin.routes import ADMIN_STATE, OPERATIONS, AdminState, error_status
 from syndicator.web.admin.table import PREFIX, Call, Operation
 from syndicator.web.admin.token import load_admin_token
+from syndicator.web.feeds import RUNTIME
+from syndicator.web.ratelimit import client_key
 
 log = logging.getLogger("syndicator.admin")
 
@@ -57,7 +59,18 @@ def _bind(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse
         params = read_params(op.params, request.match_info, request.query.items())
         raw = await request.read() if request.body_exists else b""
         body = read_body(raw, op.body)
-        return await op.handler(Call(request, params, body))
+        response = await op.handler(Call(request, params, body))
+        if op.method != "GET":  # what operators did, for the others: one line per action
+            client = client_key(request, request.config_dict[RUNTIME].config.settings.trusted_proxies)
+            log.info(
+                "admin API: %s %s from %s: %d",
+                op.method,
+                request.rel_url.path,
+                client,
+                response.status,
+                extra={"event": "admin_action", "outcome": str(response.status)},
+            )
+        return response
 
     handle.__name__ = op.operation_id
     return handle
@@ -88,7 +101,11 @@ def install(app: web.Application, *, token: str | None = None) -> None:
     """Mount the admin API on `app`, with `token` or else the one the environment
     configures (`token.load_admin_token`, which raises `AdminTokenError` for an unusable one)."""
     admin = web.Application(middlewares=[json_errors, require_token])
-    admin[ADMIN_GUARD] = AdminGuard(token if token is not None else load_admin_token())
+    admin[ADMIN_GUARD] = guard = AdminGuard(token if token is not None else load_admin_token())
+    if guard.token is None:
+        log.info("%s", OFF_HINT, extra={"event": "admin_api_off"})
+    else:
+        log.info("admin API at %s/ (bearer token required)", PREFIX, extra={"event": "admin_api_on"})
     admin[ADMIN_STATE] = state = AdminState()
     for op in OPERATIONS:
         admin.router.add_route(op.method, op.path, _bind(op))
