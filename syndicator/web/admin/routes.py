@@ -37,6 +37,7 @@ from syndicator.operate import (
     source_health,
     source_runs,
 )
+from syndicator.redact import redact_text
 from syndicator.runtime import Runtime
 from syndicator.store.heartbeats import Heartbeat
 from syndicator.store.runs import KEEP_PER_SOURCE, Run
@@ -119,7 +120,9 @@ async def reload_config(call: Call) -> web.Response:
         reloader = state.own_reloader
     outcome = await reloader.reload_and_announce()
     if outcome.change is None:
-        return json_error(409, f"config reload refused, the running config stays: {outcome.error}")
+        # The error quotes the file; a URL in it (a source's, Redis's) keeps no secret.
+        error = redact_text(outcome.error or "")
+        return json_error(409, f"config reload refused, the running config stays: {error}")
     change = outcome.change
     return json_response(
         {
