@@ -40,6 +40,7 @@ from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, connect, unreachable, wait_for_redis
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
+from syndicator.store.sources import halted_sources
 from syndicator.web.admin.token import token_refusal
 from syndicator.web.app import create_runner
 from syndicator.worker import worker_settings
@@ -200,10 +201,17 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
         await queue.aclose()
 
 
-async def run_ingest(config: Config, redis_url: str, source_ids: list[str]) -> int:
+async def run_ingest(config: Config, redis_url: str, source_ids: list[str], *, named: bool = True) -> int:
+    """Ingest `source_ids` inline; unless the operator `named` them, paused and gone ones
+    are left out (and said so), as the scheduler leaves them out."""
     runtime = Runtime.open(config, redis_url)  # no queue: publish runs inline
     failures = 0
     try:
+        if not named:
+            halted = await halted_sources(runtime.redis, runtime.keys)
+            for source_id in [s for s in source_ids if s in halted]:
+                print(f"skipped {source_id}: {halted[source_id].state}; `syndicator resume {source_id}`")
+            source_ids = [s for s in source_ids if s not in halted]
         total = len(source_ids)
         for n, source_id in enumerate(source_ids, 1):
             # The line printed below is the operator's; a traceback would read as a crash.
@@ -357,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "worker":
                 return asyncio.run(_run_worker(config, redis_url, burst=args.burst))
             ids = args.source_ids or [s.id for s in config.sources.values() if s.enabled]
-            return asyncio.run(run_ingest(config, redis_url, ids))
+            return asyncio.run(run_ingest(config, redis_url, ids, named=bool(args.source_ids)))
     except EmbeddedRedisError as exc:
         print(f"embedded Redis failed: {exc}", file=sys.stderr)
         return 1

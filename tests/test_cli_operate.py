@@ -159,6 +159,11 @@ async def test_operators_commands_against_a_real_worker(tmp_path, upstream, redi
         assert "ok" in [
             r["ID"] for r in tsv((await cli("sources", "--state", "paused", "--config", config.path)).stdout)
         ]
+        polls = len(upstream.seen("/ok.rss"))
+        inline = await cli("ingest", "--config", config.path)  # every enabled source, inline
+        assert "skipped ok: paused; `syndicator resume ok`" in inline.stdout.splitlines()
+        assert "skipped gone: gone; `syndicator resume gone`" in inline.stdout.splitlines()
+        assert len(upstream.seen("/ok.rss")) == polls and len(upstream.seen("/gone.rss")) == 1
         resumed = await cli("resume", "gone", "--config", config.path)
         assert resumed.returncode == 0 and resumed.stdout.startswith("gone: failing, next due ")
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 from arq.connections import create_pool
 
+from syndicator.ingest import ingest_source
 from syndicator.operate import (
     Selection,
     UnknownCategory,
@@ -185,6 +186,17 @@ async def test_the_scheduler_does_not_poll_a_gone_source_until_resumed(world, up
     health = await source_health(world, "gone")
     assert (health.state, health.articles_stored, health.consecutive_errors) == ("ok", 2, 0)
     assert len(await source_runs(world, "gone")) == 2
+
+
+async def test_a_gone_source_that_answers_an_inline_ingest_is_not_gone_any_more(world, upstream):
+    await pause(world, "ok")
+    upstream.put("/gone.rss", rss(items("back", 1)), "application/rss+xml")
+    for sid in ("gone", "ok"):
+        assert (await ingest_source(world, sid)).status != "error"
+    assert {s: h.state for s, h in (await halted_sources(world.redis, world.keys)).items()} == {
+        "ok": "paused"
+    }
+    assert (await source_health(world, "gone")).state == "ok"
 
 
 async def test_reingest_one_source_a_category_and_the_failing(world, upstream):

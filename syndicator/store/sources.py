@@ -106,6 +106,13 @@ async def halted_sources(redis: Redis, keys: Keys) -> dict[str, Halt]:
     return halts
 
 
+def _is_gone(raw: bytes | None) -> bool:
+    try:
+        return raw is not None and json.loads(raw).get("state") == "gone"
+    except (ValueError, AttributeError):
+        return False
+
+
 def _halt_json(state: str, now: datetime, reason: str) -> str:
     return json.dumps({"state": state, "at": _iso(now), "reason": reason})
 
@@ -219,6 +226,9 @@ async def record_outcome(
     failed = outcome.status == "error" and not outcome.from_listing
     gone = failed and outcome.http_status == GONE_STATUS
     polled = {"last_outcome": outcome.status, "last_http_status": outcome.http_status or ""}
+    # A source found gone that answers again (an inline `syndicator ingest` of it) is not
+    # gone any more; a pause stays until an operator lifts it.
+    was_gone = not failed and not outcome.from_listing and _is_gone(await redis.hget(keys.halted, source.id))
     async with redis.pipeline(transaction=True) as pipe:
         if failed:
             pipe.hincrby(state_key, "consecutive_errors", 1)  # reply 0: the error count
@@ -256,6 +266,8 @@ async def record_outcome(
             )
             pipe.hdel(state_key, "last_error")
             pipe.zadd(keys.due, {source.id: due.timestamp()})
+            if was_gone:
+                pipe.hdel(keys.halted, source.id)
         if duration is not None and not outcome.from_listing:
             pipe.hset(state_key, "last_duration", f"{duration:.3f}")
             pipe.hincrbyfloat(state_key, "fetch_seconds", duration)
