@@ -20,7 +20,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from syndicator.errors import SyndicatorError
-from syndicator.web.admin.auth import ADMIN_GUARD, OFF_HINT, AdminGuard, Handler, require_token
+from syndicator.web.admin.auth import ADMIN_GUARD, AdminGuard, Handler, require_token
 from syndicator.web.admin.params import read_body, read_params
 from syndicator.web.admin.responses import json_error
 from syndicator.web.admin.routes import ADMIN_STATE, OPERATIONS, AdminState, error_status
@@ -102,9 +102,7 @@ def install(app: web.Application, *, token: str | None = None) -> None:
     configures (`token.load_admin_token`, which raises `AdminTokenError` for an unusable one)."""
     admin = web.Application(middlewares=[json_errors, require_token])
     admin[ADMIN_GUARD] = guard = AdminGuard(token if token is not None else load_admin_token())
-    if guard.token is None:
-        log.info("%s", OFF_HINT, extra={"event": "admin_api_off"})
-    else:
+    if guard.token is not None:  # off, it stays silent: its 404s carry the hint
         log.info("admin API at %s/ (bearer token required)", PREFIX, extra={"event": "admin_api_on"})
     admin[ADMIN_STATE] = state = AdminState()
     for op in OPERATIONS:
