@@ -1,12 +1,12 @@
-"""`syndicator` command line: serve, web, worker, ingest, migrate, extract, check-config
-(and the operators' sources, reingest, pause, resume, runs: cli_operate.py).
+"""`syndicator` command line: serve, web, worker, ingest, migrate, extract, check-config.
 
 Every command loads the configuration first, so a bad config stops it with one line that
 names the file, the key and the problem (exit status 2), before anything starts. A good
 one is named on stderr (`config: /abs/path (from --config)`), first, so the operator sees
 which file runs while stdout stays for the command's output (`extract --json`). Every
 command that opens the store then checks its layout version (`check_store`), so no process
-ever reads or writes a layout it does not know.
+ever reads or writes a layout it does not know. The operators' commands (sources,
+reingest, pause, resume, runs) live in cli_operate.py.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -58,7 +59,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--config")
     p = sub.add_parser("reingest", help="queue an ingest run of sources for the workers")
-    p.add_argument("--source", dest="source_ids", action="append", nargs="+", default=[], metavar="ID")
+    p.add_argument(
+        "--source",
+        dest="source_ids",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="ID",
+        help="these sources",
+    )
     p.add_argument("--category", metavar="SLUG", help="every source that feeds this category")
     p.add_argument("--failing", action="store_true", help="every source whose last poll failed")
     p.add_argument("--all", action="store_true", help="every source")
@@ -89,6 +98,9 @@ def _duration(text: str) -> float:
 
 async def run_operate(args: argparse.Namespace, config: Config, redis_url: str) -> int:
     """Run one of `COMMANDS`; unknown ids are one line on stderr and exit status 2."""
+    # The operate layer logs what it queues and changes for a server's log; here the
+    # command prints its own lines, so the same news on stderr would only repeat them.
+    logging.getLogger("syndicator.operate").setLevel(logging.WARNING)
     queue = None
     if args.command == "reingest":
         queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
@@ -119,7 +131,9 @@ def _when(iso: str | None) -> str:
 
 
 def _seconds(value: float | None) -> str:
-    return f"{value:.2f}s" if value is not None else "-"
+    if value is None:
+        return "-"
+    return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.2f}s"
 
 
 SOURCE_COLUMNS = (

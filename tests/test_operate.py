@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from arq.connections import create_pool
@@ -52,7 +52,9 @@ def failing_world(tmp_path, upstream, redis_url, prefix, **extra_sources):
     One try per job (`max_tries = 1`) so a retryable failure is recorded at once, and a
     one-second fetch limit so the slow upstream times out.
     """
-    upstream.put("/ok.rss", rss(items("ok", 3)), "application/rss+xml")
+    # One item from the last hour, two from days ago: 3 stored, 1 in the last 24 hours.
+    recent = datetime.now(UTC) - timedelta(hours=1)
+    upstream.put("/ok.rss", rss(items("ok", 3, start=recent, step_hours=50)), "application/rss+xml")
     upstream.put("/broken.rss", b"oops", "text/plain", status=500)
     upstream.put("/slow.rss", rss(items("slow", 1)), "application/rss+xml", delay=3.0)
     upstream.put("/limited.rss", b"slow down", "text/plain", status=429, headers={"Retry-After": "120"})
@@ -110,7 +112,7 @@ async def test_health_shows_each_state_and_reason(world, upstream):
     ok = health["ok"]
     assert (ok.last_outcome, ok.last_http_status, ok.consecutive_errors) == ("updated", 200, 0)
     assert ok.last_status == "200 ok: 3 new" and ok.last_error is None
-    assert ok.articles_stored == 3 and ok.articles_24h == 0  # the test items are days old
+    assert ok.articles_stored == 3 and ok.articles_24h == 1
     assert ok.mean_fetch_seconds is not None and ok.mean_fetch_seconds >= 0
     assert ok.last_fetch_at is not None and ok.next_due is not None and ok.next_due > ok.last_fetch_at
 

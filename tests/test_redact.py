@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from syndicator.redact import redact_text, redact_url
+from tests.builders import items, one_feed_config, rss
+from tests.harness import fetch_all_feeds, serving
 
 
 @pytest.mark.parametrize(
@@ -40,3 +42,19 @@ def test_redact_text_hides_every_url_in_a_line_and_keeps_punctuation():
     assert redact_text(line) == (
         "source s (https://u:***@h.example/f?token=***): HTTP 404; retried https://h.example/g?sig=***."
     )
+
+
+async def test_a_secret_in_a_source_url_is_not_published_in_the_feeds(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    upstream.put("/feed.rss", rss(items("tok", 2)), "application/rss+xml")
+    config = one_feed_config(
+        tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/feed.rss?token=hush-hush&page=1"
+    )
+    async with serving(config, redis_url, ("feed",)):
+        pass
+    feeds = await fetch_all_feeds(config, redis_url, ("tech",))
+    atom = feeds[("tech", "atom")][2].decode()
+    assert "/feed.rss?token=***&#x26;page=1</id>" in atom  # <source> names the feed, not the secret
+    for (_slug, fmt), (status, _headers, body) in feeds.items():
+        assert status == 200 and b"hush-hush" not in body, fmt

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from lxml import etree
 
 from syndicator.normalise import NormaliseError, canonical_url
+from syndicator.redact import redact_url
 
 from .listing import DiscoverError
 
@@ -125,12 +126,12 @@ def _entry(el: etree._Element, base: str) -> DiscoveredLink | None:
     """One <url> or <sitemap> element; None (logged) when its <loc> is not an http(s) URL."""
     loc = _child_text(el, "loc")
     if loc is None:
-        log.warning("sitemap %s: <%s> without <loc> skipped", base, _local(el))
+        log.warning("sitemap %s: <%s> without <loc> skipped", redact_url(base), _local(el))
         return None
     try:
         url = canonical_url(loc)
     except NormaliseError as exc:
-        log.warning("sitemap %s: entry skipped: %s", base, exc)
+        log.warning("sitemap %s: entry skipped: %s", redact_url(base), exc)
         return None
     lastmod = _date(_child_text(el, "lastmod"), base)
     title = None
@@ -147,7 +148,7 @@ def _date(raw: str | None, base: str) -> datetime | None:
         return None
     parsed = parse_w3c_datetime(raw)
     if parsed is None:
-        log.warning("sitemap %s: unreadable date %r ignored", base, raw)
+        log.warning("sitemap %s: unreadable date %r ignored", redact_url(base), raw)
     return parsed
 
 
@@ -174,7 +175,7 @@ def parse_sitemap(body: bytes, url: str, *, max_links: int = 50_000) -> SitemapD
         if _local(el) != child_name:
             continue
         if len(entries) >= max_links:
-            log.warning("sitemap %s: more than %d entries; the rest are ignored", url, max_links)
+            log.warning("sitemap %s: more than %d entries; the rest are ignored", redact_url(url), max_links)
             break
         if (entry := _entry(el, url)) is not None:
             entries.append(entry)

@@ -28,6 +28,7 @@ from lxml import etree
 from syndicator.errors import SyndicatorError
 from syndicator.extract.decode import repair_utf8_feed
 from syndicator.models import Enclosure, ParsedEntry, ParsedFeed, Upstream
+from syndicator.redact import redact_url
 
 
 class ParseError(SyndicatorError):
@@ -107,8 +108,9 @@ def parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_ent
     feed_id = _nonblank(feed.get("id"))
     upstream = Upstream(
         title=_title_text(feed),
-        # RSS has no feed id: the address it was fetched from identifies it.
-        id=feed_id or url,
+        # RSS has no feed id: the address it was fetched from identifies it (without the
+        # credentials some upstreams put in it: it is published in Atom's <source>).
+        id=feed_id or redact_url(url),
         link=_absolute(feed_base, _alternate_link(feed)),
         author=_author(feed),
     )

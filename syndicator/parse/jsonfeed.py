@@ -18,6 +18,7 @@ from typing import Any
 
 from syndicator.models import Enclosure, ParsedEntry, ParsedFeed, Upstream
 from syndicator.parse.feed import ParseError
+from syndicator.redact import redact_url
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 _FORMATS = {"1": "json10", "1.1": "json11"}
@@ -51,7 +52,7 @@ def parse_json_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_en
     feed_url = _blank_to_none(top.text("feed_url"))
     upstream = Upstream(
         title=(top.text("title") or "").strip(),
-        id=feed_url or url,
+        id=feed_url or redact_url(url),  # published in Atom's <source>: no credentials
         link=_blank_to_none(top.text("home_page_url")),
         author=_authors(top),
     )

@@ -101,14 +101,14 @@ async def ingest_job(
     runtime: Runtime = ctx["runtime"]
     redis, keys = runtime.redis, runtime.keys
     job_try = int(ctx.get("job_try", 1))
+    if source_id not in runtime.config.sources:
+        if run_id is not None:  # queued before the reload that removed it
+            await finish_run(redis, keys, run_id, ok=True, summary="skipped: source removed")
+        return source_removed(source_id)
     if run_id is None:
         run_id = (await create_run(redis, keys, source_id, kind="schedule")).run_id
     await mark_running(redis, keys, run_id, worker=ctx.get("worker_id", "unknown"), try_number=job_try)
     try:
-        if source_id not in runtime.config.sources:
-            line = source_removed(source_id)
-            await finish_run(redis, keys, run_id, ok=True, summary="skipped: source removed")
-            return line
         halt = (await halted_sources(redis, keys)).get(source_id)
         if halt is not None:
             await finish_run(redis, keys, run_id, ok=True, summary=f"skipped: source {halt.state}")
