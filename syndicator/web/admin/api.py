@@ -97,11 +97,11 @@ async def no_such_endpoint(request: web.Request) -> web.Response:
     return json_error(404, f"no such admin endpoint; the endpoints are listed at {PREFIX}/openapi.json")
 
 
-def install(app: web.Application, *, token: str | None = None) -> None:
-    """Mount the admin API on `app`, with `token` or else the one the environment
-    configures (`token.load_admin_token`, which raises `AdminTokenError` for an unusable one)."""
+def install(app: web.Application) -> None:
+    """Mount the admin API on `app`, with the token the environment configures
+    (`token.load_admin_token`, which raises `AdminTokenError` for an unusable one)."""
     admin = web.Application(middlewares=[json_errors, require_token])
-    admin[ADMIN_GUARD] = guard = AdminGuard(token if token is not None else load_admin_token())
+    admin[ADMIN_GUARD] = guard = AdminGuard(load_admin_token())
     if guard.token is not None:  # off, it stays silent: its 404s carry the hint
         log.info("admin API at %s/ (bearer token required)", PREFIX, extra={"event": "admin_api_on"})
     admin[ADMIN_STATE] = state = AdminState()
