@@ -56,9 +56,11 @@ WORKDIR /data
 USER 10001:10001
 EXPOSE 8080
 
-# Python's standard library only (slim images have no curl). /healthz answers 200 when the
-# process reaches its Redis, 503 when not; any error or timeout exits non-zero.
+# Python's standard library only (slim images have no curl). /readyz answers 200 while the
+# process can serve feeds (Redis answers, or it holds feeds in memory through an outage),
+# 503 when it can serve nothing; any error or timeout exits non-zero. (/healthz is liveness
+# only: 200 while the process runs.)
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
-    CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('SYNDICATOR_PORT', '8080'), timeout=8)"]
+    CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('SYNDICATOR_PORT', '8080'), timeout=8)"]
 
 CMD ["syndicator", "serve"]

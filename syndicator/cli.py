@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -22,10 +23,10 @@ from dataclasses import replace
 
 from aiohttp import web
 from arq.connections import create_pool
-from arq.worker import Worker, create_worker
+from arq.worker import create_worker
 from redis.exceptions import RedisError
 
-from syndicator import cli_operate
+from syndicator import cli_operate, logs
 from syndicator.cli_extract import ExtractCommandError, render, run_extract
 from syndicator.config import ConfigError, check_config, load_config, locate_config
 from syndicator.config.reload import ConfigReloader
@@ -43,12 +44,18 @@ from syndicator.store.schema import MigrationRun, SchemaError, check_schema, mig
 from syndicator.store.sources import halted_sources
 from syndicator.web.admin.token import token_refusal
 from syndicator.web.app import create_runner
+from syndicator.web.readiness import metrics_app
 from syndicator.worker import worker_settings
+from syndicator.worker.restart import RestartingWorker
 from syndicator.worker.settings import republisher
 
 log = logging.getLogger("syndicator")
 
 SOURCES_LISTED = 10  # more sources than this are summarised after the first few
+LOG_FORMAT_HELP = (
+    f"json (one object a line), human, or auto (default; ${logs.FORMAT_ENV} sets it): "
+    "JSON unless stderr is a terminal"
+)
 VERBOSE_HELP = "log every job arq runs (the scheduler's ticks too); default: warnings and our own lines"
 
 
@@ -66,11 +73,12 @@ class _NoSpuriousSigusr1(logging.Filter):
         return not (str(record.msg).startswith("shutdown on %s") and args[:1] == ("SIGUSR1",))
 
 
-def configure_logging(*, verbose: bool) -> None:
+def configure_logging(*, verbose: bool, log_format: str | None = None) -> None:
     """INFO for Syndicator; arq's per-job lines (`→ …schedule_due()`, `← …`) only with
     --verbose: the scheduler's tick alone would print about fourteen lines a minute while
-    nothing happens. arq's warnings and job failures always show."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    nothing happens. arq's warnings and job failures always show. JSON lines or human
+    ones: `--log-format`, else $SYNDICATOR_LOG_FORMAT, else by whether stderr is a terminal."""
+    logs.configure_output(log_format or os.environ.get(logs.FORMAT_ENV) or "auto")
     arq_worker = logging.getLogger("arq.worker")
     arq_worker.addFilter(_NoSpuriousSigusr1())
     arq_worker.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -96,21 +104,29 @@ def redis_for(config: Config) -> Iterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(runtime: Runtime, redis_url: str) -> AsyncIterator[Worker]:
-    """An arq worker in this process (`serve`), sharing `runtime` with the web server.
+async def running_worker(runtime: Runtime, redis_url: str) -> AsyncIterator[RestartingWorker]:
+    """An arq worker in this process (`serve`), sharing `runtime` with the web server, and
+    restarted when Redis drops it, as `syndicator worker` is (worker/restart.py).
 
-    The caller stops it with `worker.handle_sig(signal)` (arq's own stop: cancel the jobs
-    and the poll loop); leaving the block without that cancels it here."""
+    The caller stops it with `stop(signal)` (arq's own stop: cancel the jobs and the poll
+    loop); leaving the block without that cancels it here (also while it waits for Redis)."""
     settings = worker_settings(runtime.config, redis_url, runtime=runtime)
-    worker = create_worker(settings, handle_signals=False)
-    task = asyncio.create_task(worker.async_run())
+
+    async def redis_back() -> bool:
+        # No signal handlers here: `serve` handles SIGINT/SIGTERM itself and cancels this.
+        await wait_for_redis(redis_url, _say("serve"))
+        return True
+
+    worker = RestartingWorker(
+        lambda: create_worker(settings, handle_signals=False), redis_url, "serve", wait=redis_back
+    )
+    task = asyncio.create_task(worker.run())
     try:
         yield worker
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await worker.close()
 
 
 async def _until_signalled() -> signal.Signals:
@@ -149,7 +165,7 @@ def print_addresses(runtime: Runtime) -> None:
 async def warn_if_moved(runtime: Runtime) -> None:
     """One WARNING when stored feeds were rendered for another base URL than this `web`
     process's: their self links then name an address this process is not reached at.
-    (`web` renders nothing; a worker with this base URL republishes them. /healthz lists them.)"""
+    (`web` renders nothing; a worker with this base URL republishes them. /readyz lists them.)"""
     moved = await moved_categories(runtime)
     if not moved:
         return
@@ -164,7 +180,9 @@ async def warn_if_moved(runtime: Runtime) -> None:
     )
 
 
-async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> None:
+async def run_server(
+    config: Config, redis_url: str, *, with_worker: bool, access_log: logging.Logger | None = None
+) -> None:
     queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
     # One configuration per process: `serve`'s worker shares this runtime, so this one
@@ -177,7 +195,7 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
         await republish_moved(runtime)
     else:
         await warn_if_moved(runtime)
-    runner = create_runner(runtime, reloader=reloader)
+    runner = create_runner(runtime, reloader=reloader, access_log=access_log)
     await runner.setup()
     site = web.TCPSite(runner, config.settings.host, config.settings.port)
     await site.start()
@@ -191,7 +209,7 @@ async def run_server(config: Config, redis_url: str, *, with_worker: bool) -> No
     try:
         if with_worker:
             async with running_worker(runtime, redis_url) as worker:
-                worker.handle_sig(await _until_signalled())
+                worker.stop(await _until_signalled())
         else:
             await _until_signalled()
     finally:
@@ -290,10 +308,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--config")
         if name == "serve":
             p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+        p.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
     p = sub.add_parser("worker", help="an arq worker (any number may share one Redis)")
     p.add_argument("--config")
     p.add_argument("--burst", action="store_true", help="run queued jobs, then exit")
     p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    p.add_argument("--metrics-port", type=int, help="serve Prometheus metrics at /metrics on this port")
+    p.add_argument("--metrics-host", default="127.0.0.1", help="its address (default: loopback)")
     p = sub.add_parser("ingest", help="ingest sources once now and print what happened")
     p.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
     p.add_argument("--config")
@@ -310,8 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
     p.add_argument("path", nargs="?", help="the file (default: as for every command)")
     p.add_argument("--config", help="the same as PATH")
+    for command in dict.fromkeys(sub.choices.values()):  # each once, aliases or not
+        command.add_argument("--log-format", choices=logs.FORMATS, help=LOG_FORMAT_HELP)
     args = parser.parse_args(argv)
-    configure_logging(verbose=getattr(args, "verbose", False))
+    configure_logging(verbose=getattr(args, "verbose", False), log_format=args.log_format)
 
     if args.command == "check-config":
         given_by = "the command line" if args.path else "--config"
@@ -360,10 +383,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.command in cli_operate.COMMANDS:
                 return asyncio.run(cli_operate.run_operate(args, config, redis_url))
             if args.command in ("serve", "web"):
-                asyncio.run(run_server(config, redis_url, with_worker=args.command == "serve"))
+                fmt = args.log_format or os.environ.get(logs.FORMAT_ENV)
+                with logs.access_log(not args.no_access_log, fmt) as access_log:
+                    serve = args.command == "serve"
+                    asyncio.run(run_server(config, redis_url, with_worker=serve, access_log=access_log))
                 return 0
             if args.command == "worker":
-                return asyncio.run(_run_worker(config, redis_url, burst=args.burst))
+                metrics_at = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
+                return asyncio.run(_run_worker(config, redis_url, burst=args.burst, metrics_at=metrics_at))
             ids = args.source_ids or [s.id for s in config.sources.values() if s.enabled]
             return asyncio.run(run_ingest(config, redis_url, ids, named=bool(args.source_ids)))
     except EmbeddedRedisError as exc:
@@ -414,36 +441,40 @@ async def _wait_for_redis(redis_url: str, command: str) -> bool:
             loop.remove_signal_handler(sig)
 
 
-async def _run_worker(config: Config, redis_url: str, *, burst: bool) -> int:
-    """Run the arq worker; when Redis goes away under it, wait for Redis and start a new one.
+async def _run_worker(
+    config: Config, redis_url: str, *, burst: bool, metrics_at: tuple[str, int] | None = None
+) -> int:
+    """`_work`, with `/metrics` served at `metrics_at` (host, port) while it runs."""
+    if metrics_at is None:
+        return await _work(config, redis_url, burst=burst)
+    runtime = Runtime.open(config, redis_url)  # for the gauges read from Redis at scrape time
+    runner = web.AppRunner(metrics_app(runtime), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, *metrics_at).start()
+        host, port = metrics_at
+        print(f"worker: metrics at http://{host}:{port}/metrics", file=sys.stderr, flush=True)
+        return await _work(config, redis_url, burst=burst)
+    finally:
+        await runner.cleanup()
+        await runtime.close()
 
-    arq's worker exits when Redis drops its connection (arq #435), which would leave the
-    queue unserved until a supervisor restarts the process; a lost Redis is an outage to
-    ride out here, in one WARNING line, not a crash. Jobs it was running re-run (arq
-    delivers at least once; ingest and publish are idempotent)."""
-    while True:
-        worker = create_worker(worker_settings(config, redis_url), burst=burst)
-        stopped_by: list[signal.Signals] = []
-        worker.on_stop = stopped_by.append  # arq's own SIGINT/SIGTERM handler calls this
-        try:
-            await worker.async_run()
-            return 0
-        except asyncio.CancelledError:
-            # arq stops on SIGINT/SIGTERM (after letting running jobs finish) by cancelling
-            # its poll loop: an orderly end, not a crash to print a traceback for.
-            if not stopped_by:
-                raise
-            log.info("shutdown on %s", stopped_by[0].name)
-            return 0
-        except (RedisError, OSError) as exc:
-            if burst:
-                raise
-            log.warning("worker: %s; restarting when it is back", unreachable(redis_url, exc))
-        finally:
-            with contextlib.suppress(RedisError, OSError):
-                await worker.close()
-        if not await _wait_for_redis(redis_url, "worker"):
-            return 0
+
+async def _work(config: Config, redis_url: str, *, burst: bool) -> int:
+    """Run the arq worker; when Redis goes away under it, wait for Redis and start a new
+    one (worker/restart.py). arq handles SIGINT/SIGTERM itself while a worker runs (after
+    letting running jobs finish); `_wait_for_redis` does while none does."""
+    worker = RestartingWorker(
+        lambda: create_worker(worker_settings(config, redis_url), burst=burst),
+        redis_url,
+        "worker",
+        wait=lambda: _wait_for_redis(redis_url, "worker"),
+        burst=burst,
+    )
+    await worker.run()
+    if worker.stopped_by is not None:
+        log.info("shutdown on %s", worker.stopped_by.name)
+    return 0
 
 
 if __name__ == "__main__":

@@ -44,7 +44,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Modules the fork server imports once, so that each child starts as a cheap fork of them.
-PRELOAD = ["syndicator.parse", "syndicator.parse.limits", "syndicator.extract", "syndicator.discover"]
+PRELOAD = [
+    "syndicator.parse",
+    "syndicator.parse.limits",
+    "syndicator.normalise.feed",
+    "syndicator.extract",
+    "syndicator.discover",
+]
 NICENESS = 10
 KILL_WAIT = 5.0  # seconds to wait for a killed child to be reaped
 

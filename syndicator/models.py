@@ -17,8 +17,8 @@ from syndicator import values as v
 # ---------------------------------------------------------------- configuration
 #
 # The config records are the schema: each field of `Settings` (`[server]`), `FetchLimits`
-# (`[fetch]`), `Category` (`[all]`, `[[categories]]`), `Source` (`[[sources]]`) and
-# `SiteRules` (`[sources.rules]`) is a key of the TOML file, with the field's type (the
+# (`[fetch]`), `AdminSettings` (`[admin]`), `Category` (`[all]`, `[[categories]]`), `Source`
+# (`[[sources]]`) and `SiteRules` (`[sources.rules]`) is a key of the TOML file, with the field's type (the
 # `Annotated` value types of `syndicator.values`) and default. `syndicator.config.schema`
 # derives the strict pydantic tables from these fields, so adding a key is one line here.
 # Arrays in the file are tuples here. The records stay plain dataclasses: building one in
@@ -145,6 +145,10 @@ class Settings:
     # Renders of filtered/combined feeds not in the render cache, per client and minute;
     # then 429 (web/ratelimit.py). 0: unlimited. Cache hits and plain feeds never count.
     variant_renders_per_minute: v.NonNegativeInt = 60
+    # The same renders from all clients together, per second and web process; then 503.
+    # Per-client budgets alone let many addresses (50 × 60 a minute) take the event loop
+    # from the plain feed's readers. 0: unlimited.
+    variant_renders_per_second: v.NonNegativeInt = 10
     # Reverse proxies whose X-Forwarded-For names the client (for that limit); from any
     # other peer the header is ignored. Empty: the peer address is the client.
     trusted_proxies: tuple[v.Cidr, ...] = ()
@@ -154,6 +158,15 @@ class Settings:
     # Longest a client connection may sit idle, or take to send a request's headers or body,
     # before the server closes it: idle sockets must not hold file descriptors for ever.
     keepalive_timeout: v.Seconds = 15.0
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """`[admin]`: who may read operators' endpoints."""
+
+    # Client networks (CIDRs) that may read /metrics (web processes, `worker --metrics-port`)
+    # without the admin token; from anywhere else /metrics needs `Authorization: Bearer`.
+    metrics_networks: tuple[v.Cidr, ...] = ("127.0.0.0/8", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -171,6 +184,7 @@ class Config:
     categories: dict[str, Category]
     sources: dict[str, Source]
     digest: str = ""
+    admin: AdminSettings = field(default_factory=AdminSettings)
 
     def category_label(self, slug: str) -> str:
         """What readers see for category `slug`: its ancestors' titles and its own, joined by "/".

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from syndicator import metrics
 from syndicator.render import FORMATS, FeedDocument
 from syndicator.runtime import Runtime
 from syndicator.store.archive import number_items, subscription_links
@@ -123,11 +124,13 @@ async def publish_category(runtime: Runtime, slug: str, *, now: datetime | None 
     version: int | None = None
     for _ in range(MAX_ROUNDS):
         mark = await runtime.redis.get(runtime.keys.dirty(slug))
-        rendered, ttl = await render_category(runtime, slug)
+        with metrics.timed(metrics.RENDER_SECONDS):
+            rendered, ttl = await render_category(runtime, slug)
         changed = False
         for fmt, (body, _media) in rendered.items():
             if await stored_digest(runtime.redis, runtime.keys, slug, fmt) != content_digest(body):
                 changed = True
+        metrics.PUBLISHES.labels(slug, "changed" if changed else "unchanged").inc()
         if changed:
             version = await save_version(
                 runtime.redis,

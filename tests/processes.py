@@ -23,10 +23,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Human log lines (the terminal's format), as the tests read stderr line by line; a test
+# of the JSON format asks for it in `extra`. (Without it, a captured stderr is no terminal,
+# so the process would write JSON.)
+LOG_FORMAT = {"SYNDICATOR_LOG_FORMAT": "human"}
+
+
 def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without `SYNDICATOR_*`, plus `extra`."""
+    """This process's environment without `SYNDICATOR_*`, plus human log lines and `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATOR_")}
-    return env | (extra or {})
+    return env | LOG_FORMAT | (extra or {})
 
 
 def store_environment(redis_url: str, prefix: str) -> dict[str, str]:

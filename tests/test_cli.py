@@ -128,7 +128,7 @@ def test_compose_publishes_the_web_port_on_loopback_only():
 def test_compose_healthchecks_reflect_each_process():
     services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
     web = " ".join(services["web"]["healthcheck"]["test"])
-    assert "/healthz" in web and "curl" not in web  # slim images have no curl
+    assert "/readyz" in web and "curl" not in web  # slim images have no curl
     # arq's check: the worker's Redis answers and the queue's health-check key is fresh.
     worker = services["worker"]["healthcheck"]["test"]
     assert worker == ["CMD", "arq", "--check", "workers.main.WorkerSettings"]

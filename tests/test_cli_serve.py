@@ -4,7 +4,7 @@ A feed names its own URL (RSS `atom:link rel=self`, Atom `link rel=self`, JSON F
 `feed_url`); the W3C validator's "self reference doesn't match document location" rule is
 the check here: after a restart on another port, on a wildcard host or with another public
 URL, every self link is the URL the feed was just fetched from. A `web` process that finds
-feeds rendered for another address says so once and in /healthz; a worker republishes them.
+feeds rendered for another address says so once and in /readyz; a worker republishes them.
 
 The operator's view of `serve`: the first lines name the config, the sources and the feed,
 OPML and index URLs; an idle server prints nothing (arq's scheduler ticks only with
@@ -134,8 +134,8 @@ def fetched_from(site: str, slug: str = "all") -> dict[str, str]:
     return {fmt: f"{site}feeds/{slug}.{fmt}" for fmt in ("rss", "atom", "json")}
 
 
-def healthz(site: str) -> dict[str, object]:
-    return json.loads(get(f"{site}healthz"))
+def readyz(site: str) -> dict[str, object]:
+    return json.loads(get(f"{site}readyz"))
 
 
 def eventually(check, timeout: float = 30.0) -> bool:
@@ -207,12 +207,12 @@ def test_web_reports_feeds_rendered_for_another_address_until_a_worker_republish
         f"feeds of 2 categories (all, tech) link to {old}; set server.public_url (or "
         "SYNDICATOR_PUBLIC_URL) the same for every process, and a worker will republish them"
     ]
-    assert healthz(site)["base_url"] == {"this_process": site, "stored": {"all": old, "tech": old}}
+    assert readyz(site)["base_url"] == {"this_process": site, "stored": {"all": old, "tech": old}}
     assert self_links(site)["rss"] == f"{old}feeds/all.rss"  # web renders nothing itself
 
     worker = start("worker", "--config", config, env=env)  # republishes before any job
     worker.wait_for("base URL is now")
-    assert eventually(lambda: healthz(site)["base_url"] == {"this_process": site, "stored": {}})
+    assert eventually(lambda: readyz(site)["base_url"] == {"this_process": site, "stored": {}})
     assert eventually(lambda: self_links(site) == fetched_from(site))
     assert worker.stop(signal.SIGINT) == 0  # Ctrl-C: an orderly stop, said in one line
     assert " INFO syndicator: shutdown on SIGINT" in worker.log and "Traceback" not in worker.log

@@ -27,6 +27,7 @@ from syndicator.config import (
 )
 from syndicator.config.errors import from_validation_error
 from syndicator.config.schema import (
+    AdminTable,
     CategoryTable,
     FeedTable,
     FetchTable,
@@ -35,7 +36,15 @@ from syndicator.config.schema import (
     SourceTable,
     table_of,
 )
-from syndicator.models import ALL_CATEGORY, Category, FetchLimits, Settings, SiteRules, Source
+from syndicator.models import (
+    ALL_CATEGORY,
+    AdminSettings,
+    Category,
+    FetchLimits,
+    Settings,
+    SiteRules,
+    Source,
+)
 from syndicator.values import PositiveInt
 from tests.conftest import JSONFEED_SCHEMA
 
@@ -464,6 +473,11 @@ BAD_FILES = [
     ),
     ("[server]\nmax_tries = 0\n", "server.max_tries", "must be a positive integer, got 0"),
     (
+        "[server]\nvariant_renders_per_second = -1\n",
+        "server.variant_renders_per_second",
+        "must be an integer ≥ 0, got -1",
+    ),
+    (
         "[server]\nport = 70000\n",
         "server.port",
         "must be a port number between 1 and 65535, got 70000",
@@ -616,6 +630,7 @@ def test_the_tables_accept_exactly_the_records_fields_with_their_defaults(tmp_pa
     for table, record, not_in_file in [
         (ServerTable, Settings, set()),
         (FetchTable, FetchLimits, set()),
+        (AdminTable, AdminSettings, set()),
         (SourceTable, Source, set()),
         (RulesTable, SiteRules, set()),
         (CategoryTable, Category, set()),
@@ -626,6 +641,7 @@ def test_the_tables_accept_exactly_the_records_fields_with_their_defaults(tmp_pa
     config = load_config(path, environ={})
     assert config.settings == Settings()
     assert config.fetch == FetchLimits()
+    assert config.admin == AdminSettings()
     assert config.categories["all"] == Category("all", "All articles")
     assert config.categories["tech"] == Category("tech", "Tech")
     source = config.sources["one"]

@@ -3,7 +3,7 @@
 In-process tests drive two `ConfigReloader`s that share one Redis, as two machines would;
 the end-to-end tests start real `syndicator web`, `worker` and `serve` processes, edit
 their file, send SIGHUP and read what a feed reader and an operator see: the new source's
-articles in the feeds, 410 for a removed category, `/healthz` naming the running file,
+articles in the feeds, 410 for a removed category, `/readyz` naming the running file,
 and a broken file refused while the old configuration keeps serving.
 """
 
@@ -314,7 +314,7 @@ def test_sighup_to_web_reloads_a_separate_web_and_worker(processes: Processes, p
         b"category 'old' was removed from the configuration; its feeds are no longer served\n",
     )
     assert get(f"{site}/feeds/nothing.rss")[0] == 404
-    health = json.loads(get(f"{site}/healthz")[1])
+    health = json.loads(get(f"{site}/readyz")[1])
     assert health["config"]["digest"] == load_config(path).digest and health["config"]["reload_error"] is None
     assert "config reloaded from" in processes.log(worker)
 
@@ -322,7 +322,7 @@ def test_sighup_to_web_reloads_a_separate_web_and_worker(processes: Processes, p
     path.write_text(BROKEN, encoding="utf-8")
     web.send_signal(signal.SIGHUP)
     expected = f"{path}: sources[0].pol_interval: unknown key (did you mean poll_interval?)"
-    assert eventually(lambda: json.loads(get(f"{site}/healthz")[1])["config"]["reload_error"] == expected)
+    assert eventually(lambda: json.loads(get(f"{site}/readyz")[1])["config"]["reload_error"] == expected)
     assert f"WARNING syndicator.config: config reload refused, the running config stays: {expected}" in (
         processes.log(web)
     )
@@ -342,6 +342,6 @@ def test_sighup_to_serve_polls_an_added_source(processes: Processes, prefix: str
     serve.send_signal(signal.SIGHUP)
 
     assert eventually(lambda: b"s2 title 1" in get(f"{site}/feeds/tech.rss")[1]), processes.log(serve)
-    health = json.loads(get(f"{site}/healthz")[1])
+    health = json.loads(get(f"{site}/readyz")[1])
     assert health["config"]["needs_restart"] == [f"server.port ({port} → {port + 1})"]
     assert f"config: server.port ({port} → {port + 1}): needs restart, not applied" in processes.log(serve)

@@ -103,10 +103,10 @@ def test_serves_the_bundled_samples_on_every_interface_by_default():
     assert ("EXPOSE", "8080") in instructions()
 
 
-def test_healthcheck_asks_healthz_with_the_standard_library():
+def test_healthcheck_asks_readyz_with_the_standard_library():
     command = healthcheck_command()
     assert command[:3] == ["CMD", "python3", "-c"]
-    assert "urllib.request" in command[3] and "/healthz" in command[3]
+    assert "urllib.request" in command[3] and "/readyz" in command[3]
 
 
 def test_compose_web_healthcheck_is_the_images():

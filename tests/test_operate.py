@@ -7,6 +7,7 @@ sources fail on purpose — 404, 500, a timeout, 429 and 410 — and the operate
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import replace
@@ -368,3 +369,32 @@ async def test_heartbeats_expire_and_a_worker_removes_its_own(world):
     (beat,) = await live_workers(world.redis, world.keys)  # the burst workers removed theirs
     assert (beat.host, beat.pid, beat.jobs_running, beat.beat_interval) == ("host-a", 11, 2, 5)
     assert 10_000 < await world.redis.pttl(world.keys.heartbeat("host-a:11:abc")) <= 15_000
+
+
+async def test_a_retried_run_counts_its_tries_and_ends_done(tmp_path, upstream, redis, redis_url, prefix):
+    upstream.put("/flaky.rss", b"busy", "text/plain", status=503, headers={"Retry-After": "1"})
+    config = write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[{"slug": "tech", "title": "Tech"}],
+        sources=[{"id": "flaky", "url": upstream.url("/flaky.rss"), "allow_private_network": True}],
+    )
+    retry_reasons: list[str | None] = []
+
+    async def recover_after_the_first_try() -> None:
+        while not upstream.seen("/flaky.rss"):  # noqa: ASYNC110 - the upstream records, it does not signal
+            await asyncio.sleep(0.05)
+        keys = Keys(prefix)
+        while not retry_reasons or retry_reasons[-1] is None:
+            (run,) = await recent_runs(redis, keys, "flaky")
+            retry_reasons.append(run.reason if run.state == "queued" else None)
+            await asyncio.sleep(0.05)
+        upstream.put("/flaky.rss", rss(items("flaky", 2)), "application/rss+xml")
+
+    recovering = asyncio.create_task(recover_after_the_first_try())
+    await run_burst_worker(config, redis_url)
+    await recovering
+    (run,) = await recent_runs(redis, Keys(prefix), "flaky")
+    assert (run.state, run.tries, run.summary, run.reason) == ("done", 2, "2 new", None)
+    assert retry_reasons[-1].startswith("try 1 failed: HTTP 503 Service Unavailable; retrying in ")

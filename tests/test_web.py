@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import AsyncIterator
 
 import brotli
@@ -162,6 +163,9 @@ async def test_index_says_which_opml_to_import(served):
     assert "?own=1" in text and "all and each parent with its children's articles" in text
 
 
-async def test_healthz(served):
+async def test_healthz_says_alive_and_readyz_says_ready(served):
     status, _, body = await get(served, "/healthz")
-    assert status == 200 and b'"redis": "ok"' in body
+    assert status == 200 and json.loads(body) == {"status": "alive"}
+    status, _, body = await get(served, "/readyz")
+    ready = json.loads(body)
+    assert status == 200 and ready["status"] == "ready" and ready["redis"] == "ok"

@@ -23,6 +23,7 @@ from syndicator import values as v
 from syndicator.config.errors import ConfigError, from_validation_error
 from syndicator.models import (
     ALL_CATEGORY,
+    AdminSettings,
     Category,
     CategoryRule,
     Config,
@@ -76,6 +77,7 @@ def table_of(record: type, **changed: tuple[Any, Any] | None) -> type[Table]:
 
 ServerTable = table_of(Settings)  # [server]
 FetchTable = table_of(FetchLimits)  # [fetch]
+AdminTable = table_of(AdminSettings)  # [admin]
 RulesTable = table_of(SiteRules)  # [sources.rules]
 SourceTable = table_of(Source, category_map=(dict[str, str], {}))  # [[sources]]: see _category_rule
 _TITLE = (v.NonEmptyStr | None, None)  # None: "All articles", or derived from the slug
@@ -101,6 +103,7 @@ class ConfigFile(Table):
 
     server: ServerTable = ServerTable()
     fetch: FetchTable = FetchTable()
+    admin: AdminTable = AdminTable()
     all: FeedTable = FeedTable()
     categories: list[CategoryTable] = []
     sources: list[SourceTable] = []
@@ -136,7 +139,8 @@ def build_config(data: dict[str, Any], path: Path, digest: str, environ: Mapping
     categories = _categories(path, file)
     sources = _sources(path, file.sources, categories)
     settings, fetch = Settings(**_fields(server)), FetchLimits(**_fields(file.fetch))
-    return Config(str(path), settings, fetch, categories, sources, digest)
+    admin = AdminSettings(**_fields(file.admin))
+    return Config(str(path), settings, fetch, categories, sources, digest, admin)
 
 
 def _fields(table: BaseModel) -> dict[str, Any]:

@@ -12,6 +12,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -21,6 +22,7 @@ from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from syndicator import metrics
 from syndicator.fetch.errors import AddressRefused, FetchError
 from syndicator.fetch.guard import AddressBlocked, AddressGuard, GuardedResolver
 from syndicator.fetch.local import read_file_url
@@ -144,7 +146,21 @@ class Fetcher:
         return session
 
     async def fetch(self, source: Source, validators: Validators) -> FetchResult:
-        """Fetch `source`: FetchResult with status 200 (body) or 304, else FetchError."""
+        """Fetch `source`: FetchResult with status 200 (body) or 304, else FetchError.
+
+        Counted in `syndicator_fetches_total{source,outcome}` and timed."""
+        start = time.perf_counter()
+        try:
+            result = await self._fetch(source, validators)
+        except FetchError as exc:
+            metrics.FETCHES.labels(source.id, metrics.fetch_outcome(exc.status, True)).inc()
+            raise
+        finally:
+            metrics.FETCH_SECONDS.observe(time.perf_counter() - start)
+        metrics.FETCHES.labels(source.id, metrics.fetch_outcome(result.status, False)).inc()
+        return result
+
+    async def _fetch(self, source: Source, validators: Validators) -> FetchResult:
         try:
             url = URL(source.url)
         except (TypeError, ValueError) as exc:

@@ -1,4 +1,4 @@
-"""A feed source, one pass: fetch → parse → normalise → store → (request) publish.
+"""A feed source, one pass: fetch → parse and normalise (in the pool) → store → (request) publish.
 
 It never loses stored items: a fetch or parse failure stores nothing, and the articles
 and feeds already published stay exactly as they were. It returns what happened; the
@@ -10,13 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from syndicator.fetch import FetchError
-from syndicator.ingest.bounded import OverParseLimit, bounded
+from syndicator.ingest.bounded import OverParseLimit, bounded, log_again, parse_and_normalise
 from syndicator.ingest.report import IngestReport, failed, not_modified
-from syndicator.ingest.storing import store_articles
-from syndicator.models import Article, Source, Validators
-from syndicator.normalise import NormaliseError, normalise_entry
+from syndicator.ingest.storing import store_article_chunks
+from syndicator.models import Source, Validators
 from syndicator.parse import ParseError
-from syndicator.parse.limits import parse_bounded
 from syndicator.runtime import Runtime
 from syndicator.store.sources import load_state
 
@@ -38,40 +36,34 @@ async def ingest_feed(
         feed = await bounded(
             runtime,
             fetched.body,
-            parse_bounded,
+            parse_and_normalise,
             dict(fetched.headers),
             fetched.final_url,
             max_entries=limits.max_entries,
             max_field_bytes=limits.max_field_bytes,
+            source=source,
+            fetched_at=now,
         )
     except ParseError as exc:
         return failed(source.id, source.url, f"unusable feed: {exc}", at=fetched.final_url)
     except OverParseLimit as exc:
         return failed(source.id, source.url, exc.reason, at=fetched.final_url)
 
-    warnings = list(feed.warnings)
-    articles: list[Article] = []
-    skipped = 0
-    for position, entry in enumerate(feed.entries):
-        try:
-            articles.append(
-                normalise_entry(
-                    entry, source, feed_url=fetched.final_url, fetched_at=now, categories=source.categories
-                )
-            )
-        except NormaliseError as exc:
-            skipped += 1
-            warnings.append(f"entry {position} skipped: {exc}")
-
-    counts, touched = await store_articles(runtime, f"feed:{source.id}", articles, now=now)
-    if skipped:
-        counts["skipped"] += skipped
+    log_again(feed)
+    # Unpickled one chunk at a time, as each is stored: the loop answers requests in
+    # between, and at most one chunk of Articles is alive (see store_article_chunks).
+    chunks = (feed.articles(index) for index in range(len(feed.chunks)))
+    counts, touched = await store_article_chunks(
+        runtime, f"feed:{source.id}", chunks, feed.categories, now=now
+    )
+    if feed.skipped:
+        counts["skipped"] += feed.skipped
     return IngestReport(
         source.id,
         source.url,
         "updated",
         counts=dict(counts),
-        warnings=tuple(warnings),
+        warnings=feed.warnings,
         touched=tuple(sorted(touched)),
         http_status=fetched.status,
         validators=fetched.validators,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 
+from syndicator import metrics
 from syndicator.models import ALL_CATEGORY, Article
 from syndicator.publish import request_publish
 from syndicator.runtime import Runtime
-from syndicator.store.articles import apply_retention, upsert_article
+from syndicator.store.articles import apply_retention, upsert_articles
 
 
 def indexes_for(runtime: Runtime, categories: tuple[str, ...]) -> tuple[str, ...]:
@@ -30,18 +32,46 @@ async def store_articles(
     runtime: Runtime, run_key: str, articles: list[Article], *, now: datetime
 ) -> tuple[Counter[str], set[str]]:
     """Upsert `articles` into their indexes; returns outcome counts and the touched indexes."""
+    categories = {a.categories for a in articles}
+    return await store_article_chunks(runtime, run_key, [articles], categories, now=now)
+
+
+async def store_article_chunks(
+    runtime: Runtime,
+    run_key: str,
+    chunks: Iterable[list[Article]],
+    categories: Iterable[tuple[str, ...]],
+    *,
+    now: datetime,
+) -> tuple[Counter[str], set[str]]:
+    """`store_articles` for articles that come a chunk at a time; `categories` are all theirs.
+
+    Why chunks: a feed of 100,000 entries held as one list of Articles grows the heap so
+    much that Python's full garbage collections, each a pass over every object, held the
+    event loop for 100-370 ms apiece. Taken one chunk at a time (`chunks` may be a lazy
+    iterator: feed ingest unpickles each only when it is stored), at most a chunk is alive.
+    `categories` (every article's `categories`, known before the first chunk) is what the
+    publish marker below needs up front.
+    """
     redis, keys = runtime.redis, runtime.keys
-    planned = {a.id: indexes_for(runtime, a.categories) for a in articles}
-    all_planned = sorted({slug for indexes in planned.values() for slug in indexes})
+    # A feed's articles share a few category tuples: compute each one's indexes once.
+    by_categories = {c: indexes_for(runtime, c) for c in set(categories)}
+    all_planned = sorted({slug for indexes in by_categories.values() for slug in indexes})
     left_over = await redis.hget(keys.pending_publish, run_key)
     await redis.hset(keys.pending_publish, run_key, json.dumps(all_planned))
 
     counts: Counter[str] = Counter()
     touched: set[str] = set(json.loads(left_over)) if left_over else set()
-    for article in articles:
-        result = await upsert_article(redis, keys, article, planned[article.id], now=now)
-        counts[result.outcome.value] += 1
-        touched.update(result.indexes)
+    by_source: dict[str, Counter[str]] = {}  # the same counts per source, for the metrics
+    for chunk in chunks:
+        batch = [(article, by_categories[article.categories]) for article in chunk]
+        results = await upsert_articles(redis, keys, batch, now=now)
+        for (article, _indexes), result in zip(batch, results, strict=True):
+            counts[result.outcome.value] += 1
+            by_source.setdefault(article.source_id, Counter())[result.outcome.value] += 1
+            touched.update(result.indexes)
+    for source_id, outcomes in by_source.items():
+        metrics.count_articles(outcomes, source_id)
 
     for slug in sorted(touched):
         evicted = await apply_retention(

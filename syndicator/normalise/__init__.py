@@ -3,7 +3,7 @@
 Pure functions only; the ingest job calls `normalise_entry` for every parsed entry.
 """
 
-from .dates import parse_date, warm_dates
+from .dates import out_of_range, parse_date, warm_dates
 from .entry import normalise_entry
 from .errors import NormaliseError
 from .ids import article_id
@@ -17,6 +17,7 @@ __all__ = [
     "article_id",
     "canonical_url",
     "normalise_entry",
+    "out_of_range",
     "parse_date",
     "plain_text",
     "sanitise_html",

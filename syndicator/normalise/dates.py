@@ -191,8 +191,7 @@ def _natural(text: str, tz: str, now: datetime) -> datetime | None:
     try:
         return result.astimezone(UTC)
     except OverflowError:
-        log.warning("date out of range in UTC (%r); treated as no date", text)
-        return None
+        raise OutOfRange(f"date out of range in UTC: {text!r}") from None
 
 
 def _without_year(text: str, tz: str, now: datetime) -> datetime | None:
@@ -233,10 +232,37 @@ def parse_date(raw: str | None, tz: str, *, now: datetime) -> datetime | None:
     if not text or len(text) > _MAX_LEN or text.isdigit():
         return None  # a bare number is not a date we can trust dateparser to read
     try:
-        strict = _strict(text, tz)
+        return _read(text, tz, now)
     except OutOfRange as exc:
-        log.warning("%s (%r); treated as no date", exc, text)
+        log.debug("%s (%r); treated as no date", exc, text)  # the ingest counts these
         return None
+
+
+def out_of_range(raw: str | None, tz: str, *, now: datetime) -> bool:
+    """True when `raw` is a well-formed date whose UTC instant no datetime can hold.
+
+    `parse_date` reads such a date as no date, like any unreadable one; the ingest asks
+    this of the entries that ended up without a date, so that the source's warnings can
+    say why (a feed's own bug its owner can fix) rather than only the log.
+    """
+    if raw is None:
+        return False
+    text = clean_date_text(raw)
+    if not text or len(text) > _MAX_LEN or text.isdigit():
+        return False
+    try:
+        _read(text, tz, now)
+    except OutOfRange:
+        return True
+    return False
+
+
+def _read(text: str, tz: str, now: datetime) -> datetime | None:
+    """`parse_date` on cleaned text; raises OutOfRange for a date beyond datetime's range."""
+    try:
+        strict = _strict(text, tz)
+    except OutOfRange:
+        raise
     except ValueError:
         return None  # a well-formed string with impossible fields (month 13, zone +99)
     if strict is not None:

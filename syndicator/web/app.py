@@ -18,6 +18,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from redis.exceptions import RedisError
 
 from syndicator.config.reload import ConfigReloader
+from syndicator.logs import AccessLogger
 from syndicator.runtime import Runtime
 from syndicator.web import archives, variants
 from syndicator.web.admin import api as admin_api
@@ -25,8 +26,10 @@ from syndicator.web.cache import RenderCache
 from syndicator.web.delta import DELTA_CACHE
 from syndicator.web.feedcache import FeedCache
 from syndicator.web.feeds import FEED_CACHE, RUNTIME, serve_feed
+from syndicator.web.lastgood import LAST_GOOD, LastGood, keep_last_good
 from syndicator.web.opml import serve_opml
 from syndicator.web.pages import RELOADER, healthz, index
+from syndicator.web.readiness import install as install_readiness
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamRe
 
 def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> web.Application:
     """The app serving `runtime`; `reloader`, when the process follows config reloads,
-    reports its status in /healthz."""
+    reports its status in /readyz."""
     logging.getLogger("aiohttp.server").addFilter(_MALFORMED_AS_INFO)  # once: the same filter
     app = web.Application(middlewares=[errors_as_text], client_max_size=MAX_REQUEST_BODY)
     app[RUNTIME] = runtime
@@ -93,10 +96,12 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
         app[RELOADER] = reloader
     app[FEED_CACHE] = FeedCache(runtime.redis, runtime.keys)  # first level: this process's memory
     app[DELTA_CACHE] = RenderCache()  # per process: RFC 3229 feed deltas, cut once each
+    app[LAST_GOOD] = LastGood()  # variants, deltas, archive pages: replayed while Redis is down
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
+    install_readiness(app)  # /readyz, /metrics, feed requests counted
     app.router.add_get("/opml.xml", serve_opml)
-    app.router.add_get("/feeds/{name:.+}", serve_feed)
+    app.router.add_get("/feeds/{name:.+}", keep_last_good(serve_feed))
     variants.install(app)  # render cache of filtered and combined feeds
     archives.install(app)  # /archive/{slug}/{n}.{ext}: RFC 5005 archive pages
     admin_api.install(app)  # /admin/api/: the admin API, behind the admin token
@@ -105,7 +110,9 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     return app
 
 
-def create_runner(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> web.AppRunner:
+def create_runner(
+    runtime: Runtime, *, reloader: ConfigReloader | None = None, access_log: logging.Logger | None = None
+) -> web.AppRunner:
     """The runner serving `create_app(runtime)`, with the configured
     `server.keepalive_timeout` as the bound on every wait for a client.
 
@@ -117,7 +124,8 @@ def create_runner(runtime: Runtime, *, reloader: ConfigReloader | None = None) -
     timeout = runtime.config.settings.keepalive_timeout
     return web.AppRunner(
         create_app(runtime, reloader=reloader),
-        access_log=None,
+        access_log=access_log,  # None: none (logs.access_log gives the queued logger)
+        access_log_class=AccessLogger,
         keepalive_timeout=timeout,
         lingering_time=timeout,
     )

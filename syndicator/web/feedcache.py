@@ -54,7 +54,7 @@ class FeedCache:
         self.misses = 0
         self.subscriptions = 0  # subscribe confirmations seen: 1, then +1 per reconnection
         # When the subscription was lost while feeds were held: from then on they may be
-        # stale (reported in /healthz); None while live or when nothing is held.
+        # stale (reported in /readyz); None while live or when nothing is held.
         self.stale_since: datetime | None = None
 
     @property
@@ -64,19 +64,24 @@ class FeedCache:
     async def get(self, slug: str, fmt: str) -> StoredFeed | None:
         """The current published feed (all codings): from memory when held — while the
         subscription is down too (then possibly stale) — else from Redis."""
+        return (await self.lookup(slug, fmt))[0]
+
+    async def lookup(self, slug: str, fmt: str) -> tuple[StoredFeed | None, str]:
+        """`get`, and where the feed came from: `memory`, `stale` (memory, while the
+        subscription is down) or `redis` (the metrics' cache outcome)."""
         cached = self._feeds.get((slug, fmt))
         if cached is not None:
             self.hits += 1
-            return cached
+            return cached, "memory" if self.live else "stale"
         self.misses += 1
         generation, live = self._generation[slug], self.live
         feed = await load_feed_all(self.redis, self.keys, slug, fmt)
         if feed is not None and live and self.live and self._generation[slug] == generation:
             self._feeds[(slug, fmt)] = feed
-        return feed
+        return feed, "redis"
 
     def status(self) -> dict[str, object]:
-        """For /healthz: how many feeds this process holds, whether they are known current
+        """For /readyz: how many feeds this process holds, whether they are known current
         (`live`), and since when they are served possibly stale (null: they are not)."""
         return {
             "held": len(self._feeds),

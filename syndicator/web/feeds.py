@@ -9,11 +9,13 @@ deltas) are answered by their own modules through the same `respond`.
 from __future__ import annotations
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
 from syndicator.web.delta import serve_delta
 from syndicator.web.feedcache import FeedCache
+from syndicator.web.lastgood import LAST_GOOD, NOT_KEPT
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.query import QueryError, parse_query
 from syndicator.web.representation import (
@@ -28,12 +30,15 @@ from syndicator.web.variants import serve_variant
 
 RUNTIME = web.AppKey("runtime", Runtime)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
+# Where a feed request's bytes came from, for the metrics (web/readiness.py counts it).
+CACHE_OUTCOME = web.RequestKey("cache_outcome", str)
 
 
 async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: str) -> web.StreamResponse:
     """The plain, published feed of one category, from the two-level cache."""
+    request[NOT_KEPT] = True  # the FeedCache holds plain feeds; no second copy in LastGood
     coding = choose_coding(request.headers.get("Accept-Encoding"))
-    feed = await request.app[FEED_CACHE].get(slug, fmt)
+    feed, request[CACHE_OUTCOME] = await request.app[FEED_CACHE].lookup(slug, fmt)
     if feed is None:
         return error_response(
             503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}
@@ -64,11 +69,21 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
     except QueryError as exc:
         return error_response(400, str(exc))
     if len(target.slugs) > 1 or not query.is_empty:
+        request[CACHE_OUTCOME] = "variant"
         return await serve_variant(request, runtime, target, query)
     # RFC 3229 `A-IM: feed` + If-None-Match naming a version we keep: a 226 delta
     # (plain feed URLs only: a delta of a filtered variant would be cut from the wrong items).
     if not request.query:
-        delta = await serve_delta(request, runtime, target.slugs[0], target.fmt)
+        try:
+            delta = await serve_delta(request, runtime, target.slugs[0], target.fmt)
+        except (RedisError, OSError):
+            # Redis is down: the 226 this process sent for this very request, if it kept
+            # one, is replayed (lastgood.py); else the plain feed, if held, is a correct
+            # answer too (RFC 3229 lets a server ignore A-IM).
+            if request.app[LAST_GOOD].holds(request):
+                raise
+            delta = None
         if delta is not None:
+            request[CACHE_OUTCOME] = "delta"
             return delta
     return await serve_stored(request, runtime, target.slugs[0], target.fmt)

@@ -1,23 +1,17 @@
-"""The small pages: `/` lists every category with its feeds, `/healthz` reports health
-(Redis, the feeds held in memory and whether they may be stale, and which configuration
-runs: its file, digest and reload status)."""
+"""The small pages: `/` lists every category with its feeds, `/healthz` says the process is
+alive, and `config_status` tells /readyz (readiness.py) which configuration runs: its file,
+digest and reload status."""
 
 from __future__ import annotations
 
 import html
-import json
-import logging
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from syndicator.config.reload import ConfigReloader
-from syndicator.publish import moved_categories
 from syndicator.render import feed_url
 from syndicator.runtime import Runtime
-from syndicator.web.feeds import FEED_CACHE, RUNTIME
-
-log = logging.getLogger(__name__)
+from syndicator.web.feeds import RUNTIME
 
 RELOADER = web.AppKey("reloader", ConfigReloader)
 
@@ -82,27 +76,10 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    try:
-        await runtime.redis.ping()
-    except (RedisError, OSError) as exc:
-        # The error names the Redis address (and maybe more): the operator's log gets it,
-        # the public body only says that the store is unreachable. Feeds held in memory
-        # are still served (feedcache.py); they may be stale.
-        log.warning("healthz: Redis unreachable: %s", exc)
-        feeds = request.app[FEED_CACHE].status()
-        body = {"status": "unavailable", "redis": "unreachable", "feeds": feeds}
-        return web.Response(status=503, text=json.dumps(body), content_type="application/json")
-    body = {
-        "status": "ok",
-        "redis": "ok",
-        "feeds": request.app[FEED_CACHE].status(),
-        "sources": len(runtime.config.sources),
-        "config": config_status(runtime, request.app.get(RELOADER)),
-        # Stored feeds rendered for another address (slug → it) until a worker republishes.
-        "base_url": {"this_process": runtime.site_url, "stored": await moved_categories(runtime)},
-    }
-    return web.Response(text=json.dumps(body), content_type="application/json")
+    """Liveness: the process runs and its event loop answers. It touches nothing else (not
+    Redis), so a supervisor never restarts a web process for an outage it cannot fix;
+    whether it can serve feeds is /readyz (readiness.py)."""
+    return web.json_response({"status": "alive"})
 
 
 def config_status(runtime: Runtime, reloader: ConfigReloader | None) -> dict[str, object]:

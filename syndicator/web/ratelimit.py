@@ -12,6 +12,11 @@ float. A forgotten client starts afresh, so evading the limit that way takes mor
 `max_clients` addresses sending at once; IPv6 clients are counted per /64, since one host
 commonly holds a whole /64.
 
+The same class with a window of one second and one key bounds renders from all clients
+together (`server.variant_renders_per_second`, `Variants.budget`): per-client budgets
+alone let fifty addresses cause fifty times as many renders, enough to take the event
+loop from the plain feed's readers.
+
 The client is the peer address of the connection (aiohttp's `request.remote`). Behind a
 reverse proxy every request comes from the proxy, so all readers would share one budget:
 list the proxy in `server.trusted_proxies`, and for a peer in those networks the client is
@@ -31,6 +36,7 @@ from aiohttp import web
 
 WINDOW_SECONDS = 60.0
 MAX_CLIENTS = 4096
+EVERYONE = "*"  # the one key of a limiter that counts all clients together
 
 
 class RenderLimiter:
@@ -46,7 +52,7 @@ class RenderLimiter:
         self.window = window
         self.max_clients = max_clients
         self.clock = clock
-        self.refused = 0  # requests answered 429, for tests and operators
+        self.refused = 0  # requests refused (429 or 503), for tests and operators
         self._clients: OrderedDict[str, deque[float]] = OrderedDict()
 
     def __len__(self) -> int:
@@ -61,9 +67,14 @@ class RenderLimiter:
         wait = self.retry_after(client, limit)
         if wait:
             self.refused += 1
-        elif limit > 0:
-            self._clients[client].append(self.clock())
+        else:
+            self.count(client, limit)
         return wait
+
+    def count(self, client: str, limit: int) -> None:
+        """Count one event for `client` without checking (`retry_after` said 0 just now)."""
+        if limit > 0:
+            self._clients.setdefault(client, deque()).append(self.clock())
 
     def retry_after(self, client: str, limit: int) -> int:
         """What `acquire` would return now, without counting anything (0: a slot is free)."""

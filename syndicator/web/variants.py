@@ -37,7 +37,7 @@ from syndicator.store.keys import Keys
 from syndicator.web.cache import RenderCache
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.query import FeedQuery
-from syndicator.web.ratelimit import RenderLimiter, client_key
+from syndicator.web.ratelimit import EVERYONE, RenderLimiter, client_key
 from syndicator.web.representation import (
     Representation,
     Validators,
@@ -54,7 +54,7 @@ CHUNK = 200  # article records read per round trip while filtering
 CACHE_ENTRIES = 256
 CACHE_BYTES = 64 * 1024 * 1024
 LAST_STATES = 1024  # targets whose last-read states are remembered (see refuse_early)
-REFUSAL_DELAY = 1.0  # seconds a 429 for the render budget is held back (see Variants.hold_refusal)
+REFUSAL_DELAY = 1.0  # seconds a 429/503 for a render budget is held back (see Variants.hold_refusal)
 MAX_HELD = 256  # refusals held back at once at most; beyond, they are answered at once
 
 
@@ -83,11 +83,14 @@ class Variants:
 
     `renders` counts actual renders (not cache hits); tests and operators read it.
     Concurrent requests for the same key wait for the one render in flight. `limiter`
-    caps how many renders each client may cause (`server.variant_renders_per_minute`).
+    caps how many renders each client may cause (`server.variant_renders_per_minute`),
+    `budget` how many all clients together may cause in a second
+    (`server.variant_renders_per_second`).
     """
 
     cache: RenderCache = field(default_factory=lambda: RenderCache(CACHE_ENTRIES, CACHE_BYTES))
     limiter: RenderLimiter = field(default_factory=RenderLimiter)
+    budget: RenderLimiter = field(default_factory=lambda: RenderLimiter(window=1.0, max_clients=1))
     renders: int = 0
     _pending: dict[tuple, asyncio.Task[RenderedVariant]] = field(default_factory=dict)
     # The states last read per (slugs, format): lets a client over its render budget be
@@ -100,9 +103,9 @@ class Variants:
     _held: int = 0
 
     async def hold_refusal(self) -> None:
-        """Hold a 429 back a moment before sending it.
+        """Hold a refusal (429 or 503) back a moment before sending it.
 
-        A 429 costs about what a plain feed costs, so a client that asks again at once
+        A refusal costs about what a plain feed costs, so a client that asks again at once
         (a closed loop of connections) would still take half the server from the plain
         feed's readers. Held back, each of its connections asks once a second at most. A
         held request is one sleeping coroutine; at most MAX_HELD are held at once, so the
@@ -272,40 +275,90 @@ async def cached_render(
     return await asyncio.shield(task)
 
 
-def refuse_early(request: web.Request, runtime: Runtime, target: FeedTarget, query: FeedQuery) -> int:
-    """Seconds to wait (for a 429) if this request is surely a render its client has no
-    budget for, judged without Redis; 0 when in doubt: the full check follows anyway.
+@dataclass(frozen=True)
+class Refusal:
+    """Why a render may not start now: 429 (this client's budget) or 503 (everyone's)."""
+
+    status: int
+    wait: int  # whole seconds, for Retry-After
+
+
+def over_budget(request: web.Request, runtime: Runtime) -> Refusal | None:
+    """The refusal a render for this request would get now, counting nothing.
+
+    The client's own budget is asked first: a client over it gets the 429 that names its
+    share, whatever the others do. Then everyone's: a render past it would take the event
+    loop from the plain feed's readers, which is the server's state and not this client's
+    fault, so 503 (temporarily unable), not 429 (you asked too often). Its Retry-After is
+    short (the window is a second): a reader retries soon and finds room.
+    """
+    settings = runtime.config.settings
+    variants = request.app[VARIANTS]
+    wait = variants.limiter.retry_after(
+        client_key(request, settings.trusted_proxies), settings.variant_renders_per_minute
+    )
+    if wait:
+        return Refusal(429, wait)
+    wait = variants.budget.retry_after(EVERYONE, settings.variant_renders_per_second)
+    if wait:
+        return Refusal(503, wait)
+    return None
+
+
+def count_render(request: web.Request, runtime: Runtime) -> None:
+    """Count a render that `over_budget` let through just now, against both budgets."""
+    settings = runtime.config.settings
+    variants = request.app[VARIANTS]
+    variants.limiter.count(client_key(request, settings.trusted_proxies), settings.variant_renders_per_minute)
+    variants.budget.count(EVERYONE, settings.variant_renders_per_second)
+
+
+def count_refusal(variants: Variants, refusal: Refusal) -> None:
+    """Each limiter counts its own refusals, so an operator can tell which one binds."""
+    (variants.limiter if refusal.status == 429 else variants.budget).refused += 1
+
+
+def refuse_early(
+    request: web.Request, runtime: Runtime, target: FeedTarget, query: FeedQuery
+) -> Refusal | None:
+    """The refusal if this request is surely a render there is no budget for (its client's
+    or everyone's), judged without Redis; None when in doubt: the full check follows anyway.
 
     A flood of unique variants is answered at the cost of a plain feed, not of a store
     round trip. Judged on the states this process read last for the target: if the
     variant were in the cache under the current states, the request that rendered it
     read them, so they are the ones remembered (short of a race, whose cost is one 429).
     """
-    settings = runtime.config.settings
     variants = request.app[VARIANTS]
-    client = client_key(request, settings.trusted_proxies)
-    wait = variants.limiter.retry_after(client, settings.variant_renders_per_minute)
+    refusal = over_budget(request, runtime)
     states = variants._last_states.get((target.slugs, target.fmt))
-    if not wait or states is None:
-        return 0
+    if refusal is None or states is None:
+        return None
     key = variant_key(target, states, query)
     if key in variants.cache or key in variants._pending:
-        return 0
+        return None
     coding = choose_coding(request.headers.get("Accept-Encoding"))
     if is_not_modified(request, Validators(variant_etag(key, coding), max(s.last_modified for s in states))):
-        return 0
-    variants.limiter.refused += 1
-    return wait
+        return None
+    count_refusal(variants, refusal)
+    return refusal
 
 
-def too_many(runtime: Runtime, wait: int) -> web.Response:
-    """The 429 for a client over its variant render budget: one line, and Retry-After."""
-    per_minute = runtime.config.settings.variant_renders_per_minute
+def refused(runtime: Runtime, refusal: Refusal) -> web.Response:
+    """The 429 (a client over its budget) or 503 (over everyone's): one line, Retry-After."""
+    settings = runtime.config.settings
+    if refusal.status == 429:
+        text = (
+            f"too many uncached feed variants from your address "
+            f"(at most {settings.variant_renders_per_minute} a minute)"
+        )
+    else:
+        text = (
+            f"too many uncached feed variants are being asked for "
+            f"(at most {settings.variant_renders_per_second} a second from all readers)"
+        )
     return error_response(
-        429,
-        f"too many uncached feed variants from your address (at most {per_minute} a minute); "
-        f"retry in {wait} s",
-        **{"Retry-After": str(wait)},
+        refusal.status, f"{text}; retry in {refusal.wait} s", **{"Retry-After": str(refusal.wait)}
     )
 
 
@@ -314,10 +367,10 @@ async def serve_variant(
 ) -> web.StreamResponse:
     """A filtered and/or combined feed, with validators known before rendering."""
     variants = request.app[VARIANTS]
-    wait = refuse_early(request, runtime, target, query)
-    if wait:
+    refusal = refuse_early(request, runtime, target, query)
+    if refusal is not None:
         await variants.hold_refusal()
-        return too_many(runtime, wait)
+        return refused(runtime, refusal)
     coding = choose_coding(request.headers.get("Accept-Encoding"))
     states = await read_states(runtime.redis, runtime.keys, target)
     if states is None:
@@ -333,14 +386,13 @@ async def serve_variant(
     if is_not_modified(request, validators):
         return not_modified_response(validators, self_url=url, cache_control=control, media_type=media_type)
     if key not in variants.cache and key not in variants._pending:
-        # This request would render: it counts against its client's budget.
-        settings = runtime.config.settings
-        wait = variants.limiter.acquire(
-            client_key(request, settings.trusted_proxies), settings.variant_renders_per_minute
-        )
-        if wait:
+        # This request would render: it counts against its client's budget and everyone's.
+        refusal = over_budget(request, runtime)
+        if refusal is not None:
+            count_refusal(variants, refusal)
             await variants.hold_refusal()
-            return too_many(runtime, wait)
+            return refused(runtime, refusal)
+        count_render(request, runtime)
     rendered = await cached_render(variants, key, runtime, target, query, states)
     return respond(
         request,

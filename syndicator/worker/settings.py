@@ -3,6 +3,13 @@
 arq reads settings from a class's own `__dict__` (a subclass loses its parent's attributes,
 arq #472), so `worker_settings()` builds a fresh, complete class for a given config, and
 `settings_from_environment()` is that class for the configuration the environment names.
+
+Under arq's own command (`arq workers.main.WorkerSettings`) Redis is waited for before
+arq sees the settings: one line says where it is tried, and the worker starts once Redis
+answers, however late (arq alone retries `conn_retries` times, then exits with a
+traceback). arq's worker still exits when Redis drops while it runs (arq #435): unlike
+`syndicator worker`, that command needs a supervisor that restarts it (Docker
+`restart: unless-stopped`, systemd `Restart=always`); the restarted worker waits here.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +31,7 @@ from syndicator.config.reload import ConfigReloader, OnApply
 from syndicator.models import Config
 from syndicator.publish import enqueue_publish, republish_moved
 from syndicator.runtime import Runtime, public_url_required
-from syndicator.store.connection import arq_settings
+from syndicator.store.connection import arq_settings, wait_for_redis
 from syndicator.store.heartbeats import BEAT_INTERVAL, new_worker_id, remove_heartbeat, write_heartbeat
 from syndicator.worker.jobs import ingest_job, page_job, publish_job
 from syndicator.worker.schedule import schedule_job
@@ -178,8 +186,25 @@ def worker_settings(
     )
 
 
-def settings_from_environment() -> type:
-    """The settings class for the configuration and Redis the environment names."""
+def wait_until_reachable(redis_url: str) -> None:
+    """Block until Redis answers, saying so in one line on stderr if it does not at once.
+
+    Runs before arq starts its own event loop (arq makes a new one when none is set).
+    Ctrl-C while waiting ends the process quietly; SIGTERM ends it as by default, which
+    is right for a process that has not started anything yet."""
+
+    def say(line: str) -> None:
+        print(f"arq worker: {line}", file=sys.stderr, flush=True)
+
+    try:
+        asyncio.run(wait_for_redis(redis_url, say))
+    except KeyboardInterrupt:
+        raise SystemExit(0) from None
+
+
+def settings_from_environment(*, wait: bool = False) -> type:
+    """The settings class for the configuration and Redis the environment names; with
+    `wait`, once that Redis answers (`wait_until_reachable`)."""
     config = load_config()
     if not config.settings.redis_url:
         raise SystemExit(
@@ -188,4 +213,6 @@ def settings_from_environment() -> type:
         )
     if refusal := public_url_required("worker", config.settings):
         raise SystemExit(refusal)
+    if wait:
+        wait_until_reachable(config.settings.redis_url)
     return worker_settings(config, config.settings.redis_url)

@@ -130,10 +130,10 @@ async def test_many_idle_sockets_do_not_stop_a_normal_request(site) -> None:
     try:
         async with (
             ClientSession(timeout=ClientTimeout(total=5)) as http,
-            http.get(f"http://{site[0]}:{site[1]}/healthz") as response,
+            http.get(f"http://{site[0]}:{site[1]}/readyz") as response,
         ):
             assert response.status == 200
-            assert (await response.json())["redis"] == "ok"
+            assert (await response.json())["redis"] == "ok"  # a request that reaches Redis
     finally:
         for _reader, writer in idle:
             writer.close()

@@ -165,8 +165,24 @@ async def test_a_bad_character_or_date_costs_only_itself(
     else:
         # No usable date: the fetch time stands in, flagged as an estimate, with a warning.
         assert hostile.date_estimated and hostile.published == now
-        assert "date out of range" in caplog.text
+        # Said where the source's owner looks (its recorded health), once, with a count.
+        assert "1 entry had a date out of range; first-seen time used" in state.warnings
+        assert report.warnings == state.warnings
     assert "Traceback" not in caplog.text
+
+
+async def test_dates_out_of_range_are_one_warning_with_a_count(tmp_path, upstream, redis_url, prefix):
+    """Two such entries in one run: one line in the source's health, not one per entry."""
+    second = _rss_item(pub="Mon, 01 Jan 0001 00:00:00 +1400").replace("hostile", "hostile-2")
+    body = _rss_with(_rss_item(pub="Fri, 31 Dec 9999 23:00:00 -1200") + second)
+    upstream.put("/two-dates", body, "application/rss+xml")
+    config = _config(tmp_path, upstream, redis_url, prefix, ["two-dates"])
+    _, state, stored = await _ingest(config, redis_url, "two-dates", datetime.now(UTC).replace(microsecond=0))
+
+    assert sum(a.date_estimated for a in stored) == 2
+    assert [w for w in state.warnings if "out of range" in w] == [
+        "2 entries had dates out of range; first-seen time used"
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))

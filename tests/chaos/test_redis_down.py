@@ -11,9 +11,13 @@ import asyncio
 import contextlib
 import json
 import signal
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,8 +31,9 @@ from syndicator.runtime import Runtime
 from syndicator.store.connection import connect
 from syndicator.web.app import create_app
 from syndicator.web.feeds import FEED_CACHE
-from tests.builders import items, one_feed_config, rss
-from tests.processes import free_port, run_cli, store_environment
+from tests.builders import BASE_TIME, items, one_feed_config, rss
+from tests.builders import write_config as write_test_config
+from tests.processes import REPO, clean_environment, free_port, run_cli, store_environment
 from tests.test_cli_serve import Running
 from tests.test_cli_serve import write_config as write_served_config
 
@@ -102,10 +107,14 @@ async def test_held_feeds_are_served_unchanged_while_redis_is_down(serving, priv
     never, _, never_headers = await fetch(server, http, "/feeds/tech.rss")  # never held
     assert never == 503 and never_headers["Retry-After"]
 
-    health_status, health, _ = await fetch(server, http, "/healthz")
-    assert health_status == 503
-    feeds = json.loads(health)["feeds"]
+    # Ready (it serves what it holds), and the body says Redis is away and since when the
+    # feeds may be stale; alive regardless.
+    ready_status, ready, _ = await fetch(server, http, "/readyz")
+    assert ready_status == 200
+    assert json.loads(ready)["redis"] == "unreachable"
+    feeds = json.loads(ready)["feeds"]
     assert feeds["held"] == 1 and not feeds["live"] and feeds["served_stale_since"]
+    assert (await fetch(server, http, "/healthz"))[0] == 200
 
     private_redis.start()  # same socket, same data (append-only file)
     await until(lambda: cache.live, what="subscription after the restart")
@@ -141,6 +150,92 @@ async def test_a_publish_missed_while_down_is_noticed_on_reconnect(serving, priv
     await until(lambda: cache.live, what="subscription")
     _, _, current = await fetch(server, http, "/feeds/tech.atom")
     assert current["ETag"] == '"v99-atom-missed"'
+
+
+def newer(prefix: str, n: int) -> list:
+    """Items newer than every item of `items(...)`: they change the top of a feed."""
+    return items(prefix, n, start=BASE_TIME + timedelta(hours=n + len(prefix)))
+
+
+@pytest.fixture
+async def serving_more(tmp_path, upstream, private_redis, prefix) -> AsyncIterator:
+    """Two categories fed by one source, three items a feed (so archive pages fill), and
+    two publishes (so a delta exists between them)."""
+    upstream.put("/feed.rss", rss(items("more", 7)), "application/rss+xml")
+    categories = [{"slug": s, "title": s.title(), "items_per_feed": 3} for s in ("tech", "news")]
+    source = {"id": "c", "url": upstream.url("/feed.rss"), "categories": ["tech", "news"]}
+    config = write_test_config(
+        tmp_path,
+        redis_url=private_redis.url,
+        prefix=prefix,
+        categories=categories,
+        sources=[source | {"allow_private_network": True}],
+    )
+    runtime = Runtime.open(config, private_redis.url)
+    await ingest_source(runtime, "c")
+    app = create_app(runtime)
+    server = TestServer(app)
+    await server.start_server()
+    async with ClientSession(auto_decompress=False) as http:
+        await until(lambda: app[FEED_CACHE].live, what="subscription")
+        yield app, server, http, runtime
+    await server.close()
+    await runtime.close()
+
+
+async def test_variants_deltas_and_archives_served_before_are_replayed_while_redis_is_down(
+    serving_more, private_redis, upstream
+):
+    app, server, http, runtime = serving_more
+    _, _, first = await fetch(server, http, "/feeds/tech.atom")
+    upstream.put("/feed.rss", rss(newer("late", 1) + items("more", 7)), "application/rss+xml")
+    await ingest_source(runtime, "c")  # a second version: a delta from the first exists
+    delta_request = {"A-IM": "feed", "If-None-Match": first["ETag"]}
+    requests = {
+        "/feeds/tech.atom?limit=2": {},
+        "/feeds/tech+news.rss": {},
+        "/feeds/tech+news.json?q=title": {"Accept-Encoding": "gzip"},
+        "/feeds/tech.atom": delta_request,
+        "/archive/tech/1.atom": {},
+        "/archive/news/2.json": {"Accept-Encoding": "br"},
+        "/opml.xml": {},
+    }
+    served = {}
+    for path, headers in requests.items():
+        served[path] = await fetch(server, http, path, **headers)
+        assert served[path][0] == (226 if "A-IM" in headers else 200), (path, served[path])
+    cache = app[FEED_CACHE]
+    private_redis.stop()
+    await until(lambda: not cache.live, what="lost subscription")
+
+    for path, headers in requests.items():
+        status, body, replayed = await fetch(server, http, path, **headers)
+        assert (status, body) == served[path][:2], path
+        for name in (*SAME_HEADERS, "IM", "Delta-Base", "Content-Encoding", "Link"):
+            assert replayed.get(name) == served[path][2].get(name), (path, name)
+    for path in ("/feeds/tech.atom?limit=2", "/archive/tech/1.atom"):
+        etag = served[path][2]["ETag"]
+        status, body, headers = await fetch(server, http, path, **{"If-None-Match": etag})
+        assert (status, body, headers["ETag"]) == (304, b"", etag), path
+    for never in ("/feeds/tech.atom?limit=1", "/feeds/news+tech.rss", "/archive/tech/2.atom"):
+        status, _, headers = await fetch(server, http, never)
+        assert status == 503 and headers["Retry-After"], never
+
+    _, health, _ = await fetch(server, http, "/readyz")
+    feeds = json.loads(health)["feeds"]
+    assert feeds["responses"]["held"] == 6  # OPML needs no Redis (config only): not kept
+    assert feeds["responses"]["served_stale_since"] and feeds["served_stale_since"]
+
+    private_redis.start()
+    await until(lambda: cache.live, what="subscription after the restart")
+    third = newer("later", 1) + newer("late", 1) + items("more", 7)
+    upstream.put("/feed.rss", rss(third), "application/rss+xml")
+    await ingest_source(runtime, "c")
+    status, body, fresh = await fetch(server, http, "/feeds/tech.atom?limit=2")
+    assert status == 200 and fresh["ETag"] != served["/feeds/tech.atom?limit=2"][2]["ETag"]
+    assert b"later title 0" in body
+    _, health, _ = await fetch(server, http, "/readyz")
+    assert json.loads(health)["feeds"]["responses"]["served_stale_since"] is None
 
 
 def test_ingest_with_redis_down_says_so_in_one_line(tmp_path, prefix):
@@ -188,7 +283,7 @@ def test_web_started_before_redis_waits_then_serves(tmp_path, prefix):
         waiting = [line for line in log.splitlines() if "Redis unreachable" in line]
         assert len(waiting) == 1 and waiting[0].startswith(f"web: Redis unreachable at {redis.url}")
         assert "Traceback" not in log
-        status, body = get(f"http://127.0.0.1:{port}/healthz")
+        status, body = get(f"http://127.0.0.1:{port}/readyz")
         assert status == 200 and json.loads(body)["redis"] == "ok"
     finally:
         assert web.stop(signal.SIGTERM) == 0, web.log
@@ -223,3 +318,84 @@ def test_worker_survives_a_redis_restart_and_ingests_afterwards(tmp_path, prefix
         assert "Traceback" not in worker.log
     finally:
         assert worker.stop(signal.SIGTERM) == 0, worker.log
+
+
+def test_serve_worker_survives_a_redis_restart_and_ingests_afterwards(tmp_path, prefix, private_redis):
+    """`serve`'s in-process worker is restarted like `syndicator worker`'s, while its web
+    side keeps serving; the new item is ingested and served once Redis is back."""
+    config = write_config(tmp_path / "site", prefix)
+    port = free_port()
+    serve = Running(
+        ("serve", "--config", str(config), "--port", str(port)),
+        tmp_path,
+        store_environment(private_redis.url, prefix),
+        tmp_path / "serve.log",
+    )
+
+    def served_items() -> int:
+        status, body = get(f"http://127.0.0.1:{port}/feeds/tech.json")
+        return len(json.loads(body)["items"]) if status == 200 else 0
+
+    async def eventually(n: int) -> None:
+        await until(lambda: served_items() == n, seconds=60, what=f"{n} items served")
+
+    try:
+        serve.wait_for("serving feeds at")
+        asyncio.run(eventually(3))
+        private_redis.stop()
+        serve.wait_for("serve: Redis unreachable", timeout=30)
+        assert served_items() == 3  # the held feed is still served meanwhile
+        private_redis.start()
+        serve.wait_for("answers; starting", timeout=30)
+        (tmp_path / "site" / "local.xml").write_bytes(rss(items("local", 5)))
+        asyncio.run(eventually(5))
+        assert serve.process.poll() is None
+        lost = [line for line in serve.log.splitlines() if "restarting when it is back" in line]
+        assert len(lost) == 1 and "Traceback" not in serve.log, serve.log
+    finally:
+        assert serve.stop(signal.SIGTERM) == 0, serve.log
+
+
+def test_arq_command_started_before_redis_waits_then_ingests(tmp_path, prefix):
+    """`arq workers.main.WorkerSettings` (arq's own command) started before its Redis says
+    where it waits in one line, and ingests once Redis is up."""
+    config = write_config(tmp_path / "site", prefix)
+    server = EmbeddedRedis(tmp_path / "later")  # not started yet: its socket does not exist
+    log_path = tmp_path / "arq.log"
+    env = store_environment(server.url, prefix) | {"SYNDICATOR_CONFIG": str(config)}
+    arq = subprocess.Popen(
+        [str(Path(sys.executable).parent / "arq"), "workers.main.WorkerSettings"],
+        cwd=REPO,
+        env=clean_environment(env),
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("wb"),
+    )
+
+    def log() -> str:
+        return log_path.read_text("utf-8", "replace")
+
+    def stored_items() -> int:
+        with redis.Redis(unix_socket_path=str(server.socket_path)) as client:
+            body = client.hget(f"{prefix}feed:tech:json", "body:identity")
+        return len(json.loads(body)["items"]) if body else 0
+
+    try:
+        deadline = time.monotonic() + 30
+        while "waiting for it" not in log():
+            assert arq.poll() is None and time.monotonic() < deadline, log()
+            time.sleep(0.1)
+        time.sleep(2)  # longer than a few of arq's own retries would last
+        assert arq.poll() is None, log()
+        server.start()
+        asyncio.run(until(lambda: stored_items() == 3, seconds=60, what="3 items stored"))
+        waiting = [line for line in log().splitlines() if "Redis unreachable" in line]
+        assert len(waiting) == 1 and waiting[0].startswith(f"arq worker: Redis unreachable at {server.url}")
+        assert "Traceback" not in log() and "redis connection error" not in log(), log()
+    finally:
+        arq.send_signal(signal.SIGTERM)
+        try:
+            arq.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            arq.kill()
+            arq.wait()
+        server.stop()

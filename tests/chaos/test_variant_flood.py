@@ -5,6 +5,10 @@ A unique `?q=` per request makes every request a render. Each client address may
 is a 429 with Retry-After, while cache hits, the plain feed and other addresses carry on.
 The server listens on 127.0.0.1; the second client connects from 127.0.0.2 (`local_addr`:
 all of 127.0.0.0/8 is loopback on Linux).
+
+Many addresses, each within its own budget, are bounded together by
+`server.variant_renders_per_second`: past it an uncached variant is a 503 with Retry-After
+for whoever asks, and the plain feed and cached variants are still served.
 """
 
 from __future__ import annotations
@@ -66,7 +70,10 @@ async def start(tmp_path, upstream, redis_url: str, prefix: str, extra_server: s
 
 @pytest.fixture
 async def server(tmp_path, upstream, redis_url, prefix) -> AsyncIterator[Server]:
-    runtime, runner, server = await start(tmp_path, upstream, redis_url, prefix)
+    # Everyone's budget off: sixty renders in a row from one address are this fixture's point.
+    runtime, runner, server = await start(
+        tmp_path, upstream, redis_url, prefix, "variant_renders_per_second = 0"
+    )
     yield server
     await runner.cleanup()
     await runtime.close()
@@ -131,6 +138,43 @@ async def test_forwarded_for_is_read_only_from_a_trusted_proxy(tmp_path, upstrea
                     for _ in range(3)
                 ]
                 assert statuses == [200, 200, 429], reader
+    finally:
+        await runner.cleanup()
+        await runtime.close()
+
+
+async def test_renders_from_many_addresses_share_one_budget_then_503(tmp_path, upstream, redis_url, prefix):
+    extra = "variant_renders_per_minute = 60\nvariant_renders_per_second = 3"
+    runtime, runner, server = await start(tmp_path, upstream, redis_url, prefix, extra)
+    now = [5000.0]  # the budget's clock stands still: the second is the test's to end
+    variants = server.app[VARIANTS]
+    variants.budget = RenderLimiter(window=1.0, max_clients=1, clock=lambda: now[0])
+    variants.refusal_delay = 0  # held refusals are covered elsewhere; here only the answers
+    feed = f"{server.base}/feeds/news.rss"
+    addresses = [f"127.0.0.{n}" for n in range(10, 20)]
+    try:
+        answers = []
+        for n, address in enumerate(addresses):  # each address asks for one new variant
+            async with client(address) as http:
+                answers.append(await get(http, f"{feed}?q=many{n}"))
+        assert [status for status, _, _ in answers] == [200] * 3 + [503] * 7
+        for _, headers, body in answers[3:]:
+            assert headers["Retry-After"] == "1"
+            assert headers["Content-Type"].startswith("text/plain")
+            assert body.count("\n") == 1 and "at most 3 a second from all readers" in body
+        assert server.renders == 3 and variants.budget.refused == 7
+        assert variants.limiter.refused == 0  # no address was over its own budget
+
+        async with client(addresses[-1]) as refused:
+            # What needs no render is still served to a refused address: plain, cached, 304.
+            assert (await get(refused, feed))[0] == 200
+            status, headers, _ = await get(refused, f"{feed}?q=many0")
+            assert status == 200
+            assert (await get(refused, f"{feed}?q=many0", **{"If-None-Match": headers["ETag"]}))[0] == 304
+            assert (await get(refused, f"{feed}?q=again"))[0] == 503
+            now[0] += 1.0  # the next second: room for three more renders
+            assert (await get(refused, f"{feed}?q=again"))[0] == 200
+        assert server.renders == 4
     finally:
         await runner.cleanup()
         await runtime.close()

@@ -1,0 +1,182 @@
+"""Log output: one JSON object per line for machines, human lines on a terminal; the access log.
+
+`configure_output(fmt)` installs the one stderr handler every logger of the process writes
+through. `fmt` is `json`, `human` or `auto` (the default: JSON when stderr is not a
+terminal — a container, a service manager, a pipe — human lines on one). The command
+line takes it from `--log-format` or `SYNDICATOR_LOG_FORMAT`.
+
+A JSON line has `time` (UTC, ISO 8601), `level`, `logger` and `message`, then the
+attributes a record was given with `extra=` by the conventions every module follows:
+`event` (a short snake_case name), `source_id`, `run_id`, `url`, `outcome` and `duration`
+(seconds), and the access log's `method`, `path`, `status`, `remote`, `bytes`,
+`user_agent`; a traceback goes in `exception`. Secrets in URLs are redacted in both formats,
+in `url` and wherever a URL appears in the message (`syndicator.redact`).
+
+The access log (web processes, on unless `--no-access-log`) goes through a
+`QueueHandler`: the request handler only puts the record on an in-memory queue, and a
+`QueueListener` thread formats and writes it, so a slow or blocked stderr never stalls
+the event loop serving feeds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
+from typing import Any, Literal
+
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web import BaseRequest, StreamResponse
+
+from syndicator.redact import redact_text, redact_url
+
+LogFormat = Literal["auto", "json", "human"]
+FORMATS: tuple[str, ...] = ("auto", "json", "human")
+FORMAT_ENV = "SYNDICATOR_LOG_FORMAT"
+HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+ACCESS_LOGGER = "syndicator.access"
+
+# The `extra=` attributes a JSON line carries as keys, in this order.
+CONTRACT_KEYS = ("event", "source_id", "run_id", "url", "outcome", "duration")
+ACCESS_KEYS = ("method", "path", "status", "remote", "bytes", "user_agent")
+EXTRA_KEYS = CONTRACT_KEYS + ACCESS_KEYS
+
+
+class _RedactingFormatter(logging.Formatter):
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return redact_text(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return redact_text(super().formatException(ei))
+
+
+class HumanFormatter(_RedactingFormatter):
+    """The terminal's lines: `time LEVEL logger: message` (the format before JSON logs)."""
+
+    def __init__(self) -> None:
+        super().__init__(HUMAN_FORMAT)
+
+
+class JsonFormatter(_RedactingFormatter):
+    """One JSON object per record, on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact_text(record.getMessage()),
+        }
+        for key in EXTRA_KEYS:
+            value = getattr(record, key, None)
+            if value is None:
+                continue
+            if key == "url":
+                value = redact_url(str(value))
+            elif key == "duration":
+                value = round(float(value), 6)
+            elif not isinstance(value, int | float | bool):
+                value = str(value)
+            entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = redact_text(record.exc_text)
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def resolve_format(fmt: str | None, stream: Any = None) -> Literal["json", "human"]:
+    """`json` or `human` for `fmt` (`auto`/None: JSON unless `stream` is a terminal)."""
+    if fmt in ("json", "human"):
+        return fmt  # type: ignore[return-value]
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return "human" if isatty is not None and isatty() else "json"
+
+
+def formatter_for(fmt: str) -> logging.Formatter:
+    return JsonFormatter() if resolve_format(fmt) == "json" else HumanFormatter()
+
+
+def configure_output(fmt: str | None = "auto", *, level: int = logging.INFO) -> str:
+    """One stderr handler on the root logger, writing `fmt`; returns the format chosen.
+
+    Replaces what an earlier call installed, so it may run more than once in a process.
+    """
+    chosen = resolve_format(fmt)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_syndicator", False)]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter_for(chosen))
+    handler._syndicator = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    return chosen
+
+
+# ---------------------------------------------------------------- access log
+
+
+class AccessLogger(AbstractAccessLogger):
+    """aiohttp's access logger, one record per request with the access keys as `extra`.
+
+    The record's logger (`syndicator.access`) writes only to the queue (see `access_log`)."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        path = redact_url(request.path_qs)
+        remote = request.remote or "-"
+        size = response.body_length
+        self.logger.info(
+            '%s "%s %s" %d %d %.1fms',
+            remote,
+            request.method,
+            path,
+            response.status,
+            size,
+            time * 1000,
+            extra={
+                "event": "http_request",
+                "method": request.method,
+                "path": path,
+                "status": response.status,
+                "remote": remote,
+                "bytes": size,
+                "user_agent": request.headers.get("User-Agent", ""),
+                "duration": time,
+                "outcome": str(response.status),
+            },
+        )
+
+
+@contextmanager
+def access_log(enabled: bool, fmt: str | None = "auto") -> Iterator[logging.Logger | None]:
+    """The access logger while the block runs (None when `enabled` is false).
+
+    Records go to a `QueueHandler`; a `QueueListener` thread writes them to stderr in
+    `fmt` and is drained and stopped when the block ends."""
+    if not enabled:
+        yield None
+        return
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    output = logging.StreamHandler(sys.stderr)
+    output.setFormatter(formatter_for(resolve_format(fmt)))
+    listener = QueueListener(records, output, respect_handler_level=False)
+    logger = logging.getLogger(ACCESS_LOGGER)
+    handler = QueueHandler(records)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # written by the listener only, never by the request's task
+    listener.start()
+    try:
+        yield logger
+    finally:
+        logger.removeHandler(handler)
+        listener.stop()  # writes what is still queued

@@ -1,0 +1,157 @@
+"""Log lines: one JSON object a line off a terminal, human lines on one; secrets in URLs
+redacted in both; the web process's access log, on by default and off with a flag."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from syndicator.logs import HumanFormatter, JsonFormatter, resolve_format
+from tests.builders import items, rss, write_config
+from tests.processes import free_port, store_environment
+from tests.test_cli_serve import Running
+
+SECRET_URL = "https://reader:pa55word@feeds.example/feed.xml?token=abc123&page=2"
+CONTRACT = {"event", "source_id", "run_id", "url", "outcome", "duration"}
+
+
+def emit(formatter: logging.Formatter, *, exc: bool = False) -> str:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("syndicator.test_logs")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        extra = {
+            "event": "ingest_failed",
+            "source_id": "blog",
+            "run_id": "r-1",
+            "url": SECRET_URL,
+            "outcome": "error",
+            "duration": 0.25,
+        }
+        if exc:
+            try:
+                raise ValueError(f"bad answer from {SECRET_URL}")
+            except ValueError:
+                logger.exception("source blog (%s): failed", SECRET_URL, extra=extra)
+        else:
+            logger.warning("source blog (%s): HTTP 503", SECRET_URL, extra=extra)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()
+
+
+def test_a_json_line_carries_the_contract_keys_with_urls_redacted() -> None:
+    out = emit(JsonFormatter())
+    assert out.count("\n") == 1
+    line = json.loads(out)
+    assert set(line) == {"time", "level", "logger", "message"} | CONTRACT
+    assert line["level"] == "WARNING" and line["logger"] == "syndicator.test_logs"
+    assert line["time"].endswith("+00:00")
+    assert (line["event"], line["source_id"], line["run_id"], line["outcome"]) == (
+        "ingest_failed",
+        "blog",
+        "r-1",
+        "error",
+    )
+    assert line["duration"] == 0.25
+    assert line["url"] == "https://reader:***@feeds.example/feed.xml?token=***&page=2"
+    assert line["message"] == f"source blog ({line['url']}): HTTP 503"
+    assert "pa55word" not in out and "abc123" not in out
+
+
+def test_a_traceback_stays_inside_its_json_line_and_is_redacted() -> None:
+    out = emit(JsonFormatter(), exc=True)
+    assert out.count("\n") == 1
+    line = json.loads(out)
+    assert "ValueError: bad answer from https://reader:***@" in line["exception"]
+    assert "pa55word" not in out and "abc123" not in out
+
+
+def test_human_lines_are_redacted_too() -> None:
+    out = emit(HumanFormatter())
+    assert " WARNING syndicator.test_logs: source blog (https://reader:***@feeds.example/" in out
+    assert "pa55word" not in out and "abc123" not in out
+
+
+def test_auto_is_json_off_a_terminal_and_human_on_one() -> None:
+    controller, terminal = os.openpty()
+    read_end, write_end = os.pipe()
+    try:
+        with open(terminal, "w", closefd=False) as tty, open(write_end, "w", closefd=False) as pipe:
+            assert resolve_format("auto", tty) == "human"
+            assert resolve_format("auto", pipe) == "json"
+            assert resolve_format("json", tty) == "json" and resolve_format("human", pipe) == "human"
+    finally:
+        for fd in (controller, terminal, read_end, write_end):
+            os.close(fd)
+
+
+def get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def start_web(tmp_path: Path, redis_url: str, prefix: str, *flags: str) -> tuple[Running, int]:
+    (tmp_path / "feed.rss").write_bytes(rss(items("l", 2)))
+    config = write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[{"slug": "tech", "title": "Technology"}],
+        sources=[{"id": "local", "url": "file:feed.rss", "categories": ["tech"]}],
+    )
+    port = free_port()
+    web = Running(
+        ("web", "--config", config.path, "--port", str(port), *flags),
+        tmp_path,
+        store_environment(redis_url, prefix) | {"SYNDICATOR_LOG_FORMAT": "json"},
+        tmp_path / "web.log",
+    )
+    web.wait_for("serving feeds at")
+    return web, port
+
+
+# What the CLI prints itself (not log records): they stay plain lines.
+PRINTED = ("config: ", "feeds: ", "serving feeds at ")
+
+
+def test_the_web_process_logs_json_and_an_access_line_per_request(tmp_path, redis, redis_url, prefix):
+    web, port = start_web(tmp_path, redis_url, prefix)
+    try:
+        assert get(f"http://127.0.0.1:{port}/healthz") == 200
+        assert get(f"http://127.0.0.1:{port}/feeds/nope.rss?token=abc123") == 404
+    finally:
+        assert web.stop(signal.SIGTERM) == 0, web.log
+    records = [json.loads(line) for line in web.log.splitlines() if not line.startswith(PRINTED)]
+    access = [r for r in records if r.get("event") == "http_request"]
+    assert [(r["method"], r["path"], r["status"]) for r in access] == [
+        ("GET", "/healthz", 200),
+        ("GET", "/feeds/nope.rss?token=***", 404),
+    ]
+    assert all(r["logger"] == "syndicator.access" and r["duration"] >= 0 for r in access)
+    assert "abc123" not in web.log
+    # Written by the process's own handler, not through the access log's queue: it may come
+    # before or after the access lines the listener thread writes.
+    [shutdown] = [r for r in records if r["message"] == "shutdown on SIGTERM"]
+    assert set(shutdown) == {"time", "level", "logger", "message"} and shutdown["level"] == "INFO"
+
+
+def test_no_access_log_turns_the_access_log_off(tmp_path, redis, redis_url, prefix):
+    web, port = start_web(tmp_path, redis_url, prefix, "--no-access-log")
+    try:
+        assert get(f"http://127.0.0.1:{port}/healthz") == 200
+    finally:
+        assert web.stop(signal.SIGTERM) == 0, web.log
+    assert "http_request" not in web.log and "/healthz" not in web.log
