@@ -8,6 +8,7 @@ import itertools
 import logging
 
 import pytest
+from aiohttp import ClientSession, TCPConnector
 
 from syndicator.cli import main
 from syndicator.runtime import Runtime
@@ -15,7 +16,7 @@ from syndicator.web.admin.auth import MAX_FAILURES
 from syndicator.web.admin.token import AdminTokenError, load_admin_token
 from syndicator.web.app import create_app
 from tests.admin_helpers import TOKEN, WRONG, admin_serving, store_state
-from tests.builders import items, one_feed_config, rss
+from tests.builders import items, one_feed_config, rss, write_config
 
 # Requests that would change something (a publish job, a config announcement) and ones
 # that only read, plus a path no operation has: all must be refused alike.
@@ -173,3 +174,29 @@ def test_web_and_serve_exit_with_one_line_for_a_short_token(
     assert lines[-1].startswith(f"{command}: admin token refused: SYNDICATOR_ADMIN_TOKEN: ")
     assert "at least 32" in lines[-1]
     assert short not in capsys.readouterr().err and all(short not in line for line in lines)
+
+
+async def test_the_admin_token_opens_metrics_from_another_network(
+    tmp_path, upstream, redis, redis_url, prefix, monkeypatch, no_token_env
+):
+    """/metrics answers to `admin.metrics_networks` (here 127.0.0.1 only) or the admin
+    token: from 127.0.0.2 the right token gets the metrics, none or a wrong one 403."""
+    monkeypatch.setenv("SYNDICATOR_ADMIN_TOKEN", TOKEN)
+    upstream.put("/feed.rss", rss(items("adm", 3)), "application/rss+xml")
+    config = write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[{"slug": "tech"}],
+        sources=[{"id": "feed", "url": upstream.url("/feed.rss"), "categories": ["tech"]}],
+        extra_server='\n[admin]\nmetrics_networks = ["127.0.0.1/32"]\n',
+    )
+    async with admin_serving(config, redis_url) as (_, client):
+        url = client.server.make_url("/metrics")
+        statuses = []
+        async with ClientSession(connector=TCPConnector(local_addr=("127.0.0.2", 0))) as other:
+            for token in (None, WRONG, TOKEN):
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                async with other.get(url, headers=headers) as response:
+                    statuses.append((response.status, "syndicator_" in await response.text()))
+    assert statuses == [(403, False), (403, False), (200, True)]
