@@ -42,6 +42,7 @@ from syndicator.store.connection import arq_settings, connect, unreachable, wait
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
 from syndicator.store.sources import halted_sources
+from syndicator.web.admin.token import token_refusal
 from syndicator.web.app import create_runner
 from syndicator.web.readiness import metrics_app
 from syndicator.worker import worker_settings
@@ -354,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         refusal := public_url_required(args.command, config.settings)
     ):
         print(refusal, file=sys.stderr)
+        return 2
+    if args.command in ("serve", "web") and (refusal := token_refusal(args.command)):
+        print(refusal, file=sys.stderr)  # the admin token, when set, must be usable
         return 2
     if args.command == "ingest":
         unknown = [s for s in args.source_ids if s not in config.sources]

@@ -21,6 +21,7 @@ from syndicator.config.reload import ConfigReloader
 from syndicator.logs import AccessLogger
 from syndicator.runtime import Runtime
 from syndicator.web import archives, variants
+from syndicator.web.admin import api as admin_api
 from syndicator.web.cache import RenderCache
 from syndicator.web.delta import DELTA_CACHE
 from syndicator.web.feedcache import FeedCache
@@ -103,6 +104,7 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     app.router.add_get("/feeds/{name:.+}", keep_last_good(serve_feed))
     variants.install(app)  # render cache of filtered and combined feeds
     archives.install(app)  # /archive/{slug}/{n}.{ext}: RFC 5005 archive pages
+    admin_api.install(app)  # /admin/api/: the admin API, behind the admin token
     app.on_startup.append(_start_feed_cache)
     app.on_cleanup.append(_stop_feed_cache)
     return app

@@ -32,6 +32,7 @@ from syndicator.operate import STATES, list_health, queue_status
 from syndicator.publish import moved_categories
 from syndicator.runtime import Runtime
 from syndicator.store.heartbeats import live_workers
+from syndicator.web.admin.token import AdminTokenError, bearer_ok, load_admin_token
 from syndicator.web.feeds import CACHE_OUTCOME, FEED_CACHE, RUNTIME
 from syndicator.web.lastgood import LAST_GOOD
 from syndicator.web.pages import RELOADER, config_status
@@ -143,19 +144,12 @@ def metrics_allowed(request: web.BaseRequest, runtime: Runtime) -> bool:
 
 
 def _bearer_ok(request: web.BaseRequest) -> bool:
-    """Whether the request carries the admin token (which opens /metrics from anywhere).
-
-    TODO(lead): wire ADMIN's one check when `admin` is merged (not in this branch yet):
-        from syndicator.web.admin.token import AdminTokenError, bearer_ok, load_admin_token
-        ...
-        try:
-            token = load_admin_token()  # `web`/`serve` refused an unusable one at start
-        except AdminTokenError:
-            token = None
-        return bearer_ok(request, token)
-    Until then only `admin.metrics_networks` opens /metrics.
-    """
-    return False
+    """Whether the request carries the admin token (which opens /metrics from anywhere)."""
+    try:
+        token = load_admin_token()  # `web`/`serve` refused an unusable one at start
+    except AdminTokenError:
+        token = None
+    return bearer_ok(request, token)
 
 
 async def scrape_values(runtime: Runtime, app: web.Application | None = None) -> metrics.ScrapeValues:

@@ -1,0 +1,116 @@
+"""`install(app)`: the admin API as a sub-application at `/admin/api/`.
+
+Its middleware, outermost first: `json_errors` (every error a JSON body `{"error": …}`,
+never a traceback: 400 for a request the API cannot take, 404 for an unknown id —
+`routes.ERROR_STATUS` maps each error we name —, 503 while Redis is unreachable, 500 for
+a bug, logged), then `auth.require_token`. Its routes come
+from `routes.OPERATIONS`, the table the OpenAPI document is built from, plus one catch-all
+that answers any other path under the prefix 404 (or 405 with `Allow` for a known path
+and another method) — after the token check, so without a token nothing about the API's
+shape is learnt.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from syndicator.errors import SyndicatorError
+from syndicator.web.admin.auth import ADMIN_GUARD, AdminGuard, Handler, require_token
+from syndicator.web.admin.params import read_body, read_params
+from syndicator.web.admin.responses import json_error
+from syndicator.web.admin.routes import ADMIN_STATE, OPERATIONS, AdminState, error_status
+from syndicator.web.admin.table import PREFIX, Call, Operation
+from syndicator.web.admin.token import load_admin_token
+from syndicator.web.feeds import RUNTIME
+from syndicator.web.ratelimit import client_key
+
+log = logging.getLogger("syndicator.admin")
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except SyndicatorError as exc:
+        status = error_status(exc)
+        if status is None:  # one of ours the API does not expect here: a bug
+            log.exception("admin API: %s %s failed", request.method, request.path)
+            return json_error(500, "internal error; the operator's log has the details")
+        return json_error(status, str(exc))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return json_error(exc.status, exc.reason)  # aiohttp's own: 413 for a body too large
+    except RedisError as exc:
+        log.error("admin API: %s %s: store unavailable: %s", request.method, request.path, exc)
+        return json_error(503, "store unavailable, try again shortly", headers={"Retry-After": "5"})
+    except Exception:
+        log.exception("admin API: %s %s failed", request.method, request.path)
+        return json_error(500, "internal error; the operator's log has the details")
+
+
+def _bind(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        params = read_params(op.params, request.match_info, request.query.items())
+        raw = await request.read() if request.body_exists else b""
+        body = read_body(raw, op.body)
+        response = await op.handler(Call(request, params, body))
+        if op.method != "GET":  # what operators did, for the others: one line per action
+            client = client_key(request, request.config_dict[RUNTIME].config.settings.trusted_proxies)
+            log.info(
+                "admin API: %s %s from %s: %d",
+                op.method,
+                request.rel_url.path,
+                client,
+                response.status,
+                extra={"event": "admin_action", "outcome": str(response.status)},
+            )
+        return response
+
+    handle.__name__ = op.operation_id
+    return handle
+
+
+def _template(path: str) -> re.Pattern[str]:
+    """An OpenAPI path template as a regex over the request path (after the prefix)."""
+    parts = re.split(r"(\{[^}]+\})", path)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+
+
+_TEMPLATES = [(_template(op.path), op.method) for op in OPERATIONS]
+
+
+async def no_such_endpoint(request: web.Request) -> web.Response:
+    path = request.path[len(PREFIX) :]
+    allowed = sorted({method for pattern, method in _TEMPLATES if pattern.match(path)})
+    if allowed:
+        return json_error(
+            405,
+            f"{request.method} is not allowed here; use {', '.join(allowed)}",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return json_error(404, f"no such admin endpoint; the endpoints are listed at {PREFIX}/openapi.json")
+
+
+def install(app: web.Application) -> None:
+    """Mount the admin API on `app`, with the token the environment configures
+    (`token.load_admin_token`, which raises `AdminTokenError` for an unusable one)."""
+    admin = web.Application(middlewares=[json_errors, require_token])
+    admin[ADMIN_GUARD] = guard = AdminGuard(load_admin_token())
+    if guard.token is not None:  # off, it stays silent: its 404s carry the hint
+        log.info("admin API at %s/ (bearer token required)", PREFIX, extra={"event": "admin_api_on"})
+    admin[ADMIN_STATE] = state = AdminState()
+    for op in OPERATIONS:
+        admin.router.add_route(op.method, op.path, _bind(op))
+    admin.router.add_route("*", "/{tail:.*}", no_such_endpoint)
+
+    async def close(_: web.Application) -> None:
+        await state.close()
+
+    admin.on_cleanup.append(close)
+    app.add_subapp(PREFIX, admin)

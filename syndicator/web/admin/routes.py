@@ -1,0 +1,425 @@
+"""The admin API's operations: one table (`OPERATIONS`) from which `api.install` builds the
+router and `openapi.build_document` the OpenAPI document.
+
+Handlers only translate between HTTP and the service layer: sources, runs, re-ingest,
+pause and resume, re-render and the queue are `syndicator.operate`'s (the CLI calls the
+same functions, so there is one way to do each); reload is the config reloader's
+(`config/reload.py`, announced through Redis so every process reloads). Response bodies
+are the service layer's own records (`as_dict()`), and the OpenAPI schemas of them are
+built from those classes, so the document follows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from syndicator.config.reload import ConfigReloader
+from syndicator.errors import SyndicatorError
+from syndicator.operate import (
+    STATES,
+    NoQueue,
+    RerenderResult,
+    Selection,
+    SourceHealth,
+    UnknownCategory,
+    UnknownRun,
+    UnknownSource,
+    UnknownState,
+    get_run,
+    list_health,
+    pause,
+    queue_status,
+    reingest,
+    rerender,
+    resume,
+    source_health,
+    source_runs,
+)
+from syndicator.redact import redact_text
+from syndicator.runtime import Runtime
+from syndicator.store.heartbeats import Heartbeat
+from syndicator.store.runs import KEEP_PER_SOURCE, Run
+from syndicator.web.admin.openapi import build_document
+from syndicator.web.admin.params import AdminRequestError, Param
+from syndicator.web.admin.responses import json_error, json_response
+from syndicator.web.admin.table import RUN_ID, SLUG, SOURCE_ID, Call, Operation, Response, dataclass_schema
+from syndicator.web.feeds import RUNTIME
+from syndicator.web.pages import RELOADER
+
+
+@dataclass
+class AdminState:
+    """Per-process state of the admin API: the reloader it uses when the process has none
+    of its own (tests; a process that follows no reloads), made on first use."""
+
+    own_reloader: ConfigReloader | None = None
+
+    async def close(self) -> None:
+        if self.own_reloader is not None:
+            await self.own_reloader.stop()
+
+
+ADMIN_STATE = web.AppKey("admin_state", AdminState)
+
+# What each error we name is answered with; any other is a bug (500, logged).
+ERROR_STATUS: tuple[tuple[type[SyndicatorError], int], ...] = (
+    (AdminRequestError, 400),
+    (UnknownState, 400),
+    (UnknownSource, 404),
+    (UnknownCategory, 404),
+    (UnknownRun, 404),
+    (NoQueue, 503),  # a process serving the API without the arq queue (never `web`/`serve`)
+)
+
+
+def error_status(exc: SyndicatorError) -> int | None:
+    """The status `exc` is answered with, None when it is not one the API expects."""
+    return next((status for cls, status in ERROR_STATUS if isinstance(exc, cls)), None)
+
+
+def _runtime(call: Call) -> Runtime:
+    return call.request.config_dict[RUNTIME]
+
+
+# --- openapi ----------------------------------------------------------------------------
+
+
+async def openapi_document(call: Call) -> web.Response:
+    return json_response(build_document(OPERATIONS))
+
+
+# --- reload -----------------------------------------------------------------------------
+
+RELOAD_RESULT = {
+    "type": "object",
+    "properties": {
+        "digest": {"type": "string", "description": "sha256 of the configuration file now running"},
+        "summary": {"type": "string", "description": "what changed, in one line"},
+        "added_sources": {"type": "array", "items": {"type": "string"}},
+        "removed_sources": {"type": "array", "items": {"type": "string"}},
+        "changed_sources": {"type": "array", "items": {"type": "string"}},
+        "needs_restart": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "changed settings a running process cannot apply (kept as running)",
+        },
+    },
+    "required": ["digest", "summary", "needs_restart"],
+}
+
+
+async def reload_config(call: Call) -> web.Response:
+    app = call.request.app
+    reloader = call.request.config_dict.get(RELOADER)
+    if reloader is None:
+        state = app[ADMIN_STATE]
+        if state.own_reloader is None:
+            state.own_reloader = ConfigReloader(call.request.config_dict[RUNTIME])
+        reloader = state.own_reloader
+    outcome = await reloader.reload_and_announce()
+    if outcome.change is None:
+        # The error quotes the file; a URL in it (a source's, Redis's) keeps no secret.
+        error = redact_text(outcome.error or "")
+        return json_error(409, f"config reload refused, the running config stays: {error}")
+    change = outcome.change
+    return json_response(
+        {
+            "digest": change.config.digest,
+            "summary": change.summary(),
+            "added_sources": change.added_sources,
+            "removed_sources": change.removed_sources,
+            "changed_sources": change.changed_sources,
+            "needs_restart": change.needs_restart,
+        }
+    )
+
+
+# --- sources ----------------------------------------------------------------------------
+
+HEALTH = dataclass_schema(SourceHealth)
+RUN = dataclass_schema(Run)
+SOURCE_PATH = Param("source_id", "path", SOURCE_ID, "the source's id, as in the configuration")
+
+
+async def list_sources(call: Call) -> web.Response:
+    healths = await list_health(
+        _runtime(call), state=call.params.get("state"), category=call.params.get("category")
+    )
+    return json_response({"sources": [h.as_dict() for h in healths]})
+
+
+async def get_source(call: Call) -> web.Response:
+    return json_response((await source_health(_runtime(call), call.params["source_id"])).as_dict())
+
+
+async def list_source_runs(call: Call) -> web.Response:
+    runs = await source_runs(
+        _runtime(call), call.params["source_id"], limit=call.params.get("limit", KEEP_PER_SOURCE)
+    )
+    return json_response({"runs": [r.as_dict() for r in runs]})
+
+
+async def get_one_run(call: Call) -> web.Response:
+    return json_response((await get_run(_runtime(call), call.params["run_id"])).as_dict())
+
+
+PAUSE_BODY = {
+    "type": "object",
+    "properties": {
+        "reason": {"type": "string", "maxLength": 500, "description": "a note for other operators"}
+    },
+    "additionalProperties": False,
+}
+
+
+async def pause_source(call: Call) -> web.Response:
+    health = await pause(_runtime(call), call.params["source_id"], reason=str(call.body.get("reason", "")))
+    return json_response(health.as_dict())
+
+
+async def resume_source(call: Call) -> web.Response:
+    return json_response((await resume(_runtime(call), call.params["source_id"])).as_dict())
+
+
+# --- re-ingest ----------------------------------------------------------------------------
+
+REINGEST_BODY = {
+    "type": "object",
+    "description": (
+        "Which sources: any of `sources`, `category`, `failing`, `all` (a source is chosen if any "
+        "names it; at least one must choose something)."
+    ),
+    "properties": {
+        "sources": {"type": "array", "items": SOURCE_ID, "maxItems": 1000, "description": "source ids"},
+        "category": {**SLUG, "description": "every source feeding this category"},
+        "failing": {"type": "boolean", "description": "every source whose last poll failed"},
+        "all": {"type": "boolean", "description": "every source"},
+        "force": {
+            "type": "boolean",
+            "description": "ignore stored validators and re-extract known pages (politeness still applies)",
+        },
+    },
+    "additionalProperties": False,
+}
+
+REINGEST_RESULT = {
+    "type": "object",
+    "properties": {
+        "queued": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"source_id": {"type": "string"}, "run_id": {"type": "string"}},
+                "required": ["source_id", "run_id"],
+            },
+        },
+        "skipped": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"source_id": {"type": "string"}, "reason": {"type": "string"}},
+                "required": ["source_id", "reason"],
+            },
+        },
+    },
+    "required": ["queued", "skipped"],
+}
+
+
+async def reingest_sources(call: Call) -> web.Response:
+    body = call.body
+    selection = Selection(
+        source_ids=tuple(body.get("sources", ())),
+        category=body.get("category"),
+        failing=bool(body.get("failing", False)),
+        all=bool(body.get("all", False)),
+    )
+    if selection.empty:
+        raise AdminRequestError(
+            "body: choose sources with any of sources, category, failing: true, all: true"
+        )
+    runtime = _runtime(call)
+    result = await reingest(runtime, runtime.queue, selection, force=bool(body.get("force", False)))
+    return json_response(result.as_dict(), status=202)
+
+
+# --- re-render ----------------------------------------------------------------------------
+
+RENDER_BODY = {
+    "type": "object",
+    "properties": {"category": {**SLUG, "description": "the category to render again"}},
+    "required": ["category"],
+    "additionalProperties": False,
+}
+
+RENDER_RESULT = dataclass_schema(RerenderResult)
+
+
+async def render_category(call: Call) -> web.Response:
+    result = await rerender(_runtime(call), str(call.body["category"]))
+    return json_response(result.as_dict(), status=202 if result.queued else 200)
+
+
+# --- queue --------------------------------------------------------------------------------
+
+QUEUE_RESULT = {
+    "type": "object",
+    "properties": {
+        "depth": {"type": "integer", "description": "jobs waiting in the queue (due now or deferred)"},
+        "runs_in_progress": {"type": "array", "items": RUN},
+        "workers": {
+            "type": "array",
+            "items": dataclass_schema(
+                Heartbeat,
+                age_seconds={"type": "number", "description": "seconds since its last beat"},
+                stale={"type": "boolean", "description": "a beat was missed"},
+            ),
+        },
+    },
+    "required": ["depth", "runs_in_progress", "workers"],
+}
+
+
+async def get_queue(call: Call) -> web.Response:
+    return json_response((await queue_status(_runtime(call))).as_dict())
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET",
+        "/openapi.json",
+        "getOpenAPI",
+        "This document",
+        openapi_document,
+        responses={200: Response("the OpenAPI 3.1 document of this API", {"type": "object"})},
+    ),
+    Operation(
+        "GET",
+        "/sources",
+        "listSources",
+        "Every source with its health",
+        list_sources,
+        params=(
+            Param("state", "query", {"type": "string", "enum": list(STATES)}, "only sources in this state"),
+            Param("category", "query", SLUG, "only sources feeding this category (or a subcategory of it)"),
+        ),
+        responses={
+            200: Response(
+                "the sources, in configuration order",
+                {
+                    "type": "object",
+                    "properties": {"sources": {"type": "array", "items": HEALTH}},
+                    "required": ["sources"],
+                },
+            )
+        },
+    ),
+    Operation(
+        "GET",
+        "/sources/{source_id}",
+        "getSource",
+        "One source with its health",
+        get_source,
+        params=(SOURCE_PATH,),
+        responses={200: Response("the source's health", HEALTH)},
+    ),
+    Operation(
+        "GET",
+        "/sources/{source_id}/runs",
+        "listSourceRuns",
+        "A source's recent runs, newest first",
+        list_source_runs,
+        params=(
+            SOURCE_PATH,
+            Param(
+                "limit",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": KEEP_PER_SOURCE},
+                f"at most this many (default and most: {KEEP_PER_SOURCE})",
+            ),
+        ),
+        responses={
+            200: Response(
+                "the runs",
+                {
+                    "type": "object",
+                    "properties": {"runs": {"type": "array", "items": RUN}},
+                    "required": ["runs"],
+                },
+            )
+        },
+    ),
+    Operation(
+        "POST",
+        "/sources/{source_id}/pause",
+        "pauseSource",
+        "Stop polling a source until it is resumed (survives reloads and restarts)",
+        pause_source,
+        params=(SOURCE_PATH,),
+        body=PAUSE_BODY,
+        responses={200: Response("paused; the source's health", HEALTH)},
+    ),
+    Operation(
+        "POST",
+        "/sources/{source_id}/resume",
+        "resumeSource",
+        "Poll a paused or gone source again, due at once",
+        resume_source,
+        params=(SOURCE_PATH,),
+        responses={200: Response("resumed; the source's health", HEALTH)},
+    ),
+    Operation(
+        "GET",
+        "/runs/{run_id}",
+        "getRun",
+        "One run (runs are kept 7 days)",
+        get_one_run,
+        params=(Param("run_id", "path", RUN_ID, "the run's id, as re-ingest answered it"),),
+        responses={200: Response("the run", RUN)},
+    ),
+    Operation(
+        "POST",
+        "/reingest",
+        "reingest",
+        "Queue a run for each chosen source (never two pending for one source)",
+        reingest_sources,
+        body=REINGEST_BODY,
+        responses={
+            202: Response("the runs queued, and the sources skipped with why", REINGEST_RESULT),
+            503: Response("this process has no queue to put runs on"),
+        },
+    ),
+    Operation(
+        "POST",
+        "/render",
+        "renderCategory",
+        "Render a category's feeds again",
+        render_category,
+        body=RENDER_BODY,
+        responses={
+            202: Response("a publish job will render it", RENDER_RESULT),
+            200: Response("rendered (a process without a queue renders inline)", RENDER_RESULT),
+        },
+    ),
+    Operation(
+        "POST",
+        "/reload",
+        "reloadConfig",
+        "Reload the configuration file, in this process and (announced through Redis) every other",
+        reload_config,
+        responses={
+            200: Response("the file validated and is applied", RELOAD_RESULT),
+            409: Response("the file does not validate; the running configuration stays"),
+        },
+    ),
+    Operation(
+        "GET",
+        "/queue",
+        "getQueue",
+        "Queue depth, runs in progress, workers alive with their last beat",
+        get_queue,
+        responses={200: Response("the queue", QUEUE_RESULT)},
+    ),
+)
