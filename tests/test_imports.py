@@ -9,6 +9,7 @@ import inside a function counts as much as one at the top of the file.
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -161,3 +162,17 @@ def test_no_import_cycles_between_packages():
     for depth in (1, 2):
         cycles = find_cycles(collapse(graph, depth))
         assert not cycles, describe(cycles)
+
+
+def test_every_package_is_installed_by_pyproject():
+    """`pip install .` installs only the packages pyproject.toml lists: a package missing
+    there works in an editable checkout and is absent from a real install."""
+    listed = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["packages"]
+    )
+    on_disk = {
+        ".".join(init.parent.relative_to(REPO).parts)
+        for top in ("syndicator", "workers")
+        for init in (REPO / top).rglob("__init__.py")
+    }
+    assert on_disk - listed == set(), "add these to [tool.setuptools] packages"
