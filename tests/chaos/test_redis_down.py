@@ -66,22 +66,32 @@ async def until(condition, seconds: float = 15.0, what: str = "condition") -> No
     raise AssertionError(f"no {what} within {seconds}s")
 
 
+@contextlib.asynccontextmanager
+async def served(config, private_redis: EmbeddedRedis) -> AsyncIterator:
+    """Source `c` of `config` ingested, then a web app on loopback serving it with its feed
+    cache subscribed: (app, server, http client, runtime)."""
+    runtime = Runtime.open(config, private_redis.url)
+    await ingest_source(runtime, "c")
+    app = create_app(runtime)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        async with ClientSession(auto_decompress=False) as http:
+            await until(lambda: app[FEED_CACHE].live, what="subscription")
+            yield app, server, http, runtime
+    finally:
+        await server.close()
+        await runtime.close()
+
+
 @pytest.fixture
 async def serving(tmp_path, upstream, private_redis, prefix) -> AsyncIterator:
     upstream.put("/feed.rss", rss(items("down", 4)), "application/rss+xml")
     config = one_feed_config(
         tmp_path, upstream, redis_url=private_redis.url, prefix=prefix, path="/feed.rss", source_id="c"
     )
-    runtime = Runtime.open(config, private_redis.url)
-    await ingest_source(runtime, "c")
-    app = create_app(runtime)
-    server = TestServer(app)
-    await server.start_server()
-    async with ClientSession(auto_decompress=False) as http:
-        await until(lambda: app[FEED_CACHE].live, what="subscription")
-        yield app, server, http, runtime
-    await server.close()
-    await runtime.close()
+    async with served(config, private_redis) as world:
+        yield world
 
 
 async def fetch(server, http, path: str, **headers: str):
@@ -171,16 +181,8 @@ async def serving_more(tmp_path, upstream, private_redis, prefix) -> AsyncIterat
         categories=categories,
         sources=[source | {"allow_private_network": True}],
     )
-    runtime = Runtime.open(config, private_redis.url)
-    await ingest_source(runtime, "c")
-    app = create_app(runtime)
-    server = TestServer(app)
-    await server.start_server()
-    async with ClientSession(auto_decompress=False) as http:
-        await until(lambda: app[FEED_CACHE].live, what="subscription")
-        yield app, server, http, runtime
-    await server.close()
-    await runtime.close()
+    async with served(config, private_redis) as world:
+        yield world
 
 
 async def test_variants_deltas_and_archives_served_before_are_replayed_while_redis_is_down(
