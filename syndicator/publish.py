@@ -3,7 +3,9 @@
 Ingest jobs only mark a category dirty and ask for one publish job per category; arq's job
 id makes that request coalesce with one already queued. A publish that is already running
 when new items land sees the dirty counter move and renders again, so no change is lost
-and no feed is rendered once per ingested item.
+and no feed is rendered once per ingested item. Processes that publish one category at
+once (inline publishes have no queue to coalesce them) store one change once: a version is
+stored only while the version its render was compared with is still the stored one.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from syndicator import metrics
@@ -20,11 +22,12 @@ from syndicator.runtime import Runtime
 from syndicator.store.archive import number_items, subscription_links
 from syndicator.store.articles import newest_articles
 from syndicator.store.feeds import (
+    VERSION_HISTORY,
     content_digest,
+    published_state,
     record_base_url,
-    save_version,
+    save_version_if,
     stored_base_urls,
-    stored_digest,
     version_times,
 )
 from syndicator.store.manifests import record_version
@@ -33,6 +36,9 @@ log = logging.getLogger(__name__)
 
 PUBLISH_DELAY = 0.2  # seconds: lets a burst of ingest jobs share one render
 MAX_ROUNDS = 5
+# Versions whose times a version's TTL comes from: one fewer than are kept, so the TTL the
+# stored version got (from the versions before it) can still be worked out.
+TTL_HISTORY = VERSION_HISTORY - 1
 
 
 MIN_TTL_MINUTES = 5
@@ -89,16 +95,20 @@ async def enqueue_publish(runtime: Runtime, slugs: Iterable[str]) -> None:
         )
 
 
-async def render_category(runtime: Runtime, slug: str) -> tuple[dict[str, tuple[bytes, str]], int]:
+async def render_category(
+    runtime: Runtime, slug: str, *, ttl: int | None = None
+) -> tuple[dict[str, tuple[bytes, str]], int]:
     """Every format of `slug` from what the store holds now (fmt → (body, media type)),
-    and the TTL in minutes the documents carry."""
+    and the TTL in minutes the documents carry: `ttl`, or else the one a new version
+    would get now (from the times of the versions stored so far)."""
     category = runtime.config.categories[slug]
     # RFC 5005: number new index members (idempotent) so the feed can link its newest archive.
     archive = await number_items(runtime.redis, runtime.keys, slug, category.items_per_feed)
     articles = await newest_articles(runtime.redis, runtime.keys, slug, category.items_per_feed)
-    history = await version_times(runtime.redis, runtime.keys, slug)
+    if ttl is None:
+        history = await version_times(runtime.redis, runtime.keys, slug)
+        ttl = ttl_minutes(poll_minutes(runtime, slug), history[:TTL_HISTORY])
     updated = max((a.updated for a in articles), default=datetime(2000, 1, 1, tzinfo=UTC))
-    ttl = ttl_minutes(poll_minutes(runtime, slug), history)
     document = FeedDocument(
         category=category,
         articles=tuple(articles),
@@ -119,31 +129,83 @@ async def render_category(runtime: Runtime, slug: str) -> tuple[dict[str, tuple[
     return rendered, ttl
 
 
+@dataclass(frozen=True)
+class Rendering:
+    """One publish round's render of a category, and the stored version it differs from."""
+
+    based_on: int  # the stored version compared with (0: never published)
+    rendered: dict[str, tuple[bytes, str]]
+    ttl: int
+    changed: bool  # whether readers would get other bytes than the stored version's
+
+
+async def render_for_publish(runtime: Runtime, slug: str) -> Rendering:
+    """Render `slug` and compare it with the stored version.
+
+    A version's TTL comes from the times of the versions before it, so a version changes
+    the TTL the next one would carry. To tell whether anything changed, render with the TTL
+    the stored version gets from the versions before *it*: the same store and config then
+    give the same bytes, however often they are published (comparing with the TTL a new
+    version would get made every publish after the third version differ, if only in
+    `<ttl>`, and store a version, which changed the TTL again). Only a real change (new
+    items, edits, config, or another poll interval) renders with the new version's TTL.
+    """
+    redis, keys = runtime.redis, runtime.keys
+    state = await published_state(redis, keys, slug, FORMATS)
+    poll = poll_minutes(runtime, slug)
+    before_stored = state.times[1 : 1 + TTL_HISTORY] if state.version else state.times[:TTL_HISTORY]
+    stored_ttl = ttl_minutes(poll, before_stored)
+    with metrics.timed(metrics.RENDER_SECONDS):
+        rendered, ttl = await render_category(runtime, slug, ttl=stored_ttl)
+    changed = any(state.digests.get(fmt) != content_digest(body) for fmt, (body, _media) in rendered.items())
+    if changed and state.version:
+        new_ttl = ttl_minutes(poll, state.times[:TTL_HISTORY])
+        if new_ttl != ttl:
+            with metrics.timed(metrics.RENDER_SECONDS):
+                rendered, ttl = await render_category(runtime, slug, ttl=new_ttl)
+    return Rendering(based_on=state.version, rendered=rendered, ttl=ttl, changed=changed)
+
+
+async def store_rendering(
+    runtime: Runtime, slug: str, rendering: Rendering, *, now: datetime | None = None
+) -> int | None:
+    """Store a changed `rendering` as the next version, unless another publisher stored a
+    version since it was rendered (then None: render again, and compare with that one)."""
+    version = await save_version_if(
+        runtime.redis,
+        runtime.keys,
+        slug,
+        rendering.rendered,
+        based_on=rendering.based_on,
+        ttl_minutes=rendering.ttl,
+        now=now or datetime.now(UTC),
+        base_url=runtime.site_url,
+    )
+    if version is not None:
+        # What this version contains, for delta responses (RFC 3229 A-IM: feed).
+        await record_version(runtime.redis, runtime.keys, slug, version, rendering.rendered)
+        log.info("published %s version %d", slug, version)
+    return version
+
+
 async def publish_category(runtime: Runtime, slug: str, *, now: datetime | None = None) -> int | None:
-    """Render `slug` until it is no longer dirty; returns the new version, or None if unchanged."""
+    """Render `slug` until it is no longer dirty; returns the new version, or None if unchanged.
+
+    Processes may publish one category at once (workers, `serve`, CLI ingests): a version
+    is stored only if no other was stored since this render's comparison, so one change
+    is stored once, and a publisher that lost renders again and compares with the winner's.
+    """
     version: int | None = None
     for _ in range(MAX_ROUNDS):
         mark = await runtime.redis.get(runtime.keys.dirty(slug))
-        with metrics.timed(metrics.RENDER_SECONDS):
-            rendered, ttl = await render_category(runtime, slug)
-        changed = False
-        for fmt, (body, _media) in rendered.items():
-            if await stored_digest(runtime.redis, runtime.keys, slug, fmt) != content_digest(body):
-                changed = True
-        metrics.PUBLISHES.labels(slug, "changed" if changed else "unchanged").inc()
-        if changed:
-            version = await save_version(
-                runtime.redis,
-                runtime.keys,
-                slug,
-                rendered,
-                ttl_minutes=ttl,
-                now=now or datetime.now(UTC),
-                base_url=runtime.site_url,
-            )
-            # What this version contains, for delta responses (RFC 3229 A-IM: feed).
-            await record_version(runtime.redis, runtime.keys, slug, version, rendered)
-            log.info("published %s version %d", slug, version)
+        rendering = await render_for_publish(runtime, slug)
+        metrics.PUBLISHES.labels(slug, "changed" if rendering.changed else "unchanged").inc()
+        if rendering.changed:
+            stored = await store_rendering(runtime, slug, rendering, now=now)
+            if stored is None:
+                log.debug("%s: another process published version %d first", slug, rendering.based_on + 1)
+                continue
+            version = stored
         elif (await stored_base_urls(runtime.redis, runtime.keys, [slug]))[slug] != runtime.site_url:
             # The same bytes, stored before versions recorded their base URL: record it, so
             # no process takes this version for one rendered with another address.

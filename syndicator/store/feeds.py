@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import brotli
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from syndicator.store.keys import Keys
 
@@ -66,6 +67,31 @@ async def stored_digest(redis: Redis, keys: Keys, slug: str, fmt: str) -> str | 
     return raw.decode() if raw else None
 
 
+@dataclass(frozen=True)
+class PublishedState:
+    """What is stored for a category, read at one instant: what a publish compares with."""
+
+    version: int  # the feed version counter: 0 if never published
+    digests: dict[str, str | None]  # format → digest of its stored body
+    times: list[datetime]  # when recent versions were published, newest (the stored one) first
+
+
+async def published_state(redis: Redis, keys: Keys, slug: str, fmts: Iterable[str]) -> PublishedState:
+    """The stored version of `slug`, its digests and its version times, in one transaction."""
+    fmts = list(fmts)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.get(keys.feed_version(slug))
+        for fmt in fmts:
+            pipe.hget(keys.feed(slug, fmt), "digest")
+        pipe.lrange(keys.version_times(slug), 0, -1)
+        version, *digests, times = await pipe.execute()
+    return PublishedState(
+        version=int(version or 0),
+        digests={fmt: d.decode() if d else None for fmt, d in zip(fmts, digests, strict=True)},
+        times=[datetime.fromisoformat(t.decode()) for t in times],
+    )
+
+
 async def save_version(
     redis: Redis,
     keys: Keys,
@@ -81,9 +107,53 @@ async def save_version(
     `base_url` is the address the bodies' links were rendered with: a process started with
     another address compares it with its own and republishes (`publish.republish_moved`).
     """
-    version = int(await redis.incr(keys.feed_version(slug)))
+    while True:
+        version = await _save(redis, keys, slug, rendered, None, ttl_minutes, now, base_url)
+        if version is not None:
+            return version
+
+
+async def save_version_if(
+    redis: Redis,
+    keys: Keys,
+    slug: str,
+    rendered: dict[str, tuple[bytes, str]],
+    *,
+    based_on: int,
+    ttl_minutes: int,
+    now: datetime,
+    base_url: str,
+) -> int | None:
+    """`save_version`, but only while version `based_on` (0: none) is still the stored one.
+
+    None, storing nothing, when another publisher stored a version since: two processes
+    that rendered the same change would otherwise store it twice, as two versions (a new
+    ETag for the same bytes, and a burst in the version times that shortens the TTL).
+    """
+    return await _save(redis, keys, slug, rendered, based_on, ttl_minutes, now, base_url)
+
+
+async def _save(
+    redis: Redis,
+    keys: Keys,
+    slug: str,
+    rendered: dict[str, tuple[bytes, str]],
+    based_on: int | None,
+    ttl_minutes: int,
+    now: datetime,
+    base_url: str,
+) -> int | None:
+    """Store `rendered` as the next version, atomically with checking the current one is
+    `based_on` (None: any); None when it is not, or it changed while we were storing."""
     modified = now.astimezone(UTC).replace(microsecond=0)
     async with redis.pipeline(transaction=True) as pipe:
+        await pipe.watch(keys.feed_version(slug))
+        current = int(await pipe.get(keys.feed_version(slug)) or 0)
+        if based_on is not None and current != based_on:
+            return None
+        version = current + 1
+        pipe.multi()
+        pipe.set(keys.feed_version(slug), version)
         pipe.lpush(keys.version_times(slug), modified.isoformat())
         pipe.ltrim(keys.version_times(slug), 0, VERSION_HISTORY - 1)
         for fmt, (body, media_type) in rendered.items():
@@ -100,7 +170,10 @@ async def save_version(
             mapping.update({f"body:{c}": b for c, b in compress(body).items()})
             pipe.hset(keys.feed(slug, fmt), mapping=mapping)
         pipe.publish(keys.published_channel, f"{slug} {version}")
-        await pipe.execute()
+        try:
+            await pipe.execute()
+        except WatchError:
+            return None
     for listener in local_publish_listeners:
         listener(slug)
     return version
