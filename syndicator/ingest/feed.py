@@ -67,4 +67,5 @@ async def ingest_feed(
         touched=tuple(sorted(touched)),
         http_status=fetched.status,
         validators=fetched.validators,
+        body_bytes=len(fetched.body),
     )

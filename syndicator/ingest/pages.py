@@ -109,6 +109,7 @@ async def ingest_one_page(
         http_status=fetched.status,
         validators=fetched.validators,
         from_listing=from_listing,
+        body_bytes=len(fetched.body),
         unmapped="/".join(page.category_path) if page.category_path and not mapped else None,
     )
 
@@ -200,4 +201,5 @@ async def discover_pages(
         http_status=first.status,
         validators=first.validators,
         pages=tuple(pages),
+        body_bytes=len(first.body),
     )

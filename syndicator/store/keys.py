@@ -68,6 +68,11 @@ class Keys:
         """Hash of a source's fetch state (validators, last success/error, counters)."""
         return f"{self.prefix}source:{source_id}"
 
+    def fetch_log(self, source_id: str) -> str:
+        """List of a source's last fetch outcomes (JSON, newest first), capped at 50
+        (`record_outcome` writes it; the dashboard's timeline reads it)."""
+        return f"{self.prefix}fetches:{source_id}"
+
     @property
     def due(self) -> str:
         """Sorted set of source ids scored by when they are next due."""

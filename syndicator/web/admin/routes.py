@@ -19,6 +19,7 @@ from syndicator.config.reload import ConfigReloader
 from syndicator.errors import SyndicatorError
 from syndicator.operate import (
     STATES,
+    ArticleSummary,
     NoQueue,
     RerenderResult,
     Selection,
@@ -34,6 +35,8 @@ from syndicator.operate import (
     reingest,
     rerender,
     resume,
+    source_articles,
+    source_fetches,
     source_health,
     source_runs,
 )
@@ -41,6 +44,7 @@ from syndicator.redact import redact_text
 from syndicator.runtime import Runtime
 from syndicator.store.heartbeats import Heartbeat
 from syndicator.store.runs import KEEP_PER_SOURCE, Run
+from syndicator.store.sources import FETCH_LOG_SIZE, FetchEntry
 from syndicator.web.admin.openapi import build_document
 from syndicator.web.admin.params import AdminRequestError, Param
 from syndicator.web.admin.responses import json_error, json_response
@@ -159,6 +163,25 @@ async def list_source_runs(call: Call) -> web.Response:
         _runtime(call), call.params["source_id"], limit=call.params.get("limit", KEEP_PER_SOURCE)
     )
     return json_response({"runs": [r.as_dict() for r in runs]})
+
+
+FETCH = dataclass_schema(FetchEntry)
+ARTICLE = dataclass_schema(ArticleSummary)
+MAX_ARTICLES = 200  # as `operate.timeline.MAX_ARTICLES`
+
+
+async def list_source_fetches(call: Call) -> web.Response:
+    entries = await source_fetches(
+        _runtime(call), call.params["source_id"], limit=call.params.get("limit", FETCH_LOG_SIZE)
+    )
+    return json_response({"fetches": entries})
+
+
+async def list_source_articles(call: Call) -> web.Response:
+    articles = await source_articles(
+        _runtime(call), call.params["source_id"], limit=call.params.get("limit", 50)
+    )
+    return json_response({"articles": [a.as_dict() for a in articles]})
 
 
 async def get_one_run(call: Call) -> web.Response:
@@ -347,6 +370,58 @@ OPERATIONS: tuple[Operation, ...] = (
                     "type": "object",
                     "properties": {"runs": {"type": "array", "items": RUN}},
                     "required": ["runs"],
+                },
+            )
+        },
+    ),
+    Operation(
+        "GET",
+        "/sources/{source_id}/fetches",
+        "listSourceFetches",
+        "A source's last polls, newest first: time, status, bytes, new and changed counts",
+        list_source_fetches,
+        params=(
+            SOURCE_PATH,
+            Param(
+                "limit",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": FETCH_LOG_SIZE},
+                f"at most this many (default and most: {FETCH_LOG_SIZE})",
+            ),
+        ),
+        responses={
+            200: Response(
+                "the polls",
+                {
+                    "type": "object",
+                    "properties": {"fetches": {"type": "array", "items": FETCH}},
+                    "required": ["fetches"],
+                },
+            )
+        },
+    ),
+    Operation(
+        "GET",
+        "/sources/{source_id}/articles",
+        "listSourceArticles",
+        "The newest articles a source produced, in feed order",
+        list_source_articles,
+        params=(
+            SOURCE_PATH,
+            Param(
+                "limit",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": MAX_ARTICLES},
+                f"at most this many (default 50, most {MAX_ARTICLES})",
+            ),
+        ),
+        responses={
+            200: Response(
+                "the articles",
+                {
+                    "type": "object",
+                    "properties": {"articles": {"type": "array", "items": ARTICLE}},
+                    "required": ["articles"],
                 },
             )
         },
