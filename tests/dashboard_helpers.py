@@ -88,9 +88,10 @@ async def prepare(runtime: Runtime, hit: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium(executable: str = CHROMIUM) -> AsyncIterator[Browser]:
+    """Debian's Chromium (never a browser Playwright downloads) under Playwright."""
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = await playwright.chromium.launch(executable_path=executable, args=FLAGS)
         try:
             yield browser
         finally:

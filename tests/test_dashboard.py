@@ -60,7 +60,7 @@ async def dashboard(tmp_path, upstream, recorder, redis, redis_url, prefix, toke
 
 @pytest.fixture
 async def browser(browser_program) -> AsyncIterator[Browser]:
-    async with chromium() as launched:
+    async with chromium(browser_program) as launched:
         yield launched
 
 

@@ -614,9 +614,11 @@
         el("td", {}, (a.categories || []).join(", ")),
       );
     });
+    const stopped = (data.stopped || []).length ? ` (stopped by: ${data.stopped.join(", ")})` : "";
+    const fetched = data.documents === undefined ? "" : `, ${data.documents} document(s) fetched`;
     clear(out).append(
       ...problems.map((p) => el("p", { class: "error" }, p)),
-      el("p", {}, `${articles.length} article(s) would be stored`),
+      el("p", { id: "preview-summary" }, `${articles.length} article(s) would be stored${fetched}${stopped}; nothing was stored`),
       table(["Published", "Title", "Categories"], rows, { id: "preview-articles" }),
     );
   }
