@@ -43,6 +43,7 @@ from syndicator.store.heartbeats import Heartbeat
 from syndicator.store.runs import KEEP_PER_SOURCE, Run
 from syndicator.web.admin.openapi import build_document
 from syndicator.web.admin.params import AdminRequestError, Param
+from syndicator.web.admin.preview import PREVIEW_OPERATIONS
 from syndicator.web.admin.responses import json_error, json_response
 from syndicator.web.admin.table import RUN_ID, SLUG, SOURCE_ID, Call, Operation, Response, dataclass_schema
 from syndicator.web.feeds import RUNTIME
@@ -403,6 +404,7 @@ OPERATIONS: tuple[Operation, ...] = (
             200: Response("rendered (a process without a queue renders inline)", RENDER_RESULT),
         },
     ),
+    *PREVIEW_OPERATIONS,  # POST /preview (web/admin/preview.py)
     Operation(
         "POST",
         "/reload",
