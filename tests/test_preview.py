@@ -19,11 +19,14 @@ def token_env(monkeypatch):
     monkeypatch.setenv("SYNDICATOR_ADMIN_TOKEN", TOKEN)
 
 
-async def assert_nothing_stored(redis, prefix: str, before: dict) -> None:
+async def assert_nothing_stored(redis, prefix: str, before: dict, *, audited: bool = False) -> None:
     """Every key under the prefix is as it was, but for the politeness slot's next-start
-    time of a host it fetched from: a coordination key that expires (crawl_delay + 1 s)."""
+    time of a host it fetched from: a coordination key that expires (crawl_delay + 1 s).
+    `audited`: the admin API also recorded each call in the audit log (and nothing else)."""
     after = await store_state(redis, prefix)
     changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    if audited:
+        changed.discard(f"{prefix}audit".encode())
     for key in changed:
         assert key.decode().startswith(f"{prefix}host:") and key.decode().endswith(":next"), key
         assert key not in before
@@ -177,7 +180,8 @@ async def test_the_admin_api_previews_configured_sources_and_tables(
         )
         both = await client.call("POST", "/preview", json_body={"source_id": "feed", "source": table})
         unknown = await client.call("POST", "/preview", json_body={"source_id": "nope"})
-        await assert_nothing_stored(redis, prefix, before)
+        await assert_nothing_stored(redis, prefix, before, audited=True)
+        audit = await client.call("GET", "/audit", params={"limit": "10"})
     assert by_id.status == 200 and by_id.body["ok"] is True
     assert [a["title"] for a in by_id.body["articles"]] == ["api title 0", "api title 1"]
     assert by_id.body["articles"][0]["categories"] == ["tech"]
@@ -196,6 +200,9 @@ async def test_the_admin_api_previews_configured_sources_and_tables(
     assert file_url.status == 400 and "file: URLs are refused over HTTP" in file_url.body["error"]
     assert bad_key.status == 400 and bad_key.body["error"].startswith("source.pol: unknown key")
     assert both.status == 400 and unknown.status == 404
+    entries = audit.body["entries"]
+    assert [e["action"] for e in entries] == ["preview"] * 7
+    assert entries[-1]["target"] == '{"source_id":"feed"}' and entries[-1]["outcome"] == "ok"
 
 
 async def test_tables_are_validated_like_the_config(tmp_path, upstream, redis, redis_url, prefix):

@@ -78,6 +78,7 @@ PREVIEW_OPERATIONS: tuple[Operation, ...] = (
         "What a source would produce (fetch, parse or extract, normalise, categories), storing nothing",
         preview,
         body=PREVIEW_BODY,
+        action="preview",
         description=(
             "Runs the whole pipeline in the parse processes, through the address guard and the "
             "host's politeness slot, and stops at 20 articles, 3 listing pages or 30 s. An upstream "
