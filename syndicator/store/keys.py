@@ -158,6 +158,24 @@ class Keys:
         """Sorted set of run ids queued or running, scored by when they were queued."""
         return f"{self.prefix}runs-active"
 
+    @property
+    def audit(self) -> str:
+        """List of the last operators' actions (JSON, newest first), capped at 1,000
+        (store/audit.py)."""
+        return f"{self.prefix}audit"
+
+    @property
+    def hidden_ids(self) -> str:
+        """Hash of article id → JSON tombstone {at, url, who} of articles an operator hid:
+        no upsert stores that id again (store/takedown.py)."""
+        return f"{self.prefix}hidden-ids"
+
+    @property
+    def hidden_urls(self) -> str:
+        """Hash of canonical URL → the hidden article's id: no upsert, from any source,
+        stores an article with that URL again (store/takedown.py)."""
+        return f"{self.prefix}hidden-urls"
+
     def heartbeat(self, worker_id: str) -> str:
         """One worker's heartbeat (JSON), expiring after 3 beat intervals (store/heartbeats.py)."""
         return f"{self.prefix}worker:{worker_id}"

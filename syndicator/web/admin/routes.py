@@ -40,13 +40,17 @@ from syndicator.operate import (
     source_health,
     source_runs,
 )
+from syndicator.operate.audit import audit_log
 from syndicator.redact import redact_text
 from syndicator.runtime import Runtime
+from syndicator.store.audit import KEEP as AUDIT_KEEP
+from syndicator.store.audit import AuditEntry
 from syndicator.store.heartbeats import Heartbeat
 from syndicator.store.runs import KEEP_PER_SOURCE, Run
 from syndicator.store.sources import FETCH_LOG_SIZE, FetchEntry
 from syndicator.web.admin.openapi import build_document
 from syndicator.web.admin.params import AdminRequestError, Param
+from syndicator.web.admin.preview import PREVIEW_OPERATIONS
 from syndicator.web.admin.responses import json_error, json_response
 from syndicator.web.admin.table import RUN_ID, SLUG, SOURCE_ID, Call, Operation, Response, dataclass_schema
 from syndicator.web.feeds import RUNTIME
@@ -309,6 +313,17 @@ async def get_queue(call: Call) -> web.Response:
     return json_response((await queue_status(_runtime(call))).as_dict())
 
 
+# --- audit log ------------------------------------------------------------------------------
+
+AUDIT_ENTRY = dataclass_schema(AuditEntry)
+AUDIT_DEFAULT = 100
+
+
+async def get_audit(call: Call) -> web.Response:
+    entries = await audit_log(_runtime(call), limit=call.params.get("limit", AUDIT_DEFAULT))
+    return json_response({"entries": [e.as_dict() for e in entries]})
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
@@ -435,6 +450,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=(SOURCE_PATH,),
         body=PAUSE_BODY,
         responses={200: Response("paused; the source's health", HEALTH)},
+        action="pause",
     ),
     Operation(
         "POST",
@@ -444,6 +460,7 @@ OPERATIONS: tuple[Operation, ...] = (
         resume_source,
         params=(SOURCE_PATH,),
         responses={200: Response("resumed; the source's health", HEALTH)},
+        action="resume",
     ),
     Operation(
         "GET",
@@ -465,6 +482,7 @@ OPERATIONS: tuple[Operation, ...] = (
             202: Response("the runs queued, and the sources skipped with why", REINGEST_RESULT),
             503: Response("this process has no queue to put runs on"),
         },
+        action="reingest",
     ),
     Operation(
         "POST",
@@ -477,7 +495,9 @@ OPERATIONS: tuple[Operation, ...] = (
             202: Response("a publish job will render it", RENDER_RESULT),
             200: Response("rendered (a process without a queue renders inline)", RENDER_RESULT),
         },
+        action="render",
     ),
+    *PREVIEW_OPERATIONS,  # POST /preview (web/admin/preview.py)
     Operation(
         "POST",
         "/reload",
@@ -488,6 +508,7 @@ OPERATIONS: tuple[Operation, ...] = (
             200: Response("the file validated and is applied", RELOAD_RESULT),
             409: Response("the file does not validate; the running configuration stays"),
         },
+        action="reload",
     ),
     Operation(
         "GET",
@@ -496,5 +517,31 @@ OPERATIONS: tuple[Operation, ...] = (
         "Queue depth, runs in progress, workers alive with their last beat",
         get_queue,
         responses={200: Response("the queue", QUEUE_RESULT)},
+    ),
+    Operation(
+        "GET",
+        "/audit",
+        "getAudit",
+        "The audit log: the latest operators' actions (API and command line), newest first",
+        get_audit,
+        params=(
+            Param(
+                "limit",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": AUDIT_KEEP},
+                f"at most this many (default {AUDIT_DEFAULT}; {AUDIT_KEEP} are kept)",
+            ),
+        ),
+        responses={
+            200: Response(
+                "the actions: at (ISO 8601, UTC), who (client address or cli:user@host), action, "
+                "target, outcome (ok, refused, failed), detail",
+                {
+                    "type": "object",
+                    "properties": {"entries": {"type": "array", "items": AUDIT_ENTRY}},
+                    "required": ["entries"],
+                },
+            )
+        },
     ),
 )
