@@ -356,3 +356,36 @@ async def test_source_articles_newest_first_with_limit(dashboard):
     assert [a["title"] for a in limited.body["articles"]] == ["python title 0"]
     assert (await client.call("GET", "/sources/broken/articles")).body == {"articles": []}
     assert (await client.call("GET", "/sources/zzz/articles")).status == 404
+
+
+async def test_audit_log_and_preview_views(browser, dashboard, redis, prefix):
+    *_, base = dashboard
+    async with new_page(browser) as page:
+        await log_in(page, base)
+        await expect(row(page, "news")).to_be_visible(timeout=WAIT_MS)
+        await row(page, "news").locator("button.pause").click()
+        await expect(row(page, "news").locator(".state")).to_have_text("paused", timeout=WAIT_MS)
+
+        await page.click('#nav a[href="#/audit"]')
+        first = page.locator("#audit tbody tr").first
+        await expect(first).to_contain_text("pause", timeout=WAIT_MS)
+        await expect(first).to_contain_text("news")
+        await expect(first).to_contain_text("127.0.0.1")
+
+        await page.click('#nav a[href="#/preview"]')
+        await expect(page.locator('#preview-source option[value="python-blog"]')).to_have_count(
+            1, timeout=WAIT_MS
+        )
+        before = await store_state(redis, prefix)
+        await page.select_option("#preview-source", "python-blog")
+        await page.click("#preview-form button[type=submit]")
+        await expect(page.locator("#preview-articles tbody tr")).to_have_count(3, timeout=WAIT_MS)
+        await expect(page.locator("#preview-summary")).to_contain_text("3 article(s) would be stored")
+        await expect(page.locator("#preview-articles")).to_contain_text("python title 0")
+
+        # Nothing stored: only the audit log (the preview is an action) and the upstream
+        # host's politeness slot changed.
+        def stored(state):
+            return {k: v for k, v in state.items() if k != f"{prefix}audit".encode() and b":host:" not in k}
+
+        assert stored(await store_state(redis, prefix)) == stored(before)
