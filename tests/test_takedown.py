@@ -16,6 +16,7 @@ import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
+from prometheus_client import REGISTRY
 
 from syndicator.ingest import ingest_source
 from syndicator.models import Article
@@ -258,8 +259,11 @@ async def test_hide_by_url_from_the_command_line_and_deltas(tmp_path, upstream, 
 
     # Ingesting again — forced, and b with the same URL — keeps it out.
     b_lists_the_hidden_url(upstream)
+    sample = {"source": "a", "result": "hidden"}
+    counted = REGISTRY.get_sample_value("syndicator_articles_total", sample) or 0.0
     lines = await ingest_inline(config, redis_url, "a", "b", force=True)
     assert all("1 hidden" in line for line in lines), lines
+    assert REGISTRY.get_sample_value("syndicator_articles_total", sample) == counted + 1
     async with reader_for(config, redis_url) as reader:
         assert shows_hidden(await reader.everything()) == []
 
@@ -283,6 +287,17 @@ async def test_hide_by_url_from_the_command_line_and_deltas(tmp_path, upstream, 
     assert shown[3]["detail"].startswith(f"exit 0: {HIDDEN_URL}; republished ")
     assert shown[3]["detail"].endswith("reason: complaint")
     assert await audit_outcomes(redis, prefix) == ["refused", "refused", "refused", "ok"]
+
+    # Unhide lifts the tombstones; the article returns when its source lists it again.
+    back = await cli("unhide", HIDDEN_URL)
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.startswith(f"{hidden_id}: 'a title 1' ({HIDDEN_URL}) no longer hidden")
+    assert await redis.hlen(keys.hidden_ids) == 0 and await redis.hlen(keys.hidden_urls) == 0
+    assert await ingest_inline(config, redis_url, "a", force=True) == ["a: 1 new, 4 unchanged"]
+    async with reader_for(config, redis_url) as reader:
+        assert HIDDEN_TITLE in (await reader.get("/feeds/tech.json"))[2]
+    assert (await cli("unhide", hidden_id)).returncode == 2  # not hidden any more
+    assert await audit_outcomes(redis, prefix) == ["refused", "ok", "refused", "refused", "refused", "ok"]
 
 
 async def test_upsert_skips_tombstoned_ids_and_urls_in_a_batch(tmp_path, upstream, redis, redis_url, prefix):
