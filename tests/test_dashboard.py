@@ -389,3 +389,24 @@ async def test_audit_log_and_preview_views(browser, dashboard, redis, prefix):
             return {k: v for k, v in state.items() if k != f"{prefix}audit".encode() and b":host:" not in k}
 
         assert stored(await store_state(redis, prefix)) == stored(before)
+
+
+async def test_hide_an_article_from_the_source_page(browser, dashboard, redis, prefix):
+    *_, base = dashboard
+    async with new_page(browser) as page:
+        await log_in(page, base)
+        await page.goto(f"{base}admin/#/sources/python-blog")
+        articles = page.locator("#articles tbody tr")
+        await expect(articles).to_have_count(3, timeout=WAIT_MS)
+        top = articles.first
+        article_id = await top.get_attribute("data-article")
+        assert article_id and await redis.exists(f"{prefix}article:{article_id}")
+        await top.locator("button.hide").click()  # asks first: nothing happens yet
+        await expect(top.locator("button.hide")).to_have_text("Hide for good?")
+        assert await redis.zscore(f"{prefix}srcidx:all:python-blog", article_id) is not None
+        await top.locator("button.hide").click()
+        await expect(articles).to_have_count(2, timeout=WAIT_MS)
+        await expect(page.locator(f'#articles tr[data-article="{article_id}"]')).to_have_count(0)
+        assert await redis.zscore(f"{prefix}srcidx:all:python-blog", article_id) is None
+        await page.click('#nav a[href="#/audit"]')
+        await expect(page.locator("#audit tbody tr").first).to_contain_text("hide", timeout=WAIT_MS)

@@ -449,19 +449,47 @@
     return table(["Run", "Kind", "State", "Queued", "Finished", "Tries", "Outcome"], rows, { id: "runs" });
   }
 
+  // Take an article down (DELETE /admin/api/articles/{id}): the first click asks, the second hides.
+  function hideButton(article) {
+    const button = el("button", { type: "button", class: "hide" }, "Hide");
+    const note = el("span", { class: "result" });
+    button.addEventListener("click", async () => {
+      if (!button.classList.contains("confirm")) {
+        button.classList.add("confirm");
+        button.textContent = "Hide for good?";
+        return;
+      }
+      button.disabled = true;
+      try {
+        const result = await api("DELETE", `articles/${encodeURIComponent(article.article_id)}`, {
+          reason: "hidden from the dashboard",
+        });
+        note.textContent = `hidden; ${result.categories.length} categor${result.categories.length === 1 ? "y" : "ies"} published again`;
+        note.className = "result done";
+        await refreshCurrent();
+      } catch (e) {
+        note.textContent = `hide refused: ${e.message}`;
+        note.className = "result failed";
+        button.disabled = false;
+      }
+    });
+    return [button, note];
+  }
+
   function articlesList(articles) {
     const rows = articles.map((a) => {
       const href = safeHref(a.url);
       const title = a.title || a.url;
       return el(
         "tr",
-        {},
+        { "data-article": a.article_id },
         el("td", { class: "time" }, fmtTime(a.published)),
         el("td", {}, href ? el("a", { href, rel: "noreferrer noopener", target: "_blank" }, title) : title),
         el("td", {}, (a.categories || []).join(", ")),
+        el("td", { class: "actions" }, hideButton(a)),
       );
     });
-    return table(["Published", "Title", "Categories"], rows, { id: "articles" });
+    return table(["Published", "Title", "Categories", ""], rows, { id: "articles" });
   }
 
   function sourceView(view, sourceId) {
