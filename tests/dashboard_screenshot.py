@@ -1,5 +1,6 @@
 """Take docs/dashboard.png: the dashboard's sources table with sample sources (two working,
-two failing, one paused, one with a hostile title and error shown as text).
+two failing, one paused, one with a hostile title and error shown as text), a re-ingest
+done; and docs/dashboard-source.png: that source's page (health, timeline, runs, articles).
 
     .venv/bin/python -m tests.dashboard_screenshot [OUT.png] [--redis redis://127.0.0.1:6379/0]
 
@@ -27,6 +28,7 @@ from syndicator.store.connection import connect
 from tests.admin_helpers import TOKEN, admin_serving
 from tests.conftest import delete_created
 from tests.dashboard_helpers import chromium, log_in, prepare, sample_config
+from tests.harness import run_burst_worker
 from tests.upstream import Upstream
 
 
@@ -58,7 +60,13 @@ async def shoot(out: Path, redis_url: str, tmp: Path) -> None:
                 await expect(news).to_be_visible()
                 await news.locator("button.reingest").click()
                 await expect(news.locator(".result")).to_contain_text("queued")
+                await run_burst_worker(config, redis_url)
+                await expect(news.locator(".result")).to_contain_text("done")
                 await page.screenshot(path=str(out), full_page=True)
+                await news.locator("a.source-id").click()
+                await expect(page.locator("#fetches tbody tr")).to_have_count(2)
+                source_page = out.with_name(f"{out.stem}-source{out.suffix}")
+                await page.screenshot(path=str(source_page), full_page=True)
     finally:
         await delete_created(redis, prefix)
         await redis.aclose()
@@ -68,7 +76,7 @@ async def shoot(out: Path, redis_url: str, tmp: Path) -> None:
 
 @contextlib.asynccontextmanager
 async def _page(browser) -> AsyncIterator:
-    context = await browser.new_context(viewport={"width": 1400, "height": 560})
+    context = await browser.new_context(viewport={"width": 1440, "height": 560})
     try:
         yield await context.new_page()
     finally:
