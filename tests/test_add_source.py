@@ -117,7 +117,7 @@ def test_appending_keeps_every_comment_and_refuses_a_sources_array(tmp_path):
     text = "# top\n[server]\nport = 8080  # port\n\n# sources\n[[sources]]\nid = 'a'  # A\nurl = 'https://a.test/'\n"
     new = appended_text(text, [NewSource({"id": "b", "url": "https://b.test/"}, ("added by a test",))])
     assert new.startswith(text)
-    assert new[len(text) :] == '[[sources]]\n# added by a test\nid = "b"\nurl = "https://b.test/"\n\n'
+    assert new[len(text) :] == '\n[[sources]]\n# added by a test\nid = "b"\nurl = "https://b.test/"\n'
     with pytest.raises(ConfigError, match="cannot append"):
         appended_text("sources = []\n", [NewSource({"id": "b", "url": "https://b.test/"})])
 

@@ -3,13 +3,17 @@ pipeline against loopback upstreams, its limits, and that it stores nothing."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from syndicator.operate.audit import audit_log
 from syndicator.operate.errors import UnknownSource
 from syndicator.operate.preview import InvalidSource, configured_source, preview_source, source_from_table
 from syndicator.runtime import Runtime
 from tests.admin_helpers import TOKEN, admin_serving, store_state
 from tests.builders import items, one_feed_config, rss
+from tests.test_cli_operate import cli
 from tests.test_pages_e2e import ARTICLE_PATH, EXPECTED, zhbf_config, zhbf_site
 
 
@@ -226,3 +230,59 @@ async def test_tables_are_validated_like_the_config(tmp_path, upstream, redis, r
             configured_source(runtime, "nope")
     finally:
         await runtime.close()
+
+
+async def test_a_preview_stops_at_its_time_limit(tmp_path, upstream, redis, redis_url, prefix):
+    upstream.put("/slow.rss", rss(items("slow", 2)), "application/rss+xml", delay=3.0)
+    config = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/slow.rss")
+    runtime = Runtime.open(config, redis_url)
+    try:
+        result = await preview_source(runtime, config.sources["feed"], time_limit=0.5)
+    finally:
+        await runtime.close()
+    assert result.articles == [] and result.stopped == ["time limit of 0.5 s"]
+
+
+async def test_the_preview_command(tmp_path, upstream, redis, redis_url, prefix):
+    upstream.put("/feed.rss", rss(items("cli", 2)), "application/rss+xml")
+    config = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/feed.rss")
+    before = await store_state(redis, prefix)
+    by_id = await cli("preview", "feed", "--config", config.path)
+    assert by_id.returncode == 0, by_id.stderr
+    assert by_id.stdout.splitlines()[0] == (
+        f"preview of feed (feed {upstream.url('/feed.rss')}): 2 articles from 1 document"
+    )
+    assert "  1. cli title 0" in by_id.stdout and "categories tech" in by_id.stdout
+
+    toml_file = tmp_path / "source.toml"
+    toml_file.write_text(f'[[sources]]\nid = "try"\nurl = "{upstream.url("/feed.rss")}"\n', encoding="utf-8")
+    refused = await cli("preview", "--source-file", str(toml_file), "--json", "--config", config.path)
+    assert refused.returncode == 1
+    answer = json.loads(refused.stdout)
+    assert answer["ok"] is False and "allow_private_network" in answer["error"]
+
+    json_file = tmp_path / "source.json"
+    (tmp_path / "local.xml").write_bytes(rss(items("local", 1)))
+    json_file.write_text(json.dumps({"url": "file:local.xml", "categories": ["tech"]}), encoding="utf-8")
+    local = await cli("preview", "--source-file", str(json_file), "--json", "--config", config.path)
+    assert local.returncode == 0, local.stderr
+    assert [a["title"] for a in json.loads(local.stdout)["articles"]] == ["local title 0"]
+
+    json_file.write_text(json.dumps({"url": "file:local.xml", "categories": ["tec"]}), encoding="utf-8")
+    invalid = await cli("preview", "--source-file", str(json_file), "--config", config.path)
+    assert invalid.returncode == 2
+    assert "source.categories[0]: unknown category 'tec' (did you mean 'tech'?)" in invalid.stderr
+    unknown = await cli("preview", "nope", "--config", config.path)
+    assert unknown.returncode == 2 and "unknown source 'nope'" in unknown.stderr
+
+    after = await store_state(redis, prefix)
+    changed = {
+        k.decode()[len(prefix) :] for k in before.keys() | after.keys() if before.get(k) != after.get(k)
+    }
+    assert changed <= {"audit", "schema_version"} | {k for k in changed if k.startswith("host:")}
+    runtime = Runtime.open(config, redis_url)
+    try:
+        actions = [(e.action, e.outcome) for e in await audit_log(runtime, limit=10)]
+    finally:
+        await runtime.close()
+    assert actions == [("preview", "ok"), ("preview", "failed"), ("preview", "ok")]

@@ -47,6 +47,8 @@ def appended_text(text: str, new: Sequence[NewSource], *, path: str | Path = "(c
         doc.append("sources", sources)
     elif not isinstance(sources, AoT):
         raise ConfigError(path, "sources", "is not an array of [[sources]] tables; cannot append to it")
+    if len(sources) and not sources[-1].as_string().endswith("\n\n"):
+        sources[-1].add(tomlkit.nl())  # a blank line between the last table and ours
     for item in new:
         table = tomlkit.table()
         for line in item.comments:
@@ -55,7 +57,8 @@ def appended_text(text: str, new: Sequence[NewSource], *, path: str | Path = "(c
             table.add(key, value)
         table.add(tomlkit.nl())  # a blank line before whatever follows
         sources.append(table)
-    return tomlkit.dumps(doc)
+    text = tomlkit.dumps(doc)
+    return text.rstrip("\n") + "\n"  # no blank line left at the end of the file
 
 
 def append_sources(
