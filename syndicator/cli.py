@@ -6,7 +6,7 @@ one is named on stderr (`config: /abs/path (from --config)`), first, so the oper
 which file runs while stdout stays for the command's output (`extract --json`). Every
 command that opens the store then checks its layout version (`check_store`), so no process
 ever reads or writes a layout it does not know. The operators' commands (sources,
-reingest, pause, resume, runs) live in cli_operate.py.
+reingest, pause, resume, runs, hide, unhide, audit) live in cli_operate.py.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from arq.connections import create_pool
 from arq.worker import create_worker
 from redis.exceptions import RedisError
 
-from syndicator import cli_operate, logs
+from syndicator import cli_operate, cli_sources, logs
 from syndicator.cli_extract import ExtractCommandError, render, run_extract
 from syndicator.config import ConfigError, check_config, load_config, locate_config
 from syndicator.config.reload import ConfigReloader
@@ -328,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("migrate", help="upgrade the store to this version's layout (idempotent, resumable)")
     p.add_argument("--config")
     cli_operate.add_parsers(sub)
+    cli_sources.add_parsers(sub)  # preview, add-source, import-opml
     p = sub.add_parser("check-config", help="validate a configuration file without starting anything")
     p.add_argument("path", nargs="?", help="the file (default: as for every command)")
     p.add_argument("--config", help="the same as PATH")
@@ -382,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
                 return refused
             if args.command in cli_operate.COMMANDS:
                 return asyncio.run(cli_operate.run_operate(args, config, redis_url))
+            if args.command in cli_sources.COMMANDS:
+                return asyncio.run(cli_sources.run_sources(args, config, redis_url))
             if args.command in ("serve", "web"):
                 fmt = args.log_format or os.environ.get(logs.FORMAT_ENV)
                 with logs.access_log(not args.no_access_log, fmt) as access_log:

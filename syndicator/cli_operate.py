@@ -1,10 +1,14 @@
-"""The operators' commands: `sources`, `reingest`, `pause`, `resume`, `runs`.
+"""The operators' commands: `sources`, `reingest`, `pause`, `resume`, `runs`, `hide`,
+`unhide`, `audit`.
 
 The CLI twins of the admin API: they call the same `syndicator.operate` functions, talking
 to Redis directly with the configuration every command loads, so they work with or
 without a web process. `ingest` runs sources inline and needs no worker; `reingest` only
 queues runs for the workers, so with no worker heartbeat it refuses (exit status 3) and
 says which command does the work inline.
+
+Each command that changes something (`reingest`, `pause`, `resume`, `hide`, `unhide`) records itself in the
+audit log as `cli:<user>@<host>`, refusals included; `audit` prints the log.
 
 Exit status: 0 done (nothing failed), 1 a run failed or Redis was unreachable (cli.py
 reports that), 2 an unknown id or a bad option, 3 no worker to run a re-ingest, 4
@@ -20,6 +24,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TextIO
 
 from arq.connections import create_pool
@@ -37,14 +42,18 @@ from syndicator.operate import (
     resume,
     source_runs,
 )
+from syndicator.operate.audit import FAILED, OK, REFUSED, audit_log, cli_actor, record_action
 from syndicator.operate.health import STATES
-from syndicator.runtime import Runtime
+from syndicator.operate.takedown import hide, unhide
+from syndicator.runtime import Runtime, public_url_required
+from syndicator.store.audit import KEEP as AUDIT_KEEP
+from syndicator.store.audit import AuditEntry
 from syndicator.store.connection import arq_settings
 from syndicator.store.heartbeats import BEAT_INTERVAL, TTL_BEATS, live_workers
 from syndicator.store.runs import Run
 from syndicator.values import parse_duration
 
-COMMANDS = ("sources", "reingest", "pause", "resume", "runs")
+COMMANDS = ("sources", "reingest", "pause", "resume", "runs", "hide", "unhide", "audit")
 
 NO_WORKER = 3
 WAIT_TIMED_OUT = 4
@@ -87,6 +96,32 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("id", metavar="SOURCE_ID|RUN_ID")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--config")
+    p = sub.add_parser("hide", help="take an article down from every feed and archive, for good")
+    p.add_argument("ref", metavar="ID|URL", help="the article id, or its URL (canonicalised like ingest)")
+    p.add_argument("--reason", default="", help="why, for other operators (kept with the tombstone)")
+    p.add_argument("--config")
+    p = sub.add_parser("unhide", help="lift a takedown: the article returns when a source lists it again")
+    p.add_argument("ref", metavar="ID|URL")
+    p.add_argument("--config")
+    p = sub.add_parser("audit", help="the latest operators' actions (admin API and command line)")
+    p.add_argument(
+        "--limit", type=_limit, default=AUDIT_DEFAULT, metavar="N", help=f"(default {AUDIT_DEFAULT})"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--config")
+
+
+AUDIT_DEFAULT = 100
+
+
+def _limit(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= AUDIT_KEEP:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {AUDIT_KEEP}")
+    return n
 
 
 def _duration(text: str) -> float:
@@ -96,30 +131,101 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+@dataclass
+class Action:
+    """What a changing command records in the audit log; the command fills in `detail`."""
+
+    action: str
+    target: str
+    detail: str = ""
+
+
+def _action(args: argparse.Namespace) -> Action | None:
+    if args.command == "reingest":
+        return Action("reingest", reingest_target(_selection(args), force=args.force))
+    if args.command == "pause":
+        return Action("pause", args.source_id, f"reason: {args.reason}" if args.reason else "")
+    if args.command == "resume":
+        return Action("resume", args.source_id)
+    if args.command in ("hide", "unhide"):
+        return Action(args.command, args.ref, f"reason: {args.reason}" if getattr(args, "reason", "") else "")
+    return None
+
+
+def reingest_target(selection: Selection, *, force: bool) -> str:
+    """A re-ingest's target as the admin API's body would say it: `{"all":true,"force":true}`."""
+    body: dict[str, object] = {}
+    if selection.source_ids:
+        body["sources"] = list(selection.source_ids)
+    if selection.category:
+        body["category"] = selection.category
+    for name in ("all", "failing"):
+        if getattr(selection, name):
+            body[name] = True
+    if force:
+        body["force"] = True
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def exit_outcome(code: int) -> str:
+    """An operators' command's exit status as an audit outcome."""
+    if code == 0:
+        return OK
+    return REFUSED if code in (2, NO_WORKER) else FAILED
+
+
 async def run_operate(args: argparse.Namespace, config: Config, redis_url: str) -> int:
     """Run one of `COMMANDS`; unknown ids are one line on stderr and exit status 2."""
     # The operate layer logs what it queues and changes for a server's log; here the
     # command prints its own lines, so the same news on stderr would only repeat them.
     logging.getLogger("syndicator.operate").setLevel(logging.WARNING)
     queue = None
-    if args.command == "reingest":
+    # `hide` republishes inline like `ingest`, unless the feeds' address is unknown here
+    # (an external Redis without public_url): then a worker renders them.
+    if args.command == "reingest" or (
+        args.command == "hide" and public_url_required("ingest", config.settings) is not None
+    ):
         queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
+    action = _action(args)
     try:
-        if args.command == "sources":
-            return await _sources(runtime, args)
-        if args.command == "reingest":
-            return await _reingest(runtime, args)
-        if args.command in ("pause", "resume"):
-            return await _pause_or_resume(runtime, args)
-        return await _runs(runtime, args)
-    except OperateError as exc:
-        print(f"{args.command}: {exc}", file=sys.stderr)
-        return 2
+        try:
+            code = await _dispatch(runtime, args, action)
+        except OperateError as exc:
+            print(f"{args.command}: {exc}", file=sys.stderr)
+            code = 2
+            if action is not None:
+                action.detail = str(exc)
+        if action is not None:
+            await record_action(
+                runtime,
+                who=cli_actor(),
+                action=action.action,
+                target=action.target,
+                outcome=exit_outcome(code),
+                detail=f"exit {code}" + (f": {action.detail}" if action.detail else ""),
+            )
+        return code
     finally:
         await runtime.close()
         if queue is not None:
             await queue.aclose()
+
+
+async def _dispatch(runtime: Runtime, args: argparse.Namespace, action: Action | None) -> int:
+    if args.command == "sources":
+        return await _sources(runtime, args)
+    if args.command == "reingest":
+        return await _reingest(runtime, args, action or Action("reingest", "-"))
+    if args.command in ("pause", "resume"):
+        return await _pause_or_resume(runtime, args)
+    if args.command == "audit":
+        return await _audit(runtime, args)
+    if args.command == "hide":
+        return await _hide(runtime, args, action or Action("hide", args.ref))
+    if args.command == "unhide":
+        return await _unhide(runtime, args)
+    return await _runs(runtime, args)
 
 
 # ---------------------------------------------------------------- sources
@@ -204,14 +310,16 @@ def _outcome(run: Run) -> str:
     return run.state
 
 
-async def _reingest(runtime: Runtime, args: argparse.Namespace) -> int:
+async def _reingest(runtime: Runtime, args: argparse.Namespace, action: Action) -> int:
     selection = _selection(args)
     if selection.empty:
+        action.detail = "no sources chosen"
         print(
             "reingest: say which sources: --source ID…, --category SLUG, --failing or --all", file=sys.stderr
         )
         return 2
     if not await live_workers(runtime.redis, runtime.keys):
+        action.detail = "no worker is running"
         print(
             f"reingest: no worker is running (no heartbeat in the last {TTL_BEATS * BEAT_INTERVAL:.0f} s); "
             "start one with `syndicator worker`, or ingest inline now with `syndicator ingest [SOURCE_ID…]`",
@@ -219,6 +327,7 @@ async def _reingest(runtime: Runtime, args: argparse.Namespace) -> int:
         )
         return NO_WORKER
     result = await reingest(runtime, runtime.queue, selection, force=args.force)
+    action.detail = f"{len(result.queued)} queued, {len(result.skipped)} skipped"
     forced = " (forced)" if args.force else ""
     for source_id, run_id in result.queued:
         print(f"queued {source_id}: run {run_id}{forced}", flush=True)
@@ -326,4 +435,58 @@ async def _runs(runtime: Runtime, args: argparse.Namespace) -> int:
         print(f"{args.id}: no runs in the last 7 days", file=sys.stderr)
     else:
         print_table([_run_row(r) for r in runs], RUN_COLUMNS, sys.stdout)
+    return 0
+
+
+# ---------------------------------------------------------------- hide, unhide
+
+
+async def _hide(runtime: Runtime, args: argparse.Namespace, action: Action) -> int:
+    result = await hide(runtime, args.ref, who=cli_actor(), reason=args.reason)
+    action.target = result.article_id
+    title = f"{result.title!r} ({result.url})"
+    if result.already_hidden:
+        action.detail = "already hidden"
+        print(f"{result.article_id}: {title} was hidden already, at {_when(result.hidden_at)}")
+        return 0
+    where = ", ".join(result.categories) or "no category"
+    done = "republished" if result.republish == "done" else "republish queued for a worker:"
+    action.detail = f"{result.url}; {done} {where}" + (f"; reason: {args.reason}" if args.reason else "")
+    print(f"{result.article_id}: {title} hidden; {done} {where}")
+    return 0
+
+
+async def _unhide(runtime: Runtime, args: argparse.Namespace) -> int:
+    stone = await unhide(runtime, args.ref)
+    print(
+        f"{stone.article_id}: {stone.title!r} ({stone.url}) no longer hidden;"
+        " it returns when a source lists it again"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------- audit
+
+AUDIT_COLUMNS = ("AT", "WHO", "ACTION", "TARGET", "OUTCOME", "DETAIL")
+
+
+def _audit_row(entry: AuditEntry) -> list[str]:
+    return [
+        _when(entry.at),
+        entry.who,
+        entry.action,
+        entry.target,
+        entry.outcome,
+        entry.detail.replace("\t", " ").replace("\n", " ") or "-",
+    ]
+
+
+async def _audit(runtime: Runtime, args: argparse.Namespace) -> int:
+    entries = await audit_log(runtime, limit=args.limit)
+    if args.json:
+        print(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2))
+    elif not entries:
+        print("audit: no actions recorded yet", file=sys.stderr)
+    else:
+        print_table([_audit_row(e) for e in entries], AUDIT_COLUMNS, sys.stdout)
     return 0

@@ -86,11 +86,21 @@ async def admin_serving(config, redis_url: str) -> AsyncIterator[tuple[Runtime, 
         await queue.aclose()
 
 
-async def store_state(redis: Redis, prefix: str) -> dict[bytes, tuple[bytes, bytes | None]]:
+async def store_state(
+    redis: Redis, prefix: str, *, audit: bool = True
+) -> dict[bytes, tuple[bytes, bytes | None]]:
     """Every key under `prefix` and every arq key naming it (jobs, results, the queue):
-    key → (type, serialized value)."""
+    key → (type, serialized value). `audit=False` leaves the audit log out (a refused
+    action changes nothing else, but is recorded there)."""
     state: dict[bytes, tuple[bytes, bytes | None]] = {}
     for pattern in (f"{prefix}*", f"arq:*{prefix}*"):
         async for key in redis.scan_iter(match=pattern, count=500):
+            if not audit and key == f"{prefix}audit".encode():
+                continue
             state[key] = (await redis.type(key), await redis.dump(key))
     return state
+
+
+async def audit_outcomes(redis: Redis, prefix: str) -> list[str]:
+    """The outcome of every action in the audit log, newest first."""
+    return [json.loads(raw)["outcome"] for raw in await redis.lrange(f"{prefix}audit", 0, -1)]

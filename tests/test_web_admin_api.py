@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from syndicator.store.heartbeats import write_heartbeat
-from tests.admin_helpers import TOKEN, AdminClient, admin_serving, store_state
+from tests.admin_helpers import TOKEN, AdminClient, admin_serving, audit_outcomes, store_state
 from tests.builders import items, rss, write_config
 from tests.harness import run_burst_worker
 
@@ -126,14 +126,15 @@ async def test_render_refuses_what_it_cannot_take(
     config, redis, redis_url, prefix, token_env, body, status, message
 ):
     async with admin_serving(config, redis_url) as (_, client):
-        before = await store_state(redis, prefix)
+        before = await store_state(redis, prefix, audit=False)
         if isinstance(body, bytes):
             answer = await client.call("POST", "/render", data=body)
         else:
             answer = await client.call("POST", "/render", json_body=body)
         assert answer.status == status, answer.text
         assert answer.body["error"].startswith(message)
-        assert await store_state(redis, prefix) == before
+        assert await store_state(redis, prefix, audit=False) == before
+        assert await audit_outcomes(redis, prefix) == ["refused"]  # recorded, and nothing else
 
 
 # ---------------------------------------------------------------- sources, runs, queue
@@ -260,12 +261,13 @@ async def test_reingest_refuses_what_it_cannot_take(
     config, redis, redis_url, prefix, token_env, body, message
 ):
     async with admin_serving(config, redis_url) as (_, client):
-        before = await store_state(redis, prefix)
+        before = await store_state(redis, prefix, audit=False)
         answer = await client.call("POST", "/reingest", json_body=body)
         assert answer.status == 400 and answer.body["error"].startswith(message)
         for body, status in (({"sources": ["zzz"]}, 404), ({"category": "nope"}, 404)):
             assert (await client.call("POST", "/reingest", json_body=body)).status == status
-        assert await store_state(redis, prefix) == before
+        assert await store_state(redis, prefix, audit=False) == before
+        assert await audit_outcomes(redis, prefix) == ["refused"] * 3
 
 
 async def test_pause_and_resume(polled, redis, redis_url, prefix, token_env, caplog):
@@ -294,7 +296,8 @@ async def test_pause_and_resume(polled, redis, redis_url, prefix, token_env, cap
             "admin API: POST /admin/api/sources/a/resume from 127.0.0.1: 200",
         ]
 
-        before = await store_state(redis, prefix)
+        before = await store_state(redis, prefix, audit=False)
+        recorded = len(await audit_outcomes(redis, prefix))
         for path, body, status in (
             ("/sources/zzz/pause", None, 404),
             ("/sources/zzz/resume", None, 404),
@@ -304,7 +307,9 @@ async def test_pause_and_resume(polled, redis, redis_url, prefix, token_env, cap
         ):
             answer = await client.call("POST", path, json_body=body)
             assert answer.status == status, (path, body, answer.text)
-        assert await store_state(redis, prefix) == before
+        assert await store_state(redis, prefix, audit=False) == before
+        outcomes = await audit_outcomes(redis, prefix)
+        assert len(outcomes) == recorded + 5 and outcomes[:5] == ["refused"] * 5
 
 
 async def test_queue_lists_live_workers_with_their_last_beat(config, redis, redis_url, prefix, token_env):

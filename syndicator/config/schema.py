@@ -222,3 +222,26 @@ def _category_rule(path: Path, key: str, upstream: str, slug: str) -> CategoryRu
     if any(not part for part in segments):
         raise ConfigError(path, key, f"upstream path {upstream!r} has an empty segment")
     return CategoryRule(segments, slug, "prefix" if prefix else "exact")
+
+
+def build_source(table: Mapping[str, Any], path: Path, categories: Mapping[str, Category]) -> Source:
+    """Validate one `[[sources]]` table exactly as the file's are, against `categories`.
+
+    For a source that is not (yet) in the file: a preview, or one `add-source` is about to
+    append. `file:` URLs are read relative to `path`'s folder, as in the file. Raises
+    `ConfigError` whose key starts `source.` (`source.url`, `source.categories[0]`).
+    """
+
+    def renamed(err: ConfigError) -> ConfigError:
+        key = err.key.replace("sources[0]", "source", 1)
+        return ConfigError(path, key, err.problem)
+
+    try:
+        file = ConfigFile.model_validate({"sources": [dict(table)]}, context={"base_dir": path.parent})
+    except ValidationError as err:
+        raise renamed(from_validation_error(path, err, ConfigFile)) from None
+    try:
+        sources = _sources(path, file.sources, dict(categories))
+    except ConfigError as err:
+        raise renamed(err) from None
+    return next(iter(sources.values()))

@@ -44,10 +44,19 @@ class OverParseLimit(SyndicatorError):
         self.reason = reason
 
 
-async def bounded(runtime: Runtime, body: bytes, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def bounded(
+    runtime: Runtime,
+    body: bytes,
+    fn: Callable[..., T],
+    *args: Any,
+    remember: bool = True,
+    **kwargs: Any,
+) -> T:
     """`fn(body, *args, **kwargs)` in the parse pool; OverParseLimit when over a limit.
 
     The exceptions `fn` raises (ParseError, ExtractError, …) come through unchanged.
+    `remember=False` (a preview, which stores nothing) still refuses a document known to
+    be over a limit but does not record a new one.
     """
     limits = runtime.config.fetch
     digest = document_digest(body)
@@ -61,8 +70,9 @@ async def bounded(runtime: Runtime, body: bytes, fn: Callable[..., T], *args: An
                 partial(fn, body, *args, **kwargs), timeout=limits.parse_timeout, memory=limits.parse_memory
             )
     except OverLimit as exc:
-        record = OverLimitRecord(exc.reason, limits.parse_timeout, limits.parse_memory)
-        await remember_over_limit(runtime.redis, runtime.keys, digest, record)
+        if remember:
+            record = OverLimitRecord(exc.reason, limits.parse_timeout, limits.parse_memory)
+            await remember_over_limit(runtime.redis, runtime.keys, digest, record)
         raise OverParseLimit(exc.reason) from exc
 
 

@@ -13,7 +13,8 @@ from syndicator.fetch import FetchError
 from syndicator.ingest.bounded import OverParseLimit, bounded, log_again, parse_and_normalise
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_article_chunks
-from syndicator.models import Source, Validators
+from syndicator.models import FetchResult, Source, Validators
+from syndicator.normalise.feed import NormalisedFeed
 from syndicator.parse import ParseError
 from syndicator.runtime import Runtime
 from syndicator.store.sources import load_state
@@ -31,25 +32,13 @@ async def ingest_feed(
     if fetched.status == 304:
         return not_modified(source.id, source.url, fetched.validators, kept_warnings=state.warnings)
 
-    limits = runtime.config.fetch
     try:
-        feed = await bounded(
-            runtime,
-            fetched.body,
-            parse_and_normalise,
-            dict(fetched.headers),
-            fetched.final_url,
-            max_entries=limits.max_entries,
-            max_field_bytes=limits.max_field_bytes,
-            source=source,
-            fetched_at=now,
-        )
+        feed = await read_feed(runtime, source, fetched, now=now)
     except ParseError as exc:
         return failed(source.id, source.url, f"unusable feed: {exc}", at=fetched.final_url)
     except OverParseLimit as exc:
         return failed(source.id, source.url, exc.reason, at=fetched.final_url)
 
-    log_again(feed)
     # Unpickled one chunk at a time, as each is stored: the loop answers requests in
     # between, and at most one chunk of Articles is alive (see store_article_chunks).
     chunks = (feed.articles(index) for index in range(len(feed.chunks)))
@@ -67,4 +56,30 @@ async def ingest_feed(
         touched=tuple(sorted(touched)),
         http_status=fetched.status,
         validators=fetched.validators,
+        body_bytes=len(fetched.body),
     )
+
+
+async def read_feed(
+    runtime: Runtime, source: Source, fetched: FetchResult, *, now: datetime, remember: bool = True
+) -> NormalisedFeed:
+    """Parse and normalise fetched feed bytes in the parse pool (the stage ingest and preview share).
+
+    Raises ParseError (not a feed) or OverParseLimit; `remember=False` records nothing
+    (see `bounded`). What the child logged is logged again here.
+    """
+    limits = runtime.config.fetch
+    feed = await bounded(
+        runtime,
+        fetched.body,
+        parse_and_normalise,
+        dict(fetched.headers),
+        fetched.final_url,
+        remember=remember,
+        max_entries=limits.max_entries,
+        max_field_bytes=limits.max_field_bytes,
+        source=source,
+        fetched_at=now,
+    )
+    log_again(feed)
+    return feed

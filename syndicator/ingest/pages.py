@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -22,7 +22,7 @@ from syndicator.fetch import FetchError
 from syndicator.ingest.bounded import OverParseLimit, bounded, read_listing
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_articles
-from syndicator.models import FetchResult, Source, Validators
+from syndicator.models import Article, FetchResult, Source, Validators
 from syndicator.normalise.categories import map_categories
 from syndicator.normalise.page import normalise_page
 from syndicator.runtime import Runtime
@@ -81,64 +81,137 @@ async def ingest_one_page(
         )
 
     try:
-        page = await bounded(
-            runtime,
-            fetched.body,
-            extract_article,
-            fetched.final_url,
-            content_type=fetched.headers.get("content-type"),
-            timezone=source.timezone,
-            rules=source.rules,
-            now=now,
-        )
+        read = await read_page(runtime, source, fetched, now=now)
     except ExtractError as exc:
         return failed(source.id, url, f"no article: {exc}", at=fetched.final_url, from_listing=from_listing)
     except OverParseLimit as exc:
         return failed(source.id, url, exc.reason, at=fetched.final_url, from_listing=from_listing)
 
-    categories, mapped = map_categories(page.category_path, source)
-    article = normalise_page(page, source, fetched_at=now, categories=categories)
+    article = read.article
     counts, touched = await store_articles(runtime, f"page:{source.id}:{url}", [article], now=now)
     return IngestReport(
         source.id,
         url,
         "updated",
         counts=dict(counts),
-        warnings=page.warnings,
+        warnings=read.warnings,
         touched=tuple(sorted(touched)),
         http_status=fetched.status,
         validators=fetched.validators,
         from_listing=from_listing,
-        unmapped="/".join(page.category_path) if page.category_path and not mapped else None,
+        body_bytes=len(fetched.body),
+        unmapped=read.unmapped,
     )
 
 
-async def _discover_listing(runtime: Runtime, source: Source, first: FetchResult) -> list[tuple[str, str]]:
-    """(url, lastmod) of the article links on the listing and up to `max_depth - 1` next pages."""
+@dataclass(frozen=True)
+class PageRead:
+    """What one fetched article page becomes: its Article (categories mapped), the
+    extraction's warnings, and the upstream category path no rule mapped (None if mapped)."""
+
+    article: Article
+    warnings: tuple[str, ...]
+    unmapped: str | None
+
+
+async def read_page(
+    runtime: Runtime, source: Source, fetched: FetchResult, *, now: datetime, remember: bool = True
+) -> PageRead:
+    """Extract (in the parse pool), map categories and normalise one fetched page: the stage
+    ingest and preview share. Raises ExtractError or OverParseLimit; `remember=False`
+    records nothing (see `bounded`)."""
+    page = await bounded(
+        runtime,
+        fetched.body,
+        extract_article,
+        fetched.final_url,
+        remember=remember,
+        content_type=fetched.headers.get("content-type"),
+        timezone=source.timezone,
+        rules=source.rules,
+        now=now,
+    )
+    categories, mapped = map_categories(page.category_path, source)
+    article = normalise_page(page, source, fetched_at=now, categories=categories)
+    unmapped = "/".join(page.category_path) if page.category_path and not mapped else None
+    return PageRead(article, page.warnings, unmapped)
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """The article links a listing or sitemap gave, as (url, lastmod) in document order;
+    `documents` listing pages or sitemaps read; `more`: one more was left out by the
+    caller's `max_documents`."""
+
+    links: list[tuple[str, str]]
+    documents: int
+    more: bool = False
+
+
+async def discover_links(
+    runtime: Runtime,
+    source: Source,
+    first: FetchResult,
+    *,
+    max_documents: int | None = None,
+    remember: bool = True,
+) -> Discovered:
+    """The links of a listing (and up to `max_depth - 1` next pages) or a sitemap (and up to
+    `MAX_CHILD_SITEMAPS` children), reading at most `max_documents` documents in all.
+
+    The stage ingest and preview share; raises FetchError, DiscoverError, OverParseLimit.
+    """
+    if source.kind == "listing":
+        return await _discover_listing(runtime, source, first, max_documents, remember)
+    return await _discover_sitemap(runtime, source, first, max_documents, remember)
+
+
+async def _discover_listing(
+    runtime: Runtime, source: Source, first: FetchResult, max_documents: int | None, remember: bool
+) -> Discovered:
     found: list[tuple[str, str]] = []
     fetched: FetchResult | None = first
     visited: set[str] = set()
-    for depth in range(source.max_depth):
+    depth_limit = source.max_depth if max_documents is None else min(source.max_depth, max_documents)
+    more = False
+    for depth in range(depth_limit):
         if fetched is None or fetched.final_url in visited:
             break
         visited.add(fetched.final_url)
         listing = await bounded(
-            runtime, fetched.body, read_listing, fetched.headers.get("content-type"), fetched.final_url
+            runtime,
+            fetched.body,
+            read_listing,
+            fetched.headers.get("content-type"),
+            fetched.final_url,
+            remember=remember,
         )
         found.extend((u, "") for u in listing.article_urls)
         if not listing.next_page or depth + 1 >= source.max_depth:
             break
+        if depth + 1 >= depth_limit:
+            more = True
+            break
         fetched = await fetch_politely(runtime, source, listing.next_page)
-    return found
+    return Discovered(found, len(visited), more)
 
 
-async def _discover_sitemap(runtime: Runtime, source: Source, first: FetchResult) -> list[tuple[str, str]]:
-    document = await bounded(runtime, first.body, parse_sitemap, first.final_url)
+async def _discover_sitemap(
+    runtime: Runtime, source: Source, first: FetchResult, max_documents: int | None, remember: bool
+) -> Discovered:
+    document = await bounded(runtime, first.body, parse_sitemap, first.final_url, remember=remember)
     links = list(document.links)
-    for child in document.sitemaps[:MAX_CHILD_SITEMAPS]:
+    children = document.sitemaps[:MAX_CHILD_SITEMAPS]
+    if max_documents is not None:
+        children = children[: max(0, max_documents - 1)]
+    for child in children:
         fetched = await fetch_politely(runtime, source, child.url)
-        links.extend((await bounded(runtime, fetched.body, parse_sitemap, fetched.final_url)).links)
-    return [(link.url, link.lastmod.isoformat() if link.lastmod else "") for link in links]
+        links.extend(
+            (await bounded(runtime, fetched.body, parse_sitemap, fetched.final_url, remember=remember)).links
+        )
+    more = len(children) < len(document.sitemaps[:MAX_CHILD_SITEMAPS])
+    found = [(link.url, link.lastmod.isoformat() if link.lastmod else "") for link in links]
+    return Discovered(found, 1 + len(children), more)
 
 
 async def discover_pages(
@@ -156,8 +229,7 @@ async def discover_pages(
         first = await fetch_politely(runtime, source, source.url, None if force else state.validators)
         if first.status == 304:
             return not_modified(source.id, source.url, first.validators, kept_warnings=state.warnings)
-        discover = _discover_listing if source.kind == "listing" else _discover_sitemap
-        found = await discover(runtime, source, first)
+        found = (await discover_links(runtime, source, first)).links
     except FetchError as exc:
         return failed(source.id, source.url, exc.reason, fetch=exc)
     except DiscoverError as exc:
@@ -200,4 +272,5 @@ async def discover_pages(
         http_status=first.status,
         validators=first.validators,
         pages=tuple(pages),
+        body_bytes=len(first.body),
     )

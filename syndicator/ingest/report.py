@@ -50,6 +50,7 @@ class IngestReport:
     from_listing: bool = False
     unmapped: str | None = None
     pages: tuple[IngestReport, ...] = ()
+    body_bytes: int | None = None  # bytes of the body fetched (0 for a 304; None: none fetched)
 
     @property
     def last_status(self) -> str:
@@ -116,6 +117,7 @@ def not_modified(
         url,
         "not-modified",
         http_status=304,
+        body_bytes=0,
         validators=validators,
         warnings=kept_warnings,
         from_listing=from_listing,

@@ -68,6 +68,11 @@ class Keys:
         """Hash of a source's fetch state (validators, last success/error, counters)."""
         return f"{self.prefix}source:{source_id}"
 
+    def fetch_log(self, source_id: str) -> str:
+        """List of a source's last fetch outcomes (JSON, newest first), capped at 50
+        (`record_outcome` writes it; the dashboard's timeline reads it)."""
+        return f"{self.prefix}fetches:{source_id}"
+
     @property
     def due(self) -> str:
         """Sorted set of source ids scored by when they are next due."""
@@ -152,6 +157,24 @@ class Keys:
     def active_runs(self) -> str:
         """Sorted set of run ids queued or running, scored by when they were queued."""
         return f"{self.prefix}runs-active"
+
+    @property
+    def audit(self) -> str:
+        """List of the last operators' actions (JSON, newest first), capped at 1,000
+        (store/audit.py)."""
+        return f"{self.prefix}audit"
+
+    @property
+    def hidden_ids(self) -> str:
+        """Hash of article id → JSON tombstone {at, url, who} of articles an operator hid:
+        no upsert stores that id again (store/takedown.py)."""
+        return f"{self.prefix}hidden-ids"
+
+    @property
+    def hidden_urls(self) -> str:
+        """Hash of canonical URL → the hidden article's id: no upsert, from any source,
+        stores an article with that URL again (store/takedown.py)."""
+        return f"{self.prefix}hidden-urls"
 
     def heartbeat(self, worker_id: str) -> str:
         """One worker's heartbeat (JSON), expiring after 3 beat intervals (store/heartbeats.py)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -193,9 +193,60 @@ class Outcome(Protocol):
     def http_status(self) -> int | None: ...
     @property
     def reason(self) -> str | None: ...
+    @property
+    def counts(self) -> Mapping[str, int]: ...  # "new", "changed", … → how many
+    @property
+    def body_bytes(self) -> int | None: ...
 
 
 GONE_STATUS = 410
+FETCH_LOG_SIZE = 50  # fetch outcomes kept per source (`Keys.fetch_log`)
+
+
+@dataclass(frozen=True)
+class FetchEntry:
+    """One poll of a source as its timeline shows it (time ISO 8601 UTC, seconds)."""
+
+    at: str
+    outcome: str  # updated | not-modified | error
+    http_status: int | None
+    status: str  # the status line: `200 ok: 3 new`, `304 not modified`, `error`
+    bytes: int | None  # body bytes fetched (0 for a 304; None when nothing was fetched)
+    new: int
+    changed: int
+    duration: float | None
+    error: str | None  # the failure alone, without source and URL
+
+
+def _fetch_entry_json(outcome: Outcome, now: datetime, duration: float | None) -> str:
+    return json.dumps(
+        {
+            "at": _iso(now),
+            "outcome": outcome.status,
+            "http_status": outcome.http_status,
+            "status": outcome.last_status,
+            "bytes": outcome.body_bytes,
+            "new": int(outcome.counts.get("new", 0)),
+            "changed": int(outcome.counts.get("changed", 0)),
+            "duration": round(duration, 3) if duration is not None else None,
+            "error": (outcome.reason or outcome.error) if outcome.status == "error" else None,
+        }
+    )
+
+
+async def fetch_log(
+    redis: Redis, keys: Keys, source_id: str, *, limit: int = FETCH_LOG_SIZE
+) -> list[FetchEntry]:
+    """A source's last polls, newest first (at most `FETCH_LOG_SIZE`)."""
+    raws = await redis.lrange(keys.fetch_log(source_id), 0, max(0, min(limit, FETCH_LOG_SIZE) - 1))
+    entries: list[FetchEntry] = []
+    for raw in raws:
+        try:
+            fields = json.loads(raw)
+            entries.append(FetchEntry(**{f: fields.get(f) for f in FetchEntry.__dataclass_fields__}))
+        except (TypeError, ValueError):
+            continue  # an unreadable entry: left out of the timeline
+    return entries
 
 
 async def record_outcome(
@@ -217,7 +268,10 @@ async def record_outcome(
     - a page found by its listing failed: `page_errors` grows, the page is forgotten by
       `seen_pages` so the next poll tries it again; the listing's own state is untouched;
     - a page's category path that no rule maps: counted in `unmapped`, so operators can
-      add a rule.
+      add a rule;
+    - every poll of the source itself (not a page its listing found): one entry on its
+      fetch timeline (`Keys.fetch_log`: time, status, bytes, new/changed counts), capped
+      at `FETCH_LOG_SIZE`.
 
     One transaction; a failure needs a second one for the next poll time, which depends
     on the error count the first returned.
@@ -268,6 +322,9 @@ async def record_outcome(
             pipe.zadd(keys.due, {source.id: due.timestamp()})
             if was_gone:
                 pipe.hdel(keys.halted, source.id)
+        if not outcome.from_listing:  # the source's own poll: one entry on its timeline
+            pipe.lpush(keys.fetch_log(source.id), _fetch_entry_json(outcome, now, duration))
+            pipe.ltrim(keys.fetch_log(source.id), 0, FETCH_LOG_SIZE - 1)
         if duration is not None and not outcome.from_listing:
             pipe.hset(state_key, "last_duration", f"{duration:.3f}")
             pipe.hincrbyfloat(state_key, "fetch_seconds", duration)

@@ -22,6 +22,7 @@ from syndicator.logs import AccessLogger
 from syndicator.runtime import Runtime
 from syndicator.web import archives, variants
 from syndicator.web.admin import api as admin_api
+from syndicator.web.admin import dashboard
 from syndicator.web.cache import RenderCache
 from syndicator.web.delta import DELTA_CACHE
 from syndicator.web.feedcache import FeedCache
@@ -105,6 +106,7 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     variants.install(app)  # render cache of filtered and combined feeds
     archives.install(app)  # /archive/{slug}/{n}.{ext}: RFC 5005 archive pages
     admin_api.install(app)  # /admin/api/: the admin API, behind the admin token
+    dashboard.install(app)  # /admin/: the operators' dashboard; security headers on all of /admin/
     app.on_startup.append(_start_feed_cache)
     app.on_cleanup.append(_stop_feed_cache)
     return app

@@ -1,6 +1,7 @@
 """`install(app)`: the admin API as a sub-application at `/admin/api/`.
 
-Its middleware, outermost first: `json_errors` (every error a JSON body `{"error": …}`,
+Its middleware, outermost first: `record_actions` (every action, refused ones included,
+logged and recorded in the audit log), `json_errors` (every error a JSON body `{"error": …}`,
 never a traceback: 400 for a request the API cannot take, 404 for an unknown id —
 `routes.ERROR_STATUS` maps each error we name —, 503 while Redis is unreachable, 500 for
 a bug, logged), then `auth.require_token`. Its routes come
@@ -12,6 +13,7 @@ shape is learnt.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -20,6 +22,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from syndicator.errors import SyndicatorError
+from syndicator.operate.audit import outcome_of_status, record_action
 from syndicator.web.admin.auth import ADMIN_GUARD, AdminGuard, Handler, require_token
 from syndicator.web.admin.params import read_body, read_params
 from syndicator.web.admin.responses import json_error
@@ -54,26 +57,80 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return json_error(500, "internal error; the operator's log has the details")
 
 
+AUDITED = web.RequestKey("admin_audited", Operation)  # the operation a request reached
+AUDITED_CALL = web.RequestKey("admin_audited_call", Call)  # …and its parameters, once read
+
+
 def _bind(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
+        request[AUDITED] = op  # past the token check: an action, whatever it answers
         params = read_params(op.params, request.match_info, request.query.items())
         raw = await request.read() if request.body_exists else b""
         body = read_body(raw, op.body)
-        response = await op.handler(Call(request, params, body))
-        if op.method != "GET":  # what operators did, for the others: one line per action
-            client = client_key(request, request.config_dict[RUNTIME].config.settings.trusted_proxies)
-            log.info(
-                "admin API: %s %s from %s: %d",
-                op.method,
-                request.rel_url.path,
-                client,
-                response.status,
-                extra={"event": "admin_action", "outcome": str(response.status)},
-            )
-        return response
+        call = request[AUDITED_CALL] = Call(request, params, body)
+        return await op.handler(call)
 
     handle.__name__ = op.operation_id
     return handle
+
+
+def _target(op: Operation, request: web.Request) -> str:
+    """What an action was done to: its path parameters (`a`, an article id), else its
+    body as compact JSON (`{"all":true,"force":true}`), else `-`."""
+    path = [request.match_info.get(p.name, "") for p in op.params if p.where == "path"]
+    if path:
+        return "/".join(path)
+    call = request.get(AUDITED_CALL)
+    if call is not None and call.body:
+        return json.dumps(dict(call.body), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return "-"
+
+
+def _error_text(response: web.StreamResponse) -> str:
+    """The `{"error": …}` line of a refusal, or empty."""
+    body = response.body if isinstance(response, web.Response) else None
+    if not isinstance(body, bytes):
+        return ""
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return ""
+    return error if isinstance(error, str) else ""
+
+
+@web.middleware
+async def record_actions(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every action — a POST or DELETE that passed the token check, refused ones too —
+    logged at INFO (event `admin_action`) and recorded in the audit log (operate/audit.py).
+    Outermost, so it sees the status `json_errors` answered with."""
+    response = await handler(request)
+    op = request.get(AUDITED)
+    if op is None or op.method == "GET":
+        return response
+    runtime = request.config_dict[RUNTIME]
+    client = client_key(request, runtime.config.settings.trusted_proxies)
+    status = response.status
+    log.info(
+        "admin API: %s %s from %s: %d",
+        op.method,
+        request.rel_url.path,
+        client,
+        status,
+        extra={"event": "admin_action", "outcome": str(status)},
+    )
+    error = _error_text(response)
+    try:
+        await record_action(
+            runtime,
+            who=client,
+            action=op.action or op.operation_id,
+            target=_target(op, request),
+            outcome=outcome_of_status(status),
+            detail=f"HTTP {status}" + (f": {error}" if error else ""),
+        )
+    except RedisError as exc:  # the answer stands; the operator's log has the action
+        log.error("admin API: audit log unavailable: %s", exc, extra={"event": "audit_failed"})
+    return response
 
 
 def _template(path: str) -> re.Pattern[str]:
@@ -100,7 +157,7 @@ async def no_such_endpoint(request: web.Request) -> web.Response:
 def install(app: web.Application) -> None:
     """Mount the admin API on `app`, with the token the environment configures
     (`token.load_admin_token`, which raises `AdminTokenError` for an unusable one)."""
-    admin = web.Application(middlewares=[json_errors, require_token])
+    admin = web.Application(middlewares=[record_actions, json_errors, require_token])
     admin[ADMIN_GUARD] = guard = AdminGuard(load_admin_token())
     if guard.token is not None:  # off, it stays silent: its 404s carry the hint
         log.info("admin API at %s/ (bearer token required)", PREFIX, extra={"event": "admin_api_on"})

@@ -19,6 +19,7 @@ from syndicator.config.reload import ConfigReloader
 from syndicator.errors import SyndicatorError
 from syndicator.operate import (
     STATES,
+    ArticleSummary,
     NoQueue,
     RerenderResult,
     Selection,
@@ -34,19 +35,29 @@ from syndicator.operate import (
     reingest,
     rerender,
     resume,
+    source_articles,
+    source_fetches,
     source_health,
     source_runs,
 )
+from syndicator.operate.audit import audit_log
+from syndicator.operate.errors import BadArticleRef, UnknownArticle
+from syndicator.operate.takedown import HideResult, hide
 from syndicator.redact import redact_text
 from syndicator.runtime import Runtime
+from syndicator.store.audit import KEEP as AUDIT_KEEP
+from syndicator.store.audit import AuditEntry
 from syndicator.store.heartbeats import Heartbeat
 from syndicator.store.runs import KEEP_PER_SOURCE, Run
+from syndicator.store.sources import FETCH_LOG_SIZE, FetchEntry
 from syndicator.web.admin.openapi import build_document
-from syndicator.web.admin.params import AdminRequestError, Param
+from syndicator.web.admin.params import AdminRequestError, Param, Schema
+from syndicator.web.admin.preview import PREVIEW_OPERATIONS
 from syndicator.web.admin.responses import json_error, json_response
 from syndicator.web.admin.table import RUN_ID, SLUG, SOURCE_ID, Call, Operation, Response, dataclass_schema
 from syndicator.web.feeds import RUNTIME
 from syndicator.web.pages import RELOADER
+from syndicator.web.ratelimit import client_key
 
 
 @dataclass
@@ -70,6 +81,8 @@ ERROR_STATUS: tuple[tuple[type[SyndicatorError], int], ...] = (
     (UnknownSource, 404),
     (UnknownCategory, 404),
     (UnknownRun, 404),
+    (UnknownArticle, 404),
+    (BadArticleRef, 400),
     (NoQueue, 503),  # a process serving the API without the arq queue (never `web`/`serve`)
 )
 
@@ -159,6 +172,25 @@ async def list_source_runs(call: Call) -> web.Response:
         _runtime(call), call.params["source_id"], limit=call.params.get("limit", KEEP_PER_SOURCE)
     )
     return json_response({"runs": [r.as_dict() for r in runs]})
+
+
+FETCH = dataclass_schema(FetchEntry)
+ARTICLE = dataclass_schema(ArticleSummary)
+MAX_ARTICLES = 200  # as `operate.timeline.MAX_ARTICLES`
+
+
+async def list_source_fetches(call: Call) -> web.Response:
+    entries = await source_fetches(
+        _runtime(call), call.params["source_id"], limit=call.params.get("limit", FETCH_LOG_SIZE)
+    )
+    return json_response({"fetches": entries})
+
+
+async def list_source_articles(call: Call) -> web.Response:
+    articles = await source_articles(
+        _runtime(call), call.params["source_id"], limit=call.params.get("limit", 50)
+    )
+    return json_response({"articles": [a.as_dict() for a in articles]})
 
 
 async def get_one_run(call: Call) -> web.Response:
@@ -286,6 +318,42 @@ async def get_queue(call: Call) -> web.Response:
     return json_response((await queue_status(_runtime(call))).as_dict())
 
 
+# --- takedown -------------------------------------------------------------------------------
+
+ARTICLE_ID: Schema = {
+    "type": "string",
+    "title": "an article id (32 lower-case hex characters, as feeds show it in urn:uuid form)",
+    "pattern": r"^[0-9a-f]{32}$",
+    "maxLength": 32,
+}
+
+HIDE_BODY = {
+    "type": "object",
+    "properties": {"reason": {"type": "string", "maxLength": 500, "description": "why, for other operators"}},
+    "additionalProperties": False,
+}
+
+HIDE_RESULT = dataclass_schema(HideResult)
+
+
+async def hide_article(call: Call) -> web.Response:
+    runtime = _runtime(call)
+    who = client_key(call.request, runtime.config.settings.trusted_proxies)
+    result = await hide(runtime, call.params["article_id"], who=who, reason=str(call.body.get("reason", "")))
+    return json_response(result.as_dict())
+
+
+# --- audit log ------------------------------------------------------------------------------
+
+AUDIT_ENTRY = dataclass_schema(AuditEntry)
+AUDIT_DEFAULT = 100
+
+
+async def get_audit(call: Call) -> web.Response:
+    entries = await audit_log(_runtime(call), limit=call.params.get("limit", AUDIT_DEFAULT))
+    return json_response({"entries": [e.as_dict() for e in entries]})
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
@@ -352,6 +420,58 @@ OPERATIONS: tuple[Operation, ...] = (
         },
     ),
     Operation(
+        "GET",
+        "/sources/{source_id}/fetches",
+        "listSourceFetches",
+        "A source's last polls, newest first: time, status, bytes, new and changed counts",
+        list_source_fetches,
+        params=(
+            SOURCE_PATH,
+            Param(
+                "limit",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": FETCH_LOG_SIZE},
+                f"at most this many (default and most: {FETCH_LOG_SIZE})",
+            ),
+        ),
+        responses={
+            200: Response(
+                "the polls",
+                {
+                    "type": "object",
+                    "properties": {"fetches": {"type": "array", "items": FETCH}},
+                    "required": ["fetches"],
+                },
+            )
+        },
+    ),
+    Operation(
+        "GET",
+        "/sources/{source_id}/articles",
+        "listSourceArticles",
+        "The newest articles a source produced, in feed order",
+        list_source_articles,
+        params=(
+            SOURCE_PATH,
+            Param(
+                "limit",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": MAX_ARTICLES},
+                f"at most this many (default 50, most {MAX_ARTICLES})",
+            ),
+        ),
+        responses={
+            200: Response(
+                "the articles",
+                {
+                    "type": "object",
+                    "properties": {"articles": {"type": "array", "items": ARTICLE}},
+                    "required": ["articles"],
+                },
+            )
+        },
+    ),
+    Operation(
         "POST",
         "/sources/{source_id}/pause",
         "pauseSource",
@@ -360,6 +480,7 @@ OPERATIONS: tuple[Operation, ...] = (
         params=(SOURCE_PATH,),
         body=PAUSE_BODY,
         responses={200: Response("paused; the source's health", HEALTH)},
+        action="pause",
     ),
     Operation(
         "POST",
@@ -369,6 +490,7 @@ OPERATIONS: tuple[Operation, ...] = (
         resume_source,
         params=(SOURCE_PATH,),
         responses={200: Response("resumed; the source's health", HEALTH)},
+        action="resume",
     ),
     Operation(
         "GET",
@@ -390,6 +512,7 @@ OPERATIONS: tuple[Operation, ...] = (
             202: Response("the runs queued, and the sources skipped with why", REINGEST_RESULT),
             503: Response("this process has no queue to put runs on"),
         },
+        action="reingest",
     ),
     Operation(
         "POST",
@@ -402,7 +525,9 @@ OPERATIONS: tuple[Operation, ...] = (
             202: Response("a publish job will render it", RENDER_RESULT),
             200: Response("rendered (a process without a queue renders inline)", RENDER_RESULT),
         },
+        action="render",
     ),
+    *PREVIEW_OPERATIONS,  # POST /preview (web/admin/preview.py)
     Operation(
         "POST",
         "/reload",
@@ -413,6 +538,7 @@ OPERATIONS: tuple[Operation, ...] = (
             200: Response("the file validated and is applied", RELOAD_RESULT),
             409: Response("the file does not validate; the running configuration stays"),
         },
+        action="reload",
     ),
     Operation(
         "GET",
@@ -421,5 +547,46 @@ OPERATIONS: tuple[Operation, ...] = (
         "Queue depth, runs in progress, workers alive with their last beat",
         get_queue,
         responses={200: Response("the queue", QUEUE_RESULT)},
+    ),
+    Operation(
+        "DELETE",
+        "/articles/{article_id}",
+        "hideArticle",
+        "Take an article down: out of every feed, archive and index; a re-ingest never brings it back",
+        hide_article,
+        params=(Param("article_id", "path", ARTICLE_ID, "the article's id"),),
+        body=HIDE_BODY,
+        responses={
+            200: Response(
+                "hidden (or hidden already); the categories it left are published again", HIDE_RESULT
+            )
+        },
+        action="hide",
+    ),
+    Operation(
+        "GET",
+        "/audit",
+        "getAudit",
+        "The audit log: the latest operators' actions (API and command line), newest first",
+        get_audit,
+        params=(
+            Param(
+                "limit",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": AUDIT_KEEP},
+                f"at most this many (default {AUDIT_DEFAULT}; {AUDIT_KEEP} are kept)",
+            ),
+        ),
+        responses={
+            200: Response(
+                "the actions: at (ISO 8601, UTC), who (client address or cli:user@host), action, "
+                "target, outcome (ok, refused, failed), detail",
+                {
+                    "type": "object",
+                    "properties": {"entries": {"type": "array", "items": AUDIT_ENTRY}},
+                    "required": ["entries"],
+                },
+            )
+        },
     ),
 )

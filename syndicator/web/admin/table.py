@@ -50,6 +50,7 @@ class Operation:
     responses: Mapping[int, Response] = field(default_factory=dict)
     description: str = ""
     tag: str = "admin"
+    action: str = ""  # its name in the audit log (POST and DELETE); empty: the operation_id
 
 
 # Shared schemas (they appear under components/schemas in the document).

@@ -1,0 +1,92 @@
+"""The operators' dashboard at `/admin/`: one HTML page, one plain script, one stylesheet.
+
+The files are package data (`static/`), served as they are: no framework, no build step,
+nothing loaded from elsewhere. The page asks for the admin token once and keeps it in the
+tab's `sessionStorage`; the script sends it as `Authorization: Bearer` with `fetch()` to
+the admin API. No cookie is ever set, so there is nothing for another site to ride on.
+Every string that comes from an upstream or the configuration is inserted as text
+(`textContent`), never parsed as HTML.
+
+Off (404, with the admin API's hint) when no admin token is configured. Every response
+under `/admin/` — the API's included, errors included — carries `SECURITY_HEADERS`
+(added when the response is prepared, so no handler can forget them).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+from syndicator.web.admin.auth import OFF_HINT
+from syndicator.web.admin.token import load_admin_token
+
+ROOT = "/admin"
+
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+# name → content type: the only files served (no path from the request reaches the disk).
+FILES: dict[str, str] = {
+    "index.html": "text/html; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "dashboard.css": "text/css; charset=utf-8",
+}
+
+DASHBOARD_ON = web.AppKey("dashboard_on", bool)
+
+
+def read_file(name: str) -> bytes:
+    return resources.files("syndicator.web.admin").joinpath("static", name).read_bytes()
+
+
+def _off() -> web.Response:
+    return web.Response(status=404, text=OFF_HINT.replace("admin API", "admin dashboard") + "\n")
+
+
+def _file_response(name: str) -> web.Response:
+    response = web.Response(body=read_file(name))
+    response.headers["Content-Type"] = FILES[name]
+    return response
+
+
+async def dashboard_page(request: web.Request) -> web.Response:
+    if not request.app[DASHBOARD_ON]:
+        return _off()
+    return _file_response("index.html")
+
+
+async def dashboard_file(request: web.Request) -> web.Response:
+    if not request.app[DASHBOARD_ON]:
+        return _off()
+    name = request.match_info["name"]
+    if name not in FILES or name == "index.html":
+        return web.Response(status=404, text="no such file\n")
+    return _file_response(name)
+
+
+async def to_dashboard(request: web.Request) -> web.Response:
+    raise web.HTTPFound(f"{ROOT}/")
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    path = request.path
+    if path == ROOT or path.startswith(ROOT + "/"):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers[name] = value
+
+
+def install(app: web.Application) -> None:
+    """Serve the dashboard on `app` (off without an admin token, as the API is) and put
+    the security headers on every `/admin/` response."""
+    app[DASHBOARD_ON] = load_admin_token() is not None
+    app.router.add_get(ROOT, to_dashboard)
+    app.router.add_get(f"{ROOT}/", dashboard_page)
+    app.router.add_get(f"{ROOT}/static/{{name}}", dashboard_file)
+    app.on_response_prepare.append(add_security_headers)
