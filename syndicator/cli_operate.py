@@ -1,4 +1,5 @@
-"""The operators' commands: `sources`, `reingest`, `pause`, `resume`, `runs`, `audit`.
+"""The operators' commands: `sources`, `reingest`, `pause`, `resume`, `runs`, `hide`,
+`unhide`, `audit`.
 
 The CLI twins of the admin API: they call the same `syndicator.operate` functions, talking
 to Redis directly with the configuration every command loads, so they work with or
@@ -6,7 +7,7 @@ without a web process. `ingest` runs sources inline and needs no worker; `reinge
 queues runs for the workers, so with no worker heartbeat it refuses (exit status 3) and
 says which command does the work inline.
 
-Each command that changes something (`reingest`, `pause`, `resume`) records itself in the
+Each command that changes something (`reingest`, `pause`, `resume`, `hide`, `unhide`) records itself in the
 audit log as `cli:<user>@<host>`, refusals included; `audit` prints the log.
 
 Exit status: 0 done (nothing failed), 1 a run failed or Redis was unreachable (cli.py
@@ -43,7 +44,8 @@ from syndicator.operate import (
 )
 from syndicator.operate.audit import FAILED, OK, REFUSED, audit_log, cli_actor, record_action
 from syndicator.operate.health import STATES
-from syndicator.runtime import Runtime
+from syndicator.operate.takedown import hide, unhide
+from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.audit import KEEP as AUDIT_KEEP
 from syndicator.store.audit import AuditEntry
 from syndicator.store.connection import arq_settings
@@ -51,8 +53,7 @@ from syndicator.store.heartbeats import BEAT_INTERVAL, TTL_BEATS, live_workers
 from syndicator.store.runs import Run
 from syndicator.values import parse_duration
 
-COMMANDS = ("sources", "reingest", "pause", "resume", "runs", "audit")
-CHANGING = ("reingest", "pause", "resume")  # recorded in the audit log
+COMMANDS = ("sources", "reingest", "pause", "resume", "runs", "hide", "unhide", "audit")
 
 NO_WORKER = 3
 WAIT_TIMED_OUT = 4
@@ -94,6 +95,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p = sub.add_parser("runs", help="a source's recent runs, or one run by its id")
     p.add_argument("id", metavar="SOURCE_ID|RUN_ID")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--config")
+    p = sub.add_parser("hide", help="take an article down from every feed and archive, for good")
+    p.add_argument("ref", metavar="ID|URL", help="the article id, or its URL (canonicalised like ingest)")
+    p.add_argument("--reason", default="", help="why, for other operators (kept with the tombstone)")
+    p.add_argument("--config")
+    p = sub.add_parser("unhide", help="lift a takedown: the article returns when a source lists it again")
+    p.add_argument("ref", metavar="ID|URL")
     p.add_argument("--config")
     p = sub.add_parser("audit", help="the latest operators' actions (admin API and command line)")
     p.add_argument(
@@ -139,6 +147,8 @@ def _action(args: argparse.Namespace) -> Action | None:
         return Action("pause", args.source_id, f"reason: {args.reason}" if args.reason else "")
     if args.command == "resume":
         return Action("resume", args.source_id)
+    if args.command in ("hide", "unhide"):
+        return Action(args.command, args.ref, f"reason: {args.reason}" if getattr(args, "reason", "") else "")
     return None
 
 
@@ -170,7 +180,11 @@ async def run_operate(args: argparse.Namespace, config: Config, redis_url: str) 
     # command prints its own lines, so the same news on stderr would only repeat them.
     logging.getLogger("syndicator.operate").setLevel(logging.WARNING)
     queue = None
-    if args.command == "reingest":
+    # `hide` republishes inline like `ingest`, unless the feeds' address is unknown here
+    # (an external Redis without public_url): then a worker renders them.
+    if args.command == "reingest" or (
+        args.command == "hide" and public_url_required("ingest", config.settings) is not None
+    ):
         queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
     action = _action(args)
@@ -207,6 +221,10 @@ async def _dispatch(runtime: Runtime, args: argparse.Namespace, action: Action |
         return await _pause_or_resume(runtime, args)
     if args.command == "audit":
         return await _audit(runtime, args)
+    if args.command == "hide":
+        return await _hide(runtime, args, action or Action("hide", args.ref))
+    if args.command == "unhide":
+        return await _unhide(runtime, args)
     return await _runs(runtime, args)
 
 
@@ -417,6 +435,33 @@ async def _runs(runtime: Runtime, args: argparse.Namespace) -> int:
         print(f"{args.id}: no runs in the last 7 days", file=sys.stderr)
     else:
         print_table([_run_row(r) for r in runs], RUN_COLUMNS, sys.stdout)
+    return 0
+
+
+# ---------------------------------------------------------------- hide, unhide
+
+
+async def _hide(runtime: Runtime, args: argparse.Namespace, action: Action) -> int:
+    result = await hide(runtime, args.ref, who=cli_actor(), reason=args.reason)
+    action.target = result.article_id
+    title = f"{result.title!r} ({result.url})"
+    if result.already_hidden:
+        action.detail = "already hidden"
+        print(f"{result.article_id}: {title} was hidden already, at {_when(result.hidden_at)}")
+        return 0
+    where = ", ".join(result.categories) or "no category"
+    done = "republished" if result.republish == "done" else "republish queued for a worker:"
+    action.detail = f"{result.url}; {done} {where}" + (f"; reason: {args.reason}" if args.reason else "")
+    print(f"{result.article_id}: {title} hidden; {done} {where}")
+    return 0
+
+
+async def _unhide(runtime: Runtime, args: argparse.Namespace) -> int:
+    stone = await unhide(runtime, args.ref)
+    print(
+        f"{stone.article_id}: {stone.title!r} ({stone.url}) no longer hidden;"
+        " it returns when a source lists it again"
+    )
     return 0
 
 

@@ -51,7 +51,7 @@ EXTRACT_SECONDS = Histogram(
 )
 ARTICLES = Counter(
     "syndicator_articles",
-    "Articles ingested by source and result (stored, updated, deduplicated, unchanged, evicted).",
+    "Articles ingested by source and result (stored, updated, deduplicated, unchanged, evicted, hidden).",
     ["source", "result"],
 )
 PUBLISHES = Counter(
@@ -75,6 +75,7 @@ ARTICLE_RESULTS = {
     "merged": "deduplicated",
     "unchanged": "unchanged",
     "evicted": "evicted",
+    "hidden": "hidden",  # taken down by an operator (store/takedown.py): not stored again
 }
 
 

@@ -48,3 +48,22 @@ class UnknownState(OperateError):
 
 class NoQueue(OperateError):
     """Queuing needs the arq queue; this caller opened none (a bug of the caller)."""
+
+
+class UnknownArticle(OperateError):
+    """No stored (or hidden) article with this id or canonical URL."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"unknown article {ref!r}: no stored article has this id or canonical URL")
+        self.ref = ref
+
+
+class BadArticleRef(OperateError):
+    """Neither an article id (32 hex characters) nor an http(s) URL."""
+
+    def __init__(self, ref: str, why: str = "") -> None:
+        super().__init__(
+            f"{ref!r} is neither an article id (32 hex characters) nor an http(s) URL"
+            + (f": {why}" if why else "")
+        )
+        self.ref = ref

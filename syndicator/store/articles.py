@@ -3,8 +3,10 @@
 A job may run twice, or on two workers at once (arq delivers at least once). Every write
 here is therefore an optimistic transaction (WATCH … MULTI/EXEC) that recomputes from what
 Redis holds, so repeating it changes nothing: the same upstream item always lands on the
-same record, `updated` moves only when the content hash moves, and an id that retention
-evicted stays evicted while the upstream still lists it.
+same record, `updated` moves only when the content hash moves, an id that retention
+evicted stays evicted while the upstream still lists it, and an article an operator took
+down (its id or canonical URL tombstoned, store/takedown.py) is never stored again:
+outcome `hidden`, which the ingest report counts.
 
 Hashes are compared under one definition: a stored record hashed under an older one
 (`hash_version` below models.HASH_VERSION) is rehashed from its own fields first. If only
@@ -54,6 +56,7 @@ class Outcome(enum.StrEnum):
     UNCHANGED = "unchanged"
     MERGED = "merged"  # same canonical URL already stored from another source
     EVICTED = "evicted"  # retention removed it earlier; still upstream, so not re-added
+    HIDDEN = "hidden"  # an operator took it down (store/takedown.py): its id or URL is tombstoned
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ class _Snapshot:
         self.records: dict[str, str | bytes | None] = {}  # article id -> stored JSON
         self.urls: dict[str, str | None] = {}  # URL-index key -> article id
         self.evicted: set[tuple[str, str]] = set()  # (slug, article id) with a marker
+        self.hidden_ids: set[str] = set()  # tombstoned ids among the batch's
+        self.hidden_urls: set[str] = set()  # tombstoned canonical URLs among the batch's
 
     @classmethod
     async def read(
@@ -160,8 +165,16 @@ class _Snapshot:
         snapshot = cls(keys)
         slugs = sorted({slug for _article, indexes in batch for slug in indexes})
         url_keys = sorted({keys.url_index(a.url) for a, _indexes in batch if a.url})
-        if slugs or url_keys:
-            await pipe.watch(*(keys.evicted(s) for s in slugs), *url_keys)
+        # The tombstones first: a takedown committing while this batch plans makes it replan.
+        await pipe.watch(keys.hidden_ids, keys.hidden_urls, *(keys.evicted(s) for s in slugs), *url_keys)
+        batch_ids = sorted({a.id for a, _indexes in batch})
+        urls = sorted({a.url for a, _indexes in batch if a.url})
+        if batch_ids:
+            hidden = await pipe.hmget(keys.hidden_ids, batch_ids)
+            snapshot.hidden_ids = {i for i, h in zip(batch_ids, hidden, strict=True) if h is not None}
+        if urls:
+            hidden = await pipe.hmget(keys.hidden_urls, urls)
+            snapshot.hidden_urls = {u for u, h in zip(urls, hidden, strict=True) if h is not None}
         if url_keys:
             indexed = await pipe.mget(url_keys)
             snapshot.urls = {k: v.decode() if v else None for k, v in zip(url_keys, indexed, strict=True)}
@@ -180,6 +193,8 @@ class _Snapshot:
     def plan(self, pipe: Pipeline, article: Article, indexes: tuple[str, ...], now: datetime) -> UpsertResult:
         """Queue `article`'s writes on `pipe` (after MULTI) and remember them; its result."""
         keys = self.keys
+        if article.id in self.hidden_ids or (article.url and article.url in self.hidden_urls):
+            return UpsertResult(article.id, Outcome.HIDDEN, ())  # taken down: nothing written
         url_key = keys.url_index(article.url) if article.url else None
         target_id = article.id
         if url_key:

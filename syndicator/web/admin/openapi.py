@@ -26,7 +26,7 @@ COMMON: dict[int, Response] = {
         "missing or wrong bearer token; nothing was changed",
         headers={"WWW-Authenticate": "Bearer"},
     ),
-    404: Response("no such source, run or category, or the admin API is off (no token configured)"),
+    404: Response("no such source, run, category or article, or the admin API is off (no token configured)"),
     429: Response(
         "too many failed attempts from this address in the last minute",
         headers={"Retry-After": "seconds until an attempt is counted again"},

@@ -38,6 +38,8 @@ from syndicator.operate import (
     source_runs,
 )
 from syndicator.operate.audit import audit_log
+from syndicator.operate.errors import BadArticleRef, UnknownArticle
+from syndicator.operate.takedown import HideResult, hide
 from syndicator.redact import redact_text
 from syndicator.runtime import Runtime
 from syndicator.store.audit import KEEP as AUDIT_KEEP
@@ -45,12 +47,13 @@ from syndicator.store.audit import AuditEntry
 from syndicator.store.heartbeats import Heartbeat
 from syndicator.store.runs import KEEP_PER_SOURCE, Run
 from syndicator.web.admin.openapi import build_document
-from syndicator.web.admin.params import AdminRequestError, Param
+from syndicator.web.admin.params import AdminRequestError, Param, Schema
 from syndicator.web.admin.preview import PREVIEW_OPERATIONS
 from syndicator.web.admin.responses import json_error, json_response
 from syndicator.web.admin.table import RUN_ID, SLUG, SOURCE_ID, Call, Operation, Response, dataclass_schema
 from syndicator.web.feeds import RUNTIME
 from syndicator.web.pages import RELOADER
+from syndicator.web.ratelimit import client_key
 
 
 @dataclass
@@ -74,6 +77,8 @@ ERROR_STATUS: tuple[tuple[type[SyndicatorError], int], ...] = (
     (UnknownSource, 404),
     (UnknownCategory, 404),
     (UnknownRun, 404),
+    (UnknownArticle, 404),
+    (BadArticleRef, 400),
     (NoQueue, 503),  # a process serving the API without the arq queue (never `web`/`serve`)
 )
 
@@ -290,6 +295,31 @@ async def get_queue(call: Call) -> web.Response:
     return json_response((await queue_status(_runtime(call))).as_dict())
 
 
+# --- takedown -------------------------------------------------------------------------------
+
+ARTICLE_ID: Schema = {
+    "type": "string",
+    "title": "an article id (32 lower-case hex characters, as feeds show it in urn:uuid form)",
+    "pattern": r"^[0-9a-f]{32}$",
+    "maxLength": 32,
+}
+
+HIDE_BODY = {
+    "type": "object",
+    "properties": {"reason": {"type": "string", "maxLength": 500, "description": "why, for other operators"}},
+    "additionalProperties": False,
+}
+
+HIDE_RESULT = dataclass_schema(HideResult)
+
+
+async def hide_article(call: Call) -> web.Response:
+    runtime = _runtime(call)
+    who = client_key(call.request, runtime.config.settings.trusted_proxies)
+    result = await hide(runtime, call.params["article_id"], who=who, reason=str(call.body.get("reason", "")))
+    return json_response(result.as_dict())
+
+
 # --- audit log ------------------------------------------------------------------------------
 
 AUDIT_ENTRY = dataclass_schema(AuditEntry)
@@ -442,6 +472,21 @@ OPERATIONS: tuple[Operation, ...] = (
         "Queue depth, runs in progress, workers alive with their last beat",
         get_queue,
         responses={200: Response("the queue", QUEUE_RESULT)},
+    ),
+    Operation(
+        "DELETE",
+        "/articles/{article_id}",
+        "hideArticle",
+        "Take an article down: out of every feed, archive and index; a re-ingest never brings it back",
+        hide_article,
+        params=(Param("article_id", "path", ARTICLE_ID, "the article's id"),),
+        body=HIDE_BODY,
+        responses={
+            200: Response(
+                "hidden (or hidden already); the categories it left are published again", HIDE_RESULT
+            )
+        },
+        action="hide",
     ),
     Operation(
         "GET",
