@@ -6,7 +6,8 @@ one is named on stderr (`config: /abs/path (from --config)`), first, so the oper
 which file runs while stdout stays for the command's output (`extract --json`). Every
 command that opens the store then checks its layout version (`check_store`), so no process
 ever reads or writes a layout it does not know. The operators' commands (sources,
-reingest, pause, resume, runs, hide, unhide, audit) live in cli_operate.py.
+reingest, pause, resume, runs, hide, unhide, audit) live in cli_operate.py; preview,
+add-source and import-opml in cli_sources.py.
 """
 
 from __future__ import annotations
