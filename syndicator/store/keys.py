@@ -183,3 +183,8 @@ class Keys:
     def job_id(self, kind: str, name: str) -> str:
         """arq job ids carry the prefix so two deployments on one database never collide."""
         return f"{self.prefix}{kind}:{name}"
+
+    def robots(self, origin: str) -> str:
+        """Hash of an origin's robots.txt as last fetched (`scheme://host:port`): its rules
+        or what the fetch answered, expiring after at most 24 hours (fetch/robots.py)."""
+        return f"{self.prefix}robots:{origin}"

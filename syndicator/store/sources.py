@@ -50,6 +50,8 @@ class SourceState:
     last_duration: float | None = None  # seconds the last poll took (fetch, parse, store)
     fetches: int = 0  # polls timed so far, for the mean
     fetch_seconds: float = 0.0
+    robots_refused: int = 0  # page fetches robots.txt refused (fetch/robots.py), all time
+    last_robots_refusal: str | None = None  # `url: reason` of the last one
 
     @property
     def mean_fetch_seconds(self) -> float | None:
@@ -83,6 +85,8 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         last_duration=float(raw["last_duration"]) if raw.get("last_duration") else None,
         fetches=int(raw.get("fetches", 0)),
         fetch_seconds=float(raw.get("fetch_seconds", 0.0)),
+        robots_refused=int(raw.get("robots_refused", 0)),
+        last_robots_refusal=raw.get("last_robots_refusal") or None,
     )
 
 
@@ -197,6 +201,10 @@ class Outcome(Protocol):
     def counts(self) -> Mapping[str, int]: ...  # "new", "changed", … → how many
     @property
     def body_bytes(self) -> int | None: ...
+    @property
+    def robots_refused(self) -> bool: ...
+    @property
+    def error_at(self) -> str | None: ...
 
 
 GONE_STATUS = 410
@@ -269,6 +277,8 @@ async def record_outcome(
       `seen_pages` so the next poll tries it again; the listing's own state is untouched;
     - a page's category path that no rule maps: counted in `unmapped`, so operators can
       add a rule;
+    - a page robots.txt refused (the source's own or one its listing found): counted in
+      `robots_refused`, with `last_robots_refusal` naming the URL and the reason;
     - every poll of the source itself (not a page its listing found): one entry on its
       fetch timeline (`Keys.fetch_log`: time, status, bytes, new/changed counts), capped
       at `FETCH_LOG_SIZE`.
@@ -339,6 +349,10 @@ async def record_outcome(
             if page.unmapped:
                 pipe.hincrby(state_key, "unmapped", 1)
                 pipe.hset(state_key, "last_unmapped", page.unmapped)
+            if page.status == "error" and page.robots_refused:
+                pipe.hincrby(state_key, "robots_refused", 1)
+                refusal = f"{page.error_at or page.url}: {page.reason or page.error}"
+                pipe.hset(state_key, "last_robots_refusal", refusal)
         replies = await pipe.execute()
     if failed and not gone:
         due = next_poll(source, now, int(replies[0]))
