@@ -52,6 +52,15 @@ def test_a_lie_no_detection_can_catch_is_read_right_only_with_the_override() -> 
     assert EXPECTED["title"] in decode_page(body, "text/html; charset=koi8-r", "gbk").text
 
 
+def test_any_configured_encoding_is_taken_at_its_word() -> None:
+    text = "<p>Grüße, 世界</p>"
+    for label, codec in [("utf-16", "utf-16"), ("Big5", "big5hkscs"), ("latin1", "cp1252")]:
+        body = text.encode(codec, "replace")
+        told = decode_page(body, "text/html; charset=utf-8", label)
+        assert told.encoding == codec
+        assert told.text == body.decode(codec)
+
+
 def test_bytes_invalid_in_the_configured_encoding_are_replaced_with_a_warning() -> None:
     told = decode_page(b"ok " + b"\xff\xfe\xfd", None, "utf-8")
     assert told.warning == "bytes invalid in the configured encoding utf-8: 3 replaced"
