@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from syndicator.discover import DiscoverError, parse_sitemap
 from syndicator.extract import ExtractError, extract_article
 from syndicator.fetch import FetchError
+from syndicator.fetch.hints import header_hint
 from syndicator.ingest.bounded import OverParseLimit, bounded, read_listing
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_articles
@@ -27,6 +28,7 @@ from syndicator.normalise.categories import map_categories
 from syndicator.normalise.page import normalise_page
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import host_slot
+from syndicator.store.polling import check_host
 from syndicator.store.sources import load_state
 
 MAX_CHILD_SITEMAPS = 50
@@ -38,6 +40,7 @@ async def _polite(runtime: Runtime, source: Source, url: str) -> AsyncIterator[N
     if not host:  # file: URLs have no host to be polite to
         yield
         return
+    await check_host(runtime.redis, runtime.keys, url)  # a 429/503 cool-down: HostCoolingDown
     async with host_slot(
         runtime.redis, runtime.keys, host, limit=source.host_concurrency, delay=source.crawl_delay
     ):
@@ -77,7 +80,12 @@ async def ingest_one_page(
         return failed(source.id, url, exc.reason, fetch=exc, from_listing=from_listing)
     if fetched.status == 304:
         return not_modified(
-            source.id, url, fetched.validators, kept_warnings=kept_warnings, from_listing=from_listing
+            source.id,
+            url,
+            fetched.validators,
+            kept_warnings=kept_warnings,
+            from_listing=from_listing,
+            hint=header_hint(fetched.headers, now),
         )
 
     try:
@@ -101,6 +109,7 @@ async def ingest_one_page(
         from_listing=from_listing,
         body_bytes=len(fetched.body),
         unmapped=read.unmapped,
+        hint=header_hint(fetched.headers, now),
     )
 
 
@@ -228,7 +237,10 @@ async def discover_pages(
     try:
         first = await fetch_politely(runtime, source, source.url, None if force else state.validators)
         if first.status == 304:
-            return not_modified(source.id, source.url, first.validators, kept_warnings=state.warnings)
+            hint = header_hint(first.headers, now)
+            return not_modified(
+                source.id, source.url, first.validators, kept_warnings=state.warnings, hint=hint
+            )
         found = (await discover_links(runtime, source, first)).links
     except FetchError as exc:
         return failed(source.id, source.url, exc.reason, fetch=exc)
@@ -273,4 +285,5 @@ async def discover_pages(
         validators=first.validators,
         pages=tuple(pages),
         body_bytes=len(first.body),
+        hint=header_hint(first.headers, now),
     )
