@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import fields, make_dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -699,3 +700,16 @@ def test_relative_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(tmp_path)
     config = load_config("syndicator.toml", environ={})
     assert config.path == str(tmp_path / "syndicator.toml")
+
+
+def test_every_key_is_documented_in_the_reference_file() -> None:
+    """config/syndicator.toml is the commented reference: every key of every table is in it,
+    set or commented out, with its default."""
+    text = DEFAULT.read_text(encoding="utf-8")
+    missing = [
+        f"{record.__name__}.{f.name}"
+        for record in (Settings, FetchLimits, AdminSettings, Category, Source, SiteRules)
+        for f in fields(record)
+        if not re.search(rf"\b{f.name}\b", text)
+    ]
+    assert missing == []

@@ -15,7 +15,9 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from arq import Retry
 
+from syndicator.cli_operate import SOURCE_COLUMNS, _source_row
 from syndicator.config import ConfigError, load_config
 from syndicator.fetch.hints import feed_hint, header_hint, parse_retry_after, retry_hint
 from syndicator.ingest import IngestReport, ingest_source
@@ -25,6 +27,7 @@ from syndicator.runtime import Runtime
 from syndicator.store.keys import Keys
 from syndicator.store.polling import DEFAULT_COOLDOWN, next_adaptive, plan_poll, poll_bounds
 from syndicator.store.sources import load_state, record_outcome
+from syndicator.worker.jobs import MAX_RETRY_DELAY, ingest_job, page_job
 from tests.builders import items, rss, write_config
 from tests.conftest import REPO
 
@@ -399,6 +402,10 @@ async def test_a_429_cools_down_the_host_for_other_sources_in_another_worker(
             assert 1200 - 1 <= wait <= 1200 + 0.1 * 1200 + 3  # after the cool-down, never before
             health = await source_health(second, source_id)
             assert health.next_due_reason.startswith("deferred: host 127.0.0.1 cooling down (HTTP 429")
+            # The API's JSON and the `syndicator sources` table say so too.
+            assert health.as_dict()["next_due_reason"] == health.next_due_reason
+            row = dict(zip(SOURCE_COLUMNS, _source_row(health), strict=True))
+            assert row["NEXT DUE BECAUSE"] == health.next_due_reason
             state = await load_state(second.redis, second.keys, source_id)
             assert state.consecutive_errors == 0 and state.last_attempt is None  # not a failure
         assert len(upstream.requests) == before
@@ -488,3 +495,24 @@ def test_polling_keys_load(tmp_path: Path) -> None:
     assert config.fetch.max_retry_after == 7200.0
     assert (source.min_poll_interval, source.max_poll_interval) == (timedelta(minutes=5), timedelta(hours=6))
     assert replace(source, min_poll_interval=None).min_poll_interval is None
+
+
+async def test_jobs_leave_a_long_retry_after_to_the_schedule_and_page_jobs_wait_for_the_host(
+    tmp_path, upstream, redis, redis_url, prefix
+) -> None:
+    upstream.put("/a", feed(), RSS, status=429, headers={"Retry-After": "1200"})
+    upstream.put("/p", b"<html><body><article><h1>p</h1><p>text</p></article></body></html>", "text/html")
+    config = config_for(tmp_path, upstream, redis_url, prefix, a={}, site={"kind": "listing"})
+    runtime = Runtime.open(config, redis_url)
+    try:
+        ctx = {"runtime": runtime, "job_try": 1, "worker_id": "test"}
+        line = await ingest_job(ctx, "a")  # no arq Retry: 1200 s is the schedule's to keep
+        assert line.endswith("HTTP 429 Too Many Requests")
+        assert within_jitter(await stored_wait(runtime, "a", datetime.now(UTC)), 1200, slack=5)
+        before = len(upstream.requests)
+        with pytest.raises(Retry) as info:  # a page a listing found: retried when the host may be asked
+            await page_job(ctx, "site", upstream.url("/p"))
+        assert info.value.defer_score == MAX_RETRY_DELAY * 1000  # the cool-down's 1200 s, capped
+        assert len(upstream.requests) == before
+    finally:
+        await runtime.close()

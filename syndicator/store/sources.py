@@ -163,6 +163,7 @@ async def resume_source(redis: Redis, keys: Keys, source_id: str, *, now: dateti
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hdel(keys.halted, source_id)
         pipe.zadd(keys.due, {source_id: now.timestamp()})
+        pipe.hset(keys.source_state(source_id), "next_due_reason", "resumed by an operator: due at once")
         await pipe.execute()
     return halt
 
