@@ -69,7 +69,10 @@ async def ingest_source(
 ) -> IngestReport:
     """Poll one source (a feed, a page, or a listing/sitemap and its new pages) and record it.
 
-    Never raises for something the source did (see the module's docstring).
+    Never raises for something the source did (see the module's docstring). A source whose
+    host is cooling down after a 429 or 503 (to it or to any source on that host, in any
+    worker: store/polling.py) is not fetched: its poll is put off to the cool-down's end and
+    the report says `deferred`, recording no error.
     `force` ignores the stored validators (no conditional GET) and re-reads pages a
     listing or sitemap found before, so improved extraction reaches stored articles; it
     goes through the same politeness slots as any poll.

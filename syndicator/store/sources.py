@@ -320,7 +320,11 @@ async def record_outcome(
       add a rule;
     - every poll of the source itself (not a page its listing found): one entry on its
       fetch timeline (`Keys.fetch_log`: time, status, bytes, new/changed counts), capped
-      at `FETCH_LOG_SIZE`.
+      at `FETCH_LOG_SIZE`;
+    - the next poll follows `store.polling.plan_poll`: the adaptive interval (stretched by a
+      poll that found nothing, shortened by changes) or the backoff, the upstream's hint,
+      the source's bounds; the hint and the reason are kept for source health;
+    - a 429 or 503 (the source's or a page's) cools the host down for every source on it.
 
     One transaction; a failure needs a second one for the next poll time, which depends
     on the error count the first returned.
@@ -423,7 +427,7 @@ async def record_outcome(
                 keys,
                 polled_url.url,
                 now=now,
-                seconds=polled_url.retry_after or DEFAULT_COOLDOWN,
+                seconds=DEFAULT_COOLDOWN if polled_url.retry_after is None else polled_url.retry_after,
                 status=int(polled_url.http_status or 0),
                 source_id=source.id,
             )
