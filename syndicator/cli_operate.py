@@ -253,6 +253,7 @@ SOURCE_COLUMNS = (
     "24H",
     "MEAN",
     "LAST ERROR",
+    "NEXT DUE BECAUSE",
 )
 
 
@@ -271,6 +272,7 @@ def _source_row(h: SourceHealth) -> list[str]:
         str(h.articles_24h),
         _seconds(h.mean_fetch_seconds),
         error,
+        h.next_due_reason or "-",
     ]
 
 

@@ -118,6 +118,10 @@ class Source:
     # The charset to read this source's documents in, whatever they declare (a site whose
     # declaration lies): used by page/listing decoding and feed parsing. None: as declared.
     encoding: v.Encoding | None = None
+    # Bounds of the adaptive poll interval (store/polling.py): None: the poll_interval
+    # (never polled more often than asked) and 1 day or the poll_interval when longer.
+    min_poll_interval: v.Duration | None = None
+    max_poll_interval: v.Duration | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,8 @@ class FetchLimits:
     parse_memory: v.Size = 1024 * 1024 * 1024  # address space of that child (RLIMIT_AS)
     allowed_networks: tuple[v.Cidr, ...] = ()  # CIDRs the address guard lets through anyway
     user_agent: v.UserAgent = "Syndicator/0.1 (+https://github.com/syndicator/syndicator)"
+    # Longest Retry-After (429/503) honoured, for the source and its host's cool-down.
+    max_retry_after: v.Seconds = 86400.0
 
 
 @dataclass(frozen=True)
@@ -293,6 +299,16 @@ class ParsedEntry:
 
 
 @dataclass(frozen=True)
+class FeedRefresh:
+    """How often a feed says it changes, as it wrote it (raw strings, read by fetch/hints.py):
+    RSS `<ttl>` (minutes) and the Syndication module's `sy:updatePeriod`/`sy:updateFrequency`."""
+
+    ttl: str | None = None
+    update_period: str | None = None
+    update_frequency: str | None = None
+
+
+@dataclass(frozen=True)
 class ParsedFeed:
     """A parsed upstream document. `warnings` records recovered flaws (feedparser bozo)."""
 
@@ -304,6 +320,7 @@ class ParsedFeed:
     warnings: tuple[str, ...] = ()
     id: str | None = None  # Atom <id>, JSON Feed feed_url
     author: str | None = None  # feed-level author: see Upstream
+    refresh: FeedRefresh = field(default_factory=FeedRefresh)  # <ttl>, sy:update*
 
 
 # ---------------------------------------------------------------- normalise / store
@@ -416,3 +433,20 @@ class Article:
     def hashed(self) -> Article:
         """This article with `content_hash` computed now, under the current definition."""
         return replace(self, content_hash=self.reader_hash(), hash_version=HASH_VERSION)
+
+
+# ---------------------------------------------------------------- schedule
+
+
+@dataclass(frozen=True)
+class PollHint:
+    """What the upstream asked about our next poll: not before `seconds` from now, because
+    of `source` (`Cache-Control max-age`, `Expires`, `RSS <ttl>`, `sy:updatePeriod`,
+    `Retry-After (HTTP 429)`)."""
+
+    seconds: float
+    source: str
+
+    def describe(self) -> str:
+        """`Cache-Control max-age 1h30m`: the hint as health shows it."""
+        return f"{self.source} {v.format_duration(self.seconds)}"

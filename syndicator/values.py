@@ -77,6 +77,20 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _DURATION_HINT = 'use seconds or a string such as "90s", "10m", "1h30m", "7d", "2w"'
 
 
+def format_duration(seconds: float) -> str:
+    """`1h30m`, `45s`, `2d3h`: a duration in the configuration's own spelling (the inverse
+    of `parse_duration`, to two units), for what health and errors show."""
+    total = round(seconds)
+    if total <= 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    return "".join(parts[:2])
+
+
 def parse_duration(value: object) -> timedelta:
     """Seconds (int or float) or a string of number+unit parts: "90s", "1h30m", "2w"."""
     if isinstance(value, timedelta):

@@ -18,16 +18,6 @@ from tests.conftest import REPO
 
 REFERENCE = (REPO / "config" / "syndicator.toml").read_text(encoding="utf-8")
 
-# Keys that were already missing from the file before issue 12 (the README's table lists
-# them); branch `hints` documents them (and checks every key in tests/test_config.py), after
-# which this allowance can go.
-KNOWN_GAPS = {
-    ("Settings", "publisher"),
-    ("FetchLimits", "max_field_bytes"),
-    ("FetchLimits", "parse_timeout"),
-    ("FetchLimits", "parse_memory"),
-}
-
 
 def documented(record: type, name: str) -> bool:
     if record is SiteRules:
@@ -37,11 +27,7 @@ def documented(record: type, name: str) -> bool:
 
 @pytest.mark.parametrize("record", [Settings, FetchLimits, AdminSettings, Category, Source, SiteRules])
 def test_every_key_is_in_the_commented_reference(record: type) -> None:
-    missing = [
-        f.name
-        for f in fields(record)
-        if (record.__name__, f.name) not in KNOWN_GAPS and not documented(record, f.name)
-    ]
+    missing = [f.name for f in fields(record) if not documented(record, f.name)]
     assert missing == [], f"document these {record.__name__} keys in config/syndicator.toml"
 
 

@@ -258,7 +258,8 @@ async def test_429_with_retry_after_date(upstream, fetcher):
 
 def test_parse_retry_after_forms():
     assert parse_retry_after("0") == 0.0
-    assert parse_retry_after("999999") == 6 * 3600.0  # capped
+    assert parse_retry_after("999999") == 86400.0  # capped at fetch.max_retry_after (1 day)
+    assert parse_retry_after("999999", cap=600.0) == 600.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
     past = formatdate(0, usegmt=True)

@@ -68,6 +68,14 @@ def failing_world(tmp_path, upstream, redis_url, prefix, **extra_sources):
         ("limited", "/limited.rss", "news"),
         ("gone", "/gone.rss", "tech"),
     ]
+
+    # The 429 cools its host down for every source on it (store/polling.py): `limited` is
+    # reached by another name, so the others on 127.0.0.1 are still polled.
+    def url(sid: str, path: str) -> str:
+        return (
+            upstream.url(path).replace("127.0.0.1", "localhost") if sid == "limited" else upstream.url(path)
+        )
+
     return write_config(
         tmp_path,
         redis_url=redis_url,
@@ -75,7 +83,7 @@ def failing_world(tmp_path, upstream, redis_url, prefix, **extra_sources):
         extra_server='max_tries = 1\n\n[fetch]\ntotal_timeout = "1s"\nread_timeout = "1s"',
         categories=[{"slug": "tech", "title": "Tech"}, {"slug": "news", "title": "News"}],
         sources=[
-            {"id": sid, "url": upstream.url(path), "categories": [slug], "allow_private_network": True}
+            {"id": sid, "url": url(sid, path), "categories": [slug], "allow_private_network": True}
             for sid, path, slug in sources
         ]
         + list(extra_sources.values()),
@@ -228,6 +236,9 @@ async def test_reingest_one_source_a_category_and_the_failing(world, upstream):
     await run_burst_worker(world.config, _url(world))
     for sid, run_id in failing.queued:
         run = await get_run(world, run_id)
+        if sid == "limited":  # its host is cooling down after its 429: not fetched, put off
+            assert (run.state, run.tries) == ("done", 1) and run.summary.startswith("deferred: "), run
+            continue
         assert (run.state, run.tries) == ("failed", 1), sid
     health = await source_health(world, "broken")
     assert health.consecutive_errors == 4  # the tick, the first re-ingest, news, failing

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -210,9 +211,17 @@ def _sources(path: Path, tables: list[SourceTable], categories: dict[str, Catego
             key = f'{prefix}.category_map."{upstream}"'
             rules.append(_category_rule(path, key, upstream, slug))
             known(key, slug)
+        low, high = table.min_poll_interval, table.max_poll_interval
+        if low is not None and high is not None and low > high:
+            problem = f"{_duration(low)} is more than max_poll_interval {_duration(high)}"
+            raise ConfigError(path, f"{prefix}.min_poll_interval", problem)
         site_rules = SiteRules(**_fields(table.rules))
         sources[table.id] = Source(**{**_fields(table), "category_map": tuple(rules), "rules": site_rules})
     return sources
+
+
+def _duration(value: timedelta) -> str:
+    return f"{value.total_seconds():g}s"
 
 
 def _category_rule(path: Path, key: str, upstream: str, slug: str) -> CategoryRule:

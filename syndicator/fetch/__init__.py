@@ -4,9 +4,10 @@
 raises `FetchError`, whose `retryable`/`retry_after` tell the scheduler what to do next.
 """
 
-from syndicator.fetch.client import Fetcher, parse_retry_after
+from syndicator.fetch.client import Fetcher
 from syndicator.fetch.errors import AddressRefused, FetchError, RobotsRefused
 from syndicator.fetch.guard import AddressGuard, parse_ip_literal, refusal_reason
+from syndicator.fetch.hints import parse_retry_after
 
 __all__ = [
     "AddressGuard",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 
 import aiohttp
@@ -25,6 +24,7 @@ from yarl import URL
 from syndicator import metrics
 from syndicator.fetch.errors import AddressRefused, FetchError
 from syndicator.fetch.guard import AddressBlocked, AddressGuard, GuardedResolver
+from syndicator.fetch.hints import parse_retry_after
 from syndicator.fetch.local import read_file_url
 from syndicator.models import FetchLimits, FetchResult, Source, Validators
 
@@ -35,36 +35,6 @@ ACCEPT = (
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # 408 is a timeout by another name; 429 and 5xx are the upstream asking us to come back.
 RETRYABLE_STATUSES = frozenset({408, 429})
-MAX_RETRY_AFTER = 6 * 3600.0  # beyond this the scheduler's own backoff is the better guide
-
-
-def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
-    """Retry-After as seconds (delta-seconds or HTTP-date), clamped to [0, 6 h].
-
-    An HTTP-date is measured from the response's own Date header when there is one, so
-    a clock difference between us and the upstream does not distort the wait.
-    """
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        now = datetime.now(UTC)
-        if date_header:
-            try:
-                now = parsedate_to_datetime(date_header)
-                now = now if now.tzinfo else now.replace(tzinfo=UTC)
-            except (TypeError, ValueError):
-                now = datetime.now(UTC)
-        seconds = (when - now).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def lowercase_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
@@ -314,7 +284,9 @@ class Fetcher:
                 reason,
                 status=status,
                 retryable=True,
-                retry_after=parse_retry_after(headers.get("retry-after"), headers.get("date")),
+                retry_after=parse_retry_after(
+                    headers.get("retry-after"), headers.get("date"), cap=self._limits.max_retry_after
+                ),
             )
         if 400 <= status < 500:
             raise FetchError(source.id, _shown(source, hop), reason, status=status)

@@ -30,12 +30,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from syndicator.ingest.feed import ingest_feed
 from syndicator.ingest.pages import discover_pages, ingest_one_page
-from syndicator.ingest.report import IngestReport, failed, summarise_counts
+from syndicator.ingest.report import IngestReport, deferred, failed, summarise_counts
 from syndicator.models import Source
 from syndicator.redact import redact_text
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import HostBusy
-from syndicator.store.sources import record_outcome
+from syndicator.store.polling import HostCoolingDown
+from syndicator.store.sources import defer_poll, record_outcome
 
 __all__ = [
     "INTERNAL_ERROR",
@@ -68,7 +69,10 @@ async def ingest_source(
 ) -> IngestReport:
     """Poll one source (a feed, a page, or a listing/sitemap and its new pages) and record it.
 
-    Never raises for something the source did (see the module's docstring).
+    Never raises for something the source did (see the module's docstring). A source whose
+    host is cooling down after a 429 or 503 (to it or to any source on that host, in any
+    worker: store/polling.py) is not fetched: its poll is put off to the cool-down's end and
+    the report says `deferred`, recording no error.
     `force` ignores the stored validators (no conditional GET) and re-reads pages a
     listing or sitemap found before, so improved extraction reaches stored articles; it
     goes through the same politeness slots as any poll.
@@ -85,7 +89,12 @@ async def ingest_source(
     else:
         work = discover_pages(runtime, source, now=now, force=force)
     started = time.monotonic()
-    report = await _guarded(work, source, source.url, from_listing=False, traceback_level=traceback_level)
+    try:
+        report = await _guarded(work, source, source.url, from_listing=False, traceback_level=traceback_level)
+    except HostCoolingDown as cooling:  # its host said 429/503 (to any source): not polled now
+        due = await defer_poll(runtime.redis, runtime.keys, source, cooling, now=now)
+        reason = f"host {cooling.host} cooling down ({cooling.reason}); next poll {due:%Y-%m-%d %H:%M:%S}"
+        return deferred(source.id, source.url, reason)
     duration = time.monotonic() - started
     await record_outcome(runtime.redis, runtime.keys, source, report, now=now, duration=duration)
     return report

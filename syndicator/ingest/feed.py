@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from syndicator.fetch import FetchError
+from syndicator.fetch.hints import feed_hint, header_hint, strongest
 from syndicator.ingest.bounded import OverParseLimit, bounded, log_again, parse_and_normalise
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_article_chunks
@@ -17,6 +18,7 @@ from syndicator.models import FetchResult, Source, Validators
 from syndicator.normalise.feed import NormalisedFeed
 from syndicator.parse import ParseError
 from syndicator.runtime import Runtime
+from syndicator.store.polling import check_host
 from syndicator.store.sources import load_state
 
 
@@ -25,12 +27,16 @@ async def ingest_feed(
 ) -> IngestReport:
     """`force`: fetch without the stored validators, so a 304 cannot skip the parse."""
     state = await load_state(runtime.redis, runtime.keys, source.id)
+    await check_host(runtime.redis, runtime.keys, source.url, now=now)  # HostCoolingDown: deferred
     try:
         fetched = await runtime.fetcher.fetch(source, Validators() if force else state.validators)
     except FetchError as exc:
         return failed(source.id, source.url, exc.reason, fetch=exc)
     if fetched.status == 304:
-        return not_modified(source.id, source.url, fetched.validators, kept_warnings=state.warnings)
+        hint = strongest(header_hint(fetched.headers, now), state.doc_hint)
+        return not_modified(
+            source.id, source.url, fetched.validators, kept_warnings=state.warnings, hint=hint
+        )
 
     try:
         feed = await read_feed(runtime, source, fetched, now=now)
@@ -47,6 +53,7 @@ async def ingest_feed(
     )
     if feed.skipped:
         counts["skipped"] += feed.skipped
+    doc_hint = feed_hint(feed.refresh)
     return IngestReport(
         source.id,
         source.url,
@@ -57,6 +64,8 @@ async def ingest_feed(
         http_status=fetched.status,
         validators=fetched.validators,
         body_bytes=len(fetched.body),
+        hint=strongest(header_hint(fetched.headers, now), doc_hint),
+        doc_hint=doc_hint,
     )
 
 

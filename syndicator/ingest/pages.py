@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from syndicator.discover import DiscoveredLink, DiscoverError, SitemapDocument, parse_sitemap
 from syndicator.extract import ExtractError, extract_article
 from syndicator.fetch import FetchError, RobotsRefused
+from syndicator.fetch.hints import header_hint
 from syndicator.fetch.robots import is_robots_url, remember_robots, robots_allows, robots_sitemaps
 from syndicator.ingest.bounded import OverParseLimit, bounded, read_listing
 from syndicator.ingest.report import IngestReport, failed, not_modified
@@ -30,6 +31,7 @@ from syndicator.normalise.categories import map_categories
 from syndicator.normalise.page import normalise_page
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import host_slot
+from syndicator.store.polling import check_host
 from syndicator.store.sources import load_state
 
 MAX_CHILD_SITEMAPS = 50
@@ -54,7 +56,10 @@ async def fetch_politely(
     """The page-fetch path (page kinds, listing pages, sitemaps, full text, previews):
     robots.txt first (`robots_allows`: a refusal raises RobotsRefused, a FetchError naming
     the URL and the reason), then the host's politeness slot, spaced by the larger of the
-    source's `crawl_delay` and robots.txt's Crawl-delay, then the fetch."""
+    source's `crawl_delay` and robots.txt's Crawl-delay, then the fetch. A host cooling
+    down after a 429/503 is asked nothing, not even its robots.txt (HostCoolingDown)."""
+    if urlsplit(url).hostname:
+        await check_host(runtime.redis, runtime.keys, url)
     verdict = await robots_allows(runtime, source, url)
     if not verdict.allowed:
         raise RobotsRefused(source.id, url, verdict.reason)
@@ -88,7 +93,12 @@ async def ingest_one_page(
         return failed(source.id, url, exc.reason, fetch=exc, from_listing=from_listing)
     if fetched.status == 304:
         return not_modified(
-            source.id, url, fetched.validators, kept_warnings=kept_warnings, from_listing=from_listing
+            source.id,
+            url,
+            fetched.validators,
+            kept_warnings=kept_warnings,
+            from_listing=from_listing,
+            hint=header_hint(fetched.headers, now),
         )
 
     try:
@@ -112,6 +122,7 @@ async def ingest_one_page(
         from_listing=from_listing,
         body_bytes=len(fetched.body),
         unmapped=read.unmapped,
+        hint=header_hint(fetched.headers, now),
     )
 
 
@@ -255,7 +266,10 @@ async def discover_pages(
     try:
         first = await fetch_politely(runtime, source, source.url, None if force else state.validators)
         if first.status == 304:
-            return not_modified(source.id, source.url, first.validators, kept_warnings=state.warnings)
+            hint = header_hint(first.headers, now)
+            return not_modified(
+                source.id, source.url, first.validators, kept_warnings=state.warnings, hint=hint
+            )
         found = (await discover_links(runtime, source, first)).links
     except FetchError as exc:
         return failed(source.id, source.url, exc.reason, fetch=exc)
@@ -300,4 +314,5 @@ async def discover_pages(
         validators=first.validators,
         pages=tuple(pages),
         body_bytes=len(first.body),
+        hint=header_hint(first.headers, now),
     )

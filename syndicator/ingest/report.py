@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from syndicator.fetch import FetchError, RobotsRefused
-from syndicator.models import Validators
+from syndicator.fetch.hints import retry_hint
+from syndicator.models import PollHint, Validators
 
-Status = Literal["updated", "not-modified", "error"]
+# "deferred": not fetched, because the source's host is cooling down (store/polling.py).
+Status = Literal["updated", "not-modified", "error", "deferred"]
 
 
 def summarise_counts(counts: dict[str, int]) -> str:
@@ -52,6 +54,10 @@ class IngestReport:
     pages: tuple[IngestReport, ...] = ()
     body_bytes: int | None = None  # bytes of the body fetched (0 for a 304; None: none fetched)
     robots_refused: bool = False  # failed because robots.txt refused `error_at` (RobotsRefused)
+    # What the upstream asked about the next poll (fetch/hints.py: the longest of its headers'
+    # and its document's hints), and the document's own (<ttl>, sy:), kept over 304s.
+    hint: PollHint | None = None
+    doc_hint: PollHint | None = None
 
     @property
     def last_status(self) -> str:
@@ -60,6 +66,8 @@ class IngestReport:
             return "error"
         if self.status == "not-modified":
             return "304 not modified"
+        if self.status == "deferred":
+            return f"deferred: {self.reason}"
         return f"{self.http_status} ok: {summarise_counts(self.counts)}"
 
     def line(self) -> str:
@@ -71,6 +79,8 @@ class IngestReport:
             return f"source {self.source_id} ({self.error_at or self.url}): {self.reason}"
         if self.status == "not-modified":
             return f"{self.source_id}: not modified (304)"
+        if self.status == "deferred":
+            return f"{self.source_id}: deferred: {self.reason}"
         warn = f"; {len(self.warnings)} warning(s): {'; '.join(self.warnings)}" if self.warnings else ""
         return f"{self.source_id}: {summarise_counts(self.counts)}{warn}"
 
@@ -102,6 +112,7 @@ def failed(
         http_status=fetch.status if fetch else None,
         from_listing=from_listing,
         robots_refused=isinstance(fetch, RobotsRefused),
+        hint=retry_hint(fetch.status, fetch.retry_after) if fetch else None,
     )
 
 
@@ -112,8 +123,10 @@ def not_modified(
     *,
     kept_warnings: tuple[str, ...] = (),
     from_listing: bool = False,
+    hint: PollHint | None = None,
 ) -> IngestReport:
-    """A 304: nothing changed upstream, so the warnings of the last full read still stand."""
+    """A 304: nothing changed upstream, so the warnings of the last full read still stand
+    (and `hint`: its headers', or the hint of the last full read)."""
     return IngestReport(
         source_id,
         url,
@@ -123,4 +136,10 @@ def not_modified(
         validators=validators,
         warnings=kept_warnings,
         from_listing=from_listing,
+        hint=hint,
     )
+
+
+def deferred(source_id: str, url: str, reason: str) -> IngestReport:
+    """A poll not made: the source's host is cooling down after a 429 or 503."""
+    return IngestReport(source_id, url, "deferred", reason=reason)

@@ -13,10 +13,10 @@ loop is proportional to the size of the feed at once.
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from syndicator.models import Article, ParsedFeed, Source
+from syndicator.models import Article, FeedRefresh, ParsedFeed, Source
 from syndicator.normalise.dates import out_of_range
 from syndicator.normalise.entry import normalise_entry
 from syndicator.normalise.errors import NormaliseError
@@ -40,6 +40,7 @@ class NormalisedFeed:
     # be logged again where the operator's log is configured; `unlogged` were left out.
     logged: tuple[tuple[str, int, str], ...] = ()
     unlogged: int = 0
+    refresh: FeedRefresh = field(default_factory=FeedRefresh)  # the feed's <ttl>, sy:update*
 
     def articles(self, index: int) -> list[Article]:
         """The Articles of chunk `index` (pickled by our own child, so safe to unpickle)."""
@@ -85,4 +86,6 @@ def normalise_feed(
         warnings.append(f"{beyond_range} {noun} out of range; first-seen time used")
     if pending:
         chunks.append(pickle.dumps(pending, protocol=pickle.HIGHEST_PROTOCOL))
-    return NormalisedFeed(tuple(chunks), tuple(warnings), skipped, frozenset(categories))
+    return NormalisedFeed(
+        tuple(chunks), tuple(warnings), skipped, frozenset(categories), refresh=feed.refresh
+    )

@@ -48,6 +48,11 @@ class SourceHealth:
     mean_fetch_seconds: float | None
     last_fetch_seconds: float | None
     warnings: tuple[str, ...]
+    # The upstream's hint the last poll got (`RSS <ttl> 1h`, `Retry-After (HTTP 429) 2h`), and
+    # why next_due is when it is (`upstream hint: Cache-Control max-age 2h`, `adaptive
+    # interval 45m`, `backoff after 2 errors 1h`, `deferred: host … cooling down …`).
+    poll_hint: str | None
+    next_due_reason: str | None
     # robots.txt: whether it is obeyed (`obey_robots`), how many page fetches it refused,
     # and the last refusal as `url: reason` (URL redacted).
     obey_robots: bool = True
@@ -111,6 +116,8 @@ def _health(
         else None,
         last_fetch_seconds=state.last_duration,
         warnings=tuple(redact_text(w) for w in state.warnings),
+        poll_hint=state.poll_hint,
+        next_due_reason=redact_text(state.next_due_reason) if polled and state.next_due_reason else None,
         obey_robots=source.obey_robots,
         robots_refused=state.robots_refused,
         last_robots_refusal=redact_text(state.last_robots_refusal) if state.last_robots_refusal else None,

@@ -27,7 +27,7 @@ from lxml import etree
 
 from syndicator.errors import SyndicatorError
 from syndicator.extract.decode import repair_utf8_feed
-from syndicator.models import Enclosure, ParsedEntry, ParsedFeed, Upstream
+from syndicator.models import Enclosure, FeedRefresh, ParsedEntry, ParsedFeed, Upstream
 from syndicator.redact import redact_url
 
 
@@ -139,6 +139,11 @@ def parse_xml_feed(body: bytes, headers: Mapping[str, str], url: str, *, max_ent
         warnings=tuple(warnings),
         id=feed_id,
         author=upstream.author,
+        refresh=FeedRefresh(
+            ttl=_nonblank(feed.get("ttl")),
+            update_period=_nonblank(feed.get("sy_updateperiod")),
+            update_frequency=_nonblank(feed.get("sy_updatefrequency")),
+        ),
     )
 
 

@@ -119,6 +119,11 @@ class Keys:
         """When the next request to an upstream host may start (ms since the epoch)."""
         return f"{self.prefix}host:{host}:next"
 
+    def host_cooldown(self, host: str) -> str:
+        """JSON {until, status, source_id} while an upstream host cools down after a 429 or
+        503: no fetch of any source on it until `until` (expires then; store/polling.py)."""
+        return f"{self.prefix}host:{host}:cooldown"
+
     def seen_pages(self, source_id: str) -> str:
         """Hash of page URLs a listing or sitemap source has enqueued → their lastmod."""
         return f"{self.prefix}seen:{source_id}"

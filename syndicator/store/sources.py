@@ -16,18 +16,26 @@ of sources the configuration no longer has (a source added again later starts un
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
 
-from syndicator.models import Source, Validators
+from syndicator.models import PollHint, Source, Validators
 from syndicator.store.keys import Keys
+from syndicator.store.polling import (
+    DEFAULT_COOLDOWN,
+    HostCoolingDown,
+    cool_down_host,
+    deferral,
+    next_adaptive,
+    plan_poll,
+)
+from syndicator.store.polling import MAX_BACKOFF as MAX_BACKOFF  # where tests and callers look
 
-MAX_BACKOFF = timedelta(hours=6)
+COOLDOWN_STATUSES = frozenset({429, 503})
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,11 @@ class SourceState:
     fetch_seconds: float = 0.0
     robots_refused: int = 0  # page fetches robots.txt refused (fetch/robots.py), all time
     last_robots_refusal: str | None = None  # `url: reason` of the last one
+    adaptive_interval: float | None = None  # seconds (store/polling.py); None: the poll_interval
+    last_change: str | None = None  # the last poll that found a new or changed article
+    poll_hint: str | None = None  # the upstream's hint the last poll got: `RSS <ttl> 1h`
+    next_due_reason: str | None = None  # why next_due is when it is
+    doc_hint: PollHint | None = None  # the last document's own hint (<ttl>, sy:), kept over 304s
 
     @property
     def mean_fetch_seconds(self) -> float | None:
@@ -87,7 +100,27 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         fetch_seconds=float(raw.get("fetch_seconds", 0.0)),
         robots_refused=int(raw.get("robots_refused", 0)),
         last_robots_refusal=raw.get("last_robots_refusal") or None,
+        adaptive_interval=_float(raw.get("adaptive_interval")),
+        last_change=raw.get("last_change") or None,
+        poll_hint=raw.get("poll_hint") or None,
+        next_due_reason=raw.get("next_due_reason") or None,
+        doc_hint=_hint(raw.get("doc_hint")),
     )
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def _hint(text: str | None) -> PollHint | None:
+    try:
+        fields = json.loads(text) if text else None
+        return PollHint(float(fields["seconds"]), str(fields["source"])) if fields else None
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -133,6 +166,7 @@ async def resume_source(redis: Redis, keys: Keys, source_id: str, *, now: dateti
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hdel(keys.halted, source_id)
         pipe.zadd(keys.due, {source_id: now.timestamp()})
+        pipe.hset(keys.source_state(source_id), "next_due_reason", "resumed by an operator: due at once")
         await pipe.execute()
     return halt
 
@@ -148,15 +182,23 @@ async def forget_removed(redis: Redis, keys: Keys, known: Iterable[str]) -> list
 
 
 def next_poll(source: Source, now: datetime, consecutive_errors: int = 0) -> datetime:
-    """When to poll next: the interval with ±10 % jitter, doubled per consecutive error."""
-    base = (
-        source.poll_interval * (2 ** min(consecutive_errors, 10))
-        if consecutive_errors
-        else source.poll_interval
-    )
-    base = min(base, max(MAX_BACKOFF, source.poll_interval))
-    jitter = base.total_seconds() * random.uniform(-0.1, 0.1)
-    return now + base + timedelta(seconds=jitter)
+    """When to poll next with no history and no hint: the interval with ±10 % jitter,
+    doubled per consecutive error (`store.polling.plan_poll` has the whole formula)."""
+    return plan_poll(source, now, errors=consecutive_errors).due
+
+
+async def defer_poll(
+    redis: Redis, keys: Keys, source: Source, cooling: HostCoolingDown, *, now: datetime
+) -> datetime:
+    """Put off `source`'s poll until its host's cool-down ends: no fetch was made, so no
+    error is counted and nothing else of its state moves."""
+    due = deferral(cooling, now)
+    reason = f"deferred: host {cooling.host} cooling down ({cooling.reason})"
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(keys.source_state(source.id), mapping={"next_due": _iso(due), "next_due_reason": reason})
+        pipe.zadd(keys.due, {source.id: due.timestamp()})
+        await pipe.execute()
+    return due
 
 
 async def due_sources(redis: Redis, keys: Keys, sources: dict[str, Source], now: datetime) -> list[str]:
@@ -205,6 +247,11 @@ class Outcome(Protocol):
     def robots_refused(self) -> bool: ...
     @property
     def error_at(self) -> str | None: ...
+    def retry_after(self) -> float | None: ...
+    @property
+    def hint(self) -> PollHint | None: ...  # the upstream's hint for the next poll
+    @property
+    def doc_hint(self) -> PollHint | None: ...  # the document's own (kept over 304s)
 
 
 GONE_STATUS = 410
@@ -281,7 +328,11 @@ async def record_outcome(
       `robots_refused`, with `last_robots_refusal` naming the URL and the reason;
     - every poll of the source itself (not a page its listing found): one entry on its
       fetch timeline (`Keys.fetch_log`: time, status, bytes, new/changed counts), capped
-      at `FETCH_LOG_SIZE`.
+      at `FETCH_LOG_SIZE`;
+    - the next poll follows `store.polling.plan_poll`: the adaptive interval (stretched by a
+      poll that found nothing, shortened by changes) or the backoff, the upstream's hint,
+      the source's bounds; the hint and the reason are kept for source health;
+    - a 429 or 503 (the source's or a page's) cools the host down for every source on it.
 
     One transaction; a failure needs a second one for the next poll time, which depends
     on the error count the first returned.
@@ -293,6 +344,9 @@ async def record_outcome(
     # A source found gone that answers again (an inline `syndicator ingest` of it) is not
     # gone any more; a pause stays until an operator lifts it.
     was_gone = not failed and not outcome.from_listing and _is_gone(await redis.hget(keys.halted, source.id))
+    adaptive_raw, last_change_raw = await redis.hmget(state_key, ["adaptive_interval", "last_change"])
+    adaptive = _float(adaptive_raw.decode() if adaptive_raw else None)
+    hint_shown = outcome.hint.describe() if outcome.hint else ""
     async with redis.pipeline(transaction=True) as pipe:
         if failed:
             pipe.hincrby(state_key, "consecutive_errors", 1)  # reply 0: the error count
@@ -313,7 +367,22 @@ async def record_outcome(
                 pipe.hset(state_key, "next_due", "")
                 pipe.zrem(keys.due, source.id)
         elif not outcome.from_listing:
-            due = next_poll(source, now)
+            changed = outcome.status == "updated" and any(outcome.counts.get(key, 0) for key in CHANGE_COUNTS)
+            last_change = _parse_iso(last_change_raw.decode() if last_change_raw else None)
+            since = (now - last_change).total_seconds() if changed and last_change else None
+            adaptive = next_adaptive(source, adaptive, changed=changed, since_last_change=since)
+            plan = plan_poll(source, now, adaptive=adaptive, hint=outcome.hint)
+            due = plan.due
+            pipe.hset(
+                state_key,
+                mapping={
+                    "adaptive_interval": f"{adaptive:.1f}",
+                    "poll_hint": hint_shown,
+                    "next_due_reason": plan.reason,
+                    **({"last_change": _iso(now)} if changed else {}),
+                    **({"doc_hint": _hint_json(outcome.doc_hint)} if outcome.status == "updated" else {}),
+                },
+            )
             pipe.hset(
                 state_key,
                 mapping={
@@ -355,8 +424,36 @@ async def record_outcome(
                 pipe.hset(state_key, "last_robots_refusal", refusal)
         replies = await pipe.execute()
     if failed and not gone:
-        due = next_poll(source, now, int(replies[0]))
+        plan = plan_poll(source, now, adaptive=adaptive, errors=int(replies[0]), hint=outcome.hint)
         async with redis.pipeline(transaction=True) as pipe:
-            pipe.hset(state_key, "next_due", _iso(due))
-            pipe.zadd(keys.due, {source.id: due.timestamp()})
+            pipe.hset(
+                state_key,
+                mapping={"next_due": _iso(plan.due), "next_due_reason": plan.reason, "poll_hint": hint_shown},
+            )
+            pipe.zadd(keys.due, {source.id: plan.due.timestamp()})
             await pipe.execute()
+    for polled_url in (outcome, *outcome.pages):
+        if polled_url.status == "error" and polled_url.http_status in COOLDOWN_STATUSES:
+            await cool_down_host(
+                redis,
+                keys,
+                polled_url.url,
+                now=now,
+                seconds=DEFAULT_COOLDOWN if polled_url.retry_after is None else polled_url.retry_after,
+                status=int(polled_url.http_status or 0),
+                source_id=source.id,
+            )
+
+
+CHANGE_COUNTS = ("new", "changed", "new pages")  # report counts that mean the source changed
+
+
+def _parse_iso(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _hint_json(hint: PollHint | None) -> str:
+    return json.dumps({"seconds": hint.seconds, "source": hint.source}) if hint else ""

@@ -4,8 +4,10 @@ The job names arq knows them by (`ingest_source`, `ingest_page`, `publish_catego
 given in `settings.py`; the cron job that enqueues ingests is in `schedule.py`.
 
 Retries: a retryable fetch failure (timeout, 5xx, 429) raises arq's `Retry` with a backoff
-computed from `job_try`, honouring the upstream's Retry-After; everything else is recorded
-on the source by `ingest_source` and the job ends.
+computed from `job_try`, honouring the upstream's Retry-After — unless that is longer than
+MAX_RETRY_DELAY: then the source's next poll (at least the Retry-After) takes over; everything
+else is recorded on the source by `ingest_source` and the job ends. A page job whose host is
+cooling down (store/polling.py) retries when the cool-down ends.
 
 Runs: an ingest job carries its run id (`syndicator.operate.enqueue`) and records its run
 (store/runs.py): running with the try and the worker, then done with the summary or
@@ -30,6 +32,7 @@ from syndicator.publish import publish_category as publish
 from syndicator.redact import redact_text, redact_url
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import HostBusy
+from syndicator.store.polling import HostCoolingDown
 from syndicator.store.runs import create_run, finish_run, mark_retrying, mark_running
 from syndicator.store.sources import halted_sources
 
@@ -116,7 +119,9 @@ async def ingest_job(
         started = time.monotonic()
         report: IngestReport = await ingest_source(runtime, source_id, force=force)
         log_report(report, run_id=run_id, duration=time.monotonic() - started)
-        if report.retryable and job_try < runtime.config.settings.max_tries:
+        # A Retry-After beyond MAX_RETRY_DELAY: the schedule polls it then (store/polling.py).
+        waits_long = (report.retry_after or 0.0) > MAX_RETRY_DELAY
+        if report.retryable and job_try < runtime.config.settings.max_tries and not waits_long:
             delay = retry_delay(job_try, report.retry_after)
             why = f"try {job_try} failed: {_reason(report)}; retrying in {delay:.0f} s"
             await mark_retrying(redis, keys, run_id, reason=why)
@@ -149,8 +154,9 @@ async def page_job(ctx: dict[str, Any], source_id: str, url: str) -> str:
     job_try = int(ctx.get("job_try", 1))
     try:
         report = await ingest_page(runtime, source, url, now=datetime.now(UTC))
-    except HostBusy:
-        raise Retry(defer=retry_delay(job_try, 5.0)) from None
+    except HostBusy as busy:  # a cool-down (429/503) retries when it ends, up to MAX_RETRY_DELAY
+        wait = busy.wait(datetime.now(UTC)) if isinstance(busy, HostCoolingDown) else 5.0
+        raise Retry(defer=retry_delay(job_try, wait)) from None
     log_report(report, url)
     if report.retryable and job_try < runtime.config.settings.max_tries:
         raise Retry(defer=retry_delay(job_try, report.retry_after))

@@ -44,7 +44,10 @@ def write_config(folder: Path, prefix: str) -> Path:
     """test_cli_serve's one-source world, polled every second (so a change shows quickly)."""
     path = write_served_config(folder, prefix)
     source = 'categories = ["tech"]'
-    text = path.read_text("utf-8").replace(source, source + '\npoll_interval = "1s"')
+    # max_poll_interval: the adaptive interval would stretch while the feed does not change.
+    text = path.read_text("utf-8").replace(
+        source, source + '\npoll_interval = "1s"\nmax_poll_interval = "1s"'
+    )
     path.write_text(text, "utf-8")
     return path
 
