@@ -51,6 +51,9 @@ class IngestReport:
     unmapped: str | None = None
     pages: tuple[IngestReport, ...] = ()
     body_bytes: int | None = None  # bytes of the body fetched (0 for a 304; None: none fetched)
+    # The processing stage's per-rule counts (`blocked: filters.block[0]`, `regex timeout:
+    # block[1]`): added up on the source's health by record_outcome.
+    rule_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def last_status(self) -> str:

@@ -10,7 +10,7 @@ are redacted (`syndicator.redact`) before they leave this module.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from syndicator.models import ALL_CATEGORY, Config, Source
@@ -48,6 +48,9 @@ class SourceHealth:
     mean_fetch_seconds: float | None
     last_fetch_seconds: float | None
     warnings: tuple[str, ...]
+    # Articles the processing stage dropped, per rule, since the source's state began
+    # (`blocked: filters.block[0]`, `not kept: keep`), and regex rules that timed out.
+    rule_counts: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -105,6 +108,7 @@ def _health(
         else None,
         last_fetch_seconds=state.last_duration,
         warnings=tuple(redact_text(w) for w in state.warnings),
+        rule_counts=dict(state.rule_counts),
     )
 
 

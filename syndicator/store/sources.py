@@ -28,6 +28,7 @@ from syndicator.models import Source, Validators
 from syndicator.store.keys import Keys
 
 MAX_BACKOFF = timedelta(hours=6)
+RULE_FIELD = "rule:"  # state hash fields `rule:<count name>`: the processing stage's counts
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class SourceState:
     last_duration: float | None = None  # seconds the last poll took (fetch, parse, store)
     fetches: int = 0  # polls timed so far, for the mean
     fetch_seconds: float = 0.0
+    # The processing stage's counts per rule since the state began (`blocked: block[0]`).
+    rule_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def mean_fetch_seconds(self) -> float | None:
@@ -83,6 +86,11 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         last_duration=float(raw["last_duration"]) if raw.get("last_duration") else None,
         fetches=int(raw.get("fetches", 0)),
         fetch_seconds=float(raw.get("fetch_seconds", 0.0)),
+        rule_counts={
+            name.removeprefix(RULE_FIELD): int(value)
+            for name, value in sorted(raw.items())
+            if name.startswith(RULE_FIELD) and value.lstrip("-").isdigit()
+        },
     )
 
 
@@ -197,6 +205,8 @@ class Outcome(Protocol):
     def counts(self) -> Mapping[str, int]: ...  # "new", "changed", … → how many
     @property
     def body_bytes(self) -> int | None: ...
+    @property
+    def rule_counts(self) -> Mapping[str, int]: ...  # "blocked: block[0]", … → how many
 
 
 GONE_STATUS = 410
@@ -269,6 +279,8 @@ async def record_outcome(
       `seen_pages` so the next poll tries it again; the listing's own state is untouched;
     - a page's category path that no rule maps: counted in `unmapped`, so operators can
       add a rule;
+    - the processing stage's per-rule counts (articles blocked or not kept, by which rule;
+      regex timeouts), of the poll and of every page: added to `rule:<name>` fields;
     - every poll of the source itself (not a page its listing found): one entry on its
       fetch timeline (`Keys.fetch_log`: time, status, bytes, new/changed counts), capped
       at `FETCH_LOG_SIZE`.
@@ -339,6 +351,9 @@ async def record_outcome(
             if page.unmapped:
                 pipe.hincrby(state_key, "unmapped", 1)
                 pipe.hset(state_key, "last_unmapped", page.unmapped)
+            for name, count in page.rule_counts.items():
+                if count:
+                    pipe.hincrby(state_key, RULE_FIELD + name, count)
         replies = await pipe.execute()
     if failed and not gone:
         due = next_poll(source, now, int(replies[0]))

@@ -86,7 +86,8 @@ _SCALARS: dict[object, str] = {str: "string", int: "integer", float: "number", b
 
 
 def type_schema(hint: object) -> dict[str, Any]:
-    """The JSON schema of a field type: scalars, `X | None`, tuples and lists of one type."""
+    """The JSON schema of a field type: scalars, `X | None`, tuples and lists of one type,
+    dicts of string keys."""
     if hint in _SCALARS:
         return {"type": _SCALARS[hint]}
     args = typing.get_args(hint)
@@ -101,6 +102,8 @@ def type_schema(hint: object) -> dict[str, Any]:
         return {"anyOf": [type_schema(a) for a in args]}
     if origin in (tuple, list) and args:
         return {"type": "array", "items": type_schema(args[0])}
+    if origin is dict and len(args) == 2:
+        return {"type": "object", "additionalProperties": type_schema(args[1])}
     return {}  # anything: said no more precisely than the type does
 
 
