@@ -60,6 +60,19 @@ def _word_patterns(words: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], ...],
     return tuple(term_patterns(normalise_terms(entry)) for entry in words if normalise_terms(entry))
 
 
+def duration_text(value: timedelta) -> str:
+    """`2d`, `1d12h`, `90s`, `0.5s`: a duration as the config file writes it."""
+    seconds = value.total_seconds()
+    if seconds != int(seconds) or seconds < 1:
+        return f"{seconds:g}s"
+    out, rest = "", int(seconds)
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            out += f"{rest // size}{unit}"
+            rest %= size
+    return out
+
+
 def _label(rule: FilterRule) -> str:
     parts = []
     where = "" if rule.field == "any" else f"{rule.field} "
@@ -68,7 +81,7 @@ def _label(rule: FilterRule) -> str:
     if rule.regex is not None:
         parts.append(f"{where}regex /{rule.regex.text}/")
     if rule.older_than is not None:
-        parts.append(f"older than {rule.older_than}")
+        parts.append(f"older than {duration_text(rule.older_than)}")
     return " and ".join(parts)
 
 
