@@ -3,9 +3,11 @@
 Why at ingest, before the store, and not as a view over stored articles: an article
 that is not stored cannot leak into any feed, archive page, combined feed, cache or
 API, and costs no retention slot that a wanted article needed. (A stored-but-hidden
-flag would have to be honoured by every reader of the store, now and in future.) The
-price: a rule added later does not remove articles stored before it; `syndicator hide`
-does that for one article, retention for the rest.
+flag would have to be honoured by every reader of the store, now and in future.) An
+article stored before a rule that now drops it (a rule added since, or an upstream edit)
+is withdrawn when its source lists it again (`ingest.storing.withdraw`: removed from
+the store and its feeds republished, without a tombstone, so it returns if the rule
+goes); an article another source also lists stays, as that source did not block it.
 
 Rules come from `[filters]` (every source) and the source's own `keep`/`block`. Order:
 1. block rules, `[filters]`'s then the source's, in file order: the first that matches
