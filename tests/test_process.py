@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from syndicator.ingest import ingest_source
 from syndicator.models import Article
@@ -198,3 +198,24 @@ async def test_an_article_a_new_rule_blocks_is_withdrawn_from_store_and_feeds(
     assert sorted(a.title for a in everything) == ["rss title 0", "rss title 2"]
     assert third.counts["new"] == 1
     assert len(back) == 3
+
+
+async def test_an_article_stored_while_fresh_is_not_withdrawn_for_growing_old(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    now = datetime.now(UTC)
+    feed_items = [replace(item, published=now - timedelta(hours=1)) for item in items("rss", 2)]
+    upstream.put("/f.rss", rss(feed_items), "application/rss+xml")
+    config = one_feed_config(
+        tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss", block=[{"older_than": "2d"}]
+    )
+    runtime = Runtime.open(config, redis_url)
+    try:
+        first = await ingest_source(runtime, "feed", now=now)
+        later = await ingest_source(runtime, "feed", now=now + timedelta(days=3), force=True)
+        stored = await newest_articles(runtime.redis, runtime.keys, "tech", 10)
+    finally:
+        await runtime.close()
+    assert first.counts == {"new": 2}
+    assert later.counts == {"filtered": 2}  # too old to store now, but not withdrawn
+    assert len(stored) == 2

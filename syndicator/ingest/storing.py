@@ -110,7 +110,8 @@ async def store_article_chunks(
         if chain is not None:
             processed = await chain.process(chunk)
             chunk = processed.articles
-            withdrawn = await withdraw(runtime, [d.article for d in processed.dropped], chain, now=now)
+            gone = [d.article for d in processed.dropped if d.withdraw]
+            withdrawn = await withdraw(runtime, gone, chain, now=now)
             if withdrawn:
                 counts["withdrawn"] += len(withdrawn)
                 touched.update(slug for slugs in withdrawn for slug in slugs)

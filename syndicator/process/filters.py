@@ -8,6 +8,8 @@ article stored before a rule that now drops it (a rule added since, or an upstre
 is withdrawn when its source lists it again (`ingest.storing.withdraw`: removed from
 the store and its feeds republished, without a tombstone, so it returns if the rule
 goes); an article another source also lists stays, as that source did not block it.
+A rule with `older_than` never withdraws: an article stored while fresh is not taken
+back for growing old (retention does that).
 
 Rules come from `[filters]` (every source) and the source's own `keep`/`block`. Order:
 1. block rules, `[filters]`'s then the source's, in file order: the first that matches
@@ -210,15 +212,18 @@ class _Matcher:
         return found is not None
 
 
-def verdict(article: Article, rules: RuleSet, context: ProcessContext) -> tuple[str, str] | None:
-    """None to keep `article`, else (the rule's count name, the reason) it is dropped for."""
+def verdict(article: Article, rules: RuleSet, context: ProcessContext) -> Dropped | None:
+    """None to keep `article`, else why it is dropped (the rule's count name, the reason)."""
     matcher = _Matcher(article, rules, context.now, context)
     for rule in rules.block:
         if matcher.matches(rule):
-            return f"blocked: {rule.name}", f"blocked by {rule.name} ({rule.label})"
+            reason = f"blocked by {rule.name} ({rule.label})"
+            return Dropped(article, f"blocked: {rule.name}", reason, withdraw=rule.older_than is None)
     for keep, where in ((rules.global_keep, "filters.keep"), (rules.source_keep, "keep")):
         if keep and not any(matcher.matches(rule) for rule in keep):
-            return f"not kept: {where}", f"matches none of the {where} rules"
+            aged = any(rule.older_than is not None for rule in keep)
+            reason = f"matches none of the {where} rules"
+            return Dropped(article, f"not kept: {where}", reason, withdraw=not aged)
     return None
 
 
@@ -253,7 +258,6 @@ class FilterStep:
             if found is None:
                 kept.append(article)
             else:
-                rule, reason = found
-                context.counts[rule] += 1
-                dropped.append(Dropped(article, rule, reason))
+                context.counts[found.rule] += 1
+                dropped.append(found)
         return Batch(kept, dropped, batch.annotations)
