@@ -136,10 +136,11 @@ def test_twenty_distinct_tags_are_allowed_and_duplicates_count_once() -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("limt=5", "limt: unknown parameter 'limt'; a feed takes only limit, since, q, tag and own"),
+        ("limt=5", "limt: unknown parameter 'limt'; a feed takes only limit, since, q, exclude, tag and own"),
         (
             "x=1&_=123",
-            "parameters: unknown parameters '_', 'x'; a feed takes only limit, since, q, tag and own",
+            "parameters: unknown parameters '_', 'x'; "
+            "a feed takes only limit, since, q, exclude, tag and own",
         ),
         ("limit=5&limit=6", "limit: given 2 times; give it at most once"),
         ("since=2026-11-20&since=2026-11-21&since=1", "since: given 3 times; give it at most once"),
@@ -195,3 +196,13 @@ def test_a_refusal_names_its_parameter_and_is_a_syndicator_error() -> None:
 
 def test_a_bad_parameter_is_refused_even_beside_good_ones() -> None:
     assert refusal("q=rust&tag=tech&limit=9999").startswith("limit: ")
+
+
+def test_exclude_is_normalised_like_q_and_matches_any_word():
+    query = parse_query([("exclude", "  Sponsored   广告 sponsored "), ("q", "News")])
+    assert query.exclude == "sponsored 广告"
+    assert query.query_string() == "exclude=sponsored%20%E5%B9%BF%E5%91%8A&q=news"
+    assert query.filters and "without “sponsored 广告”" in query.describe()
+    assert parse_query([("exclude", "SPONSORED 广告")]) == parse_query([("exclude", "sponsored  广告")])
+    with pytest.raises(QueryError, match=r"^exclude: must contain at least one word to exclude$"):
+        parse_query([("exclude", " ")])

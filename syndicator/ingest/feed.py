@@ -1,4 +1,4 @@
-"""A feed source, one pass: fetch → parse and normalise (in the pool) → store → (request) publish.
+"""A feed source, one pass: fetch → parse and normalise (in the pool) → process → store → publish.
 
 It never loses stored items: a fetch or parse failure stores nothing, and the articles
 and feeds already published stay exactly as they were. It returns what happened; the
@@ -17,6 +17,7 @@ from syndicator.ingest.storing import store_article_chunks
 from syndicator.models import FetchResult, Source, Validators
 from syndicator.normalise.feed import NormalisedFeed
 from syndicator.parse import ParseError
+from syndicator.process import Chain
 from syndicator.runtime import Runtime
 from syndicator.store.polling import check_host
 from syndicator.store.sources import load_state
@@ -47,9 +48,11 @@ async def ingest_feed(
 
     # Unpickled one chunk at a time, as each is stored: the loop answers requests in
     # between, and at most one chunk of Articles is alive (see store_article_chunks).
+    # The processing stage (syndicator.process) runs on each chunk before it is stored.
     chunks = (feed.articles(index) for index in range(len(feed.chunks)))
+    chain = Chain(runtime, source, now=now)
     counts, touched = await store_article_chunks(
-        runtime, f"feed:{source.id}", chunks, feed.categories, now=now
+        runtime, f"feed:{source.id}", chunks, feed.categories, now=now, chain=chain
     )
     if feed.skipped:
         counts["skipped"] += feed.skipped
@@ -59,13 +62,14 @@ async def ingest_feed(
         source.url,
         "updated",
         counts=dict(counts),
-        warnings=feed.warnings,
+        warnings=(*feed.warnings, *chain.warnings),
         touched=tuple(sorted(touched)),
         http_status=fetched.status,
         validators=fetched.validators,
         body_bytes=len(fetched.body),
         hint=strongest(header_hint(fetched.headers, now), doc_hint),
         doc_hint=doc_hint,
+        rule_counts=chain.rule_counts,
     )
 
 

@@ -58,6 +58,9 @@ class IngestReport:
     # and its document's hints), and the document's own (<ttl>, sy:), kept over 304s.
     hint: PollHint | None = None
     doc_hint: PollHint | None = None
+    # The processing stage's per-rule counts (`blocked: filters.block[0]`, `regex timeout:
+    # block[1]`): added up on the source's health by record_outcome.
+    rule_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def last_status(self) -> str:

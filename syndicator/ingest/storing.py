@@ -1,6 +1,8 @@
-"""Store a batch of normalised articles, apply retention, and request publishing.
+"""Process and store a batch of normalised articles, apply retention, and request publishing.
 
-Shared by feed and page ingest. A run first writes which indexes it is about to touch
+Shared by feed and page ingest. Each chunk goes through the processing stage
+(`syndicator.process`: filters, …) just before it is stored; what the stage drops is
+never stored. A run first writes which indexes it is about to touch
 under its own run key; only after publish was requested is that marker removed. A run
 that finds a marker left by a run that died in between publishes those indexes too, so a
 crash between storing and publishing never leaves a feed stale.
@@ -15,9 +17,45 @@ from datetime import datetime
 
 from syndicator import metrics
 from syndicator.models import ALL_CATEGORY, Article
+from syndicator.process import Chain
 from syndicator.publish import request_publish
 from syndicator.runtime import Runtime
 from syndicator.store.articles import apply_retention, upsert_articles
+from syndicator.store.takedown import hide_article
+
+
+async def withdraw(
+    runtime: Runtime, dropped: list[Article], chain: Chain, *, now: datetime
+) -> list[tuple[str, ...]]:
+    """Take out of the store the dropped articles stored before (a rule added since, or an
+    edit upstream that a rule now blocks), so a dropped article is in no feed. Only those
+    this source alone lists; no tombstone, so one the rules no longer drop comes back.
+    Returns the categories each left (to be published again)."""
+    if not dropped:
+        return []
+    redis, keys = runtime.redis, runtime.keys
+    async with redis.pipeline(transaction=False) as pipe:
+        for article in dropped:
+            pipe.exists(keys.article(article.id))
+        stored = await pipe.execute()
+    source = chain.context.source.id
+    left: list[tuple[str, ...]] = []
+    for article, exists in zip(dropped, stored, strict=True):
+        if not exists:
+            continue
+        hidden = await hide_article(
+            redis,
+            keys,
+            article.id,
+            slugs=runtime.config.categories,
+            now=now,
+            who="filters",
+            tombstoned=False,
+            only_source=source,
+        )
+        if hidden is not None:
+            left.append(tuple(s for s in hidden.categories if s in runtime.config.categories))
+    return left
 
 
 def indexes_for(runtime: Runtime, categories: tuple[str, ...]) -> tuple[str, ...]:
@@ -29,11 +67,11 @@ def indexes_for(runtime: Runtime, categories: tuple[str, ...]) -> tuple[str, ...
 
 
 async def store_articles(
-    runtime: Runtime, run_key: str, articles: list[Article], *, now: datetime
+    runtime: Runtime, run_key: str, articles: list[Article], *, now: datetime, chain: Chain | None = None
 ) -> tuple[Counter[str], set[str]]:
     """Upsert `articles` into their indexes; returns outcome counts and the touched indexes."""
     categories = {a.categories for a in articles}
-    return await store_article_chunks(runtime, run_key, [articles], categories, now=now)
+    return await store_article_chunks(runtime, run_key, [articles], categories, now=now, chain=chain)
 
 
 async def store_article_chunks(
@@ -43,8 +81,13 @@ async def store_article_chunks(
     categories: Iterable[tuple[str, ...]],
     *,
     now: datetime,
+    chain: Chain | None = None,
 ) -> tuple[Counter[str], set[str]]:
     """`store_articles` for articles that come a chunk at a time; `categories` are all theirs.
+
+    `chain` (the ingest's processing stage) runs on each chunk before it is stored; its
+    dropped articles are counted as `filtered`. Ingest always passes one; without it
+    (tests of the store, re-ingest of stored records) articles are stored as given.
 
     Why chunks: a feed of 100,000 entries held as one list of Articles grows the heap so
     much that Python's full garbage collections, each a pass over every object, held the
@@ -64,7 +107,22 @@ async def store_article_chunks(
     touched: set[str] = set(json.loads(left_over)) if left_over else set()
     by_source: dict[str, Counter[str]] = {}  # the same counts per source, for the metrics
     for chunk in chunks:
+        if chain is not None:
+            processed = await chain.process(chunk)
+            chunk = processed.articles
+            gone = [d.article for d in processed.dropped if d.withdraw]
+            withdrawn = await withdraw(runtime, gone, chain, now=now)
+            if withdrawn:
+                counts["withdrawn"] += len(withdrawn)
+                touched.update(slug for slugs in withdrawn for slug in slugs)
+                planned = sorted(set(all_planned) | touched)  # publish them even after a crash
+                await redis.hset(keys.pending_publish, run_key, json.dumps(planned))
+        for article in chunk:  # a step may have changed an article's categories
+            if article.categories not in by_categories:
+                by_categories[article.categories] = indexes_for(runtime, article.categories)
         batch = [(article, by_categories[article.categories]) for article in chunk]
+        if not batch:
+            continue
         results = await upsert_articles(redis, keys, batch, now=now)
         for (article, _indexes), result in zip(batch, results, strict=True):
             counts[result.outcome.value] += 1
@@ -72,6 +130,8 @@ async def store_article_chunks(
             touched.update(result.indexes)
     for source_id, outcomes in by_source.items():
         metrics.count_articles(outcomes, source_id)
+    if chain is not None:
+        chain.add_to(counts)
 
     for slug in sorted(touched):
         evicted = await apply_retention(

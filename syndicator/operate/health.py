@@ -59,6 +59,9 @@ class SourceHealth:
     robots_refused: int = 0
     last_robots_refusal: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # configured header names → "***"
+    # Articles the processing stage dropped, per rule, since the source's state began
+    # (`blocked: filters.block[0]`, `not kept: keep`), and regex rules that timed out.
+    rule_counts: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -122,6 +125,7 @@ def _health(
         robots_refused=state.robots_refused,
         last_robots_refusal=redact_text(state.last_robots_refusal) if state.last_robots_refusal else None,
         headers=redact_headers(source.headers),
+        rule_counts=dict(state.rule_counts),
     )
 
 

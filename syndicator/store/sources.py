@@ -36,6 +36,7 @@ from syndicator.store.polling import (
 from syndicator.store.polling import MAX_BACKOFF as MAX_BACKOFF  # where tests and callers look
 
 COOLDOWN_STATUSES = frozenset({429, 503})
+RULE_FIELD = "rule:"  # state hash fields `rule:<count name>`: the processing stage's counts
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class SourceState:
     poll_hint: str | None = None  # the upstream's hint the last poll got: `RSS <ttl> 1h`
     next_due_reason: str | None = None  # why next_due is when it is
     doc_hint: PollHint | None = None  # the last document's own hint (<ttl>, sy:), kept over 304s
+    # The processing stage's counts per rule since the state began (`blocked: block[0]`).
+    rule_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def mean_fetch_seconds(self) -> float | None:
@@ -105,6 +108,11 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         poll_hint=raw.get("poll_hint") or None,
         next_due_reason=raw.get("next_due_reason") or None,
         doc_hint=_hint(raw.get("doc_hint")),
+        rule_counts={
+            name.removeprefix(RULE_FIELD): int(value)
+            for name, value in sorted(raw.items())
+            if name.startswith(RULE_FIELD) and value.lstrip("-").isdigit()
+        },
     )
 
 
@@ -247,11 +255,14 @@ class Outcome(Protocol):
     def robots_refused(self) -> bool: ...
     @property
     def error_at(self) -> str | None: ...
+    @property
     def retry_after(self) -> float | None: ...
     @property
     def hint(self) -> PollHint | None: ...  # the upstream's hint for the next poll
     @property
     def doc_hint(self) -> PollHint | None: ...  # the document's own (kept over 304s)
+    @property
+    def rule_counts(self) -> Mapping[str, int]: ...  # "blocked: block[0]", … → how many
 
 
 GONE_STATUS = 410
@@ -326,6 +337,8 @@ async def record_outcome(
       add a rule;
     - a page robots.txt refused (the source's own or one its listing found): counted in
       `robots_refused`, with `last_robots_refusal` naming the URL and the reason;
+    - the processing stage's per-rule counts (articles blocked or not kept, by which rule;
+      regex timeouts), of the poll and of every page: added to `rule:<name>` fields;
     - every poll of the source itself (not a page its listing found): one entry on its
       fetch timeline (`Keys.fetch_log`: time, status, bytes, new/changed counts), capped
       at `FETCH_LOG_SIZE`;
@@ -422,6 +435,9 @@ async def record_outcome(
                 pipe.hincrby(state_key, "robots_refused", 1)
                 refusal = f"{page.error_at or page.url}: {page.reason or page.error}"
                 pipe.hset(state_key, "last_robots_refusal", refusal)
+            for name, count in page.rule_counts.items():
+                if count:
+                    pipe.hincrby(state_key, RULE_FIELD + name, count)
         replies = await pipe.execute()
     if failed and not gone:
         plan = plan_poll(source, now, adaptive=adaptive, errors=int(replies[0]), hint=outcome.hint)
