@@ -210,6 +210,9 @@ def _sources(path: Path, tables: list[SourceTable], categories: dict[str, Catego
             key = f'{prefix}.category_map."{upstream}"'
             rules.append(_category_rule(path, key, upstream, slug))
             known(key, slug)
+        if table.full_text and table.kind != "feed":
+            problem = f"only a feed source fetches full text (this one is kind {table.kind!r})"
+            raise ConfigError(path, f"{prefix}.full_text", problem)
         site_rules = SiteRules(**_fields(table.rules))
         sources[table.id] = Source(**{**_fields(table), "category_map": tuple(rules), "rules": site_rules})
     return sources

@@ -7,13 +7,15 @@ caller (`syndicator.ingest.ingest_source`) records it on the source.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from syndicator.fetch import FetchError
 from syndicator.ingest.bounded import OverParseLimit, bounded, log_again, parse_and_normalise
+from syndicator.ingest.fulltext import WAITING, hold_new_articles, read_held_inline
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_article_chunks
-from syndicator.models import FetchResult, Source, Validators
+from syndicator.models import Article, FetchResult, Source, Validators
 from syndicator.normalise.feed import NormalisedFeed
 from syndicator.parse import ParseError
 from syndicator.runtime import Runtime
@@ -41,12 +43,29 @@ async def ingest_feed(
 
     # Unpickled one chunk at a time, as each is stored: the loop answers requests in
     # between, and at most one chunk of Articles is alive (see store_article_chunks).
-    chunks = (feed.articles(index) for index in range(len(feed.chunks)))
+    chunks: Iterable[list[Article]] = (feed.articles(index) for index in range(len(feed.chunks)))
+    waiting, fetching = 0, ()
+    if source.full_text:  # new items wait for their page (ingest/fulltext.py)
+        holdings = [await hold_new_articles(runtime, source, chunk, now=now) for chunk in chunks]
+        chunks = [h.kept for h in holdings]
+        waiting = sum(h.waiting for h in holdings)
+        fetching = tuple(i for h in holdings for i in h.fetching)
     counts, touched = await store_article_chunks(
         runtime, f"feed:{source.id}", chunks, feed.categories, now=now
     )
     if feed.skipped:
         counts["skipped"] += feed.skipped
+    pages: tuple[IngestReport, ...] = ()
+    if fetching and runtime.queue is None:  # the CLI: read the pages now, one by one
+        pages = tuple(await read_held_inline(runtime, source, fetching, now=now))
+        for page in pages:
+            touched.update(page.touched)
+            counts.update(page.counts)
+            if page.status == "error":
+                counts["page errors"] += 1
+        waiting -= len(pages)
+    if waiting:
+        counts[WAITING] += waiting
     return IngestReport(
         source.id,
         source.url,
@@ -57,6 +76,7 @@ async def ingest_feed(
         http_status=fetched.status,
         validators=fetched.validators,
         body_bytes=len(fetched.body),
+        pages=pages,
     )
 
 

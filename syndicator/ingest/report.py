@@ -51,6 +51,9 @@ class IngestReport:
     unmapped: str | None = None
     pages: tuple[IngestReport, ...] = ()
     body_bytes: int | None = None  # bytes of the body fetched (0 for a 304; None: none fetched)
+    # The page of a `full_text` source's item (ingest/fulltext.py): like a listing's page,
+    # it leaves the source's own fetch state alone; a failure counts in `full_text_errors`.
+    full_text: bool = False
 
     @property
     def last_status(self) -> str:
@@ -82,6 +85,7 @@ def failed(
     at: str | None = None,
     fetch: FetchError | None = None,
     from_listing: bool = False,
+    full_text: bool = False,
 ) -> IngestReport:
     """A pass over `url` that stored nothing, failing at `at` (default `url`) for `reason`.
 
@@ -100,6 +104,7 @@ def failed(
         retry_after=fetch.retry_after if fetch else None,
         http_status=fetch.status if fetch else None,
         from_listing=from_listing,
+        full_text=full_text,
     )
 
 

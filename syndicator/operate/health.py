@@ -48,6 +48,12 @@ class SourceHealth:
     mean_fetch_seconds: float | None
     last_fetch_seconds: float | None
     warnings: tuple[str, ...]
+    # `full_text` sources: items waiting for their page now, pages read, pages that failed
+    # (the item kept its summary) and the last failure with its page URL (redacted).
+    full_text_held: int = 0
+    full_text_pages: int = 0
+    full_text_errors: int = 0
+    last_full_text_error: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -74,6 +80,7 @@ def _health(
     due: float | None,
     stored: int,
     recent: int,
+    held: int = 0,
 ) -> SourceHealth:
     polled = source.enabled and halt is None
     return SourceHealth(
@@ -105,6 +112,10 @@ def _health(
         else None,
         last_fetch_seconds=state.last_duration,
         warnings=tuple(redact_text(w) for w in state.warnings),
+        full_text_held=held,
+        full_text_pages=state.full_text_pages,
+        full_text_errors=state.full_text_errors,
+        last_full_text_error=redact_text(state.last_full_text_error) if state.last_full_text_error else None,
     )
 
 
@@ -119,9 +130,11 @@ async def _healths(runtime: Runtime, sources: list[Source], now: datetime) -> li
             pipe.zscore(keys.due, source.id)
             pipe.zcard(index)
             pipe.zcount(index, since, "+inf")
+            pipe.hlen(keys.held(source.id))
         replies = await pipe.execute()
+    n = 4  # replies per source
     return [
-        _health(source, state, halts.get(source.id), replies[3 * i], replies[3 * i + 1], replies[3 * i + 2])
+        _health(source, state, halts.get(source.id), *replies[n * i : n * i + n])
         for i, (source, state) in enumerate(zip(sources, states, strict=True))
     ]
 

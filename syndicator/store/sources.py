@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from syndicator.models import Source, Validators
 from syndicator.store.keys import Keys
@@ -50,6 +51,9 @@ class SourceState:
     last_duration: float | None = None  # seconds the last poll took (fetch, parse, store)
     fetches: int = 0  # polls timed so far, for the mean
     fetch_seconds: float = 0.0
+    full_text_pages: int = 0  # pages of a full_text source's items read (or tried)
+    full_text_errors: int = 0  # … that failed: the item kept its summary
+    last_full_text_error: str | None = None  # `source: page URL: reason`
 
     @property
     def mean_fetch_seconds(self) -> float | None:
@@ -83,6 +87,9 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         last_duration=float(raw["last_duration"]) if raw.get("last_duration") else None,
         fetches=int(raw.get("fetches", 0)),
         fetch_seconds=float(raw.get("fetch_seconds", 0.0)),
+        full_text_pages=int(raw.get("full_text_pages", 0)),
+        full_text_errors=int(raw.get("full_text_errors", 0)),
+        last_full_text_error=raw.get("last_full_text_error") or None,
     )
 
 
@@ -197,6 +204,8 @@ class Outcome(Protocol):
     def counts(self) -> Mapping[str, int]: ...  # "new", "changed", … → how many
     @property
     def body_bytes(self) -> int | None: ...
+    @property
+    def full_text(self) -> bool: ...  # the page of a full_text source's item
 
 
 GONE_STATUS = 410
@@ -267,6 +276,9 @@ async def record_outcome(
       poll until an operator resumes it;
     - a page found by its listing failed: `page_errors` grows, the page is forgotten by
       `seen_pages` so the next poll tries it again; the listing's own state is untouched;
+    - the page of a `full_text` source's item (`outcome.full_text`): only its counters,
+      `full_text_pages` and, failed, `full_text_errors` and `last_full_text_error` (the
+      item was kept with its summary); the source's poll state is untouched;
     - a page's category path that no rule maps: counted in `unmapped`, so operators can
       add a rule;
     - every poll of the source itself (not a page its listing found): one entry on its
@@ -277,6 +289,9 @@ async def record_outcome(
     on the error count the first returned.
     """
     state_key = keys.source_state(source.id)
+    if outcome.full_text:  # an item's page: its own fields, never the source's poll state
+        await _record_full_text(redis, state_key, outcome, now=now)
+        return
     failed = outcome.status == "error" and not outcome.from_listing
     gone = failed and outcome.http_status == GONE_STATUS
     polled = {"last_outcome": outcome.status, "last_http_status": outcome.http_status or ""}
@@ -330,6 +345,9 @@ async def record_outcome(
             pipe.hincrbyfloat(state_key, "fetch_seconds", duration)
             pipe.hincrby(state_key, "fetches", 1)
         for page in (outcome, *outcome.pages):
+            if page.full_text:
+                _full_text_fields(pipe, state_key, page, now)
+                continue
             if page.from_listing and page.status == "error":
                 pipe.hincrby(state_key, "page_errors", 1)
                 pipe.hset(
@@ -346,3 +364,22 @@ async def record_outcome(
             pipe.hset(state_key, "next_due", _iso(due))
             pipe.zadd(keys.due, {source.id: due.timestamp()})
             await pipe.execute()
+
+
+def _full_text_fields(pipe: Pipeline, state_key: str, outcome: Outcome, now: datetime) -> None:
+    """Queue what the page of a `full_text` source's item changes on the source: a failure
+    (404, refused, no article) counts in `full_text_errors` with its URL and reason in
+    `last_full_text_error`; every read counts in `full_text_pages`."""
+    pipe.hincrby(state_key, "full_text_pages", 1)
+    if outcome.status == "error":
+        pipe.hincrby(state_key, "full_text_errors", 1)
+        pipe.hset(
+            state_key,
+            mapping={"last_full_text_error": outcome.error or "", "last_full_text_error_at": _iso(now)},
+        )
+
+
+async def _record_full_text(redis: Redis, state_key: str, outcome: Outcome, *, now: datetime) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        _full_text_fields(pipe, state_key, outcome, now)
+        await pipe.execute()
