@@ -179,6 +179,10 @@ def print_preview(result: Preview, out: Any = None) -> None:
     if result.stopped:
         header += f"; stopped at {', '.join(result.stopped)}"
     print(redact_text(header), file=out)
+    if result.headers:  # names only: the values are shown as *** (they may be secrets)
+        print(
+            f"  headers: {', '.join(f'{name}: {value}' for name, value in result.headers.items())}", file=out
+        )
     if result.error:
         print(f"  error: {result.error}", file=out)
     for warning in result.warnings[:20]:

@@ -108,6 +108,16 @@ class Source:
     max_pages: v.PositiveInt = 100  # article pages enqueued per poll at most
     crawl_delay: v.Seconds = 1.0  # seconds between two requests to the same host
     host_concurrency: v.PositiveInt = 2  # requests in flight to one host across all workers
+    # robots.txt (RFC 9309, product token `Syndicator`) is obeyed for every page this source
+    # fetches (page kinds, full text); only `obey_robots = false` opts out (fetch/robots.py).
+    obey_robots: bool = True
+    # Extra request headers (in the file a table: `"User-Agent" = "…"`, `Cookie`, `Referer`).
+    # Values may be secrets: never logged, shown as `***`; Cookie and Authorization are not
+    # sent on past a redirect to another origin. Kept out of repr() for the same reason.
+    headers: v.Headers = field(default=(), repr=False)
+    # The charset to read this source's documents in, whatever they declare (a site whose
+    # declaration lies): used by page/listing decoding and feed parsing. None: as declared.
+    encoding: v.Encoding | None = None
     # Feed sources: fetch each new item's link as a page job and take the page's body when
     # it is clearly longer than the item's (syndicator/ingest/fulltext.py); an item waits
     # for it, out of every feed, at most `full_text_wait`.

@@ -11,6 +11,7 @@ URL inside a line of text (an error names its URL).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 SECRET_PARAMETERS = frozenset(
@@ -59,3 +60,12 @@ def redact_text(text: str) -> str:
         return redact_url(stripped) + found[len(stripped) :]
 
     return _URL.sub(one, text)
+
+
+def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A source's configured request headers as they may be shown: every name, no value.
+
+    A value may be a session cookie, a token or a signed referer; nobody reading health,
+    the API or a preview needs it, and a log never gets one (`Source` keeps them out of
+    its repr)."""
+    return {name: MASK for name, _value in headers}

@@ -13,6 +13,7 @@ after; durations and sizes accept a number or a string, so they check the type t
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import ipaddress
 import re
@@ -344,3 +345,71 @@ def _redis_url(url: str | None) -> str | None:
 SourceUrl = Annotated[str, AfterValidator(_not_empty), AfterValidator(_source_url)]
 PublicUrl = Annotated[str | None, AfterValidator(_public_url)]
 RedisUrl = Annotated[str | None, AfterValidator(_redis_url)]
+
+
+# ---------------------------------------------------------------- request headers, encodings
+
+# Headers the fetcher owns: conditional GET, decompression (the size limit is counted after
+# it), the connection and the message framing. A source that set them would break those.
+MANAGED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "upgrade",
+        "trailer",
+        "accept-encoding",
+        "if-none-match",
+        "if-modified-since",
+        "proxy-authorization",
+    }
+)
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+
+
+def _headers(value: object) -> tuple[tuple[str, str], ...]:
+    """A TOML table of header name → value as a tuple of (name, value) pairs.
+
+    Names are RFC 9110 tokens, unique ignoring case, and not one the fetcher manages;
+    values are strings without line breaks or NUL. No message ever quotes a value: it may
+    be a cookie or a token.
+    """
+    if isinstance(value, tuple):  # already pairs (a record built in Python, re-validated)
+        value = dict(value)
+    if not isinstance(value, dict):
+        raise ValueError(f'expected a table of header name = "value", got {type_name(value)}')
+    pairs: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for name, text in value.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"bad header name {name!r} (letters, digits and !#$%&'*+.^_`|~-)")
+        if name.lower() in MANAGED_HEADERS:
+            raise ValueError(f"header {name!r} is set by the fetcher itself and cannot be configured")
+        if name.lower() in seen:
+            raise ValueError(f"header {name!r} is given twice (names ignore case)")
+        if not isinstance(text, str):
+            raise ValueError(f"header {name!r}: expected a string value, got {type_name(text)}")
+        if any(c in text for c in "\r\n\x00"):
+            raise ValueError(f"header {name!r}: the value must not contain line breaks or NUL")
+        seen.add(name.lower())
+        pairs.append((name, text))
+    return tuple(pairs)
+
+
+Headers = Annotated[tuple[tuple[str, str], ...], BeforeValidator(_headers)]
+
+
+def _encoding(label: str) -> str:
+    try:
+        codecs.lookup(label.strip())
+    except LookupError:
+        raise ValueError(
+            f"unknown encoding {label!r} (use a label such as 'gbk', 'big5', 'shift_jis')"
+        ) from None
+    return label.strip()
+
+
+Encoding = Annotated[str, AfterValidator(_not_empty), AfterValidator(_encoding)]

@@ -247,3 +247,24 @@ def test_the_reference_config_documents_the_full_text_keys() -> None:
     reference = (REPO / "config" / "syndicator.toml").read_text(encoding="utf-8")
     for key, default in (("full_text", "false"), ("full_text_wait", '"10m"')):
         assert re.search(rf"^#\s+{key} = {re.escape(default)}\s", reference, re.MULTILINE), key
+
+
+async def test_a_page_robots_txt_refuses_keeps_the_summary_with_the_reason(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    summary_feed(upstream)
+    upstream.put("/robots.txt", b"User-agent: *\nDisallow: /qinggan/\n", "text/plain")
+    config = config_for(tmp_path, upstream, redis_url, prefix)
+    await run_burst_worker(config, redis_url)
+
+    items = json_items(await fetch_all_feeds(config, redis_url, ("qinggan",)))
+    assert items["full"]["content_html"] == SUMMARY and items["full"]["summary"] == SUMMARY
+    assert upstream.seen("/qinggan/gushi/20231123/8812.html") == []  # never asked
+    runtime = Runtime.open(config, redis_url)
+    try:
+        health = await source_health(runtime, "zhaiyao")
+    finally:
+        await runtime.close()
+    assert health.robots_refused == 1 and health.full_text_errors == 2  # and the 404
+    assert health.last_robots_refusal is not None
+    assert upstream.url("/qinggan/gushi/20231123/8812.html") in health.last_robots_refusal

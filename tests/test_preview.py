@@ -25,15 +25,20 @@ def token_env(monkeypatch):
 
 async def assert_nothing_stored(redis, prefix: str, before: dict, *, audited: bool = False) -> None:
     """Every key under the prefix is as it was, but for the politeness slot's next-start
-    time of a host it fetched from: a coordination key that expires (crawl_delay + 1 s).
+    time of a host it fetched from: a coordination key that expires (crawl_delay + 1 s),
+    and the robots.txt cache of an origin whose pages it fetched (the upstream's rules,
+    expiring within a day).
     `audited`: the admin API also recorded each call in the audit log (and nothing else)."""
     after = await store_state(redis, prefix)
     changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
     if audited:
         changed.discard(f"{prefix}audit".encode())
     for key in changed:
-        assert key.decode().startswith(f"{prefix}host:") and key.decode().endswith(":next"), key
         assert key not in before
+        if key.decode().startswith(f"{prefix}robots:"):
+            assert 0 < await redis.ttl(key) <= 24 * 3600  # the upstream's rules, never our data
+            continue
+        assert key.decode().startswith(f"{prefix}host:") and key.decode().endswith(":next"), key
         assert 0 < await redis.pttl(key) <= 60_000  # an expiring slot marker, never data
 
 

@@ -40,12 +40,12 @@ class ExtractError(SyndicatorError):
     """The page holds no article: not HTML, or no body text found. The message says which."""
 
 
-def _text_of(page: bytes | str, content_type: str | None, warnings: list[str]) -> str:
+def _text_of(page: bytes | str, content_type: str | None, warnings: list[str], encoding: str | None) -> str:
     if isinstance(page, str):
         return page
-    if b"\x00" in page[:1024] and not page.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if not encoding and b"\x00" in page[:1024] and not page.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ExtractError("not an HTML page: the content is binary")
-    decoded = decode_page(page, content_type)
+    decoded = decode_page(page, content_type, encoding)
     if decoded.warning:
         warnings.append(decoded.warning)
     return decoded.text
@@ -78,12 +78,15 @@ def extract_article(
     timezone: str = "UTC",
     rules: SiteRules = NO_RULES,
     now: datetime | None = None,
+    encoding: str | None = None,
 ) -> ExtractedArticle:
-    """Everything a reader needs from one article page at `url` (its address, for links)."""
+    """Everything a reader needs from one article page at `url` (its address, for links).
+
+    `encoding` is the source's configured override of the page's charset (`Source.encoding`)."""
     warnings: list[str] = []
     if content_type and not re.search(r"html|xml|text/plain", content_type, re.I):
         raise ExtractError(f"not an HTML page: content type {content_type!r}")
-    text = _text_of(page, content_type, warnings)
+    text = _text_of(page, content_type, warnings, encoding)
     if _NOT_HTML.match(text[:4096]):
         raise ExtractError("not an HTML page: it is a feed or a sitemap (use a feed or sitemap source)")
     if "<" not in text:

@@ -251,17 +251,56 @@ def repair_utf8_feed(body: bytes, content_type: str | None) -> tuple[bytes, str 
     return decoded.text.encode("utf-8"), decoded.warning
 
 
-def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
+def decode_html(body: bytes, content_type: str | None, encoding: str | None = None) -> tuple[str, str]:
     """(text, encoding) of the bytes of an HTML page; `decode_page` also gives the warning."""
-    decoded = decode_page(body, content_type)
+    decoded = decode_page(body, content_type, encoding)
     return decoded.text, decoded.encoding
 
 
-def decode_page(body: bytes, content_type: str | None) -> Decoded:
+def decode_configured(body: bytes, encoding: str) -> Decoded:
+    """`body` read in `encoding`, the source's configured override (`Source.encoding`), for a
+    site whose declaration lies: no BOM, header, meta tag, prolog or detection is consulted.
+    Labels map to their supersets as declared ones do (`gbk` reads as GB18030). Bytes invalid
+    in it are replaced, with a warning counting them."""
+    codec = _codec(encoding) or codecs.lookup(encoding).name
+    if codec == "utf-8" and body.startswith(codecs.BOM_UTF8):
+        body = body[len(codecs.BOM_UTF8) :]
+    text = body.decode(codec, "replace")
+    replaced = _replacements(text, body) if codec == "utf-8" else text.count("\ufffd")
+    if replaced > 0:
+        why = f"bytes invalid in the configured encoding {codec}: {replaced} replaced"
+        return Decoded(text, codec, why)
+    return Decoded(text, codec)
+
+
+_XML_DECLARED_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])[\w.:+-]+\2""")
+_CHARSET_PARAMETER = re.compile(r"""charset\s*=\s*["']?[\w.:+-]*["']?""", re.IGNORECASE)
+
+
+def reencode_configured(
+    body: bytes, content_type: str | None, encoding: str
+) -> tuple[bytes, str | None, str | None]:
+    """(UTF-8 bytes, the Content-Type to give with them, a warning) for a document (a feed)
+    whose configured `encoding` overrides what it declares: read as `decode_configured`
+    does, written out as UTF-8 with its XML declaration and the header's charset saying so,
+    so a parser that trusts declarations (feedparser) reads it right."""
+    decoded = decode_configured(body, encoding)
+    text = _XML_DECLARED_ENCODING.sub(r"\1\2utf-8\2", decoded.text, count=1)
+    if content_type and _CHARSET_PARAMETER.search(content_type):
+        content_type = _CHARSET_PARAMETER.sub("charset=utf-8", content_type, count=1)
+    elif content_type:
+        content_type = f"{content_type}; charset=utf-8"
+    return text.encode("utf-8"), content_type, decoded.warning
+
+
+def decode_page(body: bytes, content_type: str | None, encoding: str | None = None) -> Decoded:
     """The text of an HTML page's bytes, the codec used, and a warning when it is doubtful.
 
-    `content_type` is the HTTP Content-Type header, if any.
+    `content_type` is the HTTP Content-Type header, if any; `encoding`, the source's
+    configured override, wins over everything (`decode_configured`).
     """
+    if encoding:
+        return decode_configured(body, encoding)
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return Decoded(body[len(bom) :].decode(codec, "replace"), codec)

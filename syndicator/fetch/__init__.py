@@ -5,7 +5,7 @@ raises `FetchError`, whose `retryable`/`retry_after` tell the scheduler what to 
 """
 
 from syndicator.fetch.client import Fetcher, parse_retry_after
-from syndicator.fetch.errors import AddressRefused, FetchError
+from syndicator.fetch.errors import AddressRefused, FetchError, RobotsRefused
 from syndicator.fetch.guard import AddressGuard, parse_ip_literal, refusal_reason
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "AddressRefused",
     "FetchError",
     "Fetcher",
+    "RobotsRefused",
     "parse_ip_literal",
     "parse_retry_after",
     "refusal_reason",

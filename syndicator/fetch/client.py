@@ -76,6 +76,29 @@ def lowercase_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
     return out
 
 
+CREDENTIAL_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+"""Request headers never sent on to another origin after a redirect."""
+
+
+def same_origin(current: URL, target: URL) -> bool:
+    """Whether a redirect from `current` to `target` stays on its origin (scheme, host, port).
+
+    One exception, as browsers and requests make it: `http://host/` to `https://host/` on the
+    default ports is the same site moving to TLS, not another origin.
+    """
+    here = (current.scheme, (current.host or "").lower(), current.port)
+    there = (target.scheme, (target.host or "").lower(), target.port)
+    if here == there:
+        return True
+    upgrade = (current.scheme, current.port, target.scheme, target.port) == ("http", 80, "https", 443)
+    return upgrade and here[1] == there[1]
+
+
+def without_credentials(headers: dict[str, str]) -> dict[str, str]:
+    """`headers` less Cookie and Authorization (see CREDENTIAL_HEADERS): for another origin."""
+    return {name: value for name, value in headers.items() if name.lower() not in CREDENTIAL_HEADERS}
+
+
 def _shown(source: Source, hop: URL) -> str:
     """The URL to report: the source's own spelling until a redirect leads elsewhere."""
     try:
@@ -181,12 +204,18 @@ class Fetcher:
                 retryable=True,
             ) from None
 
-    def _request_headers(self, validators: Validators) -> dict[str, str]:
+    def _request_headers(self, source: Source, validators: Validators) -> dict[str, str]:
+        """Ours, then the source's own `headers` (which may replace User-Agent or Accept;
+        the config refuses the ones we manage), then the conditional-GET validators."""
         headers = {
             "User-Agent": self._limits.user_agent,
             "Accept": ACCEPT,
             "Accept-Encoding": "gzip, deflate, br",
         }
+        for name, value in source.headers:
+            for ours in [key for key in headers if key.lower() == name.lower()]:
+                del headers[ours]
+            headers[name] = value
         if validators.etag:
             headers["If-None-Match"] = validators.etag
         if validators.last_modified:
@@ -198,7 +227,7 @@ class Fetcher:
     ) -> FetchResult:
         guarded = not source.allow_private_network
         session = self._session(guarded)
-        headers = self._request_headers(validators)
+        headers = self._request_headers(source, validators)
         hop = url.with_fragment(None)
         for _ in range(self._limits.max_redirects + 1):
             current[0] = hop
@@ -207,7 +236,10 @@ class Fetcher:
                     self._guard.check_host(hop.raw_host or "")
                 async with session.get(hop, headers=headers, allow_redirects=False) as resp:
                     if resp.status in REDIRECT_STATUSES:
-                        hop = self._next_hop(source, hop, resp)
+                        target = self._next_hop(source, hop, resp)
+                        if not same_origin(hop, target):
+                            headers = without_credentials(headers)
+                        hop = target
                         continue
                     return await self._complete(source, hop, resp, validators)
             except AddressBlocked as exc:

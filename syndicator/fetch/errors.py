@@ -45,3 +45,16 @@ class AddressRefused(FetchError):
 
     def __init__(self, source_id: str, url: str, reason: str) -> None:
         super().__init__(source_id, url, reason, retryable=False)
+
+
+class RobotsRefused(FetchError):
+    """robots.txt does not let us fetch the URL (`syndicator.fetch.robots`): its rules
+    disallow it for our product token, or it could not be read (a 5xx or a network error,
+    which RFC 9309 says to take as complete disallow for now).
+
+    Not retryable by the job: the rules are cached (at most a day); the page is tried again
+    on a later poll, against the rules then in force.
+    """
+
+    def __init__(self, source_id: str, url: str, reason: str) -> None:
+        super().__init__(source_id, url, reason, retryable=False)

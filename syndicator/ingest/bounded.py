@@ -97,7 +97,12 @@ def parse_and_normalise(
     logger.addHandler(logged)
     try:
         parsed = parse_bounded(
-            body, dict(headers), url, max_entries=max_entries, max_field_bytes=max_field_bytes
+            body,
+            dict(headers),
+            url,
+            max_entries=max_entries,
+            max_field_bytes=max_field_bytes,
+            encoding=source.encoding,
         )
         normalised = normalise_feed(parsed, source, feed_url=url, fetched_at=fetched_at)
     finally:
@@ -132,7 +137,8 @@ def log_again(feed: NormalisedFeed) -> None:
         log.warning("%d more warnings of that feed's parse were not logged", feed.unlogged)
 
 
-def read_listing(body: bytes, content_type: str | None, url: str) -> ListingPage:
-    """Decode and parse a listing page: the part of discovery that reads untrusted bytes."""
-    text, _encoding = decode_html(body, content_type)
+def read_listing(body: bytes, content_type: str | None, url: str, encoding: str | None = None) -> ListingPage:
+    """Decode and parse a listing page: the part of discovery that reads untrusted bytes.
+    `encoding`: the source's configured override of the page's charset."""
+    text, _encoding = decode_html(body, content_type, encoding)
     return parse_listing(text, url)

@@ -4,7 +4,9 @@ Discovery (a listing or sitemap poll) only finds URLs and enqueues one page job 
 it has not seen before (or whose sitemap lastmod moved), so a worker crash costs one
 page, and many workers share a crawl. Every request to an upstream host goes through the
 host's politeness slot: at most `host_concurrency` in flight across all workers, and
-`crawl_delay` seconds between starts.
+`crawl_delay` seconds between starts (or robots.txt's Crawl-delay, when longer). Every
+page fetch asks robots.txt first (`fetch_politely`, `syndicator.fetch.robots`); a sitemap
+source may name a robots.txt, whose `Sitemap:` lines are then its sitemaps.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from syndicator.discover import DiscoverError, parse_sitemap
+from syndicator.discover import DiscoveredLink, DiscoverError, SitemapDocument, parse_sitemap
 from syndicator.extract import ExtractError, extract_article
-from syndicator.fetch import FetchError
+from syndicator.fetch import FetchError, RobotsRefused
+from syndicator.fetch.robots import is_robots_url, remember_robots, robots_allows, robots_sitemaps
 from syndicator.ingest.bounded import OverParseLimit, bounded, read_listing
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_articles
@@ -33,21 +36,29 @@ MAX_CHILD_SITEMAPS = 50
 
 
 @asynccontextmanager
-async def _polite(runtime: Runtime, source: Source, url: str) -> AsyncIterator[None]:
+async def _polite(
+    runtime: Runtime, source: Source, url: str, robots_delay: float | None = None
+) -> AsyncIterator[None]:
     host = urlsplit(url).hostname or ""
     if not host:  # file: URLs have no host to be polite to
         yield
         return
-    async with host_slot(
-        runtime.redis, runtime.keys, host, limit=source.host_concurrency, delay=source.crawl_delay
-    ):
+    delay = max(source.crawl_delay, robots_delay or 0.0)
+    async with host_slot(runtime.redis, runtime.keys, host, limit=source.host_concurrency, delay=delay):
         yield
 
 
 async def fetch_politely(
     runtime: Runtime, source: Source, url: str, validators: Validators | None = None
 ) -> FetchResult:
-    async with _polite(runtime, source, url):
+    """The page-fetch path (page kinds, listing pages, sitemaps, full text, previews):
+    robots.txt first (`robots_allows`: a refusal raises RobotsRefused, a FetchError naming
+    the URL and the reason), then the host's politeness slot, spaced by the larger of the
+    source's `crawl_delay` and robots.txt's Crawl-delay, then the fetch."""
+    verdict = await robots_allows(runtime, source, url)
+    if not verdict.allowed:
+        raise RobotsRefused(source.id, url, verdict.reason)
+    async with _polite(runtime, source, url, verdict.crawl_delay):
         return await runtime.fetcher.fetch(replace(source, url=url), validators or Validators())
 
 
@@ -130,6 +141,7 @@ async def read_page(
         timezone=source.timezone,
         rules=source.rules,
         now=now,
+        encoding=source.encoding,
     )
     categories, mapped = map_categories(page.category_path, source)
     article = normalise_page(page, source, fetched_at=now, categories=categories)
@@ -184,6 +196,7 @@ async def _discover_listing(
             read_listing,
             fetched.headers.get("content-type"),
             fetched.final_url,
+            source.encoding,
             remember=remember,
         )
         found.extend((u, "") for u in listing.article_urls)
@@ -199,19 +212,33 @@ async def _discover_listing(
 async def _discover_sitemap(
     runtime: Runtime, source: Source, first: FetchResult, max_documents: int | None, remember: bool
 ) -> Discovered:
-    document = await bounded(runtime, first.body, parse_sitemap, first.final_url, remember=remember)
+    # A sitemap source whose URL is a robots.txt reads the sitemaps its `Sitemap:` lines
+    # name, and one level below them: robots.txt names sitemap indexes as often as sitemaps.
+    from_robots = is_robots_url(first.final_url) or is_robots_url(source.url)
+    if from_robots:
+        if first.status == 200 and is_robots_url(source.url):  # the page checks below read it
+            await remember_robots(runtime, source.url, first.body)
+        named = await bounded(runtime, first.body, robots_sitemaps, first.final_url, remember=remember)
+        document = SitemapDocument(links=(), sitemaps=tuple(DiscoveredLink(url) for url in named))
+    else:
+        document = await bounded(runtime, first.body, parse_sitemap, first.final_url, remember=remember)
     links = list(document.links)
-    children = document.sitemaps[:MAX_CHILD_SITEMAPS]
-    if max_documents is not None:
-        children = children[: max(0, max_documents - 1)]
-    for child in children:
-        fetched = await fetch_politely(runtime, source, child.url)
-        links.extend(
-            (await bounded(runtime, fetched.body, parse_sitemap, fetched.final_url, remember=remember)).links
-        )
-    more = len(children) < len(document.sitemaps[:MAX_CHILD_SITEMAPS])
+    queue = [(child.url, 1) for child in document.sitemaps[:MAX_CHILD_SITEMAPS]]
+    budget = (
+        MAX_CHILD_SITEMAPS if max_documents is None else min(MAX_CHILD_SITEMAPS, max(0, max_documents - 1))
+    )
+    read = 0
+    while queue and read < budget:
+        url, depth = queue.pop(0)
+        read += 1
+        fetched = await fetch_politely(runtime, source, url)
+        child = await bounded(runtime, fetched.body, parse_sitemap, fetched.final_url, remember=remember)
+        links.extend(child.links)
+        if from_robots and depth == 1:
+            queue.extend((grandchild.url, 2) for grandchild in child.sitemaps)
+    more = bool(queue) and max_documents is not None and read >= budget
     found = [(link.url, link.lastmod.isoformat() if link.lastmod else "") for link in links]
-    return Discovered(found, 1 + len(children), more)
+    return Discovered(found, 1 + read, more)
 
 
 async def discover_pages(

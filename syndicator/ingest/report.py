@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from syndicator.fetch import FetchError
+from syndicator.fetch import FetchError, RobotsRefused
 from syndicator.models import Validators
 
 Status = Literal["updated", "not-modified", "error"]
@@ -51,6 +51,7 @@ class IngestReport:
     unmapped: str | None = None
     pages: tuple[IngestReport, ...] = ()
     body_bytes: int | None = None  # bytes of the body fetched (0 for a 304; None: none fetched)
+    robots_refused: bool = False  # failed because robots.txt refused `error_at` (RobotsRefused)
     # The page of a `full_text` source's item (ingest/fulltext.py): like a listing's page,
     # it leaves the source's own fetch state alone; a failure counts in `full_text_errors`.
     full_text: bool = False
@@ -104,6 +105,7 @@ def failed(
         retry_after=fetch.retry_after if fetch else None,
         http_status=fetch.status if fetch else None,
         from_listing=from_listing,
+        robots_refused=isinstance(fetch, RobotsRefused),
         full_text=full_text,
     )
 

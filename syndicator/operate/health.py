@@ -10,12 +10,12 @@ are redacted (`syndicator.redact`) before they leave this module.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from syndicator.models import ALL_CATEGORY, Config, Source
 from syndicator.operate.errors import UnknownCategory, UnknownSource, UnknownState
-from syndicator.redact import redact_text, redact_url
+from syndicator.redact import redact_headers, redact_text, redact_url
 from syndicator.runtime import Runtime
 from syndicator.store.sources import Halt, SourceState, halted_sources, load_state
 
@@ -48,6 +48,12 @@ class SourceHealth:
     mean_fetch_seconds: float | None
     last_fetch_seconds: float | None
     warnings: tuple[str, ...]
+    # robots.txt: whether it is obeyed (`obey_robots`), how many page fetches it refused,
+    # and the last refusal as `url: reason` (URL redacted).
+    obey_robots: bool = True
+    robots_refused: int = 0
+    last_robots_refusal: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # configured header names → "***"
     # `full_text` sources: items waiting for their page now, pages read, pages that failed
     # (the item kept its summary) and the last failure with its page URL (redacted).
     full_text_held: int = 0
@@ -112,6 +118,10 @@ def _health(
         else None,
         last_fetch_seconds=state.last_duration,
         warnings=tuple(redact_text(w) for w in state.warnings),
+        obey_robots=source.obey_robots,
+        robots_refused=state.robots_refused,
+        last_robots_refusal=redact_text(state.last_robots_refusal) if state.last_robots_refusal else None,
+        headers=redact_headers(source.headers),
         full_text_held=held,
         full_text_pages=state.full_text_pages,
         full_text_errors=state.full_text_errors,

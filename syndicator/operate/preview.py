@@ -6,7 +6,9 @@ child processes (`read_feed`, `read_page`, `discover_links`); normalising; categ
 mapping. Nothing is stored: no article, index, source state, seen page or over-limit
 record. The only keys a preview writes are the politeness slot's own — a lease removed
 when the request ends and the host's next-start time, which expires after the source's
-`crawl_delay` (plus one second) — so a preview is counted against the host like any poll.
+`crawl_delay` (plus one second) — so a preview is counted against the host like any poll,
+and the robots.txt cache of an origin whose pages it fetched (the upstream's rules, kept at
+most a day: `syndicator.fetch.robots`), since a preview obeys robots.txt as ingest does.
 
 A preview stops at `MAX_ITEMS` articles, `MAX_PAGES` listing pages (or sitemaps) and
 `TIME_LIMIT` seconds, whichever comes first, and says which (`stopped`).
@@ -33,7 +35,7 @@ from syndicator.ingest.pages import PageRead, discover_links, fetch_politely, re
 from syndicator.models import Article, Source
 from syndicator.operate.errors import OperateError, UnknownSource
 from syndicator.parse import ParseError
-from syndicator.redact import redact_text, redact_url
+from syndicator.redact import redact_headers, redact_text, redact_url
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import HostBusy
 
@@ -86,6 +88,7 @@ class Preview:
     documents: int = 0  # upstream documents fetched (feed, listing pages, sitemaps, articles)
     stopped: list[str] = field(default_factory=list)  # which limit ended it, if any
     warnings: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # the source's header names → "***"
 
     @property
     def ok(self) -> bool:
@@ -141,7 +144,7 @@ async def preview_source(
     document or a limit is the preview's `error` or `stopped`.
     """
     now = now or datetime.now(UTC)
-    preview = Preview(source.id, source.kind, redact_url(source.url))
+    preview = Preview(source.id, source.kind, redact_url(source.url), headers=redact_headers(source.headers))
     try:
         async with asyncio.timeout(time_limit):
             await _run(runtime, source, preview, now=now, max_items=max_items, max_pages=max_pages)

@@ -27,6 +27,7 @@ import re
 from dataclasses import fields, replace
 from typing import Any
 
+from syndicator.extract.decode import reencode_configured
 from syndicator.models import ParsedEntry, ParsedFeed
 from syndicator.parse import is_json_feed, parse_feed
 
@@ -160,13 +161,29 @@ def cut_fields(feed: ParsedFeed, *, max_field_bytes: int) -> ParsedFeed:
 
 
 def parse_bounded(
-    body: bytes, headers: dict[str, str], url: str, *, max_entries: int, max_field_bytes: int
+    body: bytes,
+    headers: dict[str, str],
+    url: str,
+    *,
+    max_entries: int,
+    max_field_bytes: int,
+    encoding: str | None = None,
 ) -> ParsedFeed:
-    """`parse_feed` with the limits above: what the parse pool runs for every feed."""
+    """`parse_feed` with the limits above: what the parse pool runs for every feed.
+
+    `encoding`, the source's configured override (`Source.encoding`), re-encodes the
+    document as UTF-8 first, whatever it declares (`reencode_configured`)."""
 
     warnings: list[str] = []
+    if encoding:
+        headers = {k.lower(): v for k, v in headers.items()}
+        body, content_type, warning = reencode_configured(body, headers.get("content-type"), encoding)
+        if content_type is not None:
+            headers["content-type"] = content_type
+        warnings.extend([warning] if warning else [])
     if not is_json_feed(body, {k.lower(): v for k, v in headers.items()}):
-        body, warnings = trim_xml(body, max_entries=max_entries, max_field_bytes=max_field_bytes)
+        body, trimmed = trim_xml(body, max_entries=max_entries, max_field_bytes=max_field_bytes)
+        warnings.extend(trimmed)
     feed = cut_fields(
         parse_feed(body, headers, url, max_entries=max_entries), max_field_bytes=max_field_bytes
     )

@@ -184,6 +184,11 @@ class Keys:
         """arq job ids carry the prefix so two deployments on one database never collide."""
         return f"{self.prefix}{kind}:{name}"
 
+    def robots(self, origin: str) -> str:
+        """Hash of an origin's robots.txt as last fetched (`scheme://host:port`): its rules
+        or what the fetch answered, expiring after at most 24 hours (fetch/robots.py)."""
+        return f"{self.prefix}robots:{origin}"
+
     def held(self, source_id: str) -> str:
         """Hash of article id → JSON record of a `full_text` source's new item waiting for
         its full text: in no category index (so in no feed) until released

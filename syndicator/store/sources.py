@@ -51,6 +51,8 @@ class SourceState:
     last_duration: float | None = None  # seconds the last poll took (fetch, parse, store)
     fetches: int = 0  # polls timed so far, for the mean
     fetch_seconds: float = 0.0
+    robots_refused: int = 0  # page fetches robots.txt refused (fetch/robots.py), all time
+    last_robots_refusal: str | None = None  # `url: reason` of the last one
     full_text_pages: int = 0  # pages of a full_text source's items read (or tried)
     full_text_errors: int = 0  # … that failed: the item kept its summary
     last_full_text_error: str | None = None  # `source: page URL: reason`
@@ -87,6 +89,8 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         last_duration=float(raw["last_duration"]) if raw.get("last_duration") else None,
         fetches=int(raw.get("fetches", 0)),
         fetch_seconds=float(raw.get("fetch_seconds", 0.0)),
+        robots_refused=int(raw.get("robots_refused", 0)),
+        last_robots_refusal=raw.get("last_robots_refusal") or None,
         full_text_pages=int(raw.get("full_text_pages", 0)),
         full_text_errors=int(raw.get("full_text_errors", 0)),
         last_full_text_error=raw.get("last_full_text_error") or None,
@@ -205,6 +209,9 @@ class Outcome(Protocol):
     @property
     def body_bytes(self) -> int | None: ...
     @property
+    def robots_refused(self) -> bool: ...
+    @property
+    def error_at(self) -> str | None: ...
     def full_text(self) -> bool: ...  # the page of a full_text source's item
 
 
@@ -281,6 +288,8 @@ async def record_outcome(
       item was kept with its summary); the source's poll state is untouched;
     - a page's category path that no rule maps: counted in `unmapped`, so operators can
       add a rule;
+    - a page robots.txt refused (the source's own or one its listing found): counted in
+      `robots_refused`, with `last_robots_refusal` naming the URL and the reason;
     - every poll of the source itself (not a page its listing found): one entry on its
       fetch timeline (`Keys.fetch_log`: time, status, bytes, new/changed counts), capped
       at `FETCH_LOG_SIZE`.
@@ -347,8 +356,7 @@ async def record_outcome(
         for page in (outcome, *outcome.pages):
             if page.full_text:
                 _full_text_fields(pipe, state_key, page, now)
-                continue
-            if page.from_listing and page.status == "error":
+            elif page.from_listing and page.status == "error":
                 pipe.hincrby(state_key, "page_errors", 1)
                 pipe.hset(
                     state_key, mapping={"last_page_error": page.error or "", "last_page_error_at": _iso(now)}
@@ -357,6 +365,7 @@ async def record_outcome(
             if page.unmapped:
                 pipe.hincrby(state_key, "unmapped", 1)
                 pipe.hset(state_key, "last_unmapped", page.unmapped)
+            _robots_fields(pipe, state_key, page)
         replies = await pipe.execute()
     if failed and not gone:
         due = next_poll(source, now, int(replies[0]))
@@ -366,11 +375,21 @@ async def record_outcome(
             await pipe.execute()
 
 
+def _robots_fields(pipe: Pipeline, state_key: str, outcome: Outcome) -> None:
+    """Queue the count and reason of a page robots.txt refused (any kind of page)."""
+    if outcome.status == "error" and outcome.robots_refused:
+        pipe.hincrby(state_key, "robots_refused", 1)
+        refusal = f"{outcome.error_at or outcome.url}: {outcome.reason or outcome.error}"
+        pipe.hset(state_key, "last_robots_refusal", refusal)
+
+
 def _full_text_fields(pipe: Pipeline, state_key: str, outcome: Outcome, now: datetime) -> None:
     """Queue what the page of a `full_text` source's item changes on the source: a failure
     (404, refused, no article) counts in `full_text_errors` with its URL and reason in
-    `last_full_text_error`; every read counts in `full_text_pages`."""
-    pipe.hincrby(state_key, "full_text_pages", 1)
+    `last_full_text_error`; every page asked for counts in `full_text_pages` (not an item
+    that needed none any more)."""
+    if outcome.status == "error" or outcome.http_status is not None:
+        pipe.hincrby(state_key, "full_text_pages", 1)
     if outcome.status == "error":
         pipe.hincrby(state_key, "full_text_errors", 1)
         pipe.hset(
@@ -382,4 +401,5 @@ def _full_text_fields(pipe: Pipeline, state_key: str, outcome: Outcome, now: dat
 async def _record_full_text(redis: Redis, state_key: str, outcome: Outcome, *, now: datetime) -> None:
     async with redis.pipeline(transaction=True) as pipe:
         _full_text_fields(pipe, state_key, outcome, now)
+        _robots_fields(pipe, state_key, outcome)
         await pipe.execute()

@@ -101,6 +101,8 @@ def type_schema(hint: object) -> dict[str, Any]:
         return {"anyOf": [type_schema(a) for a in args]}
     if origin in (tuple, list) and args:
         return {"type": "array", "items": type_schema(args[0])}
+    if origin is dict and len(args) == 2:
+        return {"type": "object", "additionalProperties": type_schema(args[1])}
     return {}  # anything: said no more precisely than the type does
 
 
