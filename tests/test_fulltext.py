@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -17,13 +18,15 @@ from arq import create_pool
 
 from syndicator.config import ConfigError
 from syndicator.ingest import ingest_source
-from syndicator.ingest.fulltext import LONGER_BY, clearly_longer, release_due
+from syndicator.ingest.fulltext import LONGER_BY, clearly_longer, release_due, with_full_text
 from syndicator.operate.health import source_health
 from syndicator.publish import publish_category, publish_missing
 from syndicator.runtime import Runtime
+from syndicator.store.articles import Outcome, load_articles, upsert_articles
 from syndicator.store.connection import arq_settings
+from syndicator.store.keys import Keys
 from syndicator.web.app import create_app
-from tests.builders import write_config
+from tests.builders import STORE_TIME, make_article, write_config
 from tests.conftest import REPO, SITE_ZHBF
 from tests.harness import fetch_all_feeds, run_burst_worker
 
@@ -268,3 +271,31 @@ async def test_a_page_robots_txt_refuses_keeps_the_summary_with_the_reason(
     assert health.robots_refused == 1 and health.full_text_errors == 2  # and the 404
     assert health.last_robots_refusal is not None
     assert upstream.url("/qinggan/gushi/20231123/8812.html") in health.last_robots_refusal
+
+
+async def test_the_store_keeps_a_body_read_from_the_page_over_the_feeds_summary(redis, prefix):
+    keys = Keys(prefix)
+    feed_item = make_article(1, "tech", body="A short summary.")
+    page = make_article(1, "tech", body="The whole story. " * 40)
+    full = with_full_text(feed_item, page, "https://upstream.example/a/1")
+    assert full is not None and full.summary == "A short summary."
+    indexes = ("tech", "all")
+
+    [first] = await upsert_articles(redis, keys, [(full, indexes)], now=STORE_TIME)
+    # The feed's item again, unchanged: nothing changes, `updated` stays.
+    [again] = await upsert_articles(redis, keys, [(feed_item, indexes)], now=STORE_TIME + timedelta(hours=1))
+    # The upstream retitles it: the title changes, the page's body stays.
+    retitled = replace(feed_item, title="New title").hashed()
+    [edit] = await upsert_articles(redis, keys, [(retitled, indexes)], now=STORE_TIME + timedelta(hours=2))
+    [stored] = await load_articles(redis, keys, [feed_item.id])
+    assert (first.outcome, again.outcome, edit.outcome) == (Outcome.NEW, Outcome.UNCHANGED, Outcome.CHANGED)
+    assert stored.title == "New title" and stored.content_html == full.content_html
+    assert stored.summary == "A short summary." and stored.full_text_url == "https://upstream.example/a/1"
+    # Stored the other way round (the wait was over first): the page's body still wins.
+    other = make_article(2, "tech", body="A short summary.")
+    await upsert_articles(redis, keys, [(other, indexes)], now=STORE_TIME)
+    longer = with_full_text(other, page, "https://upstream.example/a/2")
+    assert longer is not None
+    [late] = await upsert_articles(redis, keys, [(longer, indexes)], now=STORE_TIME + timedelta(hours=1))
+    assert late.outcome == Outcome.CHANGED
+    assert (await load_articles(redis, keys, [other.id]))[0].content_html == page.content_html

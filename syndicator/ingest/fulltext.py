@@ -111,8 +111,7 @@ async def hold_new_articles(
 
     A new item (never listed before, not stored, not held) is held until `now +
     full_text_wait` and its page job queued; an item held already stays held. Both are
-    left out of what is stored now. With `full_text_wait = 0` nothing is held: the item is
-    stored at once and its page, when read, changes it. Others pass untouched.
+    left out of what is stored now. Others pass untouched.
     """
     if not source.full_text or not articles:
         return Holding(list(articles), 0, ())
@@ -120,13 +119,10 @@ async def hold_new_articles(
     memory = runtime.config.settings.evicted_memory
     sorted_ = await triage(redis, keys, source.id, [a.id for a in articles], now=now, memory=memory)
     new = [a for a in articles if a.id in sorted_.new]
-    holding = source.full_text_wait.total_seconds() > 0
-    if holding:
-        await hold(redis, keys, new, release_at=now + source.full_text_wait)
+    await hold(redis, keys, new, release_at=now + source.full_text_wait)
     for article in new:
         await enqueue_full_text(runtime, source.id, article.id)
-    left_out = (sorted_.new | sorted_.waiting) if holding else sorted_.waiting
-    kept = [a for a in articles if a.id not in left_out]
+    kept = [a for a in articles if a.id not in sorted_.new and a.id not in sorted_.waiting]
     return Holding(kept, len(articles) - len(kept), tuple(a.id for a in new))
 
 
