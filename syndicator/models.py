@@ -82,6 +82,39 @@ class CategoryRule:
     match: Literal["exact", "prefix"] = "exact"
 
 
+FilterField = Literal["any", "title", "content", "author", "url", "category"]
+
+
+@dataclass(frozen=True)
+class FilterRule:
+    """One `keep` or `block` rule (`[[filters.block]]`, a source's `[[sources.block]]`).
+
+    Its conditions must all hold for the rule to match, and it has at least one:
+    `words` (plain words as `?q=` takes them; the rule matches when any entry's words all
+    occur), `regex` (compiled at load, matched with `filters.regex_timeout`), and
+    `older_than` (published before that long ago). `field` is where `words` and `regex`
+    look: the title, the content (body and summary, as text), the author, the URL, the
+    category (upstream categories and ours), or `any` (what `?q=` searches). `name` is the
+    rule's name in source health (default: its key, `filters.block[0]`, `block[1]`).
+    """
+
+    field: Annotated[FilterField, v.one_of("filter field", get_args(FilterField))] = "any"
+    words: tuple[v.NonEmptyStr, ...] = ()
+    regex: v.Regex | None = None
+    older_than: v.Duration | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """`[filters]`: keep/block rules for every source, and the regex time limit."""
+
+    keep: tuple[FilterRule, ...] = ()
+    block: tuple[FilterRule, ...] = ()
+    # How long one regex rule may take on one article; over it the rule does not match.
+    regex_timeout: v.Seconds = 0.05
+
+
 @dataclass(frozen=True)
 class Source:
     """An upstream the workers poll. `url` may be `file:` (resolved against the config).
@@ -123,6 +156,8 @@ class Source:
     # for it, out of every feed, at most `full_text_wait`.
     full_text: bool = False
     full_text_wait: v.Duration = timedelta(minutes=10)
+    keep: tuple[FilterRule, ...] = ()  # this source's keep rules, besides [filters]'s
+    block: tuple[FilterRule, ...] = ()  # this source's block rules, besides [filters]'s
 
 
 @dataclass(frozen=True)
@@ -200,6 +235,7 @@ class Config:
     sources: dict[str, Source]
     digest: str = ""
     admin: AdminSettings = field(default_factory=AdminSettings)
+    filters: Filters = field(default_factory=Filters)
 
     def category_label(self, slug: str) -> str:
         """What readers see for category `slug`: its ancestors' titles and its own, joined by "/".

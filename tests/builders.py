@@ -98,9 +98,11 @@ def json_feed(items_: list[Item], *, title: str = "Upstream JSON") -> bytes:
 
 
 def toml_value(value: object) -> str:
-    """A TOML literal: strings, numbers, booleans and lists as JSON writes them; tables inline."""
+    """A TOML literal: strings, numbers and booleans as JSON writes them; arrays and tables inline."""
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -299,3 +299,19 @@ async def test_the_store_keeps_a_body_read_from_the_page_over_the_feeds_summary(
     [late] = await upsert_articles(redis, keys, [(longer, indexes)], now=STORE_TIME + timedelta(hours=1))
     assert late.outcome == Outcome.CHANGED
     assert (await load_articles(redis, keys, [other.id]))[0].content_html == page.content_html
+
+
+async def test_filters_run_first_so_a_blocked_item_costs_no_page(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    summary_feed(upstream)
+    block = [{"field": "title", "words": ["gone"]}]
+    config = config_for(tmp_path, upstream, redis_url, prefix, block=block)
+    runtime = Runtime.open(config, redis_url)  # no queue: the pages are read inline
+    try:
+        report = await ingest_source(runtime, "zhaiyao")
+    finally:
+        await runtime.close()
+    assert report.counts == {"filtered": 1, "new": 2, "full text": 1, "page not longer": 1}
+    assert upstream.seen("/missing.html") == []
+    assert sorted(json_items(await fetch_all_feeds(config, redis_url, ("qinggan",)))) == ["full", "whole"]

@@ -136,10 +136,11 @@ def test_twenty_distinct_tags_are_allowed_and_duplicates_count_once() -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("limt=5", "limt: unknown parameter 'limt'; a feed takes only limit, since, q, tag and own"),
+        ("limt=5", "limt: unknown parameter 'limt'; a feed takes only limit, since, q, exclude, tag and own"),
         (
             "x=1&_=123",
-            "parameters: unknown parameters '_', 'x'; a feed takes only limit, since, q, tag and own",
+            "parameters: unknown parameters '_', 'x'; "
+            "a feed takes only limit, since, q, exclude, tag and own",
         ),
         ("limit=5&limit=6", "limit: given 2 times; give it at most once"),
         ("since=2026-11-20&since=2026-11-21&since=1", "since: given 3 times; give it at most once"),

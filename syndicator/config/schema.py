@@ -17,7 +17,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from syndicator import values as v
 from syndicator.config.errors import ConfigError, from_validation_error
@@ -28,6 +36,8 @@ from syndicator.models import (
     CategoryRule,
     Config,
     FetchLimits,
+    FilterRule,
+    Filters,
     Settings,
     SiteRules,
     Source,
@@ -41,6 +51,7 @@ class Table(BaseModel):
 
 
 _TABLES: dict[type, type[Table]] = {}  # record → its table, for a record inside another
+_RECORDS: dict[type[BaseModel], type] = {}  # and back: a table inside another → its record
 
 
 def table_of(record: type, **changed: tuple[Any, Any] | None) -> type[Table]:
@@ -62,7 +73,8 @@ def table_of(record: type, **changed: tuple[Any, Any] | None) -> type[Table]:
             keys[f.name] = (_TABLES[hint], Field(default_factory=_TABLES[hint]))
         else:
             if get_origin(hint) is tuple:
-                hint = list[get_args(hint)[0]]
+                item = get_args(hint)[0]
+                hint = list[_TABLES[item]] if item in _TABLES else list[item]
             if f.default is not dataclasses.MISSING:
                 keys[f.name] = (hint, f.default)
             elif f.default_factory is not dataclasses.MISSING:
@@ -72,13 +84,36 @@ def table_of(record: type, **changed: tuple[Any, Any] | None) -> type[Table]:
     table = create_model(f"{record.__name__}Table", __base__=Table, __doc__=record.__doc__, **keys)
     if not changed:
         _TABLES[record] = table
+        _RECORDS[table] = record
     return table
+
+
+def register(record: type, table: type[Table]) -> None:
+    """`table` (a subclass of `table_of(record)` adding checks) is how `record` is read."""
+    _TABLES[record] = table
+    _RECORDS[table] = record
 
 
 ServerTable = table_of(Settings)  # [server]
 FetchTable = table_of(FetchLimits)  # [fetch]
 AdminTable = table_of(AdminSettings)  # [admin]
 RulesTable = table_of(SiteRules)  # [sources.rules]
+
+
+class FilterRuleTable(table_of(FilterRule)):
+    """`[[filters.keep]]`, `[[filters.block]]`, a source's `[[sources.keep]]`/`[[sources.block]]`."""
+
+    @model_validator(mode="after")
+    def _has_a_condition(self) -> FilterRuleTable:
+        if not (self.words or self.regex is not None or self.older_than is not None):
+            raise ValueError("a filter rule needs at least one of words, regex or older_than")
+        if self.field != "any" and not (self.words or self.regex is not None):
+            raise ValueError(f"field = {self.field!r} needs words or regex to look for there")
+        return self
+
+
+register(FilterRule, FilterRuleTable)
+FiltersTable = table_of(Filters)  # [filters]
 SourceTable = table_of(Source, category_map=(dict[str, str], {}))  # [[sources]]: see _category_rule
 _TITLE = (v.NonEmptyStr | None, None)  # None: "All articles", or derived from the slug
 FeedTable = table_of(Category, slug=None, title=_TITLE)  # [all]
@@ -104,6 +139,7 @@ class ConfigFile(Table):
     server: ServerTable = ServerTable()
     fetch: FetchTable = FetchTable()
     admin: AdminTable = AdminTable()
+    filters: FiltersTable = FiltersTable()
     all: FeedTable = FeedTable()
     categories: list[CategoryTable] = []
     sources: list[SourceTable] = []
@@ -140,12 +176,22 @@ def build_config(data: dict[str, Any], path: Path, digest: str, environ: Mapping
     sources = _sources(path, file.sources, categories)
     settings, fetch = Settings(**_fields(server)), FetchLimits(**_fields(file.fetch))
     admin = AdminSettings(**_fields(file.admin))
-    return Config(str(path), settings, fetch, categories, sources, digest, admin)
+    filters = Filters(**_fields(file.filters))
+    return Config(str(path), settings, fetch, categories, sources, digest, admin, filters)
 
 
 def _fields(table: BaseModel) -> dict[str, Any]:
-    """A table's values for its record's constructor: arrays become the records' tuples."""
-    return {name: tuple(value) if isinstance(value, list) else value for name, value in table}
+    """A table's values for its record's constructor: arrays become the records' tuples,
+    and a table inside (a filter rule) its record."""
+    return {name: _value(value) for name, value in table}
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_value(item) for item in value)
+    if isinstance(value, BaseModel) and type(value) in _RECORDS:
+        return _RECORDS[type(value)](**_fields(value))
+    return value
 
 
 def _category(slug: str, table: FeedTable, title: str) -> Category:

@@ -1,4 +1,4 @@
-"""A feed source, one pass: fetch → parse and normalise (in the pool) → store → (request) publish.
+"""A feed source, one pass: fetch → parse and normalise (in the pool) → process → store → publish.
 
 It never loses stored items: a fetch or parse failure stores nothing, and the articles
 and feeds already published stay exactly as they were. It returns what happened; the
@@ -7,17 +7,18 @@ caller (`syndicator.ingest.ingest_source`) records it on the source.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from syndicator.fetch import FetchError
 from syndicator.ingest.bounded import OverParseLimit, bounded, log_again, parse_and_normalise
-from syndicator.ingest.fulltext import WAITING, hold_new_articles, read_held_inline
+from syndicator.ingest.fulltext import read_held_inline
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_article_chunks
-from syndicator.models import Article, FetchResult, Source, Validators
+from syndicator.models import FetchResult, Source, Validators
 from syndicator.normalise.feed import NormalisedFeed
 from syndicator.parse import ParseError
+from syndicator.process import Chain
+from syndicator.process.fulltext import WAITING, note_of
 from syndicator.runtime import Runtime
 from syndicator.store.sources import load_state
 
@@ -43,40 +44,38 @@ async def ingest_feed(
 
     # Unpickled one chunk at a time, as each is stored: the loop answers requests in
     # between, and at most one chunk of Articles is alive (see store_article_chunks).
-    chunks: Iterable[list[Article]] = (feed.articles(index) for index in range(len(feed.chunks)))
-    waiting, fetching = 0, ()
-    if source.full_text:  # new items wait for their page (ingest/fulltext.py)
-        holdings = [await hold_new_articles(runtime, source, chunk, now=now) for chunk in chunks]
-        chunks = [h.kept for h in holdings]
-        waiting = sum(h.waiting for h in holdings)
-        fetching = tuple(i for h in holdings for i in h.fetching)
+    # The processing stage (syndicator.process) runs on each chunk before it is stored.
+    chunks = (feed.articles(index) for index in range(len(feed.chunks)))
+    chain = Chain(runtime, source, now=now)
     counts, touched = await store_article_chunks(
-        runtime, f"feed:{source.id}", chunks, feed.categories, now=now
+        runtime, f"feed:{source.id}", chunks, feed.categories, now=now, chain=chain
     )
     if feed.skipped:
         counts["skipped"] += feed.skipped
     pages: tuple[IngestReport, ...] = ()
-    if fetching and runtime.queue is None:  # the CLI: read the pages now, one by one
-        pages = tuple(await read_held_inline(runtime, source, fetching, now=now))
+    fetching = note_of(chain.context).fetching
+    if fetching and runtime.queue is None:  # the CLI: read the held items' pages now
+        pages = tuple(await read_held_inline(runtime, source, tuple(fetching), now=now))
         for page in pages:
             touched.update(page.touched)
             counts.update(page.counts)
             if page.status == "error":
                 counts["page errors"] += 1
-        waiting -= len(pages)
-    if waiting:
-        counts[WAITING] += waiting
+        counts[WAITING] -= len(pages)
+        if counts[WAITING] <= 0:
+            del counts[WAITING]
     return IngestReport(
         source.id,
         source.url,
         "updated",
         counts=dict(counts),
-        warnings=feed.warnings,
+        warnings=(*feed.warnings, *chain.warnings),
         touched=tuple(sorted(touched)),
         http_status=fetched.status,
         validators=fetched.validators,
         body_bytes=len(fetched.body),
         pages=pages,
+        rule_counts=chain.rule_counts,
     )
 
 

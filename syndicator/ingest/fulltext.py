@@ -1,11 +1,11 @@
 """Full text for summary-only feeds: each new item's link read as a page job.
 
 A feed source with `full_text = true` does not store a NEW item when its feed is read:
-`hold_new_articles` holds it (store/held.py: out of every feed) and queues its page job.
-The page job (`read_full_text`) fetches the item's link the way page sources fetch
-theirs (`pages.fetch_politely`: the host's politeness slot, the address guard, the
-size and time limits; robots.txt where the page fetch path checks it), extracts it in the
-parse pool (`pages.read_page`), and stores the item:
+the processing stage's `fulltext` step (process/fulltext.py) holds it (store/held.py: out
+of every feed) and queues its page job. The page job (`read_full_text`) fetches the
+item's link the way page sources fetch theirs (`pages.fetch_politely`: robots.txt, the
+host's politeness slot, the address guard, the size and time limits), extracts it in
+the parse pool (`pages.read_page`), and stores the item:
 
 - with the page's body and images when the page's text is clearly longer than the item's
   (at least `LONGER_RATIO` times and `LONGER_BY` characters more); the item's summary
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from syndicator.extract import ExtractError
@@ -41,21 +41,15 @@ from syndicator.normalise.text import plain_text
 from syndicator.redact import redact_url
 from syndicator.runtime import Runtime
 from syndicator.store.codec import article_from_json
-from syndicator.store.held import due, held_article, held_articles, hold, triage, unhold
+from syndicator.store.held import due, held_article, held_articles, unhold
 
 log = logging.getLogger(__name__)
-
-JOB_NAME = "full_text"
-"""The arq job name of an item's page job (`worker.jobs.full_text_job`)."""
 
 LONGER_RATIO = 1.5
 LONGER_BY = 200
 """The page's body replaces the item's only when its text is at least LONGER_RATIO times
 as long and LONGER_BY characters longer: a page that merely repeats the summary with a
 few words of chrome around it does not."""
-
-WAITING = "waiting for full text"
-"""The report's count of a poll's items held (or still held) for their page."""
 
 
 def clearly_longer(have_html: str, page_html: str) -> bool:
@@ -75,55 +69,6 @@ def with_full_text(item: Article, page: Article, page_url: str) -> Article | Non
     images = tuple(e for e in (*page.enclosures, *page.images) if e.url not in declared)
     images = tuple({e.url: e for e in images}.values())
     return replace(item, content_html=page.content_html, images=images, full_text_url=page_url).hashed()
-
-
-def job_id(runtime: Runtime, source_id: str, article_id: str) -> str:
-    return runtime.keys.job_id("fulltext", f"{source_id}:{article_id}")
-
-
-async def enqueue_full_text(runtime: Runtime, source_id: str, article_id: str) -> None:
-    """Queue the page job of one item (one per item: the job id says which)."""
-    if runtime.queue is None:
-        return
-    await runtime.queue.enqueue_job(
-        JOB_NAME,
-        source_id,
-        article_id,
-        _job_id=job_id(runtime, source_id, article_id),
-        _queue_name=runtime.config.settings.queue_name,
-    )
-
-
-@dataclass(frozen=True)
-class Holding:
-    """What `hold_new_articles` did with one batch: the articles to store now, how many
-    it held (or found held) instead, and the ids whose page it asked for."""
-
-    kept: list[Article]
-    waiting: int
-    fetching: tuple[str, ...]
-
-
-async def hold_new_articles(
-    runtime: Runtime, source: Source, articles: list[Article], *, now: datetime
-) -> Holding:
-    """The feed side of full text, for one batch of a `full_text` source's articles.
-
-    A new item (never listed before, not stored, not held) is held until `now +
-    full_text_wait` and its page job queued; an item held already stays held. Both are
-    left out of what is stored now. Others pass untouched.
-    """
-    if not source.full_text or not articles:
-        return Holding(list(articles), 0, ())
-    redis, keys = runtime.redis, runtime.keys
-    memory = runtime.config.settings.evicted_memory
-    sorted_ = await triage(redis, keys, source.id, [a.id for a in articles], now=now, memory=memory)
-    new = [a for a in articles if a.id in sorted_.new]
-    await hold(redis, keys, new, release_at=now + source.full_text_wait)
-    for article in new:
-        await enqueue_full_text(runtime, source.id, article.id)
-    kept = [a for a in articles if a.id not in sorted_.new and a.id not in sorted_.waiting]
-    return Holding(kept, len(articles) - len(kept), tuple(a.id for a in new))
 
 
 def _storable(runtime: Runtime, article: Article) -> Article:

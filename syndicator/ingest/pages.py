@@ -28,6 +28,7 @@ from syndicator.ingest.storing import store_articles
 from syndicator.models import Article, FetchResult, Source, Validators
 from syndicator.normalise.categories import map_categories
 from syndicator.normalise.page import normalise_page
+from syndicator.process import Chain
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import host_slot
 from syndicator.store.sources import load_state
@@ -98,20 +99,22 @@ async def ingest_one_page(
     except OverParseLimit as exc:
         return failed(source.id, url, exc.reason, at=fetched.final_url, from_listing=from_listing)
 
-    article = read.article
-    counts, touched = await store_articles(runtime, f"page:{source.id}:{url}", [article], now=now)
+    chain = Chain(runtime, source, now=now)  # the processing stage, as for a feed's items
+    run_key = f"page:{source.id}:{url}"
+    counts, touched = await store_articles(runtime, run_key, [read.article], now=now, chain=chain)
     return IngestReport(
         source.id,
         url,
         "updated",
         counts=dict(counts),
-        warnings=read.warnings,
+        warnings=(*read.warnings, *chain.warnings),
         touched=tuple(sorted(touched)),
         http_status=fetched.status,
         validators=fetched.validators,
         from_listing=from_listing,
         body_bytes=len(fetched.body),
         unmapped=read.unmapped,
+        rule_counts=chain.rule_counts,
     )
 
 

@@ -55,6 +55,9 @@ class IngestReport:
     # The page of a `full_text` source's item (ingest/fulltext.py): like a listing's page,
     # it leaves the source's own fetch state alone; a failure counts in `full_text_errors`.
     full_text: bool = False
+    # The processing stage's per-rule counts (`blocked: filters.block[0]`, `regex timeout:
+    # block[1]`): added up on the source's health by record_outcome.
+    rule_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def last_status(self) -> str:

@@ -1,6 +1,8 @@
-"""Store a batch of normalised articles, apply retention, and request publishing.
+"""Process and store a batch of normalised articles, apply retention, and request publishing.
 
-Shared by feed and page ingest. A run first writes which indexes it is about to touch
+Shared by feed and page ingest. Each chunk goes through the processing stage
+(`syndicator.process`: filters, …) just before it is stored; what the stage drops is
+never stored. A run first writes which indexes it is about to touch
 under its own run key; only after publish was requested is that marker removed. A run
 that finds a marker left by a run that died in between publishes those indexes too, so a
 crash between storing and publishing never leaves a feed stale.
@@ -15,6 +17,7 @@ from datetime import datetime
 
 from syndicator import metrics
 from syndicator.models import ALL_CATEGORY, Article
+from syndicator.process import Chain
 from syndicator.publish import request_publish
 from syndicator.runtime import Runtime
 from syndicator.store.articles import apply_retention, upsert_articles
@@ -29,11 +32,11 @@ def indexes_for(runtime: Runtime, categories: tuple[str, ...]) -> tuple[str, ...
 
 
 async def store_articles(
-    runtime: Runtime, run_key: str, articles: list[Article], *, now: datetime
+    runtime: Runtime, run_key: str, articles: list[Article], *, now: datetime, chain: Chain | None = None
 ) -> tuple[Counter[str], set[str]]:
     """Upsert `articles` into their indexes; returns outcome counts and the touched indexes."""
     categories = {a.categories for a in articles}
-    return await store_article_chunks(runtime, run_key, [articles], categories, now=now)
+    return await store_article_chunks(runtime, run_key, [articles], categories, now=now, chain=chain)
 
 
 async def store_article_chunks(
@@ -43,8 +46,13 @@ async def store_article_chunks(
     categories: Iterable[tuple[str, ...]],
     *,
     now: datetime,
+    chain: Chain | None = None,
 ) -> tuple[Counter[str], set[str]]:
     """`store_articles` for articles that come a chunk at a time; `categories` are all theirs.
+
+    `chain` (the ingest's processing stage) runs on each chunk before it is stored; its
+    dropped articles are counted as `filtered`. Ingest always passes one; without it
+    (tests of the store, re-ingest of stored records) articles are stored as given.
 
     Why chunks: a feed of 100,000 entries held as one list of Articles grows the heap so
     much that Python's full garbage collections, each a pass over every object, held the
@@ -64,7 +72,14 @@ async def store_article_chunks(
     touched: set[str] = set(json.loads(left_over)) if left_over else set()
     by_source: dict[str, Counter[str]] = {}  # the same counts per source, for the metrics
     for chunk in chunks:
+        if chain is not None:
+            chunk = (await chain.process(chunk)).articles
+        for article in chunk:  # a step may have changed an article's categories
+            if article.categories not in by_categories:
+                by_categories[article.categories] = indexes_for(runtime, article.categories)
         batch = [(article, by_categories[article.categories]) for article in chunk]
+        if not batch:
+            continue
         results = await upsert_articles(redis, keys, batch, now=now)
         for (article, _indexes), result in zip(batch, results, strict=True):
             counts[result.outcome.value] += 1
@@ -72,6 +87,8 @@ async def store_article_chunks(
             touched.update(result.indexes)
     for source_id, outcomes in by_source.items():
         metrics.count_articles(outcomes, source_id)
+    if chain is not None:
+        chain.add_to(counts)
 
     for slug in sorted(touched):
         evicted = await apply_retention(

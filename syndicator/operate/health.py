@@ -60,6 +60,9 @@ class SourceHealth:
     full_text_pages: int = 0
     full_text_errors: int = 0
     last_full_text_error: str | None = None
+    # Articles the processing stage dropped, per rule, since the source's state began
+    # (`blocked: filters.block[0]`, `not kept: keep`), and regex rules that timed out.
+    rule_counts: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -126,6 +129,7 @@ def _health(
         full_text_pages=state.full_text_pages,
         full_text_errors=state.full_text_errors,
         last_full_text_error=redact_text(state.last_full_text_error) if state.last_full_text_error else None,
+        rule_counts=dict(state.rule_counts),
     )
 
 

@@ -29,6 +29,7 @@ from syndicator.models import Source, Validators
 from syndicator.store.keys import Keys
 
 MAX_BACKOFF = timedelta(hours=6)
+RULE_FIELD = "rule:"  # state hash fields `rule:<count name>`: the processing stage's counts
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class SourceState:
     full_text_pages: int = 0  # pages of a full_text source's items read (or tried)
     full_text_errors: int = 0  # … that failed: the item kept its summary
     last_full_text_error: str | None = None  # `source: page URL: reason`
+    # The processing stage's counts per rule since the state began (`blocked: block[0]`).
+    rule_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def mean_fetch_seconds(self) -> float | None:
@@ -94,6 +97,11 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         full_text_pages=int(raw.get("full_text_pages", 0)),
         full_text_errors=int(raw.get("full_text_errors", 0)),
         last_full_text_error=raw.get("last_full_text_error") or None,
+        rule_counts={
+            name.removeprefix(RULE_FIELD): int(value)
+            for name, value in sorted(raw.items())
+            if name.startswith(RULE_FIELD) and value.lstrip("-").isdigit()
+        },
     )
 
 
@@ -212,7 +220,10 @@ class Outcome(Protocol):
     def robots_refused(self) -> bool: ...
     @property
     def error_at(self) -> str | None: ...
+    @property
     def full_text(self) -> bool: ...  # the page of a full_text source's item
+    @property
+    def rule_counts(self) -> Mapping[str, int]: ...  # "blocked: block[0]", … → how many
 
 
 GONE_STATUS = 410
@@ -290,6 +301,8 @@ async def record_outcome(
       add a rule;
     - a page robots.txt refused (the source's own or one its listing found): counted in
       `robots_refused`, with `last_robots_refusal` naming the URL and the reason;
+    - the processing stage's per-rule counts (articles blocked or not kept, by which rule;
+      regex timeouts), of the poll and of every page: added to `rule:<name>` fields;
     - every poll of the source itself (not a page its listing found): one entry on its
       fetch timeline (`Keys.fetch_log`: time, status, bytes, new/changed counts), capped
       at `FETCH_LOG_SIZE`.
@@ -366,6 +379,9 @@ async def record_outcome(
                 pipe.hincrby(state_key, "unmapped", 1)
                 pipe.hset(state_key, "last_unmapped", page.unmapped)
             _robots_fields(pipe, state_key, page)
+            for name, count in page.rule_counts.items():
+                if count:
+                    pipe.hincrby(state_key, RULE_FIELD + name, count)
         replies = await pipe.execute()
     if failed and not gone:
         due = next_poll(source, now, int(replies[0]))

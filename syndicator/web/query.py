@@ -1,4 +1,4 @@
-"""The query string of a feed URL (`?limit=&since=&q=&tag=&own=`), parsed, checked and normalised.
+"""The query string of a feed URL (`?limit=&since=&q=&exclude=&tag=&own=`), parsed, checked and normalised.
 
 Parsing is pure (pairs in, a `FeedQuery` or a `QueryError` out) so every rule is testable
 without HTTP. The result is normalised — tags sorted and case-folded, `q` whitespace-
@@ -14,7 +14,12 @@ Matching (`FeedQuery.matches`) is pure as well:
   Han, kana, Hangul or Bopomofo character matches as a substring, because those scripts
   write words without spaces (`陆海新通道` finds `陆海新通道技术`); any other term matches
   a whole word: no letter or digit of a space-separated script directly before or after
-  it (`rust` finds "Rust 1.80" and "用Rust写", not "trust").
+  it (`rust` finds "Rust 1.80" and "用Rust写", not "trust"). The matching is
+  `syndicator.words`, shared with the ingest filters' `words` rules.
+- `exclude`: the same plain words, looked for in the same places; an article in which
+  ANY of them occurs is left out (`exclude=sponsored 广告` drops both kinds). Plain words
+  only: a URL never supplies a regular expression (a reader's URL must not be able to
+  make the server spend seconds on one pattern).
 - `tag`: any of the tags (OR) equals one of the article's categories or tags, case-folded,
   or is a slug prefix of one (`qinggan` also matches `qinggan/gushi`).
 - `since`: the article was published at or after that instant.
@@ -28,30 +33,23 @@ Matching (`FeedQuery.matches`) is pure as well:
 
 from __future__ import annotations
 
-import html
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cached_property
 from urllib.parse import quote
 
-from syndicator.chars import UNSPACED_LETTERS, char_class
 from syndicator.errors import SyndicatorError
 from syndicator.models import ALL_CATEGORY, Article
+from syndicator.words import all_match, fold, normalise_terms, search_text, term_patterns
 
-KNOWN = ("limit", "since", "q", "tag", "own")
+KNOWN = ("limit", "since", "q", "tag", "own", "exclude")
 MAX_LIMIT = 500
 MAX_Q_CHARS = 200
 MAX_TAGS = 20
 MAX_TAG_CHARS = 100
 
-# Scripts written without spaces between words: their terms match as substrings.
-_CJK = char_class(UNSPACED_LETTERS)
-_HAS_CJK = re.compile(f"[{_CJK}]")
-# A letter or digit of a space-separated script: what a whole-word match must not touch.
-_WORD = f"[^\\W{_CJK}]"
 # Numbers are ASCII digits only (re.ASCII): `\d` alone also takes `５` or `٥`, which
 # int() reads as 5, so `limit=５` and `limit=5` would silently be the same query.
 _RFC3339 = re.compile(
@@ -59,7 +57,6 @@ _RFC3339 = re.compile(
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _DIGITS = re.compile(r"\d{1,12}", re.ASCII)
-_TAGS_HTML = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
 
@@ -71,11 +68,6 @@ class QueryError(SyndicatorError, ValueError):
         self.parameter = parameter
 
 
-def fold(text: str) -> str:
-    """Text as matching compares it: NFKC (full-width → ASCII), case-folded."""
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
 @dataclass(frozen=True)
 class FeedQuery:
     """A normalised feed query; the empty query means the plain feed."""
@@ -85,6 +77,7 @@ class FeedQuery:
     q: str = ""  # folded, single-spaced terms
     tags: tuple[str, ...] = ()  # folded, sorted, unique
     own: bool = False  # only articles filed directly under the category, not its children
+    exclude: str = ""  # folded, single-spaced terms: an article with any of them is left out
 
     @property
     def is_empty(self) -> bool:
@@ -92,16 +85,22 @@ class FeedQuery:
 
     @property
     def filters(self) -> bool:
-        """Whether items are selected by content (q, tag, own), not only by date and count."""
-        return bool(self.q or self.tags or self.own)
+        """Whether items are selected by content (q, exclude, tag, own), not only by date and count."""
+        return bool(self.q or self.exclude or self.tags or self.own)
 
     @cached_property
     def _patterns(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(_term_pattern(term) for term in self.q.split())
+        return term_patterns(self.q)
+
+    @cached_property
+    def _excluded(self) -> tuple[re.Pattern[str], ...]:
+        return term_patterns(self.exclude)
 
     def pairs(self) -> list[tuple[str, str]]:
-        """The canonical parameters, in a fixed order (limit, own, q, since, tag…)."""
+        """The canonical parameters, in a fixed order (exclude, limit, own, q, since, tag…)."""
         out: list[tuple[str, str]] = []
+        if self.exclude:
+            out.append(("exclude", self.exclude))
         if self.limit is not None:
             out.append(("limit", str(self.limit)))
         if self.own:
@@ -124,6 +123,8 @@ class FeedQuery:
             parts.append("own articles only")
         if self.q:
             parts.append(f"“{self.q}”")
+        if self.exclude:
+            parts.append(f"without “{self.exclude}”")
         if self.tags:
             parts.append("tag " + " | ".join(self.tags))
         if self.since is not None:
@@ -137,14 +138,16 @@ class FeedQuery:
         return self.matches(article)
 
     def matches(self, article: Article) -> bool:
-        """The content filters (since, tag, q); `own` depends on the category: `selects`."""
+        """The content filters (since, tag, q, exclude); `own` depends on the category: `selects`."""
         if self.since is not None and article.published < self.since:
             return False
         if self.tags and not _tags_match(self.tags, article):
             return False
-        if self.q:
+        if self.q or self.exclude:
             text = search_text(article)
-            return all(pattern.search(text) for pattern in self._patterns)
+            if self.q and not all_match(self._patterns, text):
+                return False
+            return not any(pattern.search(text) for pattern in self._excluded)
         return True
 
 
@@ -160,20 +163,6 @@ def is_filed_under(article: Article, slug: str) -> bool:
 
 def since_text(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def search_text(article: Article) -> str:
-    """Everything `q` looks in, folded: title, author, summary, content text, terms."""
-    content = html.unescape(_TAGS_HTML.sub(" ", article.content_html))
-    summary = html.unescape(_TAGS_HTML.sub(" ", article.summary))
-    parts = (article.title, article.author or "", summary, content, *article.categories, *article.tags)
-    return fold("\n".join(parts))
-
-
-def _term_pattern(term: str) -> re.Pattern[str]:
-    if _HAS_CJK.search(term):
-        return re.compile(re.escape(term))
-    return re.compile(f"(?<!{_WORD}){re.escape(term)}(?!{_WORD})")
 
 
 def _tags_match(tags: tuple[str, ...], article: Article) -> bool:
@@ -192,9 +181,9 @@ def parse_query(pairs: Iterable[tuple[str, str]]) -> FeedQuery:
         raise QueryError(
             unknown[0] if len(unknown) == 1 else "parameters",
             f"unknown parameter{'s' if len(unknown) > 1 else ''} {names}; "
-            f"a feed takes only limit, since, q, tag and own",
+            f"a feed takes only limit, since, q, exclude, tag and own",
         )
-    for name in ("limit", "since", "q", "own"):
+    for name in ("limit", "since", "q", "exclude", "own"):
         if len(seen.get(name, ())) > 1:
             raise QueryError(name, f"given {len(seen[name])} times; give it at most once")
     return FeedQuery(
@@ -203,6 +192,7 @@ def parse_query(pairs: Iterable[tuple[str, str]]) -> FeedQuery:
         q=parse_q(seen["q"][0]) if "q" in seen else "",
         tags=parse_tags(seen.get("tag", [])),
         own=parse_own(seen["own"][0]) if "own" in seen else False,
+        exclude=parse_exclude(seen["exclude"][0]) if "exclude" in seen else "",
     )
 
 
@@ -261,12 +251,21 @@ def parse_own(raw: str) -> bool:
 
 
 def parse_q(raw: str) -> str:
+    return _plain_words("q", raw, "search term")
+
+
+def parse_exclude(raw: str) -> str:
+    """`exclude`: plain words as `q` takes them (never a regular expression)."""
+    return _plain_words("exclude", raw, "word to exclude")
+
+
+def _plain_words(parameter: str, raw: str, what: str) -> str:
     value = _SPACE.sub(" ", fold(raw)).strip()
     if not value:
-        raise QueryError("q", "must contain at least one search term")
+        raise QueryError(parameter, f"must contain at least one {what}")
     if len(value) > MAX_Q_CHARS:
-        raise QueryError("q", f"at most {MAX_Q_CHARS} characters, got {len(value)}")
-    return " ".join(dict.fromkeys(value.split(" ")))
+        raise QueryError(parameter, f"at most {MAX_Q_CHARS} characters, got {len(value)}")
+    return normalise_terms(value)
 
 
 def _tag_form(value: str) -> str:

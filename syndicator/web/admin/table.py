@@ -86,7 +86,8 @@ _SCALARS: dict[object, str] = {str: "string", int: "integer", float: "number", b
 
 
 def type_schema(hint: object) -> dict[str, Any]:
-    """The JSON schema of a field type: scalars, `X | None`, tuples and lists of one type."""
+    """The JSON schema of a field type: scalars, `X | None`, tuples and lists of one type,
+    dicts of string keys."""
     if hint in _SCALARS:
         return {"type": _SCALARS[hint]}
     args = typing.get_args(hint)

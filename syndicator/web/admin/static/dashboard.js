@@ -396,6 +396,12 @@
       ["Articles", `${h.articles_stored} stored, ${h.articles_24h} in the last 24 h`],
       ["Mean poll", fmtSeconds(h.mean_fetch_seconds)],
       ["Warnings", (h.warnings || []).join("; ") || "–"],
+      [
+        "Filtered",
+        Object.entries(h.rule_counts || {})
+          .map(([rule, n]) => `${rule}: ${n}`)
+          .join("; ") || "–",
+      ],
     ];
     return el("dl", { class: "health" }, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   }
