@@ -80,6 +80,7 @@ def run_extract(
                 timezone=zone,
                 rules=source.rules,
                 now=now or datetime.now(UTC),
+                encoding=source.encoding,
             )
         except ExtractError as exc:
             raise ExtractCommandError(f"{page_url}: no article: {exc}") from None

@@ -262,7 +262,9 @@ def decode_configured(body: bytes, encoding: str) -> Decoded:
     site whose declaration lies: no BOM, header, meta tag, prolog or detection is consulted.
     Labels map to their supersets as declared ones do (`gbk` reads as GB18030). Bytes invalid
     in it are replaced, with a warning counting them."""
-    codec = _codec(encoding) or codecs.lookup(encoding).name
+    label = encoding.strip().lower()
+    codec = codecs.lookup(_SUPERSETS.get(label, label)).name  # UTF-16 too: it is no guess here
+    codec = _SUPERSETS.get(codec, codec)
     if codec == "utf-8" and body.startswith(codecs.BOM_UTF8):
         body = body[len(codecs.BOM_UTF8) :]
     text = body.decode(codec, "replace")
