@@ -198,6 +198,31 @@ async def test_q_cjk_terms_match_as_substrings(site, q, title):
     assert await site.titles(f"/feeds/tech.rss?q={quote(q)}") == [title]
 
 
+async def test_exclude_leaves_out_articles_with_any_of_its_words(site):
+    everything = await site.titles("/feeds/tech.rss?limit=50")
+    assert len(everything) == 7
+    # rust OR 中文 (a substring, as in q); "Trust and safety" stays: rust is a whole word.
+    left = await site.titles(f"/feeds/tech.rss?limit=50&exclude={quote('Rust 中文')}")
+    assert left == [t for t in everything if t not in ("Rust 1.80 released", "关于陆海新通道技术的报道")]
+    assert await site.titles("/feeds/tech.rss?limit=50&exclude=pathlib") == [
+        t
+        for t in everything
+        if t != "Python tips"  # body text, as q looks there
+    ]
+    assert await site.titles("/feeds/tech.rss?q=rust&exclude=released") == []
+    for fmt in ("atom", "json"):
+        status, _, body = await site.get(f"/feeds/tech+world.{fmt}?exclude=rust")
+        assert status == 200 and b"Rust 1.80" not in body and b"World rust belt" not in body
+    _, lower, _ = await site.get("/feeds/tech.rss?exclude=rust")
+    _, upper, _ = await site.get("/feeds/tech.rss?exclude=%20RUST")
+    assert lower["ETag"] == upper["ETag"]
+
+
+async def test_exclude_is_never_a_regular_expression(site):
+    everything = await site.titles("/feeds/tech.rss?limit=50")
+    assert await site.titles(f"/feeds/tech.rss?limit=50&exclude={quote('(a+)+$ .*')}") == everything
+
+
 async def test_tag_is_case_insensitive_ored_and_matches_child_slugs(site):
     assert await site.titles("/feeds/tech.rss?tag=programming") == ["Rust 1.80 released", "Python tips"]
     assert await site.titles("/feeds/tech.rss?tag=PROGRAMMING/rust") == ["Rust 1.80 released"]
@@ -264,6 +289,10 @@ async def test_json_variant_feed_url_is_the_normalised_request_url(site):
             "own: must be 1 (only articles filed directly under the category, not its children), got '2'",
         ),
         ("own=1&own=1", "own: given 2 times"),
+        ("exclude=", "exclude: must contain at least one word to exclude"),
+        ("exclude=%20%20", "exclude: must contain at least one word to exclude"),
+        ("exclude=" + "a" * 201, "exclude: at most 200 characters, got 201"),
+        ("exclude=a&exclude=b", "exclude: given 2 times"),
     ],
 )
 async def test_bad_parameters_are_400_naming_the_parameter(site, query, message):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from syndicator.ingest import ingest_source
 from syndicator.models import Article
@@ -162,3 +162,60 @@ async def test_page_ingest_runs_the_same_chain(tmp_path, upstream, redis, redis_
     assert report.counts == {"filtered": 1}
     assert stored == []
     assert health.rule_counts == {"blocked: no-such-story": 1}
+
+
+async def test_an_article_a_new_rule_blocks_is_withdrawn_from_store_and_feeds(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    feed_items = items("rss", 3)
+    upstream.put("/f.rss", rss(feed_items), "application/rss+xml")
+    plain = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss")
+    runtime = Runtime.open(plain, redis_url)
+    try:
+        first = await ingest_source(runtime, "feed")
+        # The operator adds a rule; the next poll withdraws what it now blocks.
+        runtime.config = one_feed_config(
+            tmp_path,
+            upstream,
+            redis_url=redis_url,
+            prefix=prefix,
+            path="/f.rss",
+            block=[{"field": "title", "words": ["title 1"]}],
+        )
+        second = await ingest_source(runtime, "feed", force=True)  # else a 304
+        stored = await newest_articles(runtime.redis, runtime.keys, "tech", 10)
+        everything = await newest_articles(runtime.redis, runtime.keys, "all", 10)
+        # The rule removed again: the article comes back (no tombstone).
+        runtime.config = plain
+        third = await ingest_source(runtime, "feed", force=True)
+        back = await newest_articles(runtime.redis, runtime.keys, "tech", 10)
+    finally:
+        await runtime.close()
+    assert first.counts == {"new": 3}
+    assert second.counts["withdrawn"] == 1 and second.counts["filtered"] == 1
+    assert "tech" in second.touched and "all" in second.touched  # published again
+    assert sorted(a.title for a in stored) == ["rss title 0", "rss title 2"]
+    assert sorted(a.title for a in everything) == ["rss title 0", "rss title 2"]
+    assert third.counts["new"] == 1
+    assert len(back) == 3
+
+
+async def test_an_article_stored_while_fresh_is_not_withdrawn_for_growing_old(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    now = datetime.now(UTC)
+    feed_items = [replace(item, published=now - timedelta(hours=1)) for item in items("rss", 2)]
+    upstream.put("/f.rss", rss(feed_items), "application/rss+xml")
+    config = one_feed_config(
+        tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss", block=[{"older_than": "2d"}]
+    )
+    runtime = Runtime.open(config, redis_url)
+    try:
+        first = await ingest_source(runtime, "feed", now=now)
+        later = await ingest_source(runtime, "feed", now=now + timedelta(days=3), force=True)
+        stored = await newest_articles(runtime.redis, runtime.keys, "tech", 10)
+    finally:
+        await runtime.close()
+    assert first.counts == {"new": 2}
+    assert later.counts == {"filtered": 2}  # too old to store now, but not withdrawn
+    assert len(stored) == 2

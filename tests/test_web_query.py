@@ -196,3 +196,13 @@ def test_a_refusal_names_its_parameter_and_is_a_syndicator_error() -> None:
 
 def test_a_bad_parameter_is_refused_even_beside_good_ones() -> None:
     assert refusal("q=rust&tag=tech&limit=9999").startswith("limit: ")
+
+
+def test_exclude_is_normalised_like_q_and_matches_any_word():
+    query = parse_query([("exclude", "  Sponsored   广告 sponsored "), ("q", "News")])
+    assert query.exclude == "sponsored 广告"
+    assert query.query_string() == "exclude=sponsored%20%E5%B9%BF%E5%91%8A&q=news"
+    assert query.filters and "without “sponsored 广告”" in query.describe()
+    assert parse_query([("exclude", "SPONSORED 广告")]) == parse_query([("exclude", "sponsored  广告")])
+    with pytest.raises(QueryError, match=r"^exclude: must contain at least one word to exclude$"):
+        parse_query([("exclude", " ")])

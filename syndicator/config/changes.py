@@ -43,6 +43,9 @@ class ConfigChange:
     fetch_changed: bool = False
     settings_changed: tuple[str, ...] = ()  # applied `[server]` keys (public_url, …)
     needs_restart: tuple[str, ...] = ()  # "server.port (8080 → 9090)": kept as running
+    # `[filters]` changed: the next ingest of each source applies the new rules (nothing
+    # else to do, so it is not in `applies_anything`; a source's own rules are its change).
+    filters_changed: bool = False
 
     @property
     def applies_anything(self) -> bool:
@@ -74,6 +77,8 @@ class ConfigChange:
         ]
         if self.fetch_changed:
             parts.append("fetch limits changed")
+        if self.filters_changed:
+            parts.append("filters changed")
         line = "; ".join(parts) or "nothing changed"
         if self.needs_restart:
             line += f"; needs restart, not applied: {', '.join(self.needs_restart)}"
@@ -114,4 +119,5 @@ def plan_change(running: Config, loaded: Config) -> ConfigChange:
         fetch_changed=running.fetch != config.fetch,
         settings_changed=settings_changed,
         needs_restart=needs_restart,
+        filters_changed=running.filters != config.filters,
     )

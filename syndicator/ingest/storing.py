@@ -21,6 +21,41 @@ from syndicator.process import Chain
 from syndicator.publish import request_publish
 from syndicator.runtime import Runtime
 from syndicator.store.articles import apply_retention, upsert_articles
+from syndicator.store.takedown import hide_article
+
+
+async def withdraw(
+    runtime: Runtime, dropped: list[Article], chain: Chain, *, now: datetime
+) -> list[tuple[str, ...]]:
+    """Take out of the store the dropped articles stored before (a rule added since, or an
+    edit upstream that a rule now blocks), so a dropped article is in no feed. Only those
+    this source alone lists; no tombstone, so one the rules no longer drop comes back.
+    Returns the categories each left (to be published again)."""
+    if not dropped:
+        return []
+    redis, keys = runtime.redis, runtime.keys
+    async with redis.pipeline(transaction=False) as pipe:
+        for article in dropped:
+            pipe.exists(keys.article(article.id))
+        stored = await pipe.execute()
+    source = chain.context.source.id
+    left: list[tuple[str, ...]] = []
+    for article, exists in zip(dropped, stored, strict=True):
+        if not exists:
+            continue
+        hidden = await hide_article(
+            redis,
+            keys,
+            article.id,
+            slugs=runtime.config.categories,
+            now=now,
+            who="filters",
+            tombstoned=False,
+            only_source=source,
+        )
+        if hidden is not None:
+            left.append(tuple(s for s in hidden.categories if s in runtime.config.categories))
+    return left
 
 
 def indexes_for(runtime: Runtime, categories: tuple[str, ...]) -> tuple[str, ...]:
@@ -73,7 +108,15 @@ async def store_article_chunks(
     by_source: dict[str, Counter[str]] = {}  # the same counts per source, for the metrics
     for chunk in chunks:
         if chain is not None:
-            chunk = (await chain.process(chunk)).articles
+            processed = await chain.process(chunk)
+            chunk = processed.articles
+            gone = [d.article for d in processed.dropped if d.withdraw]
+            withdrawn = await withdraw(runtime, gone, chain, now=now)
+            if withdrawn:
+                counts["withdrawn"] += len(withdrawn)
+                touched.update(slug for slugs in withdrawn for slug in slugs)
+                planned = sorted(set(all_planned) | touched)  # publish them even after a crash
+                await redis.hset(keys.pending_publish, run_key, json.dumps(planned))
         for article in chunk:  # a step may have changed an article's categories
             if article.categories not in by_categories:
                 by_categories[article.categories] = indexes_for(runtime, article.categories)

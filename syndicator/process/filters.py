@@ -3,9 +3,13 @@
 Why at ingest, before the store, and not as a view over stored articles: an article
 that is not stored cannot leak into any feed, archive page, combined feed, cache or
 API, and costs no retention slot that a wanted article needed. (A stored-but-hidden
-flag would have to be honoured by every reader of the store, now and in future.) The
-price: a rule added later does not remove articles stored before it; `syndicator hide`
-does that for one article, retention for the rest.
+flag would have to be honoured by every reader of the store, now and in future.) An
+article stored before a rule that now drops it (a rule added since, or an upstream edit)
+is withdrawn when its source lists it again (`ingest.storing.withdraw`: removed from
+the store and its feeds republished, without a tombstone, so it returns if the rule
+goes); an article another source also lists stays, as that source did not block it.
+A rule with `older_than` never withdraws: an article stored while fresh is not taken
+back for growing old (retention does that).
 
 Rules come from `[filters]` (every source) and the source's own `keep`/`block`. Order:
 1. block rules, `[filters]`'s then the source's, in file order: the first that matches
@@ -60,6 +64,19 @@ def _word_patterns(words: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], ...],
     return tuple(term_patterns(normalise_terms(entry)) for entry in words if normalise_terms(entry))
 
 
+def duration_text(value: timedelta) -> str:
+    """`2d`, `1d12h`, `90s`, `0.5s`: a duration as the config file writes it."""
+    seconds = value.total_seconds()
+    if seconds != int(seconds) or seconds < 1:
+        return f"{seconds:g}s"
+    out, rest = "", int(seconds)
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            out += f"{rest // size}{unit}"
+            rest %= size
+    return out
+
+
 def _label(rule: FilterRule) -> str:
     parts = []
     where = "" if rule.field == "any" else f"{rule.field} "
@@ -68,7 +85,7 @@ def _label(rule: FilterRule) -> str:
     if rule.regex is not None:
         parts.append(f"{where}regex /{rule.regex.text}/")
     if rule.older_than is not None:
-        parts.append(f"older than {rule.older_than}")
+        parts.append(f"older than {duration_text(rule.older_than)}")
     return " and ".join(parts)
 
 
@@ -195,15 +212,18 @@ class _Matcher:
         return found is not None
 
 
-def verdict(article: Article, rules: RuleSet, context: ProcessContext) -> tuple[str, str] | None:
-    """None to keep `article`, else (the rule's count name, the reason) it is dropped for."""
+def verdict(article: Article, rules: RuleSet, context: ProcessContext) -> Dropped | None:
+    """None to keep `article`, else why it is dropped (the rule's count name, the reason)."""
     matcher = _Matcher(article, rules, context.now, context)
     for rule in rules.block:
         if matcher.matches(rule):
-            return f"blocked: {rule.name}", f"blocked by {rule.name} ({rule.label})"
+            reason = f"blocked by {rule.name} ({rule.label})"
+            return Dropped(article, f"blocked: {rule.name}", reason, withdraw=rule.older_than is None)
     for keep, where in ((rules.global_keep, "filters.keep"), (rules.source_keep, "keep")):
         if keep and not any(matcher.matches(rule) for rule in keep):
-            return f"not kept: {where}", f"matches none of the {where} rules"
+            aged = any(rule.older_than is not None for rule in keep)
+            reason = f"matches none of the {where} rules"
+            return Dropped(article, f"not kept: {where}", reason, withdraw=not aged)
     return None
 
 
@@ -238,7 +258,6 @@ class FilterStep:
             if found is None:
                 kept.append(article)
             else:
-                rule, reason = found
-                context.counts[rule] += 1
-                dropped.append(Dropped(article, rule, reason))
+                context.counts[found.rule] += 1
+                dropped.append(found)
         return Batch(kept, dropped, batch.annotations)

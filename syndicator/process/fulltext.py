@@ -110,5 +110,6 @@ class FullTextStep:
         holding = await hold_new_articles(context.runtime, context.source, batch.articles, now=context.now)
         note_of(context).fetching.extend(holding.fetching)
         reason = f"held for its full text (at most {context.source.full_text_wait})"
-        dropped = [Dropped(a, RULE, reason, counted_as=WAITING) for a in holding.held]
+        # Never withdrawn: a held item is not stored yet, or its page job just stored it.
+        dropped = [Dropped(a, RULE, reason, withdraw=False, counted_as=WAITING) for a in holding.held]
         return Batch(holding.kept, dropped, batch.annotations)

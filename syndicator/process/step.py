@@ -28,11 +28,15 @@ class Dropped:
     `rule` names what dropped it (`filters.block[0]`, `block[1]`, `older_than`): the
     per-rule count in source health is kept under that name. `reason` is a sentence for
     logs and the report (`blocked by filters.block[0] (title words “sponsored”)`).
+    `withdraw`: whether a copy stored before is taken out of the store too (see
+    `ingest.storing.withdraw`); False when the drop depends on the article's age, so an
+    article stored while fresh is not withdrawn only for growing old.
     """
 
     article: Article
     rule: str
     reason: str
+    withdraw: bool = True
     # The ingest's count it adds to: `filtered` (not stored at all), or what the step
     # does with it instead (`waiting for full text`: held, stored when its page is read).
     counted_as: str = "filtered"

@@ -88,11 +88,16 @@ async def hide_article(
     now: datetime,
     who: str,
     reason: str = "",
+    tombstoned: bool = True,
+    only_source: str | None = None,
 ) -> Hidden | None:
     """Hide `article_id` (see the module); None when no such article is stored or hidden.
 
     `slugs` are the configured categories: the article is removed from each of their
-    indexes as well as from those its record lists."""
+    indexes as well as from those its record lists. `tombstoned=False` removes the
+    article without a tombstone, so a later ingest may store it again (the processing
+    stage withdrawing an article its filters now drop); with `only_source`, only when
+    that source is the article's one source (None otherwise: another still lists it)."""
     configured = list(slugs)
     record_key = keys.article(article_id)
     while True:
@@ -100,12 +105,18 @@ async def hide_article(
             try:
                 await pipe.watch(record_key, keys.hidden_ids)
                 raw = await pipe.get(record_key)
+                if raw is None and not tombstoned:
+                    await pipe.reset()
+                    return None
                 if raw is None:
                     existing = await pipe.hget(keys.hidden_ids, article_id)
                     await pipe.reset()
                     stone = Tombstone.from_json(existing) if existing else None
                     return Hidden(stone, (), already=True) if stone else None
                 article, indexes = article_from_json(raw)
+                if only_source is not None and set((article.source_id, *article.sources)) != {only_source}:
+                    await pipe.reset()
+                    return None
                 url_key = keys.url_index(article.url) if article.url else None
                 if url_key:
                     await pipe.watch(url_key)
@@ -133,9 +144,10 @@ async def hide_article(
                 pipe.delete(record_key)
                 if url_key and indexed is not None and indexed.decode() == article_id:
                     pipe.delete(url_key)
-                pipe.hset(keys.hidden_ids, article_id, stone.to_json())
-                if article.url:
-                    pipe.hset(keys.hidden_urls, article.url, article_id)
+                if tombstoned:
+                    pipe.hset(keys.hidden_ids, article_id, stone.to_json())
+                    if article.url:
+                        pipe.hset(keys.hidden_urls, article.url, article_id)
                 await pipe.execute()
                 return Hidden(stone, tuple(indexes))
             except WatchError:
