@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,7 +83,9 @@ def _probe(runtime: Runtime, url: str, *, allow_private_network: bool) -> Source
 
 
 async def _fetch(runtime: Runtime, probe: Source, url: str) -> FetchResult:
-    return await fetch_politely(runtime, probe, url)
+    # Each address tried is the probe's own (a feed source's feed): autodiscovery looks for
+    # feeds, which robots.txt does not govern here (only pages do: fetch/robots.py).
+    return await fetch_politely(runtime, replace(probe, url=url), url)
 
 
 async def _is_feed(runtime: Runtime, fetched: FetchResult) -> bool:
