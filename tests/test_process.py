@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta
 from syndicator.ingest import ingest_source
 from syndicator.models import Article
 from syndicator.operate.health import source_health
+from syndicator.operate.preview import preview_source
 from syndicator.process import STEPS, Batch, Chain, Dropped, ProcessContext
 from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
 from tests.builders import STORE_TIME, items, make_article, one_feed_config, rss, write_config
 from tests.conftest import SITE_ZHBF
+from tests.test_preview import assert_nothing_stored, store_state
 
 ARTICLE_PATH = "/qinggan/gushi/20231123/8812.html"
 EXPECTED = json.loads((SITE_ZHBF / "article-8812.expected.json").read_text())
@@ -219,3 +221,29 @@ async def test_an_article_stored_while_fresh_is_not_withdrawn_for_growing_old(
     assert first.counts == {"new": 2}
     assert later.counts == {"filtered": 2}  # too old to store now, but not withdrawn
     assert len(stored) == 2
+
+
+async def test_a_preview_shows_what_the_filters_would_drop_and_stores_nothing(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    upstream.put("/f.rss", rss(items("pv", 3)), "application/rss+xml")
+    config = one_feed_config(
+        tmp_path,
+        upstream,
+        redis_url=redis_url,
+        prefix=prefix,
+        path="/f.rss",
+        block=[{"field": "title", "words": ["pv title 1"]}],
+    )
+    runtime = Runtime.open(config, redis_url)
+    try:
+        before = await store_state(redis, prefix)
+        result = await preview_source(runtime, config.sources["feed"])
+        await assert_nothing_stored(redis, prefix, before)
+    finally:
+        await runtime.close()
+    assert [a.title for a in result.articles] == ["pv title 0", "pv title 1", "pv title 2"]
+    assert result.articles[1].warnings == (
+        "would not be stored: blocked by block[0] (title words “pv title 1”)",
+    )
+    assert result.articles[0].warnings == () and result.articles[2].warnings == ()

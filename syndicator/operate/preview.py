@@ -35,6 +35,7 @@ from syndicator.ingest.pages import PageRead, discover_links, fetch_politely, re
 from syndicator.models import Article, Source
 from syndicator.operate.errors import OperateError, UnknownSource
 from syndicator.parse import ParseError
+from syndicator.process import PREVIEW_STEPS, Chain
 from syndicator.redact import redact_headers, redact_text, redact_url
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import HostBusy
@@ -179,19 +180,22 @@ async def _run(
 ) -> None:
     first = await fetch_politely(runtime, source, source.url)
     preview.documents += 1
+    chain = Chain(runtime, source, now=now, steps=PREVIEW_STEPS)  # the filters: no effects
     if source.kind == "feed":
         feed = await read_feed(runtime, source, first, now=now, remember=False)
         preview.warnings.extend(feed.warnings)
         for index in range(len(feed.chunks)):
-            for article in feed.articles(index):
+            articles = feed.articles(index)
+            dropped = await _dropped(chain, articles)
+            for article in articles:
                 if len(preview.articles) >= max_items:
                     preview.stopped.append(f"{max_items} items")
                     return
-                preview.articles.append(PreviewArticle.of(article))
+                preview.articles.append(PreviewArticle.of(article, dropped.get(article.id, ())))
         return
     if source.kind == "page":
         read = await read_page(runtime, source, first, now=now, remember=False)
-        preview.articles.append(_page_article(read))
+        preview.articles.append(await _page_article(chain, read))
         return
 
     discovered = await discover_links(runtime, source, first, max_documents=max_pages, remember=False)
@@ -216,11 +220,18 @@ async def _run(
         except OverParseLimit as exc:
             preview.warnings.append(f"{redact_url(url)}: {exc.reason}")
             continue
-        preview.articles.append(_page_article(read))
+        preview.articles.append(await _page_article(chain, read))
 
 
-def _page_article(read: PageRead) -> PreviewArticle:
+async def _dropped(chain: Chain, articles: list[Article]) -> dict[str, tuple[str, ...]]:
+    """A warning for each article the processing stage would drop, by id."""
+    batch = await chain.process(articles)
+    return {d.article.id: (f"would not be stored: {d.reason}",) for d in batch.dropped}
+
+
+async def _page_article(chain: Chain, read: PageRead) -> PreviewArticle:
     warnings = read.warnings
     if read.unmapped:
         warnings = (*warnings, f"upstream category {read.unmapped!r} maps to no category")
+    warnings = (*warnings, *(await _dropped(chain, [read.article])).get(read.article.id, ()))
     return PreviewArticle.of(read.article, warnings)

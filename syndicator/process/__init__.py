@@ -23,14 +23,16 @@ The order (`chain.STEPS`), so an operator can tell what happens to an article:
    item held already stays held. After the filters, so a blocked item costs no request.
 
 A step that does not apply to a source (no rules, a feature it does not enable) is
-skipped. What the chain dropped appears in the ingest's counts (`3 new, 2 filtered`), per
+skipped. A preview (`syndicator preview`, the admin API) runs `chain.PREVIEW_STEPS`, the
+steps without effects outside the ingest (the filters), and shows each article they
+would drop with the reason. What the chain dropped appears in the ingest's counts (`3 new, 2 filtered`), per
 rule in the source's health (`blocked: filters.block[0]`, `not kept: keep`,
 `regex timeout: block[1]`), and each dropped article in the debug log with its reason.
 """
 
 from __future__ import annotations
 
-from syndicator.process.chain import DROPPED, STEPS, Chain
+from syndicator.process.chain import DROPPED, PREVIEW_STEPS, STEPS, Chain
 from syndicator.process.step import Batch, Dropped, ProcessContext, Step
 
-__all__ = ["DROPPED", "STEPS", "Batch", "Chain", "Dropped", "ProcessContext", "Step"]
+__all__ = ["DROPPED", "PREVIEW_STEPS", "STEPS", "Batch", "Chain", "Dropped", "ProcessContext", "Step"]

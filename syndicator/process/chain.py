@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 STEPS: tuple[Step, ...] = (FilterStep(), FullTextStep())
 """Every step, in the order it runs (see `syndicator.process`'s docstring for why)."""
 
+PREVIEW_STEPS: tuple[Step, ...] = (FilterStep(),)
+"""The steps a preview runs (it stores nothing): those without effects outside the
+ingest — no request to an upstream, no job enqueued. In `STEPS` order."""
+
 DROPPED = "filtered"
 """The report's count (`3 new, 2 filtered`) of articles the chain kept out of the store."""
 

@@ -61,7 +61,8 @@ class Rule:
 
 @lru_cache(maxsize=1024)
 def _word_patterns(words: tuple[str, ...]) -> tuple[tuple[re.Pattern[str], ...], ...]:
-    return tuple(term_patterns(normalise_terms(entry)) for entry in words if normalise_terms(entry))
+    """Each entry's term patterns; an entry with no terms left is () and never matches."""
+    return tuple(term_patterns(normalise_terms(entry)) for entry in words)
 
 
 def duration_text(value: timedelta) -> str:
