@@ -155,6 +155,11 @@ class Source:
     # (never polled more often than asked) and 1 day or the poll_interval when longer.
     min_poll_interval: v.Duration | None = None
     max_poll_interval: v.Duration | None = None
+    # Feed sources: fetch each new item's link as a page job and take the page's body when
+    # it is clearly longer than the item's (syndicator/ingest/fulltext.py); an item waits
+    # for it, out of every feed, at most `full_text_wait`.
+    full_text: bool = False
+    full_text_wait: v.Duration = timedelta(minutes=10)
     keep: tuple[FilterRule, ...] = ()  # this source's keep rules, besides [filters]'s
     block: tuple[FilterRule, ...] = ()  # this source's block rules, besides [filters]'s
 
@@ -441,6 +446,9 @@ class Article:
     # The upstream feed of a feed item (None for pages): Atom's <source> for an entry without
     # an author of its own. `author` above already includes what the entry inherited from it.
     upstream: Upstream | None = None
+    # The page `content_html` was read from when a `full_text` source's item got the body
+    # of its linked page (None: the body is the upstream's). Not hashed: the body is.
+    full_text_url: str | None = None
 
     def reader_hash(self) -> str:
         """sha256 hex of what a reader sees of this article, under definition HASH_VERSION.

@@ -261,6 +261,9 @@ def _sources(path: Path, tables: list[SourceTable], categories: dict[str, Catego
         if low is not None and high is not None and low > high:
             problem = f"{_duration(low)} is more than max_poll_interval {_duration(high)}"
             raise ConfigError(path, f"{prefix}.min_poll_interval", problem)
+        if table.full_text and table.kind != "feed":
+            problem = f"only a feed source fetches full text (this one is kind {table.kind!r})"
+            raise ConfigError(path, f"{prefix}.full_text", problem)
         site_rules = SiteRules(**_fields(table.rules))
         sources[table.id] = Source(**{**_fields(table), "category_map": tuple(rules), "rules": site_rules})
     return sources

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from arq import Retry
@@ -29,6 +30,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from syndicator.ingest.feed import ingest_feed
+from syndicator.ingest.fulltext import read_full_text
 from syndicator.ingest.pages import discover_pages, ingest_one_page
 from syndicator.ingest.report import IngestReport, deferred, failed, summarise_counts
 from syndicator.models import Source
@@ -41,6 +43,7 @@ from syndicator.store.sources import defer_poll, record_outcome
 __all__ = [
     "INTERNAL_ERROR",
     "IngestReport",
+    "ingest_full_text",
     "ingest_page",
     "ingest_source",
     "is_internal_error",
@@ -117,6 +120,26 @@ async def ingest_page(
     report = await _guarded(
         work, source, url, from_listing=url != source.url, traceback_level=traceback_level
     )
+    await record_outcome(runtime.redis, runtime.keys, source, report, now=now)
+    return report
+
+
+async def ingest_full_text(
+    runtime: Runtime,
+    source: Source,
+    article_id: str,
+    *,
+    now: datetime,
+    last_try: bool = True,
+    traceback_level: int = logging.ERROR,
+) -> IngestReport:
+    """The page of one item of a `full_text` feed source (the worker's `full_text` job),
+    recorded on the source (ingest/fulltext.py). Never raises for something the page did;
+    a busy host (HostBusy) passes through for the job to retry."""
+    work = read_full_text(runtime, source, article_id, now=now, last_try=last_try)
+    report = await _guarded(work, source, source.url, from_listing=False, traceback_level=traceback_level)
+    if not report.full_text:  # the boundary's own report of an unexpected exception
+        report = replace(report, full_text=True)
     await record_outcome(runtime.redis, runtime.keys, source, report, now=now)
     return report
 

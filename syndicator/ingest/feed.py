@@ -12,12 +12,14 @@ from datetime import datetime
 from syndicator.fetch import FetchError
 from syndicator.fetch.hints import feed_hint, header_hint, strongest
 from syndicator.ingest.bounded import OverParseLimit, bounded, log_again, parse_and_normalise
+from syndicator.ingest.fulltext import read_held_inline
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_article_chunks
 from syndicator.models import FetchResult, Source, Validators
 from syndicator.normalise.feed import NormalisedFeed
 from syndicator.parse import ParseError
 from syndicator.process import Chain
+from syndicator.process.fulltext import WAITING, note_of
 from syndicator.runtime import Runtime
 from syndicator.store.polling import check_host
 from syndicator.store.sources import load_state
@@ -57,6 +59,18 @@ async def ingest_feed(
     if feed.skipped:
         counts["skipped"] += feed.skipped
     doc_hint = feed_hint(feed.refresh)
+    pages: tuple[IngestReport, ...] = ()
+    fetching = note_of(chain.context).fetching
+    if fetching and runtime.queue is None:  # the CLI: read the held items' pages now
+        pages = tuple(await read_held_inline(runtime, source, tuple(fetching), now=now))
+        for page in pages:
+            touched.update(page.touched)
+            counts.update(page.counts)
+            if page.status == "error":
+                counts["page errors"] += 1
+        counts[WAITING] -= len(pages)
+        if counts[WAITING] <= 0:
+            del counts[WAITING]
     return IngestReport(
         source.id,
         source.url,
@@ -69,6 +83,7 @@ async def ingest_feed(
         body_bytes=len(fetched.body),
         hint=strongest(header_hint(fetched.headers, now), doc_hint),
         doc_hint=doc_hint,
+        pages=pages,
         rule_counts=chain.rule_counts,
     )
 

@@ -58,6 +58,9 @@ class IngestReport:
     # and its document's hints), and the document's own (<ttl>, sy:), kept over 304s.
     hint: PollHint | None = None
     doc_hint: PollHint | None = None
+    # The page of a `full_text` source's item (ingest/fulltext.py): like a listing's page,
+    # it leaves the source's own fetch state alone; a failure counts in `full_text_errors`.
+    full_text: bool = False
     # The processing stage's per-rule counts (`blocked: filters.block[0]`, `regex timeout:
     # block[1]`): added up on the source's health by record_outcome.
     rule_counts: dict[str, int] = field(default_factory=dict)
@@ -96,6 +99,7 @@ def failed(
     at: str | None = None,
     fetch: FetchError | None = None,
     from_listing: bool = False,
+    full_text: bool = False,
 ) -> IngestReport:
     """A pass over `url` that stored nothing, failing at `at` (default `url`) for `reason`.
 
@@ -116,6 +120,7 @@ def failed(
         from_listing=from_listing,
         robots_refused=isinstance(fetch, RobotsRefused),
         hint=retry_hint(fetch.status, fetch.retry_after) if fetch else None,
+        full_text=full_text,
     )
 
 

@@ -59,6 +59,12 @@ class SourceHealth:
     robots_refused: int = 0
     last_robots_refusal: str | None = None
     headers: dict[str, str] = field(default_factory=dict)  # configured header names → "***"
+    # `full_text` sources: items waiting for their page now, pages read, pages that failed
+    # (the item kept its summary) and the last failure with its page URL (redacted).
+    full_text_held: int = 0
+    full_text_pages: int = 0
+    full_text_errors: int = 0
+    last_full_text_error: str | None = None
     # Articles the processing stage dropped, per rule, since the source's state began
     # (`blocked: filters.block[0]`, `not kept: keep`), and regex rules that timed out.
     rule_counts: dict[str, int] = field(default_factory=dict)
@@ -88,6 +94,7 @@ def _health(
     due: float | None,
     stored: int,
     recent: int,
+    held: int = 0,
 ) -> SourceHealth:
     polled = source.enabled and halt is None
     return SourceHealth(
@@ -125,6 +132,10 @@ def _health(
         robots_refused=state.robots_refused,
         last_robots_refusal=redact_text(state.last_robots_refusal) if state.last_robots_refusal else None,
         headers=redact_headers(source.headers),
+        full_text_held=held,
+        full_text_pages=state.full_text_pages,
+        full_text_errors=state.full_text_errors,
+        last_full_text_error=redact_text(state.last_full_text_error) if state.last_full_text_error else None,
         rule_counts=dict(state.rule_counts),
     )
 
@@ -140,9 +151,11 @@ async def _healths(runtime: Runtime, sources: list[Source], now: datetime) -> li
             pipe.zscore(keys.due, source.id)
             pipe.zcard(index)
             pipe.zcount(index, since, "+inf")
+            pipe.hlen(keys.held(source.id))
         replies = await pipe.execute()
+    n = 4  # replies per source
     return [
-        _health(source, state, halts.get(source.id), replies[3 * i], replies[3 * i + 1], replies[3 * i + 2])
+        _health(source, state, halts.get(source.id), *replies[n * i : n * i + n])
         for i, (source, state) in enumerate(zip(sources, states, strict=True))
     ]
 

@@ -17,7 +17,10 @@ The order (`chain.STEPS`), so an operator can tell what happens to an article:
    `keep` rules. First, because everything after costs more (a full-text fetch is a
    request to the upstream) and a blocked article needs none of it. Filters therefore
    see what the feed or the page gave — not a full text fetched later.
-2. (next) `fulltext` (process/fulltext.py): summary-only feed items fetched as pages.
+2. `fulltext` (process/fulltext.py): a `full_text` feed source's NEW items are held out
+   of every feed and their links queued as page jobs (ingest/fulltext.py reads the page
+   and stores the item, with the page's body when clearly longer, or as it came); an
+   item held already stays held. After the filters, so a blocked item costs no request.
 
 A step that does not apply to a source (no rules, a feature it does not enable) is
 skipped. A preview (`syndicator preview`, the admin API) runs `chain.PREVIEW_STEPS`, the

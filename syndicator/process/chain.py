@@ -16,12 +16,13 @@ from datetime import datetime
 
 from syndicator.models import Article, Source
 from syndicator.process.filters import FilterStep
+from syndicator.process.fulltext import FullTextStep
 from syndicator.process.step import Batch, Dropped, ProcessContext, Step
 from syndicator.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-STEPS: tuple[Step, ...] = (FilterStep(),)
+STEPS: tuple[Step, ...] = (FilterStep(), FullTextStep())
 """Every step, in the order it runs (see `syndicator.process`'s docstring for why)."""
 
 PREVIEW_STEPS: tuple[Step, ...] = (FilterStep(),)
@@ -40,7 +41,8 @@ class Chain:
     ) -> None:
         self.context = ProcessContext(runtime, source, now)
         self.steps = tuple(step for step in steps if step.applies(self.context))
-        self.dropped = 0
+        self.dropped = 0  # counted as DROPPED
+        self.set_aside: Counter[str] = Counter()  # dropped items counted otherwise (held)
 
     async def process(self, articles: list[Article]) -> Batch:
         """Run the steps over one chunk; the Batch holds what is to be stored."""
@@ -63,7 +65,8 @@ class Chain:
                 item.reason,
                 extra={"event": "dropped", "source_id": self.context.source.id, "outcome": item.rule},
             )
-        self.dropped += len(dropped)
+        self.dropped += sum(item.counted_as == DROPPED for item in dropped)
+        self.set_aside.update(item.counted_as for item in dropped if item.counted_as != DROPPED)
         kept = {a.id for a in batch.articles}
         return Batch(batch.articles, dropped, {k: v for k, v in annotations.items() if k in kept})
 
@@ -80,3 +83,4 @@ class Chain:
         """Add the dropped articles to an ingest's outcome counts."""
         if self.dropped:
             counts[DROPPED] += self.dropped
+        counts.update(self.set_aside)

@@ -37,6 +37,9 @@ class Dropped:
     rule: str
     reason: str
     withdraw: bool = True
+    # The ingest's count it adds to: `filtered` (not stored at all), or what the step
+    # does with it instead (`waiting for full text`: held, stored when its page is read).
+    counted_as: str = "filtered"
 
 
 @dataclass

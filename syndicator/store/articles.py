@@ -4,9 +4,10 @@ A job may run twice, or on two workers at once (arq delivers at least once). Eve
 here is therefore an optimistic transaction (WATCH … MULTI/EXEC) that recomputes from what
 Redis holds, so repeating it changes nothing: the same upstream item always lands on the
 same record, `updated` moves only when the content hash moves, an id that retention
-evicted stays evicted while the upstream still lists it, and an article an operator took
-down (its id or canonical URL tombstoned, store/takedown.py) is never stored again:
-outcome `hidden`, which the ingest report counts.
+evicted stays evicted while the upstream still lists it, a body read from an item's page
+(`full_text_url`) is kept when the feed's summary of it comes again, and an article an
+operator took down (its id or canonical URL tombstoned, store/takedown.py) is never
+stored again: outcome `hidden`, which the ingest report counts.
 
 Hashes are compared under one definition: a stored record hashed under an older one
 (`hash_version` below models.HASH_VERSION) is rehashed from its own fields first. If only
@@ -255,6 +256,7 @@ def _plan_upsert(
         all_indexes = tuple(dict.fromkeys((*stored_indexes, *live_indexes)))
         return _Plan(UpsertResult(target_id, Outcome.MERGED, all_indexes), record, all_indexes)
 
+    article = _keep_full_text(stored, article)
     added = tuple(s for s in live_indexes if s not in stored_indexes)
     stale = stored.hash_version < HASH_VERSION  # hashed under an older definition
     new_hash = _current_hash(article)
@@ -278,6 +280,22 @@ def _plan_upsert(
     # record is written under all of its indexes either way.
     published = all_indexes if refreshed else added
     return _Plan(UpsertResult(target_id, Outcome.UNCHANGED, published), record, all_indexes)
+
+
+def _keep_full_text(stored: Article, article: Article) -> Article:
+    """`article` with the stored body read from its page, if the record has one and
+    `article` (the feed's item again, with its summary for a body) has not: a full-text
+    source's feed read after the page was stored changes nothing that did not change
+    upstream, and a page read stored after the feed's item still wins."""
+    if stored.full_text_url is None or article.full_text_url is not None:
+        return article
+    kept = replace(
+        article,
+        content_html=stored.content_html,
+        images=stored.images,
+        full_text_url=stored.full_text_url,
+    )
+    return kept.hashed()
 
 
 def _unhashed(article: Article) -> tuple[object, ...]:

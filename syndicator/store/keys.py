@@ -193,3 +193,20 @@ class Keys:
         """Hash of an origin's robots.txt as last fetched (`scheme://host:port`): its rules
         or what the fetch answered, expiring after at most 24 hours (fetch/robots.py)."""
         return f"{self.prefix}robots:{origin}"
+
+    def held(self, source_id: str) -> str:
+        """Hash of article id → JSON record of a `full_text` source's new item waiting for
+        its full text: in no category index (so in no feed) until released
+        (store/held.py)."""
+        return f"{self.prefix}held:{source_id}"
+
+    @property
+    def held_due(self) -> str:
+        """Sorted set of `{source id} {article id}` of held items, scored by when each is
+        released without its full text (`full_text_wait` after it was held)."""
+        return f"{self.prefix}held-due"
+
+    def full_text_seen(self, source_id: str) -> str:
+        """Sorted set of the article ids a `full_text` source's feed listed, scored by when
+        last listed: an id in it is not new, so its link is not fetched again."""
+        return f"{self.prefix}fulltext-seen:{source_id}"

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from syndicator.models import PollHint, Source, Validators
 from syndicator.store.keys import Keys
@@ -66,6 +67,9 @@ class SourceState:
     poll_hint: str | None = None  # the upstream's hint the last poll got: `RSS <ttl> 1h`
     next_due_reason: str | None = None  # why next_due is when it is
     doc_hint: PollHint | None = None  # the last document's own hint (<ttl>, sy:), kept over 304s
+    full_text_pages: int = 0  # pages of a full_text source's items read (or tried)
+    full_text_errors: int = 0  # … that failed: the item kept its summary
+    last_full_text_error: str | None = None  # `source: page URL: reason`
     # The processing stage's counts per rule since the state began (`blocked: block[0]`).
     rule_counts: dict[str, int] = field(default_factory=dict)
 
@@ -108,6 +112,9 @@ async def load_state(redis: Redis, keys: Keys, source_id: str) -> SourceState:
         poll_hint=raw.get("poll_hint") or None,
         next_due_reason=raw.get("next_due_reason") or None,
         doc_hint=_hint(raw.get("doc_hint")),
+        full_text_pages=int(raw.get("full_text_pages", 0)),
+        full_text_errors=int(raw.get("full_text_errors", 0)),
+        last_full_text_error=raw.get("last_full_text_error") or None,
         rule_counts={
             name.removeprefix(RULE_FIELD): int(value)
             for name, value in sorted(raw.items())
@@ -262,6 +269,8 @@ class Outcome(Protocol):
     @property
     def doc_hint(self) -> PollHint | None: ...  # the document's own (kept over 304s)
     @property
+    def full_text(self) -> bool: ...  # the page of a full_text source's item
+    @property
     def rule_counts(self) -> Mapping[str, int]: ...  # "blocked: block[0]", … → how many
 
 
@@ -333,6 +342,9 @@ async def record_outcome(
       poll until an operator resumes it;
     - a page found by its listing failed: `page_errors` grows, the page is forgotten by
       `seen_pages` so the next poll tries it again; the listing's own state is untouched;
+    - the page of a `full_text` source's item (`outcome.full_text`): only its counters,
+      `full_text_pages` and, failed, `full_text_errors` and `last_full_text_error` (the
+      item was kept with its summary); the source's poll state is untouched;
     - a page's category path that no rule maps: counted in `unmapped`, so operators can
       add a rule;
     - a page robots.txt refused (the source's own or one its listing found): counted in
@@ -351,6 +363,10 @@ async def record_outcome(
     on the error count the first returned.
     """
     state_key = keys.source_state(source.id)
+    if outcome.full_text:  # an item's page: its own fields, never the source's poll state
+        await _record_full_text(redis, state_key, outcome, now=now)
+        await _cool_down_hosts(redis, keys, source, outcome, now=now)
+        return
     failed = outcome.status == "error" and not outcome.from_listing
     gone = failed and outcome.http_status == GONE_STATUS
     polled = {"last_outcome": outcome.status, "last_http_status": outcome.http_status or ""}
@@ -422,7 +438,9 @@ async def record_outcome(
             pipe.hincrbyfloat(state_key, "fetch_seconds", duration)
             pipe.hincrby(state_key, "fetches", 1)
         for page in (outcome, *outcome.pages):
-            if page.from_listing and page.status == "error":
+            if page.full_text:
+                _full_text_fields(pipe, state_key, page, now)
+            elif page.from_listing and page.status == "error":
                 pipe.hincrby(state_key, "page_errors", 1)
                 pipe.hset(
                     state_key, mapping={"last_page_error": page.error or "", "last_page_error_at": _iso(now)}
@@ -431,10 +449,7 @@ async def record_outcome(
             if page.unmapped:
                 pipe.hincrby(state_key, "unmapped", 1)
                 pipe.hset(state_key, "last_unmapped", page.unmapped)
-            if page.status == "error" and page.robots_refused:
-                pipe.hincrby(state_key, "robots_refused", 1)
-                refusal = f"{page.error_at or page.url}: {page.reason or page.error}"
-                pipe.hset(state_key, "last_robots_refusal", refusal)
+            _robots_fields(pipe, state_key, page)
             for name, count in page.rule_counts.items():
                 if count:
                     pipe.hincrby(state_key, RULE_FIELD + name, count)
@@ -448,6 +463,14 @@ async def record_outcome(
             )
             pipe.zadd(keys.due, {source.id: plan.due.timestamp()})
             await pipe.execute()
+    await _cool_down_hosts(redis, keys, source, outcome, now=now)
+
+
+async def _cool_down_hosts(
+    redis: Redis, keys: Keys, source: Source, outcome: Outcome, *, now: datetime
+) -> None:
+    """A 429 or 503 — to the source's own poll, a page its listing found or an item's
+    full-text page — cools that host down for every source on it (store/polling.py)."""
     for polled_url in (outcome, *outcome.pages):
         if polled_url.status == "error" and polled_url.http_status in COOLDOWN_STATUSES:
             await cool_down_host(
@@ -473,3 +496,33 @@ def _parse_iso(text: str | None) -> datetime | None:
 
 def _hint_json(hint: PollHint | None) -> str:
     return json.dumps({"seconds": hint.seconds, "source": hint.source}) if hint else ""
+
+
+def _robots_fields(pipe: Pipeline, state_key: str, outcome: Outcome) -> None:
+    """Queue the count and reason of a page robots.txt refused (any kind of page)."""
+    if outcome.status == "error" and outcome.robots_refused:
+        pipe.hincrby(state_key, "robots_refused", 1)
+        refusal = f"{outcome.error_at or outcome.url}: {outcome.reason or outcome.error}"
+        pipe.hset(state_key, "last_robots_refusal", refusal)
+
+
+def _full_text_fields(pipe: Pipeline, state_key: str, outcome: Outcome, now: datetime) -> None:
+    """Queue what the page of a `full_text` source's item changes on the source: a failure
+    (404, refused, no article) counts in `full_text_errors` with its URL and reason in
+    `last_full_text_error`; every page asked for counts in `full_text_pages` (not an item
+    that needed none any more)."""
+    if outcome.status == "error" or outcome.http_status is not None:
+        pipe.hincrby(state_key, "full_text_pages", 1)
+    if outcome.status == "error":
+        pipe.hincrby(state_key, "full_text_errors", 1)
+        pipe.hset(
+            state_key,
+            mapping={"last_full_text_error": outcome.error or "", "last_full_text_error_at": _iso(now)},
+        )
+
+
+async def _record_full_text(redis: Redis, state_key: str, outcome: Outcome, *, now: datetime) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        _full_text_fields(pipe, state_key, outcome, now)
+        _robots_fields(pipe, state_key, outcome)
+        await pipe.execute()

@@ -1,7 +1,8 @@
 """arq job functions on the queue: thin wrappers that turn arq's ctx into library calls.
 
-The job names arq knows them by (`ingest_source`, `ingest_page`, `publish_category`) are
-given in `settings.py`; the cron job that enqueues ingests is in `schedule.py`.
+The job names arq knows them by (`ingest_source`, `ingest_page`, `full_text`,
+`publish_category`) are given in `settings.py`; the cron job that enqueues ingests is in
+`schedule.py`.
 
 Retries: a retryable fetch failure (timeout, 5xx, 429) raises arq's `Retry` with a backoff
 computed from `job_try`, honouring the upstream's Retry-After — unless that is longer than
@@ -27,7 +28,7 @@ from typing import Any
 from arq import Retry
 from redis.exceptions import RedisError
 
-from syndicator.ingest import IngestReport, ingest_page, ingest_source, is_internal_error
+from syndicator.ingest import IngestReport, ingest_full_text, ingest_page, ingest_source, is_internal_error
 from syndicator.publish import publish_category as publish
 from syndicator.redact import redact_text, redact_url
 from syndicator.runtime import Runtime
@@ -161,6 +162,24 @@ async def page_job(ctx: dict[str, Any], source_id: str, url: str) -> str:
     if report.retryable and job_try < runtime.config.settings.max_tries:
         raise Retry(defer=retry_delay(job_try, report.retry_after))
     return f"{report.line()} {url}"
+
+
+async def full_text_job(ctx: dict[str, Any], source_id: str, article_id: str) -> str:
+    """The page of one new item of a `full_text` feed source (ingest/fulltext.py)."""
+    runtime: Runtime = ctx["runtime"]
+    source = runtime.config.sources.get(source_id)
+    if source is None:
+        return source_removed(source_id)
+    job_try = int(ctx.get("job_try", 1))
+    last_try = job_try >= runtime.config.settings.max_tries
+    try:
+        report = await ingest_full_text(runtime, source, article_id, now=datetime.now(UTC), last_try=last_try)
+    except HostBusy:
+        raise Retry(defer=retry_delay(job_try, 5.0)) from None
+    log_report(report, report.error_at or report.url)
+    if report.retryable and not last_try:
+        raise Retry(defer=retry_delay(job_try, report.retry_after))
+    return f"{report.line()} {report.url}"
 
 
 async def publish_job(ctx: dict[str, Any], slug: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from syndicator.ingest.fulltext import release_due
 from syndicator.operate.enqueue import enqueue_ingest
 from syndicator.publish import enqueue_publish, stale_categories
 from syndicator.runtime import Runtime
@@ -28,5 +29,6 @@ async def schedule_job(ctx: dict[str, Any]) -> int:
     for source_id in await due_sources(runtime.redis, runtime.keys, sources, now):
         run = await enqueue_ingest(runtime, ctx["redis"], source_id, kind="schedule", now=now)
         enqueued += run is not None
+    await release_due(runtime, now=now)  # items whose full_text_wait is over
     await enqueue_publish(runtime, await stale_categories(runtime))
     return enqueued

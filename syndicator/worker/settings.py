@@ -33,7 +33,7 @@ from syndicator.publish import enqueue_publish, republish_moved
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, wait_for_redis
 from syndicator.store.heartbeats import BEAT_INTERVAL, new_worker_id, remove_heartbeat, write_heartbeat
-from syndicator.worker.jobs import ingest_job, page_job, publish_job
+from syndicator.worker.jobs import full_text_job, ingest_job, page_job, publish_job
 from syndicator.worker.schedule import schedule_job
 
 log = logging.getLogger("syndicator.worker")
@@ -156,6 +156,13 @@ def worker_settings(
                 func(
                     page_job,
                     name="ingest_page",
+                    keep_result=0,
+                    timeout=timeout,
+                    max_tries=settings.max_tries,
+                ),
+                func(
+                    full_text_job,
+                    name="full_text",
                     keep_result=0,
                     timeout=timeout,
                     max_tries=settings.max_tries,
