@@ -132,6 +132,7 @@ def test_derived_ids():
 # --- discovery against loopback -------------------------------------------------------------
 
 
+@pytest.mark.slow  # seven probes, each after a 1 s crawl delay: ~11 s; CI runs it
 async def test_discovery_tries_common_paths_then_reads_a_listing(
     tmp_path, upstream, redis, redis_url, prefix
 ):

@@ -14,6 +14,8 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from syndicator.store.heartbeats import live_workers
 from syndicator.store.keys import Keys
 from tests.conftest import REPO
@@ -73,6 +75,7 @@ async def test_reingest_without_a_worker_exits_3_and_queues_nothing(
     assert not [k async for k in redis.scan_iter(match=f"{prefix}run*")]
 
 
+@pytest.mark.slow  # real worker processes driven by every operators' command: ~20 s; CI runs it
 async def test_operators_commands_against_a_real_worker(tmp_path, upstream, redis, redis_url, prefix):
     config = failing_world(tmp_path, upstream, redis_url, prefix)
     keys = Keys(prefix)

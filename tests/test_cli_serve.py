@@ -273,6 +273,7 @@ url = "http://127.0.0.1:1/private.xml"
 TICK = re.compile(r"[→←] \S*schedule_due")
 
 
+@pytest.mark.slow  # serve idle long enough to show it stays quiet: ~12 s; CI runs it
 def test_serve_names_what_it_runs_stays_quiet_when_idle_and_stops_cleanly(
     tmp_path: Path, redis_url: str, prefix: str, start
 ) -> None:

@@ -122,6 +122,7 @@ def fuzz(document: dict, base_url: str, known: dict[str, str]) -> list[str]:
     return problems
 
 
+@pytest.mark.slow  # schemathesis, ~900 requests: ~12 s; CI runs it
 async def test_property_based_run_finds_no_5xx(config, redis, redis_url, token_env):
     await run_burst_worker(config, redis_url)  # the source has health and a run
     async with admin_serving(config, redis_url) as (runtime, client):

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import replace
 
+import pytest
 from arq.connections import create_pool
 
 from syndicator.ingest import ingest_source
@@ -28,6 +29,7 @@ def big_feed_config(tmp_path, upstream, redis_url, prefix):
     )
 
 
+@pytest.mark.slow  # a worker process killed mid-job and a second one: ~20 s; CI runs it
 async def test_worker_killed_mid_job_then_rerun_leaves_same_data(
     tmp_path, upstream, redis, redis_url, prefix
 ):

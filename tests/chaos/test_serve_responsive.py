@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from redis import Redis
 
 from tests.chaos.helpers import long_author_feed, many_entries_feed
@@ -49,6 +50,7 @@ def probe(url: str) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow  # serve probed while hostile feeds are parsed: ~9 s; CI runs it
 def test_healthz_answers_within_2_s_while_hostile_feeds_are_parsed(
     tmp_path: Path, redis_url: str, prefix: str
 ) -> None:
