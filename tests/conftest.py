@@ -13,6 +13,7 @@ name, and deletes only those keys afterwards — never a flush.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -118,11 +119,19 @@ async def redis(redis_url: str, prefix: str) -> AsyncIterator[Redis]:
         await client.aclose()
 
 
-@pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
+@contextlib.asynccontextmanager
+async def running_upstream() -> AsyncIterator[Upstream]:
+    """A loopback upstream server for the duration of the block (the `upstream` fixture's,
+    or a second origin a test needs)."""
     server = Upstream()
     await server.start()
     try:
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[Upstream]:
+    async with running_upstream() as server:
+        yield server

@@ -19,6 +19,7 @@ from syndicator.ingest.report import IngestReport
 from syndicator.store.sources import FETCH_LOG_SIZE, record_outcome
 from syndicator.web.admin.dashboard import SECURITY_HEADERS
 from tests.admin_helpers import TOKEN, WRONG, admin_serving, store_state
+from tests.conftest import running_upstream
 from tests.dashboard_helpers import chromium, hostile_error, hostile_title, log_in, prepare, sample_config
 from tests.harness import run_burst_worker
 from tests.programs import require_program
@@ -42,12 +43,8 @@ def browser_program() -> str:
 @pytest.fixture
 async def recorder() -> AsyncIterator[Upstream]:
     """Another loopback origin: serves the attacker's page, records any request (a 'hit')."""
-    server = Upstream()
-    await server.start()
-    try:
+    async with running_upstream() as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

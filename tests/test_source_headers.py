@@ -26,6 +26,7 @@ from syndicator.operate.preview import preview_source
 from syndicator.runtime import Runtime
 from tests.admin_helpers import TOKEN, admin_serving
 from tests.builders import items, one_feed_config, rss
+from tests.conftest import running_upstream
 from tests.harness import run_burst_worker
 from tests.upstream import Upstream
 
@@ -44,12 +45,8 @@ FEED = rss(items("hdr", 2))
 
 @pytest.fixture
 async def other() -> AsyncIterator[Upstream]:
-    server = Upstream()
-    await server.start()
-    try:
+    async with running_upstream() as server:
         yield server
-    finally:
-        await server.stop()
 
 
 def with_headers(url: str, headers: dict[str, str] = HEADERS) -> Source:

@@ -354,6 +354,16 @@ async def get_audit(call: Call) -> web.Response:
     return json_response({"entries": [e.as_dict() for e in entries]})
 
 
+def limit_param(most: int, description: str) -> Param:
+    """`?limit=`: an integer from 1 to `most`."""
+    return Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": most}, description)
+
+
+def list_schema(key: str, items: dict[str, object]) -> dict[str, object]:
+    """A body `{key: [items…]}`."""
+    return {"type": "object", "properties": {key: {"type": "array", "items": items}}, "required": [key]}
+
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
@@ -376,11 +386,7 @@ OPERATIONS: tuple[Operation, ...] = (
         responses={
             200: Response(
                 "the sources, in configuration order",
-                {
-                    "type": "object",
-                    "properties": {"sources": {"type": "array", "items": HEALTH}},
-                    "required": ["sources"],
-                },
+                list_schema("sources", HEALTH),
             )
         },
     ),
@@ -401,21 +407,12 @@ OPERATIONS: tuple[Operation, ...] = (
         list_source_runs,
         params=(
             SOURCE_PATH,
-            Param(
-                "limit",
-                "query",
-                {"type": "integer", "minimum": 1, "maximum": KEEP_PER_SOURCE},
-                f"at most this many (default and most: {KEEP_PER_SOURCE})",
-            ),
+            limit_param(KEEP_PER_SOURCE, f"at most this many (default and most: {KEEP_PER_SOURCE})"),
         ),
         responses={
             200: Response(
                 "the runs",
-                {
-                    "type": "object",
-                    "properties": {"runs": {"type": "array", "items": RUN}},
-                    "required": ["runs"],
-                },
+                list_schema("runs", RUN),
             )
         },
     ),
@@ -427,21 +424,12 @@ OPERATIONS: tuple[Operation, ...] = (
         list_source_fetches,
         params=(
             SOURCE_PATH,
-            Param(
-                "limit",
-                "query",
-                {"type": "integer", "minimum": 1, "maximum": FETCH_LOG_SIZE},
-                f"at most this many (default and most: {FETCH_LOG_SIZE})",
-            ),
+            limit_param(FETCH_LOG_SIZE, f"at most this many (default and most: {FETCH_LOG_SIZE})"),
         ),
         responses={
             200: Response(
                 "the polls",
-                {
-                    "type": "object",
-                    "properties": {"fetches": {"type": "array", "items": FETCH}},
-                    "required": ["fetches"],
-                },
+                list_schema("fetches", FETCH),
             )
         },
     ),
@@ -453,21 +441,12 @@ OPERATIONS: tuple[Operation, ...] = (
         list_source_articles,
         params=(
             SOURCE_PATH,
-            Param(
-                "limit",
-                "query",
-                {"type": "integer", "minimum": 1, "maximum": MAX_ARTICLES},
-                f"at most this many (default 50, most {MAX_ARTICLES})",
-            ),
+            limit_param(MAX_ARTICLES, f"at most this many (default 50, most {MAX_ARTICLES})"),
         ),
         responses={
             200: Response(
                 "the articles",
-                {
-                    "type": "object",
-                    "properties": {"articles": {"type": "array", "items": ARTICLE}},
-                    "required": ["articles"],
-                },
+                list_schema("articles", ARTICLE),
             )
         },
     ),
@@ -570,22 +549,13 @@ OPERATIONS: tuple[Operation, ...] = (
         "The audit log: the latest operators' actions (API and command line), newest first",
         get_audit,
         params=(
-            Param(
-                "limit",
-                "query",
-                {"type": "integer", "minimum": 1, "maximum": AUDIT_KEEP},
-                f"at most this many (default {AUDIT_DEFAULT}; {AUDIT_KEEP} are kept)",
-            ),
+            limit_param(AUDIT_KEEP, f"at most this many (default {AUDIT_DEFAULT}; {AUDIT_KEEP} are kept)"),
         ),
         responses={
             200: Response(
                 "the actions: at (ISO 8601, UTC), who (client address or cli:user@host), action, "
                 "target, outcome (ok, refused, failed), detail",
-                {
-                    "type": "object",
-                    "properties": {"entries": {"type": "array", "items": AUDIT_ENTRY}},
-                    "required": ["entries"],
-                },
+                list_schema("entries", AUDIT_ENTRY),
             )
         },
     ),
