@@ -1,0 +1,205 @@
+"""Reprocess: changed rules re-applied to stored articles from their kept raw input.
+
+Real Redis, a real loopback upstream, the real parse pool; the page is the seed article of
+tests/fixtures/site-zhbf. After the first ingest the upstream page is removed, so any
+fetch would fail: reprocess reads only what was kept.
+"""
+
+from __future__ import annotations
+
+import json
+
+from syndicator.ingest import ingest_source
+from syndicator.operate.audit import audit_log
+from syndicator.operate.reingest import Selection
+from syndicator.operate.reprocess import reprocess
+from syndicator.runtime import Runtime
+from syndicator.store.codec import article_from_json
+from syndicator.store.raw import load_raw
+from tests.builders import write_config
+from tests.conftest import SITE_ZHBF
+from tests.test_preview import store_state
+
+ARTICLE_PATH = "/qinggan/gushi/20231123/8812.html"
+EXPECTED = json.loads((SITE_ZHBF / "article-8812.expected.json").read_text())
+CAPTION = "现场签订6个国际框架合作协议"  # a picture's caption (the text says it differently)
+GUSHI = {"情感/故事": "qinggan/gushi", "情感/*": "qinggan"}
+
+
+def page_config(tmp_path, upstream, redis_url, prefix, *, category_map=GUSHI, drop=(), block=()):
+    source: dict[str, object] = {
+        "id": "zhbf",
+        "url": upstream.url(ARTICLE_PATH),
+        "kind": "page",
+        "timezone": "Asia/Shanghai",
+        "allow_private_network": True,
+        "default_category": "misc",
+        "category_map": category_map,
+        "block": list(block),
+    }
+    if drop:
+        source["rules"] = {"drop": list(drop)}
+    return write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[
+            {"slug": "qinggan", "title": "情感", "language": "zh"},
+            {"slug": "qinggan/gushi", "title": "故事", "language": "zh"},
+            {"slug": "misc", "title": "其他", "language": "zh"},
+        ],
+        sources=[source],
+    )
+
+
+async def ingest_once(config, redis_url, upstream) -> None:
+    upstream.put(ARTICLE_PATH, (SITE_ZHBF / "article-8812.utf8.html").read_bytes(), "text/html")
+    runtime = Runtime.open(config, redis_url)
+    try:
+        report = await ingest_source(runtime, "zhbf")
+    finally:
+        await runtime.close()
+    assert report.status == "updated", report.line()
+    upstream.put(ARTICLE_PATH, b"gone", "text/plain", status=404)  # no fetch may succeed now
+
+
+async def stored(redis, prefix):
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}article:*")]
+    assert len(keys) == 1, keys
+    return article_from_json(await redis.get(keys[0]))
+
+
+async def members(redis, prefix, slug):
+    return [m.decode() for m in await redis.zrange(f"{prefix}cat:{slug}", 0, -1)]
+
+
+async def test_dry_run_shows_the_diff_changes_nothing_and_the_run_moves_updated_only_for_text(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    await ingest_once(page_config(tmp_path, upstream, redis_url, prefix), redis_url, upstream)
+    first, indexes = await stored(redis, prefix)
+    assert "qinggan/gushi" in indexes
+    assert CAPTION in first.content_html
+
+    # 1. A category mapping rule changes: 情感/故事 now goes to misc.
+    config = page_config(tmp_path, upstream, redis_url, prefix, category_map={"情感/故事": "misc"})
+    runtime = Runtime.open(config, redis_url)
+    try:
+        before = await store_state(redis, prefix)
+        preview = await reprocess(runtime, Selection(source_ids=("zhbf",)), dry_run=True)
+        assert await store_state(redis, prefix) == before  # every key, every value
+        result = await reprocess(runtime, Selection(source_ids=("zhbf",)))
+    finally:
+        await runtime.close()
+    assert [(c.action, c.fields) for c in preview.changes] == [
+        ("changed", {"categories": ["qinggan/gushi", "misc"]})
+    ]
+    assert preview.readers_see_updated == 0 and preview.expired == () and preview.errors == ()
+    assert result.as_dict()["changes"] == preview.as_dict()["changes"]
+    moved, indexes = await stored(redis, prefix)
+    assert moved.categories == ("misc",)
+    assert moved.updated == first.updated  # no text changed: `updated` stays
+    assert first.id in await members(redis, prefix, "misc")
+    assert first.id not in await members(redis, prefix, "qinggan/gushi")
+    assert set(result.published) >= {"misc", "qinggan/gushi", "all"}
+
+    # 2. An extraction rule changes: the picture captions are dropped from the body.
+    config = page_config(
+        tmp_path, upstream, redis_url, prefix, category_map={"情感/故事": "misc"}, drop=(".pic-caption",)
+    )
+    runtime = Runtime.open(config, redis_url)
+    try:
+        before = await store_state(redis, prefix)
+        preview = await reprocess(runtime, Selection(all=True), dry_run=True)
+        assert await store_state(redis, prefix) == before
+        result = await reprocess(runtime, Selection(all=True))
+    finally:
+        await runtime.close()
+    (change,) = preview.changes
+    assert sorted(change.fields) == ["content_html", "updated"]
+    assert CAPTION in change.fields["content_html"][0]
+    assert CAPTION not in change.fields["content_html"][1]
+    assert preview.readers_see_updated == 1
+    edited, _indexes = await stored(redis, prefix)
+    assert CAPTION not in edited.content_html
+    assert EXPECTED["title"] == edited.title
+    assert edited.updated > first.updated  # the text changed: `updated` moves
+    assert edited.published == first.published
+
+    # 3. Nothing changed since: a second run changes nothing.
+    runtime = Runtime.open(config, redis_url)
+    try:
+        again = await reprocess(runtime, Selection(source_ids=("zhbf",)))
+        entries = await audit_log(runtime)
+    finally:
+        await runtime.close()
+    assert again.changes == () and again.unchanged == 1 and again.published == ()
+    assert entries == []  # the service does not audit itself: the CLI and the admin API do
+
+
+async def test_a_loosened_block_rule_brings_a_blocked_article_back(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    title_word = EXPECTED["title"][:4]
+    blocking = page_config(
+        tmp_path,
+        upstream,
+        redis_url,
+        prefix,
+        block=[{"name": "story", "field": "title", "words": [title_word]}],
+    )
+    await ingest_once(blocking, redis_url, upstream)
+    assert [k async for k in redis.scan_iter(match=f"{prefix}article:*")] == []
+    runtime = Runtime.open(blocking, redis_url)
+    try:
+        (raw_key,) = [k async for k in redis.scan_iter(match=f"{prefix}raw:*")]
+        article_id = raw_key.decode().removeprefix(f"{prefix}raw:")
+        raw = await load_raw(runtime.redis, runtime.keys, article_id)
+        assert raw is not None and raw.blocked and raw.kind == "page"
+        still = await reprocess(runtime, Selection(all=True))
+    finally:
+        await runtime.close()
+    assert still.changes == () and still.unchanged == 1
+
+    loosened = page_config(tmp_path, upstream, redis_url, prefix)
+    runtime = Runtime.open(loosened, redis_url)
+    try:
+        before = await store_state(redis, prefix)
+        preview = await reprocess(runtime, Selection(all=True), dry_run=True)
+        assert await store_state(redis, prefix) == before
+        result = await reprocess(runtime, Selection(all=True))
+        raw = await load_raw(runtime.redis, runtime.keys, article_id)
+    finally:
+        await runtime.close()
+    assert [c.action for c in preview.changes] == ["restored"]
+    assert [c.action for c in result.changes] == ["restored"]
+    back, _indexes = await stored(redis, prefix)
+    assert back.title == EXPECTED["title"]
+    assert back.id in await members(redis, prefix, "qinggan/gushi")
+    assert raw is not None and not raw.blocked
+
+    # Blocked again: withdrawn from the feeds, its raw input kept (marked blocked).
+    runtime = Runtime.open(blocking, redis_url)
+    try:
+        result = await reprocess(runtime, Selection(all=True))
+        raw = await load_raw(runtime.redis, runtime.keys, article_id)
+    finally:
+        await runtime.close()
+    assert [c.action for c in result.changes] == ["withdrawn"]
+    assert [k async for k in redis.scan_iter(match=f"{prefix}article:*")] == []
+    assert raw is not None and raw.blocked
+
+
+async def test_articles_without_raw_input_are_listed_as_expired(tmp_path, upstream, redis, redis_url, prefix):
+    config = page_config(tmp_path, upstream, redis_url, prefix)
+    await ingest_once(config, redis_url, upstream)
+    runtime = Runtime.open(config, redis_url)
+    try:
+        for key in [k async for k in redis.scan_iter(match=f"{prefix}raw:*")]:
+            await redis.delete(key)
+        result = await reprocess(runtime, Selection(all=True), dry_run=True)
+    finally:
+        await runtime.close()
+    (expired,) = result.as_dict()["expired"]
+    assert expired["source_id"] == "zhbf"
+    assert "force a re-ingest" in expired["advice"]
