@@ -8,15 +8,18 @@ fetch would fail: reprocess reads only what was kept.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import timedelta
 
 from syndicator.ingest import ingest_source
 from syndicator.operate.audit import audit_log
 from syndicator.operate.reingest import Selection
 from syndicator.operate.reprocess import reprocess
 from syndicator.runtime import Runtime
+from syndicator.store.articles import newest_articles
 from syndicator.store.codec import article_from_json
-from syndicator.store.raw import load_raw
-from tests.builders import write_config
+from syndicator.store.raw import keep_raw, load_raw, page_input, source_raw_ids
+from tests.builders import STORE_TIME, items, one_feed_config, rss, write_config
 from tests.conftest import SITE_ZHBF
 from tests.test_preview import store_state
 
@@ -203,3 +206,78 @@ async def test_articles_without_raw_input_are_listed_as_expired(tmp_path, upstre
     (expired,) = result.as_dict()["expired"]
     assert expired["source_id"] == "zhbf"
     assert "force a re-ingest" in expired["advice"]
+
+
+async def test_feed_items_keep_their_parsed_entry_and_a_loosened_rule_brings_one_back(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    feed_items = items("rp", 3)
+    feed_items[1] = replace(feed_items[1], title="Sponsored: buy now")
+    upstream.put("/f.rss", rss(feed_items), "application/rss+xml")
+    block = [{"field": "title", "words": ["sponsored"]}]
+    blocking = one_feed_config(
+        tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss", block=block
+    )
+    runtime = Runtime.open(blocking, redis_url)
+    try:
+        report = await ingest_source(runtime, "feed")
+        ids = await source_raw_ids(runtime.redis, runtime.keys, "feed")
+        raws = [await load_raw(runtime.redis, runtime.keys, i) for i in ids]
+        shown_before = await newest_articles(runtime.redis, runtime.keys, "tech", 10)
+    finally:
+        await runtime.close()
+    assert report.counts["new"] == 2 and report.counts["filtered"] == 1, report.counts
+    assert len(raws) == 3
+    by_title = {r.data["entry"]["title"]: r for r in raws if r is not None}
+    assert by_title["Sponsored: buy now"].blocked and not by_title["rp title 0"].blocked
+    kept = by_title["rp title 0"]
+    assert kept.kind == "feed" and kept.data["feed_url"] == upstream.url("/f.rss")
+    assert kept.data["entry"]["content_html"] or kept.data["entry"]["summary_html"]
+    assert "content-type" in kept.data["headers"]
+    upstream.put("/f.rss", b"gone", "text/plain", status=404)
+
+    loosened = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss")
+    runtime = Runtime.open(loosened, redis_url)
+    try:
+        before = await store_state(redis, prefix)
+        preview = await reprocess(runtime, Selection(source_ids=("feed",)), dry_run=True)
+        assert await store_state(redis, prefix) == before
+        result = await reprocess(runtime, Selection(source_ids=("feed",)))
+        shown = await newest_articles(runtime.redis, runtime.keys, "tech", 10)
+    finally:
+        await runtime.close()
+    assert [(c.action, c.url) for c in preview.changes] == [("restored", feed_items[1].link)]
+    assert preview.unchanged == 2 and preview.errors == ()
+    assert [c.action for c in result.changes] == ["restored"]
+    assert sorted(a.title for a in shown) == ["Sponsored: buy now", "rp title 0", "rp title 2"]
+    unchanged = {a.id: a.updated for a in shown_before}
+    assert all(a.updated == unchanged[a.id] for a in shown if a.id in unchanged)
+
+
+async def test_raw_input_is_bounded_per_source_oldest_first(redis, prefix, tmp_path, upstream, redis_url):
+    config = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss")
+    runtime = Runtime.open(config, redis_url)
+    settings, keys = replace(config.settings, raw_per_source=3), runtime.keys
+    try:
+        for n in range(5):
+            await keep_raw(
+                redis,
+                keys,
+                settings,
+                article_id=f"a{n}",
+                source_id="s",
+                kind="page",
+                data=page_input(b"x" * 100, {"content-type": "text/html"}, "http://h/", 200),
+                blocked=False,
+                now=STORE_TIME + timedelta(seconds=n),
+            )
+        kept = await source_raw_ids(redis, keys, "s")
+        first = await load_raw(redis, keys, "a0")
+        last = await load_raw(redis, keys, "a4")
+        total = int(await redis.hget(keys.raw_bytes, "*"))
+        sizes = [int(await redis.hget(keys.raw_input(i), "size")) for i in kept]
+    finally:
+        await runtime.close()
+    assert kept == ["a2", "a3", "a4"]
+    assert first is None and last is not None and last.body == b"x" * 100
+    assert total == sum(sizes)

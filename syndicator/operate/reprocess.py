@@ -14,14 +14,16 @@ whose raw input has expired are listed: only a forced re-ingest refreshes them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from syndicator.extract import ExtractError
-from syndicator.ingest.bounded import OverParseLimit
+from syndicator.ingest.bounded import OverParseLimit, bounded
 from syndicator.ingest.pages import read_page
 from syndicator.ingest.storing import indexes_for
 from syndicator.models import Article, FetchResult, Source, Validators
+from syndicator.normalise.feed import renormalise_items
 from syndicator.normalise.text import plain_text
 from syndicator.operate.reingest import Selection, select_sources
 from syndicator.process import PREVIEW_STEPS, Chain
@@ -159,7 +161,7 @@ async def _shown_ids(runtime: Runtime, source_id: str) -> list[str]:
 
 async def _job(runtime: Runtime, source: Source, ids: list[str], run: _Run) -> None:
     """One job: re-read up to JOB articles, filter them, and write (or diff) the result."""
-    fresh: list[tuple[RawInput, Article]] = []
+    raws: list[RawInput] = []
     for article_id in ids:
         try:
             raw = await load_raw(runtime.redis, runtime.keys, article_id)
@@ -170,25 +172,18 @@ async def _job(runtime: Runtime, source: Source, ids: list[str], run: _Run) -> N
             if article_id in run.shown:
                 run.expired.append((source.id, article_id))
             continue
-        if raw.kind != "page":
-            run.errors.append((article_id, f"raw input of kind {raw.kind!r} cannot be reprocessed yet"))
-            continue
-        fetched = FetchResult(
-            url=str(raw.data["final_url"]),
-            final_url=str(raw.data["final_url"]),
-            status=int(raw.data.get("status", 200)),
-            body=raw.body,
-            headers={str(k): str(v) for k, v in dict(raw.data.get("headers", {})).items()},
-            validators=Validators(),
-            fetched_at=run.now,
-        )
-        try:
-            read = await read_page(runtime, source, fetched, now=run.now, remember=False)
-        except (ExtractError, OverParseLimit) as exc:
-            run.errors.append((article_id, f"no article: {exc}"))
-            continue
-        article = read.article if read.article.id == article_id else replace(read.article, id=article_id)
-        fresh.append((raw, article))
+        raws.append(raw)
+    fresh: list[tuple[RawInput, Article]] = []
+    items = [raw for raw in raws if raw.kind == "feed"]
+    if items:
+        fresh.extend(await _feed_items(runtime, source, items, run))
+    for raw in raws:
+        if raw.kind == "page":
+            article = await _page(runtime, source, raw, run)
+            if article is not None:
+                fresh.append((raw, article))
+        elif raw.kind != "feed":
+            run.errors.append((raw.article_id, f"raw input of unknown kind {raw.kind!r}"))
     if not fresh:
         return
     chain = Chain(runtime, source, now=run.now, steps=PREVIEW_STEPS)
@@ -196,6 +191,47 @@ async def _job(runtime: Runtime, source: Source, ids: list[str], run: _Run) -> N
     kept = {a.id: a for a in processed.articles}
     for raw, article in fresh:
         await _apply(runtime, source, raw, kept.get(article.id), article, run)
+
+
+async def _feed_items(
+    runtime: Runtime, source: Source, raws: list[RawInput], run: _Run
+) -> list[tuple[RawInput, Article]]:
+    """Normalise a job's feed items again, in one call to the parse pool."""
+    body = json.dumps([[raw.article_id, raw.data] for raw in raws], ensure_ascii=False).encode()
+    try:
+        results = await bounded(runtime, body, renormalise_items, source, remember=False)
+    except OverParseLimit as exc:
+        run.errors.extend((raw.article_id, exc.reason) for raw in raws)
+        return []
+    by_id = {raw.article_id: raw for raw in raws}
+    fresh: list[tuple[RawInput, Article]] = []
+    for article_id, outcome in results:
+        if isinstance(outcome, str):
+            run.errors.append((article_id, outcome))
+        else:
+            article = outcome if outcome.id == article_id else replace(outcome, id=article_id)
+            fresh.append((by_id[article_id], article))
+    return fresh
+
+
+async def _page(runtime: Runtime, source: Source, raw: RawInput, run: _Run) -> Article | None:
+    """Extract and normalise a kept page again (in the parse pool)."""
+    fetched = FetchResult(
+        url=str(raw.data["final_url"]),
+        final_url=str(raw.data["final_url"]),
+        status=int(raw.data.get("status", 200)),
+        body=raw.body,
+        headers={str(k): str(v) for k, v in dict(raw.data.get("headers", {})).items()},
+        validators=Validators(),
+        fetched_at=run.now,
+    )
+    try:
+        read = await read_page(runtime, source, fetched, now=run.now, remember=False)
+    except (ExtractError, OverParseLimit) as exc:
+        run.errors.append((raw.article_id, f"no article: {exc}"))
+        return None
+    article = read.article
+    return article if article.id == raw.article_id else replace(article, id=raw.article_id)
 
 
 async def _apply(
@@ -258,8 +294,12 @@ async def _apply(
         first_seen=stored.first_seen,
         sources=stored.sources,
         updated=max(run.now, stored.updated) if text_changed else stored.updated,
-        full_text_url=stored.full_text_url,
     )
+    if stored.full_text_url is not None and kept.full_text_url is None:  # keep the page's body
+        record = replace(
+            record, content_html=stored.content_html, images=stored.images, full_text_url=stored.full_text_url
+        )
+    record = record.hashed()
     if len(stored.sources) > 1:  # another source lists it too: keep the categories it brought
         record = replace(record, categories=tuple(dict.fromkeys((*kept.categories, *stored.categories))))
     diff = _diff(stored, record)

@@ -88,9 +88,35 @@ async def keep_raw(
     now: datetime,
 ) -> None:
     """Keep (or replace) one article's raw input, then apply the bounds."""
+    blob = zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 6)
+    await keep_raw_blob(
+        redis,
+        keys,
+        settings,
+        article_id=article_id,
+        source_id=source_id,
+        kind=kind,
+        blob=blob,
+        blocked=blocked,
+        now=now,
+    )
+
+
+async def keep_raw_blob(
+    redis: Redis,
+    keys: Keys,
+    settings: Settings,
+    *,
+    article_id: str,
+    source_id: str,
+    kind: str,
+    blob: bytes,
+    blocked: bool,
+    now: datetime,
+) -> None:
+    """`keep_raw` for an input already compressed (a feed's, compressed in the parse child)."""
     if settings.raw_per_source <= 0:
         return
-    blob = zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 6)
     key = keys.raw_input(article_id)
     old_size = await redis.hget(key, "size")
     old_source = await redis.hget(key, "source")
