@@ -7,6 +7,7 @@ fetch would fail: reprocess reads only what was kept.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import timedelta
@@ -19,8 +20,11 @@ from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
 from syndicator.store.codec import article_from_json
 from syndicator.store.raw import keep_raw, load_raw, page_input, source_raw_ids
+from syndicator.store.schema import SCHEMA_VERSION
+from tests.admin_helpers import TOKEN, admin_serving
 from tests.builders import STORE_TIME, items, one_feed_config, rss, write_config
 from tests.conftest import SITE_ZHBF
+from tests.processes import run_cli
 from tests.test_preview import store_state
 
 ARTICLE_PATH = "/qinggan/gushi/20231123/8812.html"
@@ -66,6 +70,17 @@ async def ingest_once(config, redis_url, upstream) -> None:
     upstream.put(ARTICLE_PATH, b"gone", "text/plain", status=404)  # no fetch may succeed now
 
 
+async def data_state(redis, prefix) -> dict:
+    """Every key under the prefix and its value, but for the politeness slot's next-start
+    time of a host the ingest fetched from: a coordination key that expires by itself."""
+    state = await store_state(redis, prefix)
+    return {
+        k: v
+        for k, v in state.items()
+        if not (k.startswith(f"{prefix}host:".encode()) and k.endswith(b":next"))
+    }
+
+
 async def stored(redis, prefix):
     keys = [k async for k in redis.scan_iter(match=f"{prefix}article:*")]
     assert len(keys) == 1, keys
@@ -88,9 +103,9 @@ async def test_dry_run_shows_the_diff_changes_nothing_and_the_run_moves_updated_
     config = page_config(tmp_path, upstream, redis_url, prefix, category_map={"情感/故事": "misc"})
     runtime = Runtime.open(config, redis_url)
     try:
-        before = await store_state(redis, prefix)
+        before = await data_state(redis, prefix)
         preview = await reprocess(runtime, Selection(source_ids=("zhbf",)), dry_run=True)
-        assert await store_state(redis, prefix) == before  # every key, every value
+        assert await data_state(redis, prefix) == before  # every key, every value
         result = await reprocess(runtime, Selection(source_ids=("zhbf",)))
     finally:
         await runtime.close()
@@ -112,9 +127,9 @@ async def test_dry_run_shows_the_diff_changes_nothing_and_the_run_moves_updated_
     )
     runtime = Runtime.open(config, redis_url)
     try:
-        before = await store_state(redis, prefix)
+        before = await data_state(redis, prefix)
         preview = await reprocess(runtime, Selection(all=True), dry_run=True)
-        assert await store_state(redis, prefix) == before
+        assert await data_state(redis, prefix) == before
         result = await reprocess(runtime, Selection(all=True))
     finally:
         await runtime.close()
@@ -167,9 +182,9 @@ async def test_a_loosened_block_rule_brings_a_blocked_article_back(
     loosened = page_config(tmp_path, upstream, redis_url, prefix)
     runtime = Runtime.open(loosened, redis_url)
     try:
-        before = await store_state(redis, prefix)
+        before = await data_state(redis, prefix)
         preview = await reprocess(runtime, Selection(all=True), dry_run=True)
-        assert await store_state(redis, prefix) == before
+        assert await data_state(redis, prefix) == before
         result = await reprocess(runtime, Selection(all=True))
         raw = await load_raw(runtime.redis, runtime.keys, article_id)
     finally:
@@ -239,9 +254,9 @@ async def test_feed_items_keep_their_parsed_entry_and_a_loosened_rule_brings_one
     loosened = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss")
     runtime = Runtime.open(loosened, redis_url)
     try:
-        before = await store_state(redis, prefix)
+        before = await data_state(redis, prefix)
         preview = await reprocess(runtime, Selection(source_ids=("feed",)), dry_run=True)
-        assert await store_state(redis, prefix) == before
+        assert await data_state(redis, prefix) == before
         result = await reprocess(runtime, Selection(source_ids=("feed",)))
         shown = await newest_articles(runtime.redis, runtime.keys, "tech", 10)
     finally:
@@ -281,3 +296,42 @@ async def test_raw_input_is_bounded_per_source_oldest_first(redis, prefix, tmp_p
     assert kept == ["a2", "a3", "a4"]
     assert first is None and last is not None and last.body == b"x" * 100
     assert total == sum(sizes)
+
+
+async def test_the_command_and_the_admin_api_reprocess_and_are_audited(
+    tmp_path, upstream, redis, redis_url, prefix, monkeypatch
+):
+    monkeypatch.delenv("SYNDICATOR_ADMIN_TOKEN_FILE", raising=False)
+    monkeypatch.setenv("SYNDICATOR_ADMIN_TOKEN", TOKEN)  # the admin API on, as in production
+    await ingest_once(page_config(tmp_path, upstream, redis_url, prefix), redis_url, upstream)
+    config = page_config(tmp_path, upstream, redis_url, prefix, category_map={"情感/故事": "misc"})
+    await redis.set(f"{prefix}schema_version", SCHEMA_VERSION)  # as `serve` or `migrate` would
+
+    before = await data_state(redis, prefix)
+    dry = await asyncio.to_thread(run_cli, "reprocess", "--all", "--dry-run", "--config", config.path)
+    assert dry.returncode == 0, dry.stderr
+    assert "changed zhbf" in dry.stdout and "categories:" in dry.stdout
+    assert "    - qinggan/gushi\n    + misc" in dry.stdout
+    assert "would change 1 articles (0 seen as updated by readers)" in dry.stdout
+    after = await data_state(redis, prefix)
+    assert {k: v for k, v in after.items() if k != f"{prefix}audit".encode()} == before  # only audited
+
+    async with admin_serving(config, redis_url) as (_runtime, client):
+        missing = await client.call("POST", "/reprocess", json_body={"dry_run": True})
+        answer = await client.call("POST", "/reprocess", json_body={"sources": ["zhbf"]})
+        unknown = await client.call("POST", "/reprocess", json_body={"sources": ["nope"]})
+    assert missing.status == 400, missing.text
+    assert answer.status == 200, answer.text
+    assert isinstance(answer.body, dict)
+    assert answer.body["dry_run"] is False
+    assert [c["fields"] for c in answer.body["changes"]] == [{"categories": ["qinggan/gushi", "misc"]}]
+    assert "misc" in answer.body["published"]
+    assert unknown.status == 404
+    actions = [json.loads(raw) for raw in await redis.lrange(f"{prefix}audit", 0, -1)]
+    assert [(a["action"], a["outcome"]) for a in actions] == [
+        ("reprocess", "refused"),
+        ("reprocess", "ok"),
+        ("reprocess", "refused"),
+        ("reprocess", "ok"),
+    ]
+    assert actions[-1]["target"] == '{"all":true,"dry_run":true}'
