@@ -13,16 +13,17 @@ from dataclasses import replace
 from datetime import timedelta
 
 from syndicator.ingest import ingest_source
+from syndicator.normalise.text import plain_text
 from syndicator.operate.audit import audit_log
 from syndicator.operate.reingest import Selection
-from syndicator.operate.reprocess import reprocess
+from syndicator.operate.reprocess import reads_differently, reprocess
 from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
 from syndicator.store.codec import article_from_json
 from syndicator.store.raw import keep_raw, load_raw, page_input, source_raw_ids
 from syndicator.store.schema import SCHEMA_VERSION
 from tests.admin_helpers import TOKEN, admin_serving
-from tests.builders import STORE_TIME, items, one_feed_config, rss, write_config
+from tests.builders import STORE_TIME, items, make_article, one_feed_config, rss, write_config
 from tests.conftest import SITE_ZHBF
 from tests.processes import run_cli
 from tests.test_preview import store_state
@@ -335,3 +336,27 @@ async def test_the_command_and_the_admin_api_reprocess_and_are_audited(
         ("reprocess", "ok"),
     ]
     assert actions[-1]["target"] == '{"all":true,"dry_run":true}'
+
+
+def test_markup_only_changes_do_not_count_as_an_edit():
+    before = make_article(1, "tech")
+    restyled = replace(before, content_html=f"<div><p><b>{plain_text(before.content_html)}</b></p></div>")
+    assert not reads_differently(before, restyled)
+    assert reads_differently(before, replace(before, content_html="<p>another text</p>"))
+    assert reads_differently(before, replace(before, title="another title"))
+
+
+async def test_a_picture_dropped_with_its_caption_is_an_edit(tmp_path, upstream, redis, redis_url, prefix):
+    await ingest_once(page_config(tmp_path, upstream, redis_url, prefix), redis_url, upstream)
+    first, _indexes = await stored(redis, prefix)
+    assert "<img" in first.content_html
+    config = page_config(tmp_path, upstream, redis_url, prefix, drop=("img",))
+    runtime = Runtime.open(config, redis_url)
+    try:
+        result = await reprocess(runtime, Selection(all=True))
+    finally:
+        await runtime.close()
+    (change,) = result.changes
+    assert sorted(change.fields) == ["content_html", "updated"]  # the captions went with them
+    edited, _indexes = await stored(redis, prefix)
+    assert "<img" not in edited.content_html and edited.updated > first.updated

@@ -284,9 +284,7 @@ async def _apply(
             run.touched.update(slug for r in results for slug in r.indexes)
             await mark_blocked(redis, keys, raw.article_id, False)
         return
-    text_changed = stored.title != kept.title or plain_text(stored.content_html) != plain_text(
-        kept.content_html
-    )
+    text_changed = reads_differently(stored, kept)
     record = replace(
         kept,
         published=stored.published,
@@ -312,6 +310,12 @@ async def _apply(
         await rewrite_article(redis, keys, record, indexes, old_indexes)
         run.touched.update(indexes)
         run.touched.update(s for s in old_indexes if s in runtime.config.categories)
+
+
+def reads_differently(before: Article, after: Article) -> bool:
+    """Whether a reader would read `after` as an edit of `before`: its title or the text of
+    its body changed. Markup alone (a dropped picture, other tags) does not count."""
+    return before.title != after.title or plain_text(before.content_html) != plain_text(after.content_html)
 
 
 def _text(value: object) -> str:
