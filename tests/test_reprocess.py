@@ -360,3 +360,42 @@ async def test_a_picture_dropped_with_its_caption_is_an_edit(tmp_path, upstream,
     assert sorted(change.fields) == ["content_html", "updated"]  # the captions went with them
     edited, _indexes = await stored(redis, prefix)
     assert "<img" not in edited.content_html and edited.updated > first.updated
+
+
+async def test_raw_input_is_bounded_in_bytes_per_source_and_in_all(
+    redis, prefix, tmp_path, upstream, redis_url
+):
+    config = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss")
+    runtime = Runtime.open(config, redis_url)
+    keys = runtime.keys
+
+    async def keep(settings, source_id: str, n: int) -> int:
+        body = bytes(range(256)) * 40 + str(n).encode()  # ~10 KB that compress little
+        await keep_raw(
+            redis,
+            keys,
+            settings,
+            article_id=f"{source_id}-{n}",
+            source_id=source_id,
+            kind="page",
+            data=page_input(body, {}, "http://h/", 200),
+            blocked=False,
+            now=STORE_TIME + timedelta(seconds=n),
+        )
+        return int(await redis.hget(keys.raw_input(f"{source_id}-{n}"), "size"))
+
+    try:
+        size = await keep(config.settings, "probe", 0)
+        per_source = replace(config.settings, raw_per_source_bytes=3 * size + size // 2)
+        for n in range(1, 6):
+            await keep(per_source, "a", n)
+        by_bytes = await source_raw_ids(redis, keys, "a")
+        in_all = replace(config.settings, raw_total_bytes=4 * size + size // 2)
+        for n in range(6, 9):
+            await keep(in_all, "b", n)
+        left = {s: await source_raw_ids(redis, keys, s) for s in ("probe", "a", "b")}
+    finally:
+        await runtime.close()
+    assert by_bytes == ["a-3", "a-4", "a-5"]
+    # The global bound took the oldest of any source: the probe, then a's oldest.
+    assert left == {"probe": [], "a": ["a-5"], "b": ["b-6", "b-7", "b-8"]}

@@ -22,6 +22,7 @@ from syndicator.process import Chain
 from syndicator.process.fulltext import WAITING, note_of
 from syndicator.runtime import Runtime
 from syndicator.store.polling import check_host
+from syndicator.store.raw import apply_bounds as apply_raw_bounds
 from syndicator.store.raw import keep_raw_blob
 from syndicator.store.sources import load_state
 
@@ -68,7 +69,10 @@ async def ingest_feed(
             blob=blob,
             blocked=article_id in chain.blocked,
             now=now,
+            bound=False,
         )
+    if feed.raw:
+        await apply_raw_bounds(runtime.redis, runtime.keys, runtime.config.settings, source.id)
     if feed.skipped:
         counts["skipped"] += feed.skipped
     doc_hint = feed_hint(feed.refresh)

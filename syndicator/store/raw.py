@@ -113,8 +113,10 @@ async def keep_raw_blob(
     blob: bytes,
     blocked: bool,
     now: datetime,
+    bound: bool = True,
 ) -> None:
-    """`keep_raw` for an input already compressed (a feed's, compressed in the parse child)."""
+    """`keep_raw` for an input already compressed (a feed's, compressed in the parse child).
+    `bound=False` leaves the bounds to one `apply_bounds` call after a batch of inputs."""
     if settings.raw_per_source <= 0:
         return
     key = keys.raw_input(article_id)
@@ -140,7 +142,8 @@ async def keep_raw_blob(
         pipe.hincrby(keys.raw_bytes, source_id, len(blob))
         pipe.hincrby(keys.raw_bytes, TOTAL, len(blob))
         await pipe.execute()
-    await _bound(redis, keys, settings, source_id)
+    if bound:
+        await apply_bounds(redis, keys, settings, source_id)
 
 
 async def mark_blocked(redis: Redis, keys: Keys, article_id: str, blocked: bool) -> None:
@@ -169,7 +172,7 @@ async def _drop_oldest(redis: Redis, keys: Keys, article_id: str, source_id: str
     return True
 
 
-async def _bound(redis: Redis, keys: Keys, settings: Settings, source_id: str) -> None:
+async def apply_bounds(redis: Redis, keys: Keys, settings: Settings, source_id: str) -> None:
     """Drop the oldest inputs until the source and the whole are within their bounds."""
     by_source = keys.raw_by_source(source_id)
     while True:
