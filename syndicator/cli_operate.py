@@ -1,4 +1,4 @@
-"""The operators' commands: `sources`, `reingest`, `pause`, `resume`, `runs`, `hide`,
+"""The operators' commands: `sources`, `reingest`, `reprocess`, `pause`, `resume`, `runs`, `hide`,
 `unhide`, `audit`.
 
 The CLI twins of the admin API: they call the same `syndicator.operate` functions, talking
@@ -7,8 +7,8 @@ without a web process. `ingest` runs sources inline and needs no worker; `reinge
 queues runs for the workers, so with no worker heartbeat it refuses (exit status 3) and
 says which command does the work inline.
 
-Each command that changes something (`reingest`, `pause`, `resume`, `hide`, `unhide`) records itself in the
-audit log as `cli:<user>@<host>`, refusals included; `audit` prints the log.
+Each command that changes something (`reingest`, `reprocess`, `pause`, `resume`, `hide`,
+`unhide`) records itself in the audit log as `cli:<user>@<host>`, refusals included; `audit` prints the log.
 
 Exit status: 0 done (nothing failed), 1 a run failed or Redis was unreachable (cli.py
 reports that), 2 an unknown id or a bad option, 3 no worker to run a re-ingest, 4
@@ -44,6 +44,7 @@ from syndicator.operate import (
 )
 from syndicator.operate.audit import FAILED, OK, REFUSED, audit_log, cli_actor, record_action
 from syndicator.operate.health import STATES
+from syndicator.operate.reprocess import EXPIRED_ADVICE, reprocess
 from syndicator.operate.takedown import hide, unhide
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.audit import KEEP as AUDIT_KEEP
@@ -53,7 +54,7 @@ from syndicator.store.heartbeats import BEAT_INTERVAL, TTL_BEATS, live_workers
 from syndicator.store.runs import Run
 from syndicator.values import parse_duration
 
-COMMANDS = ("sources", "reingest", "pause", "resume", "runs", "hide", "unhide", "audit")
+COMMANDS = ("sources", "reingest", "reprocess", "pause", "resume", "runs", "hide", "unhide", "audit")
 
 NO_WORKER = 3
 WAIT_TIMED_OUT = 4
@@ -85,6 +86,26 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument(
         "--timeout", type=_duration, default=600.0, metavar="DURATION", help="with --wait (default 10m)"
     )
+    p.add_argument("--config")
+    p = sub.add_parser(
+        "reprocess",
+        help="re-apply extraction, category and filter rules to stored articles, without fetching",
+    )
+    p.add_argument(
+        "--source",
+        dest="source_ids",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="ID",
+        help="these sources",
+    )
+    p.add_argument("--category", metavar="SLUG", help="every source that feeds this category")
+    p.add_argument("--all", action="store_true", help="every source")
+    p.add_argument(
+        "--dry-run", action="store_true", help="show what would change, field by field; change nothing"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--config")
     for name, text in (("pause", "stop polling a source until resumed"), ("resume", "poll a source again")):
         p = sub.add_parser(name, help=text)
@@ -143,6 +164,8 @@ class Action:
 def _action(args: argparse.Namespace) -> Action | None:
     if args.command == "reingest":
         return Action("reingest", reingest_target(_selection(args), force=args.force))
+    if args.command == "reprocess":
+        return Action("reprocess", reprocess_target(_selection(args), dry_run=args.dry_run))
     if args.command == "pause":
         return Action("pause", args.source_id, f"reason: {args.reason}" if args.reason else "")
     if args.command == "resume":
@@ -167,6 +190,20 @@ def reingest_target(selection: Selection, *, force: bool) -> str:
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def reprocess_target(selection: Selection, *, dry_run: bool) -> str:
+    """A reprocess's target as the admin API's body would say it: `{"all":true,"dry_run":true}`."""
+    body: dict[str, object] = {}
+    if selection.source_ids:
+        body["sources"] = list(selection.source_ids)
+    if selection.category:
+        body["category"] = selection.category
+    if selection.all:
+        body["all"] = True
+    if dry_run:
+        body["dry_run"] = True
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def exit_outcome(code: int) -> str:
     """An operators' command's exit status as an audit outcome."""
     if code == 0:
@@ -183,7 +220,7 @@ async def run_operate(args: argparse.Namespace, config: Config, redis_url: str) 
     # `hide` republishes inline like `ingest`, unless the feeds' address is unknown here
     # (an external Redis without public_url): then a worker renders them.
     if args.command == "reingest" or (
-        args.command == "hide" and public_url_required("ingest", config.settings) is not None
+        args.command in ("hide", "reprocess") and public_url_required("ingest", config.settings) is not None
     ):
         queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
@@ -217,6 +254,8 @@ async def _dispatch(runtime: Runtime, args: argparse.Namespace, action: Action |
         return await _sources(runtime, args)
     if args.command == "reingest":
         return await _reingest(runtime, args, action or Action("reingest", "-"))
+    if args.command == "reprocess":
+        return await _reprocess(runtime, args, action or Action("reprocess", "-"))
     if args.command in ("pause", "resume"):
         return await _pause_or_resume(runtime, args)
     if args.command == "audit":
@@ -301,7 +340,37 @@ async def _sources(runtime: Runtime, args: argparse.Namespace) -> int:
 
 def _selection(args: argparse.Namespace) -> Selection:
     ids = tuple(dict.fromkeys(i for group in args.source_ids for i in group))
-    return Selection(source_ids=ids, category=args.category, failing=args.failing, all=args.all)
+    failing = getattr(args, "failing", False)
+    return Selection(source_ids=ids, category=args.category, failing=failing, all=args.all)
+
+
+# ---------------------------------------------------------------- reprocess
+
+
+async def _reprocess(runtime: Runtime, args: argparse.Namespace, action: Action) -> int:
+    selection = _selection(args)
+    if selection.empty:
+        action.detail = "no sources chosen"
+        print("reprocess: say which sources: --source ID…, --category SLUG or --all", file=sys.stderr)
+        return 2
+    result = await reprocess(runtime, selection, dry_run=args.dry_run)
+    action.detail = result.summary()
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    for change in result.changes:
+        seen = " (readers see it updated)" if change.reader_update else ""
+        print(f"{change.action} {change.source_id} {change.article_id} {change.url}{seen}")
+        for name, (before, after) in change.fields.items():
+            print(f"  {name}:\n    - {before}\n    + {after}")
+    for source_id, article_id in result.expired:
+        print(f"expired {source_id} {article_id}: {EXPIRED_ADVICE.format(source=source_id)}")
+    for article_id, reason in result.errors:
+        print(f"error {article_id}: {reason}", file=sys.stderr)
+    print(result.summary())
+    if result.published:
+        print(f"published {', '.join(result.published)}")
+    return 0
 
 
 def _outcome(run: Run) -> str:

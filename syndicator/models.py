@@ -198,6 +198,14 @@ class Settings:
     max_tries: v.PositiveInt = 5
     schedule_every: v.WholeSeconds = 10
     evicted_memory: v.Duration = timedelta(days=30)
+    # The raw input kept per article so `syndicator reprocess` can re-apply changed rules
+    # without fetching (store/raw.py): at most this many articles and bytes (compressed)
+    # per source, and this many bytes in all (or `raw_share` of Redis maxmemory, if that
+    # is less); the oldest go first. 0 articles: keep none.
+    raw_per_source: v.NonNegativeInt = 500
+    raw_per_source_bytes: v.Size = 50 * 1024 * 1024
+    raw_total_bytes: v.Size = 1024 * 1024 * 1024
+    raw_share: v.Share = 0.2
     # Renders of filtered/combined feeds not in the render cache, per client and minute;
     # then 429 (web/ratelimit.py). 0: unlimited. Cache hits and plain feeds never count.
     variant_renders_per_minute: v.NonNegativeInt = 60

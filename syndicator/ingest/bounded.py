@@ -85,6 +85,7 @@ def parse_and_normalise(
     max_field_bytes: int,
     source: Source,
     fetched_at: datetime,
+    keep_raw: int = 0,
 ) -> NormalisedFeed:
     """Parse a feed within the limits (`parse_bounded`) and normalise its entries.
 
@@ -104,7 +105,9 @@ def parse_and_normalise(
             max_field_bytes=max_field_bytes,
             encoding=source.encoding,
         )
-        normalised = normalise_feed(parsed, source, feed_url=url, fetched_at=fetched_at)
+        normalised = normalise_feed(
+            parsed, source, feed_url=url, fetched_at=fetched_at, headers=headers, keep_raw=keep_raw
+        )
     finally:
         logger.removeHandler(logged)
     return replace(normalised, logged=tuple(logged.records), unlogged=logged.dropped)

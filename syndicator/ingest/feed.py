@@ -22,6 +22,8 @@ from syndicator.process import Chain
 from syndicator.process.fulltext import WAITING, note_of
 from syndicator.runtime import Runtime
 from syndicator.store.polling import check_host
+from syndicator.store.raw import apply_bounds as apply_raw_bounds
+from syndicator.store.raw import keep_raw_blob
 from syndicator.store.sources import load_state
 
 
@@ -56,6 +58,21 @@ async def ingest_feed(
     counts, touched = await store_article_chunks(
         runtime, f"feed:{source.id}", chunks, feed.categories, now=now, chain=chain
     )
+    for article_id, blob in feed.raw:  # for `syndicator reprocess`; blocked items' too
+        await keep_raw_blob(
+            runtime.redis,
+            runtime.keys,
+            runtime.config.settings,
+            article_id=article_id,
+            source_id=source.id,
+            kind="feed",
+            blob=blob,
+            blocked=article_id in chain.blocked,
+            now=now,
+            bound=False,
+        )
+    if feed.raw:
+        await apply_raw_bounds(runtime.redis, runtime.keys, runtime.config.settings, source.id)
     if feed.skipped:
         counts["skipped"] += feed.skipped
     doc_hint = feed_hint(feed.refresh)
@@ -108,6 +125,7 @@ async def read_feed(
         max_field_bytes=limits.max_field_bytes,
         source=source,
         fetched_at=now,
+        keep_raw=runtime.config.settings.raw_per_source if remember else 0,
     )
     log_again(feed)
     return feed

@@ -33,6 +33,7 @@ from syndicator.process import Chain
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import host_slot
 from syndicator.store.polling import check_host
+from syndicator.store.raw import keep_raw, page_input
 from syndicator.store.sources import load_state
 
 MAX_CHILD_SITEMAPS = 50
@@ -112,6 +113,17 @@ async def ingest_one_page(
     chain = Chain(runtime, source, now=now)  # the processing stage, as for a feed's items
     run_key = f"page:{source.id}:{url}"
     counts, touched = await store_articles(runtime, run_key, [read.article], now=now, chain=chain)
+    await keep_raw(  # for `syndicator reprocess`; a blocked page's too (store/raw.py)
+        runtime.redis,
+        runtime.keys,
+        runtime.config.settings,
+        article_id=read.article.id,
+        source_id=source.id,
+        kind="page",
+        data=page_input(fetched.body, fetched.headers, fetched.final_url, fetched.status),
+        blocked=chain.dropped > 0,
+        now=now,
+    )
     return IngestReport(
         source.id,
         url,

@@ -12,11 +12,15 @@ loop is proportional to the size of the feed at once.
 
 from __future__ import annotations
 
+import json
 import pickle
-from dataclasses import dataclass, field
+import zlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
-from syndicator.models import Article, FeedRefresh, ParsedFeed, Source
+from syndicator.models import Article, Enclosure, FeedRefresh, ParsedEntry, ParsedFeed, Source, Upstream
 from syndicator.normalise.dates import out_of_range
 from syndicator.normalise.entry import normalise_entry
 from syndicator.normalise.errors import NormaliseError
@@ -41,6 +45,9 @@ class NormalisedFeed:
     logged: tuple[tuple[str, int, str], ...] = ()
     unlogged: int = 0
     refresh: FeedRefresh = field(default_factory=FeedRefresh)  # the feed's <ttl>, sy:update*
+    # The raw input of the first `keep_raw` Articles, as (article id, zlib-compressed JSON
+    # of `raw_entry`), for `syndicator reprocess` (store/raw.py): compressed here, in the child.
+    raw: tuple[tuple[str, bytes], ...] = ()
 
     def articles(self, index: int) -> list[Article]:
         """The Articles of chunk `index` (pickled by our own child, so safe to unpickle)."""
@@ -48,8 +55,64 @@ class NormalisedFeed:
         return articles
 
 
+def raw_entry(
+    entry: ParsedEntry, feed: ParsedFeed, *, feed_url: str, headers: Mapping[str, str], fetched_at: datetime
+) -> dict[str, Any]:
+    """A feed item's raw input: the parsed entry as the parser produced it, and the
+    feed-level context it was normalised with (feed URL, feed author, response headers)."""
+    return {
+        "entry": asdict(entry),
+        "feed_url": feed_url,
+        "feed_author": feed.author,
+        "headers": dict(headers),
+        "fetched_at": fetched_at.isoformat(),
+    }
+
+
+def compress_raw(data: Mapping[str, Any]) -> bytes:
+    """The stored form of a raw input: zlib-compressed compact JSON."""
+    return zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 6)
+
+
+def entry_from_raw(data: Mapping[str, Any]) -> ParsedEntry:
+    """The ParsedEntry a kept raw input holds (`raw_entry`'s `entry`)."""
+    fields = dict(data["entry"])
+    fields["tags"] = tuple(fields.get("tags") or ())
+    fields["enclosures"] = tuple(Enclosure(**e) for e in fields.get("enclosures") or ())
+    upstream = fields.get("upstream")
+    fields["upstream"] = Upstream(**upstream) if upstream else None
+    return ParsedEntry(**fields)
+
+
+def renormalise_items(body: bytes, source: Source) -> list[tuple[str, Article | str]]:
+    """In the parse pool's child: `body` is a JSON list of (article id, raw input) of one
+    reprocess job; each becomes its Article again, or the reason it could not."""
+    out: list[tuple[str, Article | str]] = []
+    for article_id, data in json.loads(body):
+        try:
+            entry = entry_from_raw(data)
+            article = normalise_entry(
+                entry,
+                source,
+                feed_url=data["feed_url"],
+                fetched_at=datetime.fromisoformat(data["fetched_at"]),
+                categories=source.categories,
+            )
+        except (NormaliseError, KeyError, TypeError, ValueError) as exc:
+            out.append((article_id, f"cannot normalise: {exc}"))
+        else:
+            out.append((article_id, article))
+    return out
+
+
 def normalise_feed(
-    feed: ParsedFeed, source: Source, *, feed_url: str, fetched_at: datetime
+    feed: ParsedFeed,
+    source: Source,
+    *,
+    feed_url: str,
+    fetched_at: datetime,
+    headers: Mapping[str, str] | None = None,
+    keep_raw: int = 0,
 ) -> NormalisedFeed:
     """Normalise every entry of `feed`, in order; an entry that cannot be is skipped with a warning.
 
@@ -61,6 +124,7 @@ def normalise_feed(
     skipped = 0
     categories: set[tuple[str, ...]] = set()
     beyond_range = 0
+    raw: list[tuple[str, bytes]] = []
     for position, entry in enumerate(feed.entries):
         try:
             article = normalise_entry(
@@ -72,6 +136,11 @@ def normalise_feed(
         else:
             pending.append(article)
             categories.add(article.categories)
+            if len(raw) < keep_raw:
+                context = raw_entry(
+                    entry, feed, feed_url=feed_url, headers=headers or {}, fetched_at=fetched_at
+                )
+                raw.append((article.id, compress_raw(context)))
             if article.date_estimated and any(
                 out_of_range(raw, source.timezone, now=fetched_at)
                 for raw in (entry.published_raw, entry.updated_raw)
@@ -87,5 +156,5 @@ def normalise_feed(
     if pending:
         chunks.append(pickle.dumps(pending, protocol=pickle.HIGHEST_PROTOCOL))
     return NormalisedFeed(
-        tuple(chunks), tuple(warnings), skipped, frozenset(categories), refresh=feed.refresh
+        tuple(chunks), tuple(warnings), skipped, frozenset(categories), refresh=feed.refresh, raw=tuple(raw)
     )

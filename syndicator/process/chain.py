@@ -42,6 +42,7 @@ class Chain:
         self.context = ProcessContext(runtime, source, now)
         self.steps = tuple(step for step in steps if step.applies(self.context))
         self.dropped = 0  # counted as DROPPED
+        self.blocked: set[str] = set()  # the ids of those (their raw input is marked blocked)
         self.set_aside: Counter[str] = Counter()  # dropped items counted otherwise (held)
 
     async def process(self, articles: list[Article]) -> Batch:
@@ -66,6 +67,7 @@ class Chain:
                 extra={"event": "dropped", "source_id": self.context.source.id, "outcome": item.rule},
             )
         self.dropped += sum(item.counted_as == DROPPED for item in dropped)
+        self.blocked.update(item.article.id for item in dropped if item.counted_as == DROPPED)
         self.set_aside.update(item.counted_as for item in dropped if item.counted_as != DROPPED)
         kept = {a.id for a in batch.articles}
         return Batch(batch.articles, dropped, {k: v for k, v in annotations.items() if k in kept})

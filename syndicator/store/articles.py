@@ -326,6 +326,20 @@ def _write(pipe: Pipeline, keys: Keys, record: Article, indexes: tuple[str, ...]
     return raw
 
 
+async def rewrite_article(
+    redis: Redis, keys: Keys, record: Article, indexes: tuple[str, ...], old_indexes: tuple[str, ...]
+) -> None:
+    """Write `record` as it is (no merge: `updated` is the caller's) under `indexes`, and
+    take it out of the `old_indexes` it is no longer in. Reprocess's write (operate/reprocess.py)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        for slug in old_indexes:
+            if slug not in indexes:
+                pipe.zrem(keys.category_index(slug), record.id)
+                pipe.zrem(keys.source_index(slug, record.source_id), record.id)
+        _write(pipe, keys, record, indexes, keys.url_index(record.url) if record.url else None)
+        await pipe.execute()
+
+
 async def apply_retention(
     redis: Redis,
     keys: Keys,

@@ -200,6 +200,28 @@ class Keys:
         (store/held.py)."""
         return f"{self.prefix}held:{source_id}"
 
+    def raw_input(self, article_id: str) -> str:
+        """Hash of one article's raw input (store/raw.py): `blob` (zlib-compressed JSON:
+        a page's response bytes and headers, or a feed item's parsed entry and feed
+        context), `kind` (page, feed), `source`, `blocked` ("1" if a filter blocked it),
+        `at` (when kept)."""
+        return f"{self.prefix}raw:{article_id}"
+
+    def raw_by_source(self, source_id: str) -> str:
+        """Sorted set of the article ids whose raw input a source keeps, scored by when kept."""
+        return f"{self.prefix}raw-src:{source_id}"
+
+    @property
+    def raw_sizes(self) -> str:
+        """Sorted set of `{source id} {article id}` of every kept raw input, scored by when
+        kept (the global bound takes the oldest first)."""
+        return f"{self.prefix}raw-all"
+
+    @property
+    def raw_bytes(self) -> str:
+        """Hash of source id → compressed bytes its raw inputs take, and `*` → all of them."""
+        return f"{self.prefix}raw-bytes"
+
     @property
     def held_due(self) -> str:
         """Sorted set of `{source id} {article id}` of held items, scored by when each is

@@ -42,6 +42,7 @@ from syndicator.operate import (
 )
 from syndicator.operate.audit import audit_log
 from syndicator.operate.errors import BadArticleRef, UnknownArticle
+from syndicator.operate.reprocess import reprocess
 from syndicator.operate.takedown import HideResult, hide
 from syndicator.redact import redact_text
 from syndicator.runtime import Runtime
@@ -277,6 +278,67 @@ async def reingest_sources(call: Call) -> web.Response:
     return json_response(result.as_dict(), status=202)
 
 
+# --- reprocess ----------------------------------------------------------------------------
+
+REPROCESS_BODY: Schema = {
+    "type": "object",
+    "anyOf": [
+        {"required": ["sources"], "properties": {"sources": {"minItems": 1}}},
+        {"required": ["category"]},
+        {"required": ["all"], "properties": {"all": {"const": True}}},
+    ],
+    "properties": {
+        "sources": {"type": "array", "items": SOURCE_ID, "maxItems": 1000, "description": "source ids"},
+        "category": {**SLUG, "description": "every source feeding this category"},
+        "all": {"type": "boolean", "description": "every source"},
+        "dry_run": {
+            "type": "boolean",
+            "description": "show what would change, field by field; change nothing",
+        },
+    },
+    "additionalProperties": False,
+}
+
+_ROWS = {"type": "array", "items": {"type": "object"}}
+
+REPROCESS_RESULT: Schema = {
+    "type": "object",
+    "properties": {
+        "dry_run": {"type": "boolean"},
+        "sources": {"type": "array", "items": {"type": "string"}},
+        "changes": _ROWS,
+        "unchanged": {"type": "integer"},
+        "readers_see_updated": {"type": "integer"},
+        "expired": _ROWS,
+        "errors": _ROWS,
+        "published": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": [
+        "dry_run",
+        "sources",
+        "changes",
+        "unchanged",
+        "readers_see_updated",
+        "expired",
+        "errors",
+        "published",
+    ],
+}
+
+
+async def reprocess_sources(call: Call) -> web.Response:
+    body = call.body
+    selection = Selection(
+        source_ids=tuple(body.get("sources", ())),
+        category=body.get("category"),
+        all=bool(body.get("all", False)),
+    )
+    if selection.empty:
+        raise AdminRequestError("body: choose sources with any of sources, category, all: true")
+    result = await reprocess(_runtime(call), selection, dry_run=bool(body.get("dry_run", False)))
+    return json_response(result.as_dict(), status=200)
+
+
 # --- re-render ----------------------------------------------------------------------------
 
 RENDER_BODY = {
@@ -492,6 +554,18 @@ OPERATIONS: tuple[Operation, ...] = (
             503: Response("this process has no queue to put runs on"),
         },
         action="reingest",
+    ),
+    Operation(
+        "POST",
+        "/reprocess",
+        "reprocess",
+        "Re-apply extraction, category and filter rules to the chosen sources' stored articles",
+        reprocess_sources,
+        body=REPROCESS_BODY,
+        responses={200: Response("what changed (or would, with dry_run), field by field", REPROCESS_RESULT)},
+        description="From the raw input kept per article, without fetching; publishes each affected "
+        "category once. Articles whose raw input expired are listed: force a re-ingest for those.",
+        action="reprocess",
     ),
     Operation(
         "POST",

@@ -1,0 +1,217 @@
+"""The raw input kept per article, so changed rules can be re-applied without fetching.
+
+`syndicator reprocess` (operate/reprocess.py) re-runs extraction, normalisation, category
+mapping and the filters on what is kept here. A page keeps its response bytes and headers
+(and the final URL); a feed item keeps the parsed entry as the parser produced it and the
+feed-level context it was normalised with. Articles a filter blocked keep theirs too,
+marked blocked, so a loosened rule brings them back.
+
+Each input is one hash (`Keys.raw_input`), its blob zlib-compressed JSON. Bounds, oldest
+first out: per source `raw_per_source` articles and `raw_per_source_bytes` compressed
+bytes; in all `raw_total_bytes`, or `raw_share` of Redis `maxmemory` when that is less.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from syndicator.errors import SyndicatorError
+from syndicator.models import Settings
+from syndicator.store.keys import Keys
+
+TOTAL = "*"  # the field of `raw_bytes` that counts every source
+
+
+class RawInputError(SyndicatorError):
+    """A kept raw input that cannot be read back (corrupt, or of an unknown kind)."""
+
+
+@dataclass(frozen=True)
+class RawInput:
+    """One article's kept input. `kind` is `page` or `feed`; `data` the decoded JSON."""
+
+    article_id: str
+    source_id: str
+    kind: str
+    blocked: bool
+    at: float
+    data: Mapping[str, Any]
+
+    @property
+    def body(self) -> bytes:
+        """A page's response bytes."""
+        return base64.b64decode(self.data["body"])
+
+
+def page_input(body: bytes, headers: Mapping[str, str], final_url: str, status: int) -> dict[str, Any]:
+    """The raw input of a page: its response bytes, headers, final URL and status."""
+    return {
+        "body": base64.b64encode(body).decode("ascii"),
+        "headers": dict(headers),
+        "final_url": final_url,
+        "status": status,
+    }
+
+
+async def global_limit(redis: Redis, settings: Settings) -> int:
+    """`raw_total_bytes`, or `raw_share` of Redis maxmemory when that is set and less."""
+    limit = settings.raw_total_bytes
+    try:
+        answer = await redis.config_get("maxmemory")
+    except ResponseError:  # CONFIG refused (a managed Redis): the configured bound alone
+        return limit
+    maxmemory = int(answer.get("maxmemory", 0) or 0)
+    if maxmemory > 0:
+        limit = min(limit, int(maxmemory * settings.raw_share))
+    return limit
+
+
+async def keep_raw(
+    redis: Redis,
+    keys: Keys,
+    settings: Settings,
+    *,
+    article_id: str,
+    source_id: str,
+    kind: str,
+    data: Mapping[str, Any],
+    blocked: bool,
+    now: datetime,
+) -> None:
+    """Keep (or replace) one article's raw input, then apply the bounds."""
+    blob = zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 6)
+    await keep_raw_blob(
+        redis,
+        keys,
+        settings,
+        article_id=article_id,
+        source_id=source_id,
+        kind=kind,
+        blob=blob,
+        blocked=blocked,
+        now=now,
+    )
+
+
+async def keep_raw_blob(
+    redis: Redis,
+    keys: Keys,
+    settings: Settings,
+    *,
+    article_id: str,
+    source_id: str,
+    kind: str,
+    blob: bytes,
+    blocked: bool,
+    now: datetime,
+    bound: bool = True,
+) -> None:
+    """`keep_raw` for an input already compressed (a feed's, compressed in the parse child).
+    `bound=False` leaves the bounds to one `apply_bounds` call after a batch of inputs."""
+    if settings.raw_per_source <= 0:
+        return
+    key = keys.raw_input(article_id)
+    old_size = await redis.hget(key, "size")
+    old_source = await redis.hget(key, "source")
+    if old_size is not None and old_source is not None:
+        await _forget(redis, keys, article_id, old_source.decode(), int(old_size))
+    at = now.timestamp()
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(
+            key,
+            mapping={
+                "blob": blob,
+                "kind": kind,
+                "source": source_id,
+                "blocked": "1" if blocked else "0",
+                "at": str(at),
+                "size": str(len(blob)),
+            },
+        )
+        pipe.zadd(keys.raw_by_source(source_id), {article_id: at})
+        pipe.zadd(keys.raw_sizes, {f"{source_id} {article_id}": at})
+        pipe.hincrby(keys.raw_bytes, source_id, len(blob))
+        pipe.hincrby(keys.raw_bytes, TOTAL, len(blob))
+        await pipe.execute()
+    if bound:
+        await apply_bounds(redis, keys, settings, source_id)
+
+
+async def mark_blocked(redis: Redis, keys: Keys, article_id: str, blocked: bool) -> None:
+    """Record whether the filters now block the article (its input, if kept, stays)."""
+    if await redis.exists(keys.raw_input(article_id)):
+        await redis.hset(keys.raw_input(article_id), "blocked", "1" if blocked else "0")
+
+
+async def _forget(redis: Redis, keys: Keys, article_id: str, source_id: str, size: int) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.raw_input(article_id))
+        pipe.zrem(keys.raw_by_source(source_id), article_id)
+        pipe.zrem(keys.raw_sizes, f"{source_id} {article_id}")
+        pipe.hincrby(keys.raw_bytes, source_id, -size)
+        pipe.hincrby(keys.raw_bytes, TOTAL, -size)
+        await pipe.execute()
+
+
+async def _drop_oldest(redis: Redis, keys: Keys, article_id: str, source_id: str) -> bool:
+    size = await redis.hget(keys.raw_input(article_id), "size")
+    if size is None:  # already gone: only the index entries are left
+        await redis.zrem(keys.raw_by_source(source_id), article_id)
+        await redis.zrem(keys.raw_sizes, f"{source_id} {article_id}")
+        return False
+    await _forget(redis, keys, article_id, source_id, int(size))
+    return True
+
+
+async def apply_bounds(redis: Redis, keys: Keys, settings: Settings, source_id: str) -> None:
+    """Drop the oldest inputs until the source and the whole are within their bounds."""
+    by_source = keys.raw_by_source(source_id)
+    while True:
+        count = await redis.zcard(by_source)
+        size = int(await redis.hget(keys.raw_bytes, source_id) or 0)
+        if count <= settings.raw_per_source and size <= settings.raw_per_source_bytes:
+            break
+        oldest = await redis.zrange(by_source, 0, 0)
+        if not oldest:
+            break
+        await _drop_oldest(redis, keys, oldest[0].decode(), source_id)
+    limit = await global_limit(redis, settings)
+    while int(await redis.hget(keys.raw_bytes, TOTAL) or 0) > limit:
+        oldest = await redis.zrange(keys.raw_sizes, 0, 0)
+        if not oldest:
+            break
+        owner, _, article_id = oldest[0].decode().partition(" ")
+        await _drop_oldest(redis, keys, article_id, owner)
+
+
+async def source_raw_ids(redis: Redis, keys: Keys, source_id: str) -> list[str]:
+    """The ids of the articles whose input `source_id` keeps, oldest first."""
+    return [i.decode() for i in await redis.zrange(keys.raw_by_source(source_id), 0, -1)]
+
+
+async def load_raw(redis: Redis, keys: Keys, article_id: str) -> RawInput | None:
+    """One article's kept input, or None if it has expired (RawInputError if unreadable)."""
+    fields = await redis.hgetall(keys.raw_input(article_id))
+    if not fields or b"blob" not in fields:
+        return None
+    try:
+        data = json.loads(zlib.decompress(fields[b"blob"]))
+        return RawInput(
+            article_id,
+            fields[b"source"].decode(),
+            fields[b"kind"].decode(),
+            fields.get(b"blocked") == b"1",
+            float(fields[b"at"]),
+            data,
+        )
+    except (zlib.error, ValueError, KeyError) as exc:
+        raise RawInputError(f"raw input of {article_id} unreadable: {exc}") from exc

@@ -1,0 +1,401 @@
+"""Reprocess: changed rules re-applied to stored articles from their kept raw input.
+
+Real Redis, a real loopback upstream, the real parse pool; the page is the seed article of
+tests/fixtures/site-zhbf. After the first ingest the upstream page is removed, so any
+fetch would fail: reprocess reads only what was kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+from syndicator.ingest import ingest_source
+from syndicator.normalise.text import plain_text
+from syndicator.operate.audit import audit_log
+from syndicator.operate.reingest import Selection
+from syndicator.operate.reprocess import reads_differently, reprocess
+from syndicator.runtime import Runtime
+from syndicator.store.articles import newest_articles
+from syndicator.store.codec import article_from_json
+from syndicator.store.raw import keep_raw, load_raw, page_input, source_raw_ids
+from syndicator.store.schema import SCHEMA_VERSION
+from tests.admin_helpers import TOKEN, admin_serving
+from tests.builders import STORE_TIME, items, make_article, one_feed_config, rss, write_config
+from tests.conftest import SITE_ZHBF
+from tests.processes import run_cli
+from tests.test_preview import store_state
+
+ARTICLE_PATH = "/qinggan/gushi/20231123/8812.html"
+EXPECTED = json.loads((SITE_ZHBF / "article-8812.expected.json").read_text())
+CAPTION = "现场签订6个国际框架合作协议"  # a picture's caption (the text says it differently)
+GUSHI = {"情感/故事": "qinggan/gushi", "情感/*": "qinggan"}
+
+
+def page_config(tmp_path, upstream, redis_url, prefix, *, category_map=GUSHI, drop=(), block=()):
+    source: dict[str, object] = {
+        "id": "zhbf",
+        "url": upstream.url(ARTICLE_PATH),
+        "kind": "page",
+        "timezone": "Asia/Shanghai",
+        "allow_private_network": True,
+        "default_category": "misc",
+        "category_map": category_map,
+        "block": list(block),
+    }
+    if drop:
+        source["rules"] = {"drop": list(drop)}
+    return write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[
+            {"slug": "qinggan", "title": "情感", "language": "zh"},
+            {"slug": "qinggan/gushi", "title": "故事", "language": "zh"},
+            {"slug": "misc", "title": "其他", "language": "zh"},
+        ],
+        sources=[source],
+    )
+
+
+async def ingest_once(config, redis_url, upstream) -> None:
+    upstream.put(ARTICLE_PATH, (SITE_ZHBF / "article-8812.utf8.html").read_bytes(), "text/html")
+    runtime = Runtime.open(config, redis_url)
+    try:
+        report = await ingest_source(runtime, "zhbf")
+    finally:
+        await runtime.close()
+    assert report.status == "updated", report.line()
+    upstream.put(ARTICLE_PATH, b"gone", "text/plain", status=404)  # no fetch may succeed now
+
+
+async def data_state(redis, prefix) -> dict:
+    """Every key under the prefix and its value, but for the politeness slot's next-start
+    time of a host the ingest fetched from: a coordination key that expires by itself."""
+    state = await store_state(redis, prefix)
+    return {
+        k: v
+        for k, v in state.items()
+        if not (k.startswith(f"{prefix}host:".encode()) and k.endswith(b":next"))
+    }
+
+
+async def stored(redis, prefix):
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}article:*")]
+    assert len(keys) == 1, keys
+    return article_from_json(await redis.get(keys[0]))
+
+
+async def members(redis, prefix, slug):
+    return [m.decode() for m in await redis.zrange(f"{prefix}cat:{slug}", 0, -1)]
+
+
+async def test_dry_run_shows_the_diff_changes_nothing_and_the_run_moves_updated_only_for_text(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    await ingest_once(page_config(tmp_path, upstream, redis_url, prefix), redis_url, upstream)
+    first, indexes = await stored(redis, prefix)
+    assert "qinggan/gushi" in indexes
+    assert CAPTION in first.content_html
+
+    # 1. A category mapping rule changes: 情感/故事 now goes to misc.
+    config = page_config(tmp_path, upstream, redis_url, prefix, category_map={"情感/故事": "misc"})
+    runtime = Runtime.open(config, redis_url)
+    try:
+        before = await data_state(redis, prefix)
+        preview = await reprocess(runtime, Selection(source_ids=("zhbf",)), dry_run=True)
+        assert await data_state(redis, prefix) == before  # every key, every value
+        result = await reprocess(runtime, Selection(source_ids=("zhbf",)))
+    finally:
+        await runtime.close()
+    assert [(c.action, c.fields) for c in preview.changes] == [
+        ("changed", {"categories": ["qinggan/gushi", "misc"]})
+    ]
+    assert preview.readers_see_updated == 0 and preview.expired == () and preview.errors == ()
+    assert result.as_dict()["changes"] == preview.as_dict()["changes"]
+    moved, indexes = await stored(redis, prefix)
+    assert moved.categories == ("misc",)
+    assert moved.updated == first.updated  # no text changed: `updated` stays
+    assert first.id in await members(redis, prefix, "misc")
+    assert first.id not in await members(redis, prefix, "qinggan/gushi")
+    assert set(result.published) >= {"misc", "qinggan/gushi", "all"}
+
+    # 2. An extraction rule changes: the picture captions are dropped from the body.
+    config = page_config(
+        tmp_path, upstream, redis_url, prefix, category_map={"情感/故事": "misc"}, drop=(".pic-caption",)
+    )
+    runtime = Runtime.open(config, redis_url)
+    try:
+        before = await data_state(redis, prefix)
+        preview = await reprocess(runtime, Selection(all=True), dry_run=True)
+        assert await data_state(redis, prefix) == before
+        result = await reprocess(runtime, Selection(all=True))
+    finally:
+        await runtime.close()
+    (change,) = preview.changes
+    assert sorted(change.fields) == ["content_html", "updated"]
+    assert CAPTION in change.fields["content_html"][0]
+    assert CAPTION not in change.fields["content_html"][1]
+    assert preview.readers_see_updated == 1
+    edited, _indexes = await stored(redis, prefix)
+    assert CAPTION not in edited.content_html
+    assert EXPECTED["title"] == edited.title
+    assert edited.updated > first.updated  # the text changed: `updated` moves
+    assert edited.published == first.published
+
+    # 3. Nothing changed since: a second run changes nothing.
+    runtime = Runtime.open(config, redis_url)
+    try:
+        again = await reprocess(runtime, Selection(source_ids=("zhbf",)))
+        entries = await audit_log(runtime)
+    finally:
+        await runtime.close()
+    assert again.changes == () and again.unchanged == 1 and again.published == ()
+    assert entries == []  # the service does not audit itself: the CLI and the admin API do
+
+
+async def test_a_loosened_block_rule_brings_a_blocked_article_back(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    title_word = EXPECTED["title"][:4]
+    blocking = page_config(
+        tmp_path,
+        upstream,
+        redis_url,
+        prefix,
+        block=[{"name": "story", "field": "title", "words": [title_word]}],
+    )
+    await ingest_once(blocking, redis_url, upstream)
+    assert [k async for k in redis.scan_iter(match=f"{prefix}article:*")] == []
+    runtime = Runtime.open(blocking, redis_url)
+    try:
+        (raw_key,) = [k async for k in redis.scan_iter(match=f"{prefix}raw:*")]
+        article_id = raw_key.decode().removeprefix(f"{prefix}raw:")
+        raw = await load_raw(runtime.redis, runtime.keys, article_id)
+        assert raw is not None and raw.blocked and raw.kind == "page"
+        still = await reprocess(runtime, Selection(all=True))
+    finally:
+        await runtime.close()
+    assert still.changes == () and still.unchanged == 1
+
+    loosened = page_config(tmp_path, upstream, redis_url, prefix)
+    runtime = Runtime.open(loosened, redis_url)
+    try:
+        before = await data_state(redis, prefix)
+        preview = await reprocess(runtime, Selection(all=True), dry_run=True)
+        assert await data_state(redis, prefix) == before
+        result = await reprocess(runtime, Selection(all=True))
+        raw = await load_raw(runtime.redis, runtime.keys, article_id)
+    finally:
+        await runtime.close()
+    assert [c.action for c in preview.changes] == ["restored"]
+    assert [c.action for c in result.changes] == ["restored"]
+    back, _indexes = await stored(redis, prefix)
+    assert back.title == EXPECTED["title"]
+    assert back.id in await members(redis, prefix, "qinggan/gushi")
+    assert raw is not None and not raw.blocked
+
+    # Blocked again: withdrawn from the feeds, its raw input kept (marked blocked).
+    runtime = Runtime.open(blocking, redis_url)
+    try:
+        result = await reprocess(runtime, Selection(all=True))
+        raw = await load_raw(runtime.redis, runtime.keys, article_id)
+    finally:
+        await runtime.close()
+    assert [c.action for c in result.changes] == ["withdrawn"]
+    assert [k async for k in redis.scan_iter(match=f"{prefix}article:*")] == []
+    assert raw is not None and raw.blocked
+
+
+async def test_articles_without_raw_input_are_listed_as_expired(tmp_path, upstream, redis, redis_url, prefix):
+    config = page_config(tmp_path, upstream, redis_url, prefix)
+    await ingest_once(config, redis_url, upstream)
+    runtime = Runtime.open(config, redis_url)
+    try:
+        for key in [k async for k in redis.scan_iter(match=f"{prefix}raw:*")]:
+            await redis.delete(key)
+        result = await reprocess(runtime, Selection(all=True), dry_run=True)
+    finally:
+        await runtime.close()
+    (expired,) = result.as_dict()["expired"]
+    assert expired["source_id"] == "zhbf"
+    assert "force a re-ingest" in expired["advice"]
+
+
+async def test_feed_items_keep_their_parsed_entry_and_a_loosened_rule_brings_one_back(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    feed_items = items("rp", 3)
+    feed_items[1] = replace(feed_items[1], title="Sponsored: buy now")
+    upstream.put("/f.rss", rss(feed_items), "application/rss+xml")
+    block = [{"field": "title", "words": ["sponsored"]}]
+    blocking = one_feed_config(
+        tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss", block=block
+    )
+    runtime = Runtime.open(blocking, redis_url)
+    try:
+        report = await ingest_source(runtime, "feed")
+        ids = await source_raw_ids(runtime.redis, runtime.keys, "feed")
+        raws = [await load_raw(runtime.redis, runtime.keys, i) for i in ids]
+        shown_before = await newest_articles(runtime.redis, runtime.keys, "tech", 10)
+    finally:
+        await runtime.close()
+    assert report.counts["new"] == 2 and report.counts["filtered"] == 1, report.counts
+    assert len(raws) == 3
+    by_title = {r.data["entry"]["title"]: r for r in raws if r is not None}
+    assert by_title["Sponsored: buy now"].blocked and not by_title["rp title 0"].blocked
+    kept = by_title["rp title 0"]
+    assert kept.kind == "feed" and kept.data["feed_url"] == upstream.url("/f.rss")
+    assert kept.data["entry"]["content_html"] or kept.data["entry"]["summary_html"]
+    assert "content-type" in kept.data["headers"]
+    upstream.put("/f.rss", b"gone", "text/plain", status=404)
+
+    loosened = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss")
+    runtime = Runtime.open(loosened, redis_url)
+    try:
+        before = await data_state(redis, prefix)
+        preview = await reprocess(runtime, Selection(source_ids=("feed",)), dry_run=True)
+        assert await data_state(redis, prefix) == before
+        result = await reprocess(runtime, Selection(source_ids=("feed",)))
+        shown = await newest_articles(runtime.redis, runtime.keys, "tech", 10)
+    finally:
+        await runtime.close()
+    assert [(c.action, c.url) for c in preview.changes] == [("restored", feed_items[1].link)]
+    assert preview.unchanged == 2 and preview.errors == ()
+    assert [c.action for c in result.changes] == ["restored"]
+    assert sorted(a.title for a in shown) == ["Sponsored: buy now", "rp title 0", "rp title 2"]
+    unchanged = {a.id: a.updated for a in shown_before}
+    assert all(a.updated == unchanged[a.id] for a in shown if a.id in unchanged)
+
+
+async def test_raw_input_is_bounded_per_source_oldest_first(redis, prefix, tmp_path, upstream, redis_url):
+    config = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss")
+    runtime = Runtime.open(config, redis_url)
+    settings, keys = replace(config.settings, raw_per_source=3), runtime.keys
+    try:
+        for n in range(5):
+            await keep_raw(
+                redis,
+                keys,
+                settings,
+                article_id=f"a{n}",
+                source_id="s",
+                kind="page",
+                data=page_input(b"x" * 100, {"content-type": "text/html"}, "http://h/", 200),
+                blocked=False,
+                now=STORE_TIME + timedelta(seconds=n),
+            )
+        kept = await source_raw_ids(redis, keys, "s")
+        first = await load_raw(redis, keys, "a0")
+        last = await load_raw(redis, keys, "a4")
+        total = int(await redis.hget(keys.raw_bytes, "*"))
+        sizes = [int(await redis.hget(keys.raw_input(i), "size")) for i in kept]
+    finally:
+        await runtime.close()
+    assert kept == ["a2", "a3", "a4"]
+    assert first is None and last is not None and last.body == b"x" * 100
+    assert total == sum(sizes)
+
+
+async def test_the_command_and_the_admin_api_reprocess_and_are_audited(
+    tmp_path, upstream, redis, redis_url, prefix, monkeypatch
+):
+    monkeypatch.delenv("SYNDICATOR_ADMIN_TOKEN_FILE", raising=False)
+    monkeypatch.setenv("SYNDICATOR_ADMIN_TOKEN", TOKEN)  # the admin API on, as in production
+    await ingest_once(page_config(tmp_path, upstream, redis_url, prefix), redis_url, upstream)
+    config = page_config(tmp_path, upstream, redis_url, prefix, category_map={"情感/故事": "misc"})
+    await redis.set(f"{prefix}schema_version", SCHEMA_VERSION)  # as `serve` or `migrate` would
+
+    before = await data_state(redis, prefix)
+    dry = await asyncio.to_thread(run_cli, "reprocess", "--all", "--dry-run", "--config", config.path)
+    assert dry.returncode == 0, dry.stderr
+    assert "changed zhbf" in dry.stdout and "categories:" in dry.stdout
+    assert "    - qinggan/gushi\n    + misc" in dry.stdout
+    assert "would change 1 articles (0 seen as updated by readers)" in dry.stdout
+    after = await data_state(redis, prefix)
+    assert {k: v for k, v in after.items() if k != f"{prefix}audit".encode()} == before  # only audited
+
+    async with admin_serving(config, redis_url) as (_runtime, client):
+        missing = await client.call("POST", "/reprocess", json_body={"dry_run": True})
+        answer = await client.call("POST", "/reprocess", json_body={"sources": ["zhbf"]})
+        unknown = await client.call("POST", "/reprocess", json_body={"sources": ["nope"]})
+    assert missing.status == 400, missing.text
+    assert answer.status == 200, answer.text
+    assert isinstance(answer.body, dict)
+    assert answer.body["dry_run"] is False
+    assert [c["fields"] for c in answer.body["changes"]] == [{"categories": ["qinggan/gushi", "misc"]}]
+    assert "misc" in answer.body["published"]
+    assert unknown.status == 404
+    actions = [json.loads(raw) for raw in await redis.lrange(f"{prefix}audit", 0, -1)]
+    assert [(a["action"], a["outcome"]) for a in actions] == [
+        ("reprocess", "refused"),
+        ("reprocess", "ok"),
+        ("reprocess", "refused"),
+        ("reprocess", "ok"),
+    ]
+    assert actions[-1]["target"] == '{"all":true,"dry_run":true}'
+
+
+def test_markup_only_changes_do_not_count_as_an_edit():
+    before = make_article(1, "tech")
+    restyled = replace(before, content_html=f"<div><p><b>{plain_text(before.content_html)}</b></p></div>")
+    assert not reads_differently(before, restyled)
+    assert reads_differently(before, replace(before, content_html="<p>another text</p>"))
+    assert reads_differently(before, replace(before, title="another title"))
+
+
+async def test_a_picture_dropped_with_its_caption_is_an_edit(tmp_path, upstream, redis, redis_url, prefix):
+    await ingest_once(page_config(tmp_path, upstream, redis_url, prefix), redis_url, upstream)
+    first, _indexes = await stored(redis, prefix)
+    assert "<img" in first.content_html
+    config = page_config(tmp_path, upstream, redis_url, prefix, drop=("img",))
+    runtime = Runtime.open(config, redis_url)
+    try:
+        result = await reprocess(runtime, Selection(all=True))
+    finally:
+        await runtime.close()
+    (change,) = result.changes
+    assert sorted(change.fields) == ["content_html", "updated"]  # the captions went with them
+    edited, _indexes = await stored(redis, prefix)
+    assert "<img" not in edited.content_html and edited.updated > first.updated
+
+
+async def test_raw_input_is_bounded_in_bytes_per_source_and_in_all(
+    redis, prefix, tmp_path, upstream, redis_url
+):
+    config = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss")
+    runtime = Runtime.open(config, redis_url)
+    keys = runtime.keys
+
+    async def keep(settings, source_id: str, n: int) -> int:
+        body = bytes(range(256)) * 40 + str(n).encode()  # ~10 KB that compress little
+        await keep_raw(
+            redis,
+            keys,
+            settings,
+            article_id=f"{source_id}-{n}",
+            source_id=source_id,
+            kind="page",
+            data=page_input(body, {}, "http://h/", 200),
+            blocked=False,
+            now=STORE_TIME + timedelta(seconds=n),
+        )
+        return int(await redis.hget(keys.raw_input(f"{source_id}-{n}"), "size"))
+
+    try:
+        size = await keep(config.settings, "probe", 0)
+        per_source = replace(config.settings, raw_per_source_bytes=3 * size + size // 2)
+        for n in range(1, 6):
+            await keep(per_source, "a", n)
+        by_bytes = await source_raw_ids(redis, keys, "a")
+        in_all = replace(config.settings, raw_total_bytes=4 * size + size // 2)
+        for n in range(6, 9):
+            await keep(in_all, "b", n)
+        left = {s: await source_raw_ids(redis, keys, s) for s in ("probe", "a", "b")}
+    finally:
+        await runtime.close()
+    assert by_bytes == ["a-3", "a-4", "a-5"]
+    # The global bound took the oldest of any source: the probe, then a's oldest.
+    assert left == {"probe": [], "a": ["a-5"], "b": ["b-6", "b-7", "b-8"]}
