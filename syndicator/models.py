@@ -49,7 +49,7 @@ class Category:
     # Near-duplicate clustering (process/cluster.py): a new article whose fingerprint is
     # at least this similar (estimated Jaccard of its shingles) to a stored one joins it.
     near_duplicates: bool = True
-    near_duplicate_threshold: v.Share = 0.5
+    near_duplicate_threshold: v.Share = 0.3
 
     @property
     def parents(self) -> tuple[str, ...]:
