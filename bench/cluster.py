@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -112,12 +113,12 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
             new: list[Article] = []
             for k in range(batch):
                 n = size + b * batch + k
-                if k % 2:
+                if k % 2:  # a copy from another source (same-source copies need the title)
                     words = list(rng.choice(stored_texts))
                     words[100:115] = text(rng, 15)  # one sentence changed
+                    new.append(replace(article(n, words), source_id="s2"))
                 else:
-                    words = text(rng)
-                new.append(article(n, words))
+                    new.append(article(n, text(rng)))
             t0 = time.perf_counter()
             for a in new:
                 fingerprint(a)

@@ -21,6 +21,16 @@ which representative is kept in `{prefix}cluster-of`, so the copy's next polls g
 straight there. Copies from the representative's own source are not shown as related
 (its `sources` already names it).
 
+Within one source, a copy must also have its representative's title (NFKC, case-folded):
+a site whose items share a long template (a podcast's show notes, a standard notice)
+does not see them collapsed into one, while the same story posted again under a new GUID
+or URL (same title) is. Across sources the text alone decides.
+
+An article with the canonical URL of its closest representative is left to the exact
+canonical-URL dedupe, unchanged. A story a source posts again under a new GUID or URL
+joins its own first copy and is not shown again (not listed as related: the source is
+the representative's own).
+
 Applies to articles in a category with `near_duplicates = true` (the default); the
 threshold is the strictest among the article's categories that cluster. Articles with
 too little text (`fingerprint.MIN_SHINGLES`) and without a URL are left alone.
@@ -37,6 +47,7 @@ from syndicator.process.fingerprint import Fingerprint, fingerprint, similarity
 from syndicator.process.step import Batch, ProcessContext
 from syndicator.runtime import Runtime
 from syndicator.store.clusters import StoredPrint, forget
+from syndicator.words import fold
 
 
 def threshold_for(runtime: Runtime, article: Article) -> float | None:
@@ -118,22 +129,26 @@ class ClusterStep:
         joined: dict[str, str] = {}
         title = context.source.title or context.source.id
         for i, article, found, threshold, rep, candidates in plans:
+            folded = fold(article.title).strip()
             if rep is not None and rep in prints:
                 best: tuple[float, str, StoredPrint] | None = (1.0, rep, prints[rep])
             else:
+                known = [(c, prints[c]) for c in candidates if c in prints]
                 scored = [
-                    (similarity(found.signature, prints[c].signature), c, prints[c])
-                    for c in candidates
-                    if c in prints
+                    (similarity(found.signature, s.signature), c, s)
+                    for c, s in (*known, *new_reps)
+                    if s.source_id != article.source_id or s.title == folded
                 ]
-                scored += [(similarity(found.signature, s.signature), c, s) for c, s in new_reps]
                 best = max(scored, default=None, key=lambda x: (x[0], x[1]))
                 if best is not None and best[0] < threshold:
                     best = None
             if best is None:
-                new_reps.append((article.id, StoredPrint(found.signature, article.url, found.bands)))
+                own = StoredPrint(found.signature, article.url, found.bands, article.source_id, folded)
+                new_reps.append((article.id, own))
                 continue
             _score, rep_id, rep_print = best
+            if rep_print.url == article.url:
+                continue  # the same canonical URL: the exact dedupe merges it, as before
             articles[i] = as_copy(article, rep_print.url, title)
             joined[article.id] = rep_id
             annotations[article.id] = (f"cluster: joined {rep_id}",)

@@ -26,19 +26,37 @@ from syndicator.store.keys import Keys
 
 @dataclass(frozen=True)
 class StoredPrint:
-    """A representative's fingerprint as stored: its signature, canonical URL, bands."""
+    """A representative's fingerprint as stored: its signature, canonical URL, bands, and
+    its source and folded title (a copy from the same source must have the same title)."""
 
     signature: tuple[int, ...]
     url: str
     bands: tuple[str, ...]
+    source_id: str = ""
+    title: str = ""
 
     def to_json(self) -> str:
-        return json.dumps({"sig": [str(v) for v in self.signature], "url": self.url, "bands": self.bands})
+        return json.dumps(
+            {
+                "sig": [str(v) for v in self.signature],
+                "url": self.url,
+                "bands": self.bands,
+                "source": self.source_id,
+                "title": self.title,
+            },
+            ensure_ascii=False,
+        )
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> StoredPrint:
         data = json.loads(raw)
-        return cls(tuple(int(v) for v in data["sig"]), str(data["url"]), tuple(data["bands"]))
+        return cls(
+            tuple(int(v) for v in data["sig"]),
+            str(data["url"]),
+            tuple(data["bands"]),
+            str(data.get("source", "")),
+            str(data.get("title", "")),
+        )
 
 
 async def forget(redis: Redis, keys: Keys, article_id: str, *, copies: bool = True) -> None:

@@ -45,10 +45,7 @@ def article_to_json(article: Article, *, indexes: tuple[str, ...]) -> str:
     data: dict[str, Any] = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
     data["enclosures"] = [_flat(e, _ENCLOSURE_FIELDS) for e in article.enclosures]
     data["images"] = [_flat(e, _ENCLOSURE_FIELDS) for e in article.images]
-    if article.related:
-        data["related"] = [_flat(r, _RELATED_FIELDS) for r in article.related]
-    else:
-        del data["related"]
+    data["related"] = [_flat(r, _RELATED_FIELDS) for r in article.related]
     if article.upstream is not None:
         data["upstream"] = _flat(article.upstream, _UPSTREAM_FIELDS)
     for key in ("published", "updated", "first_seen"):
