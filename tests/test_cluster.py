@@ -4,6 +4,7 @@ case on the Chinese seed article, rendering, per-category config and takedown.""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from syndicator.process.fingerprint import fingerprint, similarity
 from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
 from syndicator.store.feeds import load_feed
-from tests.builders import make_article, write_config
+from tests.builders import Item, make_article, rss, write_config
 from tests.conftest import FIXTURES, SITE_ZHBF
 
 ORIGINAL = (SITE_ZHBF / "article-8812.utf8.html").read_text(encoding="utf-8")
@@ -203,7 +204,6 @@ async def test_taking_down_a_copy_removes_it_from_its_cluster(tmp_path, upstream
 
 
 def article(n: int, text: str) -> Article:
-    from dataclasses import replace
 
     return replace(make_article(n, "tech"), content_html=f"<p>{text}</p>").hashed()
 
@@ -218,3 +218,45 @@ def test_fingerprints_use_character_shingles_for_cjk_and_words_otherwise():
     d = fingerprint(article(4, chinese.replace("重庆人社", "当地人社")))
     assert c is not None and d is not None and similarity(c.signature, d.signature) > 0.7
     assert fingerprint(article(5, "too short")) is None
+
+
+async def test_one_sources_templated_items_stay_apart_and_a_repost_under_a_new_guid_does_not(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+
+    template = " ".join(f"Standard notice sentence {i} about this show and its sponsors." for i in range(12))
+    when = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    episodes = [
+        Item(f"ep-{i}", f"Episode {i}", f"https://pod.example/{i}", when, f"<p>{template}</p>")
+        for i in range(2)
+    ]
+    upstream.put("/f.rss", rss(episodes), "application/rss+xml")
+    runtime = Runtime.open(
+        write_config(
+            tmp_path,
+            redis_url=redis_url,
+            prefix=prefix,
+            categories=[{"slug": "world"}],
+            sources=[
+                {
+                    "id": "pod",
+                    "url": upstream.url("/f.rss"),
+                    "categories": ["world"],
+                    "allow_private_network": True,
+                }
+            ],
+        ),
+        redis_url,
+    )
+    try:
+        first = await ingest_source(runtime, "pod", now=datetime.now(UTC))
+        repost = Item("ep-0-again", "Episode 0", "https://pod.example/0-again", when, f"<p>{template}</p>")
+        upstream.put("/f.rss", rss([*episodes, repost]), "application/rss+xml")
+        second = await ingest_source(runtime, "pod", force=True, now=datetime.now(UTC))
+        shown = await newest_articles(runtime.redis, runtime.keys, "world", 10)
+    finally:
+        await runtime.close()
+    assert first.counts == {"new": 2}  # different titles from one source: not copies
+    assert second.counts.get("new", 0) == 0  # the same story again under a new GUID
+    assert sorted(a.title for a in shown) == ["Episode 0", "Episode 1"]
+    assert all(a.related == () for a in shown)  # its own source: not "also reported by"
