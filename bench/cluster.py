@@ -4,7 +4,7 @@
 
 For each size, in a private Redis (EmbeddedRedis, in a temporary directory removed
 afterwards): that many representatives are stored (fingerprints, LSH bands and a record
-key each, written by the clustering step itself, 500 articles per chunk), then
+key each, as the clustering step writes them), then
 `--batches` ingests of `--batch` new articles each run through the step
 (`process.cluster.ClusterStep.run`, as `ingest.storing` calls it), half of them new
 stories and half near-duplicates of stored ones (one sentence changed). It reports per
@@ -40,6 +40,8 @@ from syndicator.process.cluster import ClusterStep
 from syndicator.process.fingerprint import fingerprint
 from syndicator.process.step import Batch, ProcessContext
 from syndicator.runtime import Runtime
+from syndicator.store.clusters import StoredPrint
+from syndicator.words import fold
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 VOCABULARY = [f"w{i}" for i in range(2000)]
@@ -94,15 +96,18 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
     context = ProcessContext(runtime, config.sources["s1"], NOW)
     stored_texts: list[list[str]] = []
     try:
-        for start in range(0, size, 500):  # the stored articles, through the step itself
-            chunk = []
-            for n in range(start, min(size, start + 500)):
-                words = text(rng)
-                stored_texts.append(words)
-                chunk.append(article(n, words))
-            await step.run(Batch(chunk), context)
+        for start in range(0, size, 1000):  # the stored articles: what the step writes for each
             async with runtime.redis.pipeline(transaction=False) as pipe:
-                for a in chunk:
+                for n in range(start, min(size, start + 1000)):
+                    words = text(rng)
+                    stored_texts.append(words)
+                    a = article(n, words)
+                    found = fingerprint(a)
+                    assert found is not None
+                    stored = StoredPrint(found.signature, a.url, found.bands, a.source_id, fold(a.title))
+                    pipe.set(runtime.keys.fingerprint(a.id), stored.to_json())
+                    for band, value in enumerate(found.bands):
+                        pipe.sadd(runtime.keys.lsh_band(band, value), a.id)
                     pipe.set(runtime.keys.article(a.id), "1")
                 await pipe.execute()
         per_article: list[float] = []
