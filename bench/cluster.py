@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ from machine import describe
 from syndicator.config import load_config
 from syndicator.embedded import EmbeddedRedis
 from syndicator.models import Article
-from syndicator.process.cluster import ClusterStep
+from syndicator.process.cluster import BUCKET_CAP, ClusterStep
 from syndicator.process.fingerprint import fingerprint
 from syndicator.process.step import Batch, ProcessContext
 from syndicator.runtime import Runtime
@@ -95,6 +96,7 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
     step = ClusterStep()
     context = ProcessContext(runtime, config.sources["s1"], NOW)
     stored_texts: list[list[str]] = []
+    sizes: Counter[tuple[int, str]] = Counter()
     try:
         for start in range(0, size, 1000):  # the stored articles: what the step writes for each
             async with runtime.redis.pipeline(transaction=False) as pipe:
@@ -107,7 +109,9 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
                     stored = StoredPrint(found.signature, a.url, found.bands, a.source_id, fold(a.title))
                     pipe.set(runtime.keys.fingerprint(a.id), stored.to_json())
                     for band, value in enumerate(found.bands):
-                        pipe.sadd(runtime.keys.lsh_band(band, value), a.id)
+                        if sizes[band, value] < BUCKET_CAP:  # as the step fills buckets
+                            sizes[band, value] += 1
+                            pipe.sadd(runtime.keys.lsh_band(band, value), a.id)
                     pipe.set(runtime.keys.article(a.id), "1")
                 await pipe.execute()
         per_article: list[float] = []

@@ -5,8 +5,8 @@ MinHash over character shingles for CJK text, word shingles otherwise). Its cand
 are the stored representatives sharing an LSH band with it (`{prefix}lsh:{band}:{value}`,
 sets of ids): one pipelined round trip reads every band of every article of the chunk,
 a second reads the candidates' fingerprints (`{prefix}fp:{id}`), so an article is compared
-with a handful of candidates, never with everything stored, and the cost does not grow
-with the store.
+with a handful of candidates, never with everything stored; a band bucket stops taking
+members at `BUCKET_CAP`, so the cost does not grow with the store.
 
 An article at least `near_duplicate_threshold` similar (estimated Jaccard) to a candidate
 joins that candidate's cluster; otherwise it becomes a representative itself (its
@@ -66,6 +66,13 @@ def as_copy(article: Article, rep_url: str, source_title: str) -> Article:
     return replace(article, url=rep_url, related=(related,))
 
 
+BUCKET_CAP = 64
+"""The most representatives one LSH band bucket takes. A bucket this full holds a band
+that very common text produces (boilerplate, frequent phrases), not a story's: it takes
+no new members, so a lookup reads at most this many ids per band however large the
+store grows (a true copy shares many other bands with its representative)."""
+
+
 class ClusterStep:
     """Step 3: send near-duplicates to their cluster's representative (see above)."""
 
@@ -96,12 +103,16 @@ class ClusterStep:
                     pipe.smembers(keys.lsh_band(band, value))
             replies = iter(await pipe.execute())
         plans: list[tuple[int, Article, Fingerprint, float, str | None, set[str]]] = []
+        full: set[tuple[int, str]] = set()  # band buckets at BUCKET_CAP: no new members
         wanted: set[str] = set()
         for i, article, found, threshold in todo:
             exists, copy_of = next(replies), next(replies)
             candidates: set[str] = set()
-            for _band in found.bands:
-                candidates.update(m.decode() for m in next(replies))
+            for band in range(len(found.bands)):
+                members = next(replies)
+                candidates.update(m.decode() for m in members)
+                if len(members) >= BUCKET_CAP:
+                    full.add((band, found.bands[band]))
             candidates.discard(article.id)
             if exists:
                 continue  # stored: it is a representative or stands alone already
@@ -157,6 +168,8 @@ class ClusterStep:
             for article_id, stored in new_reps:
                 pipe.set(keys.fingerprint(article_id), stored.to_json())
                 for band, value in enumerate(stored.bands):
+                    if (band, value) in full:
+                        continue
                     pipe.sadd(keys.lsh_band(band, value), article_id)
             if joined:
                 pipe.hset(keys.cluster_of, mapping=joined)
