@@ -66,7 +66,7 @@ def as_copy(article: Article, rep_url: str, source_title: str) -> Article:
     return replace(article, url=rep_url, related=(related,))
 
 
-BUCKET_CAP = 64
+BUCKET_CAP = 16
 """The most representatives one LSH band bucket takes. A bucket this full holds a band
 that very common text produces (boilerplate, frequent phrases), not a story's: it takes
 no new members, so a lookup reads at most this many ids per band however large the
