@@ -46,6 +46,10 @@ class Category:
     # article's first); a flood evicts its own oldest items, not other sources'.
     max_source_share: v.Share = 0.5
     retention_age: v.Duration | None = None
+    # Near-duplicate clustering (process/cluster.py): a new article whose fingerprint is
+    # at least this similar (estimated Jaccard of its shingles) to a stored one joins it.
+    near_duplicates: bool = True
+    near_duplicate_threshold: v.Share = 0.3
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -312,6 +316,19 @@ class Enclosure:
 
 
 @dataclass(frozen=True)
+class Related:
+    """A near-duplicate copy of an article from another source (process/cluster.py): the
+    copy's own link and title and the source that carried it. Shown as "also reported by";
+    never part of the representative's content hash."""
+
+    url: str
+    title: str
+    source_id: str
+    source_title: str = ""
+    id: str = ""  # the copy's own article id (its takedown removes this entry)
+
+
+@dataclass(frozen=True)
 class Upstream:
     """The feed an entry came in, as that feed describes itself: what Atom's `<source>` carries.
 
@@ -457,6 +474,9 @@ class Article:
     # The page `content_html` was read from when a `full_text` source's item got the body
     # of its linked page (None: the body is the upstream's). Not hashed: the body is.
     full_text_url: str | None = None
+    # Near-duplicates from other sources that joined this article's cluster (it is their
+    # representative). Not hashed: a copy joining never moves `updated`.
+    related: tuple[Related, ...] = ()
 
     def reader_hash(self) -> str:
         """sha256 hex of what a reader sees of this article, under definition HASH_VERSION.

@@ -342,11 +342,16 @@ BAD_FILES = [
         CATEGORY + "colour = 1\n",
         "categories[0].colour",
         "unknown key (expected one of: slug, title, description, language, items_per_feed, "
-        "retention_count, max_source_share, retention_age)",
+        "retention_count, max_source_share, retention_age, near_duplicates, near_duplicate_threshold)",
     ),
     # wrong types
     ('[server]\nport = "8080"\n', "server.port", "expected an integer, got string '8080'"),
     ("[server]\nport = true\n", "server.port", "expected an integer, got boolean True"),
+    (
+        CATEGORY + "near_duplicate_threshold = 0\n",
+        "categories[0].near_duplicate_threshold",
+        "Input should be greater than 0",
+    ),
     (
         SOURCE + 'enabled = "yes"\n',
         "sources[0].enabled",
@@ -494,7 +499,8 @@ BAD_FILES = [
         "[all]\nslug = 'x'\n",
         "all.slug",
         "unknown key (expected one of: title, description, language, items_per_feed, "
-        "retention_count, max_source_share, retention_age)",
+        "retention_count, max_source_share, retention_age, near_duplicates, "
+        "near_duplicate_threshold)",
     ),
     # networks, redis, headers, kinds
     (

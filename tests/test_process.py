@@ -95,7 +95,7 @@ def test_the_documented_order_is_the_chain_order():
     import syndicator.process as process
 
     names = [step.name for step in STEPS]
-    assert names == ["filters", "fulltext"]
+    assert names == ["filters", "fulltext", "cluster"]
     doc = process.__doc__ or ""
     positions = [doc.index(f"`{name}` (process/{name}.py)") for name in names]
     assert positions == sorted(positions)

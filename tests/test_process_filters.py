@@ -207,7 +207,8 @@ async def test_regex_timeout_is_configurable_and_a_keep_rule_timing_out_does_not
 
 async def test_no_rules_no_filter_step(tmp_path, redis, redis_url, prefix):
     chain, batch = await run_chain(tmp_path, redis_url, prefix, [article(1, "anything")])
-    assert chain.steps == () and titles(batch) == ["anything"]
+    assert [step.name for step in chain.steps] == ["cluster"]  # only clustering, on by default
+    assert titles(batch) == ["anything"]
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,8 @@ from syndicator.ingest.report import IngestReport, failed
 from syndicator.ingest.storing import store_articles
 from syndicator.models import ALL_CATEGORY, Article, Source
 from syndicator.normalise.text import plain_text
+from syndicator.process import Chain
+from syndicator.process.cluster import ClusterStep
 from syndicator.redact import redact_url
 from syndicator.runtime import Runtime
 from syndicator.store.codec import article_from_json
@@ -84,8 +86,18 @@ async def _store(
     runtime: Runtime, source: Source, article: Article, now: datetime
 ) -> tuple[Counter[str], set[str]]:
     return await store_articles(
-        runtime, f"fulltext:{source.id}:{article.id}", [_storable(runtime, article)], now=now
+        runtime,
+        f"fulltext:{source.id}:{article.id}",
+        [_storable(runtime, article)],
+        now=now,
+        chain=_clustering(runtime, source, now),
     )
+
+
+def _clustering(runtime: Runtime, source: Source, now: datetime) -> Chain:
+    """The processing steps a held item still needs when it is stored: near-duplicate
+    clustering (the filters and the hold ran when its feed was read)."""
+    return Chain(runtime, source, now=now, steps=(ClusterStep(),))
 
 
 async def read_full_text(
@@ -167,6 +179,7 @@ async def release_due(runtime: Runtime, *, now: datetime) -> int:
                 f"fulltext-wait:{source_id}",
                 [_storable(runtime, a) for a in articles],
                 now=now,
+                chain=_clustering(runtime, source, now),
             )
             released += len(articles)
             for article in articles:

@@ -21,6 +21,11 @@ The order (`chain.STEPS`), so an operator can tell what happens to an article:
    of every feed and their links queued as page jobs (ingest/fulltext.py reads the page
    and stores the item, with the page's body when clearly longer, or as it came); an
    item held already stays held. After the filters, so a blocked item costs no request.
+3. `cluster` (process/cluster.py): near-duplicates. A new article whose fingerprint is
+   close enough to a stored representative's is sent to the store as a copy of it (the
+   representative joins its categories and lists it as related); otherwise it becomes a
+   representative. Last, so it fingerprints what will be stored (after the filters; a
+   held item is clustered when its page job stores it).
 
 A step that does not apply to a source (no rules, a feature it does not enable) is
 skipped. A preview (`syndicator preview`, the admin API) runs `chain.PREVIEW_STEPS`, the

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from syndicator.models import Article, Source
+from syndicator.process.cluster import ClusterStep
 from syndicator.process.filters import FilterStep
 from syndicator.process.fulltext import FullTextStep
 from syndicator.process.step import Batch, Dropped, ProcessContext, Step
@@ -22,7 +23,7 @@ from syndicator.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-STEPS: tuple[Step, ...] = (FilterStep(), FullTextStep())
+STEPS: tuple[Step, ...] = (FilterStep(), FullTextStep(), ClusterStep())
 """Every step, in the order it runs (see `syndicator.process`'s docstring for why)."""
 
 PREVIEW_STEPS: tuple[Step, ...] = (FilterStep(),)

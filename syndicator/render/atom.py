@@ -44,10 +44,12 @@ from syndicator.render.document import (
     looks_like_html,
     media_type,
     publisher,
+    related_title,
     self_url,
     source_title,
     utc,
     validate,
+    with_also_reported,
 )
 from syndicator.render.history import add_history
 
@@ -73,11 +75,14 @@ class _AtomEntryExtension(BaseEntryExtension):
         self.enclosures: list[Enclosure] = []
         self.html_elements: tuple[str, ...] = ()
         self.source: Upstream | None = None
+        self.related: list[tuple[str, str]] = []  # (href, title) of near-duplicates
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         _mark_html(entry, self.html_elements)
         if self.source is not None:
             _write_source(entry, self.source)
+        for href, title in self.related:
+            xml_elem("link", entry, rel="related", href=href, title=title)
         for enclosure in self.enclosures:
             # Unqualified like feedgen's own elements: they inherit the feed's default xmlns.
             link = xml_elem("link", entry, rel="enclosure", href=clean(enclosure.url))
@@ -161,7 +166,7 @@ def render_atom(doc: FeedDocument) -> bytes:
             entry.syn.source = _entry_source(doc, article)
         content = clean(article.content_html)
         if content.strip():
-            entry.content(content, type="html")
+            entry.content(with_also_reported(doc, article, content), type="html")
         summary = clean(article.summary).strip()
         if summary:
             value, summary_html = _text(summary)
@@ -178,4 +183,5 @@ def render_atom(doc: FeedDocument) -> bytes:
         listed = {e.url for e in article.enclosures}
         entry.syn.enclosures = [*article.enclosures, *(i for i in images(article) if i.url not in listed)]
         entry.syn.html_elements = ("title",) * title_html
+        entry.syn.related = [(clean(r.url), related_title(doc, r)) for r in article.related]
     return hex_references(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from syndicator.chars import XML_ILLEGAL
 from syndicator.errors import SyndicatorError
-from syndicator.models import Article, Category, Enclosure
+from syndicator.models import Article, Category, Enclosure, Related
 
 GENERATOR = "Syndicator"
 
@@ -278,3 +278,23 @@ def rss_enclosure(article: Article) -> Enclosure | None:
 def source_title(doc: FeedDocument, article: Article) -> str:
     """The title of the article's source, if the publisher supplied one."""
     return clean(doc.source_titles.get(article.source_id, "")).strip()
+
+
+def related_title(doc: FeedDocument, related: Related) -> str:
+    """Who also reported an article: its source's title (the config's, else the copy's
+    source's own name as stored), else the source id."""
+    own = clean(doc.source_titles.get(related.source_id, "")).strip()
+    return own or clean(related.source_title).strip() or related.source_id
+
+
+def with_also_reported(doc: FeedDocument, article: Article, content: str) -> str:
+    """`content` with a short "Also reported by" line naming the near-duplicates that
+    joined the article's cluster (process/cluster.py). Added when rendering, never stored:
+    the content hash, and so `updated`, does not move when a copy joins."""
+    if not article.related:
+        return content
+    links = ", ".join(
+        f'<a href="{html.escape(clean(r.url))}">{html.escape(related_title(doc, r), quote=False)}</a>'
+        for r in article.related
+    )
+    return f'{content}<p class="also-reported-by">Also reported by: {links}</p>'

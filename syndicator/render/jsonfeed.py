@@ -20,10 +20,12 @@ from syndicator.render.document import (
     entry_title,
     images,
     media_type,
+    related_title,
     rfc3339,
     self_url,
     source_title,
     validate,
+    with_also_reported,
 )
 
 MEDIA_TYPE = "application/feed+json"
@@ -65,7 +67,7 @@ def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:
     }
     # The schema wants content_html or content_text: fall back to the plain summary.
     if content.strip():
-        item["content_html"] = content
+        item["content_html"] = with_also_reported(doc, article, content)
     else:
         item["content_text"] = item["summary"]
     author = clean(article.author).strip()
@@ -79,8 +81,14 @@ def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:
         item["image"] = clean(pictures[0].url)
     item["attachments"] = [_attachment(e.url, media_type(e), e.length) for e in article.enclosures]
     publisher = source_title(doc, article)
-    if publisher:
-        item["_syndicator"] = {"source_title": publisher}
+    extra: dict[str, Any] = {"source_title": publisher} if publisher else {}
+    if article.related:
+        extra["also_reported_by"] = [
+            {"url": clean(r.url), "title": clean(r.title), "source": related_title(doc, r)}
+            for r in article.related
+        ]
+    if extra:
+        item["_syndicator"] = extra
     return {k: v for k, v in item.items() if v or k in ("content_text",)}
 
 

@@ -15,7 +15,10 @@ escaped, see `looks_like_html`); `&` and `<` are written as hex references (RSS 
 
 from __future__ import annotations
 
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+from lxml import etree
 
 from syndicator.render.document import (
     GENERATOR,
@@ -31,15 +34,38 @@ from syndicator.render.document import (
     images,
     looks_like_html,
     media_type,
+    related_title,
     rss_enclosure,
     self_url,
     source_title,
     utc,
     validate,
+    with_also_reported,
 )
 from syndicator.render.history import add_history
 
 MEDIA_TYPE = "application/rss+xml; charset=utf-8"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+class _RssFeedExtension(BaseExtension):
+    """Declares nothing of its own: the Atom namespace is feedgen's (its `atom:link` self)."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"atom": ATOM_NS}
+
+
+class _RssEntryExtension(BaseEntryExtension):
+    """Writes `<atom:link rel="related" href title>` inside the item per near-duplicate
+    (process/cluster.py); RSS `<source>` is not used for this."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[str, str]] = []
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        for href, title in self.links:
+            xml_elem(f"{{{ATOM_NS}}}link", item, rel="related", href=href, title=title)
+        return item
 
 
 def render_rss(doc: FeedDocument) -> bytes:
@@ -48,6 +74,7 @@ def render_rss(doc: FeedDocument) -> bytes:
     fg = FeedGenerator()
     fg.load_extension("dc")
     fg.load_extension("media")
+    fg.register_extension("related", _RssFeedExtension, _RssEntryExtension, atom=False, rss=True)
     add_history(fg, doc, rss=True)
     fg.title(_text(clean(doc.category.title)))
     # feedgen takes the channel <link> from the *last* link given: alternate goes last.
@@ -68,7 +95,7 @@ def render_rss(doc: FeedDocument) -> bytes:
         summary = clean(article.summary).strip()
         content = clean(article.content_html)
         if content.strip():
-            entry.content(content)
+            entry.content(with_also_reported(doc, article, content))
         if summary:
             # After content(): summary() fills <description>, content stays content:encoded.
             entry.summary(as_html(summary))
@@ -93,6 +120,7 @@ def render_rss(doc: FeedDocument) -> bytes:
                 attrs["fileSize"] = str(image.length)
             # group=None puts media:content straight into the item, not in a media:group.
             entry.media.content(attrs, group=None)
+        entry.related.links = [(clean(r.url), related_title(doc, r)) for r in article.related]
     return hex_references(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
 
 

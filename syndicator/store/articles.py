@@ -78,6 +78,7 @@ def _merge(old: Article, new: Article, now: datetime) -> Article:
         updated=max(updated, published),
         first_seen=old.first_seen or new.first_seen,
         sources=old.sources or (new.source_id,),
+        related=old.related,  # near-duplicates that joined stay with the representative
     )
 
 
@@ -248,10 +249,14 @@ def _plan_upsert(
         # The same article through a second source: the first source owns the content.
         if article.source_id in stored.sources:
             return _Plan(UpsertResult(target_id, Outcome.UNCHANGED, ()))
+        # A near-duplicate (process/cluster.py sent it here under the representative's URL)
+        # adds its link to `related`; neither adds to the content hash or moves `updated`.
+        known = {r.url for r in stored.related}
         record = replace(
             stored,
             sources=(*stored.sources, article.source_id),
             categories=tuple(dict.fromkeys((*stored.categories, *article.categories))),
+            related=(*stored.related, *(r for r in article.related if r.url not in known)),
         )
         all_indexes = tuple(dict.fromkeys((*stored_indexes, *live_indexes)))
         return _Plan(UpsertResult(target_id, Outcome.MERGED, all_indexes), record, all_indexes)

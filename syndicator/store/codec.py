@@ -16,7 +16,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from syndicator.models import Article, Enclosure, Upstream
+from syndicator.models import Article, Enclosure, Related, Upstream
 
 LEGACY_HASH_VERSION = 1
 """The hash definition of a record that names none (written before store schema 1)."""
@@ -29,9 +29,10 @@ def _dt(value: str | None) -> datetime | None:
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 _ENCLOSURE_FIELDS = tuple(f.name for f in fields(Enclosure))
 _UPSTREAM_FIELDS = tuple(f.name for f in fields(Upstream))
+_RELATED_FIELDS = tuple(f.name for f in fields(Related))
 
 
-def _flat(value: Enclosure | Upstream, names: tuple[str, ...]) -> dict[str, Any]:
+def _flat(value: Enclosure | Upstream | Related, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(value, name) for name in names}
 
 
@@ -44,6 +45,7 @@ def article_to_json(article: Article, *, indexes: tuple[str, ...]) -> str:
     data: dict[str, Any] = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
     data["enclosures"] = [_flat(e, _ENCLOSURE_FIELDS) for e in article.enclosures]
     data["images"] = [_flat(e, _ENCLOSURE_FIELDS) for e in article.images]
+    data["related"] = [_flat(r, _RELATED_FIELDS) for r in article.related]
     if article.upstream is not None:
         data["upstream"] = _flat(article.upstream, _UPSTREAM_FIELDS)
     for key in ("published", "updated", "first_seen"):
@@ -72,6 +74,7 @@ def article_from_json(raw: str | bytes) -> tuple[Article, tuple[str, ...]]:
             "enclosures": tuple(Enclosure(**e) for e in data.get("enclosures", ())),
             "images": tuple(Enclosure(**e) for e in data.get("images", ())),
             "upstream": Upstream(**data["upstream"]) if data.get("upstream") else None,
+            "related": tuple(Related(**r) for r in data.get("related", ())),
             "hash_version": data.get("hash_version", LEGACY_HASH_VERSION),
         }
     )

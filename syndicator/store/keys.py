@@ -232,3 +232,17 @@ class Keys:
         """Sorted set of the article ids a `full_text` source's feed listed, scored by when
         last listed: an id in it is not new, so its link is not fetched again."""
         return f"{self.prefix}fulltext-seen:{source_id}"
+
+    def lsh_band(self, band: int, value: str) -> str:
+        """Set of the ids of representatives whose fingerprint has `value` in LSH band
+        `band` (process/cluster.py): a new article's candidates are the union of its bands'."""
+        return f"{self.prefix}lsh:{band}:{value}"
+
+    def fingerprint(self, article_id: str) -> str:
+        """A representative's fingerprint (JSON: signature, URL, bands), read for candidates."""
+        return f"{self.prefix}fp:{article_id}"
+
+    @property
+    def cluster_of(self) -> str:
+        """Hash of a near-duplicate's article id → its representative's id (process/cluster.py)."""
+        return f"{self.prefix}cluster-of"

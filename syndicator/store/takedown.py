@@ -3,7 +3,9 @@
 `hide_article` removes the record from every category index it is in (and every
 configured one, in case the record's list is behind), from the per-source indexes, the
 archive sequences and the eviction sets, deletes the record and its URL-index entry, and
-writes two tombstones: the id in `{prefix}hidden-ids` and the canonical URL in
+removes it from its near-duplicate cluster (store/clusters.py: a representative's
+fingerprint and copies' entries; a copy, which has no record, leaves its representative's
+`related`), and writes two tombstones: the id in `{prefix}hidden-ids` and the canonical URL in
 `{prefix}hidden-urls`. The upsert (store/articles.py) reads both under WATCH and stores
 nothing for an article whose id or URL is tombstoned — outcome `hidden` — so no re-ingest,
 forced or not, through this source or another carrying the same URL, brings it back.
@@ -24,6 +26,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from syndicator.store.clusters import drop_copy, forget
 from syndicator.store.codec import article_from_json
 from syndicator.store.keys import Keys
 
@@ -112,7 +115,9 @@ async def hide_article(
                     existing = await pipe.hget(keys.hidden_ids, article_id)
                     await pipe.reset()
                     stone = Tombstone.from_json(existing) if existing else None
-                    return Hidden(stone, (), already=True) if stone else None
+                    if stone is not None:
+                        return Hidden(stone, (), already=True)
+                    return await _hide_copy(redis, keys, article_id, now=now, who=who, reason=reason)
                 article, indexes = article_from_json(raw)
                 if only_source is not None and set((article.source_id, *article.sources)) != {only_source}:
                     await pipe.reset()
@@ -149,9 +154,36 @@ async def hide_article(
                     if article.url:
                         pipe.hset(keys.hidden_urls, article.url, article_id)
                 await pipe.execute()
+                await forget(redis, keys, article_id)  # its cluster: its copies stand alone again
                 return Hidden(stone, tuple(indexes))
             except WatchError:
                 continue
+
+
+async def _hide_copy(
+    redis: Redis, keys: Keys, article_id: str, *, now: datetime, who: str, reason: str
+) -> Hidden | None:
+    """Hide a near-duplicate copy (no record of its own: an entry of its representative's
+    `related`, store/clusters.py): the entry goes, the copy's id is tombstoned so it does
+    not join again, and its representative's categories are republished."""
+    copy = await drop_copy(redis, keys, article_id)
+    if copy is None:
+        return None
+    stone = Tombstone(
+        article_id=article_id,
+        url=copy.related.url,
+        title=copy.related.title,
+        source_id=copy.related.source_id,
+        at=now.isoformat(timespec="seconds"),
+        who=who,
+        reason=reason,
+    )
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(keys.hidden_ids, article_id, stone.to_json())
+        if copy.related.url:
+            pipe.hset(keys.hidden_urls, copy.related.url, article_id)
+        await pipe.execute()
+    return Hidden(stone, copy.indexes)
 
 
 async def unhide_article(redis: Redis, keys: Keys, article_id: str) -> Tombstone | None:

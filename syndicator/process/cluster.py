@@ -1,0 +1,179 @@
+"""Step 3: near-duplicate clustering — the same story shown once, whoever carried it.
+
+Each article of an ingest that is not stored yet gets a fingerprint (process/fingerprint.py:
+MinHash over character shingles for CJK text, word shingles otherwise). Its candidates
+are the stored representatives sharing an LSH band with it (`{prefix}lsh:{band}:{value}`,
+sets of ids): one pipelined round trip reads every band of every article of the chunk,
+a second reads the candidates' fingerprints (`{prefix}fp:{id}`), so an article is compared
+with a handful of candidates, never with everything stored; a band bucket stops taking
+members at `BUCKET_CAP`, so the cost does not grow with the store.
+
+An article at least `near_duplicate_threshold` similar (estimated Jaccard) to a candidate
+joins that candidate's cluster; otherwise it becomes a representative itself (its
+fingerprint and bands are written). The first article of a cluster is its representative
+and stays the only item readers see: a copy is sent to the store under the
+representative's canonical URL, the path the exact canonical-URL dedupe already takes
+(store/articles.py, outcome `merged`), carrying its own link and source as `related`. So
+the representative joins every category index the copy belongs to (a reader of `world`
+does not lose a story first filed under `tech`), lists the copy's source, and shows the
+copy as related; its content, content hash and `updated` do not change. Which copy joined
+which representative is kept in `{prefix}cluster-of`, so the copy's next polls go
+straight there. Copies from the representative's own source are not shown as related
+(its `sources` already names it).
+
+Within one source, a copy must also have its representative's title (NFKC, case-folded):
+a site whose items share a long template (a podcast's show notes, a standard notice)
+does not see them collapsed into one, while the same story posted again under a new GUID
+or URL (same title) is. Across sources the text alone decides.
+
+An article with the canonical URL of its closest representative is left to the exact
+canonical-URL dedupe, unchanged. A story a source posts again under a new GUID or URL
+joins its own first copy and is not shown again (not listed as related: the source is
+the representative's own).
+
+Applies to articles in a category with `near_duplicates = true` (the default); the
+threshold is the strictest among the article's categories that cluster. Articles with
+too little text (`fingerprint.MIN_SHINGLES`) and without a URL are left alone.
+Fingerprints of articles no longer stored (retention, takedown) are removed when a lookup
+meets them; takedown removes its article's cluster entries at once (store/takedown.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from syndicator.models import ALL_CATEGORY, Article, Related
+from syndicator.process.fingerprint import Fingerprint, fingerprint, similarity
+from syndicator.process.step import Batch, ProcessContext
+from syndicator.runtime import Runtime
+from syndicator.store.clusters import StoredPrint, forget
+from syndicator.words import fold
+
+
+def threshold_for(runtime: Runtime, article: Article) -> float | None:
+    """The strictest threshold of the article's clustering categories; None: none clusters."""
+    found: list[float] = []
+    for slug in article.categories or (ALL_CATEGORY,):
+        category = runtime.config.categories.get(slug)
+        if category is not None and category.near_duplicates:
+            found.append(category.near_duplicate_threshold)
+    return max(found) if found else None
+
+
+def as_copy(article: Article, rep_url: str, source_title: str) -> Article:
+    """`article` sent to its representative: under its URL, its own link as `related`."""
+    related = Related(article.url, article.title, article.source_id, source_title, article.id)
+    return replace(article, url=rep_url, related=(related,))
+
+
+BUCKET_CAP = 16
+"""The most representatives one LSH band bucket takes. A bucket this full holds a band
+that very common text produces (boilerplate, frequent phrases), not a story's: it takes
+no new members, so a lookup reads at most this many ids per band however large the
+store grows (a true copy shares many other bands with its representative)."""
+
+
+class ClusterStep:
+    """Step 3: send near-duplicates to their cluster's representative (see above)."""
+
+    name = "cluster"
+
+    def applies(self, context: ProcessContext) -> bool:
+        return any(c.near_duplicates for c in context.runtime.config.categories.values())
+
+    async def run(self, batch: Batch, context: ProcessContext) -> Batch:
+        runtime = context.runtime
+        redis, keys = runtime.redis, runtime.keys
+        todo: list[tuple[int, Article, Fingerprint, float]] = []
+        for i, article in enumerate(batch.articles):
+            threshold = threshold_for(runtime, article)
+            if threshold is None or not article.url:
+                continue
+            found = fingerprint(article)
+            if found is not None:
+                todo.append((i, article, found, threshold))
+        if not todo:
+            return batch
+        # Round trip 1: is each stored or a known copy, and every band of every article.
+        async with redis.pipeline(transaction=False) as pipe:
+            for _i, article, found, _t in todo:
+                pipe.exists(keys.article(article.id))
+                pipe.hget(keys.cluster_of, article.id)
+                for band, value in enumerate(found.bands):
+                    pipe.smembers(keys.lsh_band(band, value))
+            replies = iter(await pipe.execute())
+        plans: list[tuple[int, Article, Fingerprint, float, str | None, set[str]]] = []
+        full: set[tuple[int, str]] = set()  # band buckets at BUCKET_CAP: no new members
+        wanted: set[str] = set()
+        for i, article, found, threshold in todo:
+            exists, copy_of = next(replies), next(replies)
+            candidates: set[str] = set()
+            for band in range(len(found.bands)):
+                members = next(replies)
+                candidates.update(m.decode() for m in members)
+                if len(members) >= BUCKET_CAP:
+                    full.add((band, found.bands[band]))
+            candidates.discard(article.id)
+            if exists:
+                continue  # stored: it is a representative or stands alone already
+            rep = copy_of.decode() if copy_of else None
+            plans.append((i, article, found, threshold, rep, candidates))
+            wanted.update({rep} if rep else candidates)
+        # Round trip 2: the candidates' fingerprints, and whether their records still exist.
+        ids = sorted(wanted)
+        prints: dict[str, StoredPrint] = {}
+        stale: list[str] = []
+        if ids:
+            async with redis.pipeline(transaction=False) as pipe:
+                pipe.mget([keys.fingerprint(i) for i in ids])
+                for article_id in ids:
+                    pipe.exists(keys.article(article_id))
+                raws, *alive = await pipe.execute()
+            for article_id, raw, live in zip(ids, raws, alive, strict=True):
+                if raw is not None and live:
+                    prints[article_id] = StoredPrint.from_json(raw)
+                elif raw is not None:
+                    stale.append(article_id)
+        articles = list(batch.articles)
+        annotations: dict[str, tuple[str, ...]] = {}
+        new_reps: list[tuple[str, StoredPrint]] = []  # this chunk's, for copies later in it
+        joined: dict[str, str] = {}
+        title = context.source.title or context.source.id
+        for i, article, found, threshold, rep, candidates in plans:
+            folded = fold(article.title).strip()
+            if rep is not None and rep in prints:
+                best: tuple[float, str, StoredPrint] | None = (1.0, rep, prints[rep])
+            else:
+                known = [(c, prints[c]) for c in candidates if c in prints]
+                scored = [
+                    (similarity(found.signature, s.signature), c, s)
+                    for c, s in (*known, *new_reps)
+                    if s.source_id != article.source_id or s.title == folded
+                ]
+                best = max(scored, default=None, key=lambda x: (x[0], x[1]))
+                if best is not None and best[0] < threshold:
+                    best = None
+            if best is None:
+                own = StoredPrint(found.signature, article.url, found.bands, article.source_id, folded)
+                new_reps.append((article.id, own))
+                continue
+            _score, rep_id, rep_print = best
+            if rep_print.url == article.url:
+                continue  # the same canonical URL: the exact dedupe merges it, as before
+            articles[i] = as_copy(article, rep_print.url, title)
+            joined[article.id] = rep_id
+            annotations[article.id] = (f"cluster: joined {rep_id}",)
+        # Round trip 3: the new representatives' fingerprints, the copies, stale entries.
+        async with redis.pipeline(transaction=False) as pipe:
+            for article_id, stored in new_reps:
+                pipe.set(keys.fingerprint(article_id), stored.to_json())
+                for band, value in enumerate(stored.bands):
+                    if (band, value) in full:
+                        continue
+                    pipe.sadd(keys.lsh_band(band, value), article_id)
+            if joined:
+                pipe.hset(keys.cluster_of, mapping=joined)
+            await pipe.execute()
+        for article_id in stale:
+            await forget(redis, keys, article_id, copies=False)
+        return Batch(articles, [], {**batch.annotations, **annotations})
