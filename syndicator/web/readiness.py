@@ -126,7 +126,20 @@ def _loaded_at(app: web.Application, reloader: ConfigReloader | None) -> datetim
 # ---------------------------------------------------------------- /metrics
 
 
-def metrics_allowed(request: web.BaseRequest, runtime: Runtime) -> bool:
+# The admin token (which opens /metrics from anywhere), read once when the app is built:
+# `web`/`serve` refused an unusable one at start, so a scrape never reads the environment
+# or the token file again.
+METRICS_TOKEN = web.AppKey("metrics_token", str)
+
+
+def _configured_token() -> str | None:
+    try:
+        return load_admin_token()
+    except AdminTokenError:
+        return None
+
+
+def metrics_allowed(request: web.Request, runtime: Runtime) -> bool:
     """From a network in `admin.metrics_networks`, or with the admin token."""
     peer = request.transport.get_extra_info("peername") if request.transport else None
     if peer:
@@ -140,16 +153,7 @@ def metrics_allowed(request: web.BaseRequest, runtime: Runtime) -> bool:
             networks = (ipaddress.ip_network(n) for n in runtime.config.admin.metrics_networks)
             if any(address in network for network in networks):
                 return True
-    return _bearer_ok(request)
-
-
-def _bearer_ok(request: web.BaseRequest) -> bool:
-    """Whether the request carries the admin token (which opens /metrics from anywhere)."""
-    try:
-        token = load_admin_token()  # `web`/`serve` refused an unusable one at start
-    except AdminTokenError:
-        token = None
-    return bearer_ok(request, token)
+    return bearer_ok(request, request.app.get(METRICS_TOKEN))
 
 
 async def scrape_values(runtime: Runtime, app: web.Application | None = None) -> metrics.ScrapeValues:
@@ -226,6 +230,8 @@ async def count_feed_requests(request: web.Request, handler: Handler) -> web.Str
 def install(app: web.Application) -> None:
     """Give a web app `/readyz`, `/metrics` and the feed request counter."""
     app[STARTED] = datetime.now(UTC)
+    if (token := _configured_token()) is not None:
+        app[METRICS_TOKEN] = token
     app.middlewares.append(count_feed_requests)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", serve_metrics)
@@ -235,5 +241,7 @@ def metrics_app(runtime: Runtime) -> web.Application:
     """A worker's metrics server (`syndicator worker --metrics-port`): `/metrics` only."""
     app = web.Application()
     app[RUNTIME] = runtime
+    if (token := _configured_token()) is not None:
+        app[METRICS_TOKEN] = token
     app.router.add_get("/metrics", serve_metrics)
     return app
