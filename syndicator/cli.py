@@ -130,12 +130,19 @@ async def running_worker(runtime: Runtime, redis_url: str) -> AsyncIterator[Rest
             await task
 
 
-async def _until_signalled() -> signal.Signals:
-    """The first SIGINT (Ctrl-C) or SIGTERM, logged as what stops the process."""
+def _stop_signal() -> asyncio.Future[signal.Signals]:
+    """Set by the first SIGINT (Ctrl-C) or SIGTERM. Installed before the port opens and the
+    "serving" line is printed, so a signal sent the moment the process says it serves ends
+    it cleanly instead of through the default handler (exit -15)."""
     loop = asyncio.get_running_loop()
     received: asyncio.Future[signal.Signals] = loop.create_future()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda s=sig: received.done() or received.set_result(s))
+    return received
+
+
+async def _until_signalled(received: asyncio.Future[signal.Signals]) -> signal.Signals:
+    """The signal that stops the process, logged."""
     sig = await received
     log.info("shutdown on %s", sig.name)
     return sig
@@ -199,6 +206,7 @@ async def run_server(
     runner = create_runner(runtime, reloader=reloader, access_log=access_log)
     await runner.setup()
     site = web.TCPSite(runner, config.settings.host, config.settings.port)
+    stop = _stop_signal()
     await site.start()
     print_addresses(runtime)
     print(
@@ -210,9 +218,9 @@ async def run_server(
     try:
         if with_worker:
             async with running_worker(runtime, redis_url) as worker:
-                worker.stop(await _until_signalled())
+                worker.stop(await _until_signalled(stop))
         else:
-            await _until_signalled()
+            await _until_signalled(stop)
     finally:
         await reloader.stop()
         await runner.cleanup()
