@@ -207,15 +207,16 @@ async def run_server(
     await runner.setup()
     site = web.TCPSite(runner, config.settings.host, config.settings.port)
     stop = _stop_signal()
-    await site.start()
-    print_addresses(runtime)
-    print(
-        f"serving feeds at {runtime.site_url} (listening on {config.settings.host}:{config.settings.port})",
-        file=sys.stderr,
-        flush=True,
-    )
-    await reloader.start()
+    await reloader.start()  # SIGHUP too is handled before anyone is told the port is open
     try:
+        await site.start()
+        print_addresses(runtime)
+        listening = f"{config.settings.host}:{config.settings.port}"
+        print(
+            f"serving feeds at {runtime.site_url} (listening on {listening})",
+            file=sys.stderr,
+            flush=True,
+        )
         if with_worker:
             async with running_worker(runtime, redis_url) as worker:
                 worker.stop(await _until_signalled(stop))
