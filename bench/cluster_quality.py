@@ -220,13 +220,18 @@ def report(title: str, scored: list[Scored], threshold: float) -> None:
         "   "
         + ", ".join(f"{lang} {kind} ({origin}) {n}" for (lang, kind, origin), n in sorted(kinds.items()))
     )
-    print(f"{'threshold':>9} {'precision':>9} {'recall':>6}  {'tp':>3} {'fp':>3} {'fn':>3} {'tn':>3}")
+    languages = sorted({s.pair.language for s in scored})
+    head = "".join(f" {lang + ' P':>6} {lang + ' R':>6}" for lang in languages)
+    print(f"{'threshold':>9} {'precision':>9} {'recall':>6}  {'tp':>3} {'fp':>3} {'fn':>3} {'tn':>3}{head}")
     for t in THRESHOLDS:
         c = counts(scored, t)
+        by_language = ""
+        for lang in languages:
+            cl = counts([s for s in scored if s.pair.language == lang], t)
+            by_language += f" {cl.precision:>6.3f} {cl.recall:>6.3f}"
         mark = "  <- default" if t == DEFAULT_THRESHOLD else ""
-        print(
-            f"{t:>9.1f} {c.precision:>9.3f} {c.recall:>6.3f}  {c.tp:>3} {c.fp:>3} {c.fn:>3} {c.tn:>3}{mark}"
-        )
+        row = f"{t:>9.1f} {c.precision:>9.3f} {c.recall:>6.3f}  {c.tp:>3} {c.fp:>3} {c.fn:>3} {c.tn:>3}"
+        print(f"{row}{by_language}{mark}")
     print(f"at {threshold}, by slice:")
     print(f"{'slice':<28} {'pairs':>5} {'precision':>9} {'recall':>6} {'clustered':>9}")
     slices: dict[str, list[Scored]] = {}
