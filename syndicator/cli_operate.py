@@ -408,7 +408,7 @@ async def _reprocess(
     assert jobs is not None
     started = await start_reprocess(runtime, jobs, selection)
     action.detail = f"reprocess {started.reprocess_id}: {len(started.runs)} jobs queued"
-    if args.no_wait or not args.json:
+    if not args.json:
         for source_id, run_id, count in started.runs:
             print(f"queued {source_id}: run {run_id} ({count} articles)", flush=True)
         print(f"reprocess {started.reprocess_id}: {len(started.runs)} jobs", flush=True)
@@ -417,10 +417,12 @@ async def _reprocess(
             print(json.dumps(started.as_dict(), ensure_ascii=False, indent=2))
         print("`syndicator runs RUN_ID` shows how each ends", file=sys.stderr)
         return 0
-    return await _wait_reprocess(runtime, started.reprocess_id, args)
+    return await _wait_reprocess(runtime, started.reprocess_id, args, action)
 
 
-async def _wait_reprocess(runtime: Runtime, reprocess_id: str, args: argparse.Namespace) -> int:
+async def _wait_reprocess(
+    runtime: Runtime, reprocess_id: str, args: argparse.Namespace, action: Action
+) -> int:
     """Follow a queued reprocess: each run's outcome as it ends, then the result. 0 when
     every job succeeded, 1 when one failed, 4 when `--timeout` passed first."""
     started, seen = time.monotonic(), set[str]()
@@ -441,6 +443,7 @@ async def _wait_reprocess(runtime: Runtime, reprocess_id: str, args: argparse.Na
             )
             return WAIT_TIMED_OUT
         await asyncio.sleep(POLL_SECONDS)
+    action.detail = f"reprocess {reprocess_id}: {status.result.summary()}, {status.failed} jobs failed"
     _print_reprocess(status.result, args.json)
     return 1 if status.failed else 0
 

@@ -66,8 +66,9 @@ RECORDED_CHARS = 300
 """How much of each side of a field's diff a job records (the dry run shows it whole)."""
 
 DEADLINE_MARGIN = 5.0
-"""Seconds before the arq job timeout at which a job stops itself, so that it can still
-record its run as failed and let the reprocess publish (arq would only cancel it)."""
+"""Seconds before the arq job timeout (at most a fifth of it) at which a job stops itself,
+so that it can still record its run as failed and let the reprocess publish (arq would only
+cancel it, and not run it again)."""
 
 EXPIRED_ADVICE = "raw input expired: force a re-ingest (syndicator reingest --force --source {source})"
 
@@ -367,7 +368,8 @@ async def run_job(
         if not group:
             ok, reason = False, f"reprocess {reprocess_id} is no longer recorded (kept 7 days)"
         elif source is not None:
-            async with asyncio.timeout(max(1.0, runtime.config.settings.job_timeout - DEADLINE_MARGIN)):
+            limit = runtime.config.settings.job_timeout
+            async with asyncio.timeout(max(limit - DEADLINE_MARGIN, 0.8 * limit)):
                 await _job(runtime, source, ids, run)
     except TimeoutError:
         ok, reason = False, f"timed out after {len(run.changes) + len(run.quiet)} of {len(ids)} articles"
