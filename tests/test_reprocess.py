@@ -458,9 +458,9 @@ def store_only(state: dict) -> dict:
     return {k: v for k, v in state.items() if not k.startswith(b"arq:") and not any(p in k for p in skip)}
 
 
-async def test_450_articles_run_as_3_jobs_publish_each_category_once_and_a_killed_job_runs_again_cleanly(
-    tmp_path, upstream, redis, redis_url, prefix
-):
+async def big_world(tmp_path, upstream, redis_url, prefix):
+    """450 feed items ingested into tech, then the source moved to science (the config
+    returned); the feed gone upstream, so nothing can be fetched again."""
     upstream.put("/big.rss", rss(items("big", 450)), "application/rss+xml")
     config = two_category_config(tmp_path, upstream, redis_url, prefix, "tech")
     runtime = Runtime.open(config, redis_url)
@@ -471,12 +471,22 @@ async def test_450_articles_run_as_3_jobs_publish_each_category_once_and_a_kille
         await runtime.close()
     assert report.counts["new"] == 450, report.counts
     upstream.put("/big.rss", b"gone", "text/plain", status=404)
-
     moved = two_category_config(tmp_path, upstream, redis_url, prefix, "science")
+    runtime = Runtime.open(moved, redis_url)
+    try:
+        await publish_missing(runtime)  # science exists before: the reprocess's publish is its first ask
+    finally:
+        await runtime.close()
+    return moved
+
+
+async def test_450_articles_run_as_3_jobs_publish_each_category_once_and_a_killed_job_runs_again_cleanly(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    moved = await big_world(tmp_path, upstream, redis_url, prefix)
     queue = await create_pool(arq_settings(redis_url), default_queue_name=moved.settings.queue_name)
     runtime = Runtime.open(moved, redis_url, queue=queue)
     try:
-        await publish_missing(runtime)  # science exists before: the reprocess's publish is its first ask
         marks = await dirty_marks(redis, prefix, ("tech", "science", "all"))
         started = await start_reprocess(runtime, queue, Selection(all=True))
         assert [n for _s, _r, n in started.runs] == [200, 200, 50]
@@ -593,6 +603,16 @@ async def test_full_text_items_are_extracted_again_from_their_kept_page(
     assert int(await redis.hget(f"{prefix}raw-bytes", "*")) == size  # the page counts in the bounds
     upstream.put(ARTICLE_PATH, b"gone", "text/plain", status=404)  # no fetch may succeed now
 
+    runtime = Runtime.open(config(), redis_url)  # the feed read again: the item's input renewed
+    try:
+        await ingest_source(runtime, "zhaiyao", force=True)
+        renewed = await load_raw(runtime.redis, runtime.keys, first.id)
+    finally:
+        await runtime.close()
+    assert renewed is not None and renewed.at > raw.at and renewed.page == raw.page  # the page stays
+    size = int(await redis.hget(f"{prefix}raw:{first.id}", "size"))
+    assert int(await redis.hget(f"{prefix}raw-bytes", "*")) == size  # counted once
+
     runtime = Runtime.open(config(drop=(".pic-caption",)), redis_url)
     try:
         result = await reprocess(runtime, Selection(all=True))
@@ -691,3 +711,43 @@ async def test_the_command_waits_for_a_real_worker_and_without_one_reprocesses_i
     assert "changed 1 articles (0 seen as updated by readers)" in queued.stdout
     assert "    - misc\n    + qinggan/gushi" in queued.stdout
     assert (await stored(redis, prefix))[0].categories == ("qinggan/gushi",)
+
+
+@pytest.mark.slow  # waits out arq's in-progress key of the killed worker's jobs (timeout + 10 s)
+async def test_jobs_a_killed_worker_process_held_run_again_on_another_and_change_nothing_twice(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    moved = await big_world(tmp_path, upstream, redis_url, prefix)
+    await redis.set(f"{prefix}schema_version", SCHEMA_VERSION)  # as `migrate` would: a worker checks
+    slugs = ("tech", "science", "all")
+    marks = await dirty_marks(redis, prefix, slugs)
+    queue = await create_pool(arq_settings(redis_url), default_queue_name=moved.settings.queue_name)
+    runtime = Runtime.open(moved, redis_url, queue=queue)
+    try:
+        async with worker_process(moved.path) as worker:
+            await eventually(lambda: live_workers(runtime.redis, runtime.keys), "a worker's heartbeat")
+            started = await start_reprocess(runtime, queue, Selection(all=True))
+            outcomes = runtime.keys.reprocess(started.reprocess_id, "articles")
+            while await redis.hlen(outcomes) < 50:  # noqa: ASYNC110 (the signal is in Redis)
+                await asyncio.sleep(0)
+            worker.kill()  # SIGKILL: no run recorded as ended, arq's in-progress keys stay
+            await worker.wait()
+        cut = await reprocess_status(runtime, started.reprocess_id)
+        assert not cut.done and 50 <= await redis.hlen(outcomes) < 450
+        killed = [r.run_id for r in cut.runs if r.state == "running"]
+        assert killed, [r.state for r in cut.runs]
+
+        await run_burst_worker(moved, redis_url)  # takes the killed jobs once arq lets it
+        status = await reprocess_status(runtime, started.reprocess_id)
+        science = await newest_articles(redis, runtime.keys, "science", 500)
+        tech = await newest_articles(redis, runtime.keys, "tech", 500)
+    finally:
+        await runtime.close()
+        await queue.aclose()
+    assert status.done and [r.state for r in status.runs] == ["done"] * 3
+    assert all(r.tries == 2 for r in status.runs if r.run_id in killed)  # arq's second try
+    assert len(status.result.changes) == 450 and status.result.unchanged == 0
+    assert status.result.published == ("all", "science", "tech")
+    after = await dirty_marks(redis, prefix, slugs)
+    assert {s: after[s] - marks[s] for s in slugs} == {"tech": 1, "science": 1, "all": 1}
+    assert tech == [] and len(science) == 450
