@@ -10,9 +10,13 @@ says which command does the work inline.
 Each command that changes something (`reingest`, `reprocess`, `pause`, `resume`, `hide`,
 `unhide`) records itself in the audit log as `cli:<user>@<host>`, refusals included; `audit` prints the log.
 
+`reprocess` (a real run) queues jobs of at most 200 articles for the workers and waits for
+them, printing the result; with no worker running it does the same jobs in this process
+(`--inline` always does), and `--no-wait` prints the runs and returns.
+
 Exit status: 0 done (nothing failed), 1 a run failed or Redis was unreachable (cli.py
-reports that), 2 an unknown id or a bad option, 3 no worker to run a re-ingest, 4
-`--wait` gave up with runs still pending.
+reports that), 2 an unknown id or a bad option, 3 no worker to run a re-ingest (or a
+`reprocess --no-wait`), 4 `--wait` (or a reprocess's wait) gave up with runs still pending.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from arq.connections import create_pool
+from arq.connections import ArqRedis, create_pool
 
 from syndicator.models import Config
 from syndicator.operate import (
@@ -44,7 +48,13 @@ from syndicator.operate import (
 )
 from syndicator.operate.audit import FAILED, OK, REFUSED, audit_log, cli_actor, record_action
 from syndicator.operate.health import STATES
-from syndicator.operate.reprocess import EXPIRED_ADVICE, reprocess
+from syndicator.operate.reprocess import (
+    EXPIRED_ADVICE,
+    ReprocessResult,
+    reprocess,
+    reprocess_status,
+    start_reprocess,
+)
 from syndicator.operate.takedown import hide, unhide
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.audit import KEEP as AUDIT_KEEP
@@ -104,6 +114,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--all", action="store_true", help="every source")
     p.add_argument(
         "--dry-run", action="store_true", help="show what would change, field by field; change nothing"
+    )
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--inline", action="store_true", help="run the jobs in this process, not on the workers")
+    how.add_argument("--no-wait", action="store_true", help="queue the jobs, print their runs and return")
+    p.add_argument(
+        "--timeout",
+        type=_duration,
+        default=600.0,
+        metavar="DURATION",
+        help="waiting for the jobs (default 10m)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--config")
@@ -223,11 +243,16 @@ async def run_operate(args: argparse.Namespace, config: Config, redis_url: str) 
         args.command in ("hide", "reprocess") and public_url_required("ingest", config.settings) is not None
     ):
         queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
+    # A real reprocess queues its jobs for the workers (the runtime's queue, if any, is for
+    # publishing: without one, `--inline` publishes in this process, as `ingest` does).
+    jobs = queue
+    if args.command == "reprocess" and not (args.dry_run or args.inline) and jobs is None:
+        jobs = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
     action = _action(args)
     try:
         try:
-            code = await _dispatch(runtime, args, action)
+            code = await _dispatch(runtime, args, action, jobs)
         except OperateError as exc:
             print(f"{args.command}: {exc}", file=sys.stderr)
             code = 2
@@ -247,15 +272,19 @@ async def run_operate(args: argparse.Namespace, config: Config, redis_url: str) 
         await runtime.close()
         if queue is not None:
             await queue.aclose()
+        if jobs is not None and jobs is not queue:
+            await jobs.aclose()
 
 
-async def _dispatch(runtime: Runtime, args: argparse.Namespace, action: Action | None) -> int:
+async def _dispatch(
+    runtime: Runtime, args: argparse.Namespace, action: Action | None, jobs: ArqRedis | None = None
+) -> int:
     if args.command == "sources":
         return await _sources(runtime, args)
     if args.command == "reingest":
         return await _reingest(runtime, args, action or Action("reingest", "-"))
     if args.command == "reprocess":
-        return await _reprocess(runtime, args, action or Action("reprocess", "-"))
+        return await _reprocess(runtime, args, action or Action("reprocess", "-"), jobs)
     if args.command in ("pause", "resume"):
         return await _pause_or_resume(runtime, args)
     if args.command == "audit":
@@ -347,17 +376,82 @@ def _selection(args: argparse.Namespace) -> Selection:
 # ---------------------------------------------------------------- reprocess
 
 
-async def _reprocess(runtime: Runtime, args: argparse.Namespace, action: Action) -> int:
+async def _reprocess(
+    runtime: Runtime, args: argparse.Namespace, action: Action, jobs: ArqRedis | None
+) -> int:
+    """A dry run, or `--inline`, in this process; otherwise the jobs go to the workers and,
+    unless `--no-wait`, the command follows them and prints the result. With no worker
+    running it reprocesses in this process (saying so), as `ingest` would; `--no-wait`
+    then refuses (exit 3): nothing would run the jobs."""
     selection = _selection(args)
     if selection.empty:
         action.detail = "no sources chosen"
         print("reprocess: say which sources: --source ID…, --category SLUG or --all", file=sys.stderr)
         return 2
-    result = await reprocess(runtime, selection, dry_run=args.dry_run)
-    action.detail = result.summary()
-    if args.json:
-        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    inline = args.dry_run or args.inline or jobs is None
+    if not inline and not await live_workers(runtime.redis, runtime.keys):
+        if args.no_wait:
+            action.detail = "no worker is running"
+            print(
+                "reprocess: no worker is running to take the jobs; start one with `syndicator worker`, "
+                "or reprocess in this process with --inline",
+                file=sys.stderr,
+            )
+            return NO_WORKER
+        print("reprocess: no worker is running: reprocessing in this process", file=sys.stderr)
+        inline = True
+    if inline:
+        result = await reprocess(runtime, selection, dry_run=args.dry_run)
+        action.detail = result.summary()
+        _print_reprocess(result, args.json)
         return 0
+    assert jobs is not None
+    started = await start_reprocess(runtime, jobs, selection)
+    action.detail = f"reprocess {started.reprocess_id}: {len(started.runs)} jobs queued"
+    if not args.json:
+        for source_id, run_id, count in started.runs:
+            print(f"queued {source_id}: run {run_id} ({count} articles)", flush=True)
+        print(f"reprocess {started.reprocess_id}: {len(started.runs)} jobs", flush=True)
+    if args.no_wait:
+        if args.json:
+            print(json.dumps(started.as_dict(), ensure_ascii=False, indent=2))
+        print("`syndicator runs RUN_ID` shows how each ends", file=sys.stderr)
+        return 0
+    return await _wait_reprocess(runtime, started.reprocess_id, args, action)
+
+
+async def _wait_reprocess(
+    runtime: Runtime, reprocess_id: str, args: argparse.Namespace, action: Action
+) -> int:
+    """Follow a queued reprocess: each run's outcome as it ends, then the result. 0 when
+    every job succeeded, 1 when one failed, 4 when `--timeout` passed first."""
+    started, seen = time.monotonic(), set[str]()
+    while True:
+        status = await reprocess_status(runtime, reprocess_id)
+        ended = [r for r in status.runs if not r.pending and r.run_id not in seen]
+        for run in ended:
+            seen.add(run.run_id)
+            if not args.json:
+                print(f"[{len(seen)}/{len(status.runs)}] {run.source_id}: {_outcome(run)}", flush=True)
+        if status.done and len(seen) == len(status.runs):
+            break
+        if time.monotonic() - started >= args.timeout:
+            pending = ", ".join(r.run_id for r in status.runs if r.run_id not in seen)
+            print(
+                f"timed out after {args.timeout:g} s; still pending: {pending or 'the publish'}",
+                file=sys.stderr,
+            )
+            return WAIT_TIMED_OUT
+        await asyncio.sleep(POLL_SECONDS)
+    action.detail = f"reprocess {reprocess_id}: {status.result.summary()}, {status.failed} jobs failed"
+    _print_reprocess(status.result, args.json)
+    return 1 if status.failed else 0
+
+
+def _print_reprocess(result: ReprocessResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
     for change in result.changes:
         seen = " (readers see it updated)" if change.reader_update else ""
         print(f"{change.action} {change.source_id} {change.article_id} {change.url}{seen}")
@@ -370,7 +464,6 @@ async def _reprocess(runtime: Runtime, args: argparse.Namespace, action: Action)
     print(result.summary())
     if result.published:
         print(f"published {', '.join(result.published)}")
-    return 0
 
 
 def _outcome(run: Run) -> str:

@@ -20,7 +20,8 @@ scheduler (`release_due`); a page read after that still gives it the page's body
 upstream edit would. Without a queue (`syndicator ingest`) the pages are read inline,
 right after the poll. Items already listed by the feed are not new: their links are not
 fetched again on later polls, and the store keeps a body read from the page when the
-feed's summary of the item comes again (store/articles.py).
+feed's summary of the item comes again (store/articles.py). The page's bytes are kept
+beside the item's raw input (store/raw.py), so `syndicator reprocess` extracts them again.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from syndicator.redact import redact_url
 from syndicator.runtime import Runtime
 from syndicator.store.codec import article_from_json
 from syndicator.store.held import due, held_article, held_articles, unhold
+from syndicator.store.raw import keep_full_text_page, page_input
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +143,13 @@ async def read_full_text(
     except OverParseLimit as exc:
         return await keep_summary(failed(source.id, url, exc.reason, at=fetched.final_url, full_text=True))
 
+    await keep_full_text_page(  # for `syndicator reprocess`: it extracts this page again
+        redis,
+        keys,
+        runtime.config.settings,
+        article_id=article_id,
+        data=page_input(fetched.body, fetched.headers, fetched.final_url, fetched.status),
+    )
     full = with_full_text(item, page.article, fetched.final_url)
     counts: Counter[str] = Counter()
     touched: set[str] = set()

@@ -207,6 +207,12 @@ class Keys:
         `at` (when kept)."""
         return f"{self.prefix}raw:{article_id}"
 
+    def reprocess(self, reprocess_id: str, part: str = "") -> str:
+        """One reprocess (operate/reprocess.py), 7 days: the hash itself (its time, its runs,
+        how many jobs, who published), and with `part` its `articles` (hash of article id →
+        JSON outcome), `touched` (set of categories to publish) and `finished` (set of run ids)."""
+        return f"{self.prefix}reprocess:{reprocess_id}" + (f":{part}" if part else "")
+
     def raw_by_source(self, source_id: str) -> str:
         """Sorted set of the article ids whose raw input a source keeps, scored by when kept."""
         return f"{self.prefix}raw-src:{source_id}"

@@ -6,9 +6,15 @@ mapping and the filters on what is kept here. A page keeps its response bytes an
 feed-level context it was normalised with. Articles a filter blocked keep theirs too,
 marked blocked, so a loosened rule brings them back.
 
-Each input is one hash (`Keys.raw_input`), its blob zlib-compressed JSON. Bounds, oldest
-first out: per source `raw_per_source` articles and `raw_per_source_bytes` compressed
-bytes; in all `raw_total_bytes`, or `raw_share` of Redis `maxmemory` when that is less.
+A feed item of a `full_text` source also keeps the page its full text was read from
+(`page`: the page's response bytes and headers, as a page source's), so reprocess extracts
+that page again rather than keep the old body or fetch it again. A new input of the same
+item (the feed lists it again) keeps the page it had.
+
+Each input is one hash (`Keys.raw_input`), its blobs zlib-compressed JSON; `size` counts
+both. Bounds, oldest first out: per source `raw_per_source` articles and
+`raw_per_source_bytes` compressed bytes; in all `raw_total_bytes`, or `raw_share` of Redis
+`maxmemory` when that is less.
 """
 
 from __future__ import annotations
@@ -45,11 +51,17 @@ class RawInput:
     blocked: bool
     at: float
     data: Mapping[str, Any]
+    page: Mapping[str, Any] | None = None  # a feed item's full-text page (`page_input`)
 
     @property
     def body(self) -> bytes:
         """A page's response bytes."""
-        return base64.b64decode(self.data["body"])
+        return page_body(self.data)
+
+
+def page_body(data: Mapping[str, Any]) -> bytes:
+    """The response bytes of a `page_input`."""
+    return base64.b64decode(data["body"])
 
 
 def page_input(body: bytes, headers: Mapping[str, str], final_url: str, status: int) -> dict[str, Any]:
@@ -88,7 +100,6 @@ async def keep_raw(
     now: datetime,
 ) -> None:
     """Keep (or replace) one article's raw input, then apply the bounds."""
-    blob = zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 6)
     await keep_raw_blob(
         redis,
         keys,
@@ -96,10 +107,14 @@ async def keep_raw(
         article_id=article_id,
         source_id=source_id,
         kind=kind,
-        blob=blob,
+        blob=_compress(data),
         blocked=blocked,
         now=now,
     )
+
+
+def _compress(data: Mapping[str, Any]) -> bytes:
+    return zlib.compress(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), 6)
 
 
 async def keep_raw_blob(
@@ -120,30 +135,53 @@ async def keep_raw_blob(
     if settings.raw_per_source <= 0:
         return
     key = keys.raw_input(article_id)
-    old_size = await redis.hget(key, "size")
-    old_source = await redis.hget(key, "source")
+    old_size, old_source, old_kind, page = await redis.hmget(key, ["size", "source", "kind", "page"])
     if old_size is not None and old_source is not None:
         await _forget(redis, keys, article_id, old_source.decode(), int(old_size))
-    at = now.timestamp()
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(
-            key,
-            mapping={
-                "blob": blob,
-                "kind": kind,
-                "source": source_id,
-                "blocked": "1" if blocked else "0",
-                "at": str(at),
-                "size": str(len(blob)),
-            },
-        )
-        pipe.zadd(keys.raw_by_source(source_id), {article_id: at})
-        pipe.zadd(keys.raw_sizes, {f"{source_id} {article_id}": at})
-        pipe.hincrby(keys.raw_bytes, source_id, len(blob))
-        pipe.hincrby(keys.raw_bytes, TOTAL, len(blob))
-        await pipe.execute()
+    fields: dict[str, bytes | str] = {
+        "blob": blob,
+        "kind": kind,
+        "source": source_id,
+        "blocked": "1" if blocked else "0",
+        "at": str(now.timestamp()),
+    }
+    if page is not None and kind == "feed" and old_kind == b"feed":  # the item's full text stays
+        fields["page"] = page
+    await _write(redis, keys, article_id, source_id, fields, now.timestamp())
     if bound:
         await apply_bounds(redis, keys, settings, source_id)
+
+
+async def _write(
+    redis: Redis, keys: Keys, article_id: str, source_id: str, fields: dict[str, bytes | str], at: float
+) -> None:
+    size = sum(len(fields[name]) for name in ("blob", "page") if name in fields)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(keys.raw_input(article_id), mapping={**fields, "size": str(size)})
+        pipe.zadd(keys.raw_by_source(source_id), {article_id: at})
+        pipe.zadd(keys.raw_sizes, {f"{source_id} {article_id}": at})
+        pipe.hincrby(keys.raw_bytes, source_id, size)
+        pipe.hincrby(keys.raw_bytes, TOTAL, size)
+        await pipe.execute()
+
+
+async def keep_full_text_page(
+    redis: Redis, keys: Keys, settings: Settings, *, article_id: str, data: Mapping[str, Any]
+) -> bool:
+    """Keep the page a feed item's full text was read from (`page_input`) beside the
+    item's own input, within the same bounds. False (nothing kept) when the item keeps no
+    input: it has expired, or the feed's input was never kept (`raw_per_source = 0`)."""
+    key = keys.raw_input(article_id)
+    fields = await redis.hgetall(key)
+    if not fields or fields.get(b"kind") != b"feed" or b"blob" not in fields:
+        return False
+    source_id = fields[b"source"].decode()
+    await _forget(redis, keys, article_id, source_id, int(fields.get(b"size", b"0")))
+    kept: dict[str, bytes | str] = {k.decode(): v for k, v in fields.items() if k not in (b"size", b"page")}
+    kept["page"] = _compress(data)
+    await _write(redis, keys, article_id, source_id, kept, float(fields[b"at"]))
+    await apply_bounds(redis, keys, settings, source_id)
+    return True
 
 
 async def mark_blocked(redis: Redis, keys: Keys, article_id: str, blocked: bool) -> None:
@@ -205,6 +243,7 @@ async def load_raw(redis: Redis, keys: Keys, article_id: str) -> RawInput | None
         return None
     try:
         data = json.loads(zlib.decompress(fields[b"blob"]))
+        page = json.loads(zlib.decompress(fields[b"page"])) if b"page" in fields else None
         return RawInput(
             article_id,
             fields[b"source"].decode(),
@@ -212,6 +251,7 @@ async def load_raw(redis: Redis, keys: Keys, article_id: str) -> RawInput | None
             fields.get(b"blocked") == b"1",
             float(fields[b"at"]),
             data,
+            page,
         )
     except (zlib.error, ValueError, KeyError) as exc:
         raise RawInputError(f"raw input of {article_id} unreadable: {exc}") from exc

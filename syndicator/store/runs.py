@@ -1,4 +1,5 @@
-"""Runs: what became of each ingest a scheduler tick or an operator queued.
+"""Runs: what became of each ingest a scheduler tick or an operator queued (and of each
+reprocess job, operate/reprocess.py: kind `reprocess`, one run per job of at most 200 articles).
 
 arq keeps no result of our per-source jobs (`keep_result=0`, so a finished ingest never
 blocks the next enqueue of its job id) and cannot say what a job did. So every enqueue
@@ -28,7 +29,7 @@ RUN_TTL = timedelta(days=7)
 KEEP_PER_SOURCE = 50
 
 RunState = Literal["queued", "running", "done", "failed"]
-RunKind = Literal["schedule", "reingest"]
+RunKind = Literal["schedule", "reingest", "reprocess"]
 PENDING_STATES = ("queued", "running")
 
 
@@ -38,7 +39,7 @@ class Run:
 
     run_id: str
     source_id: str
-    kind: str  # "schedule" (the scheduler's tick) or "reingest" (an operator asked)
+    kind: str  # "schedule" (the scheduler's tick), "reingest" (an operator asked), "reprocess" (one job)
     state: str  # queued | running | done | failed
     queued_at: str
     started_at: str | None = None

@@ -1,7 +1,7 @@
 """arq job functions on the queue: thin wrappers that turn arq's ctx into library calls.
 
 The job names arq knows them by (`ingest_source`, `ingest_page`, `full_text`,
-`publish_category`) are given in `settings.py`; the cron job that enqueues ingests is in
+`reprocess_articles`, `publish_category`) are given in `settings.py`; the cron job that enqueues ingests is in
 `schedule.py`.
 
 Retries: a retryable fetch failure (timeout, 5xx, 429) raises arq's `Retry` with a backoff
@@ -29,6 +29,7 @@ from arq import Retry
 from redis.exceptions import RedisError
 
 from syndicator.ingest import IngestReport, ingest_full_text, ingest_page, ingest_source, is_internal_error
+from syndicator.operate.reprocess import run_job
 from syndicator.publish import publish_category as publish
 from syndicator.redact import redact_text, redact_url
 from syndicator.runtime import Runtime
@@ -188,3 +189,22 @@ async def publish_job(ctx: dict[str, Any], slug: str) -> str:
         return f"{slug}: unknown category"
     version = await publish(runtime, slug)
     return f"{slug}: version {version}" if version else f"{slug}: unchanged"
+
+
+async def reprocess_job(
+    ctx: dict[str, Any], reprocess_id: str, run_id: str, source_id: str, article_ids: list[str]
+) -> str:
+    """One job of a reprocess (operate/reprocess.py): at most 200 articles of one source,
+    re-read from their kept raw input; its run recorded like an ingest's. Run again after
+    its worker died, it changes nothing twice (the module says how)."""
+    runtime: Runtime = ctx["runtime"]
+    run = await run_job(
+        runtime,
+        reprocess_id,
+        run_id,
+        source_id,
+        article_ids,
+        worker=ctx.get("worker_id", "unknown"),
+        try_number=int(ctx.get("job_try", 1)),
+    )
+    return f"{source_id}: reprocess {reprocess_id}: {run.result(()).summary()}"

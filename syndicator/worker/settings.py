@@ -29,11 +29,12 @@ from syndicator.config import load_config
 from syndicator.config.changes import ConfigChange
 from syndicator.config.reload import ConfigReloader, OnApply
 from syndicator.models import Config
+from syndicator.operate.reprocess import JOB_NAME as REPROCESS_JOB
 from syndicator.publish import enqueue_publish, republish_moved
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, wait_for_redis
 from syndicator.store.heartbeats import BEAT_INTERVAL, new_worker_id, remove_heartbeat, write_heartbeat
-from syndicator.worker.jobs import full_text_job, ingest_job, page_job, publish_job
+from syndicator.worker.jobs import full_text_job, ingest_job, page_job, publish_job, reprocess_job
 from syndicator.worker.schedule import schedule_job
 
 log = logging.getLogger("syndicator.worker")
@@ -163,6 +164,13 @@ def worker_settings(
                 func(
                     full_text_job,
                     name="full_text",
+                    keep_result=0,
+                    timeout=timeout,
+                    max_tries=settings.max_tries,
+                ),
+                func(
+                    reprocess_job,
+                    name=REPROCESS_JOB,
                     keep_result=0,
                     timeout=timeout,
                     max_tries=settings.max_tries,

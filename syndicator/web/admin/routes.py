@@ -42,7 +42,7 @@ from syndicator.operate import (
 )
 from syndicator.operate.audit import audit_log
 from syndicator.operate.errors import BadArticleRef, UnknownArticle
-from syndicator.operate.reprocess import reprocess
+from syndicator.operate.reprocess import reprocess, start_reprocess
 from syndicator.operate.takedown import HideResult, hide
 from syndicator.redact import redact_text
 from syndicator.runtime import Runtime
@@ -55,7 +55,16 @@ from syndicator.web.admin.openapi import build_document
 from syndicator.web.admin.params import AdminRequestError, Param, Schema
 from syndicator.web.admin.preview import PREVIEW_OPERATIONS
 from syndicator.web.admin.responses import json_error, json_response
-from syndicator.web.admin.table import RUN_ID, SLUG, SOURCE_ID, Call, Operation, Response, dataclass_schema
+from syndicator.web.admin.table import (
+    PREFIX,
+    RUN_ID,
+    SLUG,
+    SOURCE_ID,
+    Call,
+    Operation,
+    Response,
+    dataclass_schema,
+)
 from syndicator.web.feeds import RUNTIME
 from syndicator.web.pages import RELOADER
 from syndicator.web.ratelimit import client_key
@@ -326,7 +335,39 @@ REPROCESS_RESULT: Schema = {
 }
 
 
+_EXPIRED = {"type": "array", "items": {"type": "object"}}
+
+REPROCESS_QUEUED: Schema = {
+    "type": "object",
+    "properties": {
+        "reprocess_id": {"type": "string"},
+        "sources": {"type": "array", "items": {"type": "string"}},
+        "runs": {
+            "type": "array",
+            "description": "one run per job of at most 200 articles; follow each at `follow`",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "source_id": {"type": "string"},
+                    "run_id": {"type": "string"},
+                    "articles": {"type": "integer"},
+                    "follow": {
+                        "type": "string",
+                        "description": "the run's URL (GET /admin/api/runs/{run_id})",
+                    },
+                },
+                "required": ["source_id", "run_id", "articles", "follow"],
+            },
+        },
+        "expired": _EXPIRED,
+    },
+    "required": ["reprocess_id", "sources", "runs", "expired"],
+}
+
+
 async def reprocess_sources(call: Call) -> web.Response:
+    """A dry run answers the diff (200); a real run is queued as jobs and answered at once
+    (202) with their runs, which the runs endpoint follows to their end."""
     body = call.body
     selection = Selection(
         source_ids=tuple(body.get("sources", ())),
@@ -335,8 +376,19 @@ async def reprocess_sources(call: Call) -> web.Response:
     )
     if selection.empty:
         raise AdminRequestError("body: choose sources with any of sources, category, all: true")
-    result = await reprocess(_runtime(call), selection, dry_run=bool(body.get("dry_run", False)))
-    return json_response(result.as_dict(), status=200)
+    runtime = _runtime(call)
+    if body.get("dry_run", False):
+        result = await reprocess(runtime, selection, dry_run=True)
+        return json_response(result.as_dict(), status=200)
+    started = await start_reprocess(runtime, runtime.queue, selection)
+    answer = {
+        **started.as_dict(),
+        "runs": [
+            {"source_id": s, "run_id": r, "articles": n, "follow": f"{PREFIX}/runs/{r}"}
+            for s, r, n in started.runs
+        ],
+    }
+    return json_response(answer, status=202)
 
 
 # --- re-render ----------------------------------------------------------------------------
@@ -562,9 +614,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "Re-apply extraction, category and filter rules to the chosen sources' stored articles",
         reprocess_sources,
         body=REPROCESS_BODY,
-        responses={200: Response("what changed (or would, with dry_run), field by field", REPROCESS_RESULT)},
-        description="From the raw input kept per article, without fetching; publishes each affected "
-        "category once. Articles whose raw input expired are listed: force a re-ingest for those.",
+        responses={
+            200: Response("with dry_run: what would change, field by field", REPROCESS_RESULT),
+            202: Response("queued as jobs of at most 200 articles: their runs, to follow", REPROCESS_QUEUED),
+            503: Response("this process has no queue to put jobs on"),
+        },
+        description="From the raw input kept per article, without fetching, in the workers' jobs of at "
+        "most 200 articles (one run each); the last job to end publishes each affected category once. "
+        "Articles whose raw input expired are listed: force a re-ingest for those.",
         action="reprocess",
     ),
     Operation(
