@@ -326,9 +326,10 @@ class Related:
     source_id: str
     source_title: str = ""
     id: str = ""  # the copy's own article id (its takedown removes this entry)
-    # The copy's categories, and those of them the representative did not have before it
-    # joined: taking the copy down takes the representative out of the categories it
-    # brought unless a remaining copy has them too (store/clusters.py `drop_copy`).
+    # Where the copy is (its categories and the indexes they put it in: parents too), and
+    # what of that the representative was not in before the copy joined (set by the store,
+    # store/articles.py): taking the copy down takes the representative out of what it
+    # brought unless a remaining copy is there too (store/clusters.py `without_copy`).
     categories: tuple[str, ...] = ()
     added: tuple[str, ...] = ()
 

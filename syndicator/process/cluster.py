@@ -17,7 +17,8 @@ representative's canonical URL, the path the exact canonical-URL dedupe already 
 (store/articles.py, outcome `merged`), carrying its own link and source as `related`. So
 the representative joins every category index the copy belongs to (a reader of `world`
 does not lose a story first filed under `tech`), lists the copy's source, and shows the
-copy as related; its content, content hash and `updated` do not change. Which copy joined
+copy as related; its content, content hash and `updated` do not change. It lists at most
+`models.RELATED_SHOWN` copies, the newest; older ones are counted ("… and 12 more"). Which copy joined
 which representative is kept in `{prefix}cluster-of`, so the copy's next polls go
 straight there. Copies from the representative's own source are not shown as related
 (its `sources` already names it).
@@ -64,9 +65,7 @@ def threshold_for(runtime: Runtime, article: Article) -> float | None:
 
 def as_copy(article: Article, rep_url: str, source_title: str) -> Article:
     """`article` sent to its representative: under its URL, its own link as `related`."""
-    related = Related(
-        article.url, article.title, article.source_id, source_title, article.id, article.categories
-    )
+    related = Related(article.url, article.title, article.source_id, source_title, article.id)
     return replace(article, url=rep_url, related=(related,))
 
 

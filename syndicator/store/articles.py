@@ -254,8 +254,13 @@ def _plan_upsert(
         # adds its link to `related`; neither adds to the content hash or moves `updated`.
         # The list keeps the newest RELATED_SHOWN; older ones are counted in `related_more`.
         known = {r.url for r in stored.related}
-        added = tuple(c for c in dict.fromkeys(article.categories) if c not in stored.categories)
-        joined = tuple(replace(r, added=added) for r in article.related if r.url not in known)
+        # Where the copy is (its categories and their indexes: parents) and what of it the
+        # representative was not in before: taking the copy down takes that away again.
+        reach = tuple(dict.fromkeys((*article.categories, *live_indexes)))
+        added = tuple(c for c in reach if c not in stored.categories and c not in stored_indexes)
+        joined = tuple(
+            replace(r, categories=reach, added=added) for r in article.related if r.url not in known
+        )
         related = (*stored.related, *joined)
         dropped = max(0, len(related) - RELATED_SHOWN)
         record = replace(

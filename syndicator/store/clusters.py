@@ -6,9 +6,10 @@
 - `{prefix}cluster-of`: hash of a copy's article id → its representative's id.
 
 A copy has no record of its own: it is an entry of its representative's `related`
-(models.Related). Takedown (store/takedown.py) removes either side: a representative's
-fingerprint, bands and copies' entries (`forget`); a copy's entry in its representative's
-`related` (`drop_copy`).
+(models.Related, which also says where the copy is and what it brought). Takedown
+(store/takedown.py) removes either side: a representative's fingerprint, bands and
+copies' entries (`forget`); a copy's entry in its representative's `related`, and the
+categories only that copy brought (`drop_copy`).
 """
 
 from __future__ import annotations
