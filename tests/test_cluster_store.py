@@ -120,12 +120,12 @@ async def test_related_lists_the_newest_copies_and_counts_the_others(tmp_path, r
 
 
 def pages_config(tmp_path, upstream, redis_url: str, prefix: str, *, world_clusters: bool = True) -> Runtime:
-    """The seed article in `world`; two portals' copies of it in `tech` and `culture`,
-    and a third in `tech`."""
+    """The seed article in `world`; two portals' copies of it in `tech` and `culture/film`
+    (a nested category: its parent `culture` is implied), and a third in `tech`."""
     sources = [
         ("zhbf", "/zhbf.html", "world"),
         ("east", "/east.html", "tech"),
-        ("south", "/south.html", "culture"),
+        ("south", "/south.html", "culture/film"),
         ("west", "/west.html", "tech"),
     ]
     config = write_config(
@@ -136,7 +136,7 @@ def pages_config(tmp_path, upstream, redis_url: str, prefix: str, *, world_clust
             {"slug": slug, "title": slug.title(), "language": "zh", "near_duplicates": world_clusters}
             if slug == "world"
             else {"slug": slug, "title": slug.title(), "language": "zh"}
-            for slug in ("world", "tech", "culture")
+            for slug in ("world", "tech", "culture/film")
         ],
         sources=[
             {
@@ -180,13 +180,15 @@ async def test_taking_a_copy_down_takes_away_the_categories_only_it_brought(
         east, south, west = (
             next(r.id for r in joined.related if r.source_id == s) for s in ("east", "south", "west")
         )
-        assert joined.categories == ("world", "tech", "culture")
-        assert [await in_index(runtime, s, rep.id) for s in ("world", "tech", "culture")] == [True] * 3
+        assert joined.categories == ("world", "tech", "culture/film")
+        slugs = ("world", "tech", "culture", "culture/film")
+        assert [await in_index(runtime, s, rep.id) for s in slugs] == [True] * 4
 
-        # `south` alone brought `culture`: the representative leaves it with the copy.
+        # `south` alone brought `culture/film` (and `culture`): the representative leaves both.
         await hide(runtime, south, who="test")
         after_south, indexes = await record(runtime, rep.id)
-        culture_feed = await load_feed(runtime.redis, runtime.keys, "culture", "atom", "identity")
+        culture_feed = await load_feed(runtime.redis, runtime.keys, "culture/film", "atom", "identity")
+        in_culture = await in_index(runtime, "culture", rep.id)
         # `east` brought `tech`, but `west` has it too: the representative stays in `tech`.
         await hide(runtime, east, who="test")
         after_east, _ = await record(runtime, rep.id)
@@ -197,7 +199,8 @@ async def test_taking_a_copy_down_takes_away_the_categories_only_it_brought(
         tech = await newest_articles(runtime.redis, runtime.keys, "tech", 10)
     finally:
         await runtime.close()
-    assert after_south.categories == ("world", "tech") and "culture" not in indexes
+    assert after_south.categories == ("world", "tech") and set(indexes) == {"world", "tech", "all"}
+    assert not in_culture
     assert culture_feed is not None and entries(culture_feed.bodies["identity"]) == []
     assert {r.source_id for r in after_south.related} == {"east", "west"}
     assert after_east.categories == ("world", "tech") and in_tech
