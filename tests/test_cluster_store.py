@@ -18,6 +18,7 @@ from syndicator.process.cluster import COMPARED, ranked
 from syndicator.publish import publish_category
 from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles, upsert_article
+from syndicator.store.clusters import StoredPrint
 from syndicator.store.codec import article_from_json
 from syndicator.store.feeds import load_feed
 from syndicator.store.keys import Keys
@@ -246,3 +247,24 @@ async def test_migration_fingerprints_articles_stored_before_clustering(
         await new.close()
     assert copy.counts == {"merged": 1}, copy.counts
     assert joined.id == rep.id and [r.source_id for r in joined.related] == ["east"]
+
+
+async def test_migration_rebands_fingerprints_of_the_previous_band_layout(redis, prefix):
+    keys = Keys(prefix)
+    rep = zipf_article(1, random.Random(3))
+    found = fingerprint(rep)
+    assert found is not None
+    await upsert_article(redis, keys, rep, ("news", "all"), now=NOW)
+    neighbours = tuple(f"old{band}" for band in range(BANDS))  # what layout 2 wrote
+    await redis.set(keys.fingerprint(rep.id), StoredPrint.of(rep, found.signature, neighbours).to_json())
+    for band, value in enumerate(neighbours):
+        await redis.sadd(keys.lsh_band(band, value), rep.id)
+    await redis.set(keys.schema_version, 2)
+
+    report = await migrate(redis, keys)
+    assert report.line() == "store at schema 2; migrated to 3: 1 article"
+    stored = StoredPrint.from_json(await redis.get(keys.fingerprint(rep.id)))
+    assert stored.bands == found.bands and stored.signature == found.signature
+    written = {k.decode() async for k in redis.scan_iter(match=keys.match("lsh:*"))}
+    assert written == {keys.lsh_band(band, value) for band, value in enumerate(found.bands)}
+    assert all([await redis.smembers(k) == {rep.id.encode()} for k in written])

@@ -212,7 +212,7 @@ async def _index_sources(redis: Redis, keys: Keys, batch: list[str]) -> int:
 
 async def _index_fingerprints(redis: Redis, keys: Keys, batch: list[str]) -> int:
     """Write the fingerprint and band entries of the records among `batch`; returns how
-    many had no fingerprint before (the backfilled ones)."""
+    many got them (backfilled or re-banded; not those with too little text)."""
     if not batch:
         return 0
     articles = [article_from_json(raw)[0] for raw in await redis.mget(batch) if raw is not None]
@@ -221,7 +221,6 @@ async def _index_fingerprints(redis: Redis, keys: Keys, batch: list[str]) -> int
         return 0
     old = await redis.mget([keys.fingerprint(a.id) for a in articles])
     prints: list[tuple[str, StoredPrint]] = []
-    added = 0
     for article, raw in zip(articles, old, strict=True):
         if raw is not None:
             stored = StoredPrint.from_json(raw)
@@ -230,7 +229,6 @@ async def _index_fingerprints(redis: Redis, keys: Keys, batch: list[str]) -> int
         found = fingerprint(article)
         if found is not None:
             prints.append((article.id, StoredPrint.of(article, found.signature, found.bands)))
-            added += 1
     async with redis.pipeline(transaction=False) as pipe:
         for _id, stored in prints:
             for band, value in enumerate(stored.bands):
@@ -247,7 +245,7 @@ async def _index_fingerprints(redis: Redis, keys: Keys, batch: list[str]) -> int
                     counts[key] += 1
                     pipe.sadd(key, article_id)
         await pipe.execute()
-    return added
+    return len(prints)
 
 
 # ---------------------------------------------------------------- version, check, migrate
