@@ -8,8 +8,9 @@ key each, as the clustering step writes them), then
 `--batches` ingests of `--batch` new articles each run through the step
 (`process.cluster.ClusterStep.run`, as `ingest.storing` calls it), half of them new
 stories and half near-duplicates of stored ones (one sentence changed). It reports per
-ingested article: wall time (median of the batches), the fingerprint alone, and the
-candidates compared; and per batch: Redis round trips (three, whatever the size).
+ingested article: wall time (median of the batches), the fingerprint alone, the stored
+articles sharing an LSH band with it, and the candidates compared (at most
+`process.cluster.COMPARED` of those); and per batch: Redis round trips (three, whatever the size).
 
 Texts are synthetic: ~250-word articles drawn from a 2,000-word vocabulary with a Zipf
 distribution, so common phrases recur across unrelated articles as they do in news.
@@ -36,13 +37,12 @@ from machine import describe
 
 from syndicator.config import load_config
 from syndicator.embedded import EmbeddedRedis
+from syndicator.fingerprint import fingerprint
 from syndicator.models import Article
-from syndicator.process.cluster import BUCKET_CAP, ClusterStep
-from syndicator.process.fingerprint import fingerprint
+from syndicator.process.cluster import BUCKET_CAP, ClusterStep, ranked
 from syndicator.process.step import Batch, ProcessContext
 from syndicator.runtime import Runtime
 from syndicator.store.clusters import StoredPrint
-from syndicator.words import fold
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 VOCABULARY = [f"w{i}" for i in range(2000)]
@@ -106,7 +106,7 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
                     a = article(n, words)
                     found = fingerprint(a)
                     assert found is not None
-                    stored = StoredPrint(found.signature, a.url, found.bands, a.source_id, fold(a.title))
+                    stored = StoredPrint.of(a, found.signature, found.bands)
                     pipe.set(runtime.keys.fingerprint(a.id), stored.to_json())
                     for band, value in enumerate(found.bands):
                         if sizes[band, value] < BUCKET_CAP:  # as the step fills buckets
@@ -116,6 +116,7 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
                 await pipe.execute()
         per_article: list[float] = []
         fp_times: list[float] = []
+        sharing: list[int] = []
         candidates: list[int] = []
         joined = 0
         for b in range(batches):
@@ -132,14 +133,22 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
             for a in new:
                 fingerprint(a)
             fp_times.append((time.perf_counter() - t0) / batch)
-            # Candidates: the union of each new article's band sets (what the step compares).
+            # Candidates: the stored articles sharing a band with each new one, and those of
+            # them the step reads and compares (at most COMPARED, sharing the most bands).
             prints = [fingerprint(a) for a in new]
             async with runtime.redis.pipeline(transaction=False) as pipe:
                 for p in prints:
                     assert p is not None
-                    pipe.sunion(*(runtime.keys.lsh_band(i, v) for i, v in enumerate(p.bands)))
-                found = await pipe.execute()
-            candidates.extend(len(c) for c in found)
+                    for i, v in enumerate(p.bands):
+                        pipe.smembers(runtime.keys.lsh_band(i, v))
+                replies = iter(await pipe.execute())
+            for p in prints:
+                assert p is not None
+                hits: Counter[str] = Counter()
+                for _band in p.bands:
+                    hits.update(m.decode() for m in next(replies))
+                sharing.append(len(hits))
+                candidates.append(len(ranked(hits)))
             t0 = time.perf_counter()
             result = await step.run(Batch(new), context)
             per_article.append((time.perf_counter() - t0) / batch)
@@ -153,6 +162,8 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
         "fingerprint_ms": statistics.median(fp_times) * 1000,
         "candidates_median": statistics.median(candidates),
         "candidates_max": max(candidates),
+        "sharing_median": statistics.median(sharing),
+        "sharing_max": max(sharing),
         "joined_share": joined / (batch * batches / 2),
     }
 
@@ -175,8 +186,9 @@ def main() -> None:
             row = asyncio.run(run(size, args.batch, args.batches, redis.url, Path(name)))
             print(
                 f"{size:>7} stored: {row['ms_per_article']:.2f} ms per ingested article "
-                f"(fingerprint {row['fingerprint_ms']:.2f} ms), candidates per article "
-                f"median {row['candidates_median']:.0f} max {row['candidates_max']}, "
+                f"(fingerprint {row['fingerprint_ms']:.2f} ms), sharing a band median "
+                f"{row['sharing_median']:.0f} max {row['sharing_max']}, compared median "
+                f"{row['candidates_median']:.0f} max {row['candidates_max']}, "
                 f"copies joined {row['joined_share']:.0%}, 3 round trips per batch "
                 f"(setup {time.perf_counter() - t0:.0f} s)",
                 flush=True,

@@ -326,6 +326,20 @@ class Related:
     source_id: str
     source_title: str = ""
     id: str = ""  # the copy's own article id (its takedown removes this entry)
+    # Where the copy is (its categories and the indexes they put it in: parents too), and
+    # what of that the representative was not in before the copy joined (set by the store,
+    # store/articles.py): taking the copy down takes the representative out of what it
+    # brought unless a remaining copy is there too (store/clusters.py `without_copy`).
+    categories: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+
+
+RELATED_SHOWN = 20
+"""The most near-duplicates an article lists in `related` (and feeds show as "also
+reported by"). When more join, the oldest leave the list and are counted in the article's
+`related_more` instead ("… and 12 more"), so a story copied by hundreds of portals keeps a
+record, and an item, of bounded size. A copy beyond the list still counts as a member (its
+source stays in `sources`, its categories stay the article's)."""
 
 
 @dataclass(frozen=True)
@@ -477,6 +491,9 @@ class Article:
     # Near-duplicates from other sources that joined this article's cluster (it is their
     # representative). Not hashed: a copy joining never moves `updated`.
     related: tuple[Related, ...] = ()
+    # Copies that joined beyond the `RELATED_SHOWN` listed in `related` (the oldest leave the
+    # list): "also reported by A, B and 12 more". Not hashed either.
+    related_more: int = 0
 
     def reader_hash(self) -> str:
         """sha256 hex of what a reader sees of this article, under definition HASH_VERSION.

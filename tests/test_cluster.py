@@ -10,10 +10,10 @@ from pathlib import Path
 
 from lxml import etree
 
+from syndicator.fingerprint import fingerprint, similarity
 from syndicator.ingest import ingest_source
 from syndicator.models import Article
 from syndicator.operate.takedown import hide
-from syndicator.process.fingerprint import fingerprint, similarity
 from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
 from syndicator.store.feeds import load_feed

@@ -1,12 +1,13 @@
 """Step 3: near-duplicate clustering — the same story shown once, whoever carried it.
 
-Each article of an ingest that is not stored yet gets a fingerprint (process/fingerprint.py:
+Each article of an ingest that is not stored yet gets a fingerprint (syndicator/fingerprint.py:
 MinHash over character shingles for CJK text, word shingles otherwise). Its candidates
 are the stored representatives sharing an LSH band with it (`{prefix}lsh:{band}:{value}`,
 sets of ids): one pipelined round trip reads every band of every article of the chunk,
 a second reads the candidates' fingerprints (`{prefix}fp:{id}`), so an article is compared
 with a handful of candidates, never with everything stored; a band bucket stops taking
-members at `BUCKET_CAP`, so the cost does not grow with the store.
+members at `BUCKET_CAP`, and only the `COMPARED` candidates sharing the most bands are
+read and compared, so the cost does not grow with the store.
 
 An article at least `near_duplicate_threshold` similar (estimated Jaccard) to a candidate
 joins that candidate's cluster; otherwise it becomes a representative itself (its
@@ -16,7 +17,8 @@ representative's canonical URL, the path the exact canonical-URL dedupe already 
 (store/articles.py, outcome `merged`), carrying its own link and source as `related`. So
 the representative joins every category index the copy belongs to (a reader of `world`
 does not lose a story first filed under `tech`), lists the copy's source, and shows the
-copy as related; its content, content hash and `updated` do not change. Which copy joined
+copy as related; its content, content hash and `updated` do not change. It lists at most
+`models.RELATED_SHOWN` copies, the newest; older ones are counted ("… and 12 more"). Which copy joined
 which representative is kept in `{prefix}cluster-of`, so the copy's next polls go
 straight there. Copies from the representative's own source are not shown as related
 (its `sources` already names it).
@@ -40,13 +42,14 @@ meets them; takedown removes its article's cluster entries at once (store/takedo
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
+from syndicator.fingerprint import Fingerprint, fingerprint, similarity
 from syndicator.models import ALL_CATEGORY, Article, Related
-from syndicator.process.fingerprint import Fingerprint, fingerprint, similarity
 from syndicator.process.step import Batch, ProcessContext
 from syndicator.runtime import Runtime
-from syndicator.store.clusters import StoredPrint, forget
+from syndicator.store.clusters import BUCKET_CAP, StoredPrint, forget
 from syndicator.words import fold
 
 
@@ -66,11 +69,16 @@ def as_copy(article: Article, rep_url: str, source_title: str) -> Article:
     return replace(article, url=rep_url, related=(related,))
 
 
-BUCKET_CAP = 16
-"""The most representatives one LSH band bucket takes. A bucket this full holds a band
-that very common text produces (boilerplate, frequent phrases), not a story's: it takes
-no new members, so a lookup reads at most this many ids per band however large the
-store grows (a true copy shares many other bands with its representative)."""
+COMPARED = 8
+"""The most candidates an article is compared with: those sharing the most bands with it
+(a copy at the threshold shares about six of the 64, an unrelated article that happens to
+share a band shares one), so the fingerprints read and compared per article stay a
+handful however many articles share a band with it."""
+
+
+def ranked(hits: Counter[str]) -> list[str]:
+    """The `COMPARED` candidates sharing the most bands (then by id, so runs agree)."""
+    return [c for c, _n in sorted(hits.items(), key=lambda x: (-x[1], x[0]))[:COMPARED]]
 
 
 class ClusterStep:
@@ -107,16 +115,17 @@ class ClusterStep:
         wanted: set[str] = set()
         for i, article, found, threshold in todo:
             exists, copy_of = next(replies), next(replies)
-            candidates: set[str] = set()
+            hits: Counter[str] = Counter()  # candidate → bands it shares with the article
             for band in range(len(found.bands)):
                 members = next(replies)
-                candidates.update(m.decode() for m in members)
+                hits.update(m.decode() for m in members)
                 if len(members) >= BUCKET_CAP:
                     full.add((band, found.bands[band]))
-            candidates.discard(article.id)
+            hits.pop(article.id, None)
             if exists:
                 continue  # stored: it is a representative or stands alone already
             rep = copy_of.decode() if copy_of else None
+            candidates = set(ranked(hits))
             plans.append((i, article, found, threshold, rep, candidates))
             wanted.update({rep} if rep else candidates)
         # Round trip 2: the candidates' fingerprints, and whether their records still exist.
@@ -154,7 +163,7 @@ class ClusterStep:
                 if best is not None and best[0] < threshold:
                     best = None
             if best is None:
-                own = StoredPrint(found.signature, article.url, found.bands, article.source_id, folded)
+                own = StoredPrint.of(article, found.signature, found.bands)
                 new_reps.append((article.id, own))
                 continue
             _score, rep_id, rep_print = best

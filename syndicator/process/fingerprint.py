@@ -1,116 +1,37 @@
-"""Fingerprints for near-duplicate detection: MinHash over shingles of normalised text.
-
-Normalised text: an article's title and body (its content, else its summary) as text,
-NFKC and case-folded, punctuation and spacing dropped. Shingles: runs of three tokens,
-where a token is one character of a script written without spaces (Chinese, Japanese,
-Korean: character shingles) and one word otherwise (word shingles), so mixed text works.
-
-The signature is a one-permutation MinHash (Li, Owen & Zhang 2012) with rotation
-densification (Shrivastava & Li 2014): each shingle is hashed once (blake2b, 64 bits,
-stable across processes and versions, unlike Python's `hash`), its hash picks one of
-`SIGNATURE` bins and the bin keeps its smallest value; empty bins borrow from the next
-non-empty one. The share of equal bins of two signatures estimates the Jaccard similarity
-of their shingle sets, at O(shingles) per article instead of O(shingles × permutations).
-
-LSH: the signature is cut into `BANDS` bands of `ROWS` bins; two articles are candidates
-when any band is equal, and only candidates are compared. With 64 × 2, a pair at
-Jaccard 0.3 is a candidate with probability 1 - (1 - 0.3²)⁶⁴ ≈ 0.998, at 0.2 ≈ 0.93, at
-0.05 ≈ 0.15 (then rejected by the comparison), at 0.01 ≈ 0.006.
-"""
+"""The fingerprints clustering compares now live in `syndicator.fingerprint`, beside `words`:
+the store's migration that backfills them (store/schema.py) needs them too, and the store
+must not import the processing stage. This name stays for the bench tools that import it."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
-from dataclasses import dataclass
+from syndicator.fingerprint import (
+    BANDS,
+    MIN_SHINGLES,
+    ROWS,
+    SHINGLE,
+    SIGNATURE,
+    Fingerprint,
+    bands,
+    fingerprint,
+    normalised_text,
+    shingles,
+    signature,
+    similarity,
+    tokens,
+)
 
-from syndicator.chars import UNSPACED_LETTERS, char_class
-from syndicator.models import Article
-from syndicator.words import html_text
-
-SIGNATURE = 128
-BANDS = 64
-ROWS = SIGNATURE // BANDS
-SHINGLE = 3
-MIN_SHINGLES = 16
-"""Articles with fewer shingles (a title and a line) are not fingerprinted: too little
-text to tell a copy from a story that merely shares a headline."""
-
-_EMPTY = 1 << 64
-_TOKEN = re.compile(f"[{char_class(UNSPACED_LETTERS)}]|[^\\W{char_class(UNSPACED_LETTERS)}]+")
-
-
-def normalised_text(article: Article) -> str:
-    """Title and body as text (content, else summary), NFKC and case-folded."""
-    body = article.content_html or article.summary
-    return unicodedata.normalize("NFKC", f"{article.title}\n{html_text(body)}").casefold()
-
-
-def tokens(text: str) -> list[str]:
-    """Characters of unspaced scripts and words of the others, in order (no punctuation)."""
-    return _TOKEN.findall(text)
-
-
-def shingles(text: str) -> set[str]:
-    """The set of `SHINGLE`-token runs of `text` (joined by a space)."""
-    words = tokens(text)
-    if len(words) < SHINGLE:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
-
-
-def _hash(shingle: str) -> int:
-    return int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
-
-
-def signature(shingle_set: set[str]) -> tuple[int, ...]:
-    """The densified one-permutation MinHash of a non-empty set of shingles."""
-    bins = [_EMPTY] * SIGNATURE
-    for shingle in shingle_set:
-        h = _hash(shingle)
-        b, value = h % SIGNATURE, h // SIGNATURE
-        if value < bins[b]:
-            bins[b] = value
-    if all(v == _EMPTY for v in bins):
-        return tuple(bins)
-    dense = list(bins)
-    for i in range(SIGNATURE):
-        j, hops = i, 0
-        while dense[i] == _EMPTY:
-            j, hops = (j + 1) % SIGNATURE, hops + 1
-            if bins[j] != _EMPTY:
-                # A borrowed value is offset by the distance, so two sets that both borrow
-                # agree only when they borrow the same value from the same distance.
-                dense[i] = bins[j] + hops * (1 << 58)
-    return tuple(dense)
-
-
-def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    """The estimated Jaccard similarity of the sets behind two signatures."""
-    return sum(x == y for x, y in zip(a, b, strict=True)) / SIGNATURE
-
-
-def bands(sig: tuple[int, ...]) -> list[str]:
-    """The `BANDS` band values of a signature (short hex digests), band i at index i."""
-    out: list[str] = []
-    for band in range(BANDS):
-        rows = sig[band * ROWS : (band + 1) * ROWS]
-        data = b"".join(v.to_bytes(9, "big") for v in rows)
-        out.append(hashlib.blake2b(data, digest_size=8).hexdigest())
-    return out
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    signature: tuple[int, ...]
-    bands: tuple[str, ...]
-
-
-def fingerprint(article: Article) -> Fingerprint | None:
-    """The article's fingerprint, or None when it has too little text to have one."""
-    found = shingles(normalised_text(article))
-    if len(found) < MIN_SHINGLES:
-        return None
-    sig = signature(found)
-    return Fingerprint(sig, tuple(bands(sig)))
+__all__ = [
+    "BANDS",
+    "MIN_SHINGLES",
+    "ROWS",
+    "SHINGLE",
+    "SIGNATURE",
+    "Fingerprint",
+    "bands",
+    "fingerprint",
+    "normalised_text",
+    "shingles",
+    "signature",
+    "similarity",
+    "tokens",
+]

@@ -289,7 +289,8 @@ def related_title(doc: FeedDocument, related: Related) -> str:
 
 def with_also_reported(doc: FeedDocument, article: Article, content: str) -> str:
     """`content` with a short "Also reported by" line naming the near-duplicates that
-    joined the article's cluster (process/cluster.py). Added when rendering, never stored:
+    joined the article's cluster (process/cluster.py), "… and N more" for those beyond the
+    listed `RELATED_SHOWN` (models.py). Added when rendering, never stored:
     the content hash, and so `updated`, does not move when a copy joins."""
     if not article.related:
         return content
@@ -297,4 +298,6 @@ def with_also_reported(doc: FeedDocument, article: Article, content: str) -> str
         f'<a href="{html.escape(clean(r.url))}">{html.escape(related_title(doc, r), quote=False)}</a>'
         for r in article.related
     )
+    if article.related_more:
+        links = f"{links} and {article.related_more} more"
     return f'{content}<p class="also-reported-by">Also reported by: {links}</p>'

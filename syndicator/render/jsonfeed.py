@@ -87,6 +87,8 @@ def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:
             {"url": clean(r.url), "title": clean(r.title), "source": related_title(doc, r)}
             for r in article.related
         ]
+        if article.related_more:  # copies beyond the listed ones (models.RELATED_SHOWN)
+            extra["also_reported_by_more"] = article.related_more
     if extra:
         item["_syndicator"] = extra
     return {k: v for k, v in item.items() if v or k in ("content_text",)}

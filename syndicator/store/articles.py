@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from syndicator.models import HASH_VERSION, Article, Category
+from syndicator.models import HASH_VERSION, RELATED_SHOWN, Article, Category
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 
@@ -79,6 +79,7 @@ def _merge(old: Article, new: Article, now: datetime) -> Article:
         first_seen=old.first_seen or new.first_seen,
         sources=old.sources or (new.source_id,),
         related=old.related,  # near-duplicates that joined stay with the representative
+        related_more=old.related_more,
     )
 
 
@@ -251,12 +252,23 @@ def _plan_upsert(
             return _Plan(UpsertResult(target_id, Outcome.UNCHANGED, ()))
         # A near-duplicate (process/cluster.py sent it here under the representative's URL)
         # adds its link to `related`; neither adds to the content hash or moves `updated`.
+        # The list keeps the newest RELATED_SHOWN; older ones are counted in `related_more`.
         known = {r.url for r in stored.related}
+        # Where the copy is (its categories and their indexes: parents) and what of it the
+        # representative was not in before: taking the copy down takes that away again.
+        reach = tuple(dict.fromkeys((*article.categories, *live_indexes)))
+        added = tuple(c for c in reach if c not in stored.categories and c not in stored_indexes)
+        joined = tuple(
+            replace(r, categories=reach, added=added) for r in article.related if r.url not in known
+        )
+        related = (*stored.related, *joined)
+        dropped = max(0, len(related) - RELATED_SHOWN)
         record = replace(
             stored,
             sources=(*stored.sources, article.source_id),
             categories=tuple(dict.fromkeys((*stored.categories, *article.categories))),
-            related=(*stored.related, *(r for r in article.related if r.url not in known)),
+            related=related[dropped:],
+            related_more=stored.related_more + dropped,
         )
         all_indexes = tuple(dict.fromkeys((*stored_indexes, *live_indexes)))
         return _Plan(UpsertResult(target_id, Outcome.MERGED, all_indexes), record, all_indexes)

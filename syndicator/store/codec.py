@@ -55,6 +55,13 @@ def article_to_json(article: Article, *, indexes: tuple[str, ...]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def _related(data: dict[str, Any]) -> Related:
+    """A `related` entry; its category lists come back from JSON as lists."""
+    return Related(
+        **{**data, "categories": tuple(data.get("categories", ())), "added": tuple(data.get("added", ()))}
+    )
+
+
 def article_from_json(raw: str | bytes) -> tuple[Article, tuple[str, ...]]:
     """The article and the category indexes it is in."""
     data = json.loads(raw)
@@ -74,7 +81,7 @@ def article_from_json(raw: str | bytes) -> tuple[Article, tuple[str, ...]]:
             "enclosures": tuple(Enclosure(**e) for e in data.get("enclosures", ())),
             "images": tuple(Enclosure(**e) for e in data.get("images", ())),
             "upstream": Upstream(**data["upstream"]) if data.get("upstream") else None,
-            "related": tuple(Related(**r) for r in data.get("related", ())),
+            "related": tuple(_related(r) for r in data.get("related", ())),
             "hash_version": data.get("hash_version", LEGACY_HASH_VERSION),
         }
     )

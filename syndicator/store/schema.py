@@ -34,7 +34,9 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from syndicator.errors import SyndicatorError
+from syndicator.fingerprint import bands, fingerprint
 from syndicator.models import HASH_VERSION
+from syndicator.store.clusters import BUCKET_CAP, StoredPrint
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 
@@ -122,7 +124,35 @@ async def add_source_indexes(run: MigrationRun) -> None:
         run.changed += await _index_sources(run.redis, run.keys, batch)
 
 
-MIGRATIONS: tuple[Callable[[MigrationRun], Awaitable[None]], ...] = (add_hash_version, add_source_indexes)
+async def index_fingerprints(run: MigrationRun) -> None:
+    """Every stored article gains a near-duplicate fingerprint and its LSH band entries.
+
+    Articles stored before clustering existed have no fingerprint (`fp:{id}`), so a new
+    copy of one of them never found it; and the bands of layout 2 took neighbouring bins
+    (syndicator/fingerprint.py says why they now take bins 64 apart), so the band sets
+    written then no longer match what a lookup asks for. First every `lsh:*` set of the old
+    layout is deleted; then each article record gets its fingerprint (the stored signature
+    when it has one, else computed from the record, as the clustering step would) and its
+    bands are added, a bucket taking at most `BUCKET_CAP` members as at ingest. Records
+    with too little text get none, as at ingest. Every article record is indexed, whatever
+    its categories' `near_duplicates` says (the store does not know the config): an old
+    article of a category that does not cluster can be a representative, never a copy.
+    Rewriting a fingerprint with the same bands and re-adding a member change nothing, so
+    a second or resumed run is harmless.
+    """
+    run.unit = "articles"
+    async for batch in run.batches("lsh:*"):
+        if batch:
+            await run.redis.delete(*batch)
+    async for batch in run.batches("article:*"):
+        run.changed += await _index_fingerprints(run.redis, run.keys, batch)
+
+
+MIGRATIONS: tuple[Callable[[MigrationRun], Awaitable[None]], ...] = (
+    add_hash_version,
+    add_source_indexes,
+    index_fingerprints,
+)
 """MIGRATIONS[n] turns layout n into layout n + 1. Append; never reorder or remove."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -178,6 +208,44 @@ async def _index_sources(redis: Redis, keys: Keys, batch: list[str]) -> int:
         replies = await pipe.execute()
     # Replies alternate ZADD (members new to the set) and SADD.
     return len({owner for owner, n in zip(owners, replies[::2], strict=True) if n})
+
+
+async def _index_fingerprints(redis: Redis, keys: Keys, batch: list[str]) -> int:
+    """Write the fingerprint and band entries of the records among `batch`; returns how
+    many got them (backfilled or re-banded; not those with too little text)."""
+    if not batch:
+        return 0
+    articles = [article_from_json(raw)[0] for raw in await redis.mget(batch) if raw is not None]
+    articles = [a for a in articles if a.url]
+    if not articles:
+        return 0
+    old = await redis.mget([keys.fingerprint(a.id) for a in articles])
+    prints: list[tuple[str, StoredPrint]] = []
+    for article, raw in zip(articles, old, strict=True):
+        if raw is not None:
+            stored = StoredPrint.from_json(raw)
+            prints.append((article.id, replace(stored, bands=tuple(bands(stored.signature)))))
+            continue
+        found = fingerprint(article)
+        if found is not None:
+            prints.append((article.id, StoredPrint.of(article, found.signature, found.bands)))
+    async with redis.pipeline(transaction=False) as pipe:
+        for _id, stored in prints:
+            for band, value in enumerate(stored.bands):
+                pipe.scard(keys.lsh_band(band, value))
+        sizes = iter(await pipe.execute())
+    counts: dict[str, int] = {}
+    async with redis.pipeline(transaction=False) as pipe:
+        for article_id, stored in prints:
+            pipe.set(keys.fingerprint(article_id), stored.to_json())
+            for band, value in enumerate(stored.bands):
+                key, size = keys.lsh_band(band, value), next(sizes)
+                counts.setdefault(key, size)
+                if counts[key] < BUCKET_CAP:
+                    counts[key] += 1
+                    pipe.sadd(key, article_id)
+        await pipe.execute()
+    return len(prints)
 
 
 # ---------------------------------------------------------------- version, check, migrate
