@@ -40,8 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from syndicator.fingerprint import Fingerprint, fingerprint, similarity
 from syndicator.models import Article, Category
-from syndicator.process.fingerprint import Fingerprint, fingerprint, similarity
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "fixtures" / "cluster-real"
