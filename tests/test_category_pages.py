@@ -18,10 +18,12 @@ from lxml import html as lxml_html
 from playwright.async_api import Browser, Page
 
 from syndicator.config import ConfigError
+from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
+from syndicator.store.articles import newest_articles
 from syndicator.web.category_page import CONTENT_SECURITY_POLICY, render_category_page
 from syndicator.web.target import parse_target
-from tests.builders import write_config
+from tests.builders import items, rss, write_config
 from tests.category_helpers import SOURCES, site_config
 from tests.dashboard_helpers import chromium
 from tests.harness import serving
@@ -294,3 +296,35 @@ async def test_text_from_upstreams_is_text_on_the_page(tmp_path, redis_url, pref
     also = dom.find(".//div[@class='also']")
     assert "and 2 more" in also.text_content() and hostile in also.text_content()
     assert not [h for h in dom.xpath("//@href") if h.startswith("javascript:")]
+
+
+async def test_after_a_rename_a_forced_ingest_refills_the_new_slug(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    """Articles are indexed by slug: the renamed category starts empty, and a forced run
+    (`syndicator reingest --category NEW --force`) files what the upstream still lists under it."""
+    upstream.put("/feed.rss", rss(items("renamed", 3)), "application/rss+xml")
+
+    def config(slug: dict[str, object]):
+        source = {"id": "b", "url": upstream.url("/feed.rss"), "allow_private_network": True}
+        return write_config(
+            tmp_path,
+            redis_url=redis_url,
+            prefix=prefix,
+            categories=[slug],
+            sources=[{**source, "categories": [slug["slug"]]}],
+        )
+
+    runtime = Runtime.open(config({"slug": "python"}), redis_url)
+    try:
+        await ingest_source(runtime, "b")
+    finally:
+        await runtime.close()
+    runtime = Runtime.open(config({"slug": "tech/python", "aliases": ["python"]}), redis_url)
+    try:
+        await ingest_source(runtime, "b")
+        assert await newest_articles(runtime.redis, runtime.keys, "tech/python", 10) == []
+        await ingest_source(runtime, "b", force=True)
+        assert len(await newest_articles(runtime.redis, runtime.keys, "tech/python", 10)) == 3
+    finally:
+        await runtime.close()
