@@ -196,6 +196,9 @@ def test_atom_entries_without_authors_carry_their_source_and_the_feed_names_the_
     assert source.find(f"{ATOM_NS}link").get("href") == "https://up.example/"
     assert source.find(f"{ATOM_NS}author") is None  # the upstream named nobody: neither do we
     assert second.findtext(f"{ATOM_NS}source/{ATOM_NS}title") == "Pages of Up"
+    # Every <source> has an <updated> (the W3C validator warns without one): the entry's own.
+    for entry in (first, second):
+        assert entry.findtext(f"{ATOM_NS}source/{ATOM_NS}updated") == entry.findtext(f"{ATOM_NS}updated")
 
     configured = check_atom(render_atom(replace(doc, publisher="Example News")))
     assert configured.findtext(f"{ATOM_NS}author/{ATOM_NS}name") == "Example News"

@@ -76,12 +76,13 @@ class _AtomEntryExtension(BaseEntryExtension):
         self.enclosures: list[Enclosure] = []
         self.html_elements: tuple[str, ...] = ()
         self.source: Upstream | None = None
+        self.source_updated = ""  # RFC 3339: what the source's <updated> says
         self.related: list[tuple[str, str]] = []  # (href, title) of near-duplicates
 
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         _mark_html(entry, self.html_elements)
         if self.source is not None:
-            _write_source(entry, self.source)
+            _write_source(entry, self.source, self.source_updated)
         for href, title in self.related:
             xml_elem("link", entry, rel="related", href=href, title=title)
         for enclosure in self.enclosures:
@@ -95,8 +96,12 @@ class _AtomEntryExtension(BaseEntryExtension):
         return entry
 
 
-def _write_source(entry: etree._Element, upstream: Upstream) -> None:
-    """`<source>` (RFC 4287 §4.2.11) with the upstream feed's id, title, link and author."""
+def _write_source(entry: etree._Element, upstream: Upstream, updated: str) -> None:
+    """`<source>` (RFC 4287 §4.2.11) with the upstream feed's id, title, link and author, and
+    `<updated>`: the entry's own, the latest instant the source feed is known to have
+    changed. (The feed-level date the upstream sent moves at every poll; kept in the record
+    it would rewrite every article of the source each time. The W3C validator warns when a
+    `<source>` has no `<updated>`.)"""
     source = xml_elem("source", entry)
     if upstream.id:
         xml_elem("id", source).text = clean(upstream.id)
@@ -110,6 +115,7 @@ def _write_source(entry: etree._Element, upstream: Upstream) -> None:
         xml_elem("link", source, rel="alternate", type="text/html", href=clean(upstream.link))
     if upstream.author:
         xml_elem("name", xml_elem("author", source)).text = clean(upstream.author)
+    xml_elem("updated", source).text = updated
 
 
 def _entry_source(doc: FeedDocument, article: Article) -> Upstream | None:
@@ -165,6 +171,7 @@ def render_atom(doc: FeedDocument) -> bytes:
             entry.author(name=author)
         else:
             entry.syn.source = _entry_source(doc, article)
+            entry.syn.source_updated = utc(article.updated).isoformat()
         content = clean(article.content_html)
         if content.strip():
             entry.content(with_also_reported(doc, article, content), type="html")
