@@ -37,6 +37,7 @@ from syndicator.store.politeness import HostBusy
 from syndicator.store.polling import HostCoolingDown
 from syndicator.store.runs import create_run, finish_run, mark_retrying, mark_running
 from syndicator.store.sources import halted_sources
+from syndicator.subscriber.push import ingest_push
 
 log = logging.getLogger("syndicator.worker")
 
@@ -189,6 +190,15 @@ async def publish_job(ctx: dict[str, Any], slug: str) -> str:
         return f"{slug}: unknown category"
     version = await publish(runtime, slug)
     return f"{slug}: version {version}" if version else f"{slug}: unchanged"
+
+
+async def websub_push_job(ctx: dict[str, Any], source_id: str, push_id: str) -> str:
+    """One push an upstream hub sent, already verified by the web process
+    (syndicator/subscriber/push.py): ingested through the normal pipeline, merged."""
+    runtime: Runtime = ctx["runtime"]
+    line = await ingest_push(runtime, source_id, push_id)
+    log.info("%s", redact_text(line), extra={"event": "websub_push", "source_id": source_id})
+    return line
 
 
 async def reprocess_job(
