@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from syndicator.ingest.push import ingest_push
+from syndicator.subscriber.push import JOB_NAME as PUSH_JOB
 from syndicator.subscriber.push import accept_push
 from syndicator.subscriber.subscribe import verify_intent
 from syndicator.web.feeds import RUNTIME
@@ -37,7 +39,13 @@ async def _body(request: web.Request, limit: int) -> bytes | None:
 async def push(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     body = await _body(request, runtime.config.fetch.max_bytes)
-    status, text = await accept_push(runtime, request.match_info["path"], body, request.headers)
+    status, text, accepted = await accept_push(runtime, request.match_info["path"], body, request.headers)
+    if accepted is not None and runtime.queue is not None:  # a worker ingests it
+        await runtime.queue.enqueue_job(
+            PUSH_JOB, accepted.source_id, accepted.push_id, _queue_name=runtime.config.settings.queue_name
+        )
+    elif accepted is not None:  # no worker queue (tests, an embedded one-off): ingest inline
+        await ingest_push(runtime, accepted.source_id, accepted.push_id)
     response = web.Response(status=status, text=text, content_type="text/plain")
     if body is None:
         response.force_close()  # the unread rest of an oversized body is not waited for

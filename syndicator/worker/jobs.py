@@ -29,6 +29,7 @@ from arq import Retry
 from redis.exceptions import RedisError
 
 from syndicator.ingest import IngestReport, ingest_full_text, ingest_page, ingest_source, is_internal_error
+from syndicator.ingest.push import ingest_push
 from syndicator.operate.reprocess import run_job
 from syndicator.publish import publish_category as publish
 from syndicator.redact import redact_text, redact_url
@@ -37,7 +38,6 @@ from syndicator.store.politeness import HostBusy
 from syndicator.store.polling import HostCoolingDown
 from syndicator.store.runs import create_run, finish_run, mark_retrying, mark_running
 from syndicator.store.sources import halted_sources
-from syndicator.subscriber.push import ingest_push
 
 log = logging.getLogger("syndicator.worker")
 
