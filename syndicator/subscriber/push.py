@@ -62,9 +62,9 @@ async def accept_push(
     redis, keys = runtime.redis, runtime.keys
     source_id = await store.source_for_callback(redis, keys, path)
     sub = await store.load_subscription(redis, keys, source_id) if source_id else None
-    if sub is None or source_id not in runtime.config.sources:
+    if sub is None:
         return 404, "no such subscription\n", None
-    if sub.state in GONE_STATES:
+    if sub.state in GONE_STATES or source_id not in runtime.config.sources:  # 410: the hub drops it
         return 410, "this subscription is not active\n", None
     if body is None:
         limit = runtime.config.fetch.max_bytes
