@@ -39,7 +39,7 @@ from syndicator.operate.health import source_health
 from syndicator.runtime import Runtime
 from syndicator.store.subscriber import load_subscription
 from syndicator.subscriber.discovery import discover, from_document, parse_link_header
-from syndicator.subscriber.subscribe import inactive_reason, renew_due
+from syndicator.subscriber.subscribe import inactive_reason, renew_due, unsubscribe_removed
 from syndicator.web.app import create_app
 from syndicator.worker import worker_settings
 from tests.builders import BASE_TIME, Item, atom, items, rss, write_config
@@ -54,6 +54,8 @@ class Hub:
     by the test) verifies intent and pushes content to the subscriber's callback."""
 
     status: int = 202
+    verify_first: bool = False  # verify intent before answering the request (some hubs do)
+    verified_first: list[tuple[int, str, str]] = field(default_factory=list)
     forms: list[dict[str, str]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     port: int = 0
@@ -66,6 +68,8 @@ class Hub:
         form = {k: str(v) for k, v in (await request.post()).items()}
         self.forms.append(form)
         self.paths.append(request.path)
+        if self.verify_first:
+            self.verified_first.append(await self.verify(form))
         return web.Response(status=self.status, text="accepted" if self.status < 300 else "no")
 
     async def _redirect(self, request: web.Request) -> web.Response:
@@ -124,8 +128,8 @@ class Hub:
 
 
 @contextlib.asynccontextmanager
-async def running_hub(status: int = 202) -> AsyncIterator[Hub]:
-    hub = Hub(status=status)
+async def running_hub(status: int = 202, *, verify_first: bool = False) -> AsyncIterator[Hub]:
+    hub = Hub(status=status, verify_first=verify_first)
     await hub.start()
     try:
         yield hub
@@ -588,3 +592,134 @@ async def test_end_to_end_a_push_reaches_our_served_feed_within_10_seconds(
             await server.close()
             await runtime.close()
             await queue.aclose()
+
+
+# ---------------------------------------------------------------- off, sync hubs, failures, removal
+
+
+async def test_without_a_reachable_public_url_no_hub_is_asked(
+    tmp_path, upstream, redis, redis_url, prefix
+) -> None:
+    async with running_hub() as hub:
+        upstream.put("/feed.atom", atom_with(items("a", 2), ("hub", hub.url())), "application/atom+xml")
+        config = write_config(  # public_url http://feeds.test/: a reserved name no hub can reach
+            tmp_path,
+            redis_url=redis_url,
+            prefix=prefix,
+            categories=[{"slug": "tech", "title": "Technology"}],
+            sources=[
+                {
+                    "id": "feed",
+                    "url": upstream.url("/feed.atom"),
+                    "categories": ["tech"],
+                    "allow_private_network": True,
+                }
+            ],
+            extra_server=ALLOW_LOOPBACK,
+        )
+        assert "reserved" in (inactive_reason(config) or "")
+        runtime = Runtime.open(config, redis_url)
+        try:
+            report = await ingest_source(runtime, "feed")
+            assert report.status == "updated" and report.counts.get("new") == 2
+            assert hub.forms == []
+            assert await load_subscription(runtime.redis, runtime.keys, "feed") is None
+            health = await source_health(runtime, "feed")
+            assert health.websub_state is None
+        finally:
+            await runtime.close()
+
+
+async def test_a_hub_that_verifies_before_it_answers_finds_the_subscription_pending(
+    tmp_path, upstream, redis, redis_url, prefix
+) -> None:
+    async with running_hub(verify_first=True) as hub:
+        upstream.put("/feed.atom", atom_with(items("a", 1), ("hub", hub.url())), "application/atom+xml")
+        port = free_port()
+        config = config_for(tmp_path, upstream, redis_url, prefix, port)
+        async with subscriber(config, redis_url, port) as runtime:
+            await ingest_source(runtime, "feed")
+            [(status, text, challenge)] = hub.verified_first
+            assert (status, text) == (200, challenge)
+            sub = await load_subscription(runtime.redis, runtime.keys, "feed")
+            assert sub is not None and sub.state == "active"
+
+
+async def test_a_failed_renewal_keeps_the_live_subscription_and_tries_again(
+    tmp_path, upstream, redis, redis_url, prefix
+) -> None:
+    async with running_hub() as hub:
+        upstream.put("/feed.atom", atom_with(items("a", 1), ("hub", hub.url())), "application/atom+xml")
+        port = free_port()
+        config = config_for(tmp_path, upstream, redis_url, prefix, port)
+        async with subscriber(config, redis_url, port) as runtime:
+            form = await _active(runtime, hub)
+            hub.status = 500
+            later = datetime.now(UTC) + timedelta(days=9, hours=12)
+            assert await renew_due(runtime, now=later) == 1
+            sub = await load_subscription(runtime.redis, runtime.keys, "feed")
+            assert sub is not None and sub.state == "active" and "renewal failed" in sub.reason
+            assert await renew_due(runtime, now=later + timedelta(minutes=10)) == 0  # not at once
+            hub.status = 202
+            assert await renew_due(runtime, now=later + timedelta(hours=1)) == 1
+            assert [f["hub.callback"] for f in hub.forms] == [form["hub.callback"]] * 3
+
+
+async def test_pushes_to_a_paused_source_are_held_back(tmp_path, upstream, redis, redis_url, prefix) -> None:
+    from syndicator.store.sources import pause_source
+
+    async with running_hub() as hub:
+        upstream.put("/feed.atom", atom_with(items("a", 1), ("hub", hub.url())), "application/atom+xml")
+        port = free_port()
+        config = config_for(tmp_path, upstream, redis_url, prefix, port)
+        async with subscriber(config, redis_url, port) as runtime:
+            form = await _active(runtime, hub)
+            await pause_source(runtime.redis, runtime.keys, "feed", now=datetime.now(UTC), reason="checking")
+            new = Item("p-1", "While paused", "https://a.example/p", BASE_TIME, "<p>x</p>")
+            assert await hub.push(form, atom([new])) == 202
+            assert await runtime.redis.zcard(runtime.keys.category_index("tech")) == 1
+            health = await source_health(runtime, "feed")
+            assert health.websub_pushes_refused == 1 and "paused" in (health.websub_last_push or "")
+
+
+async def test_a_removed_source_is_unsubscribed_and_its_callback_stops_answering(
+    tmp_path, upstream, redis, redis_url, prefix
+) -> None:
+    async with running_hub() as hub:
+        upstream.put("/feed.atom", atom_with(items("a", 1), ("hub", hub.url())), "application/atom+xml")
+        port = free_port()
+        config = config_for(tmp_path, upstream, redis_url, prefix, port)
+        async with subscriber(config, redis_url, port) as runtime:
+            form = await _active(runtime, hub)
+            runtime.config = replace(config, sources={})  # what a reload removing it leaves
+            assert await unsubscribe_removed(runtime) == 1
+            assert await unsubscribe_removed(runtime) == 0  # asked once, not every tick
+            asked = hub.forms[-1]
+            assert (asked["hub.mode"], asked["hub.topic"], asked["hub.callback"]) == (
+                "unsubscribe",
+                form["hub.topic"],
+                form["hub.callback"],
+            )
+            new = Item("r-1", "After removal", "https://a.example/r", BASE_TIME, "<p>x</p>")
+            assert await hub.push(form, atom([new])) == 410  # the hub should drop it
+            status, text, challenge = await hub.verify(form, mode="unsubscribe")
+            assert (status, text) == (200, challenge)
+            assert await load_subscription(runtime.redis, runtime.keys, "feed") is None
+            assert await hub.push(form, atom([new])) == 404
+
+
+async def test_the_hub_request_goes_through_the_address_guard() -> None:
+    from syndicator.models import FetchLimits
+    from syndicator.subscriber.hubclient import post_to_hub
+
+    async with running_hub() as hub:
+        form = {
+            "hub.mode": "subscribe",
+            "hub.topic": "https://t.example/",
+            "hub.callback": "https://c.example/x",
+        }
+        refused = await post_to_hub(hub.url(), form, FetchLimits())
+        assert not refused.ok and "refused" in refused.reason and "loopback" in refused.reason
+        assert hub.forms == []
+        allowed = await post_to_hub(hub.url(), form, FetchLimits(allowed_networks=("127.0.0.0/8",)))
+        assert allowed.ok and hub.forms == [form]

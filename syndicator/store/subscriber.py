@@ -142,6 +142,11 @@ async def source_for_callback(redis: Redis, keys: Keys, callback_path: str) -> s
     return raw.decode() if raw else None
 
 
+async def subscribed_sources(redis: Redis, keys: Keys) -> list[str]:
+    """The source ids that have a subscription (one callback path each)."""
+    return sorted({raw.decode() for raw in await redis.hvals(keys.upstream_callbacks)})
+
+
 async def mark_verified(
     redis: Redis, keys: Keys, source_id: str, *, now: datetime, lease_seconds: int, renew_at: datetime
 ) -> None:

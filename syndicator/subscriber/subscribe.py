@@ -182,8 +182,11 @@ async def renew_due(runtime: Runtime, *, now: datetime | None = None) -> int:
     for source_id in await store.due_renewals(redis, keys, now):
         source = runtime.config.sources.get(source_id)
         sub = await store.load_subscription(redis, keys, source_id)
-        if source is None or sub is None:
+        if sub is None:
             await store.remove_subscription(redis, keys, source_id)
+            continue
+        if source is None:  # removed: `unsubscribe_removed` tells the hub
+            await store.stop_renewing(redis, keys, source_id, "source removed")
             continue
         if off is not None:
             await store.stop_renewing(redis, keys, source_id, f"not renewed: {off}")
@@ -193,6 +196,39 @@ async def renew_due(runtime: Runtime, *, now: datetime | None = None) -> int:
         await subscribe(runtime, source, sub.hub, sub.topic, now=now, renewing=sub)
         renewed += 1
     return renewed
+
+
+async def unsubscribe_removed(runtime: Runtime, *, now: datetime | None = None) -> int:
+    """Unsubscribe (§5.1, `hub.mode=unsubscribe`) the subscriptions of sources a reload
+    removed; the hub's verification of that removes our record (`verify_intent`). One the
+    hub never confirms is forgotten when its lease ends. Returns how many were asked."""
+    now = now or datetime.now(UTC)
+    redis, keys = runtime.redis, runtime.keys
+    asked = 0
+    for source_id in sorted(set(await store.subscribed_sources(redis, keys)) - set(runtime.config.sources)):
+        sub = await store.load_subscription(redis, keys, source_id)
+        if sub is None:
+            continue
+        if sub.state not in ("pending", "active", "unsubscribing") or (
+            sub.expires_at and sub.expires_at <= now
+        ):
+            await store.remove_subscription(redis, keys, source_id)
+            continue
+        if sub.state == "unsubscribing" and now - sub.requested_at < RETRY_AFTER:
+            continue
+        await store.save_subscription(redis, keys, replace(sub, state="unsubscribing", requested_at=now))
+        await store.stop_renewing(redis, keys, source_id, "source removed: unsubscribing")
+        form = {
+            "hub.mode": "unsubscribe",
+            "hub.topic": sub.topic,
+            "hub.callback": callback_url(runtime.config, sub.callback_path),
+        }
+        answer = await post_to_hub(sub.hub, form, runtime.config.fetch)  # the source is gone: guarded
+        log.info(
+            "%s: source removed, unsubscribing at hub %s: %s", source_id, redact_url(sub.hub), answer.reason
+        )
+        asked += 1
+    return asked
 
 
 def _lease(raw: str | None, asked: int) -> int | None:
@@ -215,9 +251,11 @@ async def verify_intent(
     redis, keys = runtime.redis, runtime.keys
     source_id = await store.source_for_callback(redis, keys, path)
     sub = await store.load_subscription(redis, keys, source_id) if source_id else None
-    if sub is None or sub.callback_path != path or source_id not in runtime.config.sources:
-        return 404, "no such subscription\n"
     mode, topic = query.get("hub.mode", ""), query.get("hub.topic", "")
+    if sub is None or sub.callback_path != path:
+        return 404, "no such subscription\n"
+    if source_id not in runtime.config.sources and mode != "unsubscribe":  # removed since
+        return 404, "no such subscription\n"
     if topic != sub.topic:
         return 404, "not the topic of this subscription\n"
     if mode == "denied":
