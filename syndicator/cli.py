@@ -439,14 +439,22 @@ async def _wait_for_redis(redis_url: str, command: str) -> bool:
     while waiting, not a traceback or a death by signal)."""
     waiting = asyncio.ensure_future(wait_for_redis(redis_url, _say(command)))
     loop = asyncio.get_running_loop()
+    signalled: list[int] = []  # a signal that came once Redis had answered is not lost either
+
+    def stop(sig: int) -> None:
+        signalled.append(sig)
+        waiting.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, waiting.cancel)
+        loop.add_signal_handler(sig, stop, sig)
     try:
-        await waiting
-        return True
-    except asyncio.CancelledError:
-        if not waiting.cancelled():
-            raise
+        try:
+            await waiting
+        except asyncio.CancelledError:
+            if not waiting.cancelled():
+                raise
+        if not signalled:
+            return True
         log.info("stopped while waiting for Redis")
         return False
     finally:

@@ -93,13 +93,16 @@ class EmbeddedRedis:
         # ends it last.
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
-        while not self.socket_path.exists():
+        # Until it answers, not until the socket file exists: the file appears at bind(),
+        # before listen() and before the append-only file is loaded, and a client connecting
+        # then is refused (seen on a busy machine right after a restart).
+        while not self.is_running():
             if self._process.poll() is not None:
                 log = (self.data_dir / "redis.log").read_text(errors="replace")[-2000:]
                 raise EmbeddedRedisError(f"redis-server exited at start: {log.strip()}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise EmbeddedRedisError(f"redis-server did not open {self.socket_path} in {timeout}s")
+                raise EmbeddedRedisError(f"redis-server did not answer on {self.socket_path} in {timeout}s")
             time.sleep(0.02)
         return self
 

@@ -50,6 +50,9 @@ class Category:
     # at least this similar (estimated Jaccard of its shingles) to a stored one joins it.
     near_duplicates: bool = True
     near_duplicate_threshold: v.Share = 0.3
+    # Former slugs of this category: their feed and page URLs answer 301 to this one's
+    # (a rename keeps readers and WebSub subscriptions), see web/target.py.
+    aliases: tuple[v.Slug, ...] = ()
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -282,6 +285,16 @@ class Config:
     def category_labels(self) -> dict[str, str]:
         """`category_label` of every category, by slug: what a renderer needs (it has no Config)."""
         return {slug: self.category_label(slug) for slug in self.categories}
+
+    def canonical_slug(self, slug: str) -> str | None:
+        """The configured category `slug` names: itself, the category that lists it in
+        `aliases` (a renamed one), or None (unknown or removed)."""
+        if slug in self.categories:
+            return slug
+        for category in self.categories.values():
+            if slug in category.aliases:
+                return category.slug
+        return None
 
     def category_with_ancestors(self, slug: str) -> tuple[str, ...]:
         """`slug`, its parents, and `all`: every feed an article in `slug` appears in."""

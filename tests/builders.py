@@ -123,7 +123,7 @@ def write_config(
         f'redis_prefix = "{prefix}"',
         f'queue_name = "{prefix}queue"',
         f'public_url = "{public_url}"',
-        'job_timeout = "5s"',
+        'job_timeout = "30s"',  # loose: parse children run niced, and starve on a busy machine
         extra_server,
         "",
     ]

@@ -24,6 +24,8 @@ SCHEMA = json.loads(JSONFEED_SCHEMA.read_text("utf-8"))
 
 
 SITE = "http://localhost:8080/"
+# The category page the feeds of CATEGORY (qinggan/gushi) link to as their home page.
+PAGE = "http://localhost:8080/categories/qinggan/gushi/"
 
 
 CST = timezone(timedelta(hours=8))

@@ -342,7 +342,8 @@ BAD_FILES = [
         CATEGORY + "colour = 1\n",
         "categories[0].colour",
         "unknown key (expected one of: slug, title, description, language, items_per_feed, "
-        "retention_count, max_source_share, retention_age, near_duplicates, near_duplicate_threshold)",
+        "retention_count, max_source_share, retention_age, near_duplicates, near_duplicate_threshold, "
+        "aliases)",
     ),
     # wrong types
     ('[server]\nport = "8080"\n', "server.port", "expected an integer, got string '8080'"),
@@ -640,7 +641,7 @@ def test_the_tables_accept_exactly_the_records_fields_with_their_defaults(tmp_pa
         (SourceTable, Source, set()),
         (RulesTable, SiteRules, set()),
         (CategoryTable, Category, set()),
-        (FeedTable, Category, {"slug"}),  # [all]: the slug is `all`
+        (FeedTable, Category, {"slug", "aliases"}),  # [all]: the slug is `all`, never renamed
     ]:
         assert set(table.model_fields) == {f.name for f in fields(record)} - not_in_file, record.__name__
     path = write(tmp_path, MINIMAL)

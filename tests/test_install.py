@@ -34,8 +34,10 @@ def test_readme_has_exactly_two_setup_commands_at_the_top():
 
 
 @pytest.mark.slow
-def test_first_command_serves_feeds_from_a_fresh_clone(tmp_path):
-    clone = tmp_path / "clone"
+def test_first_command_serves_feeds_from_a_fresh_clone(tmp_path, tmp_path_factory):
+    # Directly in the session's temporary folder: the embedded Redis's unix socket inside
+    # the clone must stay under ~100 bytes, and pytest-xdist adds a level (popen-gwN).
+    clone = tmp_path_factory.mktemp("clone")
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True, timeout=120)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SYNDICATOR_", "VIRTUAL_ENV"))}

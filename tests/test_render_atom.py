@@ -21,7 +21,7 @@ from tests.render_helpers import (
     EXPECTED_IDS,
     EXPECTED_UPDATED,
     FH_NS,
-    SITE,
+    PAGE,
     _archive_doc,
     _common_entry_checks,
     _doc,
@@ -45,7 +45,7 @@ def test_atom_round_trips_through_feedparser() -> None:
     assert feed.language == "zh-CN"
     assert feed.generator == "Syndicator"
     rels = {link.rel: link.href for link in feed.links}
-    assert rels == {"alternate": SITE, "self": "http://localhost:8080/feeds/qinggan/gushi.atom"}
+    assert rels == {"alternate": PAGE, "self": "http://localhost:8080/feeds/qinggan/gushi.atom"}
     assert _when(feed.updated_parsed) == datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 
 
@@ -103,7 +103,7 @@ def test_atom_archive_document_has_history_links_and_fh_archive() -> None:
     root = etree.fromstring(body)
     assert root.findtext(f"{ATOM_NS}id") == f"{ARCHIVE}2.atom"
     assert _xml_links(root, "") == [
-        ("alternate", SITE),
+        ("alternate", PAGE),
         ("self", f"{ARCHIVE}2.atom"),
         ("current", "http://localhost:8080/feeds/qinggan/gushi.atom"),
         ("prev-archive", f"{ARCHIVE}1.atom"),

@@ -20,7 +20,7 @@ from tests.render_helpers import (
     EXPECTED_TERMS,
     EXPECTED_TITLES,
     EXPECTED_UPDATED,
-    SITE,
+    PAGE,
     _archive_doc,
     _doc,
     _no_forbidden_characters,
@@ -46,7 +46,7 @@ def test_json_feed_validates_and_carries_every_field() -> None:
     assert errors == []
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
     assert feed["feed_url"] == "http://localhost:8080/feeds/qinggan/gushi.json"
-    assert feed["home_page_url"] == SITE
+    assert feed["home_page_url"] == PAGE
     assert feed["language"] == "zh-CN"
     assert "authors" not in feed  # nobody to credit at feed level: items carry their own
     items = feed["items"]

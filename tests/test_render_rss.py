@@ -22,7 +22,7 @@ from tests.render_helpers import (
     EXPECTED_TERMS,
     FH_NS,
     MEDIA_NS,
-    SITE,
+    PAGE,
     _archive_doc,
     _common_entry_checks,
     _doc,
@@ -39,7 +39,7 @@ def test_rss_round_trips_through_feedparser() -> None:
     _common_entry_checks(parsed)
     feed = parsed.feed
     assert feed.title == "情感 · 故事"
-    assert feed.link == SITE
+    assert feed.link == PAGE  # the category page for people, not the feed
     assert feed.subtitle == "情感 · 故事"  # empty description falls back to the title
     assert feed.language == "zh-CN"
     assert feed.generator == "Syndicator"
@@ -86,7 +86,7 @@ def test_rss_item_elements_one_by_one() -> None:
     root = etree.fromstring(render_rss(_doc()))
     channel = root.find("channel")
     assert channel is not None
-    assert channel.findtext("link") == SITE  # rel=alternate
+    assert channel.findtext("link") == PAGE  # rel=alternate: the category page
     assert [(x.get("rel"), x.get("href")) for x in channel.findall(ATOM_LINK)] == [
         ("self", "http://localhost:8080/feeds/qinggan/gushi.rss")
     ]

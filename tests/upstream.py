@@ -94,7 +94,9 @@ class Upstream:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # At stop, a handler still sleeping out its `delay` (a slow upstream whose client
+        # already timed out) is cancelled at once, not waited for (aiohttp's default: 60 s).
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()

@@ -117,7 +117,7 @@ register(FilterRule, FilterRuleTable)
 FiltersTable = table_of(Filters)  # [filters]
 SourceTable = table_of(Source, category_map=(dict[str, str], {}))  # [[sources]]: see _category_rule
 _TITLE = (v.NonEmptyStr | None, None)  # None: "All articles", or derived from the slug
-FeedTable = table_of(Category, slug=None, title=_TITLE)  # [all]
+FeedTable = table_of(Category, slug=None, title=_TITLE, aliases=None)  # [all]
 
 
 class CategoryTable(table_of(Category, title=_TITLE)):
@@ -227,7 +227,24 @@ def _categories(path: Path, file: ConfigFile) -> dict[str, Category]:
             implied = Category(parent, derived_title(parent), language=category.language)
             result.setdefault(parent, configured.get(parent, implied))
         result.setdefault(slug, category)
+    _check_aliases(path, file, result)
     return result
+
+
+def _check_aliases(path: Path, file: ConfigFile, categories: dict[str, Category]) -> None:
+    """An alias names one category only: not a category of the file (configured or
+    implied), not `all`, and not another category's alias — else a URL would have two meanings."""
+    owner: dict[str, str] = {}
+    for i, table in enumerate(file.categories):
+        for n, alias in enumerate(table.aliases):
+            key = f"categories[{i}].aliases[{n}]"
+            if alias in categories or alias.split("/")[0] == ALL_CATEGORY:
+                raise ConfigError(
+                    path, key, f"alias {alias!r} is a category of its own; an alias is a former slug"
+                )
+            if alias in owner:
+                raise ConfigError(path, key, f"alias {alias!r} is also an alias of {owner[alias]!r}")
+            owner[alias] = table.slug
 
 
 def _sources(path: Path, tables: list[SourceTable], categories: dict[str, Category]) -> dict[str, Source]:

@@ -40,6 +40,7 @@ from syndicator.render.document import (
     entry_tags,
     entry_title,
     hex_references,
+    home_url,
     images,
     looks_like_html,
     media_type,
@@ -144,7 +145,7 @@ def render_atom(doc: FeedDocument) -> bytes:
     fg.subtitle(subtitle)
     fg.syn.html_elements = ("title",) * title_html + ("subtitle",) * subtitle_html
     fg.author(name=publisher(doc))
-    fg.link(href=doc.site_url, rel="alternate", type="text/html")
+    fg.link(href=home_url(doc), rel="alternate", type="text/html")
     fg.link(href=own_url, rel="self", type="application/atom+xml")
     add_history(fg, doc, rss=False)
     fg.language(clean(doc.category.language) or "en")

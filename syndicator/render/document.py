@@ -82,6 +82,18 @@ def feed_url(site_url: str, slug: str, fmt: str) -> str:
     return f"{site_url}feeds/{quote(slug, safe='/')}.{ext}"
 
 
+def page_url(site_url: str, slug: str) -> str:
+    """The public URL of a category's page for people: `{site_url}categories/{slug}/`.
+
+    The feeds' home page link (RSS `<link>`, Atom `rel="alternate"`, JSON Feed
+    `home_page_url`) points here: a browser cannot show the feed itself (it downloads it).
+    """
+    _check_site_url(site_url)
+    if not slug or slug.startswith("/") or slug.endswith("/"):
+        raise RenderError(f"category slug {slug!r} must be non-empty without leading/trailing '/'")
+    return f"{site_url}categories/{quote(slug, safe='/')}/"
+
+
 def _check_site_url(site_url: str) -> None:
     parts = urlsplit(site_url)
     if parts.scheme not in ("http", "https") or not parts.netloc or not site_url.endswith("/"):
@@ -116,6 +128,9 @@ class FeedDocument:
     # The feed's publisher (`server.publisher`): the Atom feed-level <author>. Empty: the
     # host of `site_url` (see `publisher`).
     publisher: str = ""
+    # The page for people the feed links to, when it is not the category's page (a
+    # combined feed has none of its own: the site's index).
+    home_url: str | None = None
 
     @property
     def description(self) -> str:
@@ -133,6 +148,11 @@ RELATIONS = (*XML_RELATIONS, "next")
 def self_url(doc: FeedDocument, fmt: str) -> str:
     """The URL the document is served at: `doc.self_url` if given, else the plain feed URL."""
     return doc.self_url or feed_url(doc.site_url, doc.category.slug, fmt)
+
+
+def home_url(doc: FeedDocument) -> str:
+    """The feed's page for people: `doc.home_url` if given, else the category's page."""
+    return doc.home_url or page_url(doc.site_url, doc.category.slug)
 
 
 def validate(doc: FeedDocument, fmt: str) -> None:

@@ -18,6 +18,7 @@ from syndicator.render.document import (
     entry_id,
     entry_tags,
     entry_title,
+    home_url,
     images,
     media_type,
     related_title,
@@ -42,7 +43,7 @@ def render_json(doc: FeedDocument) -> bytes:
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": clean(doc.category.title),
-        "home_page_url": doc.site_url,
+        "home_page_url": home_url(doc),
         "feed_url": self_url(doc, "json"),
         "description": doc.description,
         "language": clean(doc.category.language) or "en",

@@ -31,6 +31,7 @@ from syndicator.render.document import (
     entry_tags,
     entry_title,
     hex_references,
+    home_url,
     images,
     looks_like_html,
     media_type,
@@ -79,7 +80,7 @@ def render_rss(doc: FeedDocument) -> bytes:
     fg.title(_text(clean(doc.category.title)))
     # feedgen takes the channel <link> from the *last* link given: alternate goes last.
     fg.link(href=self_url(doc, "rss"), rel="self", type="application/rss+xml")
-    fg.link(href=doc.site_url, rel="alternate")
+    fg.link(href=home_url(doc), rel="alternate")
     fg.description(_text(doc.description))
     fg.language(clean(doc.category.language) or "en")
     fg.generator(GENERATOR)

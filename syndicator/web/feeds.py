@@ -8,6 +8,8 @@ deltas) are answered by their own modules through the same `respond`.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from aiohttp import web
 from redis.exceptions import RedisError
 
@@ -64,6 +66,10 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
         return await unknown_category_response(runtime, exc)
     except TargetError as exc:
         return error_response(404, str(exc))
+    if target.renamed:
+        # A renamed category (a former slug, `aliases`): 301 keeps readers, who update the URL.
+        moved = f"{runtime.site_url}feeds/{quote(target.name, safe='/+')}.{target.fmt}"
+        raise web.HTTPMovedPermanently(moved + (f"?{request.query_string}" if request.query_string else ""))
     try:
         query = parse_query(request.query.items())
     except QueryError as exc:

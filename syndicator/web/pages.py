@@ -1,6 +1,6 @@
-"""The small pages: `/` lists every category with its feeds, `/healthz` says the process is
-alive, and `config_status` tells /readyz (readiness.py) which configuration runs: its file,
-digest and reload status."""
+"""The small pages: `/` lists every category with its page (category_page.py) and its
+feeds, `/healthz` says the process is alive, and `config_status` tells /readyz
+(readiness.py) which configuration runs: its file, digest and reload status."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import html
 from aiohttp import web
 
 from syndicator.config.reload import ConfigReloader
-from syndicator.render import feed_url
+from syndicator.render import feed_url, page_url
 from syndicator.runtime import Runtime
 from syndicator.web.feeds import RUNTIME
 
@@ -35,7 +35,8 @@ def render_index(runtime: Runtime) -> str:
             feeds.append(f'<a href="{url}">{label}</a>')
         depth = slug.count("/")
         rows.append(
-            f'<li style="margin-left:{depth * 1.5}em"><strong>{title}</strong> '
+            f'<li style="margin-left:{depth * 1.5}em">'
+            f'<strong><a href="{html.escape(page_url(site, slug))}">{title}</a></strong> '
             f"<code>{html.escape(slug)}</code> — {' · '.join(feeds)}"
             + (f"<br><small>{html.escape(category.description)}</small>" if category.description else "")
             + "</li>"

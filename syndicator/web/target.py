@@ -1,5 +1,9 @@
 """What a feed path names: `/feeds/{slug}[+{slug}…].{rss|atom|json}` → a `FeedTarget`.
 
+A former slug (a category's `aliases`) names the renamed category: the target carries the
+current slugs and says it was `renamed`, so the feed route answers 301 to the current URL
+and the hub's topic normalisation (which parses topics here) follows the rename too.
+
 Its own module because both the plain feed (`feeds.py`) and the filtered or combined
 variants (`variants.py`) read it; `feeds.py` dispatches to `variants.py`, so the shared
 piece lives below both and the dependency runs one way.
@@ -51,6 +55,8 @@ class FeedTarget:
 
     slugs: tuple[str, ...]
     fmt: str
+    # The path named a category by a former slug (an alias): `slugs` are the current ones.
+    renamed: bool = False
 
     @property
     def name(self) -> str:
@@ -63,10 +69,17 @@ def parse_target(runtime: Runtime, name: str) -> FeedTarget:
         raise TargetError(f"unknown feed format: {name!r} has no extension; use .rss, .atom or .json")
     if ext not in EXTENSIONS:
         raise TargetError(f"unknown feed format {ext!r} in {name!r}: use .rss, .atom or .json")
-    slugs = tuple(dict.fromkeys(slug_part.split("+")))
-    if len(slugs) > MAX_COMBINED:
-        raise TargetError(f"at most {MAX_COMBINED} categories can be combined, got {len(slugs)}")
-    for slug in slugs:
-        if slug not in runtime.config.categories:
-            raise UnknownCategory(runtime, slug)
-    return FeedTarget(slugs, ext)
+    named = tuple(dict.fromkeys(slug_part.split("+")))
+    if len(named) > MAX_COMBINED:
+        raise TargetError(f"at most {MAX_COMBINED} categories can be combined, got {len(named)}")
+    slugs = tuple(dict.fromkeys(resolve_slug(runtime, slug) for slug in named))
+    return FeedTarget(slugs, ext, renamed=slugs != named)
+
+
+def resolve_slug(runtime: Runtime, slug: str) -> str:
+    """The current slug of the category `slug` names (itself, or the category that lists
+    it as an alias); UnknownCategory when none does."""
+    current = runtime.config.canonical_slug(slug)
+    if current is None:
+        raise UnknownCategory(runtime, slug)
+    return current

@@ -237,6 +237,8 @@ async def render_variant(
         category_labels=runtime.config.category_labels(),
         publisher=runtime.config.settings.publisher or "",
         self_url=self_url(runtime.site_url, target, query),
+        # A combined feed has no page of its own: the index lists its categories' pages.
+        home_url=runtime.site_url if len(target.slugs) > 1 else None,
     )
     renderer = FORMATS[target.fmt]
     # Rendering and brotli are CPU work on pure inputs: off the event loop.

@@ -16,6 +16,16 @@ def sleep_then_pid(seconds: float) -> int:
     return os.getpid()
 
 
+def spin_on_cpu0(cpu_seconds: float) -> float:
+    """A job that needs `cpu_seconds` of CPU on CPU 0 (a stand-in for an honest parse on a
+    busy machine); returns the wall time it took."""
+    os.sched_setaffinity(0, {0})
+    started, wall = time.process_time(), time.monotonic()
+    while time.process_time() - started < cpu_seconds:
+        pass
+    return time.monotonic() - wall
+
+
 def allocate(n_bytes: int) -> int:
     """A job that needs `n_bytes` of memory at once (a stand-in for a parse that balloons)."""
     block = bytearray(n_bytes)
