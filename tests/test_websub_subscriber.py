@@ -663,6 +663,10 @@ async def test_a_failed_renewal_keeps_the_live_subscription_and_tries_again(
             hub.status = 202
             assert await renew_due(runtime, now=later + timedelta(hours=1)) == 1
             assert [f["hub.callback"] for f in hub.forms] == [form["hub.callback"]] * 3
+            # Never verified again: once the lease is over, health says expired.
+            health = await source_health(runtime, "feed", now=later + timedelta(days=1))
+            assert health.websub_state == "expired"
+            assert (await source_health(runtime, "feed")).websub_state == "active"
 
 
 async def test_pushes_to_a_paused_source_are_held_back(tmp_path, upstream, redis, redis_url, prefix) -> None:

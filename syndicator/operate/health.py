@@ -70,7 +70,7 @@ class SourceHealth:
     # (`blocked: filters.block[0]`, `not kept: keep`), and regex rules that timed out.
     rule_counts: dict[str, int] = field(default_factory=dict)
     # Our WebSub subscription to the upstream's hub (syndicator/subscriber/), if it has one:
-    # its state (pending, active, denied, failed, unsubscribing) and why, hub and topic
+    # its state (pending, active, expired, denied, failed, unsubscribing) and why, hub and topic
     # (redacted), when the lease ends, and its delivery health: pushes ingested, dropped
     # unsigned, dropped for a wrong signature, refused (too large, unusable), the last one.
     websub_state: str | None = None
@@ -175,18 +175,20 @@ async def _healths(runtime: Runtime, sources: list[Source], now: datetime) -> li
         for i, (source, state) in enumerate(zip(sources, states, strict=True))
     ]
     subs = [await load_subscription(redis, keys, s.id) for s in sources]
-    return [with_websub(h, sub) if sub else h for h, sub in zip(healths, subs, strict=True)]
+    return [with_websub(h, sub, now) if sub else h for h, sub in zip(healths, subs, strict=True)]
 
 
 def _when(when: datetime | None) -> str | None:
     return when.isoformat(timespec="seconds") if when else None
 
 
-def with_websub(health: SourceHealth, sub: UpstreamSubscription) -> SourceHealth:
-    """`health` with the source's WebSub subscription; its callback path and secret stay out."""
+def with_websub(health: SourceHealth, sub: UpstreamSubscription, now: datetime) -> SourceHealth:
+    """`health` with the source's WebSub subscription; its callback path and secret stay out.
+    An active one whose lease ended unrenewed shows as `expired` (polling is back to normal)."""
+    expired = sub.state == "active" and not sub.live(now)
     return replace(
         health,
-        websub_state=sub.state,
+        websub_state="expired" if expired else sub.state,
         websub_reason=redact_text(sub.reason) if sub.reason else None,
         websub_hub=redact_url(sub.hub),
         websub_topic=redact_url(sub.topic),
