@@ -67,6 +67,11 @@ FEED_REQUESTS = Counter(
     "Feed requests by format, HTTP status and cache outcome (memory, redis, stale, variant, delta, none).",
     ["format", "status", "cache"],
 )
+WEBSUB_PUSHES = Counter(
+    "syndicator_websub_pushes",
+    "Pushes from upstream WebSub hubs by source and outcome (ingested, unsigned, bad_signature, refused).",
+    ["source", "outcome"],
+)
 
 # What store.articles' upsert outcomes are called here (operators' words).
 ARTICLE_RESULTS = {

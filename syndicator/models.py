@@ -229,6 +229,15 @@ class Settings:
     # Longest a client connection may sit idle, or take to send a request's headers or body,
     # before the server closes it: idle sockets must not hold file descriptors for ever.
     keepalive_timeout: v.Seconds = 15.0
+    # WebSub subscriber (syndicator/subscriber/): feed sources whose upstream advertises a
+    # hub are subscribed to and ingested as the hub pushes, when public_url is a public
+    # address the hub can reach (or one fetch.allowed_networks lets through). `false`: never.
+    websub_subscribe: bool = True
+    # While a subscription is live, the source is still polled, at least this far apart, as
+    # the safety net for pushes the hub never sent (within the source's max_poll_interval).
+    websub_poll_interval: v.Duration = timedelta(days=1)
+    # The lease asked of the hub (hub.lease_seconds); renewed before the granted one ends.
+    websub_lease: v.Duration = timedelta(days=10)
 
 
 @dataclass(frozen=True)

@@ -407,3 +407,41 @@ async def test_hide_an_article_from_the_source_page(browser, dashboard, redis, p
         assert await redis.zscore(f"{prefix}srcidx:all:python-blog", article_id) is None
         await page.click('#nav a[href="#/audit"]')
         await expect(page.locator("#audit tbody tr").first).to_contain_text("hide", timeout=WAIT_MS)
+
+
+async def test_the_source_page_shows_the_websub_subscription_and_its_delivery_health_as_text(
+    browser, dashboard, recorder
+):
+    from syndicator.store.subscriber import UpstreamSubscription, count_push, save_subscription
+
+    _config, runtime, _client, base = dashboard
+    hit = recorder.url("/hit")
+    now = datetime.now(UTC)
+    hostile_hub = f"https://hub.example/{hostile_title(hit)}"  # upstream data: shown as text
+    sub = UpstreamSubscription(
+        source_id="news",
+        hub=hostile_hub,
+        topic="https://news.example/feed",
+        callback_path="secret-path-not-shown",
+        secret="secret-not-shown",
+        lease_seconds=864000,
+        state="active",
+        requested_at=now,
+        verified_at=now,
+        expires_at=now + timedelta(days=10),
+    )
+    await save_subscription(runtime.redis, runtime.keys, sub)
+    for counter, line in [("pushes", "ingested: 2 new"), ("pushes_bad_signature", "dropped: bad signature")]:
+        await count_push(runtime.redis, runtime.keys, "news", counter, now=now, line=line)
+    async with new_page(browser) as page:
+        await log_in(page, base)
+        await row(page, "news").locator("a.source-id").click()
+        health = page.locator("dl.health")
+        await expect(health).to_contain_text(f"active at {hostile_hub}", timeout=WAIT_MS)
+        await expect(health).to_contain_text("1 ingested, 0 unsigned and 1 wrongly signed (dropped)")
+        await expect(health).to_contain_text("dropped: bad signature")
+        await expect(health).not_to_contain_text("secret-not-shown")
+        await expect(health).not_to_contain_text("secret-path-not-shown")
+        await expect(page.locator("#view img")).to_have_count(0)
+        assert await page.evaluate("window.__pwned") is None
+    assert recorder.seen("/hit") == []

@@ -7,6 +7,8 @@ caller (`syndicator.ingest.ingest_source`) records it on the source.
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
 from syndicator.fetch import FetchError
@@ -25,6 +27,7 @@ from syndicator.store.polling import check_host
 from syndicator.store.raw import apply_bounds as apply_raw_bounds
 from syndicator.store.raw import keep_raw_blob
 from syndicator.store.sources import load_state
+from syndicator.subscriber.subscribe import consider_hub, safety_net_hint
 
 
 async def ingest_feed(
@@ -37,8 +40,10 @@ async def ingest_feed(
         fetched = await runtime.fetcher.fetch(source, Validators() if force else state.validators)
     except FetchError as exc:
         return failed(source.id, source.url, exc.reason, fetch=exc)
+    # Subscribed to the upstream's hub: pushes bring the changes, polls are the safety net.
+    safety = await safety_net_hint(runtime, source, now)
     if fetched.status == 304:
-        hint = strongest(header_hint(fetched.headers, now), state.doc_hint)
+        hint = strongest(header_hint(fetched.headers, now), state.doc_hint, safety)
         return not_modified(
             source.id, source.url, fetched.validators, kept_warnings=state.warnings, hint=hint
         )
@@ -50,44 +55,11 @@ async def ingest_feed(
     except OverParseLimit as exc:
         return failed(source.id, source.url, exc.reason, at=fetched.final_url)
 
-    # Unpickled one chunk at a time, as each is stored: the loop answers requests in
-    # between, and at most one chunk of Articles is alive (see store_article_chunks).
-    # The processing stage (syndicator.process) runs on each chunk before it is stored.
-    chunks = (feed.articles(index) for index in range(len(feed.chunks)))
-    chain = Chain(runtime, source, now=now)
-    counts, touched = await store_article_chunks(
-        runtime, f"feed:{source.id}", chunks, feed.categories, now=now, chain=chain
-    )
-    for article_id, blob in feed.raw:  # for `syndicator reprocess`; blocked items' too
-        await keep_raw_blob(
-            runtime.redis,
-            runtime.keys,
-            runtime.config.settings,
-            article_id=article_id,
-            source_id=source.id,
-            kind="feed",
-            blob=blob,
-            blocked=article_id in chain.blocked,
-            now=now,
-            bound=False,
-        )
-    if feed.raw:
-        await apply_raw_bounds(runtime.redis, runtime.keys, runtime.config.settings, source.id)
-    if feed.skipped:
-        counts["skipped"] += feed.skipped
+    stored = await store_feed(runtime, source, feed, now=now)
+    counts, touched, chain, pages = stored.counts, stored.touched, stored.chain, stored.pages
     doc_hint = feed_hint(feed.refresh)
-    pages: tuple[IngestReport, ...] = ()
-    fetching = note_of(chain.context).fetching
-    if fetching and runtime.queue is None:  # the CLI: read the held items' pages now
-        pages = tuple(await read_held_inline(runtime, source, tuple(fetching), now=now))
-        for page in pages:
-            touched.update(page.touched)
-            counts.update(page.counts)
-            if page.status == "error":
-                counts["page errors"] += 1
-        counts[WAITING] -= len(pages)
-        if counts[WAITING] <= 0:
-            del counts[WAITING]
+    if await consider_hub(runtime, source, fetched, now=now):  # it advertises a hub: subscribed
+        safety = await safety_net_hint(runtime, source, now)
     return IngestReport(
         source.id,
         source.url,
@@ -98,7 +70,7 @@ async def ingest_feed(
         http_status=fetched.status,
         validators=fetched.validators,
         body_bytes=len(fetched.body),
-        hint=strongest(header_hint(fetched.headers, now), doc_hint),
+        hint=strongest(header_hint(fetched.headers, now), doc_hint, safety),
         doc_hint=doc_hint,
         pages=pages,
         rule_counts=chain.rule_counts,
@@ -129,3 +101,63 @@ async def read_feed(
     )
     log_again(feed)
     return feed
+
+
+@dataclass(frozen=True)
+class StoredFeed:
+    """What storing one parsed feed document did: counts, touched indexes, the processing
+    chain (its warnings and rule counts) and the pages read inline for held items."""
+
+    counts: Counter[str]
+    touched: set[str]
+    chain: Chain
+    pages: tuple[IngestReport, ...]
+
+
+async def store_feed(
+    runtime: Runtime, source: Source, feed: NormalisedFeed, *, now: datetime, run_key: str | None = None
+) -> StoredFeed:
+    """Process and store a parsed feed document's items, merged into what is stored.
+
+    Shared by a poll and by a WebSub push (syndicator/subscriber/push.py): an item missing
+    from the document is never removed for that, so a push of only the new items (a
+    fragment, not the upstream's complete list) adds to the feed and takes nothing away.
+    `run_key` names the run's publish marker (a push has its own, beside the poll's)."""
+    # Unpickled one chunk at a time, as each is stored: the loop answers requests in
+    # between, and at most one chunk of Articles is alive (see store_article_chunks).
+    # The processing stage (syndicator.process) runs on each chunk before it is stored.
+    chunks = (feed.articles(index) for index in range(len(feed.chunks)))
+    chain = Chain(runtime, source, now=now)
+    counts, touched = await store_article_chunks(
+        runtime, run_key or f"feed:{source.id}", chunks, feed.categories, now=now, chain=chain
+    )
+    for article_id, blob in feed.raw:  # for `syndicator reprocess`; blocked items' too
+        await keep_raw_blob(
+            runtime.redis,
+            runtime.keys,
+            runtime.config.settings,
+            article_id=article_id,
+            source_id=source.id,
+            kind="feed",
+            blob=blob,
+            blocked=article_id in chain.blocked,
+            now=now,
+            bound=False,
+        )
+    if feed.raw:
+        await apply_raw_bounds(runtime.redis, runtime.keys, runtime.config.settings, source.id)
+    if feed.skipped:
+        counts["skipped"] += feed.skipped
+    pages: tuple[IngestReport, ...] = ()
+    fetching = note_of(chain.context).fetching
+    if fetching and runtime.queue is None:  # the CLI: read the held items' pages now
+        pages = tuple(await read_held_inline(runtime, source, tuple(fetching), now=now))
+        for page in pages:
+            touched.update(page.touched)
+            counts.update(page.counts)
+            if page.status == "error":
+                counts["page errors"] += 1
+        counts[WAITING] -= len(pages)
+        if counts[WAITING] <= 0:
+            del counts[WAITING]
+    return StoredFeed(counts, touched, chain, pages)

@@ -10,7 +10,7 @@ are redacted (`syndicator.redact`) before they leave this module.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from syndicator.models import ALL_CATEGORY, Config, Source
@@ -18,6 +18,7 @@ from syndicator.operate.errors import UnknownCategory, UnknownSource, UnknownSta
 from syndicator.redact import redact_headers, redact_text, redact_url
 from syndicator.runtime import Runtime
 from syndicator.store.sources import Halt, SourceState, halted_sources, load_state
+from syndicator.store.subscriber import UpstreamSubscription, load_subscription
 
 STATES = ("ok", "failing", "paused", "gone")
 
@@ -68,6 +69,21 @@ class SourceHealth:
     # Articles the processing stage dropped, per rule, since the source's state began
     # (`blocked: filters.block[0]`, `not kept: keep`), and regex rules that timed out.
     rule_counts: dict[str, int] = field(default_factory=dict)
+    # Our WebSub subscription to the upstream's hub (syndicator/subscriber/), if it has one:
+    # its state (pending, active, expired, denied, failed, unsubscribing) and why, hub and topic
+    # (redacted), when the lease ends, and its delivery health: pushes ingested, dropped
+    # unsigned, dropped for a wrong signature, refused (too large, unusable), the last one.
+    websub_state: str | None = None
+    websub_reason: str | None = None
+    websub_hub: str | None = None
+    websub_topic: str | None = None
+    websub_expires_at: str | None = None
+    websub_pushes: int = 0
+    websub_pushes_unsigned: int = 0
+    websub_pushes_bad_signature: int = 0
+    websub_pushes_refused: int = 0
+    websub_last_push_at: str | None = None
+    websub_last_push: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -154,10 +170,36 @@ async def _healths(runtime: Runtime, sources: list[Source], now: datetime) -> li
             pipe.hlen(keys.held(source.id))
         replies = await pipe.execute()
     n = 4  # replies per source
-    return [
+    healths = [
         _health(source, state, halts.get(source.id), *replies[n * i : n * i + n])
         for i, (source, state) in enumerate(zip(sources, states, strict=True))
     ]
+    subs = [await load_subscription(redis, keys, s.id) for s in sources]
+    return [with_websub(h, sub, now) if sub else h for h, sub in zip(healths, subs, strict=True)]
+
+
+def _when(when: datetime | None) -> str | None:
+    return when.isoformat(timespec="seconds") if when else None
+
+
+def with_websub(health: SourceHealth, sub: UpstreamSubscription, now: datetime) -> SourceHealth:
+    """`health` with the source's WebSub subscription; its callback path and secret stay out.
+    An active one whose lease ended unrenewed shows as `expired` (polling is back to normal)."""
+    expired = sub.state == "active" and not sub.live(now)
+    return replace(
+        health,
+        websub_state="expired" if expired else sub.state,
+        websub_reason=redact_text(sub.reason) if sub.reason else None,
+        websub_hub=redact_url(sub.hub),
+        websub_topic=redact_url(sub.topic),
+        websub_expires_at=_when(sub.expires_at),
+        websub_pushes=sub.pushes,
+        websub_pushes_unsigned=sub.pushes_unsigned,
+        websub_pushes_bad_signature=sub.pushes_bad_signature,
+        websub_pushes_refused=sub.pushes_refused,
+        websub_last_push_at=_when(sub.last_push_at),
+        websub_last_push=redact_text(sub.last_push) if sub.last_push else None,
+    )
 
 
 async def source_health(runtime: Runtime, source_id: str, *, now: datetime | None = None) -> SourceHealth:

@@ -78,6 +78,26 @@ class Keys:
         """Sorted set of source ids scored by when they are next due."""
         return f"{self.prefix}due"
 
+    def upstream_subscription(self, source_id: str) -> str:
+        """Hash of our WebSub subscription to `source_id`'s upstream hub: hub, topic,
+        callback path, secret, lease, state, and its delivery counters (store/subscriber.py)."""
+        return f"{self.prefix}websub:sub:{source_id}"
+
+    @property
+    def upstream_callbacks(self) -> str:
+        """Hash of callback path (random, per subscription) → source id: which subscription
+        a verification or push to `/websub/callback/{path}` belongs to."""
+        return f"{self.prefix}websub:callbacks"
+
+    @property
+    def upstream_renewals(self) -> str:
+        """Sorted set of source ids scored by when their subscription is to be renewed."""
+        return f"{self.prefix}websub:renew"
+
+    def upstream_push(self, push_id: str) -> str:
+        """The body and headers of one verified push (JSON), waiting for its ingest job (1 h)."""
+        return f"{self.prefix}websub:push:{push_id}"
+
     def feed(self, slug: str, fmt: str) -> str:
         """Hash of a rendered feed: bodies per content coding, ETag, Last-Modified, version."""
         return f"{self.prefix}feed:{slug}:{fmt}"

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from syndicator.config.reload import ConfigReloader
 from syndicator.logs import AccessLogger
 from syndicator.runtime import Runtime
-from syndicator.web import archives, category_page, variants
+from syndicator.web import archives, category_page, subscriber, variants
 from syndicator.web.admin import api as admin_api
 from syndicator.web.admin import dashboard
 from syndicator.web.cache import RenderCache
@@ -108,6 +108,7 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     category_page.install(app)  # /categories/{slug}/: a page for people per category
     admin_api.install(app)  # /admin/api/: the admin API, behind the admin token
     dashboard.install(app)  # /admin/: the operators' dashboard; security headers on all of /admin/
+    subscriber.install(app)  # /websub/callback/{path}: upstream hubs verify and push
     app.on_startup.append(_start_feed_cache)
     app.on_cleanup.append(_stop_feed_cache)
     return app

@@ -29,6 +29,7 @@ from arq import Retry
 from redis.exceptions import RedisError
 
 from syndicator.ingest import IngestReport, ingest_full_text, ingest_page, ingest_source, is_internal_error
+from syndicator.ingest.push import ingest_push
 from syndicator.operate.reprocess import run_job
 from syndicator.publish import publish_category as publish
 from syndicator.redact import redact_text, redact_url
@@ -189,6 +190,15 @@ async def publish_job(ctx: dict[str, Any], slug: str) -> str:
         return f"{slug}: unknown category"
     version = await publish(runtime, slug)
     return f"{slug}: version {version}" if version else f"{slug}: unchanged"
+
+
+async def websub_push_job(ctx: dict[str, Any], source_id: str, push_id: str) -> str:
+    """One push an upstream hub sent, already verified by the web process
+    (syndicator/subscriber/push.py): ingested through the normal pipeline, merged."""
+    runtime: Runtime = ctx["runtime"]
+    line = await ingest_push(runtime, source_id, push_id)
+    log.info("%s", redact_text(line), extra={"event": "websub_push", "source_id": source_id})
+    return line
 
 
 async def reprocess_job(

@@ -17,6 +17,7 @@ from syndicator.operate.enqueue import enqueue_ingest
 from syndicator.publish import enqueue_publish, stale_categories
 from syndicator.runtime import Runtime
 from syndicator.store.sources import due_sources, forget_removed
+from syndicator.subscriber.subscribe import renew_due, unsubscribe_removed
 
 
 async def schedule_job(ctx: dict[str, Any]) -> int:
@@ -31,4 +32,6 @@ async def schedule_job(ctx: dict[str, Any]) -> int:
         enqueued += run is not None
     await release_due(runtime, now=now)  # items whose full_text_wait is over
     await enqueue_publish(runtime, await stale_categories(runtime))
+    await unsubscribe_removed(runtime, now=now)  # WebSub: of sources a reload removed
+    await renew_due(runtime, now=now)  # WebSub subscriptions near their lease's end
     return enqueued

@@ -34,7 +34,15 @@ from syndicator.publish import enqueue_publish, republish_moved
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, wait_for_redis
 from syndicator.store.heartbeats import BEAT_INTERVAL, new_worker_id, remove_heartbeat, write_heartbeat
-from syndicator.worker.jobs import full_text_job, ingest_job, page_job, publish_job, reprocess_job
+from syndicator.subscriber.push import JOB_NAME as PUSH_JOB
+from syndicator.worker.jobs import (
+    full_text_job,
+    ingest_job,
+    page_job,
+    publish_job,
+    reprocess_job,
+    websub_push_job,
+)
 from syndicator.worker.schedule import schedule_job
 
 log = logging.getLogger("syndicator.worker")
@@ -176,6 +184,13 @@ def worker_settings(
                     max_tries=settings.max_tries,
                 ),
                 func(publish_job, name="publish_category", keep_result=0, timeout=timeout, max_tries=3),
+                func(
+                    websub_push_job,
+                    name=PUSH_JOB,
+                    keep_result=0,
+                    timeout=timeout,
+                    max_tries=settings.max_tries,
+                ),
             ],
             "cron_jobs": [
                 cron(

@@ -403,8 +403,27 @@
           .map(([rule, n]) => `${rule}: ${n}`)
           .join("; ") || "–",
       ],
+      ["WebSub", websubLine(h)],
+      ["WebSub pushes", websubPushes(h)],
     ];
     return el("dl", { class: "health" }, rows.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  }
+
+  // Our subscription to the upstream's hub (text only: hub and topic are upstream data).
+  function websubLine(h) {
+    if (!h.websub_state) return "not subscribed (no hub advertised, or subscriber off)";
+    const lease = h.websub_expires_at ? `, lease until ${fmtTime(h.websub_expires_at)}` : "";
+    const why = h.websub_reason ? ` — ${h.websub_reason}` : "";
+    return `${h.websub_state} at ${h.websub_hub} for ${h.websub_topic}${lease}${why}`;
+  }
+
+  function websubPushes(h) {
+    if (!h.websub_state) return "–";
+    const last = h.websub_last_push_at ? `; last ${fmtTime(h.websub_last_push_at)}: ${h.websub_last_push}` : "";
+    return (
+      `${h.websub_pushes} ingested, ${h.websub_pushes_unsigned} unsigned and ` +
+      `${h.websub_pushes_bad_signature} wrongly signed (dropped), ${h.websub_pushes_refused} refused${last}`
+    );
   }
 
   function timeline(fetches) {
