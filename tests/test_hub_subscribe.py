@@ -436,3 +436,17 @@ async def test_every_feed_response_advertises_the_hub(tmp_path, redis, redis_url
             assert (await resp.json())["hubs"] == [{"type": "WebSub", "url": f"{SITE}hub"}]
         async with hub.http.get(hub.server.make_url("/feeds/world.atom")) as resp:
             assert f'<link href="{SITE}hub" rel="hub"/>' in await resp.text()
+
+
+async def test_requests_accepted_together_cannot_pass_the_host_limit_together(
+    tmp_path, redis, redis_url, prefix
+) -> None:
+    config = hub_config(tmp_path, redis_url, prefix, server="hub_subscriptions_per_host = 1")
+    async with running_hub(config, redis_url) as hub, callback_server() as cb:
+        statuses = await asyncio.gather(*(hub.post(subscribe(TECH, cb.url(f"/{n}"))) for n in range(4)))
+        assert [s for s, _, _ in statuses] == [202] * 4  # none stored yet when each was asked
+        await hub.settled()
+        subs = await subscriptions_for(hub.runtime.redis, hub.runtime.keys, TECH)
+        assert len(subs) == 1
+        denied = [q for q in cb.seen if q["hub.mode"] == "denied"]
+        assert len(denied) == 3 and all("127.0.0.1" in q["hub.reason"] for q in denied)

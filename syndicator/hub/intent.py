@@ -14,8 +14,11 @@ Requests for one (topic, callback) pair may be verified out of order (several wo
 the latest wins: each carries a nonce, the store keeps the latest one per pair
 (`Keys.hub_pending`), and a verification whose nonce was superseded changes nothing.
 
-The limits are checked again just before a subscription is stored, since requests
-accepted together may together exceed them; one refused then is sent `denied`.
+The limits are checked again before the callback is asked, and the per-host one once
+more, atomically, when the subscription is stored, since requests accepted together
+may together exceed them; one refused then is sent `denied` (§5.2). The limit on
+filtered or combined topics is not re-checked atomically: concurrent verifications can
+pass it by a few, which bounds it all the same.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from syndicator.store.hub import (
     is_pending,
     load_subscription,
     remove_subscription,
-    save_subscription,
+    save_within_limit,
     set_pending,
     subscription_id,
     take_pending,
@@ -188,7 +191,12 @@ async def verify(runtime: Runtime, intent: Intent, served: Served, *, now: datet
         acked_version=old.acked_version if old else None,
         failing_since=old.failing_since if old else None,
     )
-    await save_subscription(redis, keys, sub)
+    if not await save_within_limit(
+        redis, keys, sub, per_host=runtime.config.settings.hub_subscriptions_per_host
+    ):
+        refusal = f"callback host {callback_host(intent.callback)} has reached its subscription limit"
+        await send_denied(runtime, intent.topic, intent.callback, refusal)
+        return f"subscribe {intent.callback}: denied: {refusal}"
     return f"subscribe {intent.callback}: verified, lease {intent.lease_seconds} s"
 
 

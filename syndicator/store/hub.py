@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from syndicator.store.keys import Keys, hub_topic_key
 
@@ -103,6 +104,32 @@ async def save_subscription(redis: Redis, keys: Keys, sub: HubSubscription) -> N
         pipe.sadd(keys.hub_host(callback_host(sub.callback)), sub.id)
         pipe.zadd(keys.hub_expiry, {sub.id: sub.expires_at.timestamp()})
         await pipe.execute()
+
+
+async def save_within_limit(redis: Redis, keys: Keys, sub: HubSubscription, *, per_host: int) -> bool:
+    """`save_subscription`, unless `sub` is new and its callback's host already has
+    `per_host` subscriptions: then nothing is written and False returned. Checked and
+    written under WATCH, so two verifications finishing at once cannot both pass the
+    last free place."""
+    host_key = keys.hub_host(callback_host(sub.callback))
+    while True:
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(host_key)
+                if not await pipe.sismember(host_key, sub.id) and await pipe.scard(host_key) >= per_host:
+                    await pipe.unwatch()
+                    return False
+                pipe.multi()
+                pipe.delete(keys.hub_subscription(sub.id))
+                pipe.hset(keys.hub_subscription(sub.id), mapping=_encode(sub))
+                pipe.sadd(keys.hub_topic(sub.topic), sub.id)
+                pipe.hset(keys.hub_topics, hub_topic_key(sub.topic), sub.topic)
+                pipe.sadd(host_key, sub.id)
+                pipe.zadd(keys.hub_expiry, {sub.id: sub.expires_at.timestamp()})
+                await pipe.execute()
+                return True
+            except WatchError:
+                continue
 
 
 async def load_subscription(redis: Redis, keys: Keys, subscription_id: str) -> HubSubscription | None:
