@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
-from arq import create_pool
+from arq import Retry, create_pool
 
 from syndicator.hub.intent import accept, new_intent, verify
 from syndicator.hub.leases import maintain
@@ -41,6 +41,7 @@ from syndicator.store.hub import (
 from syndicator.web.app import create_app
 from syndicator.web.hub import VERIFYING
 from syndicator.web.topics import served_by
+from syndicator.worker.jobs import hub_verify_job
 from tests.builders import write_config
 from tests.harness import run_burst_worker
 
@@ -54,7 +55,7 @@ CATEGORIES = [{"slug": "tech", "title": "Technology"}, {"slug": "world", "title"
 class Callback:
     """A subscriber's callback: answers verification GETs as told, records every query."""
 
-    behaviour: str = "echo"  # echo | wrong | 404
+    behaviour: str = "echo"  # echo | wrong | 404 | 503 | big | redirect
     seen: list[dict[str, str]] = field(default_factory=list)
     server: TestServer | None = None
 
@@ -64,6 +65,12 @@ class Callback:
             return web.Response(status=404, text="no such subscription")
         if self.behaviour == "wrong":
             return web.Response(text="not-the-challenge")
+        if self.behaviour == "503":
+            return web.Response(status=503, text="busy")
+        if self.behaviour == "big":  # the challenge, buried in more than the hub reads
+            return web.Response(text=request.query.get("hub.challenge", "") + " " * 8192)
+        if self.behaviour == "redirect":  # to a URL that would echo: still no confirmation
+            raise web.HTTPFound(str(request.url.with_path("/elsewhere")))
         return web.Response(text=request.query.get("hub.challenge", ""))
 
     def url(self, path: str = "/cb") -> str:
@@ -206,7 +213,7 @@ async def test_102_lease_is_clamped_and_told_to_the_callback(hub: Hub, requested
         assert sub is not None and sub.lease_seconds == granted
 
 
-@pytest.mark.parametrize("behaviour", ["wrong", "404"])
+@pytest.mark.parametrize("behaviour", ["wrong", "404", "big", "redirect"])
 async def test_103_callback_that_does_not_confirm_is_not_subscribed(hub: Hub, behaviour: str) -> None:
     async with callback_server(behaviour) as cb:
         status, _, _ = await hub.post(subscribe(TECH, cb.url()))
@@ -450,3 +457,19 @@ async def test_requests_accepted_together_cannot_pass_the_host_limit_together(
         assert len(subs) == 1
         denied = [q for q in cb.seen if q["hub.mode"] == "denied"]
         assert len(denied) == 3 and all("127.0.0.1" in q["hub.reason"] for q in denied)
+
+
+async def test_verify_job_retries_a_busy_callback_then_gives_up(hub: Hub) -> None:
+    runtime = hub.runtime
+    async with callback_server("503") as cb:
+        intent = new_intent("subscribe", TECH, cb.url(), 3600, "")
+        await accept(runtime, intent)
+        for job_try in (1, 2):
+            with pytest.raises(Retry) as retry:
+                await hub_verify_job({"runtime": runtime, "job_try": job_try}, intent.to_args())
+            assert retry.value.defer_score == 30_000 * 2 ** (job_try - 1)
+        outcome = await hub_verify_job({"runtime": runtime, "job_try": 3}, intent.to_args())
+        assert "not verified after 3 tries: callback answered HTTP 503" in outcome
+        assert len(cb.seen) == 3
+        assert await runtime.redis.get(runtime.keys.hub_pending(intent.subscription_id)) is None
+        assert await topics(runtime.redis, runtime.keys) == []
