@@ -109,17 +109,18 @@ async def accept(runtime: Runtime, intent: Intent) -> None:
 
 async def over_limits(runtime: Runtime, topic: str, callback: str) -> str | None:
     """Why a new subscription of `callback` to `topic` would exceed a limit, or None.
-    A renewal (the pair exists) never does."""
+    A renewal (the pair exists) never does; a limit of 0 is no limit."""
     settings = runtime.config.settings
     redis, keys = runtime.redis, runtime.keys
     if await redis.exists(keys.hub_subscription(subscription_id(topic, callback))):
         return None
     host = callback_host(callback)
-    if await host_count(redis, keys, host) >= settings.hub_subscriptions_per_host:
+    per_host = settings.hub_subscriptions_per_host
+    if per_host and await host_count(redis, keys, host) >= per_host:
         return (
             f"callback host {host} has {settings.hub_subscriptions_per_host} subscriptions, the most allowed"
         )
-    if is_variant_url(topic):
+    if settings.hub_variant_topics and is_variant_url(topic):
         known = await topics(redis, keys)
         if topic not in known and sum(map(is_variant_url, known)) >= settings.hub_variant_topics:
             return (

@@ -108,7 +108,7 @@ async def save_subscription(redis: Redis, keys: Keys, sub: HubSubscription) -> N
 
 async def save_within_limit(redis: Redis, keys: Keys, sub: HubSubscription, *, per_host: int) -> bool:
     """`save_subscription`, unless `sub` is new and its callback's host already has
-    `per_host` subscriptions: then nothing is written and False returned. Checked and
+    `per_host` subscriptions (0: no limit): then nothing is written and False returned. Checked and
     written under WATCH, so two verifications finishing at once cannot both pass the
     last free place."""
     host_key = keys.hub_host(callback_host(sub.callback))
@@ -116,7 +116,8 @@ async def save_within_limit(redis: Redis, keys: Keys, sub: HubSubscription, *, p
         async with redis.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(host_key)
-                if not await pipe.sismember(host_key, sub.id) and await pipe.scard(host_key) >= per_host:
+                full = per_host and await pipe.scard(host_key) >= per_host
+                if full and not await pipe.sismember(host_key, sub.id):
                     await pipe.unwatch()
                     return False
                 pipe.multi()
