@@ -1,9 +1,12 @@
 """The hub's subscription side over real HTTP, against real loopback callbacks and a real
-Redis, mirroring websub.rocks hub tests 100–106: a subscription is verified before it is
-stored (100), a secret is kept (101), the lease is granted within bounds (102), a callback
-that does not echo the challenge is not subscribed (103), an unsubscription is verified
-(104); plus what the hub refuses at once (topics, forms, limits) and what it does later
-(denied on a removed category, leases that end, the latest request winning).
+Redis, mirroring the subscription half of websub.rocks's hub tests: a subscription is
+verified before it is stored (100), a secret is kept (101), unrecognised parameters are
+ignored (102), an active subscription can be requested again before it expires and is
+verified again (103), an unsubscription is verified (104). 105 and 106 (plain-text and
+JSON topics) are about distribution, and our topics are feeds: tests/test_hub_delivery.py.
+Besides: a callback that does not echo the challenge is not subscribed (§5.3), the lease
+is granted within bounds, what the hub refuses at once (topics, forms, limits) and what
+it does later (denied on a removed category, leases that end, the latest request winning).
 
 Every callback here is a real aiohttp server on 127.0.0.1 that records the query of each
 request it receives, so "nothing was sent to the callback" is checked, not assumed.
@@ -199,11 +202,22 @@ async def test_101_secret_is_kept_and_200_bytes_is_refused(hub: Hub) -> None:
         assert len(cb.seen) == 1  # only the valid request reached the callback
 
 
+async def test_102_unrecognised_parameters_are_ignored(hub: Hub) -> None:
+    async with callback_server() as cb:
+        form = subscribe(TECH, cb.url(), foo="bar", **{"hub.extra": "1", "hub.lease_seconds": "7200"})
+        status, text, _ = await hub.post(form)
+        assert status == 202, text
+        await hub.settled()
+        assert set(cb.seen[0]) == {"hub.mode", "hub.topic", "hub.challenge", "hub.lease_seconds"}
+        sub = await load_subscription(hub.runtime.redis, hub.runtime.keys, subscription_id(TECH, cb.url()))
+        assert sub is not None and sub.lease_seconds == 7200
+
+
 @pytest.mark.parametrize(
     ("requested", "granted"),
     [("60", LEASE_MIN), ("7200", 7200), ("100000000", LEASE_MAX)],
 )
-async def test_102_lease_is_clamped_and_told_to_the_callback(hub: Hub, requested: str, granted: int) -> None:
+async def test_lease_is_clamped_and_told_to_the_callback(hub: Hub, requested: str, granted: int) -> None:
     async with callback_server() as cb:
         status, _, _ = await hub.post(subscribe(TECH, cb.url(), **{"hub.lease_seconds": requested}))
         assert status == 202
@@ -214,7 +228,7 @@ async def test_102_lease_is_clamped_and_told_to_the_callback(hub: Hub, requested
 
 
 @pytest.mark.parametrize("behaviour", ["wrong", "404", "big", "redirect"])
-async def test_103_callback_that_does_not_confirm_is_not_subscribed(hub: Hub, behaviour: str) -> None:
+async def test_callback_that_does_not_confirm_is_not_subscribed(hub: Hub, behaviour: str) -> None:
     async with callback_server(behaviour) as cb:
         status, _, _ = await hub.post(subscribe(TECH, cb.url()))
         assert status == 202
@@ -227,7 +241,7 @@ async def test_103_callback_that_does_not_confirm_is_not_subscribed(hub: Hub, be
         assert await topics(hub.runtime.redis, hub.runtime.keys) == []
 
 
-async def test_103_failed_renewal_keeps_the_lease_already_granted(hub: Hub) -> None:
+async def test_103_resubscribing_before_expiry_is_verified_again_and_renews(hub: Hub) -> None:
     async with callback_server() as cb:
         await hub.post(subscribe(TECH, cb.url(), **{"hub.lease_seconds": "7200"}))
         await hub.settled()
