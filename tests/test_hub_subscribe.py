@@ -312,6 +312,10 @@ async def test_refused_at_once_with_a_reason_and_nothing_sent(
 async def test_a_body_that_is_not_a_form_is_refused(hub: Hub) -> None:
     async with hub.http.post(hub.server.make_url("/hub"), json={"hub.mode": "subscribe"}) as resp:
         assert resp.status == 415
+    bad = b"hub.mode=subscribe&hub.topic=%FF%FE&hub.callback=http://127.0.0.1/cb"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with hub.http.post(hub.server.make_url("/hub"), data=bad, headers=headers) as resp:
+        assert resp.status == 400, await resp.text()
 
 
 async def test_requests_per_minute_per_client(tmp_path, redis, redis_url, prefix) -> None:

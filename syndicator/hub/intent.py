@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from syndicator.errors import SyndicatorError
 from syndicator.fetch import FetchError
 from syndicator.hub.topics import Served, is_variant_url
 from syndicator.runtime import Runtime
@@ -53,7 +54,7 @@ MAX_ANSWER_BYTES = 4096
 VERIFY_JOB = "hub_verify"
 
 
-class VerifyRetry(Exception):
+class VerifyRetry(SyndicatorError):
     """The callback could not be reached for a reason that may pass (timeout, 5xx)."""
 
 

@@ -47,7 +47,11 @@ async def hub_post(request: web.Request) -> web.Response:
     if request.content_type != FORM:
         return error_response(415, f"the hub takes a {FORM} body (WebSub §5.1)")
     try:
-        hub_request = parse_hub_request((await request.post()).items())
+        form = await request.post()
+    except ValueError:  # UnicodeDecodeError among them
+        return error_response(400, "the form is not valid UTF-8 URL-encoded text")
+    try:
+        hub_request = parse_hub_request((name, str(value)) for name, value in form.items())
         topic = normalise_topic(runtime, hub_request.topic)
     except (HubRequestError, TopicRefused) as exc:
         return error_response(400, str(exc))
