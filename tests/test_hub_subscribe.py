@@ -44,6 +44,7 @@ from syndicator.store.hub import (
 from syndicator.web.app import create_app
 from syndicator.web.hub import VERIFYING
 from syndicator.web.topics import served_by
+from syndicator.worker import worker_settings
 from syndicator.worker.jobs import hub_verify_job
 from tests.builders import write_config
 from tests.harness import run_burst_worker
@@ -491,3 +492,9 @@ async def test_verify_job_retries_a_busy_callback_then_gives_up(hub: Hub) -> Non
         assert len(cb.seen) == 3
         assert await runtime.redis.get(runtime.keys.hub_pending(intent.subscription_id)) is None
         assert await topics(runtime.redis, runtime.keys) == []
+
+
+def test_workers_sweep_leases_and_topics_every_minute(tmp_path, redis_url, prefix) -> None:
+    settings = worker_settings(hub_config(tmp_path, redis_url, prefix), redis_url)
+    [sweep] = [job for job in settings.cron_jobs if job.name == f"{prefix}hub_maintain"]
+    assert sweep.second == {0} and sweep.unique
