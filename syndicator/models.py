@@ -238,6 +238,13 @@ class Settings:
     websub_poll_interval: v.Duration = timedelta(days=1)
     # The lease asked of the hub (hub.lease_seconds); renewed before the granted one ends.
     websub_lease: v.Duration = timedelta(days=10)
+    # The WebSub hub (POST /hub): (un)subscription requests per client and minute, then
+    # 429; subscriptions whose callback is on one host; distinct filtered or combined
+    # topics (each is a render per publish). Past a limit the request is refused (403
+    # for the last two). 0: no limit.
+    hub_requests_per_minute: v.NonNegativeInt = 30
+    hub_subscriptions_per_host: v.NonNegativeInt = 1000
+    hub_variant_topics: v.NonNegativeInt = 1000
 
 
 @dataclass(frozen=True)

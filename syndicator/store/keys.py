@@ -272,3 +272,36 @@ class Keys:
     def cluster_of(self) -> str:
         """Hash of a near-duplicate's article id → its representative's id (process/cluster.py)."""
         return f"{self.prefix}cluster-of"
+
+    def hub_subscription(self, subscription_id: str) -> str:
+        """Hash of one WebSub subscription to our hub (store/hub.py `HubSubscription`)."""
+        return f"{self.prefix}hub:sub:{subscription_id}"
+
+    def hub_topic(self, topic: str) -> str:
+        """Set of the ids of the subscriptions to one normalised topic URL."""
+        return f"{self.prefix}hub:topic:{hub_topic_key(topic)}"
+
+    @property
+    def hub_topics(self) -> str:
+        """Hash of topic key (`hub_topic_key`) → the topic URL, of every topic with subscribers."""
+        return f"{self.prefix}hub:topics"
+
+    def hub_host(self, host: str) -> str:
+        """Set of the ids of the subscriptions whose callback is on `host` (the per-host limit)."""
+        return f"{self.prefix}hub:host:{host}"
+
+    @property
+    def hub_expiry(self) -> str:
+        """Sorted set of subscription id → when its lease ends (seconds since the epoch)."""
+        return f"{self.prefix}hub:expiry"
+
+    def hub_pending(self, subscription_id: str) -> str:
+        """The nonce of the latest (un)subscription request for a (topic, callback) pair
+        awaiting verification (hub/intent.py): an older request's verification, finishing
+        later, must not undo a newer one (1 day)."""
+        return f"{self.prefix}hub:pending:{subscription_id}"
+
+
+def hub_topic_key(topic: str) -> str:
+    """The short key of a topic URL in `Keys.hub_topic` and `Keys.hub_topics`."""
+    return hashlib.sha1(topic.encode()).hexdigest()[:16]
