@@ -288,3 +288,17 @@ async def test_refusal_is_a_fetch_error():
         info.value.reason
         == "refused: fd00::1 (private, unique local) is not a public address" + ALLOW_ADDRESS
     )
+
+
+async def test_a_refused_callback_names_the_one_switch_that_applies(private):
+    """A WebSub callback is a URL a stranger gave us: the sources' `allow_private_network`
+    cannot let it through, so the reason names only `fetch.allowed_networks`."""
+    resolver = StaticResolver({"evil.test": "127.0.0.1"})
+    async with Fetcher(LIMITS, resolver=resolver) as f:
+        for url in (f"http://2130706433:{private.port}/cb", private.url("/cb", host="evil.test")):
+            with pytest.raises(AddressRefused) as info:
+                await f.call("GET", url)
+            assert "allow_private_network" not in info.value.reason
+            assert info.value.reason.endswith("; a callback is let through only by fetch.allowed_networks")
+            assert "127.0.0.1 (loopback)" in info.value.reason
+    assert private.hits == []

@@ -24,7 +24,7 @@ from yarl import URL
 
 from syndicator import metrics
 from syndicator.fetch.errors import AddressRefused, FetchError
-from syndicator.fetch.guard import AddressBlocked, AddressGuard, GuardedResolver
+from syndicator.fetch.guard import ALLOW_NAME, AddressBlocked, AddressGuard, GuardedResolver
 from syndicator.fetch.hints import parse_retry_after
 from syndicator.fetch.local import read_file_url
 from syndicator.models import FetchLimits, FetchResult, Source, Validators
@@ -224,9 +224,12 @@ class Fetcher:
                         chunks.append(chunk)
                     return CallResult(resp.status, lowercase_headers(resp.headers), b"".join(chunks))
         except AddressBlocked as exc:
-            raise AddressRefused(label, url, exc.reason) from None
+            raise AddressRefused(label, url, _callback_hint(exc.reason)) from None
         except aiohttp.ClientError as exc:
-            raise self._client_error(Source(id=label, url=url, categories=()), target, exc) from None
+            error = self._client_error(Source(id=label, url=url, categories=()), target, exc)
+            if isinstance(error, AddressRefused):  # refused at resolution: same advice
+                error = AddressRefused(label, url, _callback_hint(error.reason))
+            raise error from None
         except TimeoutError:
             raise FetchError(
                 label, url, f"timed out after {self._limits.total_timeout:g} s", retryable=True
@@ -402,3 +405,9 @@ class Fetcher:
         else:
             reason = f"timed out after {limits.total_timeout:g} s"
         return FetchError(source.id, _shown(source, hop), reason, retryable=True)
+
+
+def _callback_hint(reason: str) -> str:
+    """A guard refusal told about a callback: the sources' switch (`allow_private_network`)
+    does not apply to a URL a stranger gave us; only `fetch.allowed_networks` lets it through."""
+    return reason.split(ALLOW_NAME, 1)[0] + "; a callback is let through only by fetch.allowed_networks"
