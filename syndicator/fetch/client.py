@@ -23,6 +23,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from syndicator import metrics
+from syndicator.fetch.body import read_at_most
 from syndicator.fetch.errors import AddressRefused, FetchError
 from syndicator.fetch.guard import ALLOW_NAME, AddressBlocked, AddressGuard, GuardedResolver
 from syndicator.fetch.hints import parse_retry_after
@@ -213,16 +214,10 @@ class Fetcher:
                 async with self._session(True).request(
                     method, target, headers=sent, data=body, allow_redirects=False
                 ) as resp:
-                    if resp.content_length is not None and resp.content_length > max_bytes:
+                    answer = await read_at_most(resp.content, resp.content_length, max_bytes)
+                    if answer is None:
                         raise FetchError(label, url, f"answer larger than {max_bytes} bytes")
-                    chunks: list[bytes] = []
-                    size = 0
-                    async for chunk in resp.content.iter_any():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise FetchError(label, url, f"answer larger than {max_bytes} bytes")
-                        chunks.append(chunk)
-                    return CallResult(resp.status, lowercase_headers(resp.headers), b"".join(chunks))
+                    return CallResult(resp.status, lowercase_headers(resp.headers), answer)
         except AddressBlocked as exc:
             raise AddressRefused(label, url, _callback_hint(exc.reason)) from None
         except aiohttp.ClientError as exc:
@@ -355,17 +350,10 @@ class Fetcher:
 
     async def _read_body(self, source: Source, hop: URL, resp: aiohttp.ClientResponse) -> bytes:
         limit = self._limits.max_bytes
-        too_large = FetchError(source.id, _shown(source, hop), f"response larger than {limit} bytes")
-        if resp.content_length is not None and resp.content_length > limit:
-            raise too_large
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-        return b"".join(chunks)
+        body = await read_at_most(resp.content, resp.content_length, limit)
+        if body is None:
+            raise FetchError(source.id, _shown(source, hop), f"response larger than {limit} bytes")
+        return body
 
     def _client_error(self, source: Source, hop: URL, exc: aiohttp.ClientError) -> FetchError:
         host = hop.host or ""

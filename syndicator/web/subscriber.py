@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from syndicator.fetch.body import read_at_most
 from syndicator.ingest.push import ingest_push
 from syndicator.subscriber.push import JOB_NAME as PUSH_JOB
 from syndicator.subscriber.push import accept_push
@@ -22,23 +23,9 @@ async def verify(request: web.Request) -> web.Response:
     return web.Response(status=status, text=text, content_type="text/plain")
 
 
-async def _body(request: web.Request, limit: int) -> bytes | None:
-    """The request body, or None once it is longer than `limit` (the rest is not read)."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def push(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    body = await _body(request, runtime.config.fetch.max_bytes)
+    body = await read_at_most(request.content, request.content_length, runtime.config.fetch.max_bytes)
     status, text, accepted = await accept_push(runtime, request.match_info["path"], body, request.headers)
     if accepted is not None and runtime.queue is not None:  # a worker ingests it
         await runtime.queue.enqueue_job(
