@@ -34,6 +34,7 @@ from syndicator.publish import enqueue_publish, republish_moved
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, wait_for_redis
 from syndicator.store.heartbeats import BEAT_INTERVAL, new_worker_id, remove_heartbeat, write_heartbeat
+from syndicator.worker.hubjobs import close_pushers, hub_functions
 from syndicator.worker.jobs import full_text_job, ingest_job, page_job, publish_job, reprocess_job
 from syndicator.worker.schedule import schedule_job
 
@@ -136,6 +137,7 @@ def worker_settings(
         reloader: ConfigReloader | None = ctx.get("reloader")
         if reloader is not None:
             await reloader.stop()
+        await close_pushers(ctx)
         own: Runtime | None = ctx.get("runtime") if runtime is None else None
         if own is not None:
             await own.close()
@@ -176,6 +178,7 @@ def worker_settings(
                     max_tries=settings.max_tries,
                 ),
                 func(publish_job, name="publish_category", keep_result=0, timeout=timeout, max_tries=3),
+                *hub_functions(timeout),
             ],
             "cron_jobs": [
                 cron(
