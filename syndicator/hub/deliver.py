@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -53,6 +54,7 @@ from syndicator.store.hub_deliveries import (
     release_lock,
     start_from,
     take_lock,
+    topic_body,
     topic_manifest,
 )
 
@@ -65,6 +67,7 @@ DROP_AFTER = timedelta(days=7)  # a subscription failing this long is removed
 POST_TIMEOUT = 15.0  # seconds for one POST, connect to last byte
 LOCK_SECONDS = POST_TIMEOUT + 10.0  # a killed holder's lock frees itself after this
 LOCK_WAIT = 0.2  # seconds a job waits before trying a held lock again
+CUTS_KEPT = 64  # cut delivery bodies a worker keeps
 
 
 def retry_delay(attempt: int) -> float:
@@ -89,6 +92,20 @@ class Pusher:
         self._guard = AddressGuard(limits.allowed_networks)
         self._user_agent = limits.user_agent
         self._session: aiohttp.ClientSession | None = None
+        # Cut bodies by (key prefix, topic, from, to): the subscribers of one topic that
+        # are equally up to date get the same bytes, cut once per worker.
+        self.cuts: OrderedDict[tuple[str, str, int, int], bytes] = OrderedDict()
+
+    def cut(self, key: tuple[str, str, int, int]) -> bytes | None:
+        body = self.cuts.get(key)
+        if body is not None:
+            self.cuts.move_to_end(key)
+        return body
+
+    def keep_cut(self, key: tuple[str, str, int, int], body: bytes) -> None:
+        self.cuts[key] = body
+        while len(self.cuts) > CUTS_KEPT:
+            self.cuts.popitem(last=False)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -141,11 +158,11 @@ class Payload:
 
 
 async def build_payload(
-    runtime: Runtime, views: TopicViews, sub: HubSubscription, after: int
+    runtime: Runtime, views: TopicViews, pusher: Pusher, sub: HubSubscription, after: int
 ) -> Payload | None:
     """What to POST to bring a subscriber from version `after` to the topic's latest
     (None: it has that already)."""
-    latest = await latest_topic_version(runtime.redis, runtime.keys, sub.topic)
+    latest = await latest_topic_version(runtime.redis, runtime.keys, sub.topic, with_body=False)
     if latest is None or latest.version <= after:
         return None
     had = await topic_manifest(runtime.redis, runtime.keys, sub.topic, after)
@@ -161,7 +178,14 @@ async def build_payload(
     }
     if not keep:
         return Payload(after, latest.version, None, headers)
-    body = views.cut(latest.fmt, latest.body, keep)
+    cut_key = (runtime.keys.prefix, sub.topic, after, latest.version)
+    body = pusher.cut(cut_key)
+    if body is None:
+        full = await topic_body(runtime.redis, runtime.keys, sub.topic, latest.version)
+        if full is None:  # a newer version landed meanwhile: deliver up to that one
+            return await build_payload(runtime, views, pusher, sub, after)
+        body = views.cut(latest.fmt, full, keep)
+        pusher.keep_cut(cut_key, body)
     if sub.secret:
         headers["X-Hub-Signature"] = sign(sub.secret.encode("utf-8"), body)
     return Payload(after, latest.version, body, headers)
@@ -207,7 +231,7 @@ async def deliver(
         after = state.acked
         if after is None:
             after = await start_from(redis, keys, subscription_id, version - 1)
-        payload = await build_payload(runtime, views, sub, after)
+        payload = await build_payload(runtime, views, pusher, sub, after)
         if payload is None:
             return Outcome("nothing", detail="no newer topic version")
         name = payload.headers["X-Hub-Delivery"]

@@ -7,8 +7,9 @@ such topic the fan-out reads what the topic shows now (`TopicViews.document`) an
 it as the topic's next hub version (store/hub_deliveries.py); a topic whose items did
 not change (a filter that matches none of the new items) makes no version and no POST.
 
-The subscribers of a changed topic are not delivered to here: one job per CHUNK of them
-is queued (`hub_fanout_chunk`), each queueing one delivery job per subscription, so
+The subscribers of a changed topic are not delivered to here: one delivery job per
+subscription is queued, the first CHUNK by this job and each further CHUNK by a job of its
+own (`hub_fanout_chunk`), so
 10,000 subscribers of one topic are spread over every worker instead of waiting on one
 job. Every job id names (topic, version, chunk) or (subscription, version): a fan-out run
 twice (a worker killed and its job run again) queues nothing twice while the first jobs
@@ -101,7 +102,10 @@ async def fan_out(runtime: Runtime, views: TopicViews, slug: str) -> list[Fanned
             continue
         subscribers = await runtime.redis.scard(runtime.keys.hub_topic(topic))
         chunks = (subscribers + CHUNK - 1) // CHUNK
-        for index in range(chunks):
+        # The first chunk is queued from here (one job hop less for a topic's first
+        # CHUNK subscribers, which is every subscriber of most topics); the rest in jobs.
+        await fan_out_chunk(runtime, topic, version, 0)
+        for index in range(1, chunks):
             await enqueue(
                 runtime,
                 "hub_fanout_chunk",

@@ -106,17 +106,30 @@ async def record_topic_version(
                 continue
 
 
-async def latest_topic_version(redis: Redis, keys: Keys, topic: str) -> TopicVersion | None:
-    raw = await redis.hgetall(keys.hub_topic_version(topic))
-    if not raw:
+async def latest_topic_version(
+    redis: Redis, keys: Keys, topic: str, *, with_body: bool = True
+) -> TopicVersion | None:
+    """The topic's latest hub version; without its body (b"") when `with_body` is false:
+    deliveries of one version to many subscribers read the body once per worker."""
+    names = ["version", "fmt", "media_type", *(["body"] if with_body else [])]
+    values = await redis.hmget(keys.hub_topic_version(topic), names)
+    if values[0] is None:
         return None
-    data = {_text(k): v for k, v in raw.items()}
+    body = values[3] if with_body else b""
     return TopicVersion(
-        version=int(_text(data["version"])),
-        fmt=_text(data["fmt"]),
-        media_type=_text(data["media_type"]),
-        body=data["body"] if isinstance(data["body"], bytes) else str(data["body"]).encode(),
+        version=int(_text(values[0])),
+        fmt=_text(values[1]),
+        media_type=_text(values[2]),
+        body=body if isinstance(body, bytes) else str(body or "").encode(),
     )
+
+
+async def topic_body(redis: Redis, keys: Keys, topic: str, version: int) -> bytes | None:
+    """The body of the topic's latest version if that is still `version` (else None)."""
+    stored, body = await redis.hmget(keys.hub_topic_version(topic), ["version", "body"])
+    if stored is None or int(_text(stored)) != version or body is None:
+        return None
+    return body if isinstance(body, bytes) else str(body).encode()
 
 
 async def topic_manifest(redis: Redis, keys: Keys, topic: str, version: int) -> Manifest | None:

@@ -198,6 +198,10 @@ def worker_settings(
             "on_job_end": on_job_end,
             "health_check_interval": 30,
             "max_jobs": 16,
+            # How long an idle worker waits before looking for jobs again (arq: 0.5 s). A
+            # hub delivery is three hops (publish, fan-out, delivery) and should reach a
+            # subscriber within a second; polling costs one Redis round trip.
+            "poll_delay": 0.1,
             "job_completion_wait": 5,
             "keep_result": 0,
         },
