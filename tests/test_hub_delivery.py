@@ -23,7 +23,7 @@ from arq import create_pool
 from arq.worker import create_worker
 
 from syndicator.hub.deliver import Pusher, deliver
-from syndicator.hub.fanout import fan_out
+from syndicator.hub.fanout import new_versions
 from syndicator.hub.signature import verify
 from syndicator.ingest import ingest_source
 from syndicator.models import Config
@@ -207,7 +207,7 @@ async def make_versions(w: World, numbers: range) -> list[int]:
     versions = []
     for n in numbers:
         await w.change(newer(n))
-        done = await fan_out(w.runtime, VIEWS, "tech")
+        done = await new_versions(w.runtime, VIEWS, "tech")
         versions.append(done[0].version)
     return versions
 
@@ -272,7 +272,7 @@ async def test_410_removes_the_subscription(tmp_path, upstream, redis_url, prefi
             await make_versions(w, range(1, 2))
             outcome = await deliver(w.runtime, VIEWS, pusher, sub.id, 1, time.time(), 0)
             await w.change(newer(2))
-            assert await fan_out(w.runtime, VIEWS, "tech") == []  # the topic has no subscriber left
+            assert await new_versions(w.runtime, VIEWS, "tech") == []  # the topic has no subscriber left
             after = await deliver(w.runtime, VIEWS, pusher, sub.id, 2, time.time(), 0)
         finally:
             await pusher.close()
@@ -330,14 +330,14 @@ async def test_filtered_and_combined_topics_get_only_their_items(tmp_path, upstr
         combined = await subscribe(w.runtime, w.topic("science+tech.rss"), w.callback.url("/combined"))
         other = await subscribe(w.runtime, w.topic("science.rss"), w.callback.url("/science"))
         await w.change(newer(1))
-        done = {d.topic: d.version for d in await fan_out(w.runtime, VIEWS, "tech")}
+        done = {d.topic: d.version for d in await new_versions(w.runtime, VIEWS, "tech")}
         assert done == {filtered.topic: 1, combined.topic: 1}  # science.rss does not show tech
         # A tech item without the word: the combined feed changes, the filtered one does not.
         plain = Item(
             "plain-1", "plain title", "https://web.example/plain", BASE_TIME + timedelta(hours=9), "<p>x</p>"
         )
         await w.change(plain)
-        done = {d.topic: d.version for d in await fan_out(w.runtime, VIEWS, "tech")}
+        done = {d.topic: d.version for d in await new_versions(w.runtime, VIEWS, "tech")}
         assert done == {combined.topic: 2}
         pusher = Pusher(w.config.fetch)
         try:

@@ -38,8 +38,8 @@ import aiohttp
 from yarl import URL
 
 from syndicator.fetch.guard import AddressBlocked, AddressGuard, GuardedResolver
-from syndicator.hub.fanout import TopicViews, enqueue
 from syndicator.hub.signature import sign
+from syndicator.hub.views import TopicViews, enqueue
 from syndicator.models import FetchLimits
 from syndicator.redact import redact_url
 from syndicator.runtime import Runtime

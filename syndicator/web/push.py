@@ -15,7 +15,7 @@ from dataclasses import replace
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from syndicator.errors import SyndicatorError
-from syndicator.hub.fanout import TopicDocument
+from syndicator.hub.views import TopicDocument
 from syndicator.render import FORMATS
 from syndicator.runtime import Runtime
 from syndicator.store.feeds import load_feed

@@ -13,7 +13,7 @@ from typing import Any
 from arq import func
 
 from syndicator.hub.deliver import POST_TIMEOUT, Pusher, deliver
-from syndicator.hub.fanout import fan_out, fan_out_chunk
+from syndicator.hub.fanout import deliver_chunk, fan_out
 from syndicator.runtime import Runtime
 from syndicator.web.push import WebTopicViews
 
@@ -43,15 +43,19 @@ async def close_pushers(ctx: dict[str, Any]) -> None:
 
 async def hub_fanout_job(ctx: dict[str, Any], slug: str, version: int) -> str:
     runtime: Runtime = ctx["runtime"]
-    done = await fan_out(runtime, VIEWS, slug)
+    done = await fan_out(runtime, VIEWS, pusher(ctx, runtime), slug)
     return f"{slug} v{version}: " + (
         ", ".join(f"{d.topic} v{d.version} ({d.subscribers})" for d in done) or "-"
     )
 
 
 async def hub_fanout_chunk_job(ctx: dict[str, Any], topic: str, version: int, start: int) -> str:
-    count = await fan_out_chunk(ctx["runtime"], topic, version, start)
-    return f"{topic} v{version} [{start}:]: {count} queued"
+    runtime: Runtime = ctx["runtime"]
+    outcomes = await deliver_chunk(runtime, VIEWS, pusher(ctx, runtime), topic, version, start)
+    kinds = sorted({o.kind for o in outcomes})
+    return f"{topic} v{version} [{start}:]: " + ", ".join(
+        f"{sum(o.kind == k for o in outcomes)} {k}" for k in kinds
+    )
 
 
 async def hub_deliver_job(
@@ -66,10 +70,12 @@ async def hub_deliver_job(
 
 
 def hub_functions(timeout: float) -> list[Any]:
-    """The hub's jobs for `worker_settings`. A delivery's timeout is its POST's and a margin:
-    a killed worker's delivery is run again after it (arq's in-progress key expires)."""
+    """The hub's jobs for `worker_settings`. A delivery's timeout is its POST's and a margin,
+    a chunk's (its POSTs run at once) twice that: a killed worker's job is run again after
+    its timeout (arq's in-progress key expires); the fan-out also renders topics."""
+    chunk = 2 * (POST_TIMEOUT + 5)
     return [
-        func(hub_fanout_job, name="hub_fanout", keep_result=0, timeout=timeout, max_tries=5),
-        func(hub_fanout_chunk_job, name="hub_fanout_chunk", keep_result=0, timeout=timeout, max_tries=5),
+        func(hub_fanout_job, name="hub_fanout", keep_result=0, timeout=max(timeout, chunk), max_tries=5),
+        func(hub_fanout_chunk_job, name="hub_fanout_chunk", keep_result=0, timeout=chunk, max_tries=5),
         func(hub_deliver_job, name="hub_deliver", keep_result=0, timeout=POST_TIMEOUT + 5, max_tries=5),
     ]
