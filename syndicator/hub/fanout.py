@@ -44,17 +44,21 @@ class FannedOut:
     chunks: int
 
 
-async def fan_out(runtime: Runtime, views: TopicViews, pusher: Pusher, slug: str) -> list[FannedOut]:
-    """A new version of every subscribed topic that `slug`'s publish changed; its first
-    chunk delivered here, the other chunks queued as jobs."""
-    results = await new_versions(runtime, views, slug)
+async def fan_out(
+    runtime: Runtime, views: TopicViews, pusher: Pusher, slug: str, published: int = 0
+) -> list[FannedOut]:
+    """A new version of every subscribed topic that the publish of `slug` version
+    `published` changed; its first chunk delivered here, the other chunks queued as jobs."""
+    results = await new_versions(runtime, views, slug, published)
     await asyncio.gather(*(deliver_chunk(runtime, views, pusher, r.topic, r.version, 0) for r in results))
     return results
 
 
-async def new_versions(runtime: Runtime, views: TopicViews, slug: str) -> list[FannedOut]:
+async def new_versions(runtime: Runtime, views: TopicViews, slug: str, published: int = 0) -> list[FannedOut]:
     """A new version of every subscribed topic that `slug`'s publish changed, and the jobs
-    for their chunks after the first (which the caller delivers)."""
+    for their chunks after the first (which the caller delivers). Run again for the same
+    publish (`published`, its version: a killed fan-out job run again), a topic whose
+    latest version that publish made is delivered again instead of left out."""
     results: list[FannedOut] = []
     for topic in await topics(runtime.redis, runtime.keys):
         slugs = views.slugs_of(runtime, topic)
@@ -72,6 +76,7 @@ async def new_versions(runtime: Runtime, views: TopicViews, slug: str) -> list[F
             body=document.body,
             items=document.items,
             baseline=document.baseline,
+            cause=f"{slug}:{published}" if published else "",
         )
         if version is None:
             continue

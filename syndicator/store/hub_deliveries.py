@@ -69,12 +69,16 @@ async def record_topic_version(
     body: bytes,
     items: tuple[ManifestItem, ...],
     baseline: tuple[ManifestItem, ...] | None = None,
+    cause: str = "",
 ) -> int | None:
     """Store the topic's document as its next version; None when its items (ids and
     digests) are those of the latest version already (nothing for subscribers).
 
     `baseline` is what the topic showed before, for a topic the hub has no version of yet:
     it is kept as version 0, so the first version's subscribers get only what changed.
+    `cause` names the publish (`slug:version`); the same cause again (its fan-out job run
+    again after its worker was killed) gets the version it made, if that is still the
+    latest, so the run that was cut off is delivered (deliveries are idempotent).
     """
     key, manifests_key = keys.hub_topic_version(topic), keys.hub_topic_manifests(topic)
     digests = {item.id: item.digest for item in items}
@@ -82,7 +86,11 @@ async def record_topic_version(
         async with redis.pipeline(transaction=True) as pipe:
             try:
                 await pipe.watch(key, manifests_key)
-                latest = int(_text(await pipe.hget(key, "version")) or 0)
+                latest_raw, made_by = await pipe.hmget(key, ["version", "cause"])
+                latest = int(_text(latest_raw) or 0)
+                if latest and cause and _text(made_by) == cause:
+                    await pipe.reset()
+                    return latest
                 if latest:
                     raw = await pipe.hget(manifests_key, str(latest))
                     if raw and manifest_from_json(raw).digests() == digests:
@@ -98,7 +106,14 @@ async def record_topic_version(
                 if doomed:
                     pipe.hdel(manifests_key, *(str(v) for v in doomed))
                 pipe.hset(
-                    key, mapping={"version": str(version), "fmt": fmt, "media_type": media_type, "body": body}
+                    key,
+                    mapping={
+                        "version": str(version),
+                        "fmt": fmt,
+                        "media_type": media_type,
+                        "body": body,
+                        "cause": cause,
+                    },
                 )
                 await pipe.execute()
                 return version

@@ -8,42 +8,62 @@ Every job keeps no result (`keep_result=0`): a finished job's id may be queued a
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from arq import func
 
 from syndicator.hub.deliver import POST_TIMEOUT, Pusher, deliver
 from syndicator.hub.fanout import deliver_chunk, fan_out
+from syndicator.models import FetchLimits
 from syndicator.runtime import Runtime
 from syndicator.web.push import WebTopicViews
 
 log = logging.getLogger("syndicator.worker")
 
 VIEWS = WebTopicViews()
-PUSHER = "hub_pusher"
+PUSHERS = "hub_pushers"
+
+
+@dataclass
+class Pushers:
+    """A worker's delivery clients: the current one, and those a reload replaced (closed
+    at shutdown: a job may still be using one). Made at worker start-up, because arq gives
+    each job a copy of the worker's ctx: what a job stores in it is gone after the job."""
+
+    current: tuple[FetchLimits, Pusher] | None = None
+    retired: list[Pusher] = field(default_factory=list)
+
+    def pusher(self, limits: FetchLimits) -> Pusher:
+        """The client for `limits`, built again when a reload changed them (the address
+        guard's `allowed_networks` among them)."""
+        if self.current is None or self.current[0] != limits:
+            if self.current is not None:
+                self.retired.append(self.current[1])
+            self.current = (limits, Pusher(limits))
+        return self.current[1]
+
+
+def start_pushers(ctx: dict[str, Any]) -> None:
+    ctx[PUSHERS] = Pushers()
 
 
 def pusher(ctx: dict[str, Any], runtime: Runtime) -> Pusher:
-    """This worker's delivery client, built again when a reload changed the fetch limits
-    (the address guard's `allowed_networks` among them)."""
-    current: tuple[Any, Pusher] | None = ctx.get(PUSHER)
-    if current is None or current[0] != runtime.config.fetch:
-        if current is not None:
-            ctx.setdefault("hub_retired", []).append(current[1])
-        current = ctx[PUSHER] = (runtime.config.fetch, Pusher(runtime.config.fetch))
-    return current[1]
+    return ctx[PUSHERS].pusher(runtime.config.fetch)
 
 
 async def close_pushers(ctx: dict[str, Any]) -> None:
     """At shutdown: close every delivery client this worker opened."""
-    current = ctx.pop(PUSHER, None)
-    for one in [*ctx.pop("hub_retired", []), *([current[1]] if current else [])]:
+    pushers: Pushers | None = ctx.pop(PUSHERS, None)
+    if pushers is None:
+        return
+    for one in [*pushers.retired, *([pushers.current[1]] if pushers.current else [])]:
         await one.close()
 
 
 async def hub_fanout_job(ctx: dict[str, Any], slug: str, version: int) -> str:
     runtime: Runtime = ctx["runtime"]
-    done = await fan_out(runtime, VIEWS, pusher(ctx, runtime), slug)
+    done = await fan_out(runtime, VIEWS, pusher(ctx, runtime), slug, version)
     return f"{slug} v{version}: " + (
         ", ".join(f"{d.topic} v{d.version} ({d.subscribers})" for d in done) or "-"
     )

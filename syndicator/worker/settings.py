@@ -34,7 +34,7 @@ from syndicator.publish import enqueue_publish, republish_moved
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, wait_for_redis
 from syndicator.store.heartbeats import BEAT_INTERVAL, new_worker_id, remove_heartbeat, write_heartbeat
-from syndicator.worker.hubjobs import close_pushers, hub_functions
+from syndicator.worker.hubjobs import close_pushers, hub_functions, start_pushers
 from syndicator.worker.jobs import full_text_job, ingest_job, page_job, publish_job, reprocess_job
 from syndicator.worker.schedule import schedule_job
 
@@ -117,6 +117,7 @@ def worker_settings(
             own = ctx["runtime"] = Runtime.open(config, redis_url, queue=queue)
             reloader = ctx["reloader"] = ConfigReloader(own, on_apply=republisher(own))
             await reloader.start()
+        start_pushers(ctx)
         beating = ctx["beating"] = Beating(ctx["runtime"], beat_interval)
         ctx["worker_id"] = beating.worker_id
         await beating.start()
