@@ -47,7 +47,9 @@ from syndicator.store.hub import HubSubscription, load_subscription, remove_subs
 from syndicator.store.hub_deliveries import (
     delivery_state,
     forget_deliveries,
+    keep_payload,
     latest_topic_version,
+    load_payload,
     mark_inflight,
     record_delivered,
     record_failure,
@@ -171,13 +173,10 @@ async def build_payload(
         return None
     seen = had.digests() if had is not None else {}  # too far behind: everything is new
     keep = {item.id for item in now.items if seen.get(item.id) != item.digest}
-    headers = {
-        "Content-Type": latest.media_type,
-        "Link": f'<{hub_url(runtime)}>; rel="hub", <{sub.topic}>; rel="self"',
-        "X-Hub-Delivery": f"{after}-{latest.version}",
-    }
     if not keep:
-        return Payload(after, latest.version, None, headers)
+        return Payload(
+            after, latest.version, None, headers_for(runtime, sub, after, latest.version, latest.media_type)
+        )
     cut_key = (runtime.keys.prefix, sub.topic, after, latest.version)
     body = pusher.cut(cut_key)
     if body is None:
@@ -186,9 +185,41 @@ async def build_payload(
             return await build_payload(runtime, views, pusher, sub, after)
         body = views.cut(latest.fmt, full, keep)
         pusher.keep_cut(cut_key, body)
-    if sub.secret:
-        headers["X-Hub-Signature"] = sign(sub.secret.encode("utf-8"), body)
+        await keep_payload(
+            runtime.redis, runtime.keys, sub.topic, after, latest.version, body, latest.media_type
+        )
+    headers = headers_for(runtime, sub, after, latest.version, latest.media_type, body)
     return Payload(after, latest.version, body, headers)
+
+
+def headers_for(
+    runtime: Runtime, sub: HubSubscription, after: int, upto: int, media_type: str, body: bytes | None = None
+) -> dict[str, str]:
+    """A delivery's headers: the topic's media type, the `Link`s (WebSub §7), the versions
+    it covers, and the signature when the subscriber gave a secret."""
+    headers = {
+        "Content-Type": media_type,
+        "Link": f'<{hub_url(runtime)}>; rel="hub", <{sub.topic}>; rel="self"',
+        "X-Hub-Delivery": f"{after}-{upto}",
+    }
+    if sub.secret and body is not None:
+        headers["X-Hub-Signature"] = sign(sub.secret.encode("utf-8"), body)
+    return headers
+
+
+async def repeat_payload(runtime: Runtime, sub: HubSubscription, inflight: str, after: int) -> Payload | None:
+    """The delivery that was under way when its worker died (or got no answer), byte for
+    byte, if it starts at the acknowledged version: the subscriber may have taken it, so
+    it gets the same range again (which it can drop by `X-Hub-Delivery`), never a second
+    range overlapping it."""
+    first, _, last = inflight.partition("-")
+    if not (first.isdigit() and last.isdigit()) or int(first) != after or int(last) <= after:
+        return None
+    kept = await load_payload(runtime.redis, runtime.keys, sub.topic, after, int(last))
+    if kept is None:
+        return None
+    body, media_type = kept
+    return Payload(after, int(last), body, headers_for(runtime, sub, after, int(last), media_type, body))
 
 
 async def deliver(
@@ -231,37 +262,58 @@ async def deliver(
         after = state.acked
         if after is None:
             after = await start_from(redis, keys, subscription_id, version - 1)
-        payload = await build_payload(runtime, views, pusher, sub, after)
-        if payload is None:
-            return Outcome("nothing", detail="no newer topic version")
-        name = payload.headers["X-Hub-Delivery"]
-        if payload.body is None:
-            await record_delivered(
-                redis, keys, subscription_id, after=payload.after, upto=payload.upto, delivery=name
-            )
-            return Outcome("nothing", payload.after, payload.upto, detail="no new or changed items")
-        await mark_inflight(redis, keys, subscription_id, name)
-        try:
-            status = await pusher.post(sub.callback, payload.body, payload.headers)
-        except AddressBlocked as exc:
-            await record_failure(redis, keys, subscription_id, now)
-            log.warning("hub: delivery to %s refused: %s", redact_url(sub.callback), exc.reason)
-            return Outcome("refused", payload.after, payload.upto, detail=exc.reason)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return await failed(runtime, sub, version, first_try, attempt, now, payload, None, repr(exc))
-        if 200 <= status < 300:
-            await record_delivered(
-                redis, keys, subscription_id, after=payload.after, upto=payload.upto, delivery=name
-            )
-            return Outcome("delivered", payload.after, payload.upto, status)
-        if status == 410:
-            await remove_subscription(redis, keys, subscription_id)
-            await forget_deliveries(redis, keys, subscription_id)
-            log.info("hub: %s answered 410 Gone; subscription removed", redact_url(sub.callback))
-            return Outcome("removed", payload.after, payload.upto, status, "410 Gone")
-        return await failed(runtime, sub, version, first_try, attempt, now, payload, status, f"HTTP {status}")
+        outcome = Outcome("nothing", detail="no newer topic version")
+        inflight = state.inflight
+        for _ in range(2):  # a repeat of a delivery cut off, then what is new since
+            payload = await repeat_payload(runtime, sub, inflight, after) if inflight else None
+            inflight = ""
+            if payload is None:
+                payload = await build_payload(runtime, views, pusher, sub, after)
+            if payload is None:
+                return outcome
+            outcome = await send(runtime, pusher, sub, payload, version, first_try, attempt, now)
+            if outcome.kind != "delivered":
+                return outcome
+            after = payload.upto
+        return outcome
     finally:
         await release_lock(redis, keys, subscription_id, token)
+
+
+async def send(
+    runtime: Runtime,
+    pusher: Pusher,
+    sub: HubSubscription,
+    payload: Payload,
+    version: int,
+    first_try: float,
+    attempt: int,
+    now: datetime,
+) -> Outcome:
+    """POST one payload (holding the subscription's lock) and record what came of it."""
+    redis, keys = runtime.redis, runtime.keys
+    name = payload.headers["X-Hub-Delivery"]
+    if payload.body is None:
+        await record_delivered(redis, keys, sub.id, after=payload.after, upto=payload.upto, delivery=name)
+        return Outcome("nothing", payload.after, payload.upto, detail="no new or changed items")
+    await mark_inflight(redis, keys, sub.id, name)
+    try:
+        status = await pusher.post(sub.callback, payload.body, payload.headers)
+    except AddressBlocked as exc:
+        await record_failure(redis, keys, sub.id, now)
+        log.warning("hub: delivery to %s refused: %s", redact_url(sub.callback), exc.reason)
+        return Outcome("refused", payload.after, payload.upto, detail=exc.reason)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return await failed(runtime, sub, version, first_try, attempt, now, payload, None, repr(exc))
+    if 200 <= status < 300:
+        await record_delivered(redis, keys, sub.id, after=payload.after, upto=payload.upto, delivery=name)
+        return Outcome("delivered", payload.after, payload.upto, status)
+    if status == 410:
+        await remove_subscription(redis, keys, sub.id)
+        await forget_deliveries(redis, keys, sub.id)
+        log.info("hub: %s answered 410 Gone; subscription removed", redact_url(sub.callback))
+        return Outcome("removed", payload.after, payload.upto, status, "410 Gone")
+    return await failed(runtime, sub, version, first_try, attempt, now, payload, status, f"HTTP {status}")
 
 
 async def failed(
@@ -278,7 +330,7 @@ async def failed(
     """Record a failed POST; retry later, give the version up after RETRY_FOR, or drop the
     subscription after DROP_AFTER of failures."""
     redis, keys = runtime.redis, runtime.keys
-    since = await record_failure(redis, keys, sub.id, now)
+    since = await record_failure(redis, keys, sub.id, now, unsure=status is None)
     shown = redact_url(sub.callback)
     if now - since >= DROP_AFTER:
         await remove_subscription(redis, keys, sub.id)

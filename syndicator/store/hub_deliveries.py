@@ -36,6 +36,7 @@ from syndicator.store.manifests import Manifest, ManifestItem, manifest_from_jso
 KEEP_TOPIC_VERSIONS = 64  # manifests kept per topic; a subscriber further behind gets the whole feed
 KEEP_DELIVERED = 256  # idempotency records kept per subscription (newest versions)
 STATE_TTL = 40 * 86400  # seconds: a removed subscription's state goes away on its own
+PAYLOAD_TTL = 2 * 86400  # seconds a delivery's bytes are kept for sending it again
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,28 @@ async def mark_inflight(redis: Redis, keys: Keys, subscription_id: str, delivery
         await pipe.execute()
 
 
+async def keep_payload(
+    redis: Redis, keys: Keys, topic: str, after: int, upto: int, body: bytes, media_type: str
+) -> None:
+    """Keep the bytes of the delivery of versions (`after`, `upto`] (the first kept stay)."""
+    key = keys.hub_payload(topic, after, upto)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hsetnx(key, "body", body)
+        pipe.hsetnx(key, "media_type", media_type)
+        pipe.expire(key, PAYLOAD_TTL)
+        await pipe.execute()
+
+
+async def load_payload(
+    redis: Redis, keys: Keys, topic: str, after: int, upto: int
+) -> tuple[bytes, str] | None:
+    """The kept bytes and media type of the delivery of (`after`, `upto`], if still kept."""
+    body, media_type = await redis.hmget(keys.hub_payload(topic, after, upto), ["body", "media_type"])
+    if body is None or media_type is None:
+        return None
+    return (body if isinstance(body, bytes) else str(body).encode()), _text(media_type)
+
+
 # KEYS: state, log, subscription hash. ARGV: from (exclusive), to, delivery name.
 # acked only moves forward; versions (from, to] not yet recorded are recorded as carried
 # by this delivery; the log is trimmed to the newest KEEP_DELIVERED versions.
@@ -239,7 +262,7 @@ async def record_delivered(
 
 _RECORD_FAILURE = """
 redis.call('HSETNX', KEYS[1], 'failing_since', ARGV[1])
-redis.call('HDEL', KEYS[1], 'inflight')
+if ARGV[3] == '0' then redis.call('HDEL', KEYS[1], 'inflight') end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 local since = redis.call('HGET', KEYS[1], 'failing_since')
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'failing_since', since) end
@@ -247,9 +270,13 @@ return since
 """
 
 
-async def record_failure(redis: Redis, keys: Keys, subscription_id: str, now: datetime) -> datetime:
+async def record_failure(
+    redis: Redis, keys: Keys, subscription_id: str, now: datetime, *, unsure: bool = False
+) -> datetime:
     """A delivery failed at `now`: returns since when this subscription's deliveries fail
-    (the first failure after its last success)."""
+    (the first failure after its last success). `unsure`: no answer came (a timeout, a
+    dropped connection), so the subscriber may have taken it: the in-flight mark stays,
+    and the next try sends the same delivery again."""
     since = await redis.eval(
         _RECORD_FAILURE,
         2,
@@ -257,6 +284,7 @@ async def record_failure(redis: Redis, keys: Keys, subscription_id: str, now: da
         keys.hub_subscription(subscription_id),
         now.astimezone(UTC).isoformat(),
         str(STATE_TTL),
+        "1" if unsure else "0",
     )
     return datetime.fromisoformat(_text(since))
 

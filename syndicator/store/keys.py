@@ -296,6 +296,12 @@ class Keys:
         idempotency record per (subscription, version), trimmed to the newest versions."""
         return f"{self.prefix}hub:dlog:{subscription_id}"
 
+    def hub_payload(self, topic: str, after: int, upto: int) -> str:
+        """Hash of one delivery's bytes (`body`, `media_type`) for versions (after, upto] of a
+        topic, shared by its subscribers that are equally behind, kept 2 days: a delivery
+        cut off by a crash is sent again byte for byte."""
+        return f"{self.prefix}hub:payload:{hub_topic_key(topic)}:{after}-{upto}"
+
     def hub_delivery_lock(self, subscription_id: str) -> str:
         """One subscription's delivery lock (a token, expiring): one POST at a time, in order."""
         return f"{self.prefix}hub:dlock:{subscription_id}"
