@@ -22,15 +22,15 @@ import pytest
 from arq import create_pool
 from arq.worker import create_worker
 
-from syndicator.hub.deliver import Pusher, deliver
-from syndicator.hub.fanout import new_versions
+from syndicator.hub.deliver import RETRY_CAP, RETRY_FIRST, RETRY_FOR, Pusher, deliver, retry_delay
+from syndicator.hub.fanout import CHUNK, new_versions
 from syndicator.hub.signature import verify
 from syndicator.ingest import ingest_source
 from syndicator.models import Config
 from syndicator.runtime import Runtime
 from syndicator.store.connection import arq_settings
 from syndicator.store.hub import HubSubscription, load_subscription, save_subscription, subscription_id
-from syndicator.store.hub_deliveries import delivered_by, delivery_state, latest_topic_version
+from syndicator.store.hub_deliveries import delivered_by, delivery_state, latest_topic_version, mark_inflight
 from syndicator.web.push import WebTopicViews
 from syndicator.worker import worker_settings
 from tests.builders import BASE_TIME, Item, items, rss, write_config
@@ -371,3 +371,78 @@ async def test_a_delivery_is_the_topic_document_cut_to_the_new_items(
         assert latest is not None
         # The document is the stored feed's, with the old items left out: its head is the same.
         assert push.body.split(b"new title", 1)[0][:200] == latest.body[:200]
+
+
+async def test_subscribers_beyond_one_chunk_are_delivered_by_chunk_jobs(
+    tmp_path, upstream, redis_url, prefix
+):
+    count = 2 * CHUNK + 50  # the fan-out job's own chunk and two chunk jobs
+    async with world(tmp_path, upstream, redis_url, prefix) as w:
+        subs = [await subscribe(w.runtime, w.topic(), w.callback.url(f"/s/{i}")) for i in range(count)]
+        async with running_worker(w.config, redis_url) as queued:
+            started = time.monotonic()
+            await w.change(newer(1), runtime=queued)
+            pushes = await w.callback.wait_for(count, within=20)
+            took = time.monotonic() - started
+            await asyncio.sleep(1)  # anything doubled would arrive now
+        assert sorted(p.path for p in w.callback.pushes) == sorted(f"/s/{i}" for i in range(count))
+        assert {p.headers["X-Hub-Delivery"] for p in pushes} == {"0-1"}
+        assert all(titles(p.body) == ["new title 1"] for p in pushes)
+        states = [await delivery_state(w.runtime.redis, w.runtime.keys, s.id) for s in subs]
+        assert {s.acked for s in states} == {1}
+        assert took < 20
+
+
+async def test_a_delivery_cut_off_is_sent_again_whole_before_anything_newer(
+    tmp_path, upstream, redis_url, prefix
+):
+    """A worker died after POSTing versions (0, 1] and before recording the answer; version 2
+    came since. The subscriber may have taken (0, 1]: it gets exactly that POST again, then
+    (1, 2] — never (0, 2], which would carry version 1 a second time in another delivery."""
+    async with world(tmp_path, upstream, redis_url, prefix) as w:
+        sub = await subscribe(w.runtime, w.topic(), w.callback.url(), secret="k")
+        pusher = Pusher(w.config.fetch)
+        try:
+            await make_versions(w, range(1, 2))
+            w.callback.status = 503  # the first POST "gets no answer we recorded": simulated below
+            await deliver(w.runtime, VIEWS, pusher, sub.id, 1, time.time(), 0)
+            cut_off = w.callback.pushes[0]
+            await mark_inflight(
+                w.runtime.redis, w.runtime.keys, sub.id, "0-1"
+            )  # as a killed worker leaves it
+            w.callback.status = 200
+            await make_versions(w, range(2, 3))
+            outcome = await deliver(w.runtime, VIEWS, pusher, sub.id, 2, time.time(), 0)
+        finally:
+            await pusher.close()
+        _, repeat, newer_push = w.callback.pushes
+        assert repeat.body == cut_off.body and repeat.headers["X-Hub-Delivery"] == "0-1"
+        assert repeat.headers["X-Hub-Signature"] == cut_off.headers["X-Hub-Signature"]
+        assert newer_push.headers["X-Hub-Delivery"] == "1-2" and titles(newer_push.body) == ["new title 2"]
+        assert (outcome.kind, outcome.after, outcome.upto) == ("delivered", 1, 2)
+
+
+def test_retries_back_off_exponentially_up_to_an_hour():
+    waits = [retry_delay(attempt) for attempt in range(20)]
+    assert 0.8 <= waits[0] <= 1.2 and 1.6 <= waits[1] <= 2.4 and 6.4 <= waits[3] <= 9.6
+    assert all(w <= RETRY_CAP * 1.2 for w in waits) and waits[-1] >= RETRY_CAP * 0.8
+    # Tries within the 24 hours a version is retried: a few dozen, not thousands.
+    total, tries = 0.0, 0
+    while total < RETRY_FOR.total_seconds():
+        total += min(RETRY_CAP, RETRY_FIRST * 2.0**tries)
+        tries += 1
+    assert 25 <= tries <= 40
+
+
+async def test_no_delivery_after_the_lease_ends(tmp_path, upstream, redis_url, prefix):
+    async with world(tmp_path, upstream, redis_url, prefix) as w:
+        sub = await subscribe(w.runtime, w.topic(), w.callback.url())
+        pusher = Pusher(w.config.fetch)
+        try:
+            await make_versions(w, range(1, 2))
+            outcome = await deliver(
+                w.runtime, VIEWS, pusher, sub.id, 1, time.time(), 0, now=datetime.now(UTC) + timedelta(days=2)
+            )
+        finally:
+            await pusher.close()
+        assert outcome.kind == "removed" and w.callback.pushes == []
