@@ -226,6 +226,13 @@ class Settings:
     # Longest a client connection may sit idle, or take to send a request's headers or body,
     # before the server closes it: idle sockets must not hold file descriptors for ever.
     keepalive_timeout: v.Seconds = 15.0
+    # The WebSub hub (POST /hub): (un)subscription requests per client and minute, then
+    # 429; subscriptions whose callback is on one host; distinct filtered or combined
+    # topics (each is a render per publish). Past a limit the request is refused (403
+    # for the last two). 0: no limit.
+    hub_requests_per_minute: v.NonNegativeInt = 30
+    hub_subscriptions_per_host: v.NonNegativeInt = 1000
+    hub_variant_topics: v.NonNegativeInt = 1000
 
 
 @dataclass(frozen=True)

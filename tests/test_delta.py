@@ -140,7 +140,10 @@ async def test_three_versions_behind_gets_exactly_what_it_missed(site):
     assert {v.strip() for v in headers["Vary"].split(",")} == {"Accept-Encoding", "A-IM", "If-None-Match"}
     assert headers["Delta-Base"] == etags[1]
     assert headers["Content-Type"].startswith("application/rss+xml")
-    assert headers["Link"] == '<http://feeds.test/feeds/news.rss>; rel="self"'
+    assert (
+        headers["Link"]
+        == '<http://feeds.test/hub>; rel="hub", <http://feeds.test/feeds/news.rss>; rel="self"'
+    )
     _, plain_headers, plain = await site.get()
     assert headers["Last-Modified"] == plain_headers["Last-Modified"]
     # The same channel metadata as the full feed: a normal feed document with fewer items.

@@ -29,7 +29,13 @@ from syndicator.ingest import ingest_source
 from syndicator.models import Config
 from syndicator.runtime import Runtime
 from syndicator.store.connection import arq_settings
-from syndicator.store.hub import HubSubscription, load_subscription, save_subscription, subscription_id
+from syndicator.store.hub import (
+    HubSubscription,
+    load_subscription,
+    remove_subscription,
+    save_subscription,
+    subscription_id,
+)
 from syndicator.store.hub_deliveries import delivered_by, delivery_state, latest_topic_version, mark_inflight
 from syndicator.web.push import WebTopicViews
 from syndicator.worker import worker_settings
@@ -446,3 +452,24 @@ async def test_no_delivery_after_the_lease_ends(tmp_path, upstream, redis_url, p
         finally:
             await pusher.close()
         assert outcome.kind == "removed" and w.callback.pushes == []
+
+
+async def test_a_new_subscription_of_a_removed_pair_starts_afresh(tmp_path, upstream, redis_url, prefix):
+    async with world(tmp_path, upstream, redis_url, prefix) as w:
+        first = await subscribe(w.runtime, w.topic(), w.callback.url())
+        await subscribe(w.runtime, w.topic(), w.callback.url("/other"))  # keeps the topic going
+        pusher = Pusher(w.config.fetch)
+        try:
+            await make_versions(w, range(1, 2))
+            await deliver(w.runtime, VIEWS, pusher, first.id, 1, time.time(), 0)
+            await remove_subscription(w.runtime.redis, w.runtime.keys, first.id)  # unsubscribed
+            await asyncio.sleep(0.01)  # another created_at
+            await make_versions(w, range(2, 4))  # versions 2 and 3, while it is not subscribed
+            again = await subscribe(w.runtime, w.topic(), w.callback.url())
+            assert again.id == first.id and again.created_at != first.created_at
+            await make_versions(w, range(4, 5))
+            outcome = await deliver(w.runtime, VIEWS, pusher, again.id, 4, time.time(), 0)
+        finally:
+            await pusher.close()
+        assert (outcome.kind, outcome.after, outcome.upto) == ("delivered", 3, 4)
+        assert titles(w.callback.pushes[-1].body) == ["new title 4"]

@@ -45,7 +45,11 @@ def test_atom_round_trips_through_feedparser() -> None:
     assert feed.language == "zh-CN"
     assert feed.generator == "Syndicator"
     rels = {link.rel: link.href for link in feed.links}
-    assert rels == {"alternate": SITE, "self": "http://localhost:8080/feeds/qinggan/gushi.atom"}
+    assert rels == {
+        "alternate": SITE,
+        "self": "http://localhost:8080/feeds/qinggan/gushi.atom",
+        "hub": "http://localhost:8080/hub",  # WebSub discovery
+    }
     assert _when(feed.updated_parsed) == datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 
 

@@ -88,7 +88,8 @@ def test_rss_item_elements_one_by_one() -> None:
     assert channel is not None
     assert channel.findtext("link") == SITE  # rel=alternate
     assert [(x.get("rel"), x.get("href")) for x in channel.findall(ATOM_LINK)] == [
-        ("self", "http://localhost:8080/feeds/qinggan/gushi.rss")
+        ("self", "http://localhost:8080/feeds/qinggan/gushi.rss"),
+        ("hub", "http://localhost:8080/hub"),  # WebSub discovery, right after self
     ]
     assert channel.findtext("language") == "zh-CN"
     assert channel.findtext("generator") == "Syndicator"

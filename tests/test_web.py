@@ -65,7 +65,9 @@ async def test_feed_headers_and_media_types(served):
         assert headers["ETag"].startswith('"') and headers["Last-Modified"].endswith("GMT")
         assert headers["Cache-Control"] == "public, max-age=600"
         assert headers["Vary"] == "Accept-Encoding"
-        assert headers["Link"] == f'<http://feeds.test/feeds/tech/python.{ext}>; rel="self"'
+        assert headers["Link"] == (
+            f'<http://feeds.test/hub>; rel="hub", <http://feeds.test/feeds/tech/python.{ext}>; rel="self"'
+        )
         assert ("Access-Control-Allow-Origin" in headers) == (ext == "json")
         assert len(body) == int(headers["Content-Length"])
 

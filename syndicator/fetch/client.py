@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -77,6 +78,15 @@ def _shown(source: Source, hop: URL) -> str:
     except ValueError:
         pass
     return str(hop)
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What a callback answered (`Fetcher.call`): status, lower-cased headers, body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
 
 
 class Fetcher:
@@ -172,6 +182,54 @@ class Fetcher:
                 _shown(source, current[0]),
                 f"timed out after {self._limits.total_timeout:g} s (whole fetch)",
                 retryable=True,
+            ) from None
+
+    async def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        max_bytes: int = 64 * 1024,
+    ) -> CallResult:
+        """One request to a URL a third party gave us (a WebSub callback), through the
+        address guard, with the fetch timeouts, following no redirect (a callback that
+        redirects has not answered), reading at most `max_bytes` of the answer.
+
+        Any status is returned; a refused address, a failed connection, a timeout or a
+        longer answer raise `FetchError` (label `callback`), `retryable` as for a fetch."""
+        label = "callback"
+        try:
+            target = URL(url)
+        except (TypeError, ValueError) as exc:
+            raise FetchError(label, url, f"invalid URL: {exc}") from None
+        if target.scheme not in ("http", "https") or not target.host:
+            raise FetchError(label, url, f"unsupported URL {url!r}: need http(s)")
+        sent = {"User-Agent": self._limits.user_agent, **(headers or {})}
+        try:
+            async with asyncio.timeout(self._limits.total_timeout):
+                self._guard.check_host(target.raw_host or "")
+                async with self._session(True).request(
+                    method, target, headers=sent, data=body, allow_redirects=False
+                ) as resp:
+                    if resp.content_length is not None and resp.content_length > max_bytes:
+                        raise FetchError(label, url, f"answer larger than {max_bytes} bytes")
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in resp.content.iter_any():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise FetchError(label, url, f"answer larger than {max_bytes} bytes")
+                        chunks.append(chunk)
+                    return CallResult(resp.status, lowercase_headers(resp.headers), b"".join(chunks))
+        except AddressBlocked as exc:
+            raise AddressRefused(label, url, exc.reason) from None
+        except aiohttp.ClientError as exc:
+            raise self._client_error(Source(id=label, url=url, categories=()), target, exc) from None
+        except TimeoutError:
+            raise FetchError(
+                label, url, f"timed out after {self._limits.total_timeout:g} s", retryable=True
             ) from None
 
     def _request_headers(self, source: Source, validators: Validators) -> dict[str, str]:

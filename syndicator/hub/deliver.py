@@ -240,7 +240,8 @@ async def deliver(
     if sub is None or sub.expires_at <= now:
         return Outcome("removed", detail="no subscription, or its lease is over")
     state = await delivery_state(redis, keys, subscription_id)
-    if state.acked is not None and state.acked >= version:
+    mine = state.created in ("", sub.created_at.isoformat())
+    if mine and state.acked is not None and state.acked >= version:
         return Outcome("nothing", detail=f"version {version} already acknowledged ({state.acked})")
     token = secrets.token_hex(8)
     if not await take_lock(redis, keys, subscription_id, token, LOCK_SECONDS):
@@ -257,11 +258,17 @@ async def deliver(
         return Outcome("busy")
     try:
         state = await delivery_state(redis, keys, subscription_id)  # read again under the lock
+        created = sub.created_at.isoformat()
+        if state.created and state.created != created:
+            # What an earlier subscription of this (topic, callback) pair acknowledged,
+            # before it was removed (unsubscribed, denied, expired): this one starts afresh.
+            await forget_deliveries(redis, keys, subscription_id)
+            state = await delivery_state(redis, keys, subscription_id)
         if state.acked is not None and state.acked >= version:
             return Outcome("nothing", detail=f"version {version} already acknowledged ({state.acked})")
         after = state.acked
         if after is None:
-            after = await start_from(redis, keys, subscription_id, version - 1)
+            after = await start_from(redis, keys, subscription_id, version - 1, created)
         outcome = Outcome("nothing", detail="no newer topic version")
         inflight = state.inflight
         for _ in range(2):  # a repeat of a delivery cut off, then what is new since

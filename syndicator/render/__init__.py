@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from syndicator.render import atom, jsonfeed, rss
 from syndicator.render.atom import render_atom
-from syndicator.render.document import EXTENSIONS, FeedDocument, RenderError, feed_url
+from syndicator.render.document import EXTENSIONS, FeedDocument, RenderError, feed_url, hub_url
 from syndicator.render.jsonfeed import render_json
 from syndicator.render.rss import render_rss
 
@@ -36,6 +36,7 @@ __all__ = [
     "RenderError",
     "Renderer",
     "feed_url",
+    "hub_url",
     "render_atom",
     "render_json",
     "render_rss",

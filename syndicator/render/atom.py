@@ -32,6 +32,7 @@ from syndicator.models import Article, Enclosure, Upstream
 from syndicator.render.document import (
     GENERATOR,
     FeedDocument,
+    advertised_hub,
     as_html,
     categories_scheme,
     clean,
@@ -146,6 +147,8 @@ def render_atom(doc: FeedDocument) -> bytes:
     fg.author(name=publisher(doc))
     fg.link(href=doc.site_url, rel="alternate", type="text/html")
     fg.link(href=own_url, rel="self", type="application/atom+xml")
+    if hub := advertised_hub(doc):
+        fg.link(href=hub, rel="hub")
     add_history(fg, doc, rss=False)
     fg.language(clean(doc.category.language) or "en")
     fg.generator(GENERATOR)

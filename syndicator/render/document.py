@@ -82,6 +82,17 @@ def feed_url(site_url: str, slug: str, fmt: str) -> str:
     return f"{site_url}feeds/{quote(slug, safe='/')}.{ext}"
 
 
+def hub_url(site_url: str) -> str:
+    """The URL of our WebSub hub (POST /hub), which every feed advertises (`rel="hub"`)."""
+    return f"{site_url}hub"
+
+
+def advertised_hub(doc: FeedDocument) -> str | None:
+    """The hub a document names, or None for an archive page: an archive never changes,
+    so it is no topic (the hub refuses it) and advertising a hub there would mislead."""
+    return None if doc.archive else hub_url(doc.site_url)
+
+
 def _check_site_url(site_url: str) -> None:
     parts = urlsplit(site_url)
     if parts.scheme not in ("http", "https") or not parts.netloc or not site_url.endswith("/"):

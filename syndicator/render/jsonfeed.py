@@ -13,6 +13,7 @@ from typing import Any
 from syndicator.models import Article
 from syndicator.render.document import (
     FeedDocument,
+    advertised_hub,
     clean,
     entry_categories,
     entry_id,
@@ -47,6 +48,8 @@ def render_json(doc: FeedDocument) -> bytes:
         "description": doc.description,
         "language": clean(doc.category.language) or "en",
     }
+    if hub := advertised_hub(doc):
+        feed["hubs"] = [{"type": "WebSub", "url": hub}]
     # Older items (an archive page or the next page): validate() made sure it is not feed_url.
     if "next" in doc.links:
         feed["next_url"] = doc.links["next"]

@@ -23,6 +23,7 @@ from lxml import etree
 from syndicator.render.document import (
     GENERATOR,
     FeedDocument,
+    advertised_hub,
     as_html,
     categories_scheme,
     clean,
@@ -49,10 +50,26 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 class _RssFeedExtension(BaseExtension):
-    """Declares nothing of its own: the Atom namespace is feedgen's (its `atom:link` self)."""
+    """Declares the Atom namespace (feedgen's, for its `atom:link` self) and writes the
+    WebSub `<atom:link rel="hub">` right after feedgen's self link: feedgen writes only
+    `rel="self"` as an atom:link in RSS."""
+
+    def __init__(self) -> None:
+        self.hub: str | None = None
 
     def extend_ns(self) -> dict[str, str]:
         return {"atom": ATOM_NS}
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        channel = feed.find("channel")
+        if self.hub and channel is not None:
+            hub = etree.Element(f"{{{ATOM_NS}}}link", href=self.hub, rel="hub")
+            own = channel.find(f"{{{ATOM_NS}}}link")
+            if own is not None:
+                own.addnext(hub)
+            else:
+                channel.append(hub)
+        return feed
 
 
 class _RssEntryExtension(BaseEntryExtension):
@@ -75,6 +92,7 @@ def render_rss(doc: FeedDocument) -> bytes:
     fg.load_extension("dc")
     fg.load_extension("media")
     fg.register_extension("related", _RssFeedExtension, _RssEntryExtension, atom=False, rss=True)
+    fg.related.hub = advertised_hub(doc)
     add_history(fg, doc, rss=True)
     fg.title(_text(clean(doc.category.title)))
     # feedgen takes the channel <link> from the *last* link given: alternate goes last.

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from syndicator.store.keys import Keys, hub_topic_key
 
@@ -105,6 +106,33 @@ async def save_subscription(redis: Redis, keys: Keys, sub: HubSubscription) -> N
         await pipe.execute()
 
 
+async def save_within_limit(redis: Redis, keys: Keys, sub: HubSubscription, *, per_host: int) -> bool:
+    """`save_subscription`, unless `sub` is new and its callback's host already has
+    `per_host` subscriptions (0: no limit): then nothing is written and False returned. Checked and
+    written under WATCH, so two verifications finishing at once cannot both pass the
+    last free place."""
+    host_key = keys.hub_host(callback_host(sub.callback))
+    while True:
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(host_key)
+                full = per_host and await pipe.scard(host_key) >= per_host
+                if full and not await pipe.sismember(host_key, sub.id):
+                    await pipe.unwatch()
+                    return False
+                pipe.multi()
+                pipe.delete(keys.hub_subscription(sub.id))
+                pipe.hset(keys.hub_subscription(sub.id), mapping=_encode(sub))
+                pipe.sadd(keys.hub_topic(sub.topic), sub.id)
+                pipe.hset(keys.hub_topics, hub_topic_key(sub.topic), sub.topic)
+                pipe.sadd(host_key, sub.id)
+                pipe.zadd(keys.hub_expiry, {sub.id: sub.expires_at.timestamp()})
+                await pipe.execute()
+                return True
+            except WatchError:
+                continue
+
+
 async def load_subscription(redis: Redis, keys: Keys, subscription_id: str) -> HubSubscription | None:
     """The subscription `subscription_id`, expired or not; None if there is none."""
     raw = await redis.hgetall(keys.hub_subscription(subscription_id))
@@ -137,7 +165,8 @@ async def topics(redis: Redis, keys: Keys) -> list[str]:
 
 async def remove_subscription(redis: Redis, keys: Keys, subscription_id: str) -> HubSubscription | None:
     """Remove a subscription and its index entries (and its topic from `topics` when it was
-    the last one); return what was removed, or None if there was nothing."""
+    the last one); return what was removed, or None if there was nothing (or another
+    caller removed it first)."""
     sub = await load_subscription(redis, keys, subscription_id)
     if sub is None:
         await redis.zrem(keys.hub_expiry, subscription_id)
@@ -147,6 +176,48 @@ async def remove_subscription(redis: Redis, keys: Keys, subscription_id: str) ->
         pipe.srem(keys.hub_topic(sub.topic), sub.id)
         pipe.srem(keys.hub_host(callback_host(sub.callback)), sub.id)
         pipe.zrem(keys.hub_expiry, sub.id)
-        await pipe.execute()
+        deleted, *_ = await pipe.execute()
     await redis.eval(_FORGET_TOPIC, 2, keys.hub_topic(sub.topic), keys.hub_topics, hub_topic_key(sub.topic))
-    return sub
+    # Two processes removing the same subscription at once: only the one whose DEL removed
+    # the hash gets it back, so a `denied` notice (hub/intent.py) is sent once.
+    return sub if deleted else None
+
+
+async def expired_ids(redis: Redis, keys: Keys, *, now: datetime, limit: int = 1000) -> list[str]:
+    """Ids of subscriptions whose lease ended before `now` (oldest first, at most `limit`)."""
+    ids = await redis.zrangebyscore(keys.hub_expiry, "-inf", f"({now.timestamp()}", start=0, num=limit)
+    return [m.decode() if isinstance(m, bytes) else m for m in ids]
+
+
+async def topic_ids(redis: Redis, keys: Keys, topic: str) -> list[str]:
+    """Ids of every subscription to `topic`, expired or not."""
+    return sorted(
+        m.decode() if isinstance(m, bytes) else m for m in await redis.smembers(keys.hub_topic(topic))
+    )
+
+
+async def host_count(redis: Redis, keys: Keys, host: str) -> int:
+    """How many subscriptions have their callback on `host` (the per-host limit)."""
+    return int(await redis.scard(keys.hub_host(host)))
+
+
+async def set_pending(redis: Redis, keys: Keys, subscription_id: str, nonce: str, *, ttl: int) -> None:
+    """Remember `nonce` as the latest request for this (topic, callback) pair."""
+    await redis.set(keys.hub_pending(subscription_id), nonce, ex=ttl)
+
+
+_TAKE_PENDING = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+"""
+
+
+async def is_pending(redis: Redis, keys: Keys, subscription_id: str, nonce: str) -> bool:
+    """Whether `nonce` is still the latest request for the pair (no newer one superseded it)."""
+    current = await redis.get(keys.hub_pending(subscription_id))
+    return current is not None and (current.decode() if isinstance(current, bytes) else current) == nonce
+
+
+async def take_pending(redis: Redis, keys: Keys, subscription_id: str, nonce: str) -> bool:
+    """Atomically end the request `nonce` if it is still the latest; False if superseded."""
+    return bool(await redis.eval(_TAKE_PENDING, 1, keys.hub_pending(subscription_id), nonce))

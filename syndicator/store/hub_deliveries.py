@@ -54,6 +54,7 @@ class DeliveryState:
     acked: int | None  # newest topic version the subscriber answered 2xx for
     failing_since: datetime | None
     inflight: str  # "{from}-{to}" of a POST started and not recorded, "" if none
+    created: str = ""  # the created_at of the subscription this state belongs to
 
 
 def _text(value: bytes | str | None) -> str:
@@ -155,26 +156,30 @@ async def topic_manifest(redis: Redis, keys: Keys, topic: str, version: int) -> 
 
 
 async def delivery_state(redis: Redis, keys: Keys, subscription_id: str) -> DeliveryState:
-    acked, failing, inflight = await redis.hmget(
-        keys.hub_delivery(subscription_id), ["acked", "failing_since", "inflight"]
+    acked, failing, inflight, created = await redis.hmget(
+        keys.hub_delivery(subscription_id), ["acked", "failing_since", "inflight", "created"]
     )
     return DeliveryState(
         acked=int(_text(acked)) if acked else None,
         failing_since=datetime.fromisoformat(_text(failing)) if failing else None,
         inflight=_text(inflight),
+        created=_text(created),
     )
 
 
-async def start_from(redis: Redis, keys: Keys, subscription_id: str, version: int) -> int:
+async def start_from(redis: Redis, keys: Keys, subscription_id: str, version: int, created: str) -> int:
     """The version a subscription counts from: its acknowledged one, or — before its first
     delivery — `version`, set once (the version before the first job it got: it was
-    subscribed when the job's version was made). Every later job counts from the same."""
+    subscribed when the job's version was made). Every later job counts from the same.
+    `created` (the subscription's created_at) tells this subscription's state from that
+    of an earlier one of the same (topic, callback) pair that was removed."""
     key = keys.hub_delivery(subscription_id)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hsetnx(key, "acked", str(version))
+        pipe.hsetnx(key, "created", created)
         pipe.expire(key, STATE_TTL)
         pipe.hget(key, "acked")
-        _, _, acked = await pipe.execute()
+        *_, acked = await pipe.execute()
     return int(_text(acked))
 
 

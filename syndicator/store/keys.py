@@ -306,6 +306,12 @@ class Keys:
         """One subscription's delivery lock (a token, expiring): one POST at a time, in order."""
         return f"{self.prefix}hub:dlock:{subscription_id}"
 
+    def hub_pending(self, subscription_id: str) -> str:
+        """The nonce of the latest (un)subscription request for a (topic, callback) pair
+        awaiting verification (hub/intent.py): an older request's verification, finishing
+        later, must not undo a newer one (1 day)."""
+        return f"{self.prefix}hub:pending:{subscription_id}"
+
 
 def hub_topic_key(topic: str) -> str:
     """The short key of a topic URL in `Keys.hub_topic` and `Keys.hub_topics`."""

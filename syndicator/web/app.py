@@ -5,7 +5,7 @@ request aiohttp cannot parse is a 400 and one INFO line naming the peer and the 
 not an ERROR with a traceback: a client's garbage is not our failure, and a scanner would
 otherwise write megabytes of tracebacks. Every wait on a client is bounded by
 `server.keepalive_timeout`: an idle connection, one whose headers never complete, and a
-request body (which no handler reads: we serve GETs) that never ends are all closed.
+request body that never ends are all closed (only POST /hub reads one: a small form).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from syndicator.config.reload import ConfigReloader
 from syndicator.logs import AccessLogger
 from syndicator.runtime import Runtime
-from syndicator.web import archives, variants
+from syndicator.web import archives, hub, variants
 from syndicator.web.admin import api as admin_api
 from syndicator.web.admin import dashboard
 from syndicator.web.cache import RenderCache
@@ -36,8 +36,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# We serve GETs: no request needs a body. Should a handler ever read one, aiohttp refuses
-# (413) to read more than this.
+# Only POST /hub reads a body (a form of a few URLs); aiohttp refuses (413) a longer one.
 MAX_REQUEST_BODY = 64 * 1024
 
 
@@ -105,6 +104,7 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     app.router.add_get("/feeds/{name:.+}", keep_last_good(serve_feed))
     variants.install(app)  # render cache of filtered and combined feeds
     archives.install(app)  # /archive/{slug}/{n}.{ext}: RFC 5005 archive pages
+    hub.install(app)  # POST /hub: WebSub subscriptions to our feeds
     admin_api.install(app)  # /admin/api/: the admin API, behind the admin token
     dashboard.install(app)  # /admin/: the operators' dashboard; security headers on all of /admin/
     app.on_startup.append(_start_feed_cache)

@@ -32,7 +32,7 @@ from aiohttp import web
 from lxml import etree
 
 from syndicator.errors import SyndicatorError
-from syndicator.render import feed_url
+from syndicator.render import feed_url, hub_url
 from syndicator.runtime import Runtime
 from syndicator.store.feeds import compress, load_feed
 from syndicator.store.manifests import load_manifests
@@ -238,5 +238,6 @@ async def serve_delta(
             body=bodies[coding],
             status=226,
             headers={"IM": "feed", "Vary": DELTA_VARY, "Delta-Base": base.tag},
+            hub_url=hub_url(runtime.site_url),
         ),
     )

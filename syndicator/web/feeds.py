@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from syndicator.render import feed_url
+from syndicator.render import feed_url, hub_url
 from syndicator.runtime import Runtime
 from syndicator.web.delta import serve_delta
 from syndicator.web.feedcache import FeedCache
@@ -52,6 +52,7 @@ async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: s
             self_url=feed_url(runtime.site_url, slug, fmt),
             cache_control=ttl_cache_control(feed.ttl_minutes),
             body=feed.bodies.get(coding, b""),
+            hub_url=hub_url(runtime.site_url),
         ),
     )
 

@@ -12,35 +12,27 @@ document by web/delta.py's byte-exact cut.
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import parse_qsl, unquote, urlsplit
 
-from syndicator.errors import SyndicatorError
 from syndicator.hub.views import TopicDocument
 from syndicator.render import FORMATS
 from syndicator.runtime import Runtime
 from syndicator.store.feeds import load_feed
 from syndicator.store.manifests import ManifestItem, build_manifest, load_manifests
 from syndicator.web.delta import cut_delta
-from syndicator.web.query import FeedQuery, parse_query
-from syndicator.web.target import FeedTarget, parse_target
+from syndicator.web.query import FeedQuery
+from syndicator.web.target import FeedTarget
+from syndicator.web.topics import TopicRefused, normalise_topic
 from syndicator.web.variants import read_states, render_variant
 
 
 def parse_topic(runtime: Runtime, topic: str) -> tuple[FeedTarget, FeedQuery] | None:
-    """The feed a topic URL names, or None if it is not one of ours (any more)."""
-    site = runtime.site_url
-    if not topic.startswith(site):
-        return None
-    parts = urlsplit(topic)
-    path = unquote(topic[len(site) :].split("?", 1)[0].split("#", 1)[0])
-    if not path.startswith("feeds/"):
-        return None
+    """The feed a stored topic URL names (web/topics.py reads it as the routes do), or None
+    if it is not one of ours any more (its category removed by a reload, say)."""
     try:
-        target = parse_target(runtime, path.removeprefix("feeds/"))
-        query = parse_query(parse_qsl(parts.query, keep_blank_values=True))
-    except (SyndicatorError, ValueError):
+        parsed = normalise_topic(runtime, topic)
+    except TopicRefused:
         return None
-    return target, query
+    return parsed.target, parsed.query
 
 
 class WebTopicViews:

@@ -38,6 +38,9 @@ class Representation:
     body: bytes
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    # Our WebSub hub (`render.hub_url`) for a feed that is a topic; None (archive pages):
+    # no `rel="hub"` link.
+    hub_url: str | None = None
 
 
 def ttl_cache_control(ttl_minutes: int) -> str:
@@ -45,15 +48,26 @@ def ttl_cache_control(ttl_minutes: int) -> str:
     return f"public, max-age={min(60 * ttl_minutes, 3600)}"
 
 
+def link_header(self_url: str, hub_url: str | None) -> str:
+    """`Link` with the feed's own URL and, for a topic, our hub (WebSub §4: discovery)."""
+    own = f'<{self_url}>; rel="self"'
+    return f'<{hub_url}>; rel="hub", {own}' if hub_url else own
+
+
 def common_headers(
-    validators: Validators, *, self_url: str, cache_control: str, media_type: str
+    validators: Validators,
+    *,
+    self_url: str,
+    cache_control: str,
+    media_type: str,
+    hub_url: str | None = None,
 ) -> dict[str, str]:
     """Headers a 200 and its 304 share (RFC 9110 §15.4.5: ETag, Cache-Control, Vary, …)."""
     headers = {
         "ETag": validators.etag,
         "Cache-Control": cache_control,
         "Vary": VARY,
-        "Link": f'<{self_url}>; rel="self"',
+        "Link": link_header(self_url, hub_url),
     }
     if validators.last_modified is not None:
         headers["Last-Modified"] = format_datetime(validators.last_modified, usegmt=True)
@@ -74,17 +88,24 @@ def is_not_modified(request: web.Request, validators: Validators) -> bool:
 
 
 def not_modified_response(
-    validators: Validators, *, self_url: str, cache_control: str, media_type: str
+    validators: Validators,
+    *,
+    self_url: str,
+    cache_control: str,
+    media_type: str,
+    hub_url: str | None = None,
 ) -> web.Response:
     headers = common_headers(
-        validators, self_url=self_url, cache_control=cache_control, media_type=media_type
+        validators, self_url=self_url, cache_control=cache_control, media_type=media_type, hub_url=hub_url
     )
     return web.Response(status=304, headers=headers)
 
 
 def respond(request: web.Request, rep: Representation) -> web.Response:
     """A 304 when the request's validators match, else the body (headers only for HEAD)."""
-    shared = dict(self_url=rep.self_url, cache_control=rep.cache_control, media_type=rep.media_type)
+    shared = dict(
+        self_url=rep.self_url, cache_control=rep.cache_control, media_type=rep.media_type, hub_url=rep.hub_url
+    )
     if rep.status == 200 and is_not_modified(request, rep.validators):
         return not_modified_response(rep.validators, **shared)
     headers = common_headers(rep.validators, **shared)

@@ -29,7 +29,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from syndicator.models import Article, Category
-from syndicator.render import FORMATS, FeedDocument
+from syndicator.render import FORMATS, FeedDocument, hub_url
 from syndicator.runtime import Runtime
 from syndicator.store.articles import in_feed_order, load_articles
 from syndicator.store.feeds import compress
@@ -381,10 +381,13 @@ async def serve_variant(
     key = variant_key(target, states, query)
     validators = Validators(variant_etag(key, coding), max(s.last_modified for s in states))
     url = self_url(runtime.site_url, target, query)
+    hub = hub_url(runtime.site_url)
     control = ttl_cache_control(min(s.ttl_minutes for s in states))
     media_type = FORMATS[target.fmt].media_type
     if is_not_modified(request, validators):
-        return not_modified_response(validators, self_url=url, cache_control=control, media_type=media_type)
+        return not_modified_response(
+            validators, self_url=url, cache_control=control, media_type=media_type, hub_url=hub
+        )
     if key not in variants.cache and key not in variants._pending:
         # This request would render: it counts against its client's budget and everyone's.
         refusal = over_budget(request, runtime)
@@ -403,6 +406,7 @@ async def serve_variant(
             self_url=url,
             cache_control=control,
             body=rendered.bodies[coding],
+            hub_url=hub,
         ),
     )
 

@@ -1,8 +1,8 @@
 """arq job functions on the queue: thin wrappers that turn arq's ctx into library calls.
 
 The job names arq knows them by (`ingest_source`, `ingest_page`, `full_text`,
-`reprocess_articles`, `publish_category`) are given in `settings.py`; the cron job that enqueues ingests is in
-`schedule.py`.
+`reprocess_articles`, `publish_category`, `hub_verify`, `hub_maintain`) are given in
+`settings.py`; the cron job that enqueues ingests is in `schedule.py`.
 
 Retries: a retryable fetch failure (timeout, 5xx, 429) raises arq's `Retry` with a backoff
 computed from `job_try`, honouring the upstream's Retry-After — unless that is longer than
@@ -28,15 +28,19 @@ from typing import Any
 from arq import Retry
 from redis.exceptions import RedisError
 
+from syndicator.hub.intent import Intent, VerifyRetry, verify
+from syndicator.hub.leases import maintain
 from syndicator.ingest import IngestReport, ingest_full_text, ingest_page, ingest_source, is_internal_error
 from syndicator.operate.reprocess import run_job
 from syndicator.publish import publish_category as publish
 from syndicator.redact import redact_text, redact_url
 from syndicator.runtime import Runtime
+from syndicator.store.hub import take_pending
 from syndicator.store.politeness import HostBusy
 from syndicator.store.polling import HostCoolingDown
 from syndicator.store.runs import create_run, finish_run, mark_retrying, mark_running
 from syndicator.store.sources import halted_sources
+from syndicator.web.topics import served_by
 
 log = logging.getLogger("syndicator.worker")
 
@@ -208,3 +212,30 @@ async def reprocess_job(
         try_number=int(ctx.get("job_try", 1)),
     )
     return f"{source_id}: reprocess {reprocess_id}: {run.result(()).summary()}"
+
+
+HUB_VERIFY_TRIES = 3
+
+
+async def hub_verify_job(ctx: dict[str, Any], intent: dict[str, object]) -> str:
+    """Verification of intent of one hub (un)subscription request (hub/intent.py), queued
+    by POST /hub after its 202. A callback that timed out or answered 5xx/429 is tried
+    again (30 s, 60 s …), up to HUB_VERIFY_TRIES; then the request is dropped."""
+    runtime: Runtime = ctx["runtime"]
+    request = Intent.from_args(intent)
+    job_try = int(ctx.get("job_try", 1))
+    try:
+        outcome = await verify(runtime, request, served_by(runtime))
+    except VerifyRetry as exc:
+        if job_try < HUB_VERIFY_TRIES:
+            raise Retry(defer=30.0 * 2 ** (job_try - 1)) from None
+        await take_pending(runtime.redis, runtime.keys, request.subscription_id, request.nonce)
+        outcome = f"{request.mode} {request.callback}: not verified after {job_try} tries: {exc}"
+    log.info("%s", outcome)
+    return outcome
+
+
+async def hub_maintain_job(ctx: dict[str, Any]) -> str:
+    """Once a minute: remove subscriptions whose lease ended, deny those whose topic went."""
+    runtime: Runtime = ctx["runtime"]
+    return (await maintain(runtime, served_by(runtime))).line()

@@ -28,6 +28,8 @@ from redis.exceptions import RedisError
 from syndicator.config import load_config
 from syndicator.config.changes import ConfigChange
 from syndicator.config.reload import ConfigReloader, OnApply
+from syndicator.hub.intent import VERIFY_JOB
+from syndicator.hub.leases import MAINTAIN_JOB
 from syndicator.models import Config
 from syndicator.operate.reprocess import JOB_NAME as REPROCESS_JOB
 from syndicator.publish import enqueue_publish, republish_moved
@@ -35,7 +37,15 @@ from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, wait_for_redis
 from syndicator.store.heartbeats import BEAT_INTERVAL, new_worker_id, remove_heartbeat, write_heartbeat
 from syndicator.worker.hubjobs import close_pushers, hub_functions, start_pushers
-from syndicator.worker.jobs import full_text_job, ingest_job, page_job, publish_job, reprocess_job
+from syndicator.worker.jobs import (
+    full_text_job,
+    hub_maintain_job,
+    hub_verify_job,
+    ingest_job,
+    page_job,
+    publish_job,
+    reprocess_job,
+)
 from syndicator.worker.schedule import schedule_job
 
 log = logging.getLogger("syndicator.worker")
@@ -179,6 +189,7 @@ def worker_settings(
                     max_tries=settings.max_tries,
                 ),
                 func(publish_job, name="publish_category", keep_result=0, timeout=timeout, max_tries=3),
+                func(hub_verify_job, name=VERIFY_JOB, keep_result=0, timeout=timeout, max_tries=3),
                 *hub_functions(timeout),
             ],
             "cron_jobs": [
@@ -189,7 +200,14 @@ def worker_settings(
                     run_at_startup=True,
                     unique=True,
                     timeout=min(30.0, timeout),
-                )
+                ),
+                cron(
+                    hub_maintain_job,
+                    name=f"{settings.redis_prefix}{MAINTAIN_JOB}",
+                    second={0},
+                    unique=True,
+                    timeout=timeout,
+                ),
             ],
             "redis_settings": arq_settings(redis_url),
             "queue_name": settings.queue_name,
