@@ -1,5 +1,6 @@
-"""A WebSub subscriber's callback on loopback for the hub tests: records every POST it is
-sent (headers, body, when) and answers the statuses a test scripts."""
+"""A WebSub subscriber's callback on loopback for the hub tests: confirms intent (echoes the
+challenge of a GET), records every POST it is sent (headers, body, when) and answers the
+statuses a test scripts."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class Callback:
     status: int = 200
     statuses: list[int] = field(default_factory=list)
     pushes: list[Push] = field(default_factory=list)
+    verifications: list[dict[str, str]] = field(default_factory=list)
     port: int = 0
     _runner: web.AppRunner | None = None
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -57,9 +59,15 @@ class Callback:
         self._arrived.set()
         return web.Response(status=status, text="ok" if status < 300 else "no")
 
+    async def _verify(self, request: web.Request) -> web.Response:
+        """Intent verification (WebSub §5.3): confirm by echoing the challenge."""
+        self.verifications.append(dict(request.query))
+        return web.Response(text=request.query.get("hub.challenge", ""))
+
     async def start(self) -> Callback:
         app = web.Application()
         app.router.add_route("POST", "/{tail:.*}", self._handle)
+        app.router.add_route("GET", "/{tail:.*}", self._verify)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)

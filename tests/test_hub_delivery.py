@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 import feedparser
 import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
 from arq import create_pool
 from arq.worker import create_worker
 
@@ -37,6 +39,7 @@ from syndicator.store.hub import (
     subscription_id,
 )
 from syndicator.store.hub_deliveries import delivered_by, delivery_state, latest_topic_version, mark_inflight
+from syndicator.web.app import create_app
 from syndicator.web.push import WebTopicViews
 from syndicator.worker import worker_settings
 from tests.builders import BASE_TIME, Item, items, rss, write_config
@@ -473,3 +476,39 @@ async def test_a_new_subscription_of_a_removed_pair_starts_afresh(tmp_path, upst
             await pusher.close()
         assert (outcome.kind, outcome.after, outcome.upto) == ("delivered", 3, 4)
         assert titles(w.callback.pushes[-1].body) == ["new title 4"]
+
+
+async def test_subscribe_over_http_then_a_new_item_is_pushed_signed(tmp_path, upstream, redis_url, prefix):
+    """The whole path: POST /hub, intent verified by the worker, an upstream change
+    ingested, published, fanned out and POSTed to the callback, signed with the secret the
+    subscriber gave — within 10 s of the ingest."""
+    async with (
+        world(tmp_path, upstream, redis_url, prefix) as w,
+        running_worker(w.config, redis_url) as queued,
+    ):
+        server = TestServer(create_app(queued), host="127.0.0.1")
+        await server.start_server()
+        try:
+            async with ClientSession() as http:
+                form = {
+                    "hub.mode": "subscribe",
+                    "hub.topic": w.topic(),
+                    "hub.callback": w.callback.url(),
+                    "hub.secret": "from the form",
+                }
+                async with http.post(server.make_url("/hub"), data=form) as resp:
+                    assert resp.status == 202, await resp.text()
+            sid = subscription_id(w.topic(), w.callback.url())
+            deadline = time.monotonic() + 10
+            while await load_subscription(w.runtime.redis, w.runtime.keys, sid) is None:
+                assert time.monotonic() < deadline, "not verified"
+                await asyncio.sleep(0.05)
+            assert w.callback.verifications[0]["hub.mode"] == "subscribe"
+            started = time.monotonic()
+            await w.change(newer(1), runtime=queued)
+            [push] = await w.callback.wait_for(1, within=10)
+        finally:
+            await server.close()
+        assert push.at - started < 10
+        assert verify(b"from the form", push.body, push.headers["X-Hub-Signature"])
+        assert titles(push.body) == ["new title 1"]
