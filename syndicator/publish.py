@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from arq.connections import ArqRedis
+
 from syndicator import metrics
 from syndicator.render import FORMATS, FeedDocument
 from syndicator.runtime import Runtime
@@ -192,10 +194,12 @@ async def store_rendering(
 async def request_push(runtime: Runtime, slug: str, version: int) -> None:
     """Ask a worker to push `slug`'s new version to the hub's subscribers (hub/fanout.py),
     when anyone subscribes to anything. Queued by name: publish does not import the hub.
-    Without a queue (an inline publish) nothing is pushed: deliveries are worker jobs."""
-    if runtime.queue is None or not await runtime.redis.exists(runtime.keys.hub_topics):
+    An inline publish (`syndicator ingest`) queues it too, through its own connection
+    pool: the workers deliver it (or the first one to start, if none runs now)."""
+    if not await runtime.redis.exists(runtime.keys.hub_topics):
         return
-    await runtime.queue.enqueue_job(
+    queue = runtime.queue or ArqRedis(connection_pool=runtime.redis.connection_pool)
+    await queue.enqueue_job(
         "hub_fanout",
         slug,
         version,

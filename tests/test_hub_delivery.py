@@ -512,3 +512,15 @@ async def test_subscribe_over_http_then_a_new_item_is_pushed_signed(tmp_path, up
         assert push.at - started < 10
         assert verify(b"from the form", push.body, push.headers["X-Hub-Signature"])
         assert titles(push.body) == ["new title 1"]
+
+
+async def test_an_inline_publish_is_pushed_by_the_next_worker(tmp_path, upstream, redis_url, prefix):
+    """`syndicator ingest` publishes in its own process (no queue of its own): the push is
+    queued anyway, and a worker started afterwards delivers it."""
+    async with world(tmp_path, upstream, redis_url, prefix) as w:
+        await subscribe(w.runtime, w.topic(), w.callback.url())
+        await w.change(newer(1))  # inline, as the CLI does
+        assert w.callback.pushes == []
+        async with running_worker(w.config, redis_url):
+            [push] = await w.callback.wait_for(1, within=10)
+        assert titles(push.body) == ["new title 1"]
