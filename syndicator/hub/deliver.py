@@ -23,6 +23,13 @@ a later version's delivery still carries this one's items. A subscription whose
 deliveries have failed for DROP_AFTER is removed. A callback the address guard refuses
 (a loopback or private address not in `fetch.allowed_networks`) counts as a failure and is
 not retried.
+
+Cut off: a POST is marked in flight before it starts. If no answer is recorded — its
+worker was killed, the connection dropped, it timed out — the subscriber may have taken
+it, so the next try sends that same delivery again, byte for byte (kept in Redis 2 days,
+`Keys.hub_payload`), before anything newer: a version is never carried by two different
+deliveries, and a subscriber can drop the repeat by its `X-Hub-Delivery`. (No HTTP
+sender can rule out that repeat: the 2xx may be on its way when the worker dies.)
 """
 
 from __future__ import annotations
