@@ -30,6 +30,7 @@ from tests.harness import serving
 from tests.upstream import Upstream
 
 SITE = "http://feeds.test/"
+HUB_LINK = f'<{SITE}hub>; rel="hub", '  # WebSub discovery, before rel="self"
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ async def test_combined_feed_dedupes_orders_and_labels(site):
     assert parsed.feed.title == "Tech + World"
     assert parsed.feed.language == "en"  # the first category's
     self_url = "http://feeds.test/feeds/tech+world.rss?limit=50"
-    assert headers["Link"] == f'<{self_url}>; rel="self"'
+    assert headers["Link"] == f'{HUB_LINK}<{self_url}>; rel="self"'
     assert [link.href for link in parsed.feed.links if link.rel == "self"] == [self_url]
     # Without a query: the largest items_per_feed of the two (World's default 50).
     assert len(await site.titles("/feeds/tech+world.atom")) == 9
@@ -419,7 +420,7 @@ async def test_two_web_processes_serve_identical_variants(site):
 async def test_plain_feed_is_untouched_by_variants(site):
     status, headers, _ = await site.get("/feeds/tech.rss")
     assert status == 200 and headers["ETag"].startswith('"v')
-    assert headers["Link"] == '<http://feeds.test/feeds/tech.rss>; rel="self"'
+    assert headers["Link"] == f'{HUB_LINK}<http://feeds.test/feeds/tech.rss>; rel="self"'
 
 
 # ---------------------------------------------------------------- ?own=1: a parent's own articles
@@ -506,7 +507,7 @@ async def test_own_variant_is_cached_with_its_own_etag_and_304(nested):
     status, plain, _ = await nested.get("/feeds/tech.atom")
     status, headers, body = await nested.get("/feeds/tech.atom?own=1")
     assert status == 200 and headers["ETag"] != plain["ETag"]
-    assert headers["Link"] == '<http://feeds.test/feeds/tech.atom?own=1>; rel="self"'
+    assert headers["Link"] == f'{HUB_LINK}<http://feeds.test/feeds/tech.atom?own=1>; rel="self"'
     renders = nested.renders
     status, h304, b304 = await nested.get("/feeds/tech.atom?own=1", **{"If-None-Match": headers["ETag"]})
     assert (status, b304, h304["ETag"]) == (304, b"", headers["ETag"])
