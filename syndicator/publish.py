@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from arq.connections import ArqRedis
+
 from syndicator import metrics
 from syndicator.render import FORMATS, FeedDocument
 from syndicator.runtime import Runtime
@@ -185,7 +187,25 @@ async def store_rendering(
         # What this version contains, for delta responses (RFC 3229 A-IM: feed).
         await record_version(runtime.redis, runtime.keys, slug, version, rendering.rendered)
         log.info("published %s version %d", slug, version)
+        await request_push(runtime, slug, version)
     return version
+
+
+async def request_push(runtime: Runtime, slug: str, version: int) -> None:
+    """Ask a worker to push `slug`'s new version to the hub's subscribers (hub/fanout.py),
+    when anyone subscribes to anything. Queued by name: publish does not import the hub.
+    An inline publish (`syndicator ingest`) queues it too, through its own connection
+    pool: the workers deliver it (or the first one to start, if none runs now)."""
+    if not await runtime.redis.exists(runtime.keys.hub_topics):
+        return
+    queue = runtime.queue or ArqRedis(connection_pool=runtime.redis.connection_pool)
+    await queue.enqueue_job(
+        "hub_fanout",
+        slug,
+        version,
+        _job_id=runtime.keys.job_id("hub", f"fanout:{slug}:{version}"),
+        _queue_name=runtime.config.settings.queue_name,
+    )
 
 
 async def publish_category(runtime: Runtime, slug: str, *, now: datetime | None = None) -> int | None:

@@ -295,6 +295,37 @@ class Keys:
         """Sorted set of subscription id → when its lease ends (seconds since the epoch)."""
         return f"{self.prefix}hub:expiry"
 
+    def hub_topic_version(self, topic: str) -> str:
+        """Hash of the hub's latest version of one topic: `version`, `fmt`, `media_type`,
+        `body` (the topic's document at that version) — what deliveries are cut from
+        (store/hub_deliveries.py)."""
+        return f"{self.prefix}hub:tver:{hub_topic_key(topic)}"
+
+    def hub_topic_manifests(self, topic: str) -> str:
+        """Hash of topic version → JSON manifest (item ids and digests) of its recent versions:
+        what a subscriber that acknowledged version N has already seen."""
+        return f"{self.prefix}hub:tman:{hub_topic_key(topic)}"
+
+    def hub_delivery(self, subscription_id: str) -> str:
+        """Hash of one subscription's delivery state: `acked` (the topic version it
+        acknowledged), `failing_since`, `inflight` (JSON of a POST under way)."""
+        return f"{self.prefix}hub:dstate:{subscription_id}"
+
+    def hub_delivered(self, subscription_id: str) -> str:
+        """Hash of topic version → the delivery that carried it (`{from}-{to}`): the
+        idempotency record per (subscription, version), trimmed to the newest versions."""
+        return f"{self.prefix}hub:dlog:{subscription_id}"
+
+    def hub_payload(self, topic: str, after: int, upto: int) -> str:
+        """Hash of one delivery's bytes (`body`, `media_type`) for versions (after, upto] of a
+        topic, shared by its subscribers that are equally behind, kept 2 days: a delivery
+        cut off by a crash is sent again byte for byte."""
+        return f"{self.prefix}hub:payload:{hub_topic_key(topic)}:{after}-{upto}"
+
+    def hub_delivery_lock(self, subscription_id: str) -> str:
+        """One subscription's delivery lock (a token, expiring): one POST at a time, in order."""
+        return f"{self.prefix}hub:dlock:{subscription_id}"
+
     def hub_pending(self, subscription_id: str) -> str:
         """The nonce of the latest (un)subscription request for a (topic, callback) pair
         awaiting verification (hub/intent.py): an older request's verification, finishing

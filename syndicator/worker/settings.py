@@ -37,6 +37,7 @@ from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.connection import arq_settings, wait_for_redis
 from syndicator.store.heartbeats import BEAT_INTERVAL, new_worker_id, remove_heartbeat, write_heartbeat
 from syndicator.subscriber.push import JOB_NAME as PUSH_JOB
+from syndicator.worker.hubjobs import close_pushers, hub_functions, start_pushers
 from syndicator.worker.jobs import (
     full_text_job,
     hub_maintain_job,
@@ -128,6 +129,7 @@ def worker_settings(
             own = ctx["runtime"] = Runtime.open(config, redis_url, queue=queue)
             reloader = ctx["reloader"] = ConfigReloader(own, on_apply=republisher(own))
             await reloader.start()
+        start_pushers(ctx)
         beating = ctx["beating"] = Beating(ctx["runtime"], beat_interval)
         ctx["worker_id"] = beating.worker_id
         await beating.start()
@@ -148,6 +150,7 @@ def worker_settings(
         reloader: ConfigReloader | None = ctx.get("reloader")
         if reloader is not None:
             await reloader.stop()
+        await close_pushers(ctx)
         own: Runtime | None = ctx.get("runtime") if runtime is None else None
         if own is not None:
             await own.close()
@@ -196,6 +199,7 @@ def worker_settings(
                     max_tries=settings.max_tries,
                 ),
                 func(hub_verify_job, name=VERIFY_JOB, keep_result=0, timeout=timeout, max_tries=3),
+                *hub_functions(timeout),
             ],
             "cron_jobs": [
                 cron(
@@ -222,6 +226,10 @@ def worker_settings(
             "on_job_end": on_job_end,
             "health_check_interval": 30,
             "max_jobs": 16,
+            # How long an idle worker waits before looking for jobs again (arq: 0.5 s). A
+            # hub delivery is three hops (publish, fan-out, delivery) and should reach a
+            # subscriber within a second; polling costs one Redis round trip.
+            "poll_delay": 0.1,
             "job_completion_wait": 5,
             "keep_result": 0,
         },
