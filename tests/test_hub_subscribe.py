@@ -43,7 +43,8 @@ from syndicator.store.hub import (
 )
 from syndicator.web.app import create_app
 from syndicator.web.hub import VERIFYING
-from syndicator.web.topics import served_by
+from syndicator.web.push import WebTopicViews
+from syndicator.web.topics import normalise_topic, served_by, still_served
 from syndicator.worker import worker_settings
 from syndicator.worker.jobs import hub_verify_job
 from tests.builders import write_config
@@ -498,3 +499,26 @@ def test_workers_sweep_leases_and_topics_every_minute(tmp_path, redis_url, prefi
     settings = worker_settings(hub_config(tmp_path, redis_url, prefix), redis_url)
     [sweep] = [job for job in settings.cron_jobs if job.name == f"{prefix}hub_maintain"]
     assert sweep.second == {0} and sweep.unique
+
+
+async def test_topics_naming_a_renamed_category_follow_its_alias(tmp_path, redis, redis_url, prefix) -> None:
+    """`tech` renamed `technology` (`aliases = ["tech"]`): a new subscription to the old URL
+    is stored under the new one, and one stored under the old URL before the rename is
+    still served and is pushed the renamed category's items (not denied)."""
+    categories = [
+        {"slug": "technology", "title": "Technology", "aliases": ["tech"]},
+        {"slug": "world", "title": "World"},
+    ]
+    config = write_config(
+        tmp_path, redis_url=redis_url, prefix=prefix, sources=[], categories=categories, extra_server=LOOPBACK
+    )
+    runtime = Runtime.open(config, redis_url)
+    try:
+        assert normalise_topic(runtime, TECH).url == f"{SITE}feeds/technology.rss"
+        combined = normalise_topic(runtime, f"{SITE}feeds/tech+world.atom?q=Rust").url
+        assert combined.startswith(f"{SITE}feeds/technology+world.atom?")
+        assert still_served(runtime, TECH) is None
+        assert WebTopicViews().slugs_of(runtime, TECH) == ("technology",)
+        assert still_served(runtime, f"{SITE}feeds/gone.rss") is not None  # no alias: denied
+    finally:
+        await runtime.close()
