@@ -42,6 +42,7 @@ from syndicator.runtime import Runtime
 from syndicator.store.codec import article_from_json
 from syndicator.store.keys import Keys
 from syndicator.store.schema import store_version
+from syndicator.worker import worker_settings
 from tests.builders import BASE_TIME, Item, atom, json_feed, rss, toml_value
 from tests.harness import fetch_all_feeds
 from tests.processes import REPO, clean_environment, store_environment
@@ -118,6 +119,12 @@ class World:
             if slug == "all" or any(c == slug or c.startswith(slug + "/") for c in cats)
         ]
         return sorted(found, key=lambda i: i.published, reverse=True)
+
+
+def in_progress_lock(config: Config, redis_url: str) -> float:
+    """Seconds a killed worker's job stays locked (arq: the longest function timeout + 10)."""
+    functions = worker_settings(config, redis_url).functions
+    return max(f.timeout_s or config.settings.job_timeout for f in functions) + 10
 
 
 def campaign_config(tmp_path: Path, upstream, redis_url: str, prefix: str) -> Config:
@@ -299,9 +306,10 @@ async def test_kill_minus_nine_at_random_points_loses_and_doubles_nothing(
     runtime = Runtime.open(config, redis_url)
     final_started = time.time()
     worker = await start_worker(config, redis_url, prefix, logs / "worker-final.log")
-    # A killed worker's jobs are locked until their in-progress keys expire (job timeout +
-    # 10 s); then they must run again and the worker go quiet, none stuck for longer.
-    bound = JOB_TIMEOUT + 10 + FINAL_SLACK
+    # A killed worker's jobs are locked until their in-progress keys expire: arq gives every
+    # job the longest timeout of any function (the hub's delivery chunks') + 10 s. Then they
+    # must run again and the worker go quiet, none stuck for longer.
+    bound = in_progress_lock(config, redis_url) + FINAL_SLACK
     try:
         while True:  # Redis is polled: nothing signals that the store is quiet
             why = await leftovers(redis, config, runtime, final_started)
