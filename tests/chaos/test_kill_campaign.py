@@ -214,8 +214,11 @@ async def mark_all_due(redis, config: Config) -> None:
     await redis.zadd(f"{config.settings.redis_prefix}due", dict.fromkeys(SOURCES, 0))
 
 
+CRON_JOBS = ("schedule_due", "hub_maintain")  # the worker's cron jobs (worker/settings.py)
+
+
 def is_cron(key: bytes, prefix: str) -> bool:
-    return f"{prefix}schedule_due:".encode() in key
+    return any(f"{prefix}{name}:".encode() in key for name in CRON_JOBS)
 
 
 async def leftovers(redis, config: Config, runtime: Runtime, started: float) -> list[str]:

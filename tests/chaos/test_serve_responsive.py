@@ -83,7 +83,12 @@ def test_healthz_answers_within_2_s_while_hostile_feeds_are_parsed(
             return store.hgetall(f"{prefix}source:{source}")
 
         assert b"ok" in state("author").get(b"last_status", b""), (state("author"), log.read_text())
-        assert b"longer than 3 s" in state("many").get(b"last_error", b""), (state("many"), log.read_text())
+        # The hostile parse is stopped after 3 s of its own time; on a busy machine its niced
+        # child waits for the CPU too, which is not counted (up to 3x in wall time).
+        stopped_by = time.monotonic() + 3 * 3.0 + 5
+        while b"longer than 3 s" not in state("many").get(b"last_error", b""):
+            assert time.monotonic() < stopped_by, (state("many"), log.read_text())
+            time.sleep(0.2)
         print(f"/healthz: {len(waits)} probes, slowest {max(waits) * 1000:.0f} ms")
     finally:
         process.terminate()
