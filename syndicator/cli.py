@@ -28,7 +28,7 @@ from arq.worker import create_worker
 from redis.exceptions import RedisError
 
 from syndicator import cli_operate, cli_sources, logs
-from syndicator.cli_extract import ExtractCommandError, render, run_extract
+from syndicator.cli_extract import ExtractCommandError, render, render_explain, run_explain, run_extract
 from syndicator.config import ConfigError, check_config, load_config, locate_config
 from syndicator.config.reload import ConfigReloader
 from syndicator.embedded import EmbeddedRedis, EmbeddedRedisError
@@ -334,6 +334,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--source", help="apply this source's rules, time zone and category map")
     p.add_argument("--timezone", help="zone for dates written without one (default: the source's)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="say why: the blocks considered for the body, their scores, why one won; title and date sources",
+    )
     p.add_argument("--config")
     p = sub.add_parser("migrate", help="upgrade the store to this version's layout (idempotent, resumable)")
     p.add_argument("--config")
@@ -418,6 +423,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _extract(args: argparse.Namespace, config: Config) -> int:
+    if args.explain:
+        try:
+            found, categories, explanation = run_explain(
+                args.target, url=args.url, source_id=args.source, config=config, timezone=args.timezone
+            )
+        except ExtractCommandError as exc:
+            print(f"extract: {exc}", file=sys.stderr)
+            return 1
+        print(render_explain(found, categories, explanation, as_json_output=args.json))
+        return 0 if found is not None else 1
     try:
         page, categories = run_extract(
             args.target, url=args.url, source_id=args.source, config=config, timezone=args.timezone

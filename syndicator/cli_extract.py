@@ -1,13 +1,14 @@
 """`syndicator extract URL|FILE`: show what extraction reads off a page, without storing it.
 
 The operator's tool for writing and checking site rules: with `--source ID` it applies that
-source's rules, time zone and category map, exactly as the page jobs would.
+source's rules, time zone and category map, exactly as the page jobs would. `--explain`
+says why: the blocks considered for the body, their scores and the reason one won, and
+where the title and date came from (syndicator/extract/explain.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,15 @@ from typing import Any
 
 from syndicator.errors import SyndicatorError
 from syndicator.extract import ExtractError, extract_article
+from syndicator.extract.body import BodyError
+from syndicator.extract.explain import (
+    Explanation,
+    explain_page,
+    explanation_json,
+    explanation_text,
+    json_text,
+    printable,
+)
 from syndicator.fetch import Fetcher, FetchError
 from syndicator.models import Config, ExtractedArticle, FetchLimits, Source, Validators
 from syndicator.normalise.categories import map_categories
@@ -47,16 +57,10 @@ def _read(target: str, url: str | None) -> tuple[bytes, str, str | None]:
 ZONE_BY_LANGUAGE = {"zh": "Asia/Shanghai"}
 
 
-def run_extract(
-    target: str,
-    *,
-    url: str | None,
-    source_id: str | None,
-    config: Config | None,
-    timezone: str | None = None,
-    now: datetime | None = None,
-) -> tuple[ExtractedArticle, tuple[str, ...]]:
-    """The extracted page and the categories the source's map gives it."""
+def _load(
+    target: str, url: str | None, source_id: str | None, config: Config | None
+) -> tuple[Source, bytes, str, str | None]:
+    """The source whose rules apply, and the page: its bytes, URL and content type."""
     if source_id is not None:
         if config is None or source_id not in config.sources:
             known = ", ".join(config.sources) if config else "none"
@@ -67,10 +71,21 @@ def run_extract(
     if target.startswith(("http://", "https://")):
         limits = config.fetch if config else FetchLimits()
         body, final_url, content_type = asyncio.run(_fetch(target, source, limits))
-        page_url = url or final_url
-    else:
-        body, page_url, content_type = _read(target, url)
+        return source, body, url or final_url, content_type
+    body, page_url, content_type = _read(target, url)
+    return source, body, page_url, content_type
 
+
+def _extract_loaded(
+    source: Source,
+    body: bytes,
+    page_url: str,
+    content_type: str | None,
+    *,
+    source_id: str | None,
+    timezone: str | None,
+    now: datetime | None,
+) -> tuple[ExtractedArticle, tuple[str, ...]]:
     def extract(zone: str) -> ExtractedArticle:
         try:
             return extract_article(
@@ -91,6 +106,60 @@ def run_extract(
         page = extract(guessed)
     categories, _mapped = map_categories(page.category_path, source)
     return page, categories
+
+
+def run_extract(
+    target: str,
+    *,
+    url: str | None,
+    source_id: str | None,
+    config: Config | None,
+    timezone: str | None = None,
+    now: datetime | None = None,
+) -> tuple[ExtractedArticle, tuple[str, ...]]:
+    """The extracted page and the categories the source's map gives it."""
+    source, body, page_url, content_type = _load(target, url, source_id, config)
+    return _extract_loaded(
+        source, body, page_url, content_type, source_id=source_id, timezone=timezone, now=now
+    )
+
+
+def run_explain(
+    target: str,
+    *,
+    url: str | None,
+    source_id: str | None,
+    config: Config | None,
+    timezone: str | None = None,
+    now: datetime | None = None,
+) -> tuple[ExtractedArticle | None, tuple[str, ...], Explanation]:
+    """`run_extract`, and why: the page (None when it has no article) with its explanation.
+
+    A page without an article is what an operator most needs explained, so extraction's
+    error does not stop the explanation; only a page that is no HTML at all does."""
+    source, body, page_url, content_type = _load(target, url, source_id, config)
+    page: ExtractedArticle | None = None
+    categories: tuple[str, ...] = ()
+    error = None
+    try:
+        page, categories = _extract_loaded(
+            source, body, page_url, content_type, source_id=source_id, timezone=timezone, now=now
+        )
+    except ExtractCommandError as exc:
+        error = str(exc)
+    try:
+        explanation = explain_page(
+            body,
+            page_url,
+            content_type=content_type,
+            rules=source.rules,
+            encoding=source.encoding,
+            article=page,
+            error=error,
+        )
+    except (ExtractError, BodyError, ValueError) as exc:
+        raise ExtractCommandError(error or f"{page_url}: no article: {exc}") from None
+    return page, categories, explanation
 
 
 def as_json(page: ExtractedArticle, categories: tuple[str, ...]) -> dict[str, Any]:
@@ -138,10 +207,29 @@ def as_text(page: ExtractedArticle, categories: tuple[str, ...]) -> str:
         *(f"  [image] {img.src}" + (f" — {img.caption}" if img.caption else "") for img in page.images),
         *(f"warning: {w}" for w in page.warnings),
     ]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # page text must not drive the terminal
 
 
 def render(page: ExtractedArticle, categories: tuple[str, ...], *, as_json_output: bool) -> str:
     if as_json_output:
-        return json.dumps(as_json(page, categories), ensure_ascii=False, indent=1)
+        return json_text(as_json(page, categories))
     return as_text(page, categories)
+
+
+def render_explain(
+    page: ExtractedArticle | None,
+    categories: tuple[str, ...],
+    explanation: Explanation,
+    *,
+    as_json_output: bool,
+) -> str:
+    """`--explain`: the explanation alone as text; as JSON, the usual object with the
+    explanation under "explain" (without an article: its URL, the error and "explain")."""
+    if as_json_output:
+        found = (
+            as_json(page, categories)
+            if page is not None
+            else {"url": explanation.url, "error": explanation.error}
+        )
+        return json_text(found | {"explain": explanation_json(explanation)})
+    return explanation_text(explanation)

@@ -239,10 +239,28 @@ def _body_text(el: lxml.html.HtmlElement, base_url: str) -> int:
     return sum(len(b) for b in blocks if isinstance(b, str) and len(b) >= 25)
 
 
-def _choose(
-    candidates: list[tuple[str, lxml.html.HtmlElement]], base_url: str
-) -> tuple[str, lxml.html.HtmlElement]:
-    """The smallest candidate that still holds (nearly) all of the body text.
+@dataclass(frozen=True)
+class Candidate:
+    """A block considered for the body: who proposed it, and the element (in the cut copy)."""
+
+    name: str  # "rule", "trafilatura", "density"
+    element: lxml.html.HtmlElement
+
+
+@dataclass(frozen=True)
+class BodyChoice:
+    """What the body step weighed and decided: `extract_body` returns its `body`, and
+    `syndicator extract --explain` prints the rest, so the two cannot disagree."""
+
+    clean: lxml.html.HtmlElement  # the page with its chrome cut (what the candidates live in)
+    candidates: tuple[Candidate, ...]
+    chosen: Candidate | None
+    reason: str  # why the chosen one won, or why there is no body
+    body: Body | None  # None when there is no body; `reason` says why
+
+
+def _choose(candidates: list[Candidate], base_url: str) -> tuple[Candidate, str]:
+    """The smallest candidate that still holds (nearly) all of the body text, and why.
 
     trafilatura's container is the deepest element around the paragraphs it kept; when it
     kept chrome too (table layouts) that is the whole page, and the density container
@@ -250,29 +268,38 @@ def _choose(
     body split over two blocks), trafilatura's is the body.
     """
     if len(candidates) == 1:
-        return candidates[0]
-    (_, first), (_, second) = candidates
-    if first is second:
-        return candidates[0]
-    size_first, size_second = _body_text(first, base_url), _body_text(second, base_url)
-    if second in set(first.iterdescendants()):
-        return candidates[1] if size_second >= 0.8 * size_first else candidates[0]
-    if first in set(second.iterdescendants()):
-        return candidates[0] if size_first >= 0.8 * size_second else candidates[1]
-    return candidates[1] if size_second > 1.25 * size_first + 50 else candidates[0]
+        return candidates[0], f"the only candidate: {candidates[0].name} (the other method found no block)"
+    first, second = candidates
+    if first.element is second.element:
+        return first, "trafilatura and density chose the same element"
+    size_first, size_second = _body_text(first.element, base_url), _body_text(second.element, base_url)
+    sizes = f"paragraph text: trafilatura {size_first}, density {size_second} characters"
+    if second.element in set(first.element.iterdescendants()):
+        if size_second >= 0.8 * size_first:
+            return second, f"density's block lies inside trafilatura's and holds >= 80% of its text ({sizes})"
+        return first, f"density's block lies inside trafilatura's but holds < 80% of its text ({sizes})"
+    if first.element in set(second.element.iterdescendants()):
+        if size_first >= 0.8 * size_second:
+            return first, f"trafilatura's block lies inside density's and holds >= 80% of its text ({sizes})"
+        return second, f"trafilatura's block lies inside density's but holds < 80% of its text ({sizes})"
+    if size_second > 1.25 * size_first + 50:
+        return second, f"separate blocks; density's holds more than 1.25 x trafilatura's + 50 ({sizes})"
+    return first, f"separate blocks; density's does not hold more than 1.25 x trafilatura's + 50 ({sizes})"
 
 
-def extract_body(
+def choose_body(
     tree: lxml.html.HtmlElement, base_url: str, *, rules: SiteRules = NO_RULES, title: str = ""
-) -> Body:
-    """Paragraphs and images of the article in `tree` (which is not modified)."""
+) -> BodyChoice:
+    """The candidate body blocks of `tree` (not modified), the one chosen, why, and its body."""
     clean = strip_chrome(tree, rules)
     if rules.body:
         matches = _select(clean, rules.body)
         if matches:
-            return Body(_assemble(_walk(matches[0], base_url), title), "rule")
+            rule = Candidate("rule", matches[0])
+            body = Body(_assemble(_walk(matches[0], base_url), title), "rule")
+            return BodyChoice(clean, (rule,), rule, f"the source's body rule {rules.body!r} matched", body)
 
-    candidates: list[tuple[str, lxml.html.HtmlElement]] = []
+    candidates: list[Candidate] = []
     # Furniture lines trafilatura keeps (原标题：…, 责任编辑：…) sit below the body in the
     # page's footer block; they must not pull the located container out to that block.
     located = [
@@ -280,18 +307,29 @@ def extract_body(
     ]
     anchor = trafilatura_container(clean, located)
     if anchor is not None:
-        candidates.append(("trafilatura", anchor))
+        candidates.append(Candidate("trafilatura", anchor))
     dense = density_container(clean)
     if dense is not None:
-        candidates.append(("density", dense))
+        candidates.append(Candidate("density", dense))
     if not candidates:
-        raise BodyError("no article body found: the page has no paragraph text")
+        return BodyChoice(clean, (), None, "no article body found: the page has no paragraph text", None)
 
-    name, container = _choose(candidates, base_url)
-    blocks = _assemble(_walk(container, base_url), title)
-    if not any(isinstance(b, str) for b in blocks) and not any(isinstance(b, PageImage) for b in blocks):
-        raise BodyError("no article body found: the candidate container holds no text")
-    return Body(blocks, name)
+    chosen, reason = _choose(candidates, base_url)
+    blocks = _assemble(_walk(chosen.element, base_url), title)
+    if not blocks:
+        reason = "no article body found: the candidate container holds no text"
+        return BodyChoice(clean, tuple(candidates), chosen, reason, None)
+    return BodyChoice(clean, tuple(candidates), chosen, reason, Body(blocks, chosen.name))
+
+
+def extract_body(
+    tree: lxml.html.HtmlElement, base_url: str, *, rules: SiteRules = NO_RULES, title: str = ""
+) -> Body:
+    """Paragraphs and images of the article in `tree` (which is not modified)."""
+    choice = choose_body(tree, base_url, rules=rules, title=title)
+    if choice.body is None:
+        raise BodyError(choice.reason)
+    return choice.body
 
 
 def body_html(blocks: tuple[Block, ...]) -> str:

@@ -10,6 +10,8 @@ Choosing between them needs the body read from each, which body.py does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import lxml.etree
 import lxml.html
 
@@ -34,9 +36,33 @@ def _link_density(el: lxml.html.HtmlElement) -> float:
     return linked / total
 
 
-def density_container(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The element whose paragraphs carry the most unlinked text (class hints help)."""
-    scores: dict[lxml.html.HtmlElement, float] = {}
+@dataclass(frozen=True)
+class DensityScore:
+    """One element's density score and the features behind it (what `--explain` shows)."""
+
+    raw: float  # unlinked paragraph text credited to it (its own, plus half its children's)
+    hinted: bool  # content/article/正文-like class or id, or <article>/<main>: × 1.25
+    furniture: bool  # a chrome token (footer, sidebar…) survived in its class or id: × 0.5
+    link_density: float  # linked share of its text: × (1 − 0.7 × link density)
+
+    @property
+    def score(self) -> float:
+        bonus = (
+            (1.25 if self.hinted else 1.0)
+            * (0.5 if self.furniture else 1.0)
+            * (1.0 - 0.7 * self.link_density)
+        )
+        return self.raw * bonus
+
+
+def density_scores(tree: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, DensityScore]:
+    """Every element credited with paragraph text, with its density score's features.
+
+    The element whose paragraphs carry the most unlinked text wins (class hints help);
+    `density_container` takes the best, and `--explain` shows the runners-up, from the same
+    scores, so what it prints is what extraction weighed.
+    """
+    raw: dict[lxml.html.HtmlElement, float] = {}
     for p in tree.iter("p", "br", "div", "td", "pre", "blockquote"):
         if p.tag in ("div", "td"):
             own = "".join([p.text or ""] + [c.tail or "" for c in p])
@@ -52,19 +78,25 @@ def density_container(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | No
         for share, node in ((1.0, parent), (0.5, parent.getparent() if parent is not None else None)):
             if node is None or not isinstance(node.tag, str):
                 continue
-            scores[node] = scores.get(node, 0.0) + weight * share
-    if not scores:
-        return None
+            raw[node] = raw.get(node, 0.0) + weight * share
 
-    def bonus(node: lxml.html.HtmlElement) -> float:
+    def features(node: lxml.html.HtmlElement, value: float) -> DensityScore:
         tokens = _tokens(node)
         hinted = bool(tokens & _CONTENT_TOKENS) or node.tag in ("article", "main")
         # "footer-bottom-text" survives chrome removal (its "text" token), but it is still a
         # footer: a short article must not lose to the site's legal blurb.
         furniture = bool(tokens & _CHROME_TOKENS)
-        return (1.25 if hinted else 1.0) * (0.5 if furniture else 1.0) * (1.0 - 0.7 * _link_density(node))
+        return DensityScore(value, hinted, furniture, _link_density(node))
 
-    return max(scores, key=lambda node: scores[node] * bonus(node))
+    return {node: features(node, value) for node, value in raw.items()}
+
+
+def density_container(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The element whose paragraphs carry the most unlinked text (class hints help)."""
+    scores = density_scores(tree)
+    if not scores:
+        return None
+    return max(scores, key=lambda node: scores[node].score)
 
 
 def _trafilatura_paragraphs(tree: lxml.html.HtmlElement) -> list[tuple[str, bool]]:
