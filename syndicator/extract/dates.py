@@ -470,6 +470,8 @@ def _in_link_list(el: HtmlElement) -> bool:
 
 def _heading_like(el: HtmlElement) -> bool:
     """An <h1>–<h3>, or in old table layouts a bold or large-font headline-sized line."""
+    if el.tag not in ("h1", "h2", "h3", "b", "strong", "font"):
+        return False
     text = squash(el.text_content())
     if not text or in_excluded(el):
         return False
