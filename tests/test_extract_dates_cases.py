@@ -79,6 +79,10 @@ def info(line: str) -> str:
             "Zuletzt aktualisiert am 7. August 2009 · Veröffentlicht am 6. August 2009",
             "2009-08-06T00:00:00+02:00",
         ),
+        (
+            "Dieses Thema im Forum „Recht und Gesellschaft“ wurde erstellt von Anna, 17. März 2020.",
+            "2020-03-17T00:00:00+01:00",
+        ),
     ],
 )
 def test_european_date_lines(line, expected):
@@ -115,6 +119,20 @@ def test_the_dateline_skips_a_lead_paragraph_with_a_story_date():
     )
     found, _, _ = page_date(parse_html(html), URL, timezone="Asia/Shanghai", rules=SiteRules(), now=NOW)
     assert found is None
+
+
+def test_a_dateline_with_the_authors_link_is_no_related_list_entry():
+    html = (
+        "<html><head><title>Forum</title></head><body><h3>Refinance thread</h3>"
+        "<p>by <a href='/u/61729'>AZAttorney11</a> » Sun Sep 01, 2019 8:05 pm</p>"
+        "<div>"
+        + "There are many reasons to refinance a mortgage when rates fall this far. " * 3
+        + "</div></body></html>"
+    )
+    found, precision, where = page_date(parse_html(html), URL, timezone="UTC", rules=SiteRules(), now=NOW)
+    assert (found.isoformat() if found else None, precision, where) == (
+        "2019-09-01T20:05:00+00:00", "datetime", "dateline",
+    )  # fmt: skip
 
 
 def test_markup_only_htmldate_evidence_when_our_rules_find_nothing():

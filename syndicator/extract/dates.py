@@ -114,7 +114,7 @@ _PUBLISHED_LABEL = re.compile(
 # Words of an info line (as opposed to a short lead paragraph that mentions a date).
 _INFO_WORDS = re.compile(
     r"日期|时间|来源|作者|编辑|记者|发布|发表|点击|阅读|浏览|访问|字号|Posted|Published|Updated|By\s|Source"
-    r"|Veröffentlicht|Aktualisiert|Erschienen|Stand\b|Datum|Uhr\b",
+    r"|Veröffentlicht|Aktualisiert|Erschienen|Erstellt|Stand\b|Datum|Uhr\b",
     re.I,
 )
 _UPDATED_LABEL = re.compile(
@@ -462,9 +462,13 @@ def _metadata_year(tree: HtmlElement, objects: list[dict]) -> int | None:
 
 
 def _in_link_list(el: HtmlElement) -> bool:
-    """`el` links a headline, or its box lists several: an entry of a related/latest list."""
+    """`el` is mostly a headline link, or its box lists several: an entry of a related list.
+
+    A byline's short author link ("by <a>AZAttorney11</a> » Sun Sep 01, 2019") does not count.
+    """
     parent = el.getparent()
-    headline_link = any(len(squash(a.text_content())) >= 8 for a in el.iter("a"))
+    line = len(squash(el.text_content()))
+    headline_link = any((n := len(squash(a.text_content()))) >= 8 and n * 2 > line for a in el.iter("a"))
     return headline_link or _link_list(el) or (parent is not None and _link_list(parent))
 
 
