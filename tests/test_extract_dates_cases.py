@@ -39,6 +39,7 @@ def dated(name: str, tz: str) -> tuple[str | None, str | None, str | None]:
         ("zh-h2-dateline.html", "Asia/Shanghai", ("2022-02-13T09:57:00+08:00", "datetime", "dateline")),
         ("zh-table-dateline.html", "Asia/Shanghai", ("2003-05-29T00:00:00+08:00", "date", "dateline")),
         ("zh-deep-dateline.html", "Asia/Shanghai", ("2003-05-29T09:30:00+08:00", "datetime", "dateline")),
+        ("en-blog-postmetadata.html", "UTC", ("2020-07-23T01:42:00+00:00", "datetime", "info-line")),
     ],
 )
 def test_each_case_page_yields_its_date(name, tz, expected):

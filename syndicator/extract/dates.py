@@ -120,6 +120,11 @@ _INFO_WORDS = re.compile(
 _UPDATED_LABEL = re.compile(
     r"(?:更新|修改|最后修改)(?:时间|日期)?|Updated|Modified|Aktualisiert|Geändert|Zuletzt|Stand\b", re.I
 )
+# "This entry was posted on Thursday, July 23rd, 2020", "Veröffentlicht am 6. August 2009".
+_LABELLED_WORDS = re.compile(
+    r"\b(?:posted|published|veröffentlicht|erschienen|erstellt)\s+(?:on|am|at)?\s*(?:[^\W\d_]+,\s*)?", re.I
+)
+_LABELLED_LINE = 320  # a blog's post-metadata sentence runs longer than a CMS info line
 _LABEL_REACH = 24  # how far before a date its label may stand ("Zuletzt aktualisiert am ")
 
 # Day-first and spelled-month dates (German, English): `6. August 2009`, `06.08.2009`.
@@ -399,21 +404,35 @@ def _short_info_elements(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
 
 
 def _labelled_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | None:
-    """A full date right after a publication label (发布时间：…) in a short line outside lists.
+    """A full date right after a publication label (发布时间：…, "posted on") in a short line
+    outside lists.
 
-    Some CMSs print the info line under the body rather than under the headline; the label
-    makes it as trustworthy there as anywhere.
+    Some CMSs print the info line under the body rather than under the headline (a blog's
+    "This entry was posted on Thursday, July 23rd, 2020 at 1:42 am and is filed under …");
+    the label makes it as trustworthy there as anywhere. Comments sit in excluded boxes.
     """
     texts = element_texts(tree)
     for el in tree.iter("p", "div", "span", "td", "em", "i", "small", "font"):
         text = texts[el]
-        if not _LABELLED_FULL.search(text) or len(squash(text)) > _SHORT_LINE:
+        chinese = _LABELLED_FULL.search(text) is not None
+        if not chinese and not _LABELLED_WORDS.search(text):
             continue
-        if not outside_boxes(el) or _link_list(el):
+        if len(squash(text)) > (_SHORT_LINE if chinese else _LABELLED_LINE):
             continue
+        if not outside_boxes(el) or (chinese and _link_list(el)):
+            continue  # (a post-metadata sentence links its categories and feed: no list)
         for label in _LABELLED_FULL.finditer(text):
             match = _FULL.match(text, label.end())
             found = _build(match.groupdict(), int(match["y"]), zone) if match else None
+            if found and _plausible(found[0], now):
+                return found
+        for label in _LABELLED_WORDS.finditer(text):
+            rest = text[label.end() :]
+            match = _FULL.match(rest)
+            fields = (
+                match.groupdict() if match else next((f for at, _, f in _day_first(rest) if at == 0), None)
+            )
+            found = _build(fields, int(fields["y"] or 0), zone) if fields else None
             if found and _plausible(found[0], now):
                 return found
     return None
