@@ -412,10 +412,14 @@ def _labelled_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | 
     the label makes it as trustworthy there as anywhere. Comments sit in excluded boxes.
     """
     texts = element_texts(tree)
+    whole = texts.get(tree) or tree.text_content()
+    has_words = _LABELLED_WORDS.search(whole) is not None
+    if not has_words and not _LABELLED_FULL.search(whole):
+        return None  # one scan of the page spares one per element
     for el in tree.iter("p", "div", "span", "td", "em", "i", "small", "font"):
         text = texts[el]
         chinese = _LABELLED_FULL.search(text) is not None
-        if not chinese and not _LABELLED_WORDS.search(text):
+        if not chinese and not (has_words and _LABELLED_WORDS.search(text)):
             continue
         if len(squash(text)) > (_SHORT_LINE if chinese else _LABELLED_LINE):
             continue
