@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,37 @@ def run_explain(
     return page, categories, explanation
 
 
+def published_as_given(page: ExtractedArticle) -> datetime | None:
+    """The page's date in the offset the page itself stated, else in the source's zone.
+
+    `published` is in the source's zone (the zone storage reads naive dates in); a page that
+    writes `2022-05-07T20:06-05:00` should be shown as that, not as 05-08 in UTC.
+    """
+    if page.published is None or page.published_offset is None:
+        return page.published
+    return page.published.astimezone(timezone(page.published_offset))
+
+
+def _offset_text(offset: timedelta | None) -> str | None:
+    if offset is None:
+        return None
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _offset_from(page: ExtractedArticle) -> str | None:
+    """Whose offset `published` is shown in: the page's, or the zone assumed for it."""
+    if page.published is None:
+        return None
+    if page.published_offset is not None:
+        return "page"
+    zone = getattr(page.published.tzinfo, "key", None) or str(page.published.tzinfo)
+    return f"zone {zone} (assumed: the page states no offset)"
+
+
 def as_json(page: ExtractedArticle, categories: tuple[str, ...]) -> dict[str, Any]:
+    given = published_as_given(page)
     return {
         "url": page.url,
         "title": page.title,
@@ -170,9 +200,13 @@ def as_json(page: ExtractedArticle, categories: tuple[str, ...]) -> dict[str, An
         "categories": list(categories),
         "source": page.source,
         "author": page.author,
-        "published": page.published.isoformat() if page.published else None,
-        "published_date": page.published.date().isoformat() if page.published else None,
+        "published": given.isoformat() if given else None,
+        "published_date": given.date().isoformat() if given else None,
         "published_precision": page.published_precision,
+        "published_offset": _offset_text(given.utcoffset()) if given else None,
+        "published_offset_from": _offset_from(page),
+        # Storage converts to UTC (feeds, ordering); the fields above keep the page's offset.
+        "published_utc": page.published.astimezone(UTC).isoformat() if page.published else None,
         "date_source": page.date_source,
         "language": page.language,
         "summary": page.summary,
@@ -185,11 +219,14 @@ def as_json(page: ExtractedArticle, categories: tuple[str, ...]) -> dict[str, An
 
 
 def as_text(page: ExtractedArticle, categories: tuple[str, ...]) -> str:
+    given = published_as_given(page)
     date = (
-        f"{page.published.isoformat()} ({page.published_precision}, from {page.date_source})"
-        if (page.published)
+        f"{given.isoformat()} ({page.published_precision}, from {page.date_source})"
+        if given
         else "none found (first-seen time will be used)"
     )
+    if given and page.published_offset is not None:
+        date += f"; offset as the page states it, stored as {given.astimezone(UTC).isoformat()}"
     lines = [
         f"url:        {page.url}",
         f"title:      {page.title}",

@@ -467,6 +467,9 @@ class ExtractedArticle:
     summary: str
     date_source: str | None = None  # where the date came from: "meta", "json-ld", "info-line", "url", …
     warnings: tuple[str, ...] = ()
+    # The UTC offset the page itself stated for `published` (`…T20:06-05:00`); None when it gave
+    # a local time or a day and the source's zone was assumed. Displays show the page's offset.
+    published_offset: timedelta | None = None
 
 
 HASH_VERSION = 2

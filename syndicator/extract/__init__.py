@@ -21,7 +21,7 @@ from .body import NO_RULES, BodyError, body_html, extract_body
 from .breadcrumb import breadcrumb_path
 from .byline import byline
 from .canonical import canonical_page_url
-from .dates import page_date
+from .dates import find_page_date
 from .decode import decode_page
 from .document import parse_html
 from .jsonld import json_ld_objects
@@ -111,10 +111,10 @@ def extract_article(
 
     canonical = canonical_page_url(tree, url)
     moment = now or datetime.now(UTC)
-    published, precision, date_source = page_date(tree, canonical, timezone=timezone, rules=rules, now=moment)
-    if published is None and canonical != url:
-        published, precision, date_source = page_date(tree, url, timezone=timezone, rules=rules, now=moment)
-    if published is None:
+    finding = find_page_date(tree, canonical, timezone=timezone, rules=rules, now=moment)
+    if finding is None and canonical != url:
+        finding = find_page_date(tree, url, timezone=timezone, rules=rules, now=moment)
+    if finding is None:
         warnings.append("no trustworthy publication date on the page")
     source, author = byline(tree)
 
@@ -124,14 +124,15 @@ def extract_article(
         category_path=breadcrumb_path(tree, rules=rules),
         source=source,
         author=author,
-        published=published,
-        published_precision=precision,
+        published=finding.when if finding else None,
+        published_precision=finding.precision if finding else None,
         language=detect_language(tree, plain),
         paragraphs=paragraphs,
         images=body.images,
         content_html=sanitise_html(body_html(body.blocks), base),
         text=plain,
         summary=summarise(plain),
-        date_source=date_source,
+        date_source=finding.source if finding else None,
         warnings=tuple(warnings),
+        published_offset=finding.offset if finding else None,
     )

@@ -11,18 +11,32 @@ A month-day without a year (`发布时间：10-08 12:00`) takes its year from th
 dated evidence — the URL, or any date metadata, update times included: they are read for
 the year only, never as the date — else from `now`, a year back if that would be ahead.
 
+European pages write the day first: `6. August 2009`, `06.08.2009, 14:30 Uhr`,
+`6 August 2009`; English ones also `August 6, 2009`. Dotted numeric dates are read day
+first (no locale writes month.day.year with dots); slashed ones (`08/06/2009`) are not read
+at all, since they are ambiguous between US and European order.
+
+When our own rules find nothing, htmldate (trafilatura's date library) is asked about the
+page's <meta> tags alone: it knows more meta names than we list, and shown nothing else it
+cannot take a sidebar's, a comment's or a copyright line's date.
+
 Dates are returned aware in the source's zone. Whether the evidence had a time of day is
-kept as the precision: a date alone is midnight local with precision "date".
+kept as the precision: a date alone is midnight local with precision "date". When the page
+itself states a UTC offset (`2022-05-07T20:06-05:00`), `find_page_date` also returns that
+offset, so a display can show the time as the page gives it; only storage converts.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import htmldate
+import lxml.html
 from lxml.html import HtmlElement
 
 from syndicator.errors import SyndicatorError
@@ -31,8 +45,10 @@ from syndicator.normalise import parse_date
 
 from .byline import (
     INFO_CLASS,
+    _body_start,
     element_text,
     element_texts,
+    headline,
     in_excluded,
     info_lines,
     outside_boxes,
@@ -62,6 +78,7 @@ _META_NAMES = (
     "publishdate", "publish-date", "publish_date", "publication_date", "datepublished",
     "dc.date", "dc.date.issued", "dcterms.date", "dcterms.issued", "dcterms.created",
     "sailthru.date", "parsely-pub-date", "article.published", "published_time", "weibo:article:create_at",
+    "dc.date.created", "citation_publication_date", "citation_date", "date",
 )  # fmt: skip
 _ARTICLE_TYPES = frozenset(
     {"Article", "NewsArticle", "BlogPosting", "Report", "ReportageNewsArticle", "AnalysisNewsArticle",
@@ -91,14 +108,58 @@ _PIECE = 16  # a piece of a date split across elements: "2019", "09/07", "19:02"
 _RELATIVE = re.compile(r"(?:\d{1,2}\s*(?:分钟|小时|天)前|刚刚|今天|昨天|前天)(?:\s*\d{1,2}:\d{2})?")
 # Labels of the publication time, preferred over other dates in the same line (更新时间).
 _PUBLISHED_LABEL = re.compile(
-    r"(?:发布|发表|上传|创建|录入)?(?:时间|日期)|发布于|Published|Posted|Date", re.I
+    r"(?:发布|发表|上传|创建|录入)?(?:时间|日期)|发布于|Published|Posted|Date|Datum|Veröffentlicht|Erschienen|Erstellt",
+    re.I,
 )
 # Words of an info line (as opposed to a short lead paragraph that mentions a date).
 _INFO_WORDS = re.compile(
-    r"日期|时间|来源|作者|编辑|记者|发布|发表|点击|阅读|浏览|访问|字号|Posted|Published|Updated|By\s|Source",
+    r"日期|时间|来源|作者|编辑|记者|发布|发表|点击|阅读|浏览|访问|字号|Posted|Published|Updated|By\s|Source"
+    r"|Veröffentlicht|Aktualisiert|Erschienen|Erstellt|Stand\b|Datum|Uhr\b",
     re.I,
 )
-_UPDATED_LABEL = re.compile(r"(?:更新|修改|最后修改)(?:时间|日期)?|Updated|Modified", re.I)
+_UPDATED_LABEL = re.compile(
+    r"(?:更新|修改|最后修改)(?:时间|日期)?|Updated|Modified|Aktualisiert|Geändert|Zuletzt|Stand\b", re.I
+)
+# "This entry was posted on Thursday, July 23rd, 2020", "Veröffentlicht am 6. August 2009".
+_LABELLED_WORDS = re.compile(
+    r"\b(?:posted|published|veröffentlicht|erschienen|erstellt)\s+(?:on|am|at)?\s*(?:[^\W\d_]+,\s*)?", re.I
+)
+_LABELLED_LINE = 320  # a blog's post-metadata sentence runs longer than a CMS info line
+_LABEL_REACH = 24  # how far before a date its label may stand ("Zuletzt aktualisiert am ")
+
+# Day-first and spelled-month dates (German, English): `6. August 2009`, `06.08.2009`.
+_MONTHS = {
+    "januar": 1, "jänner": 1, "january": 1, "jan": 1, "februar": 2, "february": 2, "feb": 2,
+    "märz": 3, "maerz": 3, "march": 3, "mär": 3, "mrz": 3, "mar": 3, "april": 4, "apr": 4,
+    "mai": 5, "may": 5, "juni": 6, "june": 6, "jun": 6, "juli": 7, "july": 7, "jul": 7,
+    "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9, "oktober": 10, "october": 10,
+    "okt": 10, "oct": 10, "november": 11, "nov": 11, "dezember": 12, "december": 12, "dez": 12, "dec": 12,
+}  # fmt: skip
+_MONTH_NAME = "|".join(sorted(_MONTHS, key=len, reverse=True))
+# A time after a European date: `14:30`, `14:30 Uhr`, `14.30 Uhr`, `2:30 pm`.
+_EU_TIME = (
+    r"(?:\s*(?:,|\||-|–|um|at|\bden\b)?\s*(?P<h>\d{1,2})(?P<hsep>[:.])(?P<mi>\d{2})"
+    r"(?::(?P<s>\d{2}))?(?P<uhr>\s*Uhr\b)?(?:\s*(?P<ampm>[ap]\.?m\b\.?))?"
+    r"(?:\s*(?P<z>Z\b|(?:GMT|UTC)(?:\s?[+-]\d{2}:?\d{2})?|[+-]\d{2}:?\d{2}))?)?"
+)
+_DAY_FIRST = (
+    re.compile(
+        rf"(?<![\d.])(?P<d>\d{{1,2}})\.\s?(?P<mo>\d{{1,2}})\.\s?(?P<y>(?:19|20)\d{{2}})(?![\d])(?!\.\d){_EU_TIME}",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"(?<![\d.])(?P<d>\d{{1,2}})\.?\s*(?P<mname>{_MONTH_NAME})\.?,?\s+(?P<y>(?:19|20)\d{{2}})(?!\d){_EU_TIME}",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"(?<![\w])(?P<mname>{_MONTH_NAME})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d{{2}})(?!\d)"
+        rf"{_EU_TIME}",
+        re.IGNORECASE,
+    ),
+)
+_DATELINE_LINES = 6  # the dateline is among the first few lines under the headline
+_DATELINE_CHARS = 80
+_PROSE = re.compile(r"[，。！？；]")  # sentence punctuation: a lead paragraph, not a dateline
 # Dates in URL paths: /20231123/, t20231123_1.html, /2023/11/23/, /2023-11-23/, /2023/1123/.
 _URL_PATTERNS = (
     re.compile(r"(?<![0-9])(?P<y>(?:19|20)\d{2})(?P<mo>\d{2})(?P<d>\d{2})(?![0-9])"),
@@ -124,7 +185,11 @@ def _offset(text: str) -> tzinfo:
 
 
 def _build(fields: dict[str, str | None], year: int, zone: ZoneInfo) -> Found | None:
-    """An aware datetime in `zone` from regex fields; None for impossible values."""
+    """An aware datetime from regex fields; None for impossible values.
+
+    In `zone` unless the fields carry the page's own offset: then in that offset, so the
+    caller can tell (`_stated_offset`) and show the time as the page gave it.
+    """
     try:
         day = date(year, int(fields["mo"] or 0), int(fields["d"] or 0))
         if fields.get("h") is None:
@@ -134,7 +199,41 @@ def _build(fields: dict[str, str | None], year: int, zone: ZoneInfo) -> Found | 
         when = datetime(day.year, day.month, day.day, hour, minute, min(second, 59), tzinfo=given)
     except ValueError:
         return None
-    return when.astimezone(zone), "datetime"
+    return when, "datetime"
+
+
+def _stated_offset(when: datetime) -> timedelta | None:
+    """The UTC offset the page stated for `when`: set only when `_build` kept a fixed offset."""
+    return when.utcoffset() if isinstance(when.tzinfo, timezone) else None
+
+
+def _day_first(text: str) -> list[tuple[int, int, dict[str, str | None]]]:
+    """(start, end, fields) of each European/English spelled or dotted date in `text`.
+
+    Fields are those of `_FULL` (month as a number, 24-hour time), for `_build`.
+    """
+    found = []
+    for pattern in _DAY_FIRST:
+        for match in pattern.finditer(text):
+            fields: dict[str, str | None] = dict(match.groupdict())
+            if fields.get("mname"):
+                fields["mo"] = str(_MONTHS[(fields["mname"] or "").lower()])
+            if fields.get("h") is not None:
+                hour = int(fields["h"] or 0)
+                ampm = (fields.get("ampm") or "").lower()
+                if fields.get("hsep") == "." and not fields.get("uhr"):
+                    fields["h"] = fields["mi"] = fields["s"] = None  # "6.8.2009 14.30" is no clear time
+                elif ampm.startswith("p") and hour < 12:
+                    fields["h"] = str(hour + 12)
+                elif ampm.startswith("a") and hour == 12:
+                    fields["h"] = "0"
+            zone_text = (fields.get("z") or "").upper()
+            if fields.get("h") is None or not zone_text:
+                fields["z"] = None  # no time, or no offset: read in the source's zone
+            elif zone_text in ("GMT", "UTC"):
+                fields["z"] = "Z"
+            found.append((match.start(), match.end(), fields))
+    return found
 
 
 def _plausible(when: datetime, now: datetime) -> bool:
@@ -146,8 +245,12 @@ def parse_value(raw: str, zone: ZoneInfo, now: datetime) -> Found | None:
     text = squash(raw)
     if not text:
         return None
+    # A European date read whole; trailing words (`… 14:30 PDT`) are left to the general parser.
+    european = [f for start, end, f in _day_first(text) if not re.search(r"[^\W\d_]", text[end:])]
     if match := _FULL.search(text):
         result = _build(match.groupdict(), int(match["y"]), zone)
+    elif european:
+        result = _build(european[0], int(european[0]["y"] or 0), zone)
     elif re.fullmatch(r"\d{10}(?:\d{3})?", text):  # epoch seconds/milliseconds
         seconds = int(text[:10])
         result = datetime.fromtimestamp(seconds, zone), "datetime"
@@ -245,35 +348,40 @@ def _joined_pieces(el: HtmlElement) -> str | None:
 
 def _info_line(text: str, zone: ZoneInfo, now: datetime, year: int | None) -> Found | None:
     """The publication date in one info-block line; a labelled published date wins."""
-    found: list[tuple[int, Found]] = []
+    found: list[tuple[int, int, Found]] = []  # (start, end, date)
     for match in _FULL.finditer(text):
         if result := _build(match.groupdict(), int(match["y"]), zone):
-            found.append((match.start(), result))
+            found.append((match.start(), match.end(), result))
+    for start, end, fields in _day_first(text):
+        if result := _build(fields, int(fields["y"] or 0), zone):
+            found.append((start, end, result))
     for match in _NO_YEAR.finditer(text):
         if year is not None and (result := _build(match.groupdict(), year, zone)):
-            found.append((match.start(), result))
+            found.append((match.start(), match.end(), result))
     for match in _LABELLED_MONTH_DAY.finditer(text):
         if result := _month_day(match, year, zone, now):
-            found.append((match.start("md"), result))
+            found.append((match.start("md"), match.end(), result))
     for match in _RELATIVE.finditer(text):
         if parsed := parse_date(match[0], zone.key, now=now):
             precision: Precision = "datetime" if re.search(r"\d+\s*(?:分钟|小时)前|:", match[0]) else "date"
             local = parsed.astimezone(zone)
             if precision == "date":
                 local = local.replace(hour=0, minute=0, second=0, microsecond=0)
-            found.append((match.start(), (local, precision)))
-    found = [(pos, r) for pos, r in found if _plausible(r[0], now)]
+            found.append((match.start(), match.end(), (local, precision)))
+    found = [item for item in found if _plausible(item[2][0], now)]
     if not found:
         return None
 
-    def rank(item: tuple[int, Found]) -> tuple[int, int]:
-        before = text[max(0, item[0] - 12) : item[0]]
+    def rank(item: tuple[int, int, Found]) -> tuple[int, int]:
+        # A date's label stands close before it, after the previous date ("Zuletzt aktualisiert am ").
+        previous_end = max((end for start, end, _ in found if end <= item[0]), default=0)
+        before = text[max(previous_end, item[0] - _LABEL_REACH) : item[0]]
         label = 0 if _PUBLISHED_LABEL.search(before) and not _UPDATED_LABEL.search(before) else 1
         if _UPDATED_LABEL.search(before):
             label = 2
         return label, item[0]
 
-    return min(found, key=rank)[1]
+    return min(found, key=rank)[2]
 
 
 def _link_list(el: HtmlElement) -> bool:
@@ -296,21 +404,39 @@ def _short_info_elements(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
 
 
 def _labelled_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | None:
-    """A full date right after a publication label (发布时间：…) in a short line outside lists.
+    """A full date right after a publication label (发布时间：…, "posted on") in a short line
+    outside lists.
 
-    Some CMSs print the info line under the body rather than under the headline; the label
-    makes it as trustworthy there as anywhere.
+    Some CMSs print the info line under the body rather than under the headline (a blog's
+    "This entry was posted on Thursday, July 23rd, 2020 at 1:42 am and is filed under …");
+    the label makes it as trustworthy there as anywhere. Comments sit in excluded boxes.
     """
     texts = element_texts(tree)
+    whole = texts.get(tree) or tree.text_content()
+    has_words = _LABELLED_WORDS.search(whole) is not None
+    if not has_words and not _LABELLED_FULL.search(whole):
+        return None  # one scan of the page spares one per element
     for el in tree.iter("p", "div", "span", "td", "em", "i", "small", "font"):
         text = texts[el]
-        if not _LABELLED_FULL.search(text) or len(squash(text)) > _SHORT_LINE:
+        chinese = _LABELLED_FULL.search(text) is not None
+        if not chinese and not (has_words and _LABELLED_WORDS.search(text)):
             continue
-        if not outside_boxes(el) or _link_list(el):
+        if len(squash(text)) > (_SHORT_LINE if chinese else _LABELLED_LINE):
             continue
+        if not outside_boxes(el) or (chinese and _link_list(el)):
+            continue  # (a post-metadata sentence links its categories and feed: no list)
         for label in _LABELLED_FULL.finditer(text):
             match = _FULL.match(text, label.end())
             found = _build(match.groupdict(), int(match["y"]), zone) if match else None
+            if found and _plausible(found[0], now):
+                return found
+        for label in _LABELLED_WORDS.finditer(text):
+            rest = text[label.end() :]
+            match = _FULL.match(rest)
+            fields = (
+                match.groupdict() if match else next((f for at, _, f in _day_first(rest) if at == 0), None)
+            )
+            found = _build(fields, int(fields["y"] or 0), zone) if fields else None
             if found and _plausible(found[0], now):
                 return found
     return None
@@ -358,17 +484,175 @@ def _metadata_year(tree: HtmlElement, objects: list[dict]) -> int | None:
     return None
 
 
-def page_date(tree: HtmlElement, url: str, *, timezone: str, rules: SiteRules, now: datetime) -> PageDate:
-    """(when, precision, where-from) of the page's publication, or (None, None, None).
+def _in_link_list(el: HtmlElement) -> bool:
+    """`el` is mostly a headline link, or its box lists several: an entry of a related list.
 
-    `when` is aware in `timezone`; where-from is "rule", "meta", "json-ld", "time-element",
-    "info-line" or "url". Raises DateRuleError for an unknown zone or a bad rules.date selector.
+    A byline's short author link ("by <a>AZAttorney11</a> » Sun Sep 01, 2019") does not count.
+    """
+    parent = el.getparent()
+    line = len(squash(el.text_content()))
+    headline_link = any((n := len(squash(a.text_content()))) >= 8 and n * 2 > line for a in el.iter("a"))
+    return headline_link or _link_list(el) or (parent is not None and _link_list(parent))
+
+
+def _heading_like(el: HtmlElement) -> bool:
+    """An <h1>–<h3>, or in old table layouts a bold or large-font headline-sized line."""
+    if el.tag not in ("h1", "h2", "h3", "b", "strong", "font"):
+        return False
+    text = squash(el.text_content())
+    if not text or in_excluded(el):
+        return False
+    if el.tag in ("h1", "h2", "h3"):
+        return True
+    size = (el.get("size") or "").strip().lstrip("+")
+    big_font = el.tag == "font" and size.isdigit() and int(size) >= 4
+    return (el.tag in ("b", "strong") or big_font) and 6 <= len(text) <= _DATELINE_CHARS
+
+
+def _dateline(tree: HtmlElement, zone: ZoneInfo, now: datetime, year: int | None) -> Found | None:
+    """A short dated line among the first lines under the article's heading, before its body.
+
+    Portal pages print `2022-02-13 09:57 光明网` or `2003-5-29` under an <h2>/<td> headline
+    in a plain element: no info class, no label, and not always the headline's sibling (a
+    logo <h1> or a table layout hides it from `info_lines`). The heading nearest the body is
+    the article's own; the lines above it (a masthead's "today is …") are never read, nor
+    the body, lists or sidebars.
+    """
+    order = {el: i for i, el in enumerate(tree.iter()) if isinstance(el.tag, str)}
+    start = _body_start(order)
+    headings = [el for el, pos in order.items() if pos < start and _heading_like(el)]
+    anchor = headings[-1] if headings else headline(tree)
+    if anchor is None or anchor not in order or order[anchor] >= start:
+        return None
+    inside = {id(el) for el in anchor.iter()}
+    lines = 0
+    for el, pos in order.items():
+        if pos <= order[anchor] or id(el) in inside:
+            continue
+        if pos >= start or lines >= _DATELINE_LINES:
+            break
+        if el.tag in ("script", "style", "noscript", "template") or any(
+            isinstance(c.tag, str) and c.tag in ("p", "div", "table", "tr", "td", "ul", "ol", "li", "section")
+            for c in el
+        ):
+            continue  # a container: its lines are read one by one
+        text = element_text(el)
+        short = squash(text)
+        if not short:
+            continue
+        lines += 1
+        inside.update(id(child) for child in el.iterdescendants())  # read as one line
+        if len(short) > _DATELINE_CHARS or in_excluded(el) or not outside_boxes(el) or _in_link_list(el):
+            continue
+        if _PROSE.search(text) or not (
+            _LEADING_DATE.match(text) or _INFO_WORDS.search(text) or len(short) <= 40
+        ):
+            continue  # a short lead paragraph ("2003年5月20日，记者…"): its dates are the story's
+        if found := _info_line(text, zone, now, year):
+            return found
+    return None
+
+
+_UPDATE_META = re.compile(r"modif|updat|lastmod|last-mod|revis|expir|review", re.I)
+
+
+def _meta_only(tree: HtmlElement) -> HtmlElement:
+    """A document of the page's <meta> tags alone, update/modified times left out.
+
+    htmldate, even without its extensive search, reads sidebars, related lists, comments,
+    copyright lines and the <title> — the other dates a page is full of. Its value to us is
+    the meta names it knows and we do not list; given only those, it can guess nothing else.
+    """
+    head = lxml.html.Element("head")
+    for meta in tree.iter("meta"):
+        key = " ".join(meta.get(k) or "" for k in ("name", "property", "itemprop", "http-equiv"))
+        if meta.get("content") and key.strip() and not _UPDATE_META.search(key):
+            head.append(lxml.html.Element("meta", {k: v for k, v in meta.attrib.items()}))
+    root = lxml.html.Element("html")
+    root.append(head)
+    root.append(lxml.html.Element("body"))
+    return root
+
+
+def _markup_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | None:
+    """htmldate's reading of the page's publication meta tags, as a day.
+
+    Asked only when our own evidence finds nothing, and shown only the meta tags (see
+    `_meta_only`). htmldate's `max_date` keeps it from the future.
+    """
+    try:
+        day = htmldate.find_date(
+            _meta_only(tree),
+            extensive_search=False,
+            original_date=True,
+            outputformat="%Y-%m-%d",
+            min_date="1990-01-01",
+            max_date=(now + timedelta(days=1)).strftime("%Y-%m-%d"),
+        )
+    except Exception:  # a third-party reader's failure is no date, not a crash
+        return None
+    if not day:
+        return None
+    parsed = date.fromisoformat(day)
+    when = datetime(parsed.year, parsed.month, parsed.day, tzinfo=zone)
+    return (when, "date") if _plausible(when, now) else None
+
+
+@dataclass(frozen=True, slots=True)
+class DateFinding:
+    """A page's publication date: `when` in the source's zone, and the page's own offset.
+
+    `offset` is the UTC offset the page stated (`…T20:06-05:00` → -5 h), None when the page
+    gave a local time or a day only and the source's zone was assumed. Displays show
+    `when.astimezone(timezone(offset))` — the time as the page gives it; storage uses UTC.
+    """
+
+    when: datetime
+    precision: Precision
+    source: str
+    offset: timedelta | None = None
+
+    @property
+    def as_given(self) -> datetime:
+        """The instant in the page's own offset when it stated one, else in the source's zone."""
+        return self.when if self.offset is None else self.when.astimezone(timezone(self.offset))
+
+
+def find_page_date(
+    tree: HtmlElement, url: str, *, timezone: str, rules: SiteRules, now: datetime
+) -> DateFinding | None:
+    """The page's publication date with where it came from and the offset the page stated.
+
+    Where-from is "rule", "meta", "json-ld", "time-element", "info-line", "dateline", "url"
+    or "htmldate". Raises DateRuleError for an unknown zone or a bad rules.date selector.
     """
     zone = _zone(timezone)
     if now.tzinfo is None:
         raise DateRuleError(f"`now` must be timezone-aware, got {now!r}")
+    found = _find(tree, url, zone, rules, now)
+    if found is None:
+        return None
+    (when, precision), where = found
+    return DateFinding(when.astimezone(zone), precision, where, _stated_offset(when))
+
+
+def page_date(tree: HtmlElement, url: str, *, timezone: str, rules: SiteRules, now: datetime) -> PageDate:
+    """(when, precision, where-from) of the page's publication, or (None, None, None).
+
+    `when` is aware in `timezone`; see `find_page_date` for the sources and the offset.
+    """
+    finding = find_page_date(tree, url, timezone=timezone, rules=rules, now=now)
+    if finding is None:
+        return None, None, None
+    return finding.when, finding.precision, finding.source
+
+
+def _find(
+    tree: HtmlElement, url: str, zone: ZoneInfo, rules: SiteRules, now: datetime
+) -> tuple[Found, str] | None:
+    """The best evidence in order of trust; dates in the page's own offset when it gave one."""
     if rules.date and (found := _rule(tree, rules.date, zone, now)):
-        return found[0], found[1], "rule"
+        return found, "rule"
     objects = json_ld_objects(tree)
     info = info_lines(tree)
     for where, finder in (
@@ -377,8 +661,7 @@ def page_date(tree: HtmlElement, url: str, *, timezone: str, rules: SiteRules, n
         ("time-element", lambda: _time_element(tree, info, zone, now)),
     ):
         if found := finder():
-            found = _refine(found, info + _short_info_elements(tree), zone, now)
-            return found[0], found[1], where
+            return _refine(found, info + _short_info_elements(tree), zone, now), where
     url_day = _url_date(url)
     year = url_day.year if url_day else _metadata_year(tree, objects)
     for el, text in info:
@@ -392,15 +675,18 @@ def page_date(tree: HtmlElement, url: str, *, timezone: str, rules: SiteRules, n
         if not meta_like and len(squash(text)) > 40:
             continue  # a short lead paragraph right under the headline: its dates are the story's
         if found := _info_line(text, zone, now, year):
-            return found[0], found[1], "info-line"
+            return found, "info-line"
         joined = _joined_pieces(el)
         if joined and (found := _info_line(joined, zone, now, year)):
-            return found[0], found[1], "info-line"
+            return found, "info-line"
     if found := _labelled_date(tree, zone, now):
-        return found[0], found[1], "info-line"
+        return found, "info-line"
+    if found := _dateline(tree, zone, now, year):
+        return found, "dateline"
     if url_day is not None:
         when = datetime(url_day.year, url_day.month, url_day.day, tzinfo=zone)
         if _plausible(when, now):
-            found = _refine((when, "date"), info + _short_info_elements(tree), zone, now)
-            return found[0], found[1], "url"
-    return None, None, None
+            return _refine((when, "date"), info + _short_info_elements(tree), zone, now), "url"
+    if found := _markup_date(tree, zone, now):
+        return found, "htmldate"
+    return None
