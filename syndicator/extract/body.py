@@ -420,6 +420,8 @@ def extract_body(
 
 
 _LEAD_MAX_BLOCKS = 3
+# A slideshow's counter opening its caption: "1 of 4.", "2 von 9", "3/12", "第1张".
+_SLIDE = re.compile(r"^(?:\d{1,3}\s*(?:of|von|de|di|/)\s*\d{1,3}\b|第\s*\d{1,3}\s*张)", re.IGNORECASE)
 
 
 def _lead(
@@ -461,12 +463,26 @@ def _lead(
             between.append(el)
     known = {b for b in blocks if isinstance(b, str)}
     lead: list[Block] = []
+    after_image = False  # the standfirst sits above the lead picture; what follows it is caption
     for el in between:
+        # A second headline (a kicker, a dek set as <h2>) is no paragraph; a block named for
+        # captions, or text after a picture, describes the picture (a slideshow's caption).
+        if el.tag in ("h1", "h2", "h3", "h4", "h5", "h6") or _caption_classed(el):
+            continue
         for item in _walk_one(el, base_url):
-            if not isinstance(item, _Text) or item.text in known or item.linked > 0.2:
+            if isinstance(item, PageImage):
+                after_image = True
+                continue
+            if item.text in known or item.linked > 0.2 or after_image or item.caption_class:
                 continue
             text = item.text
-            if _short(text) or len(text) < 50 or _is_call_line(text) or _is_info_line(text):
+            if (
+                _short(text)
+                or len(text) < 50
+                or _is_call_line(text)
+                or _is_info_line(text)
+                or _SLIDE.match(text)
+            ):
                 continue
             if _FURNITURE_LINE.match(text) or _CHROME_LABEL.match(text) or _PROMO_LINE.match(text):
                 continue
