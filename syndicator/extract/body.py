@@ -58,6 +58,19 @@ _CALL_LINE = re.compile(
     re.IGNORECASE,
 )
 _CALL_MAX = 160
+_CALL_KEYS = (
+    "pdf",
+    "app",
+    "newsletter",
+    "follow",
+    "folgen",
+    "suivez",
+    "síguenos",
+    "下载",
+    "关注",
+    "订阅",
+    "客户端",
+)
 # The site's legal and service links, the footer line ("IMPRESSUM | DATENSCHUTZ | KONTAKT").
 _SITE_LINK = re.compile(
     r"(?:impressum|datenschutz(?:erkl[äa]rung)?|kontakt|agb|nutzungsbedingungen|barrierefreiheit|cookies?"
@@ -268,7 +281,10 @@ def _short(text: str) -> bool:
 
 def _is_call_line(text: str) -> bool:
     """A short call to action ("Download our app", "Sign up for our newsletter", "… as PDF")."""
-    return len(text) <= _CALL_MAX and bool(_CALL_LINE.search(text))
+    if len(text) > _CALL_MAX:
+        return False
+    low = text.lower()  # substring tests first: the regex's lookaheads are slow on every line
+    return any(key in low for key in _CALL_KEYS) and bool(_CALL_LINE.search(text))
 
 
 def _is_site_links(text: str) -> bool:
