@@ -94,3 +94,13 @@ def test_empty_result_always_has_a_reason(html: str) -> None:
 def test_page_with_text_gives_a_body(html: str) -> None:
     body = extract_body(parse_html(html), BASE)
     assert PROSE in " ".join(body.paragraphs)
+
+
+def test_unclosed_nav_around_the_article_keeps_the_article() -> None:
+    """A <nav> left open swallows the page when parsed; the article inside it is not chrome."""
+    html = (
+        "<html><body><nav><ul><li><a href='/'>Home</a></li><li><a href='/news'>News</a></li></ul>"
+        "<div class='breadcrumb'><a href='/'>Home</a> &gt; <a href='/news'>News</a>"
+        f"<article><section class='content'>{f'<p>{PROSE}</p>' * 8}</section></article></body></html>"
+    )
+    assert PROSE in extract_article(html, BASE).text
