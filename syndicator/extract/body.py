@@ -3,7 +3,11 @@
 The data flow: chrome.py cuts site chrome from a copy of the tree; the container is the
 source's `rules.body` selector, or else the better of container.py's trafilatura-located
 and density-scored candidates; this module walks that container into blocks (paragraphs,
-images, captions joined to their images, furniture lines dropped) and renders them as HTML.
+images, captions joined to their images, furniture lines dropped, a data table's rows read as
+lines) and renders them as HTML. General rules, in several languages, clean the ends: calls to
+action ("download our app", newsletter, "as PDF") and the footer's legal-link line are dropped,
+the tail of other stories after a label such as "Mehr zum Thema" or "From the archive" is cut,
+and a lead paragraph between the headline and the container is put back in front.
 `strip_chrome`, `density_container`, `trafilatura_container` and `BodyError` are
 re-exported here so callers need only this module.
 """
@@ -41,6 +45,57 @@ _PROMO_LINE = re.compile(
     r"|(?:[【\[]\d{1,3}[】\]]\s*){2,}"
     r"|(?=.*(?:上一页|下一页))(?:上一页|下一页|首页|尾页|末页|\d{1,3}|[\s/|])+)$"
 )
+# Calls to action a CMS puts between or after the article's paragraphs: download the app, the
+# PDF, subscribe to the newsletter, follow us, scan the code. Short lines only (_CALL_MAX).
+_CALL_LINE = re.compile(
+    r"(?=.*\bpdf\b)(?=.*(?:download|herunterlad|speichern|save|t[ée]l[ée]charg|descarg|scaric|下载|下載))"
+    r"|(?=.*\bapps?\b)"
+    r"(?=.*(?:download|herunterlad|laden sie|holen sie|install|get (?:the|our)|t[ée]l[ée]charg|descarg))"
+    r"|(?=.*newsletter)"
+    r"(?=.*(?:abonn|anmeld|bestell|registr|sign up|signup|subscribe|inscri|suscr|iscriviti|订阅))"
+    r"|^(?:folgen sie uns|follow us|suivez-nous|síguenos)\b"
+    r"|下载.{0,6}(?:客户端|app)|(?:客户端|app)下载|扫码(?:下载|关注)|关注.{0,8}公众号|订阅.{0,6}(?:邮件|电子报)",
+    re.IGNORECASE,
+)
+_CALL_MAX = 160
+_CALL_KEYS = (
+    "pdf",
+    "app",
+    "newsletter",
+    "follow",
+    "folgen",
+    "suivez",
+    "síguenos",
+    "下载",
+    "关注",
+    "订阅",
+    "客户端",
+)
+# The site's legal and service links, the footer line ("IMPRESSUM | DATENSCHUTZ | KONTAKT").
+_SITE_LINK = re.compile(
+    r"(?:impressum|datenschutz(?:erkl[äa]rung)?|kontakt|agb|nutzungsbedingungen|barrierefreiheit|cookies?"
+    r"|cookie[- ](?:einstellungen|settings|policy)|imprint|privacy(?: policy| notice)?"
+    r"|terms(?: of (?:use|service))?"
+    r"|terms & conditions|contact(?: us)?|about(?: us)?|accessibility|site ?map|advertise|mentions l[ée]gales"
+    r"|confidentialit[ée]|aviso legal|pol[íi]tica de privacidad|contacto"
+    r"|关于我们|联系我们|网站地图|隐私政策|法律声明"
+    r"|免责声明|广告服务|加入我们|网站声明)",
+    re.IGNORECASE,
+)
+_LINK_SEPARATOR = re.compile(r"\s*[|·•]\s*")
+# A heading that opens the tail of other stories: topic teasers, "read also", look-back lists.
+_TAIL_LABEL = re.compile(
+    r"^(?:mehr zu(?:m| diesem) thema|zum thema|weitere (?:artikel|meldungen|nachrichten|beitr[äa]ge)"
+    r"|lesen sie (?:auch|mehr)|auch interessant|das k[öo]nnte sie (?:auch )?interessieren|r[üu]ckblick"
+    r"|aus dem archiv|themen|schlagw[öo]rter|more (?:on|about) (?:this|the) (?:topic|story|subject)"
+    r"|more from [^.]{1,30}|related(?: coverage| content| topics| reading)?|see also|also read|read also"
+    r"|read next|further reading|topics|tags|from the archive|in case you missed it|you might also like"
+    r"|recommended(?: for you)?|[àa] lire aussi|lire aussi|sur le m[êe]me sujet|voir aussi|lea tambi[ée]n"
+    r"|le puede interesar|te puede interesar|noticias relacionadas|leggi anche|往期回顾|往期精彩|往期推荐"
+    r"|精彩回顾|相关专题|相关话题|更多阅读|热门话题)(?:\s*[:：|]\s*.{0,50})?$",
+    re.IGNORECASE,
+)
+_TAIL_LABEL_MAX = 60
 _INFO_LABEL = re.compile(
     r"(?:日期|时间|发布|来源|作者|编辑|点击|浏览|阅读|阅读量|字号|Posted|By|Source)\s*[:：]", re.IGNORECASE
 )
@@ -78,6 +133,7 @@ class _Text:
     centered: bool  # centred: a caption only when short
     after_image_in_block: bool = False
     orphan_caption: bool = False  # in a <figcaption> or a block named caption/credit
+    linked: float = 0.0  # share of the line's characters inside links
 
 
 Block = str | PageImage
@@ -119,10 +175,12 @@ class _Walker:
         self.buffer: list[str] = []
         self.block: lxml.html.HtmlElement | None = None
         self.image_in_block = False
+        self.link_chars = 0  # characters of link text in the buffer
 
     def flush(self) -> None:
         text = _SPACE.sub("", collapse_whitespace("".join(self.buffer)))
         self.buffer = []
+        linked, self.link_chars = self.link_chars, 0
         if text:
             block = self.block
             classed = block is not None and _caption_classed(block)
@@ -131,7 +189,8 @@ class _Walker:
                 block.tag == "figcaption"
                 or any(n in (block.get("class") or "").lower() for n in _CAPTION_NAMES)
             )
-            self.out.append(_Text(text, classed, centered, self.image_in_block, named))
+            share = min(1.0, linked / len(text))
+            self.out.append(_Text(text, classed, centered, self.image_in_block, named, share))
 
     def walk(self, el: lxml.html.HtmlElement) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
@@ -146,6 +205,9 @@ class _Walker:
         elif tag == "figure":
             self.flush()
             self._figure(el)
+        elif tag == "tr" and _data_row(el):
+            self.flush()
+            self._row(el)
         elif tag in _BLOCK_TAGS:
             self.flush()
             outer, outer_image = self.block, self.image_in_block
@@ -157,12 +219,22 @@ class _Walker:
             self.flush()
             self.block, self.image_in_block = outer, outer_image
         else:
+            if tag == "a":
+                self.link_chars += len(collapse_whitespace(el.text_content()))
             if el.text and tag:
                 self.buffer.append(el.text)
             for child in el:
                 self.walk(child)
         if el.tail:
             self.buffer.append(el.tail)
+
+    def _row(self, row: lxml.html.HtmlElement) -> None:
+        """A data table's row as one line, its cells in order: `06:45 | North Quay | 07:30`."""
+        cells = [collapse_whitespace(c.text_content()) for c in row if c.tag in ("td", "th")]
+        text = " | ".join(c for c in cells if c)
+        if text:
+            linked = sum(len(collapse_whitespace(a.text_content())) for a in row.iter("a"))
+            self.out.append(_Text(text, False, False, linked=min(1.0, linked / len(text))))
 
     def _figure(self, figure: lxml.html.HtmlElement) -> None:
         caption_el = figure.find(".//figcaption")
@@ -175,6 +247,22 @@ class _Walker:
                 first = False
         # A figure whose image is gone (a pixel, a video) leaves nothing: its caption
         # describes what is not there, so it is no paragraph.
+
+
+_ROW_CELL_MAX = 120  # characters of a data table's cell; longer ones are layout cells
+_NOT_IN_DATA_ROW = ("p", "div", "br", "table", "ul", "ol", "img", "h1", "h2", "h3", "h4", "blockquote")
+
+
+def _data_row(row: lxml.html.HtmlElement) -> bool:
+    """True for a row of a data table (short cells, no blocks), as opposed to page layout.
+
+    A layout table's cells hold the article's paragraphs, <br> runs and the navigation, each
+    to be read on its own; a data table's cells only make sense read across, as one line.
+    """
+    cells = [c for c in row if c.tag in ("td", "th")]
+    if len(cells) < 2 or next(row.iterdescendants(*_NOT_IN_DATA_ROW), None) is not None:
+        return False
+    return all(len(collapse_whitespace(c.text_content())) <= _ROW_CELL_MAX for c in cells)
 
 
 def _walk(container: lxml.html.HtmlElement, base_url: str) -> list[_Text | PageImage]:
@@ -191,9 +279,48 @@ def _short(text: str) -> bool:
     return (len(text) <= 80 and not text.endswith(("。", "！", "？", ".", "!", "?"))) or len(text) <= 40
 
 
+def _is_call_line(text: str) -> bool:
+    """A short call to action ("Download our app", "Sign up for our newsletter", "… as PDF")."""
+    if len(text) > _CALL_MAX:
+        return False
+    low = text.lower()  # substring tests first: the regex's lookaheads are slow on every line
+    return any(key in low for key in _CALL_KEYS) and bool(_CALL_LINE.search(text))
+
+
+def _is_site_links(text: str) -> bool:
+    """The footer's line of legal and service links: "About us · Privacy Policy · Contact"."""
+    parts = [p for p in _LINK_SEPARATOR.split(text) if p]
+    return (
+        len(parts) >= 2
+        and all(len(p) <= 30 for p in parts)
+        and sum(1 for p in parts if _SITE_LINK.fullmatch(p)) >= max(2, len(parts) // 2)
+    )
+
+
+def _tail_start(texts: list[tuple[Block, float]]) -> int | None:
+    """Where the tail of other stories begins: a label such as "Mehr zum Thema" or "From the
+    archive" in the latter part of the body, followed by a list (links, short lines) rather
+    than prose. Everything from there on is the site's, not the article's."""
+    total = sum(len(b) for b, _ in texts if isinstance(b, str))
+    before = 0
+    for i, (block, _) in enumerate(texts):
+        if not isinstance(block, str):
+            continue
+        if len(block) <= _TAIL_LABEL_MAX and _TAIL_LABEL.match(block) and before >= total / 3:
+            rest = [(b, share) for b, share in texts[i + 1 :] if isinstance(b, str)]
+            size = sum(len(b) for b, _ in rest)
+            linked = sum(len(b) * share for b, share in rest)
+            if not rest or linked >= 0.25 * size or all(len(b) < 100 for b, _ in rest):
+                return i
+        before += len(block)
+    return None
+
+
 def _assemble(items: list[_Text | PageImage], title: str) -> tuple[Block, ...]:
-    """Captions joined to their images, furniture lines dropped, duplicates removed."""
+    """Captions joined to their images, furniture lines dropped, duplicates removed, and the
+    tail of other stories (teasers, look-back lists) cut."""
     blocks: list[Block] = []
+    shares: list[float] = []  # each block's link share, for finding the tail
     seen_images: set[str] = set()
     for item in items:
         if isinstance(item, PageImage):
@@ -201,6 +328,7 @@ def _assemble(items: list[_Text | PageImage], title: str) -> tuple[Block, ...]:
                 continue
             seen_images.add(item.src)
             blocks.append(item)
+            shares.append(0.0)
             continue
         text = item.text
         previous = blocks[-1] if blocks else None
@@ -211,6 +339,8 @@ def _assemble(items: list[_Text | PageImage], title: str) -> tuple[Block, ...]:
                 continue
         if _FURNITURE_LINE.match(text) or _CHROME_LABEL.match(text) or _PROMO_LINE.match(text):
             continue
+        if _is_call_line(text) or _is_site_links(text):
+            continue
         if item.orphan_caption:
             # A caption whose picture is gone (a script-built gallery) describes what the
             # reader no longer sees, like a <figure> without its image: no paragraph.
@@ -220,7 +350,9 @@ def _assemble(items: list[_Text | PageImage], title: str) -> tuple[Block, ...]:
         if _is_info_line(text):
             continue  # 日期: … 来源: … 作者: … — the info line, not the article
         blocks.append(text)
-    return tuple(blocks)
+        shares.append(item.linked)
+    cut = _tail_start(list(zip(blocks, shares, strict=True)))
+    return tuple(blocks if cut is None else blocks[:cut])
 
 
 def _is_info_line(text: str) -> bool:
@@ -295,9 +427,13 @@ def choose_body(
     if rules.body:
         matches = _select(clean, rules.body)
         if matches:
-            rule = Candidate("rule", matches[0])
-            body = Body(_assemble(_walk(matches[0], base_url), title), "rule")
-            return BodyChoice(clean, (rule,), rule, f"the source's body rule {rules.body!r} matched", body)
+            blocks = _assemble(_walk(matches[0], base_url), title)
+            if blocks:
+                rule = Candidate("rule", matches[0])
+                reason = f"the source's body rule {rules.body!r} matched"
+                return BodyChoice(clean, (rule,), rule, reason, Body(blocks, "rule"))
+            # The rule's element is empty (the site moved its text): read the page as if
+            # there were no rule, and the caller warns that the rule found nothing.
 
     candidates: list[Candidate] = []
     # Furniture lines trafilatura keeps (原标题：…, 责任编辑：…) sit below the body in the
@@ -312,14 +448,19 @@ def choose_body(
     if dense is not None:
         candidates.append(Candidate("density", dense))
     if not candidates:
-        return BodyChoice(clean, (), None, "no article body found: the page has no paragraph text", None)
+        reason = "no article body found: the page has no text outside navigation, scripts and hidden parts"
+        return BodyChoice(clean, (), None, reason, None)
 
     chosen, reason = _choose(candidates, base_url)
     blocks = _assemble(_walk(chosen.element, base_url), title)
     if not blocks:
-        reason = "no article body found: the candidate container holds no text"
+        reason = (
+            "no article body found: the page's text is only furniture"
+            " (its title, info lines, links or labels)"
+        )
         return BodyChoice(clean, tuple(candidates), chosen, reason, None)
-    return BodyChoice(clean, tuple(candidates), chosen, reason, Body(blocks, chosen.name))
+    lead = _lead(clean, chosen.element, title, base_url, blocks)
+    return BodyChoice(clean, tuple(candidates), chosen, reason, Body(lead + blocks, chosen.name))
 
 
 def extract_body(
@@ -330,6 +471,89 @@ def extract_body(
     if choice.body is None:
         raise BodyError(choice.reason)
     return choice.body
+
+
+_LEAD_MAX_BLOCKS = 3
+# A slideshow's counter opening its caption: "1 of 4.", "2 von 9", "3/12", "第1张".
+_SLIDE = re.compile(r"^(?:\d{1,3}\s*(?:of|von|de|di|/)\s*\d{1,3}\b|第\s*\d{1,3}\s*张)", re.IGNORECASE)
+
+
+def _lead(
+    clean: lxml.html.HtmlElement,
+    container: lxml.html.HtmlElement,
+    title: str,
+    base_url: str,
+    blocks: tuple[Block, ...],
+) -> tuple[Block, ...]:
+    """The lead paragraphs between the headline and the body container, which it missed.
+
+    News pages put the standfirst in its own block under the headline (`<div class="intro">`),
+    outside the element that holds the other paragraphs. What sits between the headline and
+    the container, once chrome is cut, is the article's start when it reads as prose: long,
+    unlinked lines that are no info line or call to action. Without a headline element to
+    anchor the position, nothing is added.
+    """
+    if not title:
+        return ()
+    heading = next(
+        (h for h in clean.iter("h1", "h2") if collapse_whitespace(h.text_content()) == title),
+        None,
+    )
+    if heading is None or heading is container or container in set(heading.iterancestors()):
+        return ()  # no headline, or it is inside the container: the start is already read
+    between: list[lxml.html.HtmlElement] = []  # outermost elements after the headline
+    covered = {heading}  # the headline, the elements in `between`, and what they hold
+    enclosing = set(container.iterancestors())
+    started = False
+    for el in clean.iter():
+        if el is heading:
+            started = True
+        elif el is container:
+            break
+        elif started and el.getparent() in covered:
+            covered.add(el)
+        elif started and el not in enclosing and isinstance(el.tag, str):
+            covered.add(el)
+            between.append(el)
+    known = {b for b in blocks if isinstance(b, str)}
+    lead: list[Block] = []
+    after_image = False  # the standfirst sits above the lead picture; what follows it is caption
+    for el in between:
+        # A second headline (a kicker, a dek set as <h2>) is no paragraph; a block named for
+        # captions, or text after a picture, describes the picture (a slideshow's caption).
+        if el.tag in ("h1", "h2", "h3", "h4", "h5", "h6") or _caption_classed(el):
+            continue
+        for item in _walk_one(el, base_url):
+            if isinstance(item, PageImage):
+                after_image = True
+                continue
+            if item.text in known or item.linked > 0.2 or after_image or item.caption_class:
+                continue
+            text = item.text
+            if (
+                _short(text)
+                or len(text) < 50
+                or _is_call_line(text)
+                or _is_info_line(text)
+                or _SLIDE.match(text)
+            ):
+                continue
+            if _FURNITURE_LINE.match(text) or _CHROME_LABEL.match(text) or _PROMO_LINE.match(text):
+                continue
+            lead.append(text)
+    return tuple(lead[:_LEAD_MAX_BLOCKS]) if len(lead) <= _LEAD_MAX_BLOCKS else ()
+
+
+def _walk_one(el: lxml.html.HtmlElement, base_url: str) -> list[_Text | PageImage]:
+    """`el` itself read as blocks (its tail, which belongs to its parent, left out)."""
+    walker = _Walker(base_url)
+    tail, el.tail = el.tail, None
+    try:
+        walker.walk(el)
+    finally:
+        el.tail = tail
+    walker.flush()
+    return walker.out
 
 
 def body_html(blocks: tuple[Block, ...]) -> str:

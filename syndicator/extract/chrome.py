@@ -51,6 +51,7 @@ _CHROME_PARTS = (
     "copyright", "recommend", "advert", "social", "widget", "newsletter", "subscribe",
     "pagination", "xiangguan", "tuijian", "pinglun",
 )  # fmt: skip
+_SECTIONING = frozenset({"nav", "aside", "footer"})  # dropped by tag unless they hold the article
 _DISCUSSION_TOKENS = frozenset({"comment", "comments", "pinglun", "reply", "replies", "disqus"})
 # Markers of the article's own entry (schema.org itemprop, hAtom `hentry`, `post-body`): a
 # chrome-named element that holds one of these with real text is a wrapper, not furniture.
@@ -198,6 +199,15 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
     for el in list(work.iter(lxml.etree.Comment, lxml.etree.ProcessingInstruction)):
         _remove(el)
     for el in list(work.iter(*_DROP_TAGS)):
+        # An unclosed <nav> (or <aside>, <footer>) swallows the rest of the page when parsed;
+        # one that holds the article's own entry is kept (its links go as chrome below).
+        if (
+            el.tag in _SECTIONING
+            and el.getparent() is not None
+            and _linked_len(el) < 0.5 * _text_len(el)  # a real menu is mostly links
+            and _holds_entry(el)
+        ):
+            continue
         _remove(el)
     for el in list(work.iter()):
         if isinstance(el.tag, str) and el.tag not in ("html", "body"):

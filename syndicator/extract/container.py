@@ -28,6 +28,26 @@ _CONTENT_TOKENS = frozenset(
 _COVERAGE = 0.9  # share of trafilatura's text the body container must hold
 
 
+# Inline elements whose text is the block's own: `<div><span>text</span></div>` and
+# `<td><font>text</font><br>…</td>` are paragraphs without <p> on old and builder-made pages.
+_INLINE = frozenset(
+    {
+        "span", "font", "b", "strong", "em", "i", "u", "small", "big", "sup", "sub", "abbr",
+        "cite", "q", "mark", "s", "strike", "tt", "code", "time", "label",
+    }
+)  # fmt: skip
+
+
+def _own_text(el: lxml.html.HtmlElement) -> str:
+    """The text of `el` outside its block children (links excluded: they are not prose)."""
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str) and child.tag in _INLINE:
+            parts.append(child.text_content())
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
 def _link_density(el: lxml.html.HtmlElement) -> float:
     total = _text_len(el)
     if not total:
@@ -65,8 +85,7 @@ def density_scores(tree: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, D
     raw: dict[lxml.html.HtmlElement, float] = {}
     for p in tree.iter("p", "br", "div", "td", "pre", "blockquote"):
         if p.tag in ("div", "td"):
-            own = "".join([p.text or ""] + [c.tail or "" for c in p])
-            length = sum(map(len, own.split()))  # non-whitespace characters
+            length = sum(map(len, _own_text(p).split()))  # non-whitespace characters
         elif p.tag == "br":
             length = sum(map(len, (p.tail or "").split()))
         else:
@@ -74,8 +93,14 @@ def density_scores(tree: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, D
         if length < 10:
             continue
         weight = length * (1.0 - min(_link_density(p), 1.0)) if p.tag != "br" else length
-        parent = p if p.tag in ("div", "td") else p.getparent()
-        for share, node in ((1.0, parent), (0.5, parent.getparent() if parent is not None else None)):
+        # A <div>/<td> with text of its own is a paragraph and may be the container itself
+        # (`<td>text<br>text</td>`); a run of such <div>s is held by their parent, like <p>s.
+        parent = p.getparent()
+        if p.tag in ("div", "td"):
+            credited = ((1.0, p), (1.0, parent), (0.5, parent.getparent() if parent is not None else None))
+        else:
+            credited = ((1.0, parent), (0.5, parent.getparent() if parent is not None else None))
+        for share, node in credited:
             if node is None or not isinstance(node.tag, str):
                 continue
             raw[node] = raw.get(node, 0.0) + weight * share
@@ -95,7 +120,10 @@ def density_container(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | No
     """The element whose paragraphs carry the most unlinked text (class hints help)."""
     scores = density_scores(tree)
     if not scores:
-        return None
+        # No block carries ten characters of its own (the text sits straight in <body>, or
+        # in <li>/<h*> only): the page's body is the one candidate, so text is never lost.
+        body = tree.find("body")
+        return body if body is not None and _text_len(body) else None
     return max(scores, key=lambda node: scores[node].score)
 
 

@@ -3,7 +3,8 @@
 Real article pages carry stray closing tags, unclosed elements, nested <p>, missing
 </html>, NUL bytes and XML-illegal control characters. lxml's libxml2 HTML parser recovers
 from all of these the way a browser roughly would; the work here is only to make sure it
-never raises and always hands back an <html> element with a <body>.
+never raises and always hands back an <html> element with a <body>. Soft hyphens go here,
+before parsing, so no stage ever sees them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,33 @@ import lxml.html
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # An XML declaration with an encoding makes lxml refuse a str input.
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+# The soft hyphen (U+00AD) and its entities: an invisible line-break hint for justified text
+# (German compounds), never part of a word; left in, it splits words for search, dedup and
+# every reader that shows it. Removed from the markup once, so title and body are both clean.
+_SOFT_HYPHENS = ("\u00ad", "&shy;", "&#173;", "&#xad;", "&#xAD;")
+
+
+def _without_soft_hyphens(text: str) -> str:
+    """`text` without soft hyphens; `in` tests first, as most pages have none."""
+    for form in _SOFT_HYPHENS:
+        if form in text:
+            text = text.replace(form, "")
+    return text
+
+
+# Inline formatting tags: old pages leave hundreds of <font>/<span> unclosed, and libxml2
+# drops everything nested deeper than 256 elements. They carry no structure, so the markup
+# is parsed again without them when that happens.
+_INLINE_TAG = re.compile(r"</?(?:font|span|b|i|u|s|em|strong|small|big|strike|tt)\b[^<>]*>", re.IGNORECASE)
+
+
+def _document(text: str) -> lxml.html.HtmlElement | None:
+    """`text` parsed; on libxml2's depth limit, parsed again without inline formatting tags."""
+    parser = lxml.html.HTMLParser()
+    tree = lxml.html.document_fromstring(text, parser=parser)
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        tree = lxml.html.document_fromstring(_INLINE_TAG.sub("", text))
+    return tree
 
 
 def parse_html(text: str) -> lxml.html.HtmlElement:
@@ -25,11 +53,11 @@ def parse_html(text: str) -> lxml.html.HtmlElement:
     An empty or markup-free input gives an empty document (an <html> with an empty <body>),
     so callers can run their XPath without special cases.
     """
-    cleaned = _XML_DECL.sub("", _ILLEGAL.sub("", text or ""), count=1)
+    cleaned = _XML_DECL.sub("", _ILLEGAL.sub("", _without_soft_hyphens(text or "")), count=1)
     tree: lxml.html.HtmlElement | None = None
     if cleaned.strip():
         try:
-            tree = lxml.html.document_fromstring(cleaned)
+            tree = _document(cleaned)
         except (lxml.etree.ParserError, ValueError):
             tree = None
         if tree is None or not isinstance(tree, lxml.html.HtmlElement):
