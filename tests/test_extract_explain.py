@@ -145,7 +145,9 @@ def test_a_page_without_an_article_is_still_explained():
     page, _categories, explanation = run_explain(path, url=URL, source_id=None, config=None, now=NOW)
 
     assert page is None
-    assert explanation.reason == "no article body found: the page has no paragraph text"
+    assert explanation.reason == (
+        "no article body found: the page has no text outside navigation, scripts and hidden parts"
+    )
     text = explanation_text(explanation)
     assert "no article: " in text and "(none: no element holds paragraph text)" in text
     result = run_cli("extract", "--explain", path)
