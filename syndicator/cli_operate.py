@@ -71,14 +71,8 @@ WAIT_TIMED_OUT = 4
 POLL_SECONDS = 0.5
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """The operators' subcommands, on `syndicator`'s parser."""
-    p = sub.add_parser("sources", help="every source's health: state, last fetch, errors, articles")
-    p.add_argument("--state", choices=STATES, help="only sources in this state")
-    p.add_argument("--category", metavar="SLUG", help="only the sources that feed this category")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--config")
-    p = sub.add_parser("reingest", help="queue an ingest run of sources for the workers")
+def _add_selection_flags(p: argparse.ArgumentParser, *, failing: bool) -> None:
+    """Which sources a `reingest` or `reprocess` acts on: the same flags, one definition."""
     p.add_argument(
         "--source",
         dest="source_ids",
@@ -89,8 +83,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         help="these sources",
     )
     p.add_argument("--category", metavar="SLUG", help="every source that feeds this category")
-    p.add_argument("--failing", action="store_true", help="every source whose last poll failed")
+    if failing:
+        p.add_argument("--failing", action="store_true", help="every source whose last poll failed")
     p.add_argument("--all", action="store_true", help="every source")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The operators' subcommands, on `syndicator`'s parser."""
+    p = sub.add_parser("sources", help="every source's health: state, last fetch, errors, articles")
+    p.add_argument("--state", choices=STATES, help="only sources in this state")
+    p.add_argument("--category", metavar="SLUG", help="only the sources that feed this category")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--config")
+    p = sub.add_parser("reingest", help="queue an ingest run of sources for the workers")
+    _add_selection_flags(p, failing=True)
     p.add_argument("--force", action="store_true", help="ignore stored validators; re-read known pages")
     p.add_argument("--wait", action="store_true", help="wait for the runs and print each outcome")
     p.add_argument(
@@ -101,17 +107,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "reprocess",
         help="re-apply extraction, category and filter rules to stored articles, without fetching",
     )
-    p.add_argument(
-        "--source",
-        dest="source_ids",
-        action="append",
-        nargs="+",
-        default=[],
-        metavar="ID",
-        help="these sources",
-    )
-    p.add_argument("--category", metavar="SLUG", help="every source that feeds this category")
-    p.add_argument("--all", action="store_true", help="every source")
+    _add_selection_flags(p, failing=False)
     p.add_argument(
         "--dry-run", action="store_true", help="show what would change, field by field; change nothing"
     )
