@@ -287,8 +287,10 @@ async def test_force_re_extracts_a_page_whose_upstream_answers_304(
         '<meta property="article:published_time" content="2026-11-20T08:00:00Z"></head><body><article>'
         "<h1>Quiet harbour</h1><p>The harbour was quiet that morning, and the boats rocked gently "
         "against the old stone quay while gulls circled overhead.</p>"
-        '<p class="promo">SUBSCRIBE NOW for the weekly newsletter and get a free tote bag with '
-        "every annual plan.</p><p>By noon the fishermen had returned with their catch, and the "
+        # A promotion no general rule knows for one (not a call to action): only the site's
+        # own `drop` rule can take it out.
+        '<p class="promo">HARBOUR GALA TICKETS: the annual dinner dance returns to the town hall '
+        "on the first Saturday of spring.</p><p>By noon the fishermen had returned with their catch, and the "
         "market stalls along the waterfront filled with voices.</p></article></body></html>"
     )
     upstream.put("/harbour.html", page.encode(), "text/html; charset=utf-8")
@@ -334,7 +336,7 @@ async def test_force_re_extracts_a_page_whose_upstream_answers_304(
     assert (forced_run.summary, forced_run.force) == ("1 changed", True)
     assert [s.status for s in upstream.seen("/harbour.html")] == [200, 304, 200]
     assert "If-None-Match" not in upstream.seen("/harbour.html")[2].headers
-    assert "SUBSCRIBE" not in article.content_html and "fishermen" in article.content_html
+    assert "GALA" not in article.content_html and "fishermen" in article.content_html
 
 
 async def test_source_errors_are_warnings_with_fields_and_no_secret(
