@@ -180,3 +180,18 @@ def test_printable_escapes_what_a_terminal_would_act_on():
     hostile = {"t": "a\x1b[2Jb\x9bc\u202ed"}
     assert not _UNSAFE.search(json_text(hostile).replace("\n", ""))
     assert json.loads(json_text(hostile)) == hostile  # the data itself unchanged
+
+
+def test_lead_paragraphs_put_back_are_accounted_for():
+    """On a page whose standfirst sits between the headline and the body container, the
+    explanation says the lead was put back, and the chosen block plus that lead is exactly
+    the extracted body: every paragraph shown is accounted for."""
+    case = FIXTURES / "extract-cases" / "body-lead-cut"
+    url = json.loads(case.with_suffix(".expected.json").read_text("utf-8"))["url"]
+    page, _categories, explanation = run_explain(
+        str(case.with_suffix(".html")), url=url, source_id=None, config=None, now=NOW
+    )
+    assert page is not None
+    assert re.search(r"; (\d) lead paragraph\(s\) between the headline and it put back", explanation.reason)
+    assert page.paragraphs[0].startswith("Strong winds brought down trees")
+    assert "lead paragraph(s)" in explanation_text(explanation)

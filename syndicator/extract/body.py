@@ -460,6 +460,8 @@ def choose_body(
         )
         return BodyChoice(clean, tuple(candidates), chosen, reason, None)
     lead = _lead(clean, chosen.element, title, base_url, blocks)
+    if lead:  # said, so that --explain accounts for every paragraph of the body
+        reason += f"; {len(lead)} lead paragraph(s) between the headline and it put back in front"
     return BodyChoice(clean, tuple(candidates), chosen, reason, Body(lead + blocks, chosen.name))
 
 
