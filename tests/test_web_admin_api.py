@@ -3,6 +3,7 @@ and the 400s for requests it cannot take (JSON bodies naming the problem)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime
@@ -343,3 +344,24 @@ async def test_unknown_paths_methods_and_query_parameters(config, redis, redis_u
         assert answer.status == 400 and answer.body["error"] == "unknown query parameter 'x' (known: none)"
         answer = await client.call("GET", "/openapi.json", data=b'{"a": 1}')
         assert answer.status == 400 and answer.body["error"] == "this endpoint takes no request body"
+
+
+async def test_the_admin_api_adds_no_source_the_config_file_stays_the_only_way(
+    config, redis, redis_url, prefix, token_env
+):
+    """`syndicator add-source` edits the file; over HTTP, with the right token, a new source
+    is refused before anything is read or written (not even the audit log: no such action)."""
+    table = {"id": "new", "url": "https://new.example/feed.xml", "categories": ["news"]}
+    file_bytes = await asyncio.to_thread(Path(config.path).read_bytes)
+    async with admin_serving(config, redis_url) as (runtime, client):
+        before = await store_state(redis, prefix)
+        for method, path in (("POST", "/sources"), ("PUT", "/sources"), ("PUT", "/sources/new")):
+            answer = await client.call(method, path, json_body=table)
+            assert answer.status == 405, (method, path, answer.text)
+            assert answer.headers["Allow"] == "GET"
+            assert answer.body["error"] == f"{method} is not allowed here; use GET"
+        listed = await client.call("GET", "/sources")
+        assert [h["source_id"] for h in listed.body["sources"]] == ["a", "b", "k"]
+        assert list(runtime.config.sources) == ["a", "b", "k"]
+        assert await store_state(redis, prefix) == before
+    assert await asyncio.to_thread(Path(config.path).read_bytes) == file_bytes
