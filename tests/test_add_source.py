@@ -6,6 +6,8 @@ worker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from syndicator.config import load_config
 from syndicator.config.append import NewSource, appended_text
 from syndicator.config.errors import ConfigError
 from syndicator.discover import DiscoverError
-from syndicator.discover.feeds import feed_links, looks_like_feed
+from syndicator.discover.feeds import COMMON_PATHS, feed_links, looks_like_feed
 from syndicator.discover.opml import parse_opml
 from syndicator.operate.addsource import derived_id, discover_source
 from syndicator.operate.audit import audit_log
@@ -67,6 +69,34 @@ max_entries = 500
 
 async def read(path: str) -> str:
     return await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
+
+
+@contextlib.asynccontextmanager
+async def live_worker(path: str, runtime: Runtime) -> AsyncIterator[None]:
+    """A real `syndicator worker` on the config file, its heartbeat seen: running before the
+    command under test, so the new sources reach it only through the announced reload."""
+    async with worker_process(path):
+        await eventually(lambda: live_workers(runtime.redis, runtime.keys), "a worker heartbeat")
+        yield
+
+
+async def polled_after_the_reload(runtime: Runtime, source_id: str, articles: int) -> None:
+    """Wait for the worker to store the added source's `articles` (this runtime re-reads
+    the file only to know the source; the worker found it by itself)."""
+    runtime.config = load_config(runtime.config.path, environ={})
+
+    async def stored() -> bool:
+        return (await source_health(runtime, source_id)).articles_stored == articles
+
+    await eventually(stored, f"the worker polling {source_id} after the reload")
+
+
+async def assert_reload_announced(runtime: Runtime, path: str) -> None:
+    """The command announced the reload on Redis: the generation every process follows,
+    with the digest of the file as it now is."""
+    announced = await runtime.redis.hgetall(runtime.keys.config_reload)
+    assert announced[b"generation"] == b"1"
+    assert announced[b"digest"] == load_config(path, environ={}).digest.encode()
 
 
 # --- pure parts -----------------------------------------------------------------------------
@@ -154,6 +184,27 @@ async def test_discovery_tries_common_paths_then_reads_a_listing(
         await runtime.close()
 
 
+@pytest.mark.slow  # the page, then the seven common paths, each after a 1 s crawl delay: ~8 s
+async def test_discovery_takes_a_page_without_a_feed_and_with_few_links_as_one_article(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    article = b"""<!doctype html><html><head><title>One post</title></head><body><article>
+    <h1>One post</h1><p>A long enough paragraph of the one article this page is.</p>
+    <p><a href="/posts/1.html">the previous post</a> and <a href="/posts/2.html">the next</a></p>
+    </article></body></html>"""
+    upstream.put("/posts/3.html", article, "text/html")
+    path, _ = commented_config(tmp_path, upstream, redis_url, prefix)
+    runtime = Runtime.open(load_config(path, environ={}), redis_url)
+    try:
+        found = await discover_source(runtime, upstream.url("/posts/3.html"), allow_private_network=True)
+    finally:
+        await runtime.close()
+    assert (found.url, found.kind) == (upstream.url("/posts/3.html"), "page")
+    assert found.how == f"no feed found: {upstream.url('/posts/3.html')} read as one article page"
+    tried = [r.path for r in upstream.requests]
+    assert tried == ["/posts/3.html", *COMMON_PATHS]  # every common path tried, none a feed
+
+
 # --- the commands -----------------------------------------------------------------------------
 
 
@@ -177,8 +228,7 @@ async def test_add_source_discovers_keeps_comments_and_a_running_worker_polls_it
         assert "blog title 0" in unasked.stdout
         assert await read(path) == original
 
-        async with worker_process(path):
-            await eventually(lambda: live_workers(runtime.redis, runtime.keys), "a worker heartbeat")
+        async with live_worker(path, runtime):
             added = await cli(*args, "--id", "blog", "--yes", "--config", path)
             assert added.returncode == 0, added.stderr
             assert 'found by <link rel="alternate" type="rss">' in added.stdout
@@ -193,13 +243,8 @@ async def test_add_source_discovers_keeps_comments_and_a_running_worker_polls_it
             new = load_config(path, environ={}).sources["blog"]
             assert (new.url, new.kind, new.categories) == (upstream.url("/blog/feed.xml"), "feed", ("tech",))
             assert new.title == "The Blog" and new.allow_private_network
-
-            runtime.config = load_config(path, environ={})
-
-            async def stored():
-                return (await source_health(runtime, "blog")).articles_stored == 3
-
-            await eventually(stored, "the worker polling the added source after the reload")
+            await assert_reload_announced(runtime, path)
+            await polled_after_the_reload(runtime, "blog", 3)
         entries = await audit_log(runtime, limit=10)
         assert (entries[0].action, entries[0].target, entries[0].outcome) == ("add-source", "blog", "ok")
         assert entries[1].outcome == "failed" and "allow_private_network" in entries[1].detail
@@ -226,25 +271,28 @@ async def test_import_opml_adds_new_feeds_and_skips_configured_ones(
 </body></opml>""",
         encoding="utf-8",
     )
-    done = await cli(
-        "import-opml", str(opml), "--category", "tech", "--allow-private-network", "--yes", "--config", path
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert f"[2/3] skipped {upstream.url('/old.rss')}: already configured as old" in lines
-    assert "[1/3] alpha-news: " + upstream.url("/alpha.rss") + " is a feed" in lines
-    assert "added alpha-news, beta to" in done.stdout
-    config = load_config(path, environ={})
-    assert list(config.sources) == ["old", "alpha-news", "beta"]
-    assert config.sources["beta"].url == upstream.url("/beta.json")
-    assert config.sources["alpha-news"].title == "Alpha News"
-    assert (await read(path)).count("# added by `syndicator import-opml` on ") == 2
-    runtime = Runtime.open(config, redis_url)
+    runtime = Runtime.open(load_config(path, environ={}), redis_url)
     try:
+        async with live_worker(path, runtime):
+            done = await cli(
+                *("import-opml", str(opml), "--category", "tech", "--allow-private-network", "--yes"),
+                *("--config", path),
+            )
+            assert done.returncode == 0, done.stderr
+            lines = done.stdout.splitlines()
+            assert f"[2/3] skipped {upstream.url('/old.rss')}: already configured as old" in lines
+            assert "[1/3] alpha-news: " + upstream.url("/alpha.rss") + " is a feed" in lines
+            assert "added alpha-news, beta to" in done.stdout
+            assert "announced to every process" in done.stdout
+            config = load_config(path, environ={})
+            assert list(config.sources) == ["old", "alpha-news", "beta"]
+            assert config.sources["beta"].url == upstream.url("/beta.json")
+            assert config.sources["alpha-news"].title == "Alpha News"
+            assert (await read(path)).count("# added by `syndicator import-opml` on ") == 2
+            await assert_reload_announced(runtime, path)
+            await polled_after_the_reload(runtime, "beta", 2)
         [entry] = await audit_log(runtime, limit=10)
         assert (entry.action, entry.target, entry.outcome) == ("import-opml", str(opml), "ok")
         assert "already old" in entry.detail
-        # Nothing was stored by the previews: the new sources have no articles until polled.
-        assert (await source_health(runtime, "beta")).articles_stored == 0
     finally:
         await runtime.close()
