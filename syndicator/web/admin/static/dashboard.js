@@ -511,7 +511,7 @@
         { "data-article": a.article_id },
         el("td", { class: "time" }, fmtTime(a.published)),
         el("td", {}, href ? el("a", { href, rel: "noreferrer noopener", target: "_blank" }, title) : title),
-        el("td", {}, (a.categories || []).join(", ")),
+        el("td", {}, a.categories.join(", ")),
         el("td", { class: "actions" }, hideButton(a)),
       );
     });
@@ -577,15 +577,7 @@
 
   function auditView(view) {
     return async () => {
-      let data;
-      try {
-        data = await api("GET", "audit?limit=200");
-      } catch (e) {
-        if (e.status !== 404) throw e;
-        clear(view).append(el("h2", {}, "Audit log"), el("p", { class: "muted" }, `Not available here: ${e.message}`));
-        return;
-      }
-      const entries = data.entries || data.audit || data.actions || (Array.isArray(data) ? data : []);
+      const { entries } = await api("GET", "audit?limit=200");
       const rows = entries.map((a) =>
         el(
           "tr",
@@ -655,8 +647,8 @@
   }
 
   function showPreview(out, data) {
-    const articles = data.articles || data.items || [];
-    const problems = [data.error, data.reason, ...(data.warnings || [])].filter(Boolean);
+    const articles = data.articles;
+    const problems = [data.error, ...data.warnings].filter(Boolean);
     const rows = articles.map((a) => {
       const href = safeHref(a.url);
       const title = a.title || a.url || "";
@@ -665,11 +657,11 @@
         {},
         el("td", { class: "time" }, fmtTime(a.published)),
         el("td", {}, href ? el("a", { href, rel: "noreferrer noopener", target: "_blank" }, title) : title),
-        el("td", {}, (a.categories || []).join(", ")),
+        el("td", {}, a.categories.join(", ")),
       );
     });
-    const stopped = (data.stopped || []).length ? ` (stopped by: ${data.stopped.join(", ")})` : "";
-    const fetched = data.documents === undefined ? "" : `, ${data.documents} document(s) fetched`;
+    const stopped = data.stopped.length ? ` (stopped by: ${data.stopped.join(", ")})` : "";
+    const fetched = `, ${data.documents} document(s) fetched`;
     clear(out).append(
       ...problems.map((p) => el("p", { class: "error" }, p)),
       el("p", { id: "preview-summary" }, `${articles.length} article(s) would be stored${fetched}${stopped}; nothing was stored`),
