@@ -8,6 +8,8 @@ which downloads a browser): without it the browser tests skip locally and fail i
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +18,7 @@ from aiohttp import ClientSession
 from playwright.async_api import Browser, Page, expect
 
 from syndicator.ingest.report import IngestReport
+from syndicator.store.heartbeats import write_heartbeat
 from syndicator.store.sources import FETCH_LOG_SIZE, record_outcome
 from syndicator.web.admin.dashboard import SECURITY_HEADERS
 from tests.admin_helpers import TOKEN, WRONG, admin_serving, store_state
@@ -184,6 +187,51 @@ async def test_pause_and_resume_from_the_table(browser, dashboard, redis, prefix
         await expect(row(page, "python-blog").locator(".state")).to_have_text("ok", timeout=WAIT_MS)
         assert not await redis.hexists(f"{prefix}halted", "python-blog")
         await expect(row(page, "python-blog").locator(".result")).to_have_text("resumed: due now")
+
+
+async def test_the_queue_view_shows_each_live_workers_host_pid_and_last_beat(browser, dashboard):
+    """Heartbeats as a worker writes them (`write_heartbeat`): one beating, one that missed
+    its beats (its key still alive). The operator sees who runs, where, and how long ago
+    each last said so."""
+    _config, runtime, _client, base = dashboard
+    now = datetime.now(UTC)
+    started = now - timedelta(hours=1)
+    await write_heartbeat(
+        runtime.redis,
+        runtime.keys,
+        "build-7:4242:a1b2c3",
+        started=started,
+        jobs_running=1,
+        beat_interval=60,
+        now=now - timedelta(seconds=30),
+    )
+    await write_heartbeat(
+        runtime.redis,
+        runtime.keys,
+        "build-8:5151:d4e5f6",
+        started=started,
+        jobs_running=0,
+        beat_interval=10,
+        now=now - timedelta(seconds=25),
+    )
+    async with new_page(browser) as page:
+        await log_in(page, base)
+        await page.click('#nav a[href="#/queue"]')
+        workers = page.locator("#workers tbody tr")
+        await expect(workers).to_have_count(2, timeout=WAIT_MS)
+        cells = {
+            await row.locator("td").first.inner_text(): await row.locator("td").all_inner_texts()
+            for row in await workers.all()
+        }
+    beating = cells["build-7:4242:a1b2c3"]
+    assert beating[1:3] == ["build-7", "4242"]
+    assert beating[3] == started.strftime("%Y-%m-%d %H:%M:%S")  # when it started, in UTC
+    assert re.fullmatch(r"3\d\.\d\d s", beating[4]), beating[4]  # its last beat, ~30 s ago
+    assert beating[5:] == ["1", "alive"]
+    missed = cells["build-8:5151:d4e5f6"]
+    assert missed[1:3] == ["build-8", "5151"]
+    assert re.fullmatch(r"2\d\.\d\d s", missed[4]), missed[4]
+    assert missed[5:] == ["0", "stale"]  # more than two beat intervals without a beat
 
 
 async def test_hostile_title_and_error_show_as_text_and_run_nothing(browser, dashboard, recorder):
@@ -386,6 +434,25 @@ async def test_audit_log_and_preview_views(browser, dashboard, redis, prefix):
             return {k: v for k, v in state.items() if k != f"{prefix}audit".encode() and b":host:" not in k}
 
         assert stored(await store_state(redis, prefix)) == stored(before)
+
+
+async def test_a_preview_robots_txt_refuses_shows_the_refusal(browser, dashboard, upstream):
+    """The page is never fetched; the operator reads why, from the API's `error`."""
+    *_, base = dashboard
+    upstream.put("/robots.txt", b"User-agent: Syndicator\nDisallow: /private/\n", "text/plain")
+    upstream.put("/private/post.html", b"<html><body><p>secret</p></body></html>", "text/html")
+    table = {"url": upstream.url("/private/post.html"), "kind": "page", "allow_private_network": True}
+    async with new_page(browser) as page:
+        await log_in(page, base)
+        await page.click('#nav a[href="#/preview"]')
+        await page.fill("#preview-table", json.dumps(table))
+        await page.click("#preview-form button[type=submit]")
+        summary = page.locator("#preview-summary")
+        await expect(summary).to_contain_text("0 article(s) would be stored", timeout=WAIT_MS)
+        await expect(page.locator("#preview-result p.error")).to_have_text(
+            f"disallowed by {upstream.url('/robots.txt')} for Syndicator"
+        )
+    assert upstream.seen("/private/post.html") == []
 
 
 async def test_hide_an_article_from_the_source_page(browser, dashboard, redis, prefix):
