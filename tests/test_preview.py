@@ -3,6 +3,7 @@ pipeline against loopback upstreams, its limits, and that it stores nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -13,7 +14,9 @@ from syndicator.operate.preview import InvalidSource, configured_source, preview
 from syndicator.runtime import Runtime
 from tests.admin_helpers import TOKEN, admin_serving, store_state
 from tests.builders import items, one_feed_config, rss
-from tests.test_cli_operate import cli
+from tests.chaos.helpers import many_entries_feed, wait_gone
+from tests.chaos.test_parse_limits import hostile_config
+from tests.test_cli_operate import cli, eventually
 from tests.test_pages_e2e import ARTICLE_PATH, EXPECTED, zhbf_config, zhbf_site
 
 
@@ -246,6 +249,40 @@ async def test_a_preview_stops_at_its_time_limit(tmp_path, upstream, redis, redi
     finally:
         await runtime.close()
     assert result.articles == [] and result.stopped == ["time limit of 0.5 s"]
+
+
+async def test_a_document_over_the_parse_time_limit_is_contained_and_the_preview_says_so(
+    tmp_path, upstream, redis, redis_url, prefix, token_env
+):
+    """20,000 entries let in by the entry limit: feedparser needs seconds, the limit is 1 s.
+    The parse child is killed while the server keeps answering; the preview is a clear
+    `error`, and nothing is stored — not even the over-limit record ingest would keep."""
+    upstream.put("/hostile.xml", many_entries_feed(20_000), "application/rss+xml")
+    config = hostile_config(tmp_path, upstream, redis_url, prefix, parse_timeout='"1s"', max_entries="100000")
+    async with admin_serving(config, redis_url) as (runtime, client):
+        before = await store_state(redis, prefix)
+        previewing = asyncio.create_task(client.call("POST", "/preview", json_body={"source_id": "hostile"}))
+
+        async def fetched() -> bool:
+            return bool(upstream.seen("/hostile.xml"))
+
+        await eventually(fetched, "the preview fetching the document")
+        meanwhile = await client.call("GET", "/sources/hostile")  # the event loop is not parsing
+        assert meanwhile.status == 200 and not previewing.done()
+        answer = await previewing
+        assert answer.status == 200, answer.text
+        assert answer.body["ok"] is False and answer.body["articles"] == []
+        assert answer.body["error"] == "parse took longer than 1 s and was stopped"
+        killed = runtime.pool.killed[-1]
+        assert wait_gone(killed), f"child {killed} still runs"
+        await assert_nothing_stored(redis, prefix, before, audited=True)
+        [entry] = (await client.call("GET", "/audit", params={"limit": "1"})).body["entries"]
+        assert (entry["action"], entry["outcome"]) == ("preview", "ok")  # answered; the upstream failed
+
+        upstream.put("/hostile.xml", many_entries_feed(3), "application/rss+xml")  # a fresh child parses
+        fixed = await client.call("POST", "/preview", json_body={"source_id": "hostile"})
+        assert [a["title"] for a in fixed.body["articles"]] == ["t0", "t1", "t2"]
+        assert runtime.pool.last_pid != killed
 
 
 async def test_the_preview_command(tmp_path, upstream, redis, redis_url, prefix):
