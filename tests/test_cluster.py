@@ -203,6 +203,32 @@ async def test_taking_down_a_copy_removes_it_from_its_cluster(tmp_path, upstream
     assert left == 0
 
 
+async def test_taking_down_the_representative_sets_its_copies_apart(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    """The copy had no record of its own: it goes with the representative, is not tombstoned
+    (another site's text), and comes back alone when its item is read again."""
+    put_pages(upstream)
+    runtime = Runtime.open(config(tmp_path, upstream, redis_url, prefix), redis_url)
+    try:
+        await ingest_source(runtime, "zhbf", now=datetime.now(UTC))
+        await ingest_source(runtime, "portal", now=datetime.now(UTC))
+        [rep] = await newest_articles(runtime.redis, runtime.keys, "all", 10)
+        [copy] = rep.related
+        await hide(runtime, rep.id, who="test")
+        gone = await newest_articles(runtime.redis, runtime.keys, "all", 10)
+        in_cluster = await runtime.redis.hget(runtime.keys.cluster_of, copy.id)
+        again = await ingest_source(runtime, "portal", force=True, now=datetime.now(UTC))
+        alone = await newest_articles(runtime.redis, runtime.keys, "all", 10)
+        original = await ingest_source(runtime, "zhbf", force=True, now=datetime.now(UTC))
+    finally:
+        await runtime.close()
+    assert (copy.source_id, gone, in_cluster) == ("portal", [], None)
+    assert again.counts == {"new": 1}
+    assert [(a.id, a.source_id, a.related) for a in alone] == [(copy.id, "portal", ())]
+    assert original.counts == {"hidden": 1}  # the representative itself stays out
+
+
 def article(n: int, text: str) -> Article:
 
     return replace(make_article(n, "tech"), content_html=f"<p>{text}</p>").hashed()
