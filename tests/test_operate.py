@@ -339,6 +339,24 @@ async def test_force_re_extracts_a_page_whose_upstream_answers_304(
     assert "GALA" not in article.content_html and "fishermen" in article.content_html
 
 
+async def test_force_keeps_politeness_a_host_cooling_down_is_not_fetched(world, upstream):
+    """`force` drops the stored validators, not the 429's cool-down: the run is put off."""
+    upstream.put("/limited.rss", rss(items("limited", 2)), "application/rss+xml")  # would answer now
+    before = await source_health(world, "limited")
+    forced = await reingest(world, world.queue, Selection(source_ids=("limited",)), force=True)
+    await run_burst_worker(world.config, _url(world))
+    assert len(upstream.seen("/limited.rss")) == 1  # only the tick's, which got the 429
+    run = await get_run(world, forced.queued[0][1])
+    assert (run.state, run.force, run.tries) == ("done", True, 1)
+    assert run.summary.startswith("deferred: host localhost cooling down"), run.summary
+    after = await source_health(world, "limited")
+    assert (after.consecutive_errors, after.articles_stored) == (1, 0)  # no fetch, no error counted
+    # Put off until the cool-down the 429's `Retry-After: 120` started ends.
+    assert before.last_fetch_at is not None and after.next_due is not None
+    wait = datetime.fromisoformat(after.next_due) - datetime.fromisoformat(before.last_fetch_at)
+    assert timedelta(seconds=110) <= wait <= timedelta(seconds=140), wait  # plus its jitter
+
+
 async def test_source_errors_are_warnings_with_fields_and_no_secret(
     tmp_path, upstream, redis, redis_url, prefix, caplog
 ):
