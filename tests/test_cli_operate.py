@@ -20,6 +20,7 @@ import pytest
 from syndicator.cli_operate import SOURCE_COLUMNS
 from syndicator.store.heartbeats import live_workers
 from syndicator.store.keys import Keys
+from tests.admin_helpers import TOKEN, admin_serving
 from tests.builders import items, rss, write_config
 from tests.conftest import REPO
 from tests.processes import TerminalRun, clean_environment, free_port, run_cli, run_cli_on_a_terminal
@@ -212,7 +213,9 @@ async def test_one_line_when_redis_is_unreachable(tmp_path, upstream, redis_url,
         assert line.startswith(f"{args[0]}: ") and "Traceback" not in result.stderr, args
 
 
-async def test_two_workers_one_restarted_are_both_seen(tmp_path, upstream, redis, redis_url, prefix):
+async def test_two_workers_one_restarted_are_both_seen(
+    tmp_path, upstream, redis, redis_url, prefix, monkeypatch
+):
     config = failing_world(tmp_path, upstream, redis_url, prefix)
     keys = Keys(prefix)
 
@@ -232,6 +235,18 @@ async def test_two_workers_one_restarted_are_both_seen(tmp_path, upstream, redis
             assert {b.pid for b in after} == {first.pid, restarted.pid}
             assert {b.worker_id for b in after} != {b.worker_id for b in before}
             assert all(b.host == os.uname().nodename for b in after)
+
+            # What an operator sees: the admin API's queue and a web process's readiness.
+            monkeypatch.delenv("SYNDICATOR_ADMIN_TOKEN_FILE", raising=False)
+            monkeypatch.setenv("SYNDICATOR_ADMIN_TOKEN", TOKEN)
+            async with admin_serving(config, redis_url) as (_, client):
+                queue = await client.call("GET", "/queue")
+                async with client.http.get(client.server.make_url("/readyz")) as response:
+                    ready_status, ready = response.status, await response.json()
+            listed = {w["worker_id"]: (w["pid"], w["stale"]) for w in queue.body["workers"]}
+            assert listed == {b.worker_id: (b.pid, False) for b in after}, queue.text
+            assert ready_status == 200 and ready["status"] == "ready"
+            assert {w["worker_id"]: (w["pid"], w["stale"]) for w in ready["workers"]} == listed
 
 
 def quick_and_sluggish(tmp_path, upstream, redis_url, prefix):
