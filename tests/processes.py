@@ -1,4 +1,5 @@
-"""Real `syndicator` processes for the tests: one CLI run, or a free port for a server.
+"""Real `syndicator` processes for the tests: one CLI run (in a pipe, or on a terminal), or a
+free port for a server.
 
 Every test that starts the command line goes through here, so each gets the same clean
 environment: the caller's `SYNDICATOR_*` variables removed (a developer's shell must not
@@ -11,6 +12,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,3 +61,60 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+@dataclass(frozen=True)
+class TerminalRun:
+    """A finished CLI run whose stdout was a terminal: `screen` is what the terminal got,
+    its `\r\n` line ends read back as `\n` (a lone `\r` and escape sequences are kept)."""
+
+    returncode: int
+    screen: str
+    stderr: str
+
+
+def run_cli_on_a_terminal(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, timeout: float = 120
+) -> TerminalRun:
+    """`syndicator ARGS` with stdout on a pseudo-terminal, as an operator's shell has it (the
+    aligned tables and progress lines are only written there); stderr captured apart."""
+    controller, terminal = os.openpty()
+    received: list[bytes] = []
+
+    def drain() -> None:  # until the process (the terminal's last writer) has closed it: EIO
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            received.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "syndicator.cli", *args],
+            cwd=cwd,
+            env=clean_environment(env),
+            stdin=subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.close(terminal)
+        terminal = -1
+        reader.start()
+        try:
+            _, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+        reader.join(timeout)
+    finally:
+        if terminal != -1:
+            os.close(terminal)
+        os.close(controller)
+    screen = b"".join(received).decode("utf-8", "replace").replace("\r\n", "\n")
+    return TerminalRun(process.returncode, screen, stderr)

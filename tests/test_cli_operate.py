@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,10 +17,13 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from syndicator.cli_operate import SOURCE_COLUMNS
 from syndicator.store.heartbeats import live_workers
 from syndicator.store.keys import Keys
+from tests.admin_helpers import TOKEN, admin_serving
+from tests.builders import items, rss, write_config
 from tests.conftest import REPO
-from tests.processes import clean_environment, free_port, run_cli
+from tests.processes import TerminalRun, clean_environment, free_port, run_cli, run_cli_on_a_terminal
 from tests.test_operate import SECRET, failing_world
 
 DEADLINE = 60.0  # how long a wait may last before the test fails (never asserted on)
@@ -55,6 +59,30 @@ async def worker_process(config_path: str) -> AsyncIterator[asyncio.subprocess.P
 
 async def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return await asyncio.to_thread(run_cli, *args)
+
+
+async def on_a_terminal(*args: str) -> TerminalRun:
+    return await asyncio.to_thread(run_cli_on_a_terminal, *args)
+
+
+def visible_lines(screen: str) -> list[str]:
+    """What the terminal shows once the command has ended: a line rewritten in place
+    (`\r` and erase-line, as progress lines are) shows only its last text."""
+    return [line.split("\r\x1b[K")[-1] for line in screen.split("\n")]
+
+
+def table_rows(screen: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """An aligned table read by the header's column positions: each cell must start where
+    its heading does, or the values come out cut in the wrong places."""
+    header, *rows = screen.rstrip("\n").split("\n")
+    starts, at = [], 0
+    for name in columns:
+        at = header.index(name, at)
+        starts.append(at)
+        at += len(name)
+    assert header.split() == " ".join(columns).split(), header
+    bounds = list(zip(starts, [*starts[1:], None], strict=True))
+    return [{name: row[a:b].strip() for name, (a, b) in zip(columns, bounds, strict=True)} for row in rows]
 
 
 def tsv(stdout: str) -> list[dict[str, str]]:
@@ -185,7 +213,9 @@ async def test_one_line_when_redis_is_unreachable(tmp_path, upstream, redis_url,
         assert line.startswith(f"{args[0]}: ") and "Traceback" not in result.stderr, args
 
 
-async def test_two_workers_one_restarted_are_both_seen(tmp_path, upstream, redis, redis_url, prefix):
+async def test_two_workers_one_restarted_are_both_seen(
+    tmp_path, upstream, redis, redis_url, prefix, monkeypatch
+):
     config = failing_world(tmp_path, upstream, redis_url, prefix)
     keys = Keys(prefix)
 
@@ -205,3 +235,87 @@ async def test_two_workers_one_restarted_are_both_seen(tmp_path, upstream, redis
             assert {b.pid for b in after} == {first.pid, restarted.pid}
             assert {b.worker_id for b in after} != {b.worker_id for b in before}
             assert all(b.host == os.uname().nodename for b in after)
+
+            # What an operator sees: the admin API's queue and a web process's readiness.
+            monkeypatch.delenv("SYNDICATOR_ADMIN_TOKEN_FILE", raising=False)
+            monkeypatch.setenv("SYNDICATOR_ADMIN_TOKEN", TOKEN)
+            async with admin_serving(config, redis_url) as (_, client):
+                queue = await client.call("GET", "/queue")
+                async with client.http.get(client.server.make_url("/readyz")) as response:
+                    ready_status, ready = response.status, await response.json()
+            listed = {w["worker_id"]: (w["pid"], w["stale"]) for w in queue.body["workers"]}
+            assert listed == {b.worker_id: (b.pid, False) for b in after}, queue.text
+            assert ready_status == 200 and ready["status"] == "ready"
+            assert {w["worker_id"]: (w["pid"], w["stale"]) for w in ready["workers"]} == listed
+
+
+def quick_and_sluggish(tmp_path, upstream, redis_url, prefix):
+    """Source `quick` answers at once; `sluggish` after 2 s, well inside its fetch limit."""
+    upstream.put("/quick.rss", rss(items("quick", 2)), "application/rss+xml")
+    upstream.put("/sluggish.rss", rss(items("sluggish", 1)), "application/rss+xml", delay=2.0)
+    return write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        extra_server='[fetch]\ntotal_timeout = "10s"\nread_timeout = "10s"',
+        categories=[{"slug": "news"}],
+        sources=[
+            {
+                "id": sid,
+                "url": upstream.url(f"/{sid}.rss"),
+                "categories": ["news"],
+                "allow_private_network": True,
+            }
+            for sid in ("quick", "sluggish")
+        ],
+    )
+
+
+async def test_on_a_terminal_a_table_a_progress_line_and_a_timeout_naming_the_pending_run(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    config = quick_and_sluggish(tmp_path, upstream, redis_url, prefix)
+    keys = Keys(prefix)
+    async with worker_process(config.path):
+
+        async def all_polled():
+            states = [await redis.hget(keys.source_state(s), "last_attempt") for s in config.sources]
+            return all(states) and not await redis.zcard(keys.active_runs)
+
+        await eventually(all_polled, "the first tick polled both sources")
+
+        table = await on_a_terminal("sources", "--config", config.path)
+        assert table.returncode == 0, table.stderr
+        assert "\t" not in table.screen  # tab-separated lines are for pipes
+        rows = {r["ID"]: r for r in table_rows(table.screen, SOURCE_COLUMNS)}
+        assert {s: (r["STATE"], r["HTTP"], r["ARTICLES"]) for s, r in rows.items()} == {
+            "quick": ("ok", "200", "2"),
+            "sluggish": ("ok", "200", "1"),
+        }
+        assert rows["quick"]["LAST ERROR"] == "-" and rows["quick"]["NEXT DUE"] > rows["quick"]["LAST FETCH"]
+        assert float(rows["sluggish"]["MEAN"].removesuffix("s")) >= 2.0  # its 2 s delay
+
+        waited = await on_a_terminal(
+            "reingest", "--source", "quick", "--source", "sluggish", "--wait", "--config", config.path
+        )
+        assert waited.returncode == 0, waited.stderr
+        # While sluggish is fetched, one status line is rewritten in place every half second.
+        assert re.search(r"\r\x1b\[Kwaiting for [12] of 2 runs \([12] running\), \d+ s", waited.screen)
+        *queued, first, second, end = visible_lines(waited.screen)  # `end`: after the last newline
+        assert [q.split(": run ")[0] for q in queued] == ["queued quick", "queued sluggish"]
+        assert (first[:6], second[:6], end) == ("[1/2] ", "[2/2] ", "")
+        assert {first[6:], second[6:]} == {
+            "quick: done: not modified (304)",
+            "sluggish: done: not modified (304)",
+        }
+        assert waited.stderr.splitlines()[-1] == "2 done, 0 failed"
+
+        late = await on_a_terminal(
+            "reingest", "--source", "sluggish", "--wait", "--timeout", "1s", "--config", config.path
+        )
+        assert late.returncode == 4, late.stderr  # gave up with a run still pending
+        (queued_line, cleared) = visible_lines(late.screen)
+        run_id = queued_line.removeprefix("queued sluggish: run ")
+        assert re.fullmatch("[0-9a-f]{16}", run_id), queued_line
+        assert cleared == ""  # the status line is erased before the verdict on stderr
+        assert late.stderr.splitlines()[-1] == f"timed out after 1 s; still pending: sluggish (run {run_id})"

@@ -13,6 +13,7 @@ import json
 import signal
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import ClientSession, TCPConnector
@@ -27,6 +28,7 @@ from tests.builders import items, rss, write_config
 from tests.harness import run_burst_worker, serving
 from tests.processes import free_port, store_environment
 from tests.test_cli_serve import Running
+from tests.test_operate import HARBOUR_PAGE
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -144,6 +146,60 @@ async def test_metrics_parse_and_move_with_jobs_and_feed_requests(
     for name in HISTOGRAMS:
         assert families[name.removesuffix("_total")].type == "histogram"
         assert all("source" not in s.labels for s in families[name].samples)
+
+
+async def test_extraction_updates_deduplication_and_scheduler_lag_move_the_metrics(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    """What the first test's two feed sources cannot move: a page source's extraction, an
+    article that changes upstream, the same article through a second source, and a source
+    overdue because no scheduler runs."""
+    upstream.put("/first.rss", rss(items("d", 2)), "application/rss+xml")
+    upstream.put("/second.rss", rss(items("d", 1)), "application/rss+xml")  # d-0's link again
+    upstream.put("/harbour.html", HARBOUR_PAGE.encode(), "text/html; charset=utf-8")
+    src = {"categories": ["tech"], "allow_private_network": True}
+    config = write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[{"slug": "tech", "title": "Technology"}],
+        sources=[
+            {"id": "first", "url": upstream.url("/first.rss"), "poll_interval": "1s", **src},
+            {"id": "second", "url": upstream.url("/second.rss"), **src},
+            {"id": "harbour", "url": upstream.url("/harbour.html"), "kind": "page", **src},
+        ],
+    )
+    async with serving(config, redis_url) as (runtime, server), ClientSession() as http:
+        metrics_url = str(server.make_url("/metrics"))
+        _, before, _ = await scrape(http, metrics_url)
+        await run_burst_worker(config, redis_url)  # the scheduler enqueues all three
+        d0, d1 = items("d", 2)
+        upstream.put(
+            "/first.rss", rss([d0, replace(d1, body="<p>d body 1, corrected</p>")]), "application/rss+xml"
+        )
+        corrected = await ingest_source(runtime, "first")  # inline, as `syndicator ingest first`
+        assert corrected.counts.get("changed") == 1
+
+        # No worker runs now: `first` (polled every second) falls behind its due time.
+        lag = 0.0
+        for _ in range(100):
+            _, samples, _ = await scrape(http, metrics_url)
+            if (lag := total(samples, "syndicator_scheduler_lag_seconds")) > 0:
+                break
+            await asyncio.sleep(0.05)
+        _, after, _ = await scrape(http, metrics_url)
+
+    def moved(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert moved("syndicator_extract_duration_seconds_count") == 1  # the page, extracted once
+    assert moved("syndicator_extract_duration_seconds_sum") > 0
+    assert moved("syndicator_articles_total", source="harbour", result="stored") == 1
+    assert moved("syndicator_articles_total", source="first", result="updated") == 1
+    # d-0 came through both feeds: stored from one, deduplicated from the other.
+    assert moved("syndicator_articles_total", result="deduplicated") == 1
+    assert moved("syndicator_articles_total", result="stored") == 3  # d-0, d-1, the page
+    assert lag > 0 and total(after, "syndicator_scheduler_lag_seconds") >= lag
 
 
 async def test_metrics_answer_only_to_the_configured_networks(tmp_path, upstream, redis, redis_url, prefix):

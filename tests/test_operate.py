@@ -279,64 +279,136 @@ async def test_a_pause_is_forgotten_when_a_reload_removes_the_source(world):
     assert set(await halted_sources(world.redis, world.keys)) == {"broken", "gone"}
 
 
-async def test_force_re_extracts_a_page_whose_upstream_answers_304(
-    tmp_path, upstream, redis, redis_url, prefix
-):
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Quiet harbour</title>'
-        '<meta property="article:published_time" content="2026-11-20T08:00:00Z"></head><body><article>'
-        "<h1>Quiet harbour</h1><p>The harbour was quiet that morning, and the boats rocked gently "
-        "against the old stone quay while gulls circled overhead.</p>"
-        # A promotion no general rule knows for one (not a call to action): only the site's
-        # own `drop` rule can take it out.
-        '<p class="promo">HARBOUR GALA TICKETS: the annual dinner dance returns to the town hall '
-        "on the first Saturday of spring.</p><p>By noon the fishermen had returned with their catch, and the "
-        "market stalls along the waterfront filled with voices.</p></article></body></html>"
+HARBOUR_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Quiet harbour</title>'
+    '<meta property="article:published_time" content="2026-11-20T08:00:00Z"></head><body><article>'
+    "<h1>Quiet harbour</h1><p>The harbour was quiet that morning, and the boats rocked gently "
+    "against the old stone quay while gulls circled overhead.</p>"
+    # A promotion no general rule knows for one (not a call to action): only the site's
+    # own `drop` rule can take it out.
+    '<p class="promo">HARBOUR GALA TICKETS: the annual dinner dance returns to the town hall '
+    "on the first Saturday of spring.</p><p>By noon the fishermen had returned with their catch, and the "
+    "market stalls along the waterfront filled with voices.</p></article></body></html>"
+)
+"""An article page with a promotion in its body that only a site `drop` rule takes out."""
+
+
+def harbour_config(tmp_path, upstream, redis_url, prefix, *, kind: str, path: str, rules: dict[str, object]):
+    """Source `harbour` of `kind` at `path` on the upstream, with site `rules`."""
+    return write_config(
+        tmp_path,
+        redis_url=redis_url,
+        prefix=prefix,
+        categories=[{"slug": "tech", "title": "Tech"}],
+        sources=[
+            {
+                "id": "harbour",
+                "url": upstream.url(path),
+                "kind": kind,
+                "categories": ["tech"],
+                "allow_private_network": True,
+                "crawl_delay": "10ms",
+                "rules": rules,
+            }
+        ],
     )
-    upstream.put("/harbour.html", page.encode(), "text/html; charset=utf-8")
 
-    def config(rules):
-        return write_config(
-            tmp_path,
-            redis_url=redis_url,
-            prefix=prefix,
-            categories=[{"slug": "tech", "title": "Tech"}],
-            sources=[
-                {
-                    "id": "harbour",
-                    "url": upstream.url("/harbour.html"),
-                    "kind": "page",
-                    "categories": ["tech"],
-                    "allow_private_network": True,
-                    "crawl_delay": "10ms",
-                    "rules": rules,
-                }
-            ],
-        )
 
-    first = config({})
-    await run_burst_worker(first, redis_url)
-    # An improved rule: the promotion is site chrome. The upstream has not changed.
-    improved = config({"drop": ["p.promo"]})
-    queue = await create_pool(arq_settings(redis_url), default_queue_name=improved.settings.queue_name)
-    runtime = Runtime.open(improved, redis_url, queue=queue)
+async def reingest_plain_then_forced(config, redis_url: str):
+    """Re-ingest `harbour` without and then with `force`, a worker running each; the two
+    runs and the one stored article afterwards."""
+    queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
+    runtime = Runtime.open(config, redis_url, queue=queue)
     try:
         plain = await reingest(runtime, queue, Selection(source_ids=("harbour",)))
-        await run_burst_worker(improved, redis_url)
+        await run_burst_worker(config, redis_url)
         forced = await reingest(runtime, queue, Selection(source_ids=("harbour",)), force=True)
-        await run_burst_worker(improved, redis_url)
+        await run_burst_worker(config, redis_url)
         plain_run = await get_run(runtime, plain.queued[0][1])
         forced_run = await get_run(runtime, forced.queued[0][1])
-        ids = await redis.zrange(f"{prefix}cat:tech", 0, -1)
-        (article,) = await load_articles(redis, runtime.keys, [i.decode() for i in ids])
+        ids = await runtime.redis.zrange(runtime.keys.category_index("tech"), 0, -1)
+        (article,) = await load_articles(runtime.redis, runtime.keys, [i.decode() for i in ids])
     finally:
         await runtime.close()
         await queue.aclose()
+    return plain_run, forced_run, article
+
+
+async def test_force_re_extracts_a_page_whose_upstream_answers_304(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    upstream.put("/harbour.html", HARBOUR_PAGE.encode(), "text/html; charset=utf-8")
+    where = {"kind": "page", "path": "/harbour.html"}
+    await run_burst_worker(
+        harbour_config(tmp_path, upstream, redis_url, prefix, **where, rules={}), redis_url
+    )
+    # An improved rule: the promotion is site chrome. The upstream has not changed.
+    improved = harbour_config(tmp_path, upstream, redis_url, prefix, **where, rules={"drop": ["p.promo"]})
+    plain_run, forced_run, article = await reingest_plain_then_forced(improved, redis_url)
     assert plain_run.summary == "not modified (304)"
     assert (forced_run.summary, forced_run.force) == ("1 changed", True)
     assert [s.status for s in upstream.seen("/harbour.html")] == [200, 304, 200]
     assert "If-None-Match" not in upstream.seen("/harbour.html")[2].headers
     assert "GALA" not in article.content_html and "fishermen" in article.content_html
+
+
+ARTICLE_PATH = "/news/2026/11/20/harbour.html"
+INDEXES = {
+    "listing": (
+        "/news/",
+        f'<!doctype html><html><body><main><ul><li><a href="{ARTICLE_PATH}">Quiet harbour</a></li>'
+        "</ul></main></body></html>",
+        "text/html; charset=utf-8",
+    ),
+    "sitemap": (
+        "/sitemap.xml",
+        '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>{article}</loc><lastmod>2026-11-20</lastmod></url></urlset>",
+        "application/xml",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["listing", "sitemap"])
+async def test_force_re_reads_the_known_pages_of_a_listing_or_sitemap_that_answers_304(
+    kind, tmp_path, upstream, redis, redis_url, prefix
+):
+    """A plain re-ingest stops at the index's 304, so an improved rule never reaches a page
+    found before; a forced one reads the index again and every page it lists."""
+    path, index, content_type = INDEXES[kind]
+    upstream.put(path, index.replace("{article}", upstream.url(ARTICLE_PATH)).encode(), content_type)
+    upstream.put(ARTICLE_PATH, HARBOUR_PAGE.encode(), "text/html; charset=utf-8")
+    await run_burst_worker(
+        harbour_config(tmp_path, upstream, redis_url, prefix, kind=kind, path=path, rules={}), redis_url
+    )
+    improved = harbour_config(
+        tmp_path, upstream, redis_url, prefix, kind=kind, path=path, rules={"drop": ["p.promo"]}
+    )
+    plain_run, forced_run, article = await reingest_plain_then_forced(improved, redis_url)
+    assert plain_run.summary == "not modified (304)"
+    assert (forced_run.summary, forced_run.force) == ("1 found, 1 new pages", True)
+    assert [s.status for s in upstream.seen(path)] == [200, 304, 200]
+    assert "If-None-Match" not in upstream.seen(path)[2].headers
+    assert [s.status for s in upstream.seen(ARTICLE_PATH)] == [200, 200]  # not read on the 304
+    assert "GALA" not in article.content_html and "fishermen" in article.content_html
+
+
+async def test_force_keeps_politeness_a_host_cooling_down_is_not_fetched(world, upstream):
+    """`force` drops the stored validators, not the 429's cool-down: the run is put off."""
+    upstream.put("/limited.rss", rss(items("limited", 2)), "application/rss+xml")  # would answer now
+    before = await source_health(world, "limited")
+    forced = await reingest(world, world.queue, Selection(source_ids=("limited",)), force=True)
+    await run_burst_worker(world.config, _url(world))
+    assert len(upstream.seen("/limited.rss")) == 1  # only the tick's, which got the 429
+    run = await get_run(world, forced.queued[0][1])
+    assert (run.state, run.force, run.tries) == ("done", True, 1)
+    assert run.summary.startswith("deferred: host localhost cooling down"), run.summary
+    after = await source_health(world, "limited")
+    assert (after.consecutive_errors, after.articles_stored) == (1, 0)  # no fetch, no error counted
+    # Put off until the cool-down the 429's `Retry-After: 120` started ends.
+    assert before.last_fetch_at is not None and after.next_due is not None
+    wait = datetime.fromisoformat(after.next_due) - datetime.fromisoformat(before.last_fetch_at)
+    assert timedelta(seconds=110) <= wait <= timedelta(seconds=140), wait  # plus its jitter
 
 
 async def test_source_errors_are_warnings_with_fields_and_no_secret(

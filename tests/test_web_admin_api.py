@@ -93,6 +93,32 @@ async def test_a_broken_file_is_refused_with_409_and_the_config_stays(
         assert await redis.hget(f"{prefix}config_reload", "generation") is None
 
 
+async def test_a_source_removed_by_a_reload_and_added_back_is_not_paused(
+    tmp_path, upstream, redis, redis_url, prefix, token_env
+):
+    """No worker runs here, so no scheduler tick can forget the pause: the reload must."""
+    config = two_sources(tmp_path, upstream, redis_url, prefix, extra=True)
+    async with admin_serving(config, redis_url) as (_, client):
+        paused = await client.call("POST", "/sources/c/pause", json_body={"reason": "moving"})
+        assert paused.body["state"] == "paused"
+
+        two_sources(tmp_path, upstream, redis_url, prefix)  # the file loses source c
+        removed = await client.call("POST", "/reload")
+        assert removed.status == 200 and removed.body["removed_sources"] == ["c"]
+        assert (await client.call("GET", "/sources/c")).status == 404
+
+        two_sources(tmp_path, upstream, redis_url, prefix, extra=True)  # and has it again
+        added = await client.call("POST", "/reload")
+        assert added.status == 200 and added.body["added_sources"] == ["c"]
+        health = await client.call("GET", "/sources/c")
+        assert (health.body["state"], health.body["state_reason"]) == ("ok", None)
+        assert await ids(client, state="paused") == []
+        reingest = await client.call("POST", "/reingest", json_body={"sources": ["c"]})
+        assert [q["source_id"] for q in reingest.body["queued"]] == ["c"], reingest.text
+        assert reingest.body["skipped"] == []
+    assert await redis.hkeys(f"{prefix}halted") == []
+
+
 # ---------------------------------------------------------------- re-render
 
 

@@ -32,6 +32,7 @@ from syndicator.config.errors import ConfigError
 from syndicator.config.loading import load_config
 from syndicator.fetch import Fetcher
 from syndicator.runtime import Runtime
+from syndicator.store.sources import forget_removed
 
 log = logging.getLogger("syndicator.config")
 
@@ -140,6 +141,8 @@ class ConfigReloader:
         log.info("config reloaded from %s: %s", change.config.path, change.summary())
         for line in change.needs_restart:
             log.warning("config: %s: needs restart, not applied", line)
+        if change.removed_sources:
+            await _forget_halts(runtime)
         if self._on_apply is not None and change.applies_anything:
             await self._on_apply(change)
 
@@ -163,6 +166,19 @@ class ConfigReloader:
             if generation != self._generation:
                 self._generation = generation
                 await self.reload()
+
+
+async def _forget_halts(runtime: Runtime) -> None:
+    """Drop the pauses of sources the reload removed, now and not only at the scheduler's
+    next tick: with no worker running, or a source removed and added back between two
+    ticks, its pause would otherwise outlive it. A Redis error leaves that to the tick."""
+    try:
+        forgotten = await forget_removed(runtime.redis, runtime.keys, runtime.config.sources)
+    except (RedisError, OSError) as exc:
+        log.warning("config reload: pauses of removed sources not forgotten yet: %s", exc)
+        return
+    for source_id in forgotten:
+        log.info("%s: removed from the config, no longer paused or gone", source_id)
 
 
 async def _close_later(fetcher: Fetcher, delay: float) -> None:

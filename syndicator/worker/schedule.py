@@ -4,7 +4,8 @@ Its own module because it is the one job that runs on a clock rather than on a q
 entry. Every ingest it queues is a run (`syndicator.operate.enqueue`, which also decides
 job ids, so a pending ingest is never doubled). Paused and gone sources are not due
 (store/sources.py); the halts of sources the configuration no longer has are dropped
-here, each tick, so a pause is forgotten with its source.
+when a reload removes them (config/reload.py) and again here, each tick, for a worker
+started on a file that no longer has them.
 """
 
 from __future__ import annotations
