@@ -29,6 +29,7 @@ from syndicator.ingest.pages import fetch_politely
 from syndicator.operate.health import source_health
 from syndicator.operate.preview import preview_source
 from syndicator.runtime import Runtime
+from syndicator.store.sources import ROBOTS_REFUSALS_KEPT
 from tests.builders import write_config
 from tests.conftest import running_upstream
 from tests.harness import fetch_all_feeds, run_burst_worker
@@ -105,6 +106,34 @@ async def test_a_listing_skips_the_pages_robots_refuses_and_records_each_by_url(
     assert health.robots_refused == len(refused)
     assert health.last_robots_refusal is not None
     assert health.last_robots_refusal.endswith(f"disallowed by {upstream.url('/robots.txt')} for Syndicator")
+
+
+async def test_health_keeps_the_last_ten_refused_urls_newest_first(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    robots(upstream, "User-agent: *\nDisallow: /a/\n")
+    pages = [upstream.url(f"/a/{n}.html") for n in range(1, 13)]
+    urlset = "".join(f"<url><loc>{url}</loc></url>" for url in pages)
+    upstream.put(
+        "/sitemap.xml",
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urlset}</urlset>'.encode(),
+        "application/xml",
+    )
+    config = page_config(tmp_path, upstream, redis_url, prefix, "/sitemap.xml", kind="sitemap")
+    runtime = Runtime.open(config, redis_url)
+    try:
+        report = await ingest_source(runtime, "page")
+        health = await source_health(runtime, "page")
+    finally:
+        await runtime.close()
+
+    assert [p.url for p in report.pages if p.robots_refused] == pages
+    reason = f"disallowed by {upstream.url('/robots.txt')} for Syndicator"
+    newest_first = [f"{url}: {reason}" for url in reversed(pages)]
+    assert health.robots_refused == 12
+    assert health.recent_robots_refusals == tuple(newest_first[:ROBOTS_REFUSALS_KEPT])
+    assert ROBOTS_REFUSALS_KEPT == 10 and health.last_robots_refusal == newest_first[0]
+    assert health.as_dict()["recent_robots_refusals"] == newest_first[:10]
 
 
 async def test_the_syndicator_group_wins_over_the_star_group(tmp_path, upstream, redis, redis_url, prefix):
