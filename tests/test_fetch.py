@@ -226,6 +226,38 @@ async def test_redirect_chain_with_relative_locations(upstream, fetcher):
     assert upstream.requests[-1].headers["If-None-Match"] == '"old"'
 
 
+async def test_before_redirect_is_asked_each_target_before_it_is_requested(upstream):
+    """The page-fetch path's hook (robots.txt, cool-down): asked with every redirect's
+    target, in order, while the upstream has seen only the hops before it; its own wait
+    (1 s here) does not count against the whole-fetch timeout (0.5 s)."""
+    asked: list[tuple[str, list[str]]] = []
+
+    async def before_redirect(target: str) -> None:
+        asked.append((target, upstream.paths()))
+        await asyncio.sleep(0.35)
+
+    limits = FetchLimits(allowed_networks=(f"{PUBLIC}/32",), total_timeout=0.5)
+    async with Fetcher(limits) as f:
+        result = await f.fetch(src(f"{upstream.base}/redir/a"), Validators(), before_redirect=before_redirect)
+    assert result.body == BODY
+    assert asked == [
+        (f"{upstream.base}/redir/b", ["/redir/a"]),
+        (f"{upstream.base}/redir/c", ["/redir/a", "/redir/b"]),
+        (f"{upstream.base}/feed", ["/redir/a", "/redir/b", "/redir/c"]),
+    ]
+
+
+async def test_before_redirect_refusing_a_target_ends_the_fetch_with_its_error(upstream, fetcher):
+    async def before_redirect(target: str) -> None:
+        if target.endswith("/redir/c"):
+            raise FetchError("s1", target, "refused by the caller")
+
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch(src(f"{upstream.base}/redir/a"), Validators(), before_redirect=before_redirect)
+    assert (info.value.url, info.value.reason) == (f"{upstream.base}/redir/c", "refused by the caller")
+    assert upstream.paths() == ["/redir/a", "/redir/b"]
+
+
 async def test_too_many_redirects(upstream):
     limits = FetchLimits(allowed_networks=(f"{PUBLIC}/32",), max_redirects=3)
     async with Fetcher(limits) as f:

@@ -9,6 +9,7 @@ other sources ingested by another runtime (another worker) sharing the Redis.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -26,10 +27,12 @@ from syndicator.operate.health import source_health
 from syndicator.runtime import Runtime
 from syndicator.store.keys import Keys
 from syndicator.store.polling import DEFAULT_COOLDOWN, next_adaptive, plan_poll, poll_bounds
+from syndicator.store.schema import store_version
 from syndicator.store.sources import load_state, record_outcome
 from syndicator.worker.jobs import MAX_RETRY_DELAY, ingest_job, page_job
 from tests.builders import items, rss, write_config
 from tests.conftest import REPO
+from tests.processes import run_cli
 
 RSS = "application/rss+xml"
 SY = 'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/" '
@@ -414,6 +417,36 @@ async def test_a_429_cools_down_the_host_for_other_sources_in_another_worker(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_429_cools_down_the_host_for_a_real_worker_process(
+    tmp_path, upstream, redis, redis_url, prefix
+) -> None:
+    """As above, with the other worker a real `syndicator worker --burst` process: its
+    scheduler finds b and c due and their jobs are put off, the host asked nothing."""
+    upstream.put("/a", feed(), RSS, status=429, headers={"Retry-After": "1200"})
+    upstream.put("/b", feed(prefix="b"), RSS)
+    upstream.put("/c", b"<html><body><article><h1>c</h1><p>text</p></article></body></html>", "text/html")
+    config = config_for(tmp_path, upstream, redis_url, prefix, a={}, b={}, c={"kind": "page"})
+    runtime = Runtime.open(config, redis_url)
+    try:
+        await store_version(runtime.redis, runtime.keys)  # a new store, stamped as a worker would
+        now = datetime.now(UTC)
+        assert (await ingest_source(runtime, "a", now=now)).status == "error"
+        before = len(upstream.requests)
+        worker = await asyncio.to_thread(run_cli, "worker", "--burst", "--config", str(config.path))
+        assert worker.returncode == 0, worker.stderr
+        assert len(upstream.requests) == before  # neither b nor c
+        for source_id in ("b", "c"):
+            health = await source_health(runtime, source_id)
+            assert health.next_due_reason is not None, worker.stderr
+            assert health.next_due_reason.startswith(
+                "deferred: host 127.0.0.1 cooling down (HTTP 429 to source a)"
+            )
+            assert 1200 - 1 <= await stored_wait(runtime, source_id, now) <= 1200 + 0.1 * 1200 + 3
+            assert health.consecutive_errors == 0 and health.last_fetch_at is None
+    finally:
+        await runtime.close()
 
 
 async def test_a_shorter_cool_down_does_not_cut_a_longer_one(

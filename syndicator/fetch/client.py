@@ -3,7 +3,9 @@
 Why it is built this way:
 * Conditional GET with the stored ETag/Last-Modified, so an unchanged feed costs a 304.
 * Redirects are followed by hand, so the address guard sees every hop and a redirect
-  can never lead to `file:` or an internal address.
+  can never lead to `file:` or an internal address; a caller with rules of its own for
+  every URL (robots.txt and the host cool-down on the page-fetch path) passes
+  `before_redirect`, asked before each redirect's target is requested.
 * Every wait is bounded (connect, each read, the whole fetch) and the body is counted
   as it streams — after decompression, so a small gzip bomb cannot fill memory.
 * Every failure becomes a `FetchError` that says whether retrying can help.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -37,6 +40,10 @@ ACCEPT = (
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # 408 is a timeout by another name; 429 and 5xx are the upstream asking us to come back.
 RETRYABLE_STATUSES = frozenset({408, 429})
+
+RedirectCheck = Callable[[str], Awaitable[None]]
+"""Asked with a redirect's target URL before it is requested; refuses it by raising (a
+FetchError, or anything the caller handles), which `Fetcher.fetch` lets through."""
 
 
 def lowercase_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
@@ -149,13 +156,19 @@ class Fetcher:
             self._sessions[guarded] = session
         return session
 
-    async def fetch(self, source: Source, validators: Validators) -> FetchResult:
+    async def fetch(
+        self, source: Source, validators: Validators, *, before_redirect: RedirectCheck | None = None
+    ) -> FetchResult:
         """Fetch `source`: FetchResult with status 200 (body) or 304, else FetchError.
 
+        `before_redirect` is awaited with each redirect's target before that is requested
+        (once the address guard has let the target's host through); a FetchError or
+        HostBusy it raises ends the fetch. Its time does not count against the whole-fetch
+        timeout: it is our wait (robots.txt, a politeness slot), not the upstream's.
         Counted in `syndicator_fetches_total{source,outcome}` and timed."""
         start = time.perf_counter()
         try:
-            result = await self._fetch(source, validators)
+            result = await self._fetch(source, validators, before_redirect)
         except FetchError as exc:
             metrics.FETCHES.labels(source.id, metrics.fetch_outcome(exc.status, True)).inc()
             raise
@@ -164,7 +177,9 @@ class Fetcher:
         metrics.FETCHES.labels(source.id, metrics.fetch_outcome(result.status, False)).inc()
         return result
 
-    async def _fetch(self, source: Source, validators: Validators) -> FetchResult:
+    async def _fetch(
+        self, source: Source, validators: Validators, before_redirect: RedirectCheck | None
+    ) -> FetchResult:
         try:
             url = URL(source.url)
         except (TypeError, ValueError) as exc:
@@ -175,8 +190,8 @@ class Fetcher:
             raise FetchError(source.id, source.url, f"unsupported URL {source.url!r}: need http(s) or file")
         current = [url]  # the hop in flight, for the error raised by the overall timeout
         try:
-            async with asyncio.timeout(self._limits.total_timeout):
-                return await self._fetch_http(source, url, validators, current)
+            async with asyncio.timeout(self._limits.total_timeout) as deadline:
+                return await self._fetch_http(source, url, validators, current, before_redirect, deadline)
         except TimeoutError:
             raise FetchError(
                 source.id,
@@ -249,17 +264,25 @@ class Fetcher:
         return headers
 
     async def _fetch_http(
-        self, source: Source, url: URL, validators: Validators, current: list[URL]
+        self,
+        source: Source,
+        url: URL,
+        validators: Validators,
+        current: list[URL],
+        before_redirect: RedirectCheck | None,
+        deadline: asyncio.Timeout,
     ) -> FetchResult:
         guarded = not source.allow_private_network
         session = self._session(guarded)
         headers = self._request_headers(source, validators)
         hop = url.with_fragment(None)
-        for _ in range(self._limits.max_redirects + 1):
+        for redirects in range(self._limits.max_redirects + 1):
             current[0] = hop
             try:
                 if guarded:
                     self._guard.check_host(hop.raw_host or "")
+                if redirects and before_redirect is not None:  # a target the guard let through
+                    await _paused(deadline, before_redirect(str(hop)))
                 async with session.get(hop, headers=headers, allow_redirects=False) as resp:
                     if resp.status in REDIRECT_STATUSES:
                         target = self._next_hop(source, hop, resp)
@@ -393,6 +416,19 @@ class Fetcher:
         else:
             reason = f"timed out after {limits.total_timeout:g} s"
         return FetchError(source.id, _shown(source, hop), reason, retryable=True)
+
+
+async def _paused(deadline: asyncio.Timeout, wait: Awaitable[None]) -> None:
+    """Await `wait` with `deadline` stopped, then moved on by the time it took: the
+    whole-fetch timeout bounds the upstream, not a wait of our own between hops."""
+    when = deadline.when()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    deadline.reschedule(None)
+    try:
+        await wait
+    finally:
+        deadline.reschedule(None if when is None else when + loop.time() - began)
 
 
 def _callback_hint(reason: str) -> str:

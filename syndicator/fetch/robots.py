@@ -2,8 +2,10 @@
 
 Page kinds (`page`, `listing`, `sitemap`: every article page, listing page and sitemap) and
 the full-text fetches of a feed's items all fetch through `ingest.pages.fetch_politely`,
-which asks `robots_allows` first; a feed source's own feed document is not a page and is
-not checked. A source opts out only with `obey_robots = false`.
+which asks `robots_allows` first, and again for every redirect's target before it is
+requested (the target's own origin's robots.txt); a feed source's own feed document is not
+a page and is not checked, nor are its redirects. A source opts out only with
+`obey_robots = false`.
 
 - Rules are parsed with protego for the product token `Syndicator` (a `User-agent:
   Syndicator` group if the file has one, else `*`), so longest match wins and `Allow`

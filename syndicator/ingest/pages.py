@@ -5,8 +5,9 @@ it has not seen before (or whose sitemap lastmod moved), so a worker crash costs
 page, and many workers share a crawl. Every request to an upstream host goes through the
 host's politeness slot: at most `host_concurrency` in flight across all workers, and
 `crawl_delay` seconds between starts (or robots.txt's Crawl-delay, when longer). Every
-page fetch asks robots.txt first (`fetch_politely`, `syndicator.fetch.robots`); a sitemap
-source may name a robots.txt, whose `Sitemap:` lines are then its sitemaps.
+page fetch, and every redirect it follows, asks robots.txt first (`fetch_politely`,
+`syndicator.fetch.robots`); a sitemap source may name a robots.txt, whose `Sitemap:`
+lines are then its sitemaps.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from syndicator.discover import DiscoveredLink, DiscoverError, SitemapDocument, 
 from syndicator.extract import ExtractError, extract_article
 from syndicator.fetch import FetchError, RobotsRefused
 from syndicator.fetch.hints import header_hint
-from syndicator.fetch.robots import is_robots_url, remember_robots, robots_allows, robots_sitemaps
+from syndicator.fetch.robots import (
+    RobotsVerdict,
+    is_robots_url,
+    remember_robots,
+    robots_allows,
+    robots_sitemaps,
+)
 from syndicator.ingest.bounded import OverParseLimit, bounded, read_listing
 from syndicator.ingest.report import IngestReport, failed, not_modified
 from syndicator.ingest.storing import store_articles
@@ -32,7 +39,7 @@ from syndicator.normalise.page import normalise_page
 from syndicator.process import Chain
 from syndicator.runtime import Runtime
 from syndicator.store.politeness import host_slot
-from syndicator.store.polling import check_host
+from syndicator.store.polling import check_host, host_of
 from syndicator.store.raw import keep_raw, page_input
 from syndicator.store.sources import load_state
 
@@ -56,17 +63,48 @@ async def fetch_politely(
     runtime: Runtime, source: Source, url: str, validators: Validators | None = None
 ) -> FetchResult:
     """The page-fetch path (page kinds, listing pages, sitemaps, full text, previews):
-    robots.txt first (`robots_allows`: a refusal raises RobotsRefused, a FetchError naming
-    the URL and the reason), then the host's politeness slot, spaced by the larger of the
-    source's `crawl_delay` and robots.txt's Crawl-delay, then the fetch. A host cooling
-    down after a 429/503 is asked nothing, not even its robots.txt (HostCoolingDown)."""
-    if urlsplit(url).hostname:
+    `may_fetch` first (the host's cool-down, then robots.txt), then the host's politeness
+    slot, spaced by the larger of the source's `crawl_delay` and robots.txt's Crawl-delay,
+    then the fetch.
+
+    Every redirect's target is asked the same before it is requested: its own host's
+    cool-down, and its own origin's robots.txt when robots.txt governs the first URL (not
+    a feed's own document, nor a source with `obey_robots = false`), so a redirect cannot
+    lead past either. A target on another host also waits its turn in that host's
+    politeness slot (its crawl delay and concurrency at the start; the first host's slot
+    is the one held for the whole fetch).
+    """
+    verdict = await may_fetch(runtime, source, url)
+    host = host_of(url)
+
+    async def before_redirect(target: str) -> None:
+        target_verdict = await may_fetch(runtime, source, target, robots=verdict.checked)
+        if host_of(target) != host:
+            async with _polite(runtime, source, target, target_verdict.crawl_delay):
+                pass  # its turn came: the request follows at once
+
+    async with _polite(runtime, source, url, verdict.crawl_delay):
+        return await runtime.fetcher.fetch(
+            replace(source, url=url), validators or Validators(), before_redirect=before_redirect
+        )
+
+
+async def may_fetch(runtime: Runtime, source: Source, url: str, *, robots: bool = True) -> RobotsVerdict:
+    """Whether the page-fetch path may request `url` (its first URL or a redirect's target).
+
+    A host cooling down after a 429/503 is asked nothing, not even its robots.txt
+    (HostCoolingDown); then, with `robots`, `robots_allows`, whose refusal raises
+    RobotsRefused, a FetchError naming the URL and the reason. Returns the verdict (its
+    Crawl-delay); without `robots`, an unchecked one.
+    """
+    if host_of(url):
         await check_host(runtime.redis, runtime.keys, url)
+    if not robots:
+        return RobotsVerdict(True, "a redirect of a URL robots.txt does not govern", checked=False)
     verdict = await robots_allows(runtime, source, url)
     if not verdict.allowed:
         raise RobotsRefused(source.id, url, verdict.reason)
-    async with _polite(runtime, source, url, verdict.crawl_delay):
-        return await runtime.fetcher.fetch(replace(source, url=url), validators or Validators())
+    return verdict
 
 
 def page_job_id(runtime: Runtime, url: str) -> str:

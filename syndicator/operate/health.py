@@ -84,11 +84,15 @@ class SourceHealth:
     websub_pushes_refused: int = 0
     websub_last_push_at: str | None = None
     websub_last_push: str | None = None
+    # robots.txt's last refusals (at most ROBOTS_REFUSALS_KEPT), newest first, each as
+    # `url: reason` (URL redacted): a listing's refused pages, not only the last one.
+    recent_robots_refusals: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         out = asdict(self)
         out["categories"] = list(self.categories)
         out["warnings"] = list(self.warnings)
+        out["recent_robots_refusals"] = list(self.recent_robots_refusals)
         return out
 
 
@@ -111,6 +115,7 @@ def _health(
     stored: int,
     recent: int,
     held: int = 0,
+    robots_refusals: list[bytes] | None = None,
 ) -> SourceHealth:
     polled = source.enabled and halt is None
     return SourceHealth(
@@ -153,6 +158,7 @@ def _health(
         full_text_errors=state.full_text_errors,
         last_full_text_error=redact_text(state.last_full_text_error) if state.last_full_text_error else None,
         rule_counts=dict(state.rule_counts),
+        recent_robots_refusals=tuple(redact_text(raw.decode()) for raw in robots_refusals or ()),
     )
 
 
@@ -168,8 +174,9 @@ async def _healths(runtime: Runtime, sources: list[Source], now: datetime) -> li
             pipe.zcard(index)
             pipe.zcount(index, since, "+inf")
             pipe.hlen(keys.held(source.id))
+            pipe.lrange(keys.robots_refusals(source.id), 0, -1)
         replies = await pipe.execute()
-    n = 4  # replies per source
+    n = 5  # replies per source
     healths = [
         _health(source, state, halts.get(source.id), *replies[n * i : n * i + n])
         for i, (source, state) in enumerate(zip(sources, states, strict=True))

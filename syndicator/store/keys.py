@@ -73,6 +73,11 @@ class Keys:
         (`record_outcome` writes it; the dashboard's timeline reads it)."""
         return f"{self.prefix}fetches:{source_id}"
 
+    def robots_refusals(self, source_id: str) -> str:
+        """List of a source's last robots.txt refusals (`url: reason`, newest first), capped
+        at 10 (`record_outcome` writes it; source health reads it)."""
+        return f"{self.prefix}robots-refused:{source_id}"
+
     @property
     def due(self) -> str:
         """Sorted set of source ids scored by when they are next due."""

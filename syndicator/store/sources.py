@@ -276,6 +276,7 @@ class Outcome(Protocol):
 
 GONE_STATUS = 410
 FETCH_LOG_SIZE = 50  # fetch outcomes kept per source (`Keys.fetch_log`)
+ROBOTS_REFUSALS_KEPT = 10  # recent robots.txt refusals kept per source (`Keys.robots_refusals`)
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,8 @@ async def record_outcome(
     - a page's category path that no rule maps: counted in `unmapped`, so operators can
       add a rule;
     - a page robots.txt refused (the source's own or one its listing found): counted in
-      `robots_refused`, with `last_robots_refusal` naming the URL and the reason;
+      `robots_refused`, with `last_robots_refusal` naming the URL and the reason, and
+      kept with the source's last ROBOTS_REFUSALS_KEPT (`recent_robots_refusals`);
     - the processing stage's per-rule counts (articles blocked or not kept, by which rule;
       regex timeouts), of the poll and of every page: added to `rule:<name>` fields;
     - every poll of the source itself (not a page its listing found): one entry on its
@@ -364,7 +366,7 @@ async def record_outcome(
     """
     state_key = keys.source_state(source.id)
     if outcome.full_text:  # an item's page: its own fields, never the source's poll state
-        await _record_full_text(redis, state_key, outcome, now=now)
+        await _record_full_text(redis, keys, source.id, outcome, now=now)
         await _cool_down_hosts(redis, keys, source, outcome, now=now)
         return
     failed = outcome.status == "error" and not outcome.from_listing
@@ -449,7 +451,7 @@ async def record_outcome(
             if page.unmapped:
                 pipe.hincrby(state_key, "unmapped", 1)
                 pipe.hset(state_key, "last_unmapped", page.unmapped)
-            _robots_fields(pipe, state_key, page)
+            _robots_fields(pipe, keys, source.id, page)
             for name, count in page.rule_counts.items():
                 if count:
                     pipe.hincrby(state_key, RULE_FIELD + name, count)
@@ -498,12 +500,16 @@ def _hint_json(hint: PollHint | None) -> str:
     return json.dumps({"seconds": hint.seconds, "source": hint.source}) if hint else ""
 
 
-def _robots_fields(pipe: Pipeline, state_key: str, outcome: Outcome) -> None:
-    """Queue the count and reason of a page robots.txt refused (any kind of page)."""
+def _robots_fields(pipe: Pipeline, keys: Keys, source_id: str, outcome: Outcome) -> None:
+    """Queue the count and reason of a page robots.txt refused (any kind of page), and the
+    refusal on the source's recent ones (`Keys.robots_refusals`, the last ROBOTS_REFUSALS_KEPT)."""
     if outcome.status == "error" and outcome.robots_refused:
+        state_key = keys.source_state(source_id)
         pipe.hincrby(state_key, "robots_refused", 1)
         refusal = f"{outcome.error_at or outcome.url}: {outcome.reason or outcome.error}"
         pipe.hset(state_key, "last_robots_refusal", refusal)
+        pipe.lpush(keys.robots_refusals(source_id), refusal)
+        pipe.ltrim(keys.robots_refusals(source_id), 0, ROBOTS_REFUSALS_KEPT - 1)
 
 
 def _full_text_fields(pipe: Pipeline, state_key: str, outcome: Outcome, now: datetime) -> None:
@@ -521,8 +527,10 @@ def _full_text_fields(pipe: Pipeline, state_key: str, outcome: Outcome, now: dat
         )
 
 
-async def _record_full_text(redis: Redis, state_key: str, outcome: Outcome, *, now: datetime) -> None:
+async def _record_full_text(
+    redis: Redis, keys: Keys, source_id: str, outcome: Outcome, *, now: datetime
+) -> None:
     async with redis.pipeline(transaction=True) as pipe:
-        _full_text_fields(pipe, state_key, outcome, now)
-        _robots_fields(pipe, state_key, outcome)
+        _full_text_fields(pipe, keys.source_state(source_id), outcome, now)
+        _robots_fields(pipe, keys, source_id, outcome)
         await pipe.execute()
