@@ -233,14 +233,16 @@ def load_set(set_dir: Path, pages_dir: Path) -> list[Label]:
 
 def run_syndicator(path: str, url: str, _page: str) -> Output:
     """As `syndicator extract FILE --url URL` runs it, charset detection included."""
-    from syndicator.cli_extract import ExtractCommandError, run_extract
+    from syndicator.cli_extract import ExtractCommandError, published_as_given, run_extract
 
     try:
         page, _categories = run_extract(path, url=url, source_id=None, config=None)
     except ExtractCommandError as exc:
         return Output(error=str(exc))
-    day = page.published.date().isoformat() if page.published else None
-    return Output(text=page.text, title=page.title, date=day)
+    # The day as the page wrote it (its own offset), as `syndicator extract` prints it; the
+    # stored `published` is in the source's zone and can be the next or the previous day.
+    given = published_as_given(page)
+    return Output(text=page.text, title=page.title, date=given.date().isoformat() if given else None)
 
 
 def run_trafilatura(_path: str, url: str, page: str) -> Output:
@@ -442,6 +444,8 @@ def materialise(set_dir: Path, pages_dir: Path, mirror_root: Path, cache: Path) 
     for entry in json.loads((set_dir / "manifest.json").read_text())["pages"]:
         repo = entry["repo"]
         git_dir = mirror_root / repo.replace("/", "+") / "repo"
+        if (git_dir / ".git").is_dir():  # a snapshot with a work tree keeps its history in .git
+            git_dir = git_dir / ".git"
         if not git_dir.exists():
             git_dir = cache / repo.replace("/", "+")
             if not git_dir.exists():

@@ -7,11 +7,22 @@ cut out of a page from its hand labels, and the shape of the committed labels.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench.extract_quality import Label, day_of, reference_body, shingle_f1, squash, visible_text
+from bench.extract_quality import (
+    Label,
+    day_of,
+    materialise,
+    reference_body,
+    run_syndicator,
+    shingle_f1,
+    squash,
+    visible_text,
+)
 
 SETS = Path(__file__).resolve().parents[1] / "bench" / "extract_sets"
 
@@ -88,3 +99,49 @@ def test_every_committed_label_has_a_manifest_entry_and_the_fields_the_scorer_re
             assert source["lang"] in {"zh", "de", "en"}
             assert entry["body_start"].strip() and entry["body_end"].strip()
             assert entry["date"] is None or day_of(entry["date"]) == entry["date"]
+
+
+def test_syndicator_is_scored_on_the_day_in_the_offset_the_page_wrote(tmp_path: Path) -> None:
+    # 20:06 at -05:00 is 01:06 the next day in UTC; the label is the page's own day.
+    paragraphs = "".join(
+        f"<p>Paragraph {n} of the council report says the bridge repairs run late again, "
+        "and the council will hear the contractors next week about the cost of the delay.</p>"
+        for n in range(8)
+    )
+    page = (
+        "<html><head><title>Bridge repairs run late</title>"
+        '<meta property="article:published_time" content="2022-05-07T20:06:00-05:00"></head>'
+        f"<body><article><h1>Bridge repairs run late</h1>{paragraphs}</article></body></html>"
+    )
+    path = tmp_path / "page.html"
+    path.write_text(page)
+    out = run_syndicator(str(path), "https://news.example.com/2022/05/bridge", page)
+    assert out.error is None
+    assert out.date == "2022-05-07"
+
+
+def test_materialise_reads_a_snapshot_that_keeps_its_history_in_dot_git(tmp_path: Path) -> None:
+    work = tmp_path / "mirror" / "owner+pages" / "repo"
+    work.mkdir(parents=True)
+    git = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (work / "page.html").write_bytes(b"<html><body><p>stored page</p></body></html>")
+    subprocess.run([*git, "add", "page.html"], check=True)
+    subprocess.run([*git, "commit", "-qm", "page"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True)
+    commit = head.stdout.strip()
+    blob = (work / "page.html").read_bytes()
+    set_dir = tmp_path / "set"
+    set_dir.mkdir()
+    entry = {
+        "id": "p",
+        "repo": "owner/pages",
+        "path": "page.html",
+        "commit": commit,
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "file": "p.html",
+    }
+    (set_dir / "manifest.json").write_text(json.dumps({"pages": [entry]}))
+    pages_dir = tmp_path / "pages"
+    materialise(set_dir, pages_dir, tmp_path / "mirror", tmp_path / "cache")
+    assert (pages_dir / "p.html").read_bytes() == blob
