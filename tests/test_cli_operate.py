@@ -271,6 +271,7 @@ def quick_and_sluggish(tmp_path, upstream, redis_url, prefix):
     )
 
 
+@pytest.mark.slow  # a real worker and a 2 s upstream on a terminal: ~12 s; CI runs it
 async def test_on_a_terminal_a_table_a_progress_line_and_a_timeout_naming_the_pending_run(
     tmp_path, upstream, redis, redis_url, prefix
 ):
