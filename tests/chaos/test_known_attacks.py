@@ -14,18 +14,13 @@ and port — spelled in the ways an attacker would. The decoy must never see a r
 
 from __future__ import annotations
 
-import asyncio
-import gzip
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import brotli
 import pytest
-from aiohttp import web
 
 from syndicator.ingest import ingest_source
 from syndicator.models import Config
@@ -33,42 +28,20 @@ from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
 from syndicator.store.sources import SourceState, load_state
 from tests.builders import items, rss, write_config
+from tests.chaos.attacks import (
+    FETCH,
+    GOOD,
+    HOSTILE_FETCHES,
+    TOTAL_TIMEOUT,
+    HostileUpstream,
+    billion_laughs,
+    xxe,
+)
 from tests.harness import fetch_all_feeds
 from tests.upstream import Upstream
 
-GOOD = items("good", 2)
 BOUND = 15.0  # seconds; every case ends far sooner, the bound only catches a hang
-MAX_BYTES = 1024 * 1024
-TOTAL_TIMEOUT = 2.0
-BOMB_BYTES = 64 * MAX_BYTES  # what a bomb inflates to: 64 times the limit
-FETCH = {"max_bytes": MAX_BYTES, "total_timeout": f'"{TOTAL_TIMEOUT:g}s"', "read_timeout": '"1s"'}
 PASSWD = Path("/etc/passwd")
-
-
-class HostileUpstream(Upstream):
-    """The test upstream plus bodies no document can describe: endless, and a trickle."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        super().__init__(host)
-        self.streams: dict[str, str] = {}
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        kind = self.streams.get(request.path)
-        if kind is None:
-            return await super()._handle(request)
-        response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
-        await response.prepare(request)
-        await response.write(b'<?xml version="1.0"?><rss version="2.0"><channel><title>')
-        try:
-            while True:  # until the client hangs up
-                if kind == "endless":
-                    await response.write(b"x" * 65536)
-                else:  # "slow": one byte every 0.2 s, never idle long enough for read_timeout
-                    await response.write(b"x")
-                    await asyncio.sleep(0.2)
-        except (ConnectionError, RuntimeError):
-            pass
-        return response
 
 
 @pytest.fixture
@@ -155,46 +128,6 @@ def _assert_refused(report, elapsed, state, after, served_before, served_after, 
 # ------------------------------------------------------------------ bombs, endless, slow, redirects
 
 
-@cache
-def _bomb(encoding: str) -> bytes:
-    zeros = b"\0" * BOMB_BYTES
-    if encoding == "gzip":
-        return gzip.compress(zeros, compresslevel=9)
-    return brotli.compress(zeros, quality=5)
-
-
-def _serve_bomb(server: Upstream, encoding: str) -> None:
-    body = _bomb(encoding)
-    assert len(body) < MAX_BYTES // 4  # small on the wire: only the decoded size is over
-    server.put("/feed", body, "application/rss+xml", headers={"Content-Encoding": encoding})
-
-
-def _serve_redirect_loop(server: Upstream) -> None:
-    server.put("/feed", b"", "text/plain", status=302, headers={"Location": "/loop"})
-    server.put("/loop", b"", "text/plain", status=302, headers={"Location": "/feed"})
-
-
-def _serve_redirect_chain(server: Upstream) -> None:
-    """Ten hops to a good feed: twice the default `fetch.max_redirects` of 5."""
-    server.put("/feed", b"", "text/plain", status=301, headers={"Location": "/hop1"})
-    for n in range(1, 10):
-        server.put(f"/hop{n}", b"", "text/plain", status=301, headers={"Location": f"/hop{n + 1}"})
-    server.put("/hop10", rss(items("late", 1)), "application/rss+xml")
-
-
-HOSTILE_FETCHES = {
-    "gzip-bomb": (lambda s: _serve_bomb(s, "gzip"), f"response larger than {MAX_BYTES} bytes"),
-    "brotli-bomb": (lambda s: _serve_bomb(s, "br"), f"response larger than {MAX_BYTES} bytes"),
-    "endless-body": (lambda s: s.streams.update({"/feed": "endless"}), f"response larger than {MAX_BYTES}"),
-    "slow-body": (
-        lambda s: s.streams.update({"/feed": "slow"}),
-        f"timed out after {TOTAL_TIMEOUT:g} s (whole fetch)",
-    ),
-    "redirect-loop": (_serve_redirect_loop, "too many redirects (more than 5)"),
-    "too-many-redirects": (_serve_redirect_chain, "too many redirects (more than 5), last to"),
-}
-
-
 @pytest.mark.parametrize("name", list(HOSTILE_FETCHES))
 async def test_a_hostile_response_is_cut_off_and_recorded(name, tmp_path, hostile, redis, redis_url, prefix):
     turn, reason = HOSTILE_FETCHES[name]
@@ -269,26 +202,6 @@ async def test_a_redirect_within_the_allowed_network_is_followed(
 # ------------------------------------------------------------------ XML entities
 
 
-def _billion_laughs() -> bytes:
-    entities = '<!ENTITY lol0 "lol">' + "".join(
-        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10)
-    )
-    item = (
-        "<item><guid>laughs</guid><title>&lol9;</title><link>https://good.example/laughs</link>"
-        "<description>&lol9;</description></item>"
-    )
-    return rss(GOOD, extra=item).replace(b"<rss ", f"<!DOCTYPE rss [{entities}]><rss ".encode(), 1)
-
-
-def _xxe() -> bytes:
-    item = (
-        "<item><guid>xxe</guid><title>before &xxe; after</title><link>https://good.example/xxe</link>"
-        "<description>before &xxe; after</description><dc:creator>&xxe;</dc:creator></item>"
-    )
-    doctype = '<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-    return rss(GOOD, extra=item).replace(b"<rss ", doctype.encode() + b"<rss ", 1)
-
-
 def _fields(article) -> str:
     return " ".join(
         str(x)
@@ -307,7 +220,7 @@ async def test_billion_laughs_is_not_expanded(tmp_path, hostile, redis, redis_ur
     config = _config(tmp_path, hostile, redis_url, prefix)
 
     def laugh() -> None:
-        hostile.put("/feed", _billion_laughs(), "application/rss+xml")
+        hostile.put("/feed", billion_laughs(), "application/rss+xml")
 
     _, elapsed, state, after, _, served_after, before = await _good_then(hostile, config, redis_url, laugh)
     assert elapsed < BOUND, elapsed
@@ -326,10 +239,10 @@ async def test_an_external_entity_is_never_read(tmp_path, hostile, redis, redis_
     first_line = PASSWD.read_text(errors="replace").splitlines()[0]  # noqa: ASYNC240  # "root:x:0:0:…" on any Linux
     config = _config(tmp_path, hostile, redis_url, prefix)
 
-    def xxe() -> None:
-        hostile.put("/feed", _xxe(), "application/rss+xml")
+    def entity() -> None:
+        hostile.put("/feed", xxe(), "application/rss+xml")
 
-    _, elapsed, state, after, _, served_after, before = await _good_then(hostile, config, redis_url, xxe)
+    _, elapsed, state, after, _, served_after, before = await _good_then(hostile, config, redis_url, entity)
     assert elapsed < BOUND, elapsed
     assert {a.id for a in before} <= {a.id for a in after}
     everything = " ".join(_fields(a) for a in after) + " ".join(state.warnings) + (state.last_error or "")
