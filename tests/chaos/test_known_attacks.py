@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -29,6 +30,7 @@ from syndicator.store.articles import newest_articles
 from syndicator.store.sources import SourceState, load_state
 from tests.builders import items, rss, write_config
 from tests.chaos.attacks import (
+    BOMB_BYTES,
     FETCH,
     GOOD,
     HOSTILE_FETCHES,
@@ -39,11 +41,31 @@ from tests.chaos.attacks import (
     billion_laughs,
     xxe,
 )
+from tests.chaos.helpers import MB, ChildPeak, peak_rss, reset_peak_rss
 from tests.harness import fetch_all_feeds
 from tests.upstream import Upstream
 
 BOUND = 15.0  # seconds; every case ends far sooner, the bound only catches a hang
 PASSWD = Path("/etc/passwd")
+# Memory bounds (peak RSS, Linux VmHWM; measured with bench/chaos_table.py on the 2-core box):
+# - a bomb is inflated in this process, as it streams, and only up to fetch.max_bytes (1 MB):
+#   the poll raised this process's peak by 0 MB there. Decoded whole, the bomb alone is
+#   64 MB, so growth under half of that proves it was not.
+# - billion laughs is parsed in the pool's child: 121 MB at peak there, of which 58 MB is
+#   any child's start (a fork of the fork server). Expanded, the entities are 3 GB; the
+#   child's address-space limit (fetch.parse_memory, 1 GB) would kill it well before. 300 MB
+#   leaves 2.5 times the measured peak and is still far below what any real expansion needs.
+BOMB_GROWTH = BOMB_BYTES // 2
+LAUGHS_CHILD_PEAK = 300 * MB
+
+
+@dataclass
+class Peaks:
+    """What the hostile poll cost in memory: the peak RSS of its parse child (None: no parse
+    ran) and how far it raised this process's peak RSS (fetching and decompressing happen here)."""
+
+    child: int | None = None
+    main_growth: int = 0
 
 
 @pytest.fixture
@@ -81,12 +103,18 @@ def _config(
     )
 
 
-async def _poll(config: Config, redis_url: str, now: datetime):
+async def _poll(config: Config, redis_url: str, now: datetime, peaks: Peaks | None = None):
+    """One poll of the source; `peaks`, when given, is filled with what it cost in memory."""
     runtime = Runtime.open(config, redis_url)
     try:
+        baseline = reset_peak_rss() if peaks is not None else 0
         started = time.monotonic()
-        report = await ingest_source(runtime, "feed", now=now)
+        with ChildPeak(runtime.pool) as child:
+            report = await ingest_source(runtime, "feed", now=now)
         elapsed = time.monotonic() - started
+        if peaks is not None:
+            peaks.child = child.peak
+            peaks.main_growth = (peak_rss() or 0) - baseline
         state = await load_state(runtime.redis, runtime.keys, "feed")
         stored = await newest_articles(runtime.redis, runtime.keys, "tech", 50)
     finally:
@@ -101,9 +129,10 @@ async def _served(config: Config, redis_url: str) -> dict[str, bytes]:
 
 
 async def _good_then(
-    server: Upstream, config: Config, redis_url: str, turn_hostile
+    server: Upstream, config: Config, redis_url: str, turn_hostile, peaks: Peaks | None = None
 ) -> tuple[object, float, SourceState, list, dict[str, bytes], dict[str, bytes], list]:
-    """A good poll, then `turn_hostile()` and a second poll an hour later; what each left."""
+    """A good poll, then `turn_hostile()` and a second poll an hour later (measured into
+    `peaks` when given); what each left."""
     server.put("/feed", rss(GOOD), "application/rss+xml")
     first = datetime.now(UTC).replace(microsecond=0)
     good, _, _, before = await _poll(config, redis_url, first)
@@ -111,7 +140,7 @@ async def _good_then(
     assert sorted(a.url for a in before) == sorted(i.link for i in GOOD)
     served_before = await _served(config, redis_url)
     turn_hostile()
-    report, elapsed, state, after = await _poll(config, redis_url, first + timedelta(hours=1))
+    report, elapsed, state, after = await _poll(config, redis_url, first + timedelta(hours=1), peaks)
     served_after = await _served(config, redis_url)
     return report, elapsed, state, after, served_before, served_after, before
 
@@ -134,8 +163,12 @@ def _assert_refused(report, elapsed, state, after, served_before, served_after, 
 async def test_a_hostile_response_is_cut_off_and_recorded(name, tmp_path, hostile, redis, redis_url, prefix):
     turn, reason = HOSTILE_FETCHES[name]
     config = _config(tmp_path, hostile, redis_url, prefix)
-    outcome = await _good_then(hostile, config, redis_url, lambda: turn(hostile))
+    peaks = Peaks()
+    outcome = await _good_then(hostile, config, redis_url, lambda: turn(hostile), peaks)
     _assert_refused(*outcome, reason=reason)
+    assert peaks.child is None  # refused while fetching: nothing reached a parser
+    if name.endswith("bomb"):
+        assert peaks.main_growth < BOMB_GROWTH, f"{peaks.main_growth / MB:.0f} MB"
     _, elapsed, *_ = outcome
     if name == "slow-body":
         assert elapsed < TOTAL_TIMEOUT + 3, elapsed  # the whole-fetch limit, not the read timeout
@@ -224,8 +257,11 @@ async def test_billion_laughs_is_not_expanded(tmp_path, hostile, redis, redis_ur
     def laugh() -> None:
         hostile.put("/feed", billion_laughs(), "application/rss+xml")
 
-    _, elapsed, state, after, _, served_after, before = await _good_then(hostile, config, redis_url, laugh)
+    peaks = Peaks()
+    outcome = await _good_then(hostile, config, redis_url, laugh, peaks)
+    _, elapsed, state, after, _, served_after, before = outcome
     assert elapsed < BOUND, elapsed
+    assert peaks.child is not None and peaks.child < LAUGHS_CHILD_PEAK, peaks
     # Expat's amplification limit stops the expansion; the document is read again leniently,
     # without entities, and the source's state says so.
     assert any("amplification" in w for w in state.warnings), state.warnings
