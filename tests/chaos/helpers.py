@@ -124,7 +124,7 @@ class ChildPeak:
     grows, so the last reading is the peak so far) and once more at the end. A child killed
     over a limit is gone before the end: its peak is the last reading before the kill (at
     most `every` late). A pool child is a fork of the fork server, so the figure includes
-    the modules it inherited (about 40 MB here): see `idle_child_peak`.
+    the modules it inherited (58 MB here): see `idle_child_peak`.
     """
 
     def __init__(self, pool: ParsePool, every: float = 0.005) -> None:
