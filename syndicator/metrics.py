@@ -129,7 +129,8 @@ class ScrapeValues:
     # worker id → seconds since its last heartbeat
     heartbeat_ages: dict[str, float] | None = None
     feeds_held: int | None = None
-    feeds_stale_for: float | None = None  # seconds; 0 while this process's feeds are current
+    # Seconds; 0 while what this process serves is current (held feeds and kept responses).
+    feeds_stale_for: float | None = None
     config_digest: str | None = None
     config_loaded_at: float | None = None  # unix time
 
@@ -186,7 +187,8 @@ class ScrapeValues:
         if self.feeds_stale_for is not None:
             yield GaugeMetricFamily(
                 "syndicator_feeds_stale_seconds",
-                "How long this process has served its held feeds without knowing they are current.",
+                "How long this process has served its held feeds, or kept variant, delta and "
+                "archive responses, without knowing they are current.",
                 value=self.feeds_stale_for,
             )
         if self.config_digest is not None:

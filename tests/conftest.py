@@ -20,10 +20,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from redis.asyncio import Redis
 
 from syndicator.embedded import EmbeddedRedis
 from syndicator.store.connection import connect
+from tests.chaos.helpers import FULL_RUN
 from tests.upstream import Upstream
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +45,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="the public test corpora (shared/corpus beside the checkout); enables the conformance suite",
     )
+
+
+# Hypothesis profiles. `ci`: what the suite and CI run (tests that name their own
+# `max_examples` keep it). `full`: the full chaos run, `SYNDICATOR_CHAOS=full` (or
+# `--hypothesis-profile full`), for the property tests in tests/chaos/test_properties.py.
+settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("full", settings.get_profile("ci"), max_examples=2000)
+settings.load_profile("full" if FULL_RUN else "ci")
 
 
 # Test processes (pytest-xdist) when the command line names none. The suite mostly waits on

@@ -163,7 +163,10 @@ async def scrape_values(runtime: Runtime, app: web.Application | None = None) ->
     if app is not None:
         cache = app[FEED_CACHE]
         values.feeds_held = cache.status()["held"]  # type: ignore[assignment]
-        stale = cache.stale_since
+        # Since when anything this process serves may be stale, as /readyz's
+        # `served_stale_since`: the earlier of the held feeds' and the kept responses'.
+        kept = app[LAST_GOOD].stale_since if LAST_GOOD in app else None
+        stale = min((s for s in (cache.stale_since, kept) if s is not None), default=None)
         values.feeds_stale_for = (datetime.now(UTC) - stale).total_seconds() if stale else 0.0
         values.config_loaded_at = _loaded_at(app, app.get(RELOADER)).timestamp()
     try:

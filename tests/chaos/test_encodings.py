@@ -8,7 +8,6 @@ without a charset: every paragraph is read legibly, and the source's stored stat
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
@@ -16,7 +15,7 @@ from syndicator.ingest import ingest_source
 from syndicator.parse.feed import parse_xml_feed
 from syndicator.runtime import Runtime
 from syndicator.store.sources import load_state
-from tests.builders import items, rss
+from tests.chaos.attacks import GBK_TITLE, bad_utf8_feed, gbk_inside_utf8_feed
 from tests.harness import fetch_all_feeds
 from tests.test_pages_e2e import ARTICLE_PATH, EXPECTED, SITE, zhbf_config
 
@@ -43,13 +42,9 @@ async def test_gbk_inside_a_utf8_page_is_legible_and_reported_on_the_source(
     assert paragraph in item["content_html"] and EXPECTED["paragraphs"][0] in item["content_html"]
 
 
-GBK_TITLE = "重庆人社持续深化人才领域国际交流合作"
-
-
 @pytest.mark.parametrize("content_type", ["application/rss+xml", "application/rss+xml; charset=utf-8"])
 def test_a_utf8_feed_with_gbk_titles_is_repaired_and_says_so(content_type: str) -> None:
-    entries = [replace(item, title=f"陆海新通道 {item.title}") for item in items("mix", 5)]
-    body = rss(entries).replace(b"mix title 3", GBK_TITLE.encode("gbk"))
+    body = gbk_inside_utf8_feed()
     feed = parse_xml_feed(body, {"Content-Type": content_type}, "https://mix.example/feed", max_entries=50)
     titles = [entry.title for entry in feed.entries]
     assert titles[3] == f"陆海新通道 {GBK_TITLE}" and titles[0] == "陆海新通道 mix title 0"
@@ -58,8 +53,7 @@ def test_a_utf8_feed_with_gbk_titles_is_repaired_and_says_so(content_type: str) 
 
 
 def test_a_few_bad_bytes_in_a_utf8_feed_keep_its_text_and_name_the_first() -> None:
-    entries = [replace(item, title=f"陆海新通道 {item.title}") for item in items("bad", 5)]
-    body = rss(entries).replace(b"bad title 2", b"bad \xff title 2")
+    body = bad_utf8_feed()
     feed = parse_xml_feed(body, {"Content-Type": "application/rss+xml"}, "https://b.example/", max_entries=50)
     assert feed.entries[0].title == "陆海新通道 bad title 0"  # no mojibake
     bad = body.index(b"\xff")

@@ -13,8 +13,9 @@ every upstream item stored exactly once with its current title, the URL index co
 every category feed published, valid and holding the newest items of its category, and no
 job or marker left behind.
 
-`SYNDICATOR_KILLS` sets the number of kills (default 5); `SYNDICATOR_KILL_SEED` replays a
-run's upstream changes and kill delays (the seed is printed; a failure shows it):
+`SYNDICATOR_KILLS` sets the number of kills (default 5; 50 in the full chaos run,
+`SYNDICATOR_CHAOS=full`); `SYNDICATOR_KILL_SEED` replays a run's upstream changes and kill
+delays (the seed is printed; a failure shows it):
 
     SYNDICATOR_KILLS=50 .venv/bin/python -m pytest tests/chaos/test_kill_campaign.py
 """
@@ -44,11 +45,11 @@ from syndicator.store.keys import Keys
 from syndicator.store.schema import store_version
 from syndicator.worker import worker_settings
 from tests.builders import BASE_TIME, Item, atom, json_feed, rss, toml_value
+from tests.chaos.helpers import KILLS
 from tests.harness import fetch_all_feeds
 from tests.processes import REPO, clean_environment, store_environment
 from tests.render_helpers import _parse, _validator
 
-KILLS = int(os.environ.get("SYNDICATOR_KILLS", "5"))
 SEED = int(os.environ.get("SYNDICATOR_KILL_SEED", str(random.randrange(2**32))))
 MAX_KILL_DELAY = 1.0  # seconds after a worker's start, for a kill aimed at its startup
 # Seconds after a job of the aimed-at kind is seen in progress: the kill falls in there.

@@ -19,7 +19,8 @@ at-least-once, not exactly-once) — is a whole repeat of the same delivery with
 prints them. With a chunk's 100 POSTs open at once, one kill can fall in that window for
 several of them.
 
-`SYNDICATOR_KILLS` sets the rounds (default 5), `SYNDICATOR_KILL_SEED` replays the delays.
+`SYNDICATOR_KILLS` sets the rounds (default 5; 50 in the full chaos run, `SYNDICATOR_CHAOS=full`),
+`SYNDICATOR_KILL_SEED` replays the delays.
 """
 
 from __future__ import annotations
@@ -44,11 +45,11 @@ from syndicator.store.connection import arq_settings
 from syndicator.store.hub_deliveries import delivery_state, latest_topic_version
 from syndicator.store.schema import store_version
 from tests.builders import BASE_TIME, Item, rss, toml_value
+from tests.chaos.helpers import KILLS
 from tests.chaos.test_kill_campaign import expire_locks, reap
 from tests.processes import REPO, clean_environment, store_environment
 from tests.test_hub_delivery import subscribe
 
-KILLS = int(os.environ.get("SYNDICATOR_KILLS", "5"))
 SEED = int(os.environ.get("SYNDICATOR_KILL_SEED", str(random.randrange(2**32))))
 SUBSCRIBERS = 150
 JOB_TIMEOUT = 3.0

@@ -14,18 +14,14 @@ and port — spelled in the ways an attacker would. The decoy must never see a r
 
 from __future__ import annotations
 
-import asyncio
-import gzip
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import brotli
 import pytest
-from aiohttp import web
 
 from syndicator.ingest import ingest_source
 from syndicator.models import Config
@@ -33,42 +29,43 @@ from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
 from syndicator.store.sources import SourceState, load_state
 from tests.builders import items, rss, write_config
+from tests.chaos.attacks import (
+    BOMB_BYTES,
+    FETCH,
+    GOOD,
+    HOSTILE_FETCHES,
+    MARKERS,
+    TOTAL_TIMEOUT,
+    VECTORS,
+    HostileUpstream,
+    billion_laughs,
+    xxe,
+)
+from tests.chaos.helpers import MB, ChildPeak, peak_rss, reset_peak_rss
 from tests.harness import fetch_all_feeds
 from tests.upstream import Upstream
 
-GOOD = items("good", 2)
 BOUND = 15.0  # seconds; every case ends far sooner, the bound only catches a hang
-MAX_BYTES = 1024 * 1024
-TOTAL_TIMEOUT = 2.0
-BOMB_BYTES = 64 * MAX_BYTES  # what a bomb inflates to: 64 times the limit
-FETCH = {"max_bytes": MAX_BYTES, "total_timeout": f'"{TOTAL_TIMEOUT:g}s"', "read_timeout": '"1s"'}
 PASSWD = Path("/etc/passwd")
+# Memory bounds (peak RSS, Linux VmHWM; measured with bench/chaos_table.py on the 2-core box):
+# - a bomb is inflated in this process, as it streams, and only up to fetch.max_bytes (1 MB):
+#   the poll raised this process's peak by 0 MB there. Decoded whole, the bomb alone is
+#   64 MB, so growth under half of that proves it was not.
+# - billion laughs is parsed in the pool's child: 121 MB at peak there, of which 58 MB is
+#   any child's start (a fork of the fork server). Expanded, the entities are 3 GB; the
+#   child's address-space limit (fetch.parse_memory, 1 GB) would kill it well before. 300 MB
+#   leaves 2.5 times the measured peak and is still far below what any real expansion needs.
+BOMB_GROWTH = BOMB_BYTES // 2
+LAUGHS_CHILD_PEAK = 300 * MB
 
 
-class HostileUpstream(Upstream):
-    """The test upstream plus bodies no document can describe: endless, and a trickle."""
+@dataclass
+class Peaks:
+    """What the hostile poll cost in memory: the peak RSS of its parse child (None: no parse
+    ran) and how far it raised this process's peak RSS (fetching and decompressing happen here)."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        super().__init__(host)
-        self.streams: dict[str, str] = {}
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        kind = self.streams.get(request.path)
-        if kind is None:
-            return await super()._handle(request)
-        response = web.StreamResponse(headers={"Content-Type": "application/rss+xml"})
-        await response.prepare(request)
-        await response.write(b'<?xml version="1.0"?><rss version="2.0"><channel><title>')
-        try:
-            while True:  # until the client hangs up
-                if kind == "endless":
-                    await response.write(b"x" * 65536)
-                else:  # "slow": one byte every 0.2 s, never idle long enough for read_timeout
-                    await response.write(b"x")
-                    await asyncio.sleep(0.2)
-        except (ConnectionError, RuntimeError):
-            pass
-        return response
+    child: int | None = None
+    main_growth: int = 0
 
 
 @pytest.fixture
@@ -106,12 +103,18 @@ def _config(
     )
 
 
-async def _poll(config: Config, redis_url: str, now: datetime):
+async def _poll(config: Config, redis_url: str, now: datetime, peaks: Peaks | None = None):
+    """One poll of the source; `peaks`, when given, is filled with what it cost in memory."""
     runtime = Runtime.open(config, redis_url)
     try:
+        baseline = reset_peak_rss() if peaks is not None else 0
         started = time.monotonic()
-        report = await ingest_source(runtime, "feed", now=now)
+        with ChildPeak(runtime.pool) as child:
+            report = await ingest_source(runtime, "feed", now=now)
         elapsed = time.monotonic() - started
+        if peaks is not None:
+            peaks.child = child.peak
+            peaks.main_growth = (peak_rss() or 0) - baseline
         state = await load_state(runtime.redis, runtime.keys, "feed")
         stored = await newest_articles(runtime.redis, runtime.keys, "tech", 50)
     finally:
@@ -126,9 +129,10 @@ async def _served(config: Config, redis_url: str) -> dict[str, bytes]:
 
 
 async def _good_then(
-    server: Upstream, config: Config, redis_url: str, turn_hostile
+    server: Upstream, config: Config, redis_url: str, turn_hostile, peaks: Peaks | None = None
 ) -> tuple[object, float, SourceState, list, dict[str, bytes], dict[str, bytes], list]:
-    """A good poll, then `turn_hostile()` and a second poll an hour later; what each left."""
+    """A good poll, then `turn_hostile()` and a second poll an hour later (measured into
+    `peaks` when given); what each left."""
     server.put("/feed", rss(GOOD), "application/rss+xml")
     first = datetime.now(UTC).replace(microsecond=0)
     good, _, _, before = await _poll(config, redis_url, first)
@@ -136,7 +140,7 @@ async def _good_then(
     assert sorted(a.url for a in before) == sorted(i.link for i in GOOD)
     served_before = await _served(config, redis_url)
     turn_hostile()
-    report, elapsed, state, after = await _poll(config, redis_url, first + timedelta(hours=1))
+    report, elapsed, state, after = await _poll(config, redis_url, first + timedelta(hours=1), peaks)
     served_after = await _served(config, redis_url)
     return report, elapsed, state, after, served_before, served_after, before
 
@@ -155,52 +159,16 @@ def _assert_refused(report, elapsed, state, after, served_before, served_after, 
 # ------------------------------------------------------------------ bombs, endless, slow, redirects
 
 
-@cache
-def _bomb(encoding: str) -> bytes:
-    zeros = b"\0" * BOMB_BYTES
-    if encoding == "gzip":
-        return gzip.compress(zeros, compresslevel=9)
-    return brotli.compress(zeros, quality=5)
-
-
-def _serve_bomb(server: Upstream, encoding: str) -> None:
-    body = _bomb(encoding)
-    assert len(body) < MAX_BYTES // 4  # small on the wire: only the decoded size is over
-    server.put("/feed", body, "application/rss+xml", headers={"Content-Encoding": encoding})
-
-
-def _serve_redirect_loop(server: Upstream) -> None:
-    server.put("/feed", b"", "text/plain", status=302, headers={"Location": "/loop"})
-    server.put("/loop", b"", "text/plain", status=302, headers={"Location": "/feed"})
-
-
-def _serve_redirect_chain(server: Upstream) -> None:
-    """Ten hops to a good feed: twice the default `fetch.max_redirects` of 5."""
-    server.put("/feed", b"", "text/plain", status=301, headers={"Location": "/hop1"})
-    for n in range(1, 10):
-        server.put(f"/hop{n}", b"", "text/plain", status=301, headers={"Location": f"/hop{n + 1}"})
-    server.put("/hop10", rss(items("late", 1)), "application/rss+xml")
-
-
-HOSTILE_FETCHES = {
-    "gzip-bomb": (lambda s: _serve_bomb(s, "gzip"), f"response larger than {MAX_BYTES} bytes"),
-    "brotli-bomb": (lambda s: _serve_bomb(s, "br"), f"response larger than {MAX_BYTES} bytes"),
-    "endless-body": (lambda s: s.streams.update({"/feed": "endless"}), f"response larger than {MAX_BYTES}"),
-    "slow-body": (
-        lambda s: s.streams.update({"/feed": "slow"}),
-        f"timed out after {TOTAL_TIMEOUT:g} s (whole fetch)",
-    ),
-    "redirect-loop": (_serve_redirect_loop, "too many redirects (more than 5)"),
-    "too-many-redirects": (_serve_redirect_chain, "too many redirects (more than 5), last to"),
-}
-
-
 @pytest.mark.parametrize("name", list(HOSTILE_FETCHES))
 async def test_a_hostile_response_is_cut_off_and_recorded(name, tmp_path, hostile, redis, redis_url, prefix):
     turn, reason = HOSTILE_FETCHES[name]
     config = _config(tmp_path, hostile, redis_url, prefix)
-    outcome = await _good_then(hostile, config, redis_url, lambda: turn(hostile))
+    peaks = Peaks()
+    outcome = await _good_then(hostile, config, redis_url, lambda: turn(hostile), peaks)
     _assert_refused(*outcome, reason=reason)
+    assert peaks.child is None  # refused while fetching: nothing reached a parser
+    if name.endswith("bomb"):
+        assert peaks.main_growth < BOMB_GROWTH, f"{peaks.main_growth / MB:.0f} MB"
     _, elapsed, *_ = outcome
     if name == "slow-body":
         assert elapsed < TOTAL_TIMEOUT + 3, elapsed  # the whole-fetch limit, not the read timeout
@@ -269,26 +237,6 @@ async def test_a_redirect_within_the_allowed_network_is_followed(
 # ------------------------------------------------------------------ XML entities
 
 
-def _billion_laughs() -> bytes:
-    entities = '<!ENTITY lol0 "lol">' + "".join(
-        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10)
-    )
-    item = (
-        "<item><guid>laughs</guid><title>&lol9;</title><link>https://good.example/laughs</link>"
-        "<description>&lol9;</description></item>"
-    )
-    return rss(GOOD, extra=item).replace(b"<rss ", f"<!DOCTYPE rss [{entities}]><rss ".encode(), 1)
-
-
-def _xxe() -> bytes:
-    item = (
-        "<item><guid>xxe</guid><title>before &xxe; after</title><link>https://good.example/xxe</link>"
-        "<description>before &xxe; after</description><dc:creator>&xxe;</dc:creator></item>"
-    )
-    doctype = '<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-    return rss(GOOD, extra=item).replace(b"<rss ", doctype.encode() + b"<rss ", 1)
-
-
 def _fields(article) -> str:
     return " ".join(
         str(x)
@@ -307,10 +255,13 @@ async def test_billion_laughs_is_not_expanded(tmp_path, hostile, redis, redis_ur
     config = _config(tmp_path, hostile, redis_url, prefix)
 
     def laugh() -> None:
-        hostile.put("/feed", _billion_laughs(), "application/rss+xml")
+        hostile.put("/feed", billion_laughs(), "application/rss+xml")
 
-    _, elapsed, state, after, _, served_after, before = await _good_then(hostile, config, redis_url, laugh)
+    peaks = Peaks()
+    outcome = await _good_then(hostile, config, redis_url, laugh, peaks)
+    _, elapsed, state, after, _, served_after, before = outcome
     assert elapsed < BOUND, elapsed
+    assert peaks.child is not None and peaks.child < LAUGHS_CHILD_PEAK, peaks
     # Expat's amplification limit stops the expansion; the document is read again leniently,
     # without entities, and the source's state says so.
     assert any("amplification" in w for w in state.warnings), state.warnings
@@ -326,10 +277,10 @@ async def test_an_external_entity_is_never_read(tmp_path, hostile, redis, redis_
     first_line = PASSWD.read_text(errors="replace").splitlines()[0]  # noqa: ASYNC240  # "root:x:0:0:…" on any Linux
     config = _config(tmp_path, hostile, redis_url, prefix)
 
-    def xxe() -> None:
-        hostile.put("/feed", _xxe(), "application/rss+xml")
+    def entity() -> None:
+        hostile.put("/feed", xxe(), "application/rss+xml")
 
-    _, elapsed, state, after, _, served_after, before = await _good_then(hostile, config, redis_url, xxe)
+    _, elapsed, state, after, _, served_after, before = await _good_then(hostile, config, redis_url, entity)
     assert elapsed < BOUND, elapsed
     assert {a.id for a in before} <= {a.id for a in after}
     everything = " ".join(_fields(a) for a in after) + " ".join(state.warnings) + (state.last_error or "")
@@ -341,20 +292,6 @@ async def test_an_external_entity_is_never_read(tmp_path, hostile, redis, redis_
 
 # ------------------------------------------------------------------ the sanitiser
 
-# Each vector carries a marker that must not survive anywhere: not in the stored fields,
-# not in any served format (escaped or not).
-VECTORS = {
-    "XSS-script": "<script>alert('XSS-script')</script>",
-    "XSS-onerror": '<img src="https://good.example/a.png" onerror="alert(\'XSS-onerror\')">',
-    "XSS-onclick": "<p onclick=\"alert('XSS-onclick')\">click me</p>",
-    "XSS-js": "<a href=\"javascript:alert('XSS-js')\">a link</a>",
-    "XSS-svg": '<svg onload="alert(\'XSS-svg\')"><circle r="1"/></svg>',
-    "XSS-form": '<form action="https://evil.example/XSS-form"><input name="pw" value="XSS-input"></form>',
-    "XSS-iframe": '<iframe src="https://evil.example/XSS-iframe"></iframe>',
-    "XSS-expression": "<div style=\"width: expression(alert('XSS-expression'))\">styled</div>",
-    "XSS-css": "<style>body { background: url(\"javascript:alert('XSS-css')\") }</style>",
-}
-MARKERS = (*VECTORS, "XSS-input")
 FORBIDDEN = (
     "javascript:",
     "expression(",

@@ -13,7 +13,6 @@ command line a real `syndicator` process.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,71 +25,13 @@ from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
 from syndicator.store.schema import migrate
 from syndicator.store.sources import SourceState
-from tests.builders import atom, items, json_feed, rss, write_config
+from tests.builders import items, json_feed, rss, write_config
+from tests.chaos.attacks import GOOD, HOSTILE_LINK, KEPT, REFUSED, two_out_of_range_dates
 from tests.harness import run_burst_worker
 from tests.processes import run_cli, store_environment
 from tests.upstream import Upstream
 
 POLL = timedelta(hours=1)
-GOOD = items("good", 2)
-HOSTILE_LINK = "https://good.example/posts/hostile"
-
-
-def _rss_with(item_xml: str) -> bytes:
-    """The good items and one more, written by hand (the builder would escape it)."""
-    return rss(GOOD, extra=item_xml)
-
-
-def _rss_item(*, title: str = "hostile", pub: str = "Mon, 06 Nov 2023 10:00:00 GMT") -> str:
-    return (
-        f"<item><guid>hostile</guid><title>{title}</title><link>{HOSTILE_LINK}</link>"
-        f"<pubDate>{pub}</pubDate><description>hostile body</description></item>"
-    )
-
-
-def _atom_with_date(date: str) -> bytes:
-    hostile = (
-        f'<entry><id>urn:hostile</id><title>hostile</title><link rel="alternate" href="{HOSTILE_LINK}"/>'
-        f"<published>{date}</published><updated>{date}</updated>"
-        '<content type="html">hostile body</content></entry>'
-    )
-    return atom(GOOD).replace(b"</feed>", hostile.encode() + b"</feed>")
-
-
-def _json_with(item: dict[str, object]) -> bytes:
-    doc = json.loads(json_feed(GOOD))
-    doc["items"].append({"id": "hostile", "url": HOSTILE_LINK, "content_html": "<p>hostile</p>", **item})
-    return json.dumps(doc).encode()
-
-
-def _json_attachment_size(raw: bytes) -> bytes:
-    """A JSON Feed whose one attachment's size is `raw`, written as is (json.dumps cannot)."""
-    body = _json_with({"attachments": [{"url": "https://good.example/a.mp3", "size_in_bytes": 1}]})
-    return body.replace(b'"size_in_bytes": 1', b'"size_in_bytes": ' + raw)
-
-
-def _deep_json() -> bytes:
-    body = json_feed(GOOD)
-    return body[:-1] + b', "_deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-
-
-# Inputs whose flaw costs one character or one date: the whole feed is stored.
-KEPT: dict[str, tuple[bytes, str]] = {
-    "surrogate-ref": (_rss_with(_rss_item(title="bad &#xD800; title")), "application/rss+xml"),
-    "rss-9999": (_rss_with(_rss_item(pub="Fri, 31 Dec 9999 23:00:00 -1200")), "application/rss+xml"),
-    "rss-0001": (_rss_with(_rss_item(pub="Mon, 01 Jan 0001 00:00:00 +1400")), "application/rss+xml"),
-    "atom-9999": (_atom_with_date("9999-12-31T23:00:00-12:00"), "application/atom+xml"),
-    "atom-0001": (_atom_with_date("0001-01-01T00:00:00+14:00"), "application/atom+xml"),
-    "json-9999": (_json_with({"date_published": "9999-12-31T23:00:00-12:00"}), "application/feed+json"),
-    "json-0001": (_json_with({"date_published": "0001-01-01T00:00:00+14:00"}), "application/feed+json"),
-}
-# Documents that are not JSON we can hold: refused with a reason, nothing stored.
-REFUSED: dict[str, tuple[bytes, str]] = {
-    "json-infinity": (_json_attachment_size(b"Infinity"), "invalid JSON: Infinity is not a JSON number"),
-    "json-nan": (_json_attachment_size(b"NaN"), "invalid JSON: NaN is not a JSON number"),
-    "json-deep": (_deep_json(), "JSON nested deeper than 64 levels"),
-    "json-bigint": (_json_attachment_size(b"9" * 5000), "invalid JSON: an integer of 5000 digits"),
-}
 
 
 def _config(tmp_path: Path, upstream: Upstream, redis_url: str, prefix: str, ids: list[str]) -> Config:
@@ -173,9 +114,7 @@ async def test_a_bad_character_or_date_costs_only_itself(
 
 async def test_dates_out_of_range_are_one_warning_with_a_count(tmp_path, upstream, redis_url, prefix):
     """Two such entries in one run: one line in the source's health, not one per entry."""
-    second = _rss_item(pub="Mon, 01 Jan 0001 00:00:00 +1400").replace("hostile", "hostile-2")
-    body = _rss_with(_rss_item(pub="Fri, 31 Dec 9999 23:00:00 -1200") + second)
-    upstream.put("/two-dates", body, "application/rss+xml")
+    upstream.put("/two-dates", two_out_of_range_dates(), "application/rss+xml")
     config = _config(tmp_path, upstream, redis_url, prefix, ["two-dates"])
     _, state, stored = await _ingest(config, redis_url, "two-dates", datetime.now(UTC).replace(microsecond=0))
 

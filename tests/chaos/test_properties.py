@@ -3,8 +3,10 @@
 The parse wrapper (`parse_feed`: ParseError), the entry normaliser and the date parser
 (NormaliseError), the HTML normaliser (nothing at all) and query parsing (QueryError).
 Any other exception is a crash that the ingest boundary would have to catch; these tests
-find them before an upstream does. Settings are modest so the suite stays fast; the
-examples named with `@example` are the inputs that once crashed.
+find them before an upstream does. The number of examples comes from the hypothesis
+profile (tests/conftest.py): `ci`, modest so the suite stays fast, or `full` in the full
+chaos run (`SYNDICATOR_CHAOS=full`). The examples named with `@example` are the inputs
+that once crashed.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from syndicator.normalise.text import clean_title, summarise
 from syndicator.parse import ParseError, parse_feed
 from syndicator.web.query import QueryError, parse_query
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: the profile
 FEED_URL = "https://upstream.example/feed"
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 SOURCE = Source(id="prop", url=FEED_URL, timezone="Asia/Shanghai")
@@ -134,7 +136,8 @@ ATTACHMENT = st.fixed_dictionaries(
 )
 
 
-@settings(SETTINGS, max_examples=100)  # each example may reach dateparser: the slowest test here
+# Each example may reach dateparser: the slowest test here gets two thirds of the examples.
+@settings(SETTINGS, max_examples=settings.default.max_examples * 2 // 3)
 @given(
     top=st.dictionaries(
         st.sampled_from(["title", "home_page_url", "feed_url", "authors", "language"]), JSON_VALUES

@@ -36,6 +36,8 @@ from tests.builders import write_config as write_test_config
 from tests.processes import REPO, clean_environment, free_port, run_cli, store_environment
 from tests.test_cli_serve import Running
 from tests.test_cli_serve import write_config as write_served_config
+from tests.test_metrics import Samples, total
+from tests.test_metrics import parse as parse_metrics
 
 SAME_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control", "Content-Location", "Vary")
 
@@ -102,11 +104,24 @@ async def fetch(server, http, path: str, **headers: str):
         return resp.status, await resp.read(), resp.headers
 
 
+async def metrics(server, http) -> Samples:
+    status, body, _ = await fetch(server, http, "/metrics")
+    assert status == 200
+    return parse_metrics(body.decode())[1]
+
+
+def stale_requests(samples: Samples) -> float:
+    return total(samples, "syndicator_feed_requests_total", cache="stale")
+
+
 async def test_held_feeds_are_served_unchanged_while_redis_is_down(serving, private_redis, upstream):
     app, server, http, runtime = serving
     cache = app[FEED_CACHE]
     status, body, headers = await fetch(server, http, "/feeds/tech.atom")
     assert status == 200
+    before = await metrics(server, http)
+    assert before[("syndicator_redis_up", ())] == 1
+    assert before[("syndicator_feeds_stale_seconds", ())] == 0
 
     private_redis.stop()
     await until(lambda: not cache.live, what="lost subscription")
@@ -128,10 +143,19 @@ async def test_held_feeds_are_served_unchanged_while_redis_is_down(serving, priv
     feeds = json.loads(ready)["feeds"]
     assert feeds["held"] == 1 and not feeds["live"] and feeds["served_stale_since"]
     assert (await fetch(server, http, "/healthz"))[0] == 200
+    # The metrics say the same to a monitoring system: Redis away, feeds stale for a while,
+    # and the two requests above (200 and 304) served from memory while it was away.
+    down = await metrics(server, http)
+    assert down[("syndicator_redis_up", ())] == 0
+    assert down[("syndicator_feeds_stale_seconds", ())] > 0
+    assert stale_requests(down) - stale_requests(before) == 2
 
     private_redis.start()  # same socket, same data (append-only file)
     await until(lambda: cache.live, what="subscription after the restart")
     assert cache.status()["served_stale_since"] is None
+    back = await metrics(server, http)
+    assert back[("syndicator_redis_up", ())] == 1
+    assert back[("syndicator_feeds_stale_seconds", ())] == 0
     upstream.put("/feed.rss", rss(items("down", 6)), "application/rss+xml")
     await ingest_source(runtime, "c")  # a fresh publish
     fresh, fresh_body, fresh_headers = await fetch(server, http, "/feeds/tech.atom")
@@ -230,9 +254,17 @@ async def test_variants_deltas_and_archives_served_before_are_replayed_while_red
     feeds = json.loads(health)["feeds"]
     assert feeds["responses"]["held"] == 6  # OPML needs no Redis (config only): not kept
     assert feeds["responses"]["served_stale_since"] and feeds["served_stale_since"]
+    down = await metrics(server, http)
+    assert down[("syndicator_redis_up", ())] == 0 and down[("syndicator_feeds_stale_seconds", ())] > 0
 
     private_redis.start()
     await until(lambda: cache.live, what="subscription after the restart")
+    # The held feeds are current again, but the kept responses replayed while Redis was
+    # away are not known to be until Redis answers them: /readyz and the metrics agree.
+    _, health, _ = await fetch(server, http, "/readyz")
+    assert json.loads(health)["feeds"]["served_stale_since"] == feeds["responses"]["served_stale_since"]
+    back = await metrics(server, http)
+    assert back[("syndicator_redis_up", ())] == 1 and back[("syndicator_feeds_stale_seconds", ())] > 0
     third = newer("later", 1) + newer("late", 1) + items("more", 7)
     upstream.put("/feed.rss", rss(third), "application/rss+xml")
     await ingest_source(runtime, "c")
@@ -241,6 +273,7 @@ async def test_variants_deltas_and_archives_served_before_are_replayed_while_red
     assert b"later title 0" in body
     _, health, _ = await fetch(server, http, "/readyz")
     assert json.loads(health)["feeds"]["responses"]["served_stale_since"] is None
+    assert (await metrics(server, http))[("syndicator_feeds_stale_seconds", ())] == 0
 
 
 def test_ingest_with_redis_down_says_so_in_one_line(tmp_path, prefix):
