@@ -219,7 +219,7 @@ def explain_page(
     objects = json_ld_objects(tree)
     site = _site_name(tree)
     # The headline as extraction handed it to the body step (before any first-paragraph stand-in).
-    body_title = page_title(tree, rules=rules, json_ld=objects, site_name=site)
+    body_title = page_title(tree, rules=rules, json_ld=objects, site_name=site, url=base)
     title = article.title if article else body_title
     choice = choose_body(tree, base, rules=rules, title=body_title)
     evidence = _title_evidence(tree, rules, objects)
