@@ -165,6 +165,14 @@ def _link_bar(el: lxml.html.HtmlElement, text: str) -> bool:
     )
 
 
+def _stands_in(el: lxml.html.HtmlElement, text: str) -> bool:
+    """`el` may stand in for a missing headline: an h1/h2 or a block named title, not a
+    toolbar, nor in an aside, nav or footer."""
+    if not (el.tag in ("h1", "h2") or _named_title(el)) or len(text) < 4 or _link_bar(el, text):
+        return False
+    return not any(anc.tag in ("aside", "nav", "footer") for anc in el.iterancestors())
+
+
 def _held_after_prefix(title: str, text: str) -> bool:
     """<title> holds `text` as a whole segment after a short prefix (and maybe before a suffix).
 
@@ -281,15 +289,14 @@ def find_title(
         text = _strip_site(candidate, names)
         if text.casefold() not in names:
             return text, source if text == candidate else f"{source}, site name cut"
-    if any((headline, og_title, doc_title)):
-        # <title> and og:title name only the site (a forum's thread page): the first other
-        # heading, unless it is a toolbar of short links.
-        for el, text in own:
-            if (el.tag in ("h1", "h2") or _named_title(el)) and len(text) >= 4 and not _link_bar(el, text):
-                return text, f"<{el.tag}> (<title> names only the site)"
+    # <title> and og:title name only the site (a forum's thread page), or there are none:
+    # the first other heading, unless it is a toolbar of short links or in a side box.
+    named_only = any((headline, og_title, doc_title))
+    for el, text in own:
+        if _stands_in(el, text):
+            return text, f"<{el.tag}> ({'<title> names only the site' if named_only else 'no <title>'})"
+    if named_only:
         return _strip_site(doc_title or og_title or headline, names), "<title> (the site's name)"
-    if len(h1s) == 1 and len(own_h1s) == 1 and not _link_bar(*own_h1s[0]):
-        return own_h1s[0][1], "the lone <h1>"
     return "", ""
 
 
