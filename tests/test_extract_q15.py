@@ -18,6 +18,7 @@ from syndicator.cli_extract import render, run_extract
 from syndicator.extract import extract_article
 from syndicator.extract.dates import find_page_date
 from syndicator.extract.document import parse_html
+from syndicator.extract.explain import explain_page, explanation_text
 from syndicator.models import SiteRules
 
 CASES = Path(__file__).parent / "fixtures" / "extract-cases"
@@ -171,3 +172,14 @@ def test_a_dashed_or_slashed_date_is_read_only_in_an_order_the_page_settles(line
         now=NOW,
     )
     assert (finding.when.date().isoformat() if finding else None) == day
+
+
+def test_explain_says_which_heading_made_the_title_and_that_the_date_is_the_first_posts():
+    url = "https://cyclists.example/viewtopic.php?f=3&t=4410"
+    page = (CASES / "q15-forum-site-title.html").read_bytes()
+    shown = explanation_text(
+        explain_page(page, url, article=extract_article(page, url, timezone="UTC", now=NOW))
+    )
+    assert "title:      Winter Commuting Mega Thread" in shown
+    assert "from:     <h2> (<title> names only the site)" in shown
+    assert "(from first-post: the header of a forum thread's first post)" in shown

@@ -232,7 +232,16 @@ def find_title(
     headline = _jsonld_headline(json_ld or [])
     names = {n.casefold() for n in (site_name, _meta(tree, "og:site_name", "application-name")) if n}
 
-    headings: list[tuple[lxml.html.HtmlElement, str]] = []  # h1–h3 and blocks named title, in order
+    h1_els = [(el, t) for el in tree.iter("h1") if (t := _text(el))]
+    h1s = [t for _, t in h1_els]
+    for el, h1 in h1_els:
+        rest = doc_title[len(h1) :] if doc_title.startswith(h1) else None
+        # Confirmed when <title> is the h1, or the h1 followed by a separator and a suffix;
+        # unless the h1 names the site (a blog's or forum's name over every page).
+        if (rest == "" or (rest and _SUFFIX_START.match(rest))) and not _names_site(el, h1, names, url):
+            return h1, "h1, confirmed by <title>"
+    # Later rules read every heading: h1–h3 and the blocks a CMS names title, in order.
+    headings: list[tuple[lxml.html.HtmlElement, str]] = []
     for el in tree.iter(*_HEADING_TAGS, "div", "span", "p", "td", "strong", "b"):
         if el.tag not in _HEADING_TAGS and not _named_title(el):
             continue
@@ -242,14 +251,6 @@ def find_title(
     names |= {t.casefold() for t in site_headings}
     own = [(el, text) for el, text in headings if text not in site_headings]
 
-    h1s = [t for el in tree.iter("h1") if (t := _text(el))]
-    for h1 in h1s:
-        if h1 in site_headings:
-            continue
-        rest = doc_title[len(h1) :] if doc_title.startswith(h1) else None
-        # Confirmed when <title> is the h1, or the h1 followed by a separator and a suffix.
-        if rest == "" or (rest and _SUFFIX_START.match(rest)):
-            return h1, "h1, confirmed by <title>"
     # No <h1> (or an empty one): the headline block a CMS names "title" (`div.h-title`,
     # `span.Title`), confirmed the same way; the suffix may follow a bare space here
     # (`标题 栏目_站名`), so the suffix must be no longer than the headline itself.
