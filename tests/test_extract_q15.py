@@ -160,6 +160,7 @@ def post(line: str, lang: str | None, elsewhere: str = "") -> str:
         ("04/03/2016", "en", "Edited 03/21/2016", "2016-04-03"),  # … or month first
         ("04/03/2016", "en", "", None),  # nothing settles it: no guess
         ("04/03/2016", None, "", None),
+        ("04/03/2016", "en-CA", "", None),  # Canada writes both orders
         ("04/03/2016", "de", "Edited 03/21/2016", "2016-04-03"),  # the page's dates before its language
     ],
 )
@@ -183,3 +184,25 @@ def test_explain_says_which_heading_made_the_title_and_that_the_date_is_the_firs
     assert "title:      Winter Commuting Mega Thread" in shown
     assert "from:     <h2> (<title> names only the site)" in shown
     assert "(from first-post: the header of a forum thread's first post)" in shown
+
+
+def test_a_table_forum_is_dated_by_its_first_posts_plain_date_line():
+    page = extracted("q15-forum-table-dates.html", "https://cointalk.example/index.php?topic=77.0")
+    assert page.published is not None
+    # Not the board's clock in the header (March 2021), which stands alone of its kind.
+    assert (page.published.isoformat(), page.date_source) == ("2020-06-03T16:19:36+00:00", "first-post")
+
+
+def test_dates_alone_in_a_list_are_other_articles_and_give_no_date():
+    items = "".join(
+        f"<li><span class='when'>June 0{d}, 2020</span> <span>Another story number {d}</span></li>"
+        for d in (3, 4, 5)
+    )
+    html = (
+        "<html><head><title>A page</title></head><body><h1>A page</h1>"
+        f"<p>{'The text of the page is long enough to be its body. ' * 4}</p><ul>{items}</ul></body></html>"
+    )
+    finding = find_page_date(
+        parse_html(html), "https://x.example/a", timezone="UTC", rules=SiteRules(), now=NOW
+    )
+    assert finding is None

@@ -17,12 +17,13 @@ numeric dates are read day first (no locale writes month.day.year with dots). Da
 slashed ones (`03-03-2016`, `04/03/2016`) are read when their order is sure: the day and
 month are equal, or one of them is over 12; else the page's own numeric dates decide (a
 `13-03-2016` elsewhere says day first, a `03/13/2016` month first), else its declared
-locale (en-US, en-PH, en-CA → month first; any other declared language or English region →
-day first); a bare `en` or no declaration leaves `04/03/2016` unread rather than guessed.
+locale (en-US and en-PH → month first; any other declared language or English region →
+day first); a bare `en`, `en-CA` (which writes both) or no declaration leaves `04/03/2016`
+unread rather than guessed.
 
 Forum threads state no date but each post's: when several post headers alike (same tag
-and class, an info/date/author class) carry dates and the first is the earliest, the first
-is the thread's opening post, the page's publication.
+and class; an info/date/author class, or a date alone outside lists) carry dates and the
+first is the earliest, the first is the thread's opening post, the page's publication.
 
 When our own rules find nothing, htmldate (trafilatura's date library) is asked about the
 page's <meta> tags alone: it knows more meta names than we list, and shown nothing else it
@@ -176,7 +177,8 @@ _NUMERIC = re.compile(
 )
 _ANY_NUMERIC = re.compile(r"(?<![\d./-])(\d{1,2})[-/.](\d{1,2})[-/.](?:19|20)\d{2}(?!\d)")
 # Locales that write the month first in numeric dates (`04/03/2016` is April 3rd).
-_MONTH_FIRST = re.compile(r"^en[-_](?:us|ph|ca|um|as|gu|mp|pr|vi)\b", re.IGNORECASE)
+_MONTH_FIRST = re.compile(r"^en[-_](?:us|ph|um|as|gu|mp|pr|vi)\b", re.IGNORECASE)
+_EITHER_ORDER = re.compile(r"^en(?:[-_]ca)?$", re.IGNORECASE)  # English at large, Canada: both
 Order = Literal["dmy", "mdy"]
 
 
@@ -200,7 +202,7 @@ class DayOrder:
         if day_first != month_first:
             return "dmy" if day_first else "mdy"
         tag = declared_tag(self._tree)
-        if tag is None or re.fullmatch(r"en", tag.strip(), re.IGNORECASE):
+        if tag is None or _EITHER_ORDER.match(tag.strip()):
             return None
         return "mdy" if _MONTH_FIRST.match(tag.strip()) else "dmy"
 
@@ -629,16 +631,35 @@ def _class_id(el: HtmlElement) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}"
 
 
-def _post_headers(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
-    """Short elements whose class says info/date/author, outside asides, navs and footers.
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# What a date written alone is made of: numbers, separators, month and day names, am/pm.
+_DATE_WORDS = re.compile(
+    rf"\d+|[\s,.:/|–-]+|年|月|日|时|分|秒|\b(?:{_MONTH_NAME}|mon|tue|wed|thu|fri|sat|sun)\w*\.?|[ap]\.?m\b\.?|\bat\b|\bum\b|\buhr\b",
+    re.IGNORECASE,
+)
 
-    Unlike `_short_info_elements`, list items count: forums set each post as an <li>.
+
+def _date_alone(el: HtmlElement) -> str | None:
+    """The text of a childless element that holds a date and nothing else (`June 03, 2020,
+    04:19:36 PM` in a plain `<div class="smalltext">`), not in a list; else None."""
+    text = el.text if len(el) == 0 else None
+    if not text or len(text) > _PIECE * 3 or not _YEAR.search(text) or _DATE_WORDS.sub("", text):
+        return None
+    return None if any(anc.tag in ("li", "ul", "ol", "a") for anc in el.iterancestors()) else text
+
+
+def _post_headers(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """Short elements whose class says info/date/author, or that hold a date alone, outside
+    asides, navs, footers and related/comment boxes.
+
+    Unlike `_short_info_elements`, list items count for the info-classed ones: forums set each
+    post as an <li>. A date alone in a list is another article's, so those do not.
     """
     found = []
     for el in tree.iter():
         if not isinstance(el.tag, str) or el.tag in ("body", "html", "script", "style", "a"):
             continue
-        if not INFO_CLASS.search(_class_id(el)):
+        if not INFO_CLASS.search(_class_id(el)) and _date_alone(el) is None:
             continue
         text = element_text(el)
         if not 0 < len(squash(text)) <= _DATELINE_CHARS:
