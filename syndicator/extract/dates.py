@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import htmldate
+import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
@@ -656,14 +657,16 @@ def _post_headers(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
     post as an <li>. A date alone in a list is another article's, so those do not.
     """
     found = []
-    for el in tree.iter():
-        if not isinstance(el.tag, str) or el.tag in ("body", "html", "script", "style", "a"):
+    for el in tree.iter(lxml.etree.Element):
+        if el.tag in ("body", "html", "script", "style", "a"):
             continue
-        if not INFO_CLASS.search(_class_id(el)) and _date_alone(el) is None:
+        named = el.get("class") or el.get("id")
+        info = named and INFO_CLASS.search(_class_id(el))
+        if not info and (len(el) or not el.text or _date_alone(el) is None):
             continue
         text = element_text(el)
-        if not 0 < len(squash(text)) <= _DATELINE_CHARS:
-            continue
+        if len(text) > 4 * _DATELINE_CHARS or not _YEAR.search(text) or len(squash(text)) > _DATELINE_CHARS:
+            continue  # (only dates with a year count: a header's "3 hours ago" is the reader's clock)
         boxed = any(
             anc.tag in ("aside", "nav", "footer") or EXCLUDED.search(_class_id(anc))
             for anc in el.iterancestors()
@@ -674,6 +677,9 @@ def _post_headers(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
         if not boxed and not linked and not _link_list(el):
             found.append((el, text))
     return found
+
+
+_THREAD_PAGE = 10  # the first post is the earliest of the first ten; more need not be read
 
 
 def _first_post(
@@ -688,8 +694,9 @@ def _first_post(
     """
     groups: dict[tuple[str, str], list[Found]] = {}
     for el, text in _post_headers(tree):
-        if found := _info_line(text, zone, now, year, order):
-            groups.setdefault((el.tag, el.get("class", "")), []).append(found)
+        group = groups.setdefault((el.tag, el.get("class", "")), [])
+        if len(group) < _THREAD_PAGE and (found := _info_line(text, zone, now, year, order)):
+            group.append(found)
     for dates in groups.values():
         if len(dates) >= 2 and dates[0][0] <= min(when for when, _ in dates[1:]):
             return dates[0]
