@@ -206,3 +206,15 @@ def test_dates_alone_in_a_list_are_other_articles_and_give_no_date():
         parse_html(html), "https://x.example/a", timezone="UTC", rules=SiteRules(), now=NOW
     )
     assert finding is None
+
+
+def test_the_h1_that_og_title_repeats_beats_a_different_title_and_json_ld_headline():
+    html = (
+        "<html><head><title>Benefits will expire because Congress failed to act - Newsroom</title>"
+        '<meta property="og:title" content="Why the stimulus bill is still stalled">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Benefits will expire because Congress failed to act"}</script>'
+        "</head><body><h1>Why the stimulus bill is still stalled</h1>"
+        f"<p>{'The text of the story is long enough to be its body. ' * 4}</p></body></html>"
+    )
+    page = extract_article(html, "https://news.example/politics/stimulus", timezone="UTC", now=NOW)
+    assert page.title == "Why the stimulus bill is still stalled"

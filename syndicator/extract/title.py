@@ -3,8 +3,9 @@
 Sources, most specific first: the `rules.title` selector; an <h1> whose text <title>
 starts with (the page's own headline, confirmed by the document title); a headline block
 named "title"; a visible heading that <title> holds as a whole segment after a short
-prefix (`ᐅ Headline`, `Kicker: Headline - Site`, `Blog » Archive » Headline`); a heading
-equal to og:title up to case and punctuation (the visible spelling wins); a lone <h1> whose
+prefix (`ᐅ Headline`, `Kicker: Headline - Site`, `Blog » Archive » Headline`); the <h1>
+og:title or the JSON-LD headline repeats word for word; a heading equal to og:title up to
+case and punctuation (the visible spelling wins); a lone <h1> whose
 words all stand in <title>; og:title or the JSON-LD headline; <title>; any lone <h1>.
 Whatever is chosen loses a trailing (or leading) site-name segment: `headline_智汇八方`,
 `headline - Site`, `headline | Section | Site`, recognised because it equals
@@ -265,6 +266,11 @@ def find_title(
     for el, text in own:
         if _held_after_prefix(doc_title, text) or _held_after_prefix(unsited, text):
             return text, f"<{el.tag}> held by <title> after a prefix"
+    # The <h1> that og:title (or the JSON-LD headline) repeats word for word, whatever <title>
+    # says: two of the page's own statements of its headline agree.
+    for el, text in own:
+        if el.tag == "h1" and text in (og_title, headline):
+            return text, f"<h1>, confirmed by {'og:title' if text == og_title else 'the JSON-LD headline'}"
     # A heading spelled differently from og:title or <title> but the same words and letters:
     # the reader sees the heading's spelling (`iPhone-Hülle` for og:title's `Iphonehülle`).
     stripped = _strip_site(doc_title, names) if doc_title else ""
