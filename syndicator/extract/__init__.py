@@ -96,7 +96,7 @@ def extract_article(
     base = _base_url(tree, url)
     objects = json_ld_objects(tree)
     try:
-        title = page_title(tree, rules=rules, json_ld=objects, site_name=_site_name(tree))
+        title = page_title(tree, rules=rules, json_ld=objects, site_name=_site_name(tree), url=base)
         body = extract_body(tree, base, rules=rules, title=title)
     except (BodyError, ValueError) as exc:
         raise ExtractError(str(exc)) from exc

@@ -12,9 +12,18 @@ dated evidence — the URL, or any date metadata, update times included: they ar
 the year only, never as the date — else from `now`, a year back if that would be ahead.
 
 European pages write the day first: `6. August 2009`, `06.08.2009, 14:30 Uhr`,
-`6 August 2009`; English ones also `August 6, 2009`. Dotted numeric dates are read day
-first (no locale writes month.day.year with dots); slashed ones (`08/06/2009`) are not read
-at all, since they are ambiguous between US and European order.
+`6 August 2009`; English ones also `August 6, 2009` and `Sun Sep 01, 2019 8:05 pm`. Dotted
+numeric dates are read day first (no locale writes month.day.year with dots). Dashed and
+slashed ones (`03-03-2016`, `04/03/2016`) are read when their order is sure: the day and
+month are equal, or one of them is over 12; else the page's own numeric dates decide (a
+`13-03-2016` elsewhere says day first, a `03/13/2016` month first), else its declared
+locale (en-US and en-PH → month first; any other declared language or English region →
+day first); a bare `en`, `en-CA` (which writes both) or no declaration leaves `04/03/2016`
+unread rather than guessed.
+
+Forum threads state no date but each post's: when several post headers alike (same tag
+and class; an info/date/author class, or a date alone outside lists) carry dates and the
+first is the earliest, the first is the thread's opening post, the page's publication.
 
 When our own rules find nothing, htmldate (trafilatura's date library) is asked about the
 page's <meta> tags alone: it knows more meta names than we list, and shown nothing else it
@@ -31,11 +40,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import cached_property
 from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import htmldate
+import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
@@ -44,6 +55,7 @@ from syndicator.models import SiteRules
 from syndicator.normalise import parse_date
 
 from .byline import (
+    EXCLUDED,
     INFO_CLASS,
     _body_start,
     element_text,
@@ -55,6 +67,7 @@ from .byline import (
     squash,
 )
 from .jsonld import json_ld_objects, ld_types
+from .language import declared_tag
 
 _SHORT_LINE = 200  # an info line is a line or two; a longer element is body or a whole box
 # A line that opens with a numeric date (2023-11-23, 2023/11/23) is an info line: a lead
@@ -157,6 +170,44 @@ _DAY_FIRST = (
         re.IGNORECASE,
     ),
 )
+# `03-03-2016, 11:45`, `04/03/2016`: day and month in an order the page must settle.
+_NUMERIC = re.compile(
+    rf"(?<![\d./-])(?P<a>\d{{1,2}})(?P<sep>[-/])(?P<b>\d{{1,2}})(?P=sep)(?P<y>(?:19|20)\d{{2}})(?!\d)(?![-/.]\d)"
+    rf"{_EU_TIME}",
+    re.IGNORECASE,
+)
+_ANY_NUMERIC = re.compile(r"(?<![\d./-])(\d{1,2})[-/.](\d{1,2})[-/.](?:19|20)\d{2}(?!\d)")
+# Locales that write the month first in numeric dates (`04/03/2016` is April 3rd).
+_MONTH_FIRST = re.compile(r"^en[-_](?:us|ph|um|as|gu|mp|pr|vi)\b", re.IGNORECASE)
+_EITHER_ORDER = re.compile(r"^en(?:[-_]ca)?$", re.IGNORECASE)  # English at large, Canada: both
+Order = Literal["dmy", "mdy"]
+
+
+class DayOrder:
+    """How a page writes numeric dates: day first ("dmy"), month first ("mdy"), or unknown.
+
+    Settled lazily, on the first ambiguous date met: the page's own dates first (one with
+    a first number over 12 is day first, a second number over 12 month first; both kinds
+    at once settle nothing), then the declared locale. See the module docstring.
+    """
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self._tree = tree
+
+    @cached_property
+    def order(self) -> Order | None:
+        day_first = month_first = False
+        for a, b in _ANY_NUMERIC.findall(self._tree.text_content()):
+            day_first |= int(a) > 12 >= int(b)
+            month_first |= int(b) > 12 >= int(a)
+        if day_first != month_first:
+            return "dmy" if day_first else "mdy"
+        tag = declared_tag(self._tree)
+        if tag is None or _EITHER_ORDER.match(tag.strip()):
+            return None
+        return "mdy" if _MONTH_FIRST.match(tag.strip()) else "dmy"
+
+
 _DATELINE_LINES = 6  # the dateline is among the first few lines under the headline
 _DATELINE_CHARS = 80
 _PROSE = re.compile(r"[，。！？；]")  # sentence punctuation: a lead paragraph, not a dateline
@@ -207,32 +258,50 @@ def _stated_offset(when: datetime) -> timedelta | None:
     return when.utcoffset() if isinstance(when.tzinfo, timezone) else None
 
 
-def _day_first(text: str) -> list[tuple[int, int, dict[str, str | None]]]:
-    """(start, end, fields) of each European/English spelled or dotted date in `text`.
+def _numeric_fields(match: re.Match[str], order: DayOrder | None) -> dict[str, str | None] | None:
+    """`match`'s fields with day and month placed; None when the order is not sure."""
+    fields: dict[str, str | None] = dict(match.groupdict())
+    a, b = int(match["a"]), int(match["b"])
+    if a == b or a > 12 or b > 12:
+        day_first = a > 12 or a == b
+    elif order is not None and order.order is not None:
+        day_first = order.order == "dmy"
+    else:
+        return None  # `04/03/2016` with nothing to say which is the month: no guess
+    fields["d"], fields["mo"] = (match["a"], match["b"]) if day_first else (match["b"], match["a"])
+    return fields
 
-    Fields are those of `_FULL` (month as a number, 24-hour time), for `_build`.
+
+def _day_first(text: str, order: DayOrder | None = None) -> list[tuple[int, int, dict[str, str | None]]]:
+    """(start, end, fields) of each European/English spelled, dotted or dashed date in `text`.
+
+    Fields are those of `_FULL` (month as a number, 24-hour time), for `_build`. Dashed and
+    slashed dates are read only when their order is sure (`_numeric_fields`).
     """
-    found = []
+    matched: list[tuple[re.Match[str], dict[str, str | None]]] = []
     for pattern in _DAY_FIRST:
-        for match in pattern.finditer(text):
-            fields: dict[str, str | None] = dict(match.groupdict())
-            if fields.get("mname"):
-                fields["mo"] = str(_MONTHS[(fields["mname"] or "").lower()])
-            if fields.get("h") is not None:
-                hour = int(fields["h"] or 0)
-                ampm = (fields.get("ampm") or "").lower()
-                if fields.get("hsep") == "." and not fields.get("uhr"):
-                    fields["h"] = fields["mi"] = fields["s"] = None  # "6.8.2009 14.30" is no clear time
-                elif ampm.startswith("p") and hour < 12:
-                    fields["h"] = str(hour + 12)
-                elif ampm.startswith("a") and hour == 12:
-                    fields["h"] = "0"
-            zone_text = (fields.get("z") or "").upper()
-            if fields.get("h") is None or not zone_text:
-                fields["z"] = None  # no time, or no offset: read in the source's zone
-            elif zone_text in ("GMT", "UTC"):
-                fields["z"] = "Z"
-            found.append((match.start(), match.end(), fields))
+        matched += [(m, dict(m.groupdict())) for m in pattern.finditer(text)]
+    if "-" in text or "/" in text:
+        matched += [(m, f) for m in _NUMERIC.finditer(text) if (f := _numeric_fields(m, order))]
+    found = []
+    for match, fields in matched:
+        if fields.get("mname"):
+            fields["mo"] = str(_MONTHS[(fields["mname"] or "").lower()])
+        if fields.get("h") is not None:
+            hour = int(fields["h"] or 0)
+            ampm = (fields.get("ampm") or "").lower()
+            if fields.get("hsep") == "." and not fields.get("uhr"):
+                fields["h"] = fields["mi"] = fields["s"] = None  # "6.8.2009 14.30" is no clear time
+            elif ampm.startswith("p") and hour < 12:
+                fields["h"] = str(hour + 12)
+            elif ampm.startswith("a") and hour == 12:
+                fields["h"] = "0"
+        zone_text = (fields.get("z") or "").upper()
+        if fields.get("h") is None or not zone_text:
+            fields["z"] = None  # no time, or no offset: read in the source's zone
+        elif zone_text in ("GMT", "UTC"):
+            fields["z"] = "Z"
+        found.append((match.start(), match.end(), fields))
     return found
 
 
@@ -346,13 +415,17 @@ def _joined_pieces(el: HtmlElement) -> str | None:
     return _YEAR_PIECE.sub(r"\1-", joined)
 
 
-def _info_line(text: str, zone: ZoneInfo, now: datetime, year: int | None) -> Found | None:
-    """The publication date in one info-block line; a labelled published date wins."""
+def _info_line(
+    text: str, zone: ZoneInfo, now: datetime, year: int | None, order: DayOrder | None = None
+) -> Found | None:
+    """The publication date in one info-block line; a labelled published date wins.
+
+    `order` settles dashed/slashed dates whose day and month could be either."""
     found: list[tuple[int, int, Found]] = []  # (start, end, date)
     for match in _FULL.finditer(text):
         if result := _build(match.groupdict(), int(match["y"]), zone):
             found.append((match.start(), match.end(), result))
-    for start, end, fields in _day_first(text):
+    for start, end, fields in _day_first(text, order):
         if result := _build(fields, int(fields["y"] or 0), zone):
             found.append((start, end, result))
     for match in _NO_YEAR.finditer(text):
@@ -509,7 +582,9 @@ def _heading_like(el: HtmlElement) -> bool:
     return (el.tag in ("b", "strong") or big_font) and 6 <= len(text) <= _DATELINE_CHARS
 
 
-def _dateline(tree: HtmlElement, zone: ZoneInfo, now: datetime, year: int | None) -> Found | None:
+def _dateline(
+    tree: HtmlElement, zone: ZoneInfo, now: datetime, year: int | None, day_order: DayOrder | None = None
+) -> Found | None:
     """A short dated line among the first lines under the article's heading, before its body.
 
     Portal pages print `2022-02-13 09:57 光明网` or `2003-5-29` under an <h2>/<td> headline
@@ -548,8 +623,83 @@ def _dateline(tree: HtmlElement, zone: ZoneInfo, now: datetime, year: int | None
             _LEADING_DATE.match(text) or _INFO_WORDS.search(text) or len(short) <= 40
         ):
             continue  # a short lead paragraph ("2003年5月20日，记者…"): its dates are the story's
-        if found := _info_line(text, zone, now, year):
+        if found := _info_line(text, zone, now, year, day_order):
             return found
+    return None
+
+
+def _class_id(el: HtmlElement) -> str:
+    return f"{el.get('class', '')} {el.get('id', '')}"
+
+
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# What a date written alone is made of: numbers, separators, month and day names, am/pm.
+_DATE_WORDS = re.compile(
+    rf"\d+|[\s,.:/|–-]+|年|月|日|时|分|秒|\b(?:{_MONTH_NAME}|mon|tue|wed|thu|fri|sat|sun)\w*\.?|[ap]\.?m\b\.?|\bat\b|\bum\b|\buhr\b",
+    re.IGNORECASE,
+)
+
+
+def _date_alone(el: HtmlElement) -> str | None:
+    """The text of a childless element that holds a date and nothing else (`June 03, 2020,
+    04:19:36 PM` in a plain `<div class="smalltext">`), not in a list; else None."""
+    text = el.text if len(el) == 0 else None
+    if not text or len(text) > _PIECE * 3 or not _YEAR.search(text) or _DATE_WORDS.sub("", text):
+        return None
+    return None if any(anc.tag in ("li", "ul", "ol", "a") for anc in el.iterancestors()) else text
+
+
+def _post_headers(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """Short elements whose class says info/date/author, or that hold a date alone, outside
+    asides, navs, footers and related/comment boxes.
+
+    Unlike `_short_info_elements`, list items count for the info-classed ones: forums set each
+    post as an <li>. A date alone in a list is another article's, so those do not.
+    """
+    found = []
+    for el in tree.iter(lxml.etree.Element):
+        if el.tag in ("body", "html", "script", "style", "a"):
+            continue
+        named = el.get("class") or el.get("id")
+        info = named and INFO_CLASS.search(_class_id(el))
+        if not info and (len(el) or not el.text or _date_alone(el) is None):
+            continue
+        text = element_text(el)
+        if len(text) > 4 * _DATELINE_CHARS or not _YEAR.search(text) or len(squash(text)) > _DATELINE_CHARS:
+            continue  # (only dates with a year count: a header's "3 hours ago" is the reader's clock)
+        boxed = any(
+            anc.tag in ("aside", "nav", "footer") or EXCLUDED.search(_class_id(anc))
+            for anc in el.iterancestors()
+            if isinstance(anc.tag, str)
+        )
+        # A post's box also links its subject: only the header's own links count here.
+        linked = any(2 * len(squash(a.text_content())) > len(squash(text)) for a in el.iter("a"))
+        if not boxed and not linked and not _link_list(el):
+            found.append((el, text))
+    return found
+
+
+_THREAD_PAGE = 10  # the first post is the earliest of the first ten; more need not be read
+
+
+def _first_post(
+    tree: HtmlElement, zone: ZoneInfo, now: datetime, year: int | None, order: DayOrder
+) -> Found | None:
+    """The opening post's date on a thread page: the first of several dated post headers alike.
+
+    A forum thread states no date of its own, but each post's (`03-03-2016, 11:45`, `by
+    someone » Sun Sep 01, 2019 8:05 pm`). Headers alike share tag and class; the first
+    such group in the page, when it has two or more dates and its first is the earliest
+    (a thread reads oldest first), gives the first one. A newest-first list gives nothing.
+    """
+    groups: dict[tuple[str, str], list[Found]] = {}
+    for el, text in _post_headers(tree):
+        group = groups.setdefault((el.tag, el.get("class", "")), [])
+        if len(group) < _THREAD_PAGE and (found := _info_line(text, zone, now, year, order)):
+            group.append(found)
+    for dates in groups.values():
+        if len(dates) >= 2 and dates[0][0] <= min(when for when, _ in dates[1:]):
+            return dates[0]
     return None
 
 
@@ -623,8 +773,9 @@ def find_page_date(
 ) -> DateFinding | None:
     """The page's publication date with where it came from and the offset the page stated.
 
-    Where-from is "rule", "meta", "json-ld", "time-element", "info-line", "dateline", "url"
-    or "htmldate". Raises DateRuleError for an unknown zone or a bad rules.date selector.
+    Where-from is "rule", "meta", "json-ld", "time-element", "info-line", "dateline", "url",
+    "first-post" (a forum thread's opening post) or "htmldate". Raises DateRuleError for an
+    unknown zone or a bad rules.date selector.
     """
     zone = _zone(timezone)
     if now.tzinfo is None:
@@ -664,6 +815,7 @@ def _find(
             return _refine(found, info + _short_info_elements(tree), zone, now), where
     url_day = _url_date(url)
     year = url_day.year if url_day else _metadata_year(tree, objects)
+    order = DayOrder(tree)
     for el, text in info:
         if _link_list(el):
             continue  # a related list next to the headline: "6小时前" there is another article's
@@ -674,19 +826,21 @@ def _find(
         )
         if not meta_like and len(squash(text)) > 40:
             continue  # a short lead paragraph right under the headline: its dates are the story's
-        if found := _info_line(text, zone, now, year):
+        if found := _info_line(text, zone, now, year, order):
             return found, "info-line"
         joined = _joined_pieces(el)
-        if joined and (found := _info_line(joined, zone, now, year)):
+        if joined and (found := _info_line(joined, zone, now, year, order)):
             return found, "info-line"
     if found := _labelled_date(tree, zone, now):
         return found, "info-line"
-    if found := _dateline(tree, zone, now, year):
+    if found := _dateline(tree, zone, now, year, order):
         return found, "dateline"
     if url_day is not None:
         when = datetime(url_day.year, url_day.month, url_day.day, tzinfo=zone)
         if _plausible(when, now):
             return _refine((when, "date"), info + _short_info_elements(tree), zone, now), "url"
+    if found := _first_post(tree, zone, now, year, order):
+        return found, "first-post"
     if found := _markup_date(tree, zone, now):
         return found, "htmldate"
     return None

@@ -34,7 +34,7 @@ from .body import NO_RULES, BodyChoice, _assemble, _body_text, _walk, choose_bod
 from .container import DensityScore, _link_density, density_scores
 from .document import parse_html
 from .jsonld import json_ld_objects
-from .title import _jsonld_headline, _meta, _select, _strip_site, _text, page_title
+from .title import _jsonld_headline, _meta, _select, _strip_site, _text, find_title
 
 RUNNERS_UP = 5  # density-scored blocks shown besides the candidates
 _FIRST_WORDS = 70  # characters of a block's first words shown
@@ -52,6 +52,7 @@ DATE_SOURCES = {
     "time-element": "a <time> element by the headline",
     "info-line": "the info line under the headline (date, source, author)",
     "url": "a date in the URL path",
+    "first-post": "the header of a forum thread's first post",
 }
 
 
@@ -188,7 +189,7 @@ def _title_evidence(
 
 
 def _title_source(
-    title: str, evidence: list[tuple[str, str]], names: set[str], warnings: tuple[str, ...]
+    title: str, evidence: list[tuple[str, str]], names: set[str], warnings: tuple[str, ...], found: str
 ) -> str:
     if any(w.startswith("no title found") for w in warnings):
         return "the first paragraph (the page has no title)"
@@ -197,7 +198,7 @@ def _title_source(
             return source
         if _strip_site(value, names) == title:
             return f"{source}, site name cut"
-    return "a headline element named title/headline, confirmed by <title>"
+    return found  # a heading other than <h1> (title.find_title says which rule chose it)
 
 
 def explain_page(
@@ -219,7 +220,7 @@ def explain_page(
     objects = json_ld_objects(tree)
     site = _site_name(tree)
     # The headline as extraction handed it to the body step (before any first-paragraph stand-in).
-    body_title = page_title(tree, rules=rules, json_ld=objects, site_name=site)
+    body_title, found = find_title(tree, rules=rules, json_ld=objects, site_name=site, url=base)
     title = article.title if article else body_title
     choice = choose_body(tree, base, rules=rules, title=body_title)
     evidence = _title_evidence(tree, rules, objects)
@@ -229,7 +230,7 @@ def explain_page(
     return Explanation(
         url=printable(article.url if article else url),
         title=printable(title),
-        title_source=_title_source(title, evidence, names, warnings) if title else "(none)",
+        title_source=_title_source(title, evidence, names, warnings, found) if title else "(none)",
         title_evidence=tuple((source, printable(value)) for source, value in evidence),
         published=article.published.isoformat() if article and article.published else None,
         date_source=article.date_source if article else None,

@@ -39,22 +39,28 @@ def _primary(tag: str | None) -> str | None:
     return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
 
 
-def declared_language(tree: HtmlElement) -> str | None:
-    """The language the page declares: <html lang>, content-language, og:locale."""
+def declared_tag(tree: HtmlElement) -> str | None:
+    """The language tag the page declares as written (`de`, `en-US`, `en_GB`): <html lang>,
+    content-language, og:locale. The region matters where the language alone does not tell
+    (`04/03/2016` is April in en-US, March in en-GB)."""
     for value in (
         tree.get("lang"),
         tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
         tree.get("xml:lang"),
     ):
-        if lang := _primary(value):
-            return lang
+        if _primary(value):
+            return (value or "").strip()
     for meta in tree.iter("meta"):
         key = (meta.get("http-equiv") or meta.get("property") or meta.get("name") or "").strip().lower()
-        if key in ("content-language", "og:locale", "language", "dc.language") and (
-            lang := _primary(meta.get("content"))
-        ):
-            return lang
+        content = meta.get("content")
+        if key in ("content-language", "og:locale", "language", "dc.language") and _primary(content):
+            return (content or "").strip()
     return None
+
+
+def declared_language(tree: HtmlElement) -> str | None:
+    """The language the page declares: <html lang>, content-language, og:locale."""
+    return _primary(declared_tag(tree))
 
 
 def script_language(text: str) -> str | None:
