@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 
 import lxml.etree
 import lxml.html
@@ -51,6 +52,7 @@ _CHROME_PARTS = (
     "copyright", "recommend", "advert", "social", "widget", "newsletter", "subscribe",
     "pagination", "xiangguan", "tuijian", "pinglun",
 )  # fmt: skip
+_NOT_CHROME = frozenset({"content", "article", "text", "entry", "post"})  # never chrome by name
 _SECTIONING = frozenset({"nav", "aside", "footer"})  # dropped by tag unless they hold the article
 _DISCUSSION_TOKENS = frozenset({"comment", "comments", "pinglun", "reply", "replies", "disqus"})
 # Markers of the article's own entry (schema.org itemprop, hAtom `hentry`, `post-body`): a
@@ -95,14 +97,48 @@ _INFO_MAX = 150
 _HIDDEN_CLASSES = frozenset({"hidden", "hide", "d-none", "sr-only", "visually-hidden", "screen-reader-text"})
 
 
-def _tokens(el: lxml.html.HtmlElement) -> set[str]:
-    raw = f"{el.get('class') or ''} {el.get('id') or ''}"
-    return {t.lower() for t in _TOKEN_SPLIT.split(raw) if t}
+_NO_TOKENS: frozenset[str] = frozenset()
+# Any of _CHROME_PARTS inside a token; tokens hold no spaces, so searching them joined by
+# spaces finds the same parts as testing each token for each part, in one regex pass.
+_CHROME_PART = re.compile("|".join(_CHROME_PARTS))
+
+
+def _tokens(el: lxml.html.HtmlElement) -> frozenset[str]:
+    cls, ident = el.get("class"), el.get("id")
+    if not cls and not ident:  # most elements: no split, no set built
+        return _NO_TOKENS
+    return frozenset(t.lower() for t in _TOKEN_SPLIT.split(f"{cls or ''} {ident or ''}") if t)
 
 
 def _text_len(el: lxml.html.HtmlElement) -> int:
     # Non-whitespace characters; str.split() is several times faster than a `\s+` regex.
     return sum(map(len, el.text_content().split()))
+
+
+def _head(el: lxml.html.HtmlElement, size: int = 40) -> str:
+    """`el.text_content()[:size]`, without building the whole text of a large block."""
+    parts: list[str] = []
+    held = 0
+    for text in el.itertext():
+        parts.append(text)
+        held += len(text)
+        if held >= size:
+            break
+    return "".join(parts)[:size]
+
+
+def _attached(root: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
+    """`root` and its descendants in document order, read as the caller changes the tree:
+    the inside of an element the caller removed (or that was removed before its turn) is
+    not visited, as nothing done there could change the page any more."""
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if el is not root and el.getparent() is None:
+            continue
+        yield el
+        if el is root or el.getparent() is not None:
+            stack.extend(reversed(el))
 
 
 def _remove(el: lxml.html.HtmlElement) -> None:
@@ -169,7 +205,7 @@ def _label_line(el: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     for inner in el.iterdescendants("p", "div", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span"):
         size = _text_len(inner)
         if size and size - _linked_len(inner) <= _LABEL_MAX:
-            head = collapse_whitespace(inner.text_content()[:40])
+            head = collapse_whitespace(_head(inner))
             return inner if _CHROME_LABEL.match(head) else None
     return None
 
@@ -209,19 +245,23 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         ):
             continue
         _remove(el)
-    for el in list(work.iter()):
+    for el in _attached(work):
         if isinstance(el.tag, str) and el.tag not in ("html", "body"):
-            hidden_class = bool(_HIDDEN_CLASSES & set((el.get("class") or "").split()))
-            if el.get("hidden") is not None or hidden_class or _HIDDEN_STYLE.search(el.get("style") or ""):
+            classes = el.get("class")
+            hidden_class = bool(classes and _HIDDEN_CLASSES.intersection(classes.split()))
+            style = el.get("style")
+            if el.get("hidden") is not None or hidden_class or (style and _HIDDEN_STYLE.search(style)):
                 _remove(el)
     body = work.find("body")
     total = _text_len(body) if body is not None else 0
-    for el in list(work.iter()):
-        if not isinstance(el.tag, str) or el.tag in ("html", "body") or el.getparent() is None:
+    for el in _attached(work):
+        if not isinstance(el.tag, str) or el.tag in ("html", "body"):
             continue
         tokens = _tokens(el)
-        chrome = not tokens & {"content", "article", "text", "entry", "post"} and (
-            bool(tokens & _CHROME_TOKENS) or any(part in t for t in tokens for part in _CHROME_PARTS)
+        chrome = (
+            bool(tokens)
+            and not tokens & _NOT_CHROME
+            and (bool(tokens & _CHROME_TOKENS) or bool(_CHROME_PART.search(" ".join(tokens))))
         )
         # A <form> is a search box or comment form, unless (ASP.NET WebForms) it wraps the
         # whole page: it then goes through the same size guard as other chrome below.
@@ -234,7 +274,7 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         ):
             chrome = False
         if not chrome and el.tag in ("div", "section", "ul", "ol", "dl", "table", "p", "span", "td"):
-            head = collapse_whitespace(el.text_content()[:40])
+            head = collapse_whitespace(_head(el))
             chrome = bool(_CHROME_LABEL.match(head))
             if chrome and el.tag == "p" and _text_len(el) <= _LABEL_MAX:
                 for item in _link_run_after(el):
@@ -249,7 +289,7 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
                         _remove(item)
                     chrome = False
         info = not chrome and tokens & _INFO_TOKENS and el.tag in ("div", "p", "section", "ul")
-        if info and _text_len(el) < _INFO_MAX and not el.xpath(".//img"):
+        if info and _text_len(el) < _INFO_MAX and next(el.iter("img"), None) is None:
             _remove(el)
             continue
         if chrome:
