@@ -16,6 +16,7 @@ from lxml.html import HtmlElement
 
 from syndicator.chars import HAN, char_class
 
+from .document import per_tree
 from .jsonld import json_ld_objects, ld_name, ld_types
 from .title import page_title
 
@@ -66,6 +67,7 @@ def element_text(el: HtmlElement) -> str:
     return "".join(parts)
 
 
+@per_tree
 def element_texts(root: HtmlElement) -> dict[HtmlElement, str]:
     """`element_text` of `root` and of every node under it, in one pass over the tree.
 
@@ -217,6 +219,7 @@ def _line_of(el: HtmlElement) -> str | None:
     return first if 0 < len(squash(first)) <= _SHORT else None
 
 
+@per_tree
 def info_lines(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
     """The article's info block as (element, text) pairs, nearest the headline first.
 

@@ -11,6 +11,7 @@ this is the first place a site rule's selector meets the tree.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterator
 
@@ -95,6 +96,16 @@ _INFO_TOKENS = frozenset(
 _INFO_MAX = 150
 # Class names of CSS frameworks' "not shown" utilities (Bootstrap, Tailwind, WordPress).
 _HIDDEN_CLASSES = frozenset({"hidden", "hide", "d-none", "sr-only", "visually-hidden", "screen-reader-text"})
+# The elements that may be hidden (in document order), found in C: each is then checked in
+# full. Every hidden class contains "hid" or one of the other names; "none" and "hidden"
+# are what a hiding style says, in any case.
+_MAYBE_HIDDEN = lxml.etree.XPath(
+    "//*[@hidden"
+    " or contains(@class, 'hid') or contains(@class, 'd-none') or contains(@class, 'sr-only')"
+    " or contains(@class, 'screen-reader-text')"
+    " or contains(translate(@style, 'NOEHIDN', 'noehidn'), 'none')"
+    " or contains(translate(@style, 'NOEHIDN', 'noehidn'), 'hidden')]"
+)
 
 
 _NO_TOKENS: frozenset[str] = frozenset()
@@ -107,7 +118,14 @@ def _tokens(el: lxml.html.HtmlElement) -> frozenset[str]:
     cls, ident = el.get("class"), el.get("id")
     if not cls and not ident:  # most elements: no split, no set built
         return _NO_TOKENS
-    return frozenset(t.lower() for t in _TOKEN_SPLIT.split(f"{cls or ''} {ident or ''}") if t)
+    if not ident:
+        return _split_tokens(cls)  # a page repeats its class names: split each once
+    return _split_tokens(f"{cls or ''} {ident}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_tokens(raw: str) -> frozenset[str]:
+    return frozenset(t.lower() for t in _TOKEN_SPLIT.split(raw) if t)
 
 
 def _text_len(el: lxml.html.HtmlElement) -> int:
@@ -245,8 +263,8 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         ):
             continue
         _remove(el)
-    for el in _attached(work):
-        if isinstance(el.tag, str) and el.tag not in ("html", "body"):
+    for el in _MAYBE_HIDDEN(work):
+        if el.tag not in ("html", "body"):
             classes = el.get("class")
             hidden_class = bool(classes and _HIDDEN_CLASSES.intersection(classes.split()))
             style = el.get("style")
