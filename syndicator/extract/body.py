@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import lxml.html
@@ -373,7 +374,12 @@ def _is_info_line(text: str) -> bool:
 
 def _body_text(el: lxml.html.HtmlElement, base_url: str) -> int:
     """Characters of paragraph-like text (furniture lines and short link labels excluded)."""
-    blocks = _assemble(_walk(el, base_url), "")
+    return _paragraph_chars(_walk(el, base_url))
+
+
+def _paragraph_chars(items: list[_Text | PageImage]) -> int:
+    """`_body_text` of a block already walked."""
+    blocks = _assemble(items, "")
     return sum(len(b) for b in blocks if isinstance(b, str) and len(b) >= 25)
 
 
@@ -397,7 +403,9 @@ class BodyChoice:
     body: Body | None  # None when there is no body; `reason` says why
 
 
-def _choose(candidates: list[Candidate], base_url: str) -> tuple[Candidate, str]:
+def _choose(
+    candidates: list[Candidate], read: Callable[[lxml.html.HtmlElement], list[_Text | PageImage]]
+) -> tuple[Candidate, str]:
     """The smallest candidate that still holds (nearly) all of the body text, and why.
 
     trafilatura's container is the deepest element around the paragraphs it kept; when it
@@ -410,7 +418,7 @@ def _choose(candidates: list[Candidate], base_url: str) -> tuple[Candidate, str]
     first, second = candidates
     if first.element is second.element:
         return first, "trafilatura and density chose the same element"
-    size_first, size_second = _body_text(first.element, base_url), _body_text(second.element, base_url)
+    size_first, size_second = _paragraph_chars(read(first.element)), _paragraph_chars(read(second.element))
     sizes = f"paragraph text: trafilatura {size_first}, density {size_second} characters"
     if second.element in set(first.element.iterdescendants()):
         if size_second >= 0.8 * size_first:
@@ -449,6 +457,14 @@ def choose_body(
             # The rule's element is empty (the site moved its text): read the page as if
             # there were no rule, and the caller warns that the rule found nothing.
 
+    walked: dict[lxml.html.HtmlElement, list[_Text | PageImage]] = {}
+
+    def read(el: lxml.html.HtmlElement) -> list[_Text | PageImage]:
+        """A candidate walked once: the size comparison and the body read the same blocks."""
+        if el not in walked:
+            walked[el] = _walk(el, base_url)
+        return walked[el]
+
     scores = density_scores(clean)
     dense = density_container(clean, scores)
     share = page_share(clean, dense) if scores and dense is not None else 0.0
@@ -478,8 +494,8 @@ def choose_body(
                 "no article body found: the page has no text outside navigation, scripts and hidden parts"
             )
             return BodyChoice(clean, (), None, reason, None)
-        chosen, reason = _choose(candidates, base_url)
-    blocks = _assemble(_walk(chosen.element, base_url), title)
+        chosen, reason = _choose(candidates, read)
+    blocks = _assemble(read(chosen.element), title)
     if not blocks:
         reason = (
             "no article body found: the page's text is only furniture"
