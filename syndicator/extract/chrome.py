@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from collections.abc import Iterator
 
 import lxml.etree
 import lxml.html
@@ -96,16 +95,6 @@ _INFO_TOKENS = frozenset(
 _INFO_MAX = 150
 # Class names of CSS frameworks' "not shown" utilities (Bootstrap, Tailwind, WordPress).
 _HIDDEN_CLASSES = frozenset({"hidden", "hide", "d-none", "sr-only", "visually-hidden", "screen-reader-text"})
-# The elements that may be hidden (in document order), found in C: each is then checked in
-# full. Every hidden class contains "hid" or one of the other names; "none" and "hidden"
-# are what a hiding style says, in any case.
-_MAYBE_HIDDEN = lxml.etree.XPath(
-    "//*[@hidden"
-    " or contains(@class, 'hid') or contains(@class, 'd-none') or contains(@class, 'sr-only')"
-    " or contains(@class, 'screen-reader-text')"
-    " or contains(translate(@style, 'NOEHIDN', 'noehidn'), 'none')"
-    " or contains(translate(@style, 'NOEHIDN', 'noehidn'), 'hidden')]"
-)
 
 
 _NO_TOKENS: frozenset[str] = frozenset()
@@ -143,20 +132,6 @@ def _head(el: lxml.html.HtmlElement, size: int = 40) -> str:
         if held >= size:
             break
     return "".join(parts)[:size]
-
-
-def _attached(root: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
-    """`root` and its descendants in document order, read as the caller changes the tree:
-    the inside of an element the caller removed (or that was removed before its turn) is
-    not visited, as nothing done there could change the page any more."""
-    stack = [root]
-    while stack:
-        el = stack.pop()
-        if el is not root and el.getparent() is None:
-            continue
-        yield el
-        if el is root or el.getparent() is not None:
-            stack.extend(reversed(el))
 
 
 def _remove(el: lxml.html.HtmlElement) -> None:
@@ -263,17 +238,27 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         ):
             continue
         _remove(el)
-    for el in _MAYBE_HIDDEN(work):
-        if el.tag not in ("html", "body"):
-            classes = el.get("class")
+    for el in list(work.iter()):
+        classes, style = el.get("class"), el.get("style")
+        if classes is None and style is None and el.get("hidden") is None:
+            continue  # most elements: nothing that could hide them
+        if isinstance(el.tag, str) and el.tag not in ("html", "body"):
             hidden_class = bool(classes and _HIDDEN_CLASSES.intersection(classes.split()))
-            style = el.get("style")
             if el.get("hidden") is not None or hidden_class or (style and _HIDDEN_STYLE.search(style)):
                 _remove(el)
     body = work.find("body")
     total = _text_len(body) if body is not None else 0
-    for el in _attached(work):
-        if not isinstance(el.tag, str) or el.tag in ("html", "body"):
+    # The inside of a block cut below is skipped: nothing done there could change the page.
+    # (`elements` keeps every element's Python object alive, so `gone` can hold them.)
+    elements = list(work.iter())
+    gone: set[lxml.html.HtmlElement] = set()
+
+    def drop(el: lxml.html.HtmlElement) -> None:
+        gone.update(el.iter())
+        _remove(el)
+
+    for el in elements:
+        if el in gone or not isinstance(el.tag, str) or el.tag in ("html", "body"):
             continue
         tokens = _tokens(el)
         chrome = (
@@ -296,7 +281,7 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
             chrome = bool(_CHROME_LABEL.match(head))
             if chrome and el.tag == "p" and _text_len(el) <= _LABEL_MAX:
                 for item in _link_run_after(el):
-                    _remove(item)
+                    drop(item)
             elif chrome and el.tag != "p":
                 # The article block itself may open with a label and its links: cut only
                 # those, never the prose that follows them.
@@ -304,11 +289,11 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
                 cut = [label, *_link_run_after(label)] if label is not None else []
                 if cut and _prose_besides(el, cut):
                     for item in cut:
-                        _remove(item)
+                        drop(item)
                     chrome = False
         info = not chrome and tokens & _INFO_TOKENS and el.tag in ("div", "p", "section", "ul")
         if info and _text_len(el) < _INFO_MAX and next(el.iter("img"), None) is None:
-            _remove(el)
+            drop(el)
             continue
         if chrome:
             # Never cut away most of the page: a wrapper named "main-with-sidebar" is no sidebar.
@@ -317,5 +302,5 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
             size = _text_len(el)
             if size > 600 and size > total * 0.5 and not tokens & _DISCUSSION_TOKENS:
                 continue
-            _remove(el)
+            drop(el)
     return work
