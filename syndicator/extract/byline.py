@@ -330,6 +330,10 @@ def _short_labelled_texts(tree: HtmlElement) -> list[str]:
     all_texts = element_texts(tree)
     for el in tree.iter("p", "div", "span", "section", "em", "small", "font"):
         raw = all_texts[el]
+        # A block's text is a prefix of it: when its first 400 characters already squash to
+        # more than 80, so does the whole (the page's big wrappers are not squashed whole).
+        if len(raw) > 400 and len(squash(raw[:400]).lstrip("([【（ ")) > 80:
+            continue
         text = squash(raw).lstrip("([【（ ")
         if 0 < len(text) <= 80 and re.match(_STOP, text, re.IGNORECASE) and not in_excluded(el):
             texts.append(raw)
