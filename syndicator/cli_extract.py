@@ -86,24 +86,21 @@ def _extract_loaded(
     timezone: str | None,
     now: datetime | None,
 ) -> tuple[ExtractedArticle, tuple[str, ...]]:
-    def extract(zone: str) -> ExtractedArticle:
-        try:
-            return extract_article(
-                body,
-                page_url,
-                content_type=content_type,
-                timezone=zone,
-                rules=source.rules,
-                now=now or datetime.now(UTC),
-                encoding=source.encoding,
-            )
-        except ExtractError as exc:
-            raise ExtractCommandError(f"{page_url}: no article: {exc}") from None
-
-    page = extract(timezone or source.timezone)
-    guessed = ZONE_BY_LANGUAGE.get(page.language or "")
-    if timezone is None and source_id is None and guessed and guessed != source.timezone:
-        page = extract(guessed)
+    # Without a source or a zone given, the page's language picks the zone (in the same pass).
+    guess_zone = timezone is None and source_id is None
+    try:
+        page = extract_article(
+            body,
+            page_url,
+            content_type=content_type,
+            timezone=timezone or source.timezone,
+            rules=source.rules,
+            now=now or datetime.now(UTC),
+            encoding=source.encoding,
+            zone_by_language=ZONE_BY_LANGUAGE if guess_zone else None,
+        )
+    except ExtractError as exc:
+        raise ExtractCommandError(f"{page_url}: no article: {exc}") from None
     categories, _mapped = map_categories(page.category_path, source)
     return page, categories
 

@@ -9,6 +9,7 @@ Problems the page survives (a guessed charset, no title, no date) are reported i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import lxml.html
@@ -79,10 +80,14 @@ def extract_article(
     rules: SiteRules = NO_RULES,
     now: datetime | None = None,
     encoding: str | None = None,
+    zone_by_language: Mapping[str, str] | None = None,
 ) -> ExtractedArticle:
     """Everything a reader needs from one article page at `url` (its address, for links).
 
-    `encoding` is the source's configured override of the page's charset (`Source.encoding`)."""
+    `encoding` is the source's configured override of the page's charset (`Source.encoding`).
+    `zone_by_language` replaces `timezone` for pages in one of its languages (dates a Chinese
+    page writes without an offset are China time): the language is known once the body is
+    read, before the date is looked for, so one pass serves, never a second extraction."""
     warnings: list[str] = []
     if content_type and not re.search(r"html|xml|text/plain", content_type, re.I):
         raise ExtractError(f"not an HTML page: content type {content_type!r}")
@@ -109,6 +114,9 @@ def extract_article(
         title = summarise(paragraphs[0], _TITLE_FALLBACK_CHARS) if paragraphs else ""
         warnings.append("no title found on the page; the first paragraph stands in")
 
+    language = detect_language(tree, plain)
+    if zone_by_language and language in zone_by_language:
+        timezone = zone_by_language[language]
     canonical = canonical_page_url(tree, url)
     moment = now or datetime.now(UTC)
     finding = find_page_date(tree, canonical, timezone=timezone, rules=rules, now=moment)
@@ -126,7 +134,7 @@ def extract_article(
         author=author,
         published=finding.when if finding else None,
         published_precision=finding.precision if finding else None,
-        language=detect_language(tree, plain),
+        language=language,
         paragraphs=paragraphs,
         images=body.images,
         content_html=sanitise_html(body_html(body.blocks), base),

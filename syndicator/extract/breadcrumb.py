@@ -59,6 +59,7 @@ _CRUMB_CLASS = re.compile(
     r"breadcrumb|crumb|(?<![a-z])(?:position|location|path|weizhi|dangqian|mianbaoxie|bread)(?![a-z])",
     re.IGNORECASE,
 )
+_CRUMB_WORDS = re.compile(r"面包屑|导航路径")
 _HOME_PATHS = frozenset({"", "/", "/index.html", "/index.htm", "/index.php", "/index.shtml", "/default.aspx"})
 _TRIM = " \t\r\n\xa0\u3000:：>›»→＞|｜/\\-·,，"
 _MAX_CRUMB = 30  # category names are short; a longer last crumb is the title
@@ -138,7 +139,7 @@ def _from_link_row(tree: HtmlElement) -> HtmlElement | None:
     """
     body = tree.find("body")
     for el in (body if body is not None else tree).iter("div", "p", "span", "td", "li"):
-        links = el.xpath("./a")
+        links = el.findall("a") if len(el) >= 2 else []  # (ElementPath: no XPath per element)
         if len(links) < 2 or not _is_trail(el):
             continue
         crumbs = _crumbs_of(el)
@@ -251,8 +252,9 @@ def _markup_candidates(tree: HtmlElement) -> list[HtmlElement]:
     for el in root.iter():
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "body"):
             continue
-        attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('aria-label', '')}"
-        if _CRUMB_CLASS.search(attrs) or re.search(r"面包屑|导航路径", attrs):
+        named = el.get("class") or el.get("id") or el.get("aria-label")  # most elements: none
+        attrs = f"{el.get('class', '')} {el.get('id', '')} {el.get('aria-label', '')}" if named else ""
+        if named and (_CRUMB_CLASS.search(attrs) or _CRUMB_WORDS.search(attrs)):
             out.append(el)
         elif el.tag == "nav" and el.xpath("./ol | ./*/ol | ./ul[li[@aria-current] or li[not(.//a)]]"):
             out.append(el)  # a <nav> list ending in the current page (plain site menus are all links)

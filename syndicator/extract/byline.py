@@ -16,6 +16,7 @@ from lxml.html import HtmlElement
 
 from syndicator.chars import HAN, char_class
 
+from .document import per_tree
 from .jsonld import json_ld_objects, ld_name, ld_types
 from .title import page_title
 
@@ -66,6 +67,7 @@ def element_text(el: HtmlElement) -> str:
     return "".join(parts)
 
 
+@per_tree
 def element_texts(root: HtmlElement) -> dict[HtmlElement, str]:
     """`element_text` of `root` and of every node under it, in one pass over the tree.
 
@@ -217,6 +219,7 @@ def _line_of(el: HtmlElement) -> str | None:
     return first if 0 < len(squash(first)) <= _SHORT else None
 
 
+@per_tree
 def info_lines(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
     """The article's info block as (element, text) pairs, nearest the headline first.
 
@@ -327,6 +330,10 @@ def _short_labelled_texts(tree: HtmlElement) -> list[str]:
     all_texts = element_texts(tree)
     for el in tree.iter("p", "div", "span", "section", "em", "small", "font"):
         raw = all_texts[el]
+        # A block's text is a prefix of it: when its first 400 characters already squash to
+        # more than 80, so does the whole (the page's big wrappers are not squashed whole).
+        if len(raw) > 400 and len(squash(raw[:400]).lstrip("([【（ ")) > 80:
+            continue
         text = squash(raw).lstrip("([【（ ")
         if 0 < len(text) <= 80 and re.match(_STOP, text, re.IGNORECASE) and not in_excluded(el):
             texts.append(raw)
@@ -336,7 +343,8 @@ def _short_labelled_texts(tree: HtmlElement) -> list[str]:
 def _class_value(tree: HtmlElement, words: str) -> str | None:
     pattern = re.compile(rf"(?<![a-z])(?:{words})(?![a-z])", re.IGNORECASE)
     for el in tree.iter():
-        if not isinstance(el.tag, str) or not pattern.search(_attrs(el)) or in_excluded(el):
+        named = el.get("class") or el.get("id")  # most elements are not: no string built for them
+        if not named or not isinstance(el.tag, str) or not pattern.search(_attrs(el)) or in_excluded(el):
             continue
         text = squash(element_text(el))
         text = re.sub(rf"^(?:{_STOP}|[Bb]y\s)\s*", "", text, flags=re.IGNORECASE)

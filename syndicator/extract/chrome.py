@@ -11,6 +11,7 @@ this is the first place a site rule's selector meets the tree.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 
 import lxml.etree
@@ -51,6 +52,7 @@ _CHROME_PARTS = (
     "copyright", "recommend", "advert", "social", "widget", "newsletter", "subscribe",
     "pagination", "xiangguan", "tuijian", "pinglun",
 )  # fmt: skip
+_NOT_CHROME = frozenset({"content", "article", "text", "entry", "post"})  # never chrome by name
 _SECTIONING = frozenset({"nav", "aside", "footer"})  # dropped by tag unless they hold the article
 _DISCUSSION_TOKENS = frozenset({"comment", "comments", "pinglun", "reply", "replies", "disqus"})
 # Markers of the article's own entry (schema.org itemprop, hAtom `hentry`, `post-body`): a
@@ -95,14 +97,41 @@ _INFO_MAX = 150
 _HIDDEN_CLASSES = frozenset({"hidden", "hide", "d-none", "sr-only", "visually-hidden", "screen-reader-text"})
 
 
-def _tokens(el: lxml.html.HtmlElement) -> set[str]:
-    raw = f"{el.get('class') or ''} {el.get('id') or ''}"
-    return {t.lower() for t in _TOKEN_SPLIT.split(raw) if t}
+_NO_TOKENS: frozenset[str] = frozenset()
+# Any of _CHROME_PARTS inside a token; tokens hold no spaces, so searching them joined by
+# spaces finds the same parts as testing each token for each part, in one regex pass.
+_CHROME_PART = re.compile("|".join(_CHROME_PARTS))
+
+
+def _tokens(el: lxml.html.HtmlElement) -> frozenset[str]:
+    cls, ident = el.get("class"), el.get("id")
+    if not cls and not ident:  # most elements: no split, no set built
+        return _NO_TOKENS
+    if not ident:
+        return _split_tokens(cls)  # a page repeats its class names: split each once
+    return _split_tokens(f"{cls or ''} {ident}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_tokens(raw: str) -> frozenset[str]:
+    return frozenset(t.lower() for t in _TOKEN_SPLIT.split(raw) if t)
 
 
 def _text_len(el: lxml.html.HtmlElement) -> int:
     # Non-whitespace characters; str.split() is several times faster than a `\s+` regex.
     return sum(map(len, el.text_content().split()))
+
+
+def _head(el: lxml.html.HtmlElement, size: int = 40) -> str:
+    """`el.text_content()[:size]`, without building the whole text of a large block."""
+    parts: list[str] = []
+    held = 0
+    for text in el.itertext():
+        parts.append(text)
+        held += len(text)
+        if held >= size:
+            break
+    return "".join(parts)[:size]
 
 
 def _remove(el: lxml.html.HtmlElement) -> None:
@@ -169,7 +198,7 @@ def _label_line(el: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     for inner in el.iterdescendants("p", "div", "h2", "h3", "h4", "h5", "h6", "strong", "b", "span"):
         size = _text_len(inner)
         if size and size - _linked_len(inner) <= _LABEL_MAX:
-            head = collapse_whitespace(inner.text_content()[:40])
+            head = collapse_whitespace(_head(inner))
             return inner if _CHROME_LABEL.match(head) else None
     return None
 
@@ -210,18 +239,32 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
             continue
         _remove(el)
     for el in list(work.iter()):
+        classes, style = el.get("class"), el.get("style")
+        if classes is None and style is None and el.get("hidden") is None:
+            continue  # most elements: nothing that could hide them
         if isinstance(el.tag, str) and el.tag not in ("html", "body"):
-            hidden_class = bool(_HIDDEN_CLASSES & set((el.get("class") or "").split()))
-            if el.get("hidden") is not None or hidden_class or _HIDDEN_STYLE.search(el.get("style") or ""):
+            hidden_class = bool(classes and _HIDDEN_CLASSES.intersection(classes.split()))
+            if el.get("hidden") is not None or hidden_class or (style and _HIDDEN_STYLE.search(style)):
                 _remove(el)
     body = work.find("body")
     total = _text_len(body) if body is not None else 0
-    for el in list(work.iter()):
-        if not isinstance(el.tag, str) or el.tag in ("html", "body") or el.getparent() is None:
+    # The inside of a block cut below is skipped: nothing done there could change the page.
+    # (`elements` keeps every element's Python object alive, so `gone` can hold them.)
+    elements = list(work.iter())
+    gone: set[lxml.html.HtmlElement] = set()
+
+    def drop(el: lxml.html.HtmlElement) -> None:
+        gone.update(el.iter())
+        _remove(el)
+
+    for el in elements:
+        if el in gone or not isinstance(el.tag, str) or el.tag in ("html", "body"):
             continue
         tokens = _tokens(el)
-        chrome = not tokens & {"content", "article", "text", "entry", "post"} and (
-            bool(tokens & _CHROME_TOKENS) or any(part in t for t in tokens for part in _CHROME_PARTS)
+        chrome = (
+            bool(tokens)
+            and not tokens & _NOT_CHROME
+            and (bool(tokens & _CHROME_TOKENS) or bool(_CHROME_PART.search(" ".join(tokens))))
         )
         # A <form> is a search box or comment form, unless (ASP.NET WebForms) it wraps the
         # whole page: it then goes through the same size guard as other chrome below.
@@ -234,11 +277,11 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         ):
             chrome = False
         if not chrome and el.tag in ("div", "section", "ul", "ol", "dl", "table", "p", "span", "td"):
-            head = collapse_whitespace(el.text_content()[:40])
+            head = collapse_whitespace(_head(el))
             chrome = bool(_CHROME_LABEL.match(head))
             if chrome and el.tag == "p" and _text_len(el) <= _LABEL_MAX:
                 for item in _link_run_after(el):
-                    _remove(item)
+                    drop(item)
             elif chrome and el.tag != "p":
                 # The article block itself may open with a label and its links: cut only
                 # those, never the prose that follows them.
@@ -246,11 +289,11 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
                 cut = [label, *_link_run_after(label)] if label is not None else []
                 if cut and _prose_besides(el, cut):
                     for item in cut:
-                        _remove(item)
+                        drop(item)
                     chrome = False
         info = not chrome and tokens & _INFO_TOKENS and el.tag in ("div", "p", "section", "ul")
-        if info and _text_len(el) < _INFO_MAX and not el.xpath(".//img"):
-            _remove(el)
+        if info and _text_len(el) < _INFO_MAX and next(el.iter("img"), None) is None:
+            drop(el)
             continue
         if chrome:
             # Never cut away most of the page: a wrapper named "main-with-sidebar" is no sidebar.
@@ -259,5 +302,5 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
             size = _text_len(el)
             if size > 600 and size > total * 0.5 and not tokens & _DISCUSSION_TOKENS:
                 continue
-            _remove(el)
+            drop(el)
     return work

@@ -5,7 +5,9 @@ good at telling body text from boilerplate, but loses lazy images and turns capt
 paragraphs, so we use it to *locate* the body and read the body ourselves); and our own
 density score (the element whose <p> children carry the most unlinked text, helped by
 content/article/正文 class hints) for pages where trafilatura finds nothing or much less.
-Choosing between them needs the body read from each, which body.py does.
+Choosing between them needs the body read from each, which body.py does. trafilatura is
+most of that cost, so it is only asked when the density block leaves room for doubt
+(`page_share`: the block holds less than most of the page's text).
 """
 
 from __future__ import annotations
@@ -116,15 +118,27 @@ def density_scores(tree: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, D
     return {node: features(node, value) for node, value in raw.items()}
 
 
-def density_container(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The element whose paragraphs carry the most unlinked text (class hints help)."""
-    scores = density_scores(tree)
+def density_container(
+    tree: lxml.html.HtmlElement, scores: dict[lxml.html.HtmlElement, DensityScore] | None = None
+) -> lxml.html.HtmlElement | None:
+    """The element whose paragraphs carry the most unlinked text (class hints help).
+
+    `scores` are `density_scores(tree)` when the caller has them already."""
+    if scores is None:
+        scores = density_scores(tree)
     if not scores:
         # No block carries ten characters of its own (the text sits straight in <body>, or
         # in <li>/<h*> only): the page's body is the one candidate, so text is never lost.
         body = tree.find("body")
         return body if body is not None and _text_len(body) else None
     return max(scores, key=lambda node: scores[node].score)
+
+
+def page_share(tree: lxml.html.HtmlElement, element: lxml.html.HtmlElement) -> float:
+    """The share of the page's text (non-whitespace characters under <body>) inside `element`."""
+    body = tree.find("body")
+    total = _text_len(body) if body is not None else 0
+    return _text_len(element) / total if total else 0.0
 
 
 def _trafilatura_paragraphs(tree: lxml.html.HtmlElement) -> list[tuple[str, bool]]:
