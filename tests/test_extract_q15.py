@@ -218,3 +218,109 @@ def test_the_h1_that_og_title_repeats_beats_a_different_title_and_json_ld_headli
     )
     page = extract_article(html, "https://news.example/politics/stimulus", timezone="UTC", now=NOW)
     assert page.title == "Why the stimulus bill is still stalled"
+
+
+# ---------------------------------------------------------------- dev2's misses (q15b-*)
+
+
+def test_a_byline_linking_its_author_and_comments_is_no_related_list_and_its_zone_is_kept():
+    # `Written by <a>…</a> in <a>…</a> on 14 March 2021 at 9:30 AM EDT. <a>12 Comments</a>`
+    page = extracted("q15b-byline-links.html", "https://greenward.example/2021/seed-libraries")
+    assert page.published is not None
+    assert (page.published.isoformat(), page.date_source) == ("2021-03-14T13:30:00+00:00", "info-line")
+    finding = find_page_date(
+        parse_html((CASES / "q15b-byline-links.html").read_text(encoding="utf-8")),
+        "https://greenward.example/2021/seed-libraries",
+        timezone="UTC",
+        rules=SiteRules(),
+        now=NOW,
+    )
+    assert finding is not None and finding.as_given.isoformat() == "2021-03-14T09:30:00-04:00"
+
+
+def test_headline_links_with_their_dates_under_the_headline_still_give_no_date():
+    related = (
+        "<div class='meta'><a href='/a/1'>Mulching Mistakes Everyone Makes</a> 02 March 2021 "
+        "<a href='/a/2'>Raised Beds on a Budget</a> 28 February 2021</div>"
+    )
+    html = (
+        "<html><head><title>Seed libraries</title></head><body><h1>Seed libraries</h1>"
+        f"{related}<p>{'The text of the story is long enough to be its body. ' * 4}</p></body></html>"
+    )
+    finding = find_page_date(
+        parse_html(html), "https://greenward.example/seeds", timezone="UTC", rules=SiteRules(), now=NOW
+    )
+    assert finding is None
+
+
+def test_an_unlabelled_source_line_with_a_date_to_the_minute_dates_a_gbk_portal_page():
+    page = extracted("q15b-stamped-line.html", "http://ent.example.cn/a/festival-88.htm", "Asia/Shanghai")
+    assert page.published is not None
+    assert (page.published.isoformat(), page.date_source) == ("2012-03-15T09:45:00+08:00", "info-line")
+
+
+def test_the_date_inside_a_forum_posts_heading_dates_the_thread():
+    # The opening post's header is an <h3> holding the date in a <span> of its own; the
+    # replies list the popular ones first, so no first-post order settles it.
+    page = extracted("q15b-forum-heading-date.html", "https://group.example/topic/80211/", "Asia/Shanghai")
+    assert page.published is not None
+    assert (page.published.isoformat(), page.date_source) == ("2016-04-02T08:15:30+08:00", "dateline")
+
+
+def test_a_chinese_month_name_in_an_english_date_format_is_read():
+    page = extracted(
+        "q15b-chinese-month.html", "http://jiejiao.example.cn/archives/318.html", "Asia/Shanghai"
+    )
+    assert page.published is not None
+    assert (page.published.isoformat(), page.date_source) == ("2011-03-09T00:00:00+08:00", "info-line")
+
+
+def script_page(replace: dict[str, str]) -> str:
+    html = (CASES / "q15b-script-date.html").read_text(encoding="utf-8")
+    for old, new in replace.items():
+        assert old in html
+        html = html.replace(old, new)
+    return html
+
+
+@pytest.mark.parametrize(
+    ("replace", "published"),
+    [
+        ({}, "2024-03-09T16:00:00+00:00"),  # `var ct = "1710000000";`
+        ({'var ct = "1710000000";': "var publish_time = '2024-03-09 16:00';"}, "2024-03-09T16:00:00+00:00"),
+        ({'"1710000000"': '"1717200030"'}, None),  # the server's clock, not the publication
+        ({'var ct = "1710000000";': ""}, None),  # `var ct = new Date()` is never read
+        ({'var nickname = "小记";': 'var create_time = "1700000000";'}, None),  # two that disagree
+        # A date the page shows wins over its scripts.
+        (
+            {'<em id="publish_time" class="media_meta_text"></em>': '<em id="publish_time">2024-03-08</em>'},
+            "2024-03-08T00:00:00+00:00",
+        ),
+    ],
+)
+def test_a_publish_time_variable_in_an_inline_script_is_the_last_resort(replace, published):
+    finding = find_page_date(
+        parse_html(script_page(replace)),
+        "https://mp.example/s?id=7",
+        timezone="UTC",
+        rules=SiteRules(),
+        now=NOW,
+    )
+    assert (finding.when.isoformat() if finding else None) == published
+    if finding is not None and not replace:
+        assert finding.source == "script"
+
+
+def test_the_articles_heading_beats_an_h1_in_the_nav_bar_and_loses_its_kicker():
+    page = extracted("q15b-nav-h1-kicker.html", "https://stadtblatt.example/hamburg/faehren-a-1207.html")
+    assert page.title == "Senat will alle Hafenfähren bis 2030 elektrisch betreiben"
+
+
+def test_an_h1_in_the_nav_bar_stays_when_nothing_states_the_articles_heading():
+    html = (CASES / "q15b-nav-h1-kicker.html").read_text(encoding="utf-8")
+    start = html.index('<script type="application/ld+json">')
+    html = html[:start] + html[html.index("</script>", start) + len("</script>") :]
+    page = extract_article(
+        html, "https://stadtblatt.example/hamburg/faehren-a-1207.html", timezone="UTC", now=NOW
+    )
+    assert page.title == "Hamburg: Stadt will Fähren bis 2030 elektrisch betreiben"

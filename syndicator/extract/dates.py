@@ -27,7 +27,17 @@ first is the earliest, the first is the thread's opening post, the page's public
 
 When our own rules find nothing, htmldate (trafilatura's date library) is asked about the
 page's <meta> tags alone: it knows more meta names than we list, and shown nothing else it
-cannot take a sidebar's, a comment's or a copyright line's date.
+cannot take a sidebar's, a comment's or a copyright line's date. Last of all, a page that
+renders its date with JavaScript is dated by a publish/create-time variable its inline
+script sets to a literal Unix time or ISO date (`var ct = "1581418070";`), never by an
+expression (`new Date()`) nor by a value equal to the server clock the script also sets.
+
+An info line is one with an info class, info words, a leading numeric date, or a full date
+to the minute outside any sentence (`http://ent.example.cn 2009年11月09日11:30 娱乐`); a line
+whose links are most of its text is a related list, but a byline's author, section and
+comment links are not. Zone abbreviations after a time (`12:00 PM EDT`, `MESZ`) are the
+page's offset. A post header set as the last heading before the body
+(`<h3>来自: name <span>2015-10-27 20:26:11</span></h3>`) is read for the date it holds alone.
 
 Dates are returned aware in the source's zone. Whether the evidence had a time of day is
 kept as the precision: a date alone is midnight local with precision "date". When the page
@@ -147,13 +157,22 @@ _MONTHS = {
     "mai": 5, "may": 5, "juni": 6, "june": 6, "jun": 6, "juli": 7, "july": 7, "jul": 7,
     "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9, "oktober": 10, "october": 10,
     "okt": 10, "oct": 10, "november": 11, "nov": 11, "dezember": 12, "december": 12, "dez": 12, "dec": 12,
+    # A blog engine's English date format with Chinese month names: `十一月 6th, 2009`.
+    "一月": 1, "二月": 2, "三月": 3, "四月": 4, "五月": 5, "六月": 6, "七月": 7, "八月": 8,
+    "九月": 9, "十月": 10, "十一月": 11, "十二月": 12,
 }  # fmt: skip
 _MONTH_NAME = "|".join(sorted(_MONTHS, key=len, reverse=True))
+# Zone abbreviations a page writes after its time (`12:00 PM EDT`, `14:30 Uhr MESZ`), as offsets.
+_ZONE_NAMES = {
+    "EST": "-05:00", "EDT": "-04:00", "CST": "-06:00", "CDT": "-05:00", "MST": "-07:00",
+    "MDT": "-06:00", "PST": "-08:00", "PDT": "-07:00", "CET": "+01:00", "CEST": "+02:00",
+    "MEZ": "+01:00", "MESZ": "+02:00", "BST": "+01:00",
+}  # fmt: skip
 # A time after a European date: `14:30`, `14:30 Uhr`, `14.30 Uhr`, `2:30 pm`.
 _EU_TIME = (
     r"(?:\s*(?:,|\||-|–|um|at|\bden\b)?\s*(?P<h>\d{1,2})(?P<hsep>[:.])(?P<mi>\d{2})"
     r"(?::(?P<s>\d{2}))?(?P<uhr>\s*Uhr\b)?(?:\s*(?P<ampm>[ap]\.?m\b\.?))?"
-    r"(?:\s*(?P<z>Z\b|(?:GMT|UTC)(?:\s?[+-]\d{2}:?\d{2})?|[+-]\d{2}:?\d{2}))?)?"
+    rf"(?:\s*(?P<z>Z\b|(?:GMT|UTC)(?:\s?[+-]\d{{2}}:?\d{{2}})?|[+-]\d{{2}}:?\d{{2}}|(?-i:{'|'.join(_ZONE_NAMES)})\b))?)?"
 )
 _DAY_FIRST = (
     re.compile(
@@ -301,6 +320,8 @@ def _day_first(text: str, order: DayOrder | None = None) -> list[tuple[int, int,
             fields["z"] = None  # no time, or no offset: read in the source's zone
         elif zone_text in ("GMT", "UTC"):
             fields["z"] = "Z"
+        elif zone_text in _ZONE_NAMES:
+            fields["z"] = _ZONE_NAMES[zone_text]
         found.append((match.start(), match.end(), fields))
     return found
 
@@ -463,6 +484,27 @@ def _link_list(el: HtmlElement) -> bool:
     return len(titles) >= 2
 
 
+def _mostly_links(el: HtmlElement) -> bool:
+    """A link list whose links are most of its text: headlines with their dates.
+
+    A byline links its author, section and comment count too (`Written by <a>Jane Doe</a> in
+    <a>Desktop</a> on 26 April 2023. <a>6 Comments</a>`), but its words are mostly its own.
+    """
+    if not _link_list(el):
+        return False
+    linked = sum(len(squash(a.text_content())) for a in el.iter("a"))
+    return 2 * linked >= len(squash(el.text_content()))
+
+
+def _stamped(text: str) -> bool:
+    """A line stating a full date with its time of day and no sentence: a CMS's info line.
+
+    `http://ent.example.com 2009年11月09日11:30 娱乐 我要评论(0)` has no label a lead
+    paragraph would lack, but a story's own dates come in sentences and rarely to the minute.
+    """
+    return not _PROSE.search(text) and any(m["h"] is not None for m in _FULL.finditer(text))
+
+
 def _short_info_elements(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
     """Short elements anywhere whose class/id says info/date/time, outside sidebars and lists."""
     found = []
@@ -591,7 +633,8 @@ def _dateline(
     in a plain element: no info class, no label, and not always the headline's sibling (a
     logo <h1> or a table layout hides it from `info_lines`). The heading nearest the body is
     the article's own; the lines above it (a masthead's "today is …") are never read, nor
-    the body, lists or sidebars.
+    the body, lists or sidebars. A date alone in an element of the heading itself is read
+    first: that heading is a post's header, not a headline.
     """
     order = {el: i for i, el in enumerate(tree.iter()) if isinstance(el.tag, str)}
     start = _body_start(order)
@@ -599,6 +642,12 @@ def _dateline(
     anchor = headings[-1] if headings else headline(tree)
     if anchor is None or anchor not in order or order[anchor] >= start:
         return None
+    # A post's header set as a heading holds its date in an element of its own
+    # (`<h3>来自: name <span>2015-10-27 20:26:11</span></h3>`); a headline holds no such element.
+    for el in anchor.iterdescendants():
+        text = _date_alone(el)
+        if text and (found := _info_line(text, zone, now, year, day_order)):
+            return found
     inside = {id(el) for el in anchor.iter()}
     lines = 0
     for el, pos in order.items():
@@ -748,6 +797,53 @@ def _markup_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | No
     return (when, "date") if _plausible(when, now) else None
 
 
+# `var ct = "1581418070";`, `window.publish_time = '2020-02-11 10:47';`: a variable that
+# names the publication (or creation) time, set to a literal Unix time or ISO date.
+_ASSIGNED = r"(?:\b(?:var|let|const)\s+|\bwindow\.)"
+_SCRIPT_PUBLISHED = re.compile(
+    _ASSIGNED + r"(?:publish_?(?:time|date)|pub_?(?:time|date)|create_?time|created_?at|post_?time|ct)"
+    r"\s*=\s*(?P<q>[\"']?)"
+    r"(?P<value>\d{10}(?:\d{3})?|(?:19|20)\d{2}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?)(?P=q)\s*[;,\n]",
+    re.IGNORECASE,
+)
+# The server's clock in the same scripts (`var svr_time = "1581605093" * 1;`): a publish-time
+# variable holding that same instant is the page's rendering time, not its publication.
+_SCRIPT_NOW = re.compile(
+    _ASSIGNED + r"(?:svr_?time|server_?time|now(?:_?time)?|cur(?:rent)?_?time|timestamp)"
+    r"\s*=\s*[\"']?(?P<value>\d{10})",
+    re.IGNORECASE,
+)
+_SAME_INSTANT = 60  # seconds: a publish time this close to the server's clock is the clock
+
+
+def _script_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | None:
+    """The publication time an inline script assigns to a variable named for it.
+
+    The last resort, for pages that render their date with JavaScript and show nothing
+    readable without it (`<em id="publish_time"></em>` filled from `var ct = "1581418070"`).
+    Strict, since scripts also hold the reader's clock and other articles' data: only a
+    literal Unix time or ISO date assigned to a publish/create-time variable; every such
+    variable must agree on the day; none may equal the server clock the scripts also set;
+    `new Date()` and other expressions are never read.
+    """
+    found: list[Found] = []
+    clocks: list[int] = []
+    for script in tree.iter("script"):
+        text = script.text or ""
+        if script.get("src") or "=" not in text:
+            continue
+        for match in _SCRIPT_PUBLISHED.finditer(text):
+            if result := parse_value(match["value"], zone, now):
+                found.append(result)
+        clocks += [int(m["value"]) for m in _SCRIPT_NOW.finditer(text)]
+    days = {when.date() for when, _ in found}
+    if len(days) != 1:
+        return None  # none, or variables that disagree: other articles' data
+    if any(abs(when.timestamp() - clock) <= _SAME_INSTANT for when, _ in found for clock in clocks):
+        return None
+    return found[0]
+
+
 @dataclass(frozen=True, slots=True)
 class DateFinding:
     """A page's publication date: `when` in the source's zone, and the page's own offset.
@@ -817,12 +913,13 @@ def _find(
     year = url_day.year if url_day else _metadata_year(tree, objects)
     order = DayOrder(tree)
     for el, text in info:
-        if _link_list(el):
+        if _mostly_links(el):
             continue  # a related list next to the headline: "6小时前" there is another article's
         meta_like = (
             INFO_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}")
             or _INFO_WORDS.search(text)
             or _LEADING_DATE.match(text)
+            or _stamped(text)
         )
         if not meta_like and len(squash(text)) > 40:
             continue  # a short lead paragraph right under the headline: its dates are the story's
@@ -843,4 +940,6 @@ def _find(
         return found, "first-post"
     if found := _markup_date(tree, zone, now):
         return found, "htmldate"
+    if found := _script_date(tree, zone, now):
+        return found, "script"
     return None

@@ -53,6 +53,7 @@ DATE_SOURCES = {
     "info-line": "the info line under the headline (date, source, author)",
     "url": "a date in the URL path",
     "first-post": "the header of a forum thread's first post",
+    "script": "a publish-time variable in the page's inline script (nothing visible gave a date)",
 }
 
 

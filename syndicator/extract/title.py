@@ -1,7 +1,9 @@
 """The article's headline, without the site name that <title> and og:title append.
 
 Sources, most specific first: the `rules.title` selector; an <h1> whose text <title>
-starts with (the page's own headline, confirmed by the document title); a headline block
+starts with (the page's own headline, confirmed by the document title) — unless it stands in
+a <nav> (a sticky bar's short social title) and the <article>'s own heading is the one the
+JSON-LD headline or og:title states, which then wins without its kicker; a headline block
 named "title"; a visible heading that <title> holds as a whole segment after a short
 prefix (`ᐅ Headline`, `Kicker: Headline - Site`, `Blog » Archive » Headline`); the <h1>
 og:title or the JSON-LD headline repeats word for word; a heading equal to og:title up to
@@ -209,6 +211,35 @@ def _leading_site_segments(title: str, names: set[str]) -> str:
     return "".join(pieces).strip()
 
 
+def _in_nav(el: lxml.html.HtmlElement) -> bool:
+    return any(anc.tag == "nav" for anc in el.iterancestors())
+
+
+def _article_heading(tree: lxml.html.HtmlElement, written: list[str]) -> str | None:
+    """The heading of the page's <article>/<main> that a written headline states, kicker cut.
+
+    Some pages repeat a short social title in an <h1> of their sticky navigation bar, which
+    <title> confirms, while the article's own header shows the display headline that the
+    JSON-LD headline states (`Kicker: Headline`). The reader's headline is the article's;
+    its kicker (a first child that the written headline sets off with a separator) goes,
+    as it does from <title>.
+    """
+    for el in tree.iter("h1", "h2"):
+        ancestors = {anc.tag for anc in el.iterancestors()}
+        if not ancestors & {"article", "main"} or ancestors & {"nav", "aside", "footer"}:
+            continue
+        text = _text(el)
+        agrees = [w for w in written if text and _letters(w) == _letters(text)]
+        if not agrees:
+            continue
+        parts = [t for child in el if isinstance(child.tag, str) and (t := _text(child))]
+        kicker = parts[0] if len(parts) >= 2 else ""
+        if kicker and any(w.startswith(kicker) and _SUFFIX_START.match(w[len(kicker) :]) for w in agrees):
+            return clean_title(" ".join(parts[1:]))
+        return text
+    return None
+
+
 def find_title(
     tree: lxml.html.HtmlElement,
     *,
@@ -240,6 +271,8 @@ def find_title(
         # Confirmed when <title> is the h1, or the h1 followed by a separator and a suffix;
         # unless the h1 names the site (a blog's or forum's name over every page).
         if (rest == "" or (rest and _SUFFIX_START.match(rest))) and not _names_site(el, h1, names, url):
+            if _in_nav(el) and (own := _article_heading(tree, [t for t in (headline, og_title) if t])):
+                return own, "the <article>'s heading, over an <h1> in a <nav>"
             return h1, "h1, confirmed by <title>"
     # Later rules read every heading: h1–h3 and the blocks a CMS names title, in order.
     headings: list[tuple[lxml.html.HtmlElement, str]] = []
