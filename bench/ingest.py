@@ -1,6 +1,7 @@
 """Ingest, publish and store memory, each beside its reference measured in the same run.
 
     .venv/bin/python bench/ingest.py [--quick] [--rounds 7] [--memory 10000[,100000]]
+                                     [--only ingest,publish,memory]
 
 Everything runs in this process against a private Redis (EmbeddedRedis, in a temporary
 directory) and a loopback upstream; one table is printed with the date, machine and
@@ -12,7 +13,9 @@ table gives medians, with CPU seconds (this process plus the parse pool's childr
   `ingest_source` as a worker does it (fetch over loopback, parse and normalise in the
   parse pool's child, the transfer back, processing with near-duplicate clustering, the
   store, the publish request on the queue), into an emptied store so all 500 are new.
-  Reference: `feedparser.parse(data)` with its defaults on the same bytes.
+  Reference: `feedparser.parse(data)` with its defaults on the same bytes. The parse
+  child runs at `isolate.NICENESS` (10), the reference in this process at the bench's
+  priority: on a loaded machine the child waits for a CPU, so read the CPU column too.
 - **publish**: `publish_category` (render RSS, Atom and JSON Feed, compress each three
   ways, store, announce) of a category holding 1,000 stored items, after one item was
   edited (so there is a new version to store), at the default `items_per_feed` (50) and
