@@ -1,6 +1,7 @@
 """sanitise_html, plain_text, strip_xml_illegal and summarise on hostile and real input."""
 
 import json
+import random
 import re
 from dataclasses import replace
 
@@ -8,7 +9,7 @@ import pytest
 
 from syndicator.normalise import plain_text, sanitise_html, strip_xml_illegal, summarise
 from syndicator.normalise.page import normalise_page
-from syndicator.normalise.text import MAX_TITLE_CHARS, cap_title
+from syndicator.normalise.text import MAX_TITLE_CHARS, cap_title, text_start
 from tests.conftest import SITE_ZHBF
 from tests.test_categories import FETCHED, SOURCE, page  # an extracted page, its source
 from tests.test_normalise_entry import ENTRY, run  # a parsed feed entry, normalised
@@ -182,3 +183,27 @@ def test_feed_entries_and_pages_share_the_title_cap() -> None:
     )
     assert entry.title == article.title == cap_title(huge)
     assert len(entry.title) == MAX_TITLE_CHARS
+
+
+def _long_article(pick: random.Random) -> str:
+    """Markup where the parse of a piece can stop anywhere: tags, entities, scripts, CJK."""
+    pieces = [
+        "<p>", "</p>", "<br>", "&amp;", "&#x4e2d;", "&eacute;", " &lt;b&gt; ", "<a href='/x?a=1&amp;b=2'>",
+        "<script>var a = '<p>';</script>", "</a>", "中文句子。", "Sentence ends here. ", "word ",
+        "\n\t ", "<!-- c -->",
+    ]  # fmt: skip
+    return "".join(pick.choice(pieces) for _ in range(pick.randrange(200, 2500)))
+
+
+def test_text_start_gives_the_summary_and_title_the_whole_text_gives() -> None:
+    """`text_start` parses only the start of a long article; what readers see (summary,
+    a title taken from the text) is exactly what parsing all of it gave."""
+    pick = random.Random(16)
+    for _ in range(200):
+        markup = _long_article(pick)
+        whole = plain_text(markup)
+        start = text_start(markup, 280)
+        assert whole.startswith(start) and (start == whole or len(start) > 281)
+        assert summarise(start) == summarise(whole)
+        assert summarise(start, 80) == summarise(whole, 80)
+    assert text_start("<p>short &amp; sweet</p>", 280) == "short & sweet"

@@ -37,7 +37,7 @@ from syndicator.store.codec import article_from_json
 from syndicator.store.connection import arq_settings, connect
 from syndicator.store.heartbeats import live_workers
 from syndicator.store.keys import Keys
-from syndicator.store.raw import global_limit, keep_raw, load_raw, page_input, source_raw_ids
+from syndicator.store.raw import global_limit, keep_raw, keep_raw_blobs, load_raw, page_input, source_raw_ids
 from syndicator.store.schema import SCHEMA_VERSION
 from tests.admin_helpers import TOKEN, admin_serving
 from tests.builders import STORE_TIME, items, make_article, one_feed_config, rss, write_config
@@ -751,3 +751,29 @@ async def test_jobs_a_killed_worker_process_held_run_again_on_another_and_change
     after = await dirty_marks(redis, prefix, slugs)
     assert {s: after[s] - marks[s] for s in slugs} == {"tech": 1, "science": 1, "all": 1}
     assert tech == [] and len(science) == 450
+
+
+async def test_a_feeds_inputs_kept_in_one_batch_replace_the_old_and_count_once(
+    redis, prefix, tmp_path, upstream, redis_url
+):
+    """A feed's inputs are kept in one batch (`keep_raw_blobs`): an input kept before is
+    replaced, an item the feed repeats is kept once (its last copy), and the byte counts
+    the bounds read add up to what is stored."""
+    config = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/f.rss")
+    runtime = Runtime.open(config, redis_url)
+    keys = runtime.keys
+    try:
+        await keep_raw_blobs(redis, keys, config.settings, [("a0", b"old" * 50, False)], source_id="s",
+                             kind="feed", now=STORE_TIME)  # fmt: skip
+        batch = [("a0", b"new" * 40, True), ("a1", b"first" * 10, False), ("a1", b"last" * 10, False)]
+        await keep_raw_blobs(redis, keys, config.settings, batch, source_id="s", kind="feed", now=STORE_TIME)
+        kept = await source_raw_ids(redis, keys, "s")
+        stored = {i: await redis.hgetall(keys.raw_input(i)) for i in kept}
+        total = int(await redis.hget(keys.raw_bytes, "*"))
+        per_source = int(await redis.hget(keys.raw_bytes, "s"))
+    finally:
+        await runtime.close()
+    assert sorted(kept) == ["a0", "a1"]
+    assert stored["a0"][b"blob"] == b"new" * 40 and stored["a0"][b"blocked"] == b"1"
+    assert stored["a1"][b"blob"] == b"last" * 10
+    assert total == per_source == 120 + 40

@@ -25,7 +25,7 @@ from syndicator.process.fulltext import WAITING, note_of
 from syndicator.runtime import Runtime
 from syndicator.store.polling import check_host
 from syndicator.store.raw import apply_bounds as apply_raw_bounds
-from syndicator.store.raw import keep_raw_blob
+from syndicator.store.raw import keep_raw_blobs
 from syndicator.store.sources import load_state
 from syndicator.subscriber.subscribe import consider_hub, safety_net_hint
 
@@ -131,19 +131,16 @@ async def store_feed(
     counts, touched = await store_article_chunks(
         runtime, run_key or f"feed:{source.id}", chunks, feed.categories, now=now, chain=chain
     )
-    for article_id, blob in feed.raw:  # for `syndicator reprocess`; blocked items' too
-        await keep_raw_blob(
-            runtime.redis,
-            runtime.keys,
-            runtime.config.settings,
-            article_id=article_id,
-            source_id=source.id,
-            kind="feed",
-            blob=blob,
-            blocked=article_id in chain.blocked,
-            now=now,
-            bound=False,
-        )
+    # For `syndicator reprocess`; blocked items' too.
+    await keep_raw_blobs(
+        runtime.redis,
+        runtime.keys,
+        runtime.config.settings,
+        [(article_id, blob, article_id in chain.blocked) for article_id, blob in feed.raw],
+        source_id=source.id,
+        kind="feed",
+        now=now,
+    )
     if feed.raw:
         await apply_raw_bounds(runtime.redis, runtime.keys, runtime.config.settings, source.id)
     if feed.skipped:

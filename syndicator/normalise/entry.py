@@ -15,10 +15,11 @@ from .errors import NormaliseError
 from .ids import article_id
 from .images import content_images, image_enclosure
 from .sanitise import sanitise_html
-from .text import cap_title, clean_title, collapse_whitespace, plain_text, strip_xml_illegal, summarise
+from .text import cap_title, clean_title, collapse_whitespace, strip_xml_illegal, summarise, text_start
 from .urls import absolute_url, canonical_url
 
 FUTURE_TOLERANCE = timedelta(minutes=10)  # clock skew we forgive before calling a date bogus
+SUMMARY_CHARS = 280  # `summarise`'s default: an Article's summary
 TITLE_FROM_SUMMARY_CHARS = 80
 UNTITLED = "(untitled)"
 # An id Atom can carry (an IRI: a scheme, then no spaces). Not `file:`: a sample feed's
@@ -143,12 +144,15 @@ def normalise_entry(
         )
 
     content_html = sanitise_html(entry.content_html or entry.summary_html, base)
-    summary_text = plain_text(entry.summary_html) if entry.summary_html else ""
-    summary = summarise(summary_text or plain_text(content_html))
+    # Only the start of the text is read (a summary, or a title from it): `text_start`
+    # parses only as much of a long article as that needs, once for both.
+    summary_text = text_start(entry.summary_html, SUMMARY_CHARS) if entry.summary_html else ""
+    text = summary_text or text_start(content_html, SUMMARY_CHARS)
+    summary = summarise(text, SUMMARY_CHARS)
 
     title = clean_title(entry.title or "")
     if not title:
-        title = summarise(summary_text or plain_text(content_html), TITLE_FROM_SUMMARY_CHARS)
+        title = summarise(text, TITLE_FROM_SUMMARY_CHARS)
     title = cap_title(title or UNTITLED)
 
     published, updated, estimated = _dates(entry, source.timezone, fetched_at)

@@ -46,8 +46,15 @@ _PERCENT = re.compile(r"%([0-9a-fA-F]{2})")
 _BAD_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")
 
 
+# A part made only of these is its own encoding (no `%` to check): the common case, which
+# skips the loop over its characters (URL encoding was a tenth of normalising a feed).
+_ALREADY_SAFE = re.compile(r"[A-Za-z0-9/?:@!$&'()*+,;=\-._~\[\]]*")
+
+
 def _encode(part: str) -> str:
     """%-encode spaces, non-ASCII and other unsafe characters; uppercase existing escapes."""
+    if _ALREADY_SAFE.fullmatch(part):
+        return part
     part = _BAD_PERCENT.sub("%25", part)
     out = []
     for char in part:
