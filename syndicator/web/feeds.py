@@ -8,6 +8,7 @@ deltas) are answered by their own modules through the same `respond`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from aiohttp import web
@@ -15,16 +16,18 @@ from redis.exceptions import RedisError
 
 from syndicator.render import feed_url, hub_url
 from syndicator.runtime import Runtime
+from syndicator.store.feeds import StoredFeed
 from syndicator.web.delta import serve_delta
 from syndicator.web.feedcache import FeedCache
 from syndicator.web.lastgood import LAST_GOOD, NOT_KEPT
 from syndicator.web.negotiation import choose_coding
-from syndicator.web.query import QueryError, parse_query
+from syndicator.web.query import QueryError, parse_query_string
 from syndicator.web.representation import (
+    Prepared,
     Representation,
     Validators,
     error_response,
-    respond,
+    prepare,
     ttl_cache_control,
 )
 from syndicator.web.target import TargetError, UnknownCategory, parse_target, unknown_category_response
@@ -34,6 +37,44 @@ RUNTIME = web.AppKey("runtime", Runtime)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 # Where a feed request's bytes came from, for the metrics (web/readiness.py counts it).
 CACHE_OUTCOME = web.RequestKey("cache_outcome", str)
+# Per process: (slug, fmt, coding) → the answers prepared for one published version at one
+# site address (`PreparedFeed`); a request for another version or address prepares anew.
+PREPARED = web.AppKey("prepared_feeds", dict)
+
+
+@dataclass(frozen=True)
+class PreparedFeed:
+    """A published version's answers in one coding, and what they were prepared from."""
+
+    feed: StoredFeed  # compared by identity: the FeedCache hands out one object per version
+    site_url: str
+    answers: Prepared
+
+
+def prepared_feed(
+    request: web.Request, runtime: Runtime, feed: StoredFeed, slug: str, fmt: str, coding: str
+) -> Prepared:
+    """The finished header sets and body of `feed` in `coding`: made once per published
+    version (and site address), then only looked up."""
+    table = request.app[PREPARED]
+    key = (slug, fmt, coding)
+    site = runtime.site_url
+    held: PreparedFeed | None = table.get(key)
+    if held is not None and held.feed is feed and held.site_url == site:
+        return held.answers
+    answers = prepare(
+        Representation(
+            validators=Validators(feed.etag(coding), feed.last_modified),
+            media_type=feed.media_type,
+            coding=coding,
+            self_url=feed_url(site, slug, fmt),
+            cache_control=ttl_cache_control(feed.ttl_minutes),
+            body=feed.bodies.get(coding, b""),
+            hub_url=hub_url(site),
+        )
+    )
+    table[key] = PreparedFeed(feed, site, answers)
+    return answers
 
 
 async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: str) -> web.StreamResponse:
@@ -45,18 +86,7 @@ async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: s
         return error_response(
             503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}
         )
-    return respond(
-        request,
-        Representation(
-            validators=Validators(feed.etag(coding), feed.last_modified),
-            media_type=feed.media_type,
-            coding=coding,
-            self_url=feed_url(runtime.site_url, slug, fmt),
-            cache_control=ttl_cache_control(feed.ttl_minutes),
-            body=feed.bodies.get(coding, b""),
-            hub_url=hub_url(runtime.site_url),
-        ),
-    )
+    return prepared_feed(request, runtime, feed, slug, fmt, coding).answer(request)
 
 
 async def serve_feed(request: web.Request) -> web.StreamResponse:
@@ -72,7 +102,7 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
         moved = f"{runtime.site_url}feeds/{quote(target.name, safe='/+')}.{target.fmt}"
         raise web.HTTPMovedPermanently(moved + (f"?{request.query_string}" if request.query_string else ""))
     try:
-        query = parse_query(request.query.items())
+        query = parse_query_string(request.query_string, lambda: request.query.items())
     except QueryError as exc:
         return error_response(400, str(exc))
     if len(target.slugs) > 1 or not query.is_empty:
@@ -80,7 +110,7 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
         return await serve_variant(request, runtime, target, query)
     # RFC 3229 `A-IM: feed` + If-None-Match naming a version we keep: a 226 delta
     # (plain feed URLs only: a delta of a filtered variant would be cut from the wrong items).
-    if not request.query:
+    if not request.query_string or not request.query:
         try:
             delta = await serve_delta(request, runtime, target.slugs[0], target.fmt)
         except (RedisError, OSError):
