@@ -25,7 +25,7 @@ import json
 import logging
 import queue
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler, QueueListener
@@ -68,30 +68,60 @@ class JsonFormatter(_RedactingFormatter):
     """One JSON object per record, on one line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": redact_text(record.getMessage()),
-        }
-        for key in EXTRA_KEYS:
-            value = getattr(record, key, None)
-            if value is None:
-                continue
-            if key == "url":
-                value = redact_url(str(value))
-            elif key == "duration":
-                value = round(float(value), 6)
-            elif not isinstance(value, int | float | bool):
-                value = str(value)
-            entry[key] = value
+        entry = self.entry(
+            record.created, record.levelname, record.name, record.getMessage(), record.__dict__
+        )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["exception"] = redact_text(record.exc_text)
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _JSON.encode(entry)
+
+    def entry(
+        self, created: float, level: str, name: str, message: str, extra: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A line's object before exception and stack: what a record's attributes give, and
+        what the access log's fast path (`AccessListener`) gives without making a record."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+            "level": level,
+            "logger": name,
+            "message": redact_text(message),
+        }
+        for key in EXTRA_KEYS:
+            value = extra.get(key)
+            if value is None:
+                continue
+            if key == "url":
+                value = redact_url(str(value))
+            elif key == "duration":
+                value = round(float(value), 6)
+            elif not isinstance(value, _PLAIN):
+                value = str(value)
+            entry[key] = value
+        return entry
+
+    def access_line(self, logger: str, created: float, fields: AccessFields) -> str:
+        """What `format` writes for the access record of `fields`, byte for byte (a test
+        compares them), without making the record or the dict: the access log writes one
+        line per request, the most of any log, so its line is assembled directly."""
+        remote, method, path, status, size, duration, user_agent = fields
+        when = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        text = _quoted
+        return (
+            f'{{"time": "{when}", "level": "INFO", "logger": {text(logger)}, '
+            f'"message": {text(redact_text(access_message(fields)))}, "event": "http_request", '
+            f'"outcome": "{status:d}", "duration": {round(float(duration), 6)!r}, "method": {text(method)}, '
+            f'"path": {text(path)}, "status": {status:d}, "remote": {text(remote)}, "bytes": {size:d}, '
+            f'"user_agent": {text(user_agent)}}}'
+        )
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # what json.dumps(…, these) uses
+_quoted = _JSON.encode  # a str as a JSON string, escaped as json.dumps(ensure_ascii=False) does
+_PLAIN = (int, float, bool)  # written as JSON numbers and booleans; anything else as text
 
 
 def resolve_format(fmt: str | None, stream: Any = None) -> Literal["json", "human"]:
@@ -164,29 +194,31 @@ AccessFields = tuple[str, str, str, int, int, float, str]
 ACCESS_FLUSH_SECONDS = 0.05
 
 
+def access_message(fields: AccessFields) -> str:
+    remote, method, path, status, size, duration, _user_agent = fields
+    return f'{remote} "{method} {path}" {status:d} {size:d} {duration * 1000:.1f}ms'
+
+
+def access_extra(fields: AccessFields) -> dict[str, Any]:
+    remote, method, path, status, size, duration, user_agent = fields
+    return {
+        "event": "http_request",
+        "method": method,
+        "path": path,
+        "status": status,
+        "remote": remote,
+        "bytes": size,
+        "user_agent": user_agent,
+        "duration": duration,
+        "outcome": str(status),
+    }
+
+
 def access_record(
     logger: logging.Logger, fields: AccessFields, created: float | None = None
 ) -> logging.LogRecord:
-    remote, method, path, status, size, duration, user_agent = fields
     record = logger.makeRecord(
-        logger.name,
-        logging.INFO,
-        __file__,
-        0,
-        '%s "%s %s" %d %d %.1fms',
-        (remote, method, path, status, size, duration * 1000),
-        None,
-        extra={
-            "event": "http_request",
-            "method": method,
-            "path": path,
-            "status": status,
-            "remote": remote,
-            "bytes": size,
-            "user_agent": user_agent,
-            "duration": duration,
-            "outcome": str(status),
-        },
+        logger.name, logging.INFO, __file__, 0, access_message(fields), (), None, extra=access_extra(fields)
     )
     if created is not None:
         record.created, record.msecs = created, int((created - int(created)) * 1000) + 0.0
@@ -233,9 +265,14 @@ class AccessListener(QueueListener):
         if not isinstance(record, list):
             super().handle(record)
             return
-        lines = [
-            self.output.format(access_record(self.logger, fields, created)) for created, fields in record
-        ]
+        formatter = self.output.formatter
+        if isinstance(formatter, JsonFormatter):  # the default off a terminal: no records made
+            name = self.logger.name
+            lines = [formatter.access_line(name, created, fields) for created, fields in record]
+        else:
+            lines = [
+                self.output.format(access_record(self.logger, fields, created)) for created, fields in record
+            ]
         with self.output.lock:  # type: ignore[union-attr]
             self.output.stream.write("\n".join(lines) + "\n")
             self.output.flush()

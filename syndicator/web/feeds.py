@@ -14,6 +14,7 @@ from urllib.parse import quote
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from syndicator.models import Config
 from syndicator.render import feed_url, hub_url
 from syndicator.runtime import Runtime
 from syndicator.store.feeds import StoredFeed
@@ -37,8 +38,9 @@ RUNTIME = web.AppKey("runtime", Runtime)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 # Where a feed request's bytes came from, for the metrics (web/readiness.py counts it).
 CACHE_OUTCOME = web.RequestKey("cache_outcome", str)
-# Per process: (slug, fmt, coding) → the answers prepared for one published version at one
-# site address (`PreparedFeed`); a request for another version or address prepares anew.
+# Per process: (slug, fmt, coding) → the answers prepared for one published version under
+# one configuration (`PreparedFeed`); another version, or a reloaded configuration (which
+# may change the site address in the links), prepares anew.
 PREPARED = web.AppKey("prepared_feeds", dict)
 
 
@@ -47,7 +49,7 @@ class PreparedFeed:
     """A published version's answers in one coding, and what they were prepared from."""
 
     feed: StoredFeed  # compared by identity: the FeedCache hands out one object per version
-    site_url: str
+    config: Config  # compared by identity: a reload replaces runtime.config
     answers: Prepared
 
 
@@ -58,10 +60,10 @@ def prepared_feed(
     version (and site address), then only looked up."""
     table = request.app[PREPARED]
     key = (slug, fmt, coding)
-    site = runtime.site_url
     held: PreparedFeed | None = table.get(key)
-    if held is not None and held.feed is feed and held.site_url == site:
+    if held is not None and held.feed is feed and held.config is runtime.config:
         return held.answers
+    site = runtime.site_url
     answers = prepare(
         Representation(
             validators=Validators(feed.etag(coding), feed.last_modified),
@@ -73,7 +75,7 @@ def prepared_feed(
             hub_url=hub_url(site),
         )
     )
-    table[key] = PreparedFeed(feed, site, answers)
+    table[key] = PreparedFeed(feed, runtime.config, answers)
     return answers
 
 
@@ -110,7 +112,8 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
         return await serve_variant(request, runtime, target, query)
     # RFC 3229 `A-IM: feed` + If-None-Match naming a version we keep: a 226 delta
     # (plain feed URLs only: a delta of a filtered variant would be cut from the wrong items).
-    if not request.query_string or not request.query:
+    # (Only a request with `A-IM` can be one: the others skip the call.)
+    if "A-IM" in request.headers and (not request.query_string or not request.query):
         try:
             delta = await serve_delta(request, runtime, target.slugs[0], target.fmt)
         except (RedisError, OSError):
