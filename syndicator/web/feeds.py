@@ -83,7 +83,8 @@ async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: s
     """The plain, published feed of one category, from the two-level cache."""
     request[NOT_KEPT] = True  # the FeedCache holds plain feeds; no second copy in LastGood
     coding = choose_coding(request.headers.get("Accept-Encoding"))
-    feed, request[CACHE_OUTCOME] = await request.app[FEED_CACHE].lookup(slug, fmt)
+    cache = request.app[FEED_CACHE]
+    feed, request[CACHE_OUTCOME] = cache.held(slug, fmt) or await cache.lookup(slug, fmt)
     if feed is None:
         return error_response(
             503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}

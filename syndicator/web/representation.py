@@ -108,15 +108,20 @@ class Prepared:
     compares validators and hands aiohttp a finished header set."""
 
     rep: Representation
-    headers: dict[str, str]  # of the full response (200, 226)
+    headers: dict[str, str]  # of the full response (200, 226); aiohttp copies them
     not_modified_headers: dict[str, str]  # of its 304
 
     def answer(self, request: web.Request) -> web.Response:
         """A 304 when the request's validators match, else the body (headers only for HEAD)."""
-        if self.rep.status == 200 and is_not_modified(request, self.rep.validators):
+        rep = self.rep
+        if rep.status == 200 and (
+            # the common revalidation first: a reader sends back the one ETag it was given
+            request.headers.get("If-None-Match") == rep.validators.etag
+            or is_not_modified(request, rep.validators)
+        ):
             return web.Response(status=304, headers=self.not_modified_headers)
         # aiohttp sends the headers of this body but not the body itself for HEAD.
-        return web.Response(status=self.rep.status, headers=self.headers, body=self.rep.body)
+        return web.Response(status=rep.status, headers=self.headers, body=rep.body)
 
 
 def prepare(rep: Representation) -> Prepared:
