@@ -22,7 +22,7 @@ from syndicator.web.delta import serve_delta
 from syndicator.web.feedcache import FeedCache
 from syndicator.web.lastgood import LAST_GOOD, NOT_KEPT
 from syndicator.web.negotiation import choose_coding
-from syndicator.web.query import QueryError, parse_query_string
+from syndicator.web.query import EMPTY_QUERY, QueryError, parse_query_string
 from syndicator.web.representation import (
     Prepared,
     Representation,
@@ -54,11 +54,11 @@ class PreparedFeed:
 
 
 def prepared_feed(
-    request: web.Request, runtime: Runtime, feed: StoredFeed, slug: str, fmt: str, coding: str
+    app: web.Application, runtime: Runtime, feed: StoredFeed, slug: str, fmt: str, coding: str
 ) -> Prepared:
     """The finished header sets and body of `feed` in `coding`: made once per published
-    version (and site address), then only looked up."""
-    table = request.app[PREPARED]
+    version (and configuration), then only looked up."""
+    table = app[PREPARED]
     key = (slug, fmt, coding)
     held: PreparedFeed | None = table.get(key)
     if held is not None and held.feed is feed and held.config is runtime.config:
@@ -83,13 +83,14 @@ async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: s
     """The plain, published feed of one category, from the two-level cache."""
     request[NOT_KEPT] = True  # the FeedCache holds plain feeds; no second copy in LastGood
     coding = choose_coding(request.headers.get("Accept-Encoding"))
-    cache = request.app[FEED_CACHE]
+    app = request.app
+    cache = app[FEED_CACHE]
     feed, request[CACHE_OUTCOME] = cache.held(slug, fmt) or await cache.lookup(slug, fmt)
     if feed is None:
         return error_response(
             503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}
         )
-    return prepared_feed(request, runtime, feed, slug, fmt, coding).answer(request)
+    return prepared_feed(app, runtime, feed, slug, fmt, coding).answer(request)
 
 
 async def serve_feed(request: web.Request) -> web.StreamResponse:
@@ -108,7 +109,7 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
         query = parse_query_string(request.query_string, lambda: request.query.items())
     except QueryError as exc:
         return error_response(400, str(exc))
-    if len(target.slugs) > 1 or not query.is_empty:
+    if len(target.slugs) > 1 or (query is not EMPTY_QUERY and not query.is_empty):
         request[CACHE_OUTCOME] = "variant"
         return await serve_variant(request, runtime, target, query)
     # RFC 3229 `A-IM: feed` + If-None-Match naming a version we keep: a 226 delta
