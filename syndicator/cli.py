@@ -45,6 +45,7 @@ from syndicator.store.schema import MigrationRun, SchemaError, check_schema, mig
 from syndicator.store.sources import halted_sources
 from syndicator.web.admin.token import token_refusal
 from syndicator.web.app import create_runner
+from syndicator.web.processes import MEMBER_FLAG, run_group
 from syndicator.web.readiness import metrics_app
 from syndicator.worker import worker_settings
 from syndicator.worker.restart import RestartingWorker
@@ -189,7 +190,12 @@ async def warn_if_moved(runtime: Runtime) -> None:
 
 
 async def run_server(
-    config: Config, redis_url: str, *, with_worker: bool, access_log: logging.Logger | None = None
+    config: Config,
+    redis_url: str,
+    *,
+    with_worker: bool,
+    access_log: logging.Logger | None = None,
+    reuse_port: bool = False,
 ) -> None:
     queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
@@ -205,7 +211,8 @@ async def run_server(
         await warn_if_moved(runtime)
     runner = create_runner(runtime, reloader=reloader, access_log=access_log)
     await runner.setup()
-    site = web.TCPSite(runner, config.settings.host, config.settings.port)
+    # reuse_port: one of `web --processes N` (web/processes.py), sharing the port.
+    site = web.TCPSite(runner, config.settings.host, config.settings.port, reuse_port=reuse_port or None)
     stop = _stop_signal()
     await reloader.start()  # SIGHUP too is handled before anyone is told the port is open
     try:
@@ -300,7 +307,8 @@ async def run_migrate(config: Config, redis_url: str) -> int:
 def _load(args: argparse.Namespace) -> Config:
     location = locate_config(args.config)
     config = load_config(location)
-    print(location.describe(), file=sys.stderr, flush=True)
+    if not getattr(args, "group_member", False):  # `web --processes N`: its supervisor said it
+        print(location.describe(), file=sys.stderr, flush=True)
     overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k, None) is not None}
     return replace(config, settings=replace(config.settings, **overrides)) if overrides else config
 
@@ -319,6 +327,14 @@ def main(argv: list[str] | None = None) -> int:
         if name == "serve":
             p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
         p.add_argument("--no-access-log", action="store_true", help="do not log one line per request")
+        if name == "web":
+            p.add_argument(
+                "--processes",
+                type=int,
+                default=1,
+                help="serve with N processes on one port (SO_REUSEPORT; default 1)",
+            )
+            p.add_argument(MEMBER_FLAG, dest="group_member", action="store_true", help=argparse.SUPPRESS)
     p = sub.add_parser("worker", help="an arq worker (any number may share one Redis)")
     p.add_argument("--config")
     p.add_argument("--burst", action="store_true", help="run queued jobs, then exit")
@@ -385,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.command in ("serve", "web", "worker"):
         raise_open_files_limit()  # every connection is a descriptor; 1,024 is soon reached
+    if args.command == "web" and args.processes != 1:
+        if args.processes < 1:
+            print("web: --processes must be at least 1", file=sys.stderr)
+            return 2
+        listening = f"{config.settings.host}:{config.settings.port}"
+        return run_group(sys.argv[1:] if argv is None else argv, args.processes, listening)
     try:
         with redis_for(config) as redis_url:
             if args.command == "migrate":
@@ -404,7 +426,12 @@ def main(argv: list[str] | None = None) -> int:
                 fmt = args.log_format or os.environ.get(logs.FORMAT_ENV)
                 with logs.access_log(not args.no_access_log, fmt) as access_log:
                     serve = args.command == "serve"
-                    asyncio.run(run_server(config, redis_url, with_worker=serve, access_log=access_log))
+                    reuse_port = getattr(args, "group_member", False)
+                    asyncio.run(
+                        run_server(
+                            config, redis_url, with_worker=serve, access_log=access_log, reuse_port=reuse_port
+                        )
+                    )
                 return 0
             if args.command == "worker":
                 metrics_at = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None

@@ -12,22 +12,24 @@ attributes a record was given with `extra=` by the conventions every module foll
 `user_agent`; a traceback goes in `exception`. Secrets in URLs are redacted in both formats,
 in `url` and wherever a URL appears in the message (`syndicator.redact`).
 
-The access log (web processes, on unless `--no-access-log`) goes through a
-`QueueHandler`: the request handler only puts the record on an in-memory queue, and a
-`QueueListener` thread formats and writes it, so a slow or blocked stderr never stalls
-the event loop serving feeds.
+The access log (web processes, on unless `--no-access-log`) goes through a queue: the
+request handler only appends the request's fields to a list that is put on an in-memory
+queue every 50 ms, and a `QueueListener` thread makes the records, formats and writes
+them, so a slow or blocked stderr never stalls the event loop serving feeds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import queue
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from logging.handlers import QueueHandler, QueueListener
+from time import time as _now
 from typing import Any, Literal
 
 from aiohttp.abc import AbstractAccessLogger
@@ -66,30 +68,60 @@ class JsonFormatter(_RedactingFormatter):
     """One JSON object per record, on one line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": redact_text(record.getMessage()),
-        }
-        for key in EXTRA_KEYS:
-            value = getattr(record, key, None)
-            if value is None:
-                continue
-            if key == "url":
-                value = redact_url(str(value))
-            elif key == "duration":
-                value = round(float(value), 6)
-            elif not isinstance(value, int | float | bool):
-                value = str(value)
-            entry[key] = value
+        entry = self.entry(
+            record.created, record.levelname, record.name, record.getMessage(), record.__dict__
+        )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["exception"] = redact_text(record.exc_text)
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _JSON.encode(entry)
+
+    def entry(
+        self, created: float, level: str, name: str, message: str, extra: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A line's object before exception and stack: what a record's attributes give, and
+        what the access log's fast path (`AccessListener`) gives without making a record."""
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+            "level": level,
+            "logger": name,
+            "message": redact_text(message),
+        }
+        for key in EXTRA_KEYS:
+            value = extra.get(key)
+            if value is None:
+                continue
+            if key == "url":
+                value = redact_url(str(value))
+            elif key == "duration":
+                value = round(float(value), 6)
+            elif not isinstance(value, _PLAIN):
+                value = str(value)
+            entry[key] = value
+        return entry
+
+    def access_line(self, logger: str, created: float, fields: AccessFields) -> str:
+        """What `format` writes for the access record of `fields`, byte for byte (a test
+        compares them), without making the record or the dict: the access log writes one
+        line per request, the most of any log, so its line is assembled directly."""
+        remote, method, path, status, size, duration, user_agent = fields
+        when = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        text = _quoted
+        return (
+            f'{{"time": "{when}", "level": "INFO", "logger": {text(logger)}, '
+            f'"message": {text(redact_text(access_message(fields)))}, "event": "http_request", '
+            f'"outcome": "{status:d}", "duration": {round(float(duration), 6)!r}, "method": {text(method)}, '
+            f'"path": {text(path)}, "status": {status:d}, "remote": {text(remote)}, "bytes": {size:d}, '
+            f'"user_agent": {text(user_agent)}}}'
+        )
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # what json.dumps(…, these) uses
+_quoted = _JSON.encode  # a str as a JSON string, escaped as json.dumps(ensure_ascii=False) does
+_PLAIN = (int, float, bool)  # written as JSON numbers and booleans; anything else as text
 
 
 def resolve_format(fmt: str | None, stream: Any = None) -> Literal["json", "human"]:
@@ -128,32 +160,127 @@ def configure_output(fmt: str | None = "auto", *, level: int = logging.INFO) -> 
 class AccessLogger(AbstractAccessLogger):
     """aiohttp's access logger, one record per request with the access keys as `extra`.
 
-    The record's logger (`syndicator.access`) writes only to the queue (see `access_log`)."""
+    The record's logger (`syndicator.access`) writes only to the queue (see `access_log`).
+    While `access_log` runs, a request only appends its fields to the process's
+    `AccessBatch` (no LogRecord, no lock, no thread wake-up per request): the batch goes to
+    the listener thread every ACCESS_FLUSH_SECONDS, which makes the records and writes
+    them, each line exactly as before, with one write per batch."""
+
+    def __init__(self, logger: logging.Logger, log_format: str) -> None:
+        super().__init__(logger, log_format)
+        self.batch = _BATCHES.get(logger)
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        path = redact_url(request.path_qs)
-        remote = request.remote or "-"
-        size = response.body_length
-        self.logger.info(
-            '%s "%s %s" %d %d %.1fms',
-            remote,
+        path = request.path_qs
+        if "?" in path or "@" in path:  # without either, redact_url has nothing to hide
+            path = redact_url(path)
+        fields = (
+            request.remote or "-",
             request.method,
             path,
             response.status,
-            size,
-            time * 1000,
-            extra={
-                "event": "http_request",
-                "method": request.method,
-                "path": path,
-                "status": response.status,
-                "remote": remote,
-                "bytes": size,
-                "user_agent": request.headers.get("User-Agent", ""),
-                "duration": time,
-                "outcome": str(response.status),
-            },
+            response.body_length,
+            time,
+            request.headers.get("User-Agent", ""),
         )
+        if self.batch is not None:
+            self.batch.add(fields)
+        else:
+            emit_access(self.logger, fields)
+
+
+# remote, method, path, status, bytes, duration, user agent
+AccessFields = tuple[str, str, str, int, int, float, str]
+ACCESS_FLUSH_SECONDS = 0.05
+
+
+def access_message(fields: AccessFields) -> str:
+    remote, method, path, status, size, duration, _user_agent = fields
+    return f'{remote} "{method} {path}" {status:d} {size:d} {duration * 1000:.1f}ms'
+
+
+def access_extra(fields: AccessFields) -> dict[str, Any]:
+    remote, method, path, status, size, duration, user_agent = fields
+    return {
+        "event": "http_request",
+        "method": method,
+        "path": path,
+        "status": status,
+        "remote": remote,
+        "bytes": size,
+        "user_agent": user_agent,
+        "duration": duration,
+        "outcome": str(status),
+    }
+
+
+def access_record(
+    logger: logging.Logger, fields: AccessFields, created: float | None = None
+) -> logging.LogRecord:
+    record = logger.makeRecord(
+        logger.name, logging.INFO, __file__, 0, access_message(fields), (), None, extra=access_extra(fields)
+    )
+    if created is not None:
+        record.created, record.msecs = created, int((created - int(created)) * 1000) + 0.0
+    return record
+
+
+def emit_access(logger: logging.Logger, fields: AccessFields) -> None:
+    logger.handle(access_record(logger, fields))
+
+
+class AccessBatch:
+    """The access log entries of requests answered in the last ACCESS_FLUSH_SECONDS,
+    collected in the event loop and handed to the listener thread as one queue item."""
+
+    def __init__(self, records: queue.SimpleQueue[Any]) -> None:
+        self.records = records
+        self.pending: list[tuple[float, AccessFields]] = []
+
+    def add(self, fields: AccessFields) -> None:
+        self.pending.append((_now(), fields))
+        if len(self.pending) == 1:
+            try:
+                asyncio.get_running_loop().call_later(ACCESS_FLUSH_SECONDS, self.flush)
+            except RuntimeError:  # not in an event loop: nothing would flush it later
+                self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            entries, self.pending = self.pending, []
+            self.records.put(entries)
+
+
+class AccessListener(QueueListener):
+    """The QueueListener, for which a list from `AccessBatch` is many records in one write."""
+
+    def __init__(
+        self, records: queue.SimpleQueue[Any], output: logging.StreamHandler[Any], logger: logging.Logger
+    ):
+        super().__init__(records, output, respect_handler_level=False)
+        self.output = output
+        self.logger = logger
+
+    def handle(self, record: Any) -> None:
+        if not isinstance(record, list):
+            super().handle(record)
+            return
+        formatter = self.output.formatter
+        if isinstance(formatter, JsonFormatter):  # the default off a terminal: no records made
+            name = self.logger.name
+            lines = [formatter.access_line(name, created, fields) for created, fields in record]
+        else:
+            lines = [
+                self.output.format(access_record(self.logger, fields, created)) for created, fields in record
+            ]
+        with self.output.lock:  # type: ignore[union-attr]
+            self.output.stream.write("\n".join(lines) + "\n")
+            self.output.flush()
+
+
+# The batch of each access logger `access_log` set up (aiohttp makes an AccessLogger per
+# connection; they all add to the one batch of their logger).
+_BATCHES: dict[logging.Logger, AccessBatch] = {}
 
 
 @contextmanager
@@ -165,18 +292,21 @@ def access_log(enabled: bool, fmt: str | None = "auto") -> Iterator[logging.Logg
     if not enabled:
         yield None
         return
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    records: queue.SimpleQueue[Any] = queue.SimpleQueue()
     output = logging.StreamHandler(sys.stderr)
     output.setFormatter(formatter_for(resolve_format(fmt)))
-    listener = QueueListener(records, output, respect_handler_level=False)
     logger = logging.getLogger(ACCESS_LOGGER)
+    listener = AccessListener(records, output, logger)
     handler = QueueHandler(records)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False  # written by the listener only, never by the request's task
+    batch = _BATCHES[logger] = AccessBatch(records)
     listener.start()
     try:
         yield logger
     finally:
+        _BATCHES.pop(logger, None)
+        batch.flush()  # the event loop is gone: its timer will not
         logger.removeHandler(handler)
         listener.stop()  # writes what is still queued

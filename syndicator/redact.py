@@ -53,6 +53,8 @@ def redact_url(url: str) -> str:
 
 def redact_text(text: str) -> str:
     """`text` with every URL in it passed through `redact_url` (an error line, a reason)."""
+    if "://" not in text:
+        return text  # no URL (`_URL` needs the scheme separator): the access log's usual line
 
     def one(match: re.Match[str]) -> str:
         found = match.group(0)

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from syndicator.logs import HumanFormatter, JsonFormatter, resolve_format
+from syndicator.logs import ACCESS_LOGGER, HumanFormatter, JsonFormatter, access_record, resolve_format
 from tests.builders import items, rss, write_config
 from tests.processes import free_port, store_environment
 from tests.test_cli_serve import Running
@@ -155,3 +155,22 @@ def test_no_access_log_turns_the_access_log_off(tmp_path, redis, redis_url, pref
     finally:
         assert web.stop(signal.SIGTERM) == 0, web.log
     assert "http_request" not in web.log and "/healthz" not in web.log
+
+
+def test_the_access_log_writes_each_request_exactly_as_the_json_formatter_writes_its_record():
+    """The access log assembles its JSON lines directly (no LogRecord per request); every
+    line must be the one `JsonFormatter` gives for the same record: quotes, control and
+    non-ASCII characters, a URL in the path (redacted), sub-microsecond durations."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    formatter = JsonFormatter()
+    cases = [
+        ("127.0.0.1", "GET", "/feeds/all.rss", 200, 41_234, 0.00123, "wrk/4.1"),
+        ("::1", "HEAD", '/a"b\\c\u2028é\x01', 304, 0, 1e-9, ""),
+        ("-", "GET", "/x?u=http://user:pw@host/&token=***", 404, 12, 12.5, 'UA "quoted"\n'),
+    ]
+    for created in (1_700_000_000.0, 1_700_000_000.9999996, 1_700_000_123.0004):
+        for fields in cases:
+            line = formatter.access_line(logger.name, created, fields)
+            assert line == formatter.format(access_record(logger, fields, created))
+            assert json.loads(line)["path"] == fields[2]
+    assert "pw@" not in json.loads(formatter.access_line(logger.name, 1.0, cases[2]))["message"]

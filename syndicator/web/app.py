@@ -26,7 +26,7 @@ from syndicator.web.admin import dashboard
 from syndicator.web.cache import RenderCache
 from syndicator.web.delta import DELTA_CACHE
 from syndicator.web.feedcache import FeedCache
-from syndicator.web.feeds import FEED_CACHE, RUNTIME, serve_feed
+from syndicator.web.feeds import FEED_CACHE, PREPARED, RUNTIME, serve_feed
 from syndicator.web.lastgood import LAST_GOOD, LastGood, keep_last_good
 from syndicator.web.opml import serve_opml
 from syndicator.web.pages import RELOADER, healthz, index
@@ -95,6 +95,7 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     if reloader is not None:
         app[RELOADER] = reloader
     app[FEED_CACHE] = FeedCache(runtime.redis, runtime.keys)  # first level: this process's memory
+    app[PREPARED] = {}  # the held feeds' answers, headers and all, per version and coding
     app[DELTA_CACHE] = RenderCache()  # per process: RFC 3229 feed deltas, cut once each
     app[LAST_GOOD] = LastGood()  # variants, deltas, archive pages: replayed while Redis is down
     app.router.add_get("/", index)

@@ -69,16 +69,24 @@ class FeedCache:
     async def lookup(self, slug: str, fmt: str) -> tuple[StoredFeed | None, str]:
         """`get`, and where the feed came from: `memory`, `stale` (memory, while the
         subscription is down) or `redis` (the metrics' cache outcome)."""
-        cached = self._feeds.get((slug, fmt))
-        if cached is not None:
-            self.hits += 1
-            return cached, "memory" if self.live else "stale"
+        held = self.held(slug, fmt)
+        if held is not None:
+            return held
         self.misses += 1
         generation, live = self._generation[slug], self.live
         feed = await load_feed_all(self.redis, self.keys, slug, fmt)
         if feed is not None and live and self.live and self._generation[slug] == generation:
             self._feeds[(slug, fmt)] = feed
         return feed, "redis"
+
+    def held(self, slug: str, fmt: str) -> tuple[StoredFeed, str] | None:
+        """`lookup` when the feed is in memory, without a coroutine (the hot path awaits
+        `lookup` only when this is None)."""
+        cached = self._feeds.get((slug, fmt))
+        if cached is None:
+            return None
+        self.hits += 1
+        return cached, "memory" if self.live else "stale"
 
     def status(self) -> dict[str, object]:
         """For /readyz: how many feeds this process holds, whether they are known current

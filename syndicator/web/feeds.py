@@ -8,23 +8,27 @@ deltas) are answered by their own modules through the same `respond`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from syndicator.models import Config
 from syndicator.render import feed_url, hub_url
 from syndicator.runtime import Runtime
+from syndicator.store.feeds import StoredFeed
 from syndicator.web.delta import serve_delta
 from syndicator.web.feedcache import FeedCache
 from syndicator.web.lastgood import LAST_GOOD, NOT_KEPT
 from syndicator.web.negotiation import choose_coding
-from syndicator.web.query import QueryError, parse_query
+from syndicator.web.query import EMPTY_QUERY, QueryError, parse_query_string
 from syndicator.web.representation import (
+    Prepared,
     Representation,
     Validators,
     error_response,
-    respond,
+    prepare,
     ttl_cache_control,
 )
 from syndicator.web.target import TargetError, UnknownCategory, parse_target, unknown_category_response
@@ -34,29 +38,59 @@ RUNTIME = web.AppKey("runtime", Runtime)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 # Where a feed request's bytes came from, for the metrics (web/readiness.py counts it).
 CACHE_OUTCOME = web.RequestKey("cache_outcome", str)
+# Per process: (slug, fmt, coding) → the answers prepared for one published version under
+# one configuration (`PreparedFeed`); another version, or a reloaded configuration (which
+# may change the site address in the links), prepares anew.
+PREPARED = web.AppKey("prepared_feeds", dict)
+
+
+@dataclass(frozen=True)
+class PreparedFeed:
+    """A published version's answers in one coding, and what they were prepared from."""
+
+    feed: StoredFeed  # compared by identity: the FeedCache hands out one object per version
+    config: Config  # compared by identity: a reload replaces runtime.config
+    answers: Prepared
+
+
+def prepared_feed(
+    app: web.Application, runtime: Runtime, feed: StoredFeed, slug: str, fmt: str, coding: str
+) -> Prepared:
+    """The finished header sets and body of `feed` in `coding`: made once per published
+    version (and configuration), then only looked up."""
+    table = app[PREPARED]
+    key = (slug, fmt, coding)
+    held: PreparedFeed | None = table.get(key)
+    if held is not None and held.feed is feed and held.config is runtime.config:
+        return held.answers
+    site = runtime.site_url
+    answers = prepare(
+        Representation(
+            validators=Validators(feed.etag(coding), feed.last_modified),
+            media_type=feed.media_type,
+            coding=coding,
+            self_url=feed_url(site, slug, fmt),
+            cache_control=ttl_cache_control(feed.ttl_minutes),
+            body=feed.bodies.get(coding, b""),
+            hub_url=hub_url(site),
+        )
+    )
+    table[key] = PreparedFeed(feed, runtime.config, answers)
+    return answers
 
 
 async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: str) -> web.StreamResponse:
     """The plain, published feed of one category, from the two-level cache."""
     request[NOT_KEPT] = True  # the FeedCache holds plain feeds; no second copy in LastGood
     coding = choose_coding(request.headers.get("Accept-Encoding"))
-    feed, request[CACHE_OUTCOME] = await request.app[FEED_CACHE].lookup(slug, fmt)
+    app = request.app
+    cache = app[FEED_CACHE]
+    feed, request[CACHE_OUTCOME] = cache.held(slug, fmt) or await cache.lookup(slug, fmt)
     if feed is None:
         return error_response(
             503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}
         )
-    return respond(
-        request,
-        Representation(
-            validators=Validators(feed.etag(coding), feed.last_modified),
-            media_type=feed.media_type,
-            coding=coding,
-            self_url=feed_url(runtime.site_url, slug, fmt),
-            cache_control=ttl_cache_control(feed.ttl_minutes),
-            body=feed.bodies.get(coding, b""),
-            hub_url=hub_url(runtime.site_url),
-        ),
-    )
+    return prepared_feed(app, runtime, feed, slug, fmt, coding).answer(request)
 
 
 async def serve_feed(request: web.Request) -> web.StreamResponse:
@@ -72,15 +106,16 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
         moved = f"{runtime.site_url}feeds/{quote(target.name, safe='/+')}.{target.fmt}"
         raise web.HTTPMovedPermanently(moved + (f"?{request.query_string}" if request.query_string else ""))
     try:
-        query = parse_query(request.query.items())
+        query = parse_query_string(request.query_string, lambda: request.query.items())
     except QueryError as exc:
         return error_response(400, str(exc))
-    if len(target.slugs) > 1 or not query.is_empty:
+    if len(target.slugs) > 1 or (query is not EMPTY_QUERY and not query.is_empty):
         request[CACHE_OUTCOME] = "variant"
         return await serve_variant(request, runtime, target, query)
     # RFC 3229 `A-IM: feed` + If-None-Match naming a version we keep: a 226 delta
     # (plain feed URLs only: a delta of a filtered variant would be cut from the wrong items).
-    if not request.query:
+    # (Only a request with `A-IM` can be one: the others skip the call.)
+    if "A-IM" in request.headers and (not request.query_string or not request.query):
         try:
             delta = await serve_delta(request, runtime, target.slugs[0], target.fmt)
         except (RedisError, OSError):

@@ -142,12 +142,13 @@ def keep_last_good(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
+        # The key is computed only when a response is kept or replayed: a plain feed's
+        # request (NOT_KEPT, the common case) never needs it.
         store = request.app[LAST_GOOD]
-        key = request_key(request)
         try:
             response = await handler(request)
         except (RedisError, OSError):
-            replayed = store.replay(request, key)
+            replayed = store.replay(request, request_key(request))
             if replayed is None:
                 raise  # never answered here: the 503 with Retry-After (app.errors_as_text)
             return replayed
@@ -156,7 +157,7 @@ def keep_last_good(handler: Handler) -> Handler:
             and response.status in KEPT_STATUSES
             and not request.get(NOT_KEPT, False)
         ):
-            store.keep(key, response)
+            store.keep(request_key(request), response)
         return response
 
     return wrapped

@@ -10,6 +10,10 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 SUPPORTED_CODINGS = ("br", "gzip", "identity")  # our preference when q-values tie
+# Readers send a handful of distinct Accept-Encoding values; each is parsed once and then
+# looked up by its raw text. Bounded: a client inventing values only costs the parse.
+MAX_REMEMBERED = 512
+_chosen: dict[str | None, str] = {}
 
 
 def _parse_accept_encoding(header: str) -> dict[str, float]:
@@ -37,6 +41,15 @@ def choose_coding(accept_encoding: str | None) -> str:
     The highest-q compressed coding the client accepts wins (br before gzip on a tie);
     identity only when the client names it with a higher q, or accepts nothing we have.
     """
+    chosen = _chosen.get(accept_encoding)
+    if chosen is None:
+        chosen = _choose_coding(accept_encoding)
+        if len(_chosen) < MAX_REMEMBERED:
+            _chosen[accept_encoding] = chosen
+    return chosen
+
+
+def _choose_coding(accept_encoding: str | None) -> str:
     if not accept_encoding:
         return "identity"
     weights = _parse_accept_encoding(accept_encoding)
@@ -64,6 +77,8 @@ def _opaque(tag: str) -> str:
 
 def etag_matches(if_none_match: str, etag: str) -> bool:
     """`If-None-Match` (a list, or `*`) against our ETag, by weak comparison."""
+    if if_none_match == etag:
+        return True  # the common case: a reader sends back the one ETag it was given
     if if_none_match.strip() == "*":
         return True
     ours = _opaque(etag)

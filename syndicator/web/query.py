@@ -34,7 +34,7 @@ Matching (`FeedQuery.matches`) is pure as well:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cached_property
@@ -81,7 +81,7 @@ class FeedQuery:
 
     @property
     def is_empty(self) -> bool:
-        return self == FeedQuery()
+        return self is EMPTY_QUERY or self == EMPTY_QUERY
 
     @property
     def filters(self) -> bool:
@@ -168,6 +168,26 @@ def since_text(value: datetime) -> str:
 def _tags_match(tags: tuple[str, ...], article: Article) -> bool:
     terms = {_tag_form(t) for t in (*article.categories, *article.tags)}
     return any(term == tag or term.startswith(tag + "/") for tag in tags for term in terms)
+
+
+EMPTY_QUERY = FeedQuery()
+# A feed URL's query string is parsed once and then looked up by its raw text: readers poll
+# the same few URLs. Bounded: a crawler of unique URLs only costs the parse.
+MAX_REMEMBERED = 1024
+_parsed: dict[str, FeedQuery] = {}
+
+
+def parse_query_string(raw: str, pairs: Callable[[], Iterable[tuple[str, str]]]) -> FeedQuery:
+    """`parse_query(pairs())` for the query string `raw` (`pairs` decodes it), from the
+    table of strings already parsed when it is there; a refused one is parsed each time."""
+    if not raw:
+        return EMPTY_QUERY
+    query = _parsed.get(raw)
+    if query is None:
+        query = parse_query(pairs())
+        if len(_parsed) < MAX_REMEMBERED:
+            _parsed[raw] = query
+    return query
 
 
 def parse_query(pairs: Iterable[tuple[str, str]]) -> FeedQuery:

@@ -19,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
+from prometheus_client import Counter as MetricCounter
 from redis.exceptions import RedisError
 
 from syndicator import metrics
@@ -101,6 +103,8 @@ async def readyz(request: web.Request) -> web.Response:
         "feeds": feeds,
         "sources": len(runtime.config.sources),
         "config": config,
+        # Which process answered: with `web --processes N` the N share one port.
+        "pid": os.getpid(),
     }
     if redis_up:
         try:
@@ -227,7 +231,18 @@ async def count_feed_requests(request: web.Request, handler: Handler) -> web.Str
     finally:
         ext = request.path.rpartition(".")[2]
         fmt = ext if ext in FEED_FORMATS else "other"
-        metrics.FEED_REQUESTS.labels(fmt, str(status), request.get(CACHE_OUTCOME, "none")).inc()
+        labels = (fmt, status, request.get(CACHE_OUTCOME, "none"))
+        counter = _feed_request_counters.get(labels)
+        if counter is None:
+            counter = metrics.FEED_REQUESTS.labels(fmt, str(status), labels[2])
+            _feed_request_counters[labels] = counter
+        counter.inc()
+
+
+# (format, status, cache outcome) → its child of FEED_REQUESTS: `labels()` takes a lock and
+# builds the label tuple on every call; a feed request only looks its counter up. A handful
+# of combinations exist (3 formats + other, the statuses sent, 6 outcomes).
+_feed_request_counters: dict[tuple[str, int, str], MetricCounter] = {}
 
 
 def install(app: web.Application) -> None:

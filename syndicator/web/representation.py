@@ -101,20 +101,44 @@ def not_modified_response(
     return web.Response(status=304, headers=headers)
 
 
-def respond(request: web.Request, rep: Representation) -> web.Response:
-    """A 304 when the request's validators match, else the body (headers only for HEAD)."""
+@dataclass(frozen=True)
+class Prepared:
+    """A representation's two possible answers, headers and all, computed once: a stored
+    feed is prepared once per published version and coding (feeds.py), so a request only
+    compares validators and hands aiohttp a finished header set."""
+
+    rep: Representation
+    headers: dict[str, str]  # of the full response (200, 226); aiohttp copies them
+    not_modified_headers: dict[str, str]  # of its 304
+
+    def answer(self, request: web.Request) -> web.Response:
+        """A 304 when the request's validators match, else the body (headers only for HEAD)."""
+        rep = self.rep
+        if rep.status == 200 and (
+            # the common revalidation first: a reader sends back the one ETag it was given
+            request.headers.get("If-None-Match") == rep.validators.etag
+            or is_not_modified(request, rep.validators)
+        ):
+            return web.Response(status=304, headers=self.not_modified_headers)
+        # aiohttp sends the headers of this body but not the body itself for HEAD.
+        return web.Response(status=rep.status, headers=self.headers, body=rep.body)
+
+
+def prepare(rep: Representation) -> Prepared:
     shared = dict(
         self_url=rep.self_url, cache_control=rep.cache_control, media_type=rep.media_type, hub_url=rep.hub_url
     )
-    if rep.status == 200 and is_not_modified(request, rep.validators):
-        return not_modified_response(rep.validators, **shared)
     headers = common_headers(rep.validators, **shared)
     headers.update(rep.headers)
     headers["Content-Type"] = rep.media_type
     if rep.coding != "identity":
         headers["Content-Encoding"] = rep.coding
-    # aiohttp sends the headers of this body but not the body itself for HEAD.
-    return web.Response(status=rep.status, headers=headers, body=rep.body)
+    return Prepared(rep, headers, common_headers(rep.validators, **shared))
+
+
+def respond(request: web.Request, rep: Representation) -> web.Response:
+    """A 304 when the request's validators match, else the body (headers only for HEAD)."""
+    return prepare(rep).answer(request)
 
 
 def error_response(status: int, message: str, **headers: str) -> web.Response:

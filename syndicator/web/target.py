@@ -22,6 +22,12 @@ from syndicator.web.representation import error_response
 
 EXTENSIONS = ("rss", "atom", "json")
 MAX_COMBINED = 10
+# Feed paths are parsed once per configuration and then looked up by their raw text:
+# name → (the configuration it was parsed under, the target). A reload replaces
+# `runtime.config`, so an entry of an older configuration is parsed again. Bounded: a
+# crawler of unknown paths only costs the parse (and unknown ones are never kept).
+MAX_REMEMBERED = 1024
+_parsed: dict[str, tuple[object, FeedTarget]] = {}
 
 
 class TargetError(SyndicatorError):
@@ -64,6 +70,17 @@ class FeedTarget:
 
 
 def parse_target(runtime: Runtime, name: str) -> FeedTarget:
+    config = runtime.config
+    entry = _parsed.get(name)
+    if entry is not None and entry[0] is config:
+        return entry[1]
+    target = _parse_target(runtime, name)
+    if entry is not None or len(_parsed) < MAX_REMEMBERED:
+        _parsed[name] = (config, target)
+    return target
+
+
+def _parse_target(runtime: Runtime, name: str) -> FeedTarget:
     slug_part, dot, ext = name.rpartition(".")
     if not dot:
         raise TargetError(f"unknown feed format: {name!r} has no extension; use .rss, .atom or .json")
