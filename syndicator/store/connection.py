@@ -135,16 +135,19 @@ class RedisUrls:
     `server.queue_url` and `server.store_url` (or SYNDICATOR_QUEUE_URL / _STORE_URL)
     separate them, each falling back to `redis_url`. What lives where, and why:
 
-    - queue: arq's keys (the queue, `arq:job:…`, in-progress and retry markers, results),
-      the publish announcements (pub/sub `published`), the config-reload generation
-      (`config_reload`) and the workers' heartbeats. These coordinate processes: they are
-      small, short-lived or transient, need pub/sub and MULTI, and are worth nothing once
-      the processes they coordinate are gone, so a queue Redis needs no persistence.
+    - queue: arq's keys (the queue, `arq:job:…`, the in-progress markers that are its job
+      locks, retries, results), the publish announcements (pub/sub `published`), the
+      config-reload generation (`config_reload`) and the workers' heartbeats. These
+      coordinate processes: they are small and short-lived, need pub/sub (which redis-py's
+      cluster client lacks), and are worth nothing once the processes they coordinate are
+      gone, so a queue Redis needs no persistence and stays one server.
     - store: everything a reader's answer is made of or depends on — articles, raw input,
       URL and content indexes, category and source indexes, rendered feeds and their
-      versions and manifests, source state and fetch logs, runs, hub subscriptions,
-      politeness leases, the schema version. This is the data that grows with the sources
-      and is to be backed up, and the part that outgrows one server.
+      versions and manifests, source state and fetch logs, runs, hub subscriptions and
+      their delivery locks, politeness leases, the schema version. This is the data that
+      grows with the sources and is backed up. A lock stays beside the state it guards
+      (a failover of one server cannot part them); runs stay beside the source state the
+      dashboard shows with them.
 
     A feed is stored first and announced after (on two servers the announcement follows
     the store's transaction), so a web process that hears `slug version` reads it stored.
