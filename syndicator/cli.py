@@ -38,8 +38,8 @@ from syndicator.publish import moved_categories, publish_missing, republish_move
 from syndicator.redact import redact_text, redact_url
 from syndicator.render import feed_url
 from syndicator.rlimits import raise_open_files_limit
-from syndicator.runtime import Runtime, public_url_required
-from syndicator.store.connection import arq_settings, connect, unreachable, wait_for_redis
+from syndicator.runtime import Runtime, external_redis, public_url_required
+from syndicator.store.connection import RedisUrls, arq_settings, connect, unreachable, wait_for_redis
 from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, SchemaError, check_schema, migrate
 from syndicator.store.sources import halted_sources
@@ -87,40 +87,41 @@ def configure_logging(*, verbose: bool, log_format: str | None = None) -> None:
 
 
 @contextlib.contextmanager
-def redis_for(config: Config) -> Iterator[str]:
-    """The configured Redis URL, or a private embedded server in the data directory."""
-    if config.settings.redis_url:
-        yield config.settings.redis_url
+def redis_for(config: Config) -> Iterator[RedisUrls]:
+    """The configured queue and store Redis (one URL or two: `RedisUrls`), or a private
+    embedded server in the data directory that is both."""
+    if (urls := external_redis(config.settings)) is not None:
+        yield urls
         return
     server = EmbeddedRedis(config.settings.data_dir)
     if server.is_running():
         print(f"embedded Redis: using the server already running in {server.data_dir}", file=sys.stderr)
-        yield server.url
+        yield RedisUrls.one(server.url)
         return
     server.start()
     print(f"embedded Redis: data in {server.data_dir} (append-only file on)", file=sys.stderr)
     try:
-        yield server.url
+        yield RedisUrls.one(server.url)
     finally:
         server.stop()
 
 
 @contextlib.asynccontextmanager
-async def running_worker(runtime: Runtime, redis_url: str) -> AsyncIterator[RestartingWorker]:
+async def running_worker(runtime: Runtime, urls: RedisUrls) -> AsyncIterator[RestartingWorker]:
     """An arq worker in this process (`serve`), sharing `runtime` with the web server, and
     restarted when Redis drops it, as `syndicator worker` is (worker/restart.py).
 
     The caller stops it with `stop(signal)` (arq's own stop: cancel the jobs and the poll
     loop); leaving the block without that cancels it here (also while it waits for Redis)."""
-    settings = worker_settings(runtime.config, redis_url, runtime=runtime)
+    settings = worker_settings(runtime.config, urls, runtime=runtime)
 
     async def redis_back() -> bool:
         # No signal handlers here: `serve` handles SIGINT/SIGTERM itself and cancels this.
-        await wait_for_redis(redis_url, _say("serve"))
+        await wait_for_redis(urls.queue, _say("serve"))
         return True
 
     worker = RestartingWorker(
-        lambda: create_worker(settings, handle_signals=False), redis_url, "serve", wait=redis_back
+        lambda: create_worker(settings, handle_signals=False), urls.queue, "serve", wait=redis_back
     )
     task = asyncio.create_task(worker.run())
     try:
@@ -191,14 +192,14 @@ async def warn_if_moved(runtime: Runtime) -> None:
 
 async def run_server(
     config: Config,
-    redis_url: str,
+    urls: RedisUrls,
     *,
     with_worker: bool,
     access_log: logging.Logger | None = None,
     reuse_port: bool = False,
 ) -> None:
-    queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
-    runtime = Runtime.open(config, redis_url, queue=queue)
+    queue = await create_pool(arq_settings(urls.queue), default_queue_name=config.settings.queue_name)
+    runtime = Runtime.open(config, urls, queue=queue)
     # One configuration per process: `serve`'s worker shares this runtime, so this one
     # reloader follows SIGHUP and other processes' reloads for both.
     reloader = ConfigReloader(runtime, on_apply=republisher(runtime) if with_worker else None)
@@ -225,7 +226,7 @@ async def run_server(
             flush=True,
         )
         if with_worker:
-            async with running_worker(runtime, redis_url) as worker:
+            async with running_worker(runtime, urls) as worker:
                 worker.stop(await _until_signalled(stop))
         else:
             await _until_signalled(stop)
@@ -236,7 +237,9 @@ async def run_server(
         await queue.aclose()
 
 
-async def run_ingest(config: Config, redis_url: str, source_ids: list[str], *, named: bool = True) -> int:
+async def run_ingest(
+    config: Config, redis_url: str | RedisUrls, source_ids: list[str], *, named: bool = True
+) -> int:
     """Ingest `source_ids` inline; unless the operator `named` them, paused and gone ones
     are left out (and said so), as the scheduler leaves them out."""
     runtime = Runtime.open(config, redis_url)  # no queue: publish runs inline
@@ -259,7 +262,7 @@ async def run_ingest(config: Config, redis_url: str, source_ids: list[str], *, n
     return 1 if failures else 0
 
 
-async def check_store(command: str, config: Config, redis_url: str, config_path: str | None) -> int:
+async def check_store(command: str, config: Config, store_url: str, config_path: str | None) -> int:
     """0 when the store is in the layout this code reads, else 2 after one line on stderr.
 
     `serve` (the one-command start) migrates an old store itself and says what it did;
@@ -267,7 +270,7 @@ async def check_store(command: str, config: Config, redis_url: str, config_path:
     with several processes on one store the operator decides when the migration runs. A
     store newer than the code stops every command. An empty store is stamped current.
     """
-    redis = connect(redis_url)
+    redis = connect(store_url)
     keys = Keys(config.settings.redis_prefix)
     hint = f"syndicator migrate --config {config_path}" if config_path else "syndicator migrate"
     try:
@@ -285,9 +288,9 @@ async def check_store(command: str, config: Config, redis_url: str, config_path:
     return 0
 
 
-async def run_migrate(config: Config, redis_url: str) -> int:
+async def run_migrate(config: Config, store_url: str) -> int:
     """`syndicator migrate`: bring the store to this code's layout; prints what it did."""
-    redis = connect(redis_url)
+    redis = connect(store_url)
     keys = Keys(config.settings.redis_prefix)
 
     async def progress(run: MigrationRun) -> None:
@@ -408,41 +411,40 @@ def main(argv: list[str] | None = None) -> int:
         listening = f"{config.settings.host}:{config.settings.port}"
         return run_group(sys.argv[1:] if argv is None else argv, args.processes, listening)
     try:
-        with redis_for(config) as redis_url:
+        with redis_for(config) as urls:
             if args.command == "migrate":
-                return asyncio.run(run_migrate(config, redis_url))
+                return asyncio.run(run_migrate(config, urls.store))
             # Long-running processes wait for their Redis (started later, restarting,
             # failing over) instead of failing; one-shot commands fail in one line below.
             long_running = args.command in ("serve", "web", "worker")
-            if long_running and not asyncio.run(_wait_for_redis(redis_url, args.command)):
+            if long_running and not asyncio.run(_wait_for_redises(urls, args.command)):
                 return 0
-            if refused := asyncio.run(check_store(args.command, config, redis_url, args.config)):
+            if refused := asyncio.run(check_store(args.command, config, urls.store, args.config)):
                 return refused
             if args.command in cli_operate.COMMANDS:
-                return asyncio.run(cli_operate.run_operate(args, config, redis_url))
+                return asyncio.run(cli_operate.run_operate(args, config, urls))
             if args.command in cli_sources.COMMANDS:
-                return asyncio.run(cli_sources.run_sources(args, config, redis_url))
+                return asyncio.run(cli_sources.run_sources(args, config, urls))
             if args.command in ("serve", "web"):
                 fmt = args.log_format or os.environ.get(logs.FORMAT_ENV)
                 with logs.access_log(not args.no_access_log, fmt) as access_log:
                     serve = args.command == "serve"
-                    reuse_port = getattr(args, "group_member", False)
+                    member = getattr(args, "group_member", False)  # one of `web --processes N`
                     asyncio.run(
-                        run_server(
-                            config, redis_url, with_worker=serve, access_log=access_log, reuse_port=reuse_port
-                        )
+                        run_server(config, urls, with_worker=serve, access_log=access_log, reuse_port=member)
                     )
                 return 0
             if args.command == "worker":
                 metrics_at = (args.metrics_host, args.metrics_port) if args.metrics_port is not None else None
-                return asyncio.run(_run_worker(config, redis_url, burst=args.burst, metrics_at=metrics_at))
+                return asyncio.run(_run_worker(config, urls, burst=args.burst, metrics_at=metrics_at))
             ids = args.source_ids or [s.id for s in config.sources.values() if s.enabled]
-            return asyncio.run(run_ingest(config, redis_url, ids, named=bool(args.source_ids)))
+            return asyncio.run(run_ingest(config, urls, ids, named=bool(args.source_ids)))
     except EmbeddedRedisError as exc:
         print(f"embedded Redis failed: {exc}", file=sys.stderr)
         return 1
     except RedisError as exc:
-        print(f"{args.command}: {unreachable(config.settings.redis_url or 'embedded', exc)}", file=sys.stderr)
+        where = external_redis(config.settings) or "embedded"
+        print(f"{args.command}: {unreachable(where, exc)}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
@@ -476,6 +478,14 @@ def _say(command: str) -> Callable[[str], None]:
     return lambda line: print(f"{command}: {line}", file=sys.stderr, flush=True)
 
 
+async def _wait_for_redises(urls: RedisUrls, command: str) -> bool:
+    """`_wait_for_redis` for the queue's Redis, then the store's (when it is another)."""
+    for url in dict.fromkeys((urls.queue, urls.store)):
+        if not await _wait_for_redis(url, command):
+            return False
+    return True
+
+
 async def _wait_for_redis(redis_url: str, command: str) -> bool:
     """True once Redis answers; False when SIGINT or SIGTERM came first (an orderly stop
     while waiting, not a traceback or a death by signal)."""
@@ -505,33 +515,33 @@ async def _wait_for_redis(redis_url: str, command: str) -> bool:
 
 
 async def _run_worker(
-    config: Config, redis_url: str, *, burst: bool, metrics_at: tuple[str, int] | None = None
+    config: Config, urls: RedisUrls, *, burst: bool, metrics_at: tuple[str, int] | None = None
 ) -> int:
     """`_work`, with `/metrics` served at `metrics_at` (host, port) while it runs."""
     if metrics_at is None:
-        return await _work(config, redis_url, burst=burst)
-    runtime = Runtime.open(config, redis_url)  # for the gauges read from Redis at scrape time
+        return await _work(config, urls, burst=burst)
+    runtime = Runtime.open(config, urls)  # for the gauges read from Redis at scrape time
     runner = web.AppRunner(metrics_app(runtime), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, *metrics_at).start()
         host, port = metrics_at
         print(f"worker: metrics at http://{host}:{port}/metrics", file=sys.stderr, flush=True)
-        return await _work(config, redis_url, burst=burst)
+        return await _work(config, urls, burst=burst)
     finally:
         await runner.cleanup()
         await runtime.close()
 
 
-async def _work(config: Config, redis_url: str, *, burst: bool) -> int:
+async def _work(config: Config, urls: RedisUrls, *, burst: bool) -> int:
     """Run the arq worker; when Redis goes away under it, wait for Redis and start a new
     one (worker/restart.py). arq handles SIGINT/SIGTERM itself while a worker runs (after
     letting running jobs finish); `_wait_for_redis` does while none does."""
     worker = RestartingWorker(
-        lambda: create_worker(worker_settings(config, redis_url), burst=burst),
-        redis_url,
+        lambda: create_worker(worker_settings(config, urls), burst=burst),
+        urls.queue,
         "worker",
-        wait=lambda: _wait_for_redis(redis_url, "worker"),
+        wait=lambda: _wait_for_redises(urls, "worker"),
         burst=burst,
     )
     await worker.run()

@@ -59,7 +59,7 @@ from syndicator.operate.takedown import hide, unhide
 from syndicator.runtime import Runtime, public_url_required
 from syndicator.store.audit import KEEP as AUDIT_KEEP
 from syndicator.store.audit import AuditEntry
-from syndicator.store.connection import arq_settings
+from syndicator.store.connection import RedisUrls, arq_settings
 from syndicator.store.heartbeats import BEAT_INTERVAL, TTL_BEATS, live_workers
 from syndicator.store.runs import Run
 from syndicator.values import parse_duration
@@ -227,7 +227,7 @@ def exit_outcome(code: int) -> str:
     return REFUSED if code in (2, NO_WORKER) else FAILED
 
 
-async def run_operate(args: argparse.Namespace, config: Config, redis_url: str) -> int:
+async def run_operate(args: argparse.Namespace, config: Config, urls: RedisUrls) -> int:
     """Run one of `COMMANDS`; unknown ids are one line on stderr and exit status 2."""
     # The operate layer logs what it queues and changes for a server's log; here the
     # command prints its own lines, so the same news on stderr would only repeat them.
@@ -238,13 +238,13 @@ async def run_operate(args: argparse.Namespace, config: Config, redis_url: str) 
     if args.command == "reingest" or (
         args.command in ("hide", "reprocess") and public_url_required("ingest", config.settings) is not None
     ):
-        queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
+        queue = await create_pool(arq_settings(urls.queue), default_queue_name=config.settings.queue_name)
     # A real reprocess queues its jobs for the workers (the runtime's queue, if any, is for
     # publishing: without one, `--inline` publishes in this process, as `ingest` does).
     jobs = queue
     if args.command == "reprocess" and not (args.dry_run or args.inline) and jobs is None:
-        jobs = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
-    runtime = Runtime.open(config, redis_url, queue=queue)
+        jobs = await create_pool(arq_settings(urls.queue), default_queue_name=config.settings.queue_name)
+    runtime = Runtime.open(config, urls, queue=queue)
     action = _action(args)
     try:
         try:
@@ -385,7 +385,7 @@ async def _reprocess(
         print("reprocess: say which sources: --source ID…, --category SLUG or --all", file=sys.stderr)
         return 2
     inline = args.dry_run or args.inline or jobs is None
-    if not inline and not await live_workers(runtime.redis, runtime.keys):
+    if not inline and not await live_workers(runtime.bus, runtime.keys):
         if args.no_wait:
             action.detail = "no worker is running"
             print(
@@ -478,7 +478,7 @@ async def _reingest(runtime: Runtime, args: argparse.Namespace, action: Action) 
             "reingest: say which sources: --source ID…, --category SLUG, --failing or --all", file=sys.stderr
         )
         return 2
-    if not await live_workers(runtime.redis, runtime.keys):
+    if not await live_workers(runtime.bus, runtime.keys):
         action.detail = "no worker is running"
         print(
             f"reingest: no worker is running (no heartbeat in the last {TTL_BEATS * BEAT_INTERVAL:.0f} s); "

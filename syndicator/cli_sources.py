@@ -50,6 +50,7 @@ from syndicator.operate.preview import (
 )
 from syndicator.redact import redact_text, redact_url
 from syndicator.runtime import Runtime
+from syndicator.store.connection import RedisUrls
 
 COMMANDS = ("preview", "add-source", "import-opml")
 
@@ -89,11 +90,11 @@ def _adding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config")
 
 
-async def run_sources(args: argparse.Namespace, config: Config, redis_url: str) -> int:
+async def run_sources(args: argparse.Namespace, config: Config, urls: RedisUrls) -> int:
     """Run one of `COMMANDS`."""
     logging.getLogger("syndicator.operate").setLevel(logging.WARNING)  # the command prints its own lines
     logging.getLogger("syndicator.config").setLevel(logging.WARNING)
-    runtime = Runtime.open(config, redis_url)
+    runtime = Runtime.open(config, urls)
     try:
         if args.command == "preview":
             return await _preview(runtime, args)

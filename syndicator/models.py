@@ -245,6 +245,10 @@ class Settings:
     hub_requests_per_minute: v.NonNegativeInt = 30
     hub_subscriptions_per_host: v.NonNegativeInt = 1000
     hub_variant_topics: v.NonNegativeInt = 1000
+    # The job queue's and the store's Redis, when they are two (store/connection.RedisUrls);
+    # each falls back to redis_url.
+    queue_url: v.RedisUrl = None
+    store_url: v.RedisUrl = None
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,7 @@ async def store_rendering(
         ttl_minutes=rendering.ttl,
         now=now or datetime.now(UTC),
         base_url=runtime.site_url,
+        bus=runtime.bus,
     )
     if version is not None:
         # What this version contains, for delta responses (RFC 3229 A-IM: feed).

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from syndicator.fetch import Fetcher
 from syndicator.isolate import ParsePool
 from syndicator.models import Config, Settings
-from syndicator.store.connection import connect
+from syndicator.store.connection import RedisUrls, connect
 from syndicator.store.keys import Keys
 
 # Hosts that mean "every interface": a server listens there, but no reader can fetch from
@@ -37,6 +37,18 @@ def base_url(settings: Settings) -> str:
     return f"http://{host}:{settings.port}/"
 
 
+def external_redis(settings: Settings) -> RedisUrls | None:
+    """The configured queue and store Redis (`RedisUrls`), or None for the embedded one.
+
+    `queue_url` and `store_url` each fall back to `redis_url` (the config refuses one of
+    them alone without it)."""
+    queue = settings.queue_url or settings.redis_url
+    store = settings.store_url or settings.redis_url
+    if queue is None or store is None:
+        return None
+    return RedisUrls(queue=queue, store=store)
+
+
 PUBLIC_URL_NEEDED = "server.public_url (or SYNDICATOR_PUBLIC_URL) must be set with an external Redis"
 
 
@@ -50,7 +62,7 @@ def public_url_required(command: str, settings: Settings) -> str | None:
     naming an address nobody serves. `web` serves those feeds, so it must agree with them.
     (`serve` is exempt: its worker renders for the server in the same process.)
     """
-    if not settings.redis_url or settings.public_url:
+    if external_redis(settings) is None or settings.public_url:
         return None
     reason = {
         "web": "workers render the feeds' links and cannot know this server's address",
@@ -69,16 +81,27 @@ class Runtime:
     # Parsing and extraction run in its child processes (started on first use), never on
     # the event loop; `close()` ends them.
     pool: ParsePool = field(default_factory=ParsePool)
+    # The queue's Redis when it is not the store's (`RedisUrls`); None: `redis` is both.
+    queue_redis: Redis | None = None
 
     @classmethod
-    def open(cls, config: Config, redis_url: str, *, queue: ArqRedis | None = None) -> Runtime:
+    def open(cls, config: Config, redis_url: str | RedisUrls, *, queue: ArqRedis | None = None) -> Runtime:
+        """A runtime on one Redis (a URL) or on a separate queue and store (`RedisUrls`)."""
+        urls = redis_url if isinstance(redis_url, RedisUrls) else RedisUrls.one(redis_url)
         return cls(
             config=config,
-            redis=connect(redis_url),
+            redis=connect(urls.store),
             keys=Keys(config.settings.redis_prefix),
             fetcher=Fetcher(config.fetch),
             queue=queue,
+            queue_redis=connect(urls.queue) if urls.split else None,
         )
+
+    @property
+    def bus(self) -> Redis:
+        """The queue's Redis: publish and reload announcements, worker heartbeats, arq's
+        queue depth (`RedisUrls` says why those live there); the store's on one server."""
+        return self.queue_redis or self.redis
 
     @property
     def site_url(self) -> str:
@@ -89,3 +112,5 @@ class Runtime:
         await self.pool.close()
         await self.fetcher.close()
         await self.redis.aclose()
+        if self.queue_redis is not None:
+            await self.queue_redis.aclose()

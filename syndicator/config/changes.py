@@ -16,6 +16,8 @@ from syndicator.models import Config
 
 RESTART_KEYS = (
     "redis_url",
+    "queue_url",
+    "store_url",
     "redis_prefix",
     "queue_name",
     "host",

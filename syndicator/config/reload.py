@@ -98,7 +98,7 @@ class ConfigReloader:
         if outcome.change is None:
             return outcome
         keys = self.runtime.keys
-        async with self.runtime.redis.pipeline(transaction=True) as pipe:
+        async with self.runtime.bus.pipeline(transaction=True) as pipe:
             pipe.hincrby(keys.config_reload, "generation", 1)
             pipe.hset(
                 keys.config_reload,
@@ -152,7 +152,7 @@ class ConfigReloader:
         task.add_done_callback(self._background.discard)
 
     async def _read_generation(self) -> int:
-        value = await self.runtime.redis.hget(self.runtime.keys.config_reload, "generation")
+        value = await self.runtime.bus.hget(self.runtime.keys.config_reload, "generation")
         return int(value or 0)
 
     async def _watch(self) -> None:

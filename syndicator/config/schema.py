@@ -157,6 +157,8 @@ ENV_OVERRIDES = {
     "SYNDICATOR_HOST": "host",
     "SYNDICATOR_PORT": "port",
     "SYNDICATOR_JOB_TIMEOUT": "job_timeout",
+    "SYNDICATOR_QUEUE_URL": "queue_url",
+    "SYNDICATOR_STORE_URL": "store_url",
 }
 
 
@@ -173,6 +175,7 @@ def build_config(data: dict[str, Any], path: Path, digest: str, environ: Mapping
         names = {key: var for var, key in ENV_OVERRIDES.items()}
         raise from_validation_error(path, err, ServerTable, names) from None
     server = file.server.model_copy(update={key: getattr(env, key) for key in given})
+    _check_redis_urls(path, server)
     categories = _categories(path, file)
     sources = _sources(path, file.sources, categories)
     settings, fetch = Settings(**_fields(server)), FetchLimits(**_fields(file.fetch))
@@ -320,3 +323,13 @@ def build_source(table: Mapping[str, Any], path: Path, categories: Mapping[str, 
     except ConfigError as err:
         raise renamed(err) from None
     return next(iter(sources.values()))
+
+
+def _check_redis_urls(path: Path, server: ServerTable) -> None:
+    """The queue and the store are both external or both the embedded server: an embedded
+    Redis for one of them alone would be a private server the other processes cannot reach."""
+    for key, other in (("queue_url", "store_url"), ("store_url", "queue_url")):
+        if getattr(server, key) and not (getattr(server, other) or server.redis_url):
+            raise ConfigError(
+                path, f"server.{other}", f"needed with server.{key} (or server.redis_url for both)"
+            )

@@ -10,6 +10,7 @@ are redacted (`syndicator.redact`) before they leave this module.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -234,3 +235,11 @@ async def list_health(
     sources = [s for s in config.sources.values() if category is None or feeds_category(config, s, category)]
     healths = await _healths(runtime, sources, now or datetime.now(UTC))
     return [h for h in healths if state is None or h.state == state]
+
+
+def scheduler_lag(healths: Iterable[SourceHealth], now: datetime) -> float:
+    """How long the most overdue polled source has waited past its due time, in seconds (0:
+    none is overdue): the `syndicator_scheduler_lag_seconds` gauge, and bench/scale.py's lag.
+    It grows while no scheduler runs (no worker) or the workers cannot keep up."""
+    overdue = [(now - datetime.fromisoformat(h.next_due)).total_seconds() for h in healths if h.next_due]
+    return max([0.0, *overdue])

@@ -34,7 +34,7 @@ class QueueStatus:
 
 
 async def queue_depth(runtime: Runtime) -> int:
-    return int(await runtime.redis.zcard(runtime.config.settings.queue_name))
+    return int(await runtime.bus.zcard(runtime.config.settings.queue_name))
 
 
 async def queue_status(runtime: Runtime) -> QueueStatus:
@@ -42,5 +42,5 @@ async def queue_status(runtime: Runtime) -> QueueStatus:
     return QueueStatus(
         depth=await queue_depth(runtime),
         runs=tuple(await active_runs(redis, keys)),
-        workers=tuple(await live_workers(redis, keys)),
+        workers=tuple(await live_workers(runtime.bus, keys)),
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from arq.connections import RedisSettings
@@ -86,10 +87,12 @@ def arq_settings(url: str) -> RedisSettings:
     return settings
 
 
-def unreachable(url: str, exc: BaseException) -> str:
-    """The one line that says Redis cannot be reached: where, and why."""
+def unreachable(url: str | RedisUrls, exc: BaseException) -> str:
+    """The one line that says Redis cannot be reached: where (both, when the queue and the
+    store are two), and why."""
     reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
-    return f"Redis unreachable at {mask_url(url)}: {reason}"
+    where = url.describe() if isinstance(url, RedisUrls) else mask_url(url)
+    return f"Redis unreachable at {where}: {reason}"
 
 
 async def ping(url: str) -> None:
@@ -122,3 +125,47 @@ async def wait_for_redis(url: str, say: Callable[[str], None], *, cap: float = W
         if waiting:
             say(f"Redis at {mask_url(url)} answers; starting")
         return
+
+
+@dataclass(frozen=True)
+class RedisUrls:
+    """The two Redis deployments a process talks to: the job queue's and the store's.
+
+    One `server.redis_url` is both (the default, and the embedded server of `serve`);
+    `server.queue_url` and `server.store_url` (or SYNDICATOR_QUEUE_URL / _STORE_URL)
+    separate them, each falling back to `redis_url`. What lives where, and why:
+
+    - queue: arq's keys (the queue, `arq:job:…`, the in-progress markers that are its job
+      locks, retries, results), the publish announcements (pub/sub `published`), the
+      config-reload generation (`config_reload`) and the workers' heartbeats. These
+      coordinate processes: they are small and short-lived, need pub/sub (which redis-py's
+      cluster client lacks), and are worth nothing once the processes they coordinate are
+      gone, so a queue Redis needs no persistence and stays one server.
+    - store: everything a reader's answer is made of or depends on — articles, raw input,
+      URL and content indexes, category and source indexes, rendered feeds and their
+      versions and manifests, source state and fetch logs, runs, hub subscriptions and
+      their delivery locks, politeness leases, the schema version. This is the data that
+      grows with the sources and is backed up. A lock stays beside the state it guards
+      (a failover of one server cannot part them); runs stay beside the source state the
+      dashboard shows with them.
+
+    A feed is stored first and announced after (on two servers the announcement follows
+    the store's transaction), so a web process that hears `slug version` reads it stored.
+    """
+
+    queue: str
+    store: str
+
+    @classmethod
+    def one(cls, url: str) -> RedisUrls:
+        return cls(queue=url, store=url)
+
+    @property
+    def split(self) -> bool:
+        return self.queue != self.store
+
+    def describe(self) -> str:
+        """Both masked, for error lines: `redis://…` or `queue redis://… store redis://…`."""
+        if not self.split:
+            return mask_url(self.store)
+        return f"queue {mask_url(self.queue)}, store {mask_url(self.store)}"

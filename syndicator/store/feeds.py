@@ -113,14 +113,17 @@ async def save_version(
     ttl_minutes: int,
     now: datetime,
     base_url: str,
+    bus: Redis | None = None,
 ) -> int:
     """Store a new version of `slug` (fmt → (body, media type)) and announce it.
 
     `base_url` is the address the bodies' links were rendered with: a process started with
     another address compares it with its own and republishes (`publish.republish_moved`).
+    The announcement goes out on `bus`, the queue's Redis (`Runtime.bus`), when that is
+    another server than `redis`; on one server it is part of the store's transaction.
     """
     while True:
-        version = await _save(redis, keys, slug, rendered, None, ttl_minutes, now, base_url)
+        version = await _save(redis, keys, slug, rendered, None, ttl_minutes, now, base_url, bus)
         if version is not None:
             return version
 
@@ -135,6 +138,7 @@ async def save_version_if(
     ttl_minutes: int,
     now: datetime,
     base_url: str,
+    bus: Redis | None = None,
 ) -> int | None:
     """`save_version`, but only while version `based_on` (0: none) is still the stored one.
 
@@ -142,7 +146,7 @@ async def save_version_if(
     that rendered the same change would otherwise store it twice, as two versions (a new
     ETag for the same bytes, and a burst in the version times that shortens the TTL).
     """
-    return await _save(redis, keys, slug, rendered, based_on, ttl_minutes, now, base_url)
+    return await _save(redis, keys, slug, rendered, based_on, ttl_minutes, now, base_url, bus)
 
 
 async def _save(
@@ -154,9 +158,14 @@ async def _save(
     ttl_minutes: int,
     now: datetime,
     base_url: str,
+    bus: Redis | None = None,
 ) -> int | None:
     """Store `rendered` as the next version, atomically with checking the current one is
-    `based_on` (None: any); None when it is not, or it changed while we were storing."""
+    `based_on` (None: any); None when it is not, or it changed while we were storing.
+
+    On a separate queue Redis (`bus`) the announcement follows the transaction: a web
+    process that hears it reads the version already stored."""
+    announce_apart = bus is not None and bus is not redis
     modified = now.astimezone(UTC).replace(microsecond=0)
     async with redis.pipeline(transaction=True) as pipe:
         await pipe.watch(keys.feed_version(slug))
@@ -181,11 +190,15 @@ async def _save(
             }
             mapping.update({f"body:{c}": b for c, b in compress(body).items()})
             pipe.hset(keys.feed(slug, fmt), mapping=mapping)
-        pipe.publish(keys.published_channel, f"{slug} {version}")
+        if not announce_apart:
+            pipe.publish(keys.published_channel, f"{slug} {version}")
         try:
             await pipe.execute()
         except WatchError:
             return None
+    if announce_apart:
+        assert bus is not None
+        await bus.publish(keys.published_channel, f"{slug} {version}")
     for listener in local_publish_listeners:
         listener(slug)
     return version

@@ -94,7 +94,8 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     app[RUNTIME] = runtime
     if reloader is not None:
         app[RELOADER] = reloader
-    app[FEED_CACHE] = FeedCache(runtime.redis, runtime.keys)  # first level: this process's memory
+    # First level: this process's memory, kept current by the announcements on the queue's Redis.
+    app[FEED_CACHE] = FeedCache(runtime.redis, runtime.keys, bus=runtime.bus)
     app[PREPARED] = {}  # the held feeds' answers, headers and all, per version and coding
     app[DELTA_CACHE] = RenderCache()  # per process: RFC 3229 feed deltas, cut once each
     app[LAST_GOOD] = LastGood()  # variants, deltas, archive pages: replayed while Redis is down

@@ -43,8 +43,9 @@ RECONNECT_DELAY = 1.0
 
 
 class FeedCache:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self.redis = redis
+    def __init__(self, redis: Redis, keys: Keys, *, bus: Redis | None = None) -> None:
+        self.redis = redis  # the store: the feeds themselves
+        self.bus = bus or redis  # the queue's Redis: where publish announces (`Runtime.bus`)
         self.keys = keys
         self.live = False
         self._feeds: dict[tuple[str, str], StoredFeed] = {}
@@ -153,7 +154,7 @@ class FeedCache:
         logged = False  # one warning per outage, not one per reconnection attempt
         while True:
             try:
-                async with self.redis.pubsub() as pubsub:
+                async with self.bus.pubsub() as pubsub:
                     # Named, so an operator (or a test) can tell this connection apart.
                     await pubsub.execute_command("CLIENT", "SETNAME", self.client_name)
                     await pubsub.subscribe(channel)

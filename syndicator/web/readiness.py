@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from syndicator import metrics
 from syndicator.config.reload import ConfigReloader
 from syndicator.operate import STATES, list_health, queue_status
+from syndicator.operate.health import scheduler_lag
 from syndicator.publish import moved_categories
 from syndicator.runtime import Runtime
 from syndicator.store.heartbeats import live_workers
@@ -70,7 +71,7 @@ async def _workers(runtime: Runtime) -> list[dict[str, object]]:
     now = datetime.now(UTC)
     return [
         {**beat.as_dict(), "age_seconds": round(beat.age(now), 3), "stale": beat.stale(now)}
-        for beat in await live_workers(runtime.redis, runtime.keys)
+        for beat in await live_workers(runtime.bus, runtime.keys)
     ]
 
 
@@ -193,12 +194,7 @@ async def _store_values(runtime: Runtime, values: metrics.ScrapeValues) -> None:
     values.heartbeat_ages = {beat.worker_id: beat.age(now) for beat in queue.workers}
     healths = await list_health(runtime, now=now)
     values.sources_by_state = {state: 0 for state in STATES} | Counter(h.state for h in healths)
-    # How long the most overdue polled source has waited past its due time: grows while no
-    # scheduler runs (no worker) or the workers cannot keep up.
-    overdue = [
-        (now - datetime.fromisoformat(h.next_due)).total_seconds() for h in healths if h.next_due is not None
-    ]
-    values.scheduler_lag = max([0.0, *overdue])
+    values.scheduler_lag = scheduler_lag(healths, now)
 
 
 async def serve_metrics(request: web.Request) -> web.Response:

@@ -33,8 +33,8 @@ from syndicator.hub.leases import MAINTAIN_JOB
 from syndicator.models import Config
 from syndicator.operate.reprocess import JOB_NAME as REPROCESS_JOB
 from syndicator.publish import enqueue_publish, republish_moved
-from syndicator.runtime import Runtime, public_url_required
-from syndicator.store.connection import arq_settings, wait_for_redis
+from syndicator.runtime import Runtime, external_redis, public_url_required
+from syndicator.store.connection import RedisUrls, arq_settings, wait_for_redis
 from syndicator.store.heartbeats import BEAT_INTERVAL, new_worker_id, remove_heartbeat, write_heartbeat
 from syndicator.subscriber.push import JOB_NAME as PUSH_JOB
 from syndicator.worker.hubjobs import close_pushers, hub_functions, start_pushers
@@ -77,7 +77,7 @@ class Beating:
 
     async def beat(self) -> None:
         await write_heartbeat(
-            self.runtime.redis,
+            self.runtime.bus,
             self.runtime.keys,
             self.worker_id,
             started=self.started,
@@ -104,13 +104,18 @@ class Beating:
                 await self._task
             self._task = None
         with contextlib.suppress(RedisError, OSError):
-            await remove_heartbeat(self.runtime.redis, self.runtime.keys, self.worker_id)
+            await remove_heartbeat(self.runtime.bus, self.runtime.keys, self.worker_id)
 
 
 def worker_settings(
-    config: Config, redis_url: str, *, runtime: Runtime | None = None, beat_interval: float = BEAT_INTERVAL
+    config: Config,
+    redis_url: str | RedisUrls,
+    *,
+    runtime: Runtime | None = None,
+    beat_interval: float = BEAT_INTERVAL,
 ) -> type:
-    """A complete arq settings class for `config`, talking to `redis_url`.
+    """A complete arq settings class for `config`, talking to `redis_url` (one Redis, or
+    the queue's and the store's: arq's keys go to the queue's).
 
     On its own (`syndicator worker`) the worker opens its runtime and follows config
     reloads itself. `serve` passes the runtime its web server uses, and reloads it there:
@@ -118,6 +123,7 @@ def worker_settings(
     `beat_interval` seconds (jobs record its id in their runs).
     """
     settings = config.settings
+    urls = redis_url if isinstance(redis_url, RedisUrls) else RedisUrls.one(redis_url)
     every = max(1, min(60, settings.schedule_every))
     seconds = set(range(0, 60, every))
 
@@ -126,7 +132,7 @@ def worker_settings(
             ctx["runtime"] = runtime
         else:
             queue: ArqRedis = ctx["redis"]
-            own = ctx["runtime"] = Runtime.open(config, redis_url, queue=queue)
+            own = ctx["runtime"] = Runtime.open(config, urls, queue=queue)
             reloader = ctx["reloader"] = ConfigReloader(own, on_apply=republisher(own))
             await reloader.start()
         start_pushers(ctx)
@@ -218,7 +224,7 @@ def worker_settings(
                     timeout=timeout,
                 ),
             ],
-            "redis_settings": arq_settings(redis_url),
+            "redis_settings": arq_settings(urls.queue),
             "queue_name": settings.queue_name,
             "on_startup": on_startup,
             "on_shutdown": on_shutdown,
@@ -256,7 +262,8 @@ def settings_from_environment(*, wait: bool = False) -> type:
     """The settings class for the configuration and Redis the environment names; with
     `wait`, once that Redis answers (`wait_until_reachable`)."""
     config = load_config()
-    if not config.settings.redis_url:
+    urls = external_redis(config.settings)
+    if urls is None:
         raise SystemExit(
             "arq workers.main.WorkerSettings needs SYNDICATOR_REDIS_URL (or server.redis_url); "
             "for the embedded Redis use `syndicator serve`"
@@ -264,5 +271,6 @@ def settings_from_environment(*, wait: bool = False) -> type:
     if refusal := public_url_required("worker", config.settings):
         raise SystemExit(refusal)
     if wait:
-        wait_until_reachable(config.settings.redis_url)
-    return worker_settings(config, config.settings.redis_url)
+        for url in dict.fromkeys((urls.queue, urls.store)):
+            wait_until_reachable(url)
+    return worker_settings(config, urls)
