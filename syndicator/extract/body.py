@@ -7,7 +7,8 @@ images, captions joined to their images, furniture lines dropped, a data table's
 lines) and renders them as HTML. General rules, in several languages, clean the ends: calls to
 action ("download our app", newsletter, "as PDF") and the footer's legal-link line are dropped,
 the tail of other stories after a label such as "Mehr zum Thema" or "From the archive" is cut,
-and a lead paragraph between the headline and the container is put back in front.
+and a lead paragraph between the headline and the container is put back in front. On a forum
+thread (dated post blocks alike) the body is the first post, not the whole thread.
 `strip_chrome`, `density_container`, `trafilatura_container` and `BodyError` are
 re-exported here so callers need only this module.
 """
@@ -25,7 +26,7 @@ from syndicator.models import PageImage, SiteRules
 from syndicator.normalise.images import page_image
 from syndicator.normalise.text import collapse_whitespace
 
-from .chrome import _CHROME_LABEL, BodyError, _select, strip_chrome
+from .chrome import _CHROME_LABEL, _DISCUSSION_TOKENS, NO_RULES, BodyError, _select, _tokens, strip_chrome
 from .container import (
     _trafilatura_paragraphs,
     density_container,
@@ -33,8 +34,7 @@ from .container import (
     page_share,
     trafilatura_container,
 )
-
-NO_RULES = SiteRules()  # a source without site rules
+from .dates import post_headers
 
 # Lines in the body that belong to the page's furniture rather than the article.
 _FURNITURE_LINE = re.compile(
@@ -149,7 +149,7 @@ Block = str | PageImage
 @dataclass(frozen=True)
 class Body:
     blocks: tuple[Block, ...]  # paragraphs (str) and images in document order
-    method: str  # "rule", "trafilatura", "density"
+    method: str  # "rule", "trafilatura", "density", "first-post"
 
     @property
     def paragraphs(self) -> tuple[str, ...]:
@@ -387,7 +387,7 @@ def _paragraph_chars(items: list[_Text | PageImage]) -> int:
 class Candidate:
     """A block considered for the body: who proposed it, and the element (in the cut copy)."""
 
-    name: str  # "rule", "trafilatura", "density"
+    name: str  # "rule", "trafilatura", "density", "first-post"
     element: lxml.html.HtmlElement
 
 
@@ -440,6 +440,51 @@ def _choose(
 # closest page where trafilatura changed the body held 0.59. Most article pages take this
 # shortcut, and it is most of what makes extraction faster than trafilatura alone.
 _DENSITY_HOLDS_PAGE = 0.7
+_THREAD_POSTS = 3  # dated post blocks alike that make a page a forum thread
+
+
+def _first_post(clean: lxml.html.HtmlElement, dense: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The opening post of a forum thread, when the densest block is one of its posts; else None.
+
+    A thread page is several post blocks alike (same tag and class, under parents alike), each
+    in a box of its own with a dated header (author, "June 03, 2020, 04:19:36 PM"). Read whole,
+    it is every reply, quote and signature; trafilatura keeps the whole table and the densest
+    block is whichever post is longest. The thread's subject, the one the title and the date
+    (dates.py's first post) name, is its first post. A box is the highest ancestor of a post
+    holding no other post. Blocks named for comments are an article's discussion, never this.
+    """
+    parent = dense.getparent()
+    if parent is None or _tokens(dense) & _DISCUSSION_TOKENS:
+        return None
+    shape = (dense.get("class"), parent.tag, parent.get("class"))
+    posts = [
+        el
+        for el in clean.iter(dense.tag)
+        if (el.get("class"), el.getparent().tag, el.getparent().get("class")) == shape
+    ]
+    if len(posts) < _THREAD_POSTS:
+        return None
+    holding: dict[lxml.html.HtmlElement, int] = {}  # ancestor -> posts under it
+    for post in posts:
+        for anc in post.iterancestors():
+            holding[anc] = holding.get(anc, 0) + 1
+    box_of: dict[lxml.html.HtmlElement, lxml.html.HtmlElement] = {}
+    for post in posts:
+        box = post
+        for anc in post.iterancestors():
+            if holding[anc] > 1:
+                break
+            box = anc
+        box_of[box] = post
+    dated: set[lxml.html.HtmlElement] = set()
+    for header, _text in post_headers(clean):
+        for el in (header, *header.iterancestors()):
+            if el in box_of:
+                dated.add(box_of[el])
+                break
+    if posts[0] not in dated or len(dated) < _THREAD_POSTS:
+        return None
+    return posts[0]
 
 
 def choose_body(
@@ -475,6 +520,13 @@ def choose_body(
         reason = (
             f"density's block holds {share:.0%} of the page's text (>= {_DENSITY_HOLDS_PAGE:.0%}):"
             " the article has nowhere else to be, so trafilatura was not asked"
+        )
+    elif dense is not None and (first := _first_post(clean, dense)) is not None:
+        chosen = Candidate("first-post", first)
+        candidates = [chosen, Candidate("density", dense)]
+        reason = (
+            f"density's block is one of {_THREAD_POSTS} or more dated posts alike (a forum thread):"
+            " the body is the first post (trafilatura's block would be the whole thread: not read)"
         )
     else:
         candidates = []
