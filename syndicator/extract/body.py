@@ -34,7 +34,6 @@ from .container import (
     page_share,
     trafilatura_container,
 )
-from .dates import post_headers
 
 # Lines in the body that belong to the page's furniture rather than the article.
 _FURNITURE_LINE = re.compile(
@@ -107,6 +106,8 @@ _INFO_LABEL = re.compile(
     r"(?:日期|时间|发布|来源|作者|编辑|点击|浏览|阅读|阅读量|字号|Posted|By|Source)\s*[:：]", re.IGNORECASE
 )
 _DATE = re.compile(r"\d{4}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}|\d{1,2}:\d{2}")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_NUMERIC_DAY = re.compile(r"(?<!\d)\d{1,2}[./]\d{1,2}[./](?:19|20)\d{2}(?!\d)")  # 17.03.2020, 3/17/2020
 _CAPTION_TOKENS = (
     "caption",
     "pic",
@@ -443,27 +444,25 @@ _DENSITY_HOLDS_PAGE = 0.7
 _THREAD_POSTS = 3  # dated post blocks alike that make a page a forum thread
 
 
-def _first_post(clean: lxml.html.HtmlElement, dense: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
-    """The opening post of a forum thread, when the densest block is one of its posts; else None.
+def _dated_header(box: lxml.html.HtmlElement, post: lxml.html.HtmlElement) -> bool:
+    """True when the post's box, outside the post itself, states a year and a time or a
+    numeric date: the header a forum puts over each post ("17.03.2020, 21:30", "Sun Sep 01,
+    2019 8:05 pm"), with or without a class that says so."""
+    inside = set(post.iter())
+    parts = []
+    for el in box.iter():
+        if el in inside and el is not post:
+            continue  # the post's own text: a date in it is what the post is about
+        if el is not post and isinstance(el.tag, str) and el.tag not in ("script", "style") and el.text:
+            parts.append(el.text)
+        if el is not box and el.tail:
+            parts.append(el.tail)
+    text = " ".join(parts)
+    return bool(_YEAR.search(text) and (_DATE.search(text) or _NUMERIC_DAY.search(text)))
 
-    A thread page is several post blocks alike (same tag and class, under parents alike), each
-    in a box of its own with a dated header (author, "June 03, 2020, 04:19:36 PM"). Read whole,
-    it is every reply, quote and signature; trafilatura keeps the whole table and the densest
-    block is whichever post is longest. The thread's subject, the one the title and the date
-    (dates.py's first post) name, is its first post. A box is the highest ancestor of a post
-    holding no other post. Blocks named for comments are an article's discussion, never this.
-    """
-    parent = dense.getparent()
-    if parent is None or _tokens(dense) & _DISCUSSION_TOKENS:
-        return None
-    shape = (dense.get("class"), parent.tag, parent.get("class"))
-    posts = [
-        el
-        for el in clean.iter(dense.tag)
-        if (el.get("class"), el.getparent().tag, el.getparent().get("class")) == shape
-    ]
-    if len(posts) < _THREAD_POSTS:
-        return None
+
+def _post_boxes(posts: list[lxml.html.HtmlElement]) -> dict[lxml.html.HtmlElement, lxml.html.HtmlElement]:
+    """Each post's box (its highest ancestor holding no other post) -> the post."""
     holding: dict[lxml.html.HtmlElement, int] = {}  # ancestor -> posts under it
     for post in posts:
         for anc in post.iterancestors():
@@ -476,15 +475,68 @@ def _first_post(clean: lxml.html.HtmlElement, dense: lxml.html.HtmlElement) -> l
                 break
             box = anc
         box_of[box] = post
-    dated: set[lxml.html.HtmlElement] = set()
-    for header, _text in post_headers(clean):
-        for el in (header, *header.iterancestors()):
-            if el in box_of:
-                dated.add(box_of[el])
-                break
+    return box_of
+
+
+_PROSE_PIECE = 40  # characters of one text run that make it prose rather than a label
+_ARTICLE_ABOVE = 300  # characters of prose above the first post that make it an article's notes
+
+
+def _prose_before(clean: lxml.html.HtmlElement, box: lxml.html.HtmlElement) -> int:
+    """Characters of unlinked prose runs in the page's body (chrome cut) before `box` begins."""
+    total = 0
+    for el in clean.find("body").iter():
+        if el is box:
+            break
+        if not isinstance(el.tag, str) or el.tag in ("script", "style"):
+            continue
+        for part in (el.text if el.tag != "a" else None, el.tail):
+            if part and len(part.strip()) >= _PROSE_PIECE:
+                total += len(part.strip())
+    return total
+
+
+def _first_post(
+    tree: lxml.html.HtmlElement, clean: lxml.html.HtmlElement, dense: lxml.html.HtmlElement
+) -> lxml.html.HtmlElement | None:
+    """The opening post of a forum thread (in `clean`), when the densest block is one of its
+    posts; else None.
+
+    A thread page is several post blocks alike (same tag and class, under parents alike), each
+    in a box of its own with a dated header (author, "June 03, 2020, 04:19:36 PM"). Read whole,
+    it is every reply, quote and signature; trafilatura keeps the whole table and the densest
+    block is whichever post is longest. The thread's subject, the one the title and the date
+    (dates.py's first post) name, is its first post. A box is the highest ancestor of a post
+    holding no other post. The headers are looked for in the page as parsed (`tree`): chrome
+    cutting drops info-classed blocks, post headers among them. Blocks named for comments, or
+    posts below more prose than the first post holds (at least `_ARTICLE_ABOVE` characters),
+    are an article's discussion: the article is above them, and the usual choice stands.
+    """
+    parent = dense.getparent()
+    if parent is None or _tokens(dense) & _DISCUSSION_TOKENS:
+        return None
+    shape = (dense.get("class"), parent.tag, parent.get("class"))
+
+    def alike(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+        return [
+            el
+            for el in root.iter(dense.tag)
+            if (el.get("class"), el.getparent().tag, el.getparent().get("class")) == shape
+        ]
+
+    cut_posts = alike(clean)
+    if len(cut_posts) < _THREAD_POSTS:
+        return None
+    posts = alike(tree)
+    box_of = _post_boxes(posts)
+    dated = [post for box, post in box_of.items() if _dated_header(box, post)]
     if posts[0] not in dated or len(dated) < _THREAD_POSTS:
         return None
-    return posts[0]
+    first_box = next(box for box, post in _post_boxes(cut_posts).items() if post is cut_posts[0])
+    if _prose_before(clean, first_box) >= max(_ARTICLE_ABOVE, len(cut_posts[0].text_content())):
+        return None  # an article above its readers' notes: the notes are no thread of their own
+    # The same post in the cut copy: the first alike there, holding the same text.
+    return cut_posts[0] if cut_posts[0].text_content() == posts[0].text_content() else None
 
 
 def choose_body(
@@ -521,7 +573,7 @@ def choose_body(
             f"density's block holds {share:.0%} of the page's text (>= {_DENSITY_HOLDS_PAGE:.0%}):"
             " the article has nowhere else to be, so trafilatura was not asked"
         )
-    elif dense is not None and (first := _first_post(clean, dense)) is not None:
+    elif dense is not None and (first := _first_post(tree, clean, dense)) is not None:
         chosen = Candidate("first-post", first)
         candidates = [chosen, Candidate("density", dense)]
         reason = (
