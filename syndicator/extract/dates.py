@@ -698,7 +698,7 @@ def _date_alone(el: HtmlElement) -> str | None:
     return None if any(anc.tag in ("li", "ul", "ol", "a") for anc in el.iterancestors()) else text
 
 
-def post_headers(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
+def _post_headers(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
     """Short elements whose class says info/date/author, or that hold a date alone, outside
     asides, navs, footers and related/comment boxes.
 
@@ -742,7 +742,7 @@ def _first_post(
     (a thread reads oldest first), gives the first one. A newest-first list gives nothing.
     """
     groups: dict[tuple[str, str], list[Found]] = {}
-    for el, text in post_headers(tree):
+    for el, text in _post_headers(tree):
         group = groups.setdefault((el.tag, el.get("class", "")), [])
         if len(group) < _THREAD_PAGE and (found := _info_line(text, zone, now, year, order)):
             group.append(found)
