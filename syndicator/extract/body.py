@@ -8,7 +8,8 @@ lines) and renders them as HTML. General rules, in several languages, clean the 
 action ("download our app", newsletter, "as PDF") and the footer's legal-link line are dropped,
 the tail of other stories after a label such as "Mehr zum Thema" or "From the archive" is cut,
 and a lead paragraph between the headline and the container is put back in front. On a forum
-thread (dated post blocks alike) the body is the first post, not the whole thread.
+thread (dated post blocks alike) the body is the first post, not the whole thread; an article
+column that trafilatura took together with a teaser column beside it is read alone.
 `strip_chrome`, `density_container`, `trafilatura_container` and `BodyError` are
 re-exported here so callers need only this module.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -404,6 +406,33 @@ class BodyChoice:
     body: Body | None  # None when there is no body; `reason` says why
 
 
+_TEASER_LINKED = 0.3  # link share of the outer block's other lines that makes them teasers
+_TEASER_PROSE = 0.3  # at most this share of them in long unlinked lines (prose)
+_PROSE_LINE = 150
+
+
+def _teasers_beside(outer: list[_Text | PageImage], inner: list[_Text | PageImage]) -> bool:
+    """True when what `outer` holds beside `inner` (its lines not among inner's) reads as a
+    column of teasers: a third or more of its characters in links, and little of it in long
+    unlinked lines. A news page's article column sits beside such a column ("Banking / India
+    needs reforms … Full Article") in one row that trafilatura takes whole."""
+    inner_lines = Counter(item.text for item in inner if isinstance(item, _Text))
+    rest = []
+    for item in outer:
+        if not isinstance(item, _Text):
+            continue
+        if inner_lines[item.text] > 0:
+            inner_lines[item.text] -= 1
+        else:
+            rest.append(item)
+    size = sum(len(item.text) for item in rest)
+    if not size:
+        return False
+    linked = sum(len(item.text) * item.linked for item in rest)
+    prose = sum(len(item.text) for item in rest if len(item.text) >= _PROSE_LINE and item.linked < 0.2)
+    return linked >= _TEASER_LINKED * size and prose <= _TEASER_PROSE * size
+
+
 def _choose(
     candidates: list[Candidate], read: Callable[[lxml.html.HtmlElement], list[_Text | PageImage]]
 ) -> tuple[Candidate, str]:
@@ -424,6 +453,11 @@ def _choose(
     if second.element in set(first.element.iterdescendants()):
         if size_second >= 0.8 * size_first:
             return second, f"density's block lies inside trafilatura's and holds >= 80% of its text ({sizes})"
+        if _teasers_beside(read(first.element), read(second.element)):
+            return second, (
+                f"density's block lies inside trafilatura's and holds < 80% of its text ({sizes}),"
+                " but the rest is teasers (links and short lines)"
+            )
         return first, f"density's block lies inside trafilatura's but holds < 80% of its text ({sizes})"
     if first.element in set(second.element.iterdescendants()):
         if size_first >= 0.8 * size_second:
