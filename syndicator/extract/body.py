@@ -641,7 +641,7 @@ def choose_body(
             " (its title, info lines, links or labels)"
         )
         return BodyChoice(clean, tuple(candidates), chosen, reason, None)
-    lead = _lead(clean, chosen.element, title, base_url, blocks)
+    lead = _lead(clean, chosen.element, title, base_url, blocks, _descriptions(tree))
     if lead:  # said, so that --explain accounts for every paragraph of the body
         reason += f"; {len(lead)} lead paragraph(s) between the headline and it put back in front"
     return BodyChoice(clean, tuple(candidates), chosen, reason, Body(lead + blocks, chosen.name))
@@ -668,6 +668,7 @@ def _lead(
     title: str,
     base_url: str,
     blocks: tuple[Block, ...],
+    summaries: set[str],
 ) -> tuple[Block, ...]:
     """The lead paragraphs between the headline and the body container, which it missed.
 
@@ -675,7 +676,11 @@ def _lead(
     outside the element that holds the other paragraphs. What sits between the headline and
     the container, once chrome is cut, is the article's start when it reads as prose: long,
     unlinked lines that are no info line or call to action. Without a headline element to
-    anchor the position, nothing is added.
+    anchor the position, nothing is added. A standfirst the page's description repeats (its
+    meta description, or the start of it when the description is cut short) is the summary
+    written for listings and shares, not the article's start: of nine dev pages whose lead was
+    put back, the six whose lead the description repeats were all labelled without it (of the
+    three others, one was labelled with its lead).
     """
     if not title:
         return ()
@@ -724,8 +729,26 @@ def _lead(
                 continue
             if _FURNITURE_LINE.match(text) or _CHROME_LABEL.match(text) or _PROMO_LINE.match(text):
                 continue
+            if any(text.startswith(summary) for summary in summaries):
+                continue  # the standfirst
             lead.append(text)
     return tuple(lead[:_LEAD_MAX_BLOCKS]) if len(lead) <= _LEAD_MAX_BLOCKS else ()
+
+
+_DESCRIPTION_MIN = 20  # characters: a shorter description ("News") says nothing about a line
+_DESCRIPTION_NAMES = ("description", "og:description", "twitter:description")
+
+
+def _descriptions(tree: lxml.html.HtmlElement) -> set[str]:
+    """The page's meta descriptions, whitespace collapsed and a cut-off end ("…", "...")
+    trimmed. Read in the page as parsed: chrome cutting drops the <head>."""
+    found = set()
+    for meta in tree.iter("meta"):
+        if (meta.get("name") or meta.get("property") or "").lower() in _DESCRIPTION_NAMES:
+            summary = collapse_whitespace(meta.get("content") or "").rstrip(" .…")
+            if len(summary) >= _DESCRIPTION_MIN:
+                found.add(summary)
+    return found
 
 
 def _walk_one(el: lxml.html.HtmlElement, base_url: str) -> list[_Text | PageImage]:
