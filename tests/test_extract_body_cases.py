@@ -19,7 +19,11 @@ from syndicator.extract.document import parse_html
 from syndicator.models import SiteRules
 
 CASES = Path(__file__).resolve().parent / "fixtures" / "extract-cases"
-NAMES = sorted(p.name.removesuffix(".expected.json") for p in CASES.glob("body-*.expected.json"))
+NAMES = sorted(
+    p.name.removesuffix(".expected.json")
+    for prefix in ("body-", "b15-")  # b15-: dev2's losses (forum threads, teaser columns)
+    for p in CASES.glob(f"{prefix}*.expected.json")
+)
 BASE = "https://news.example/a/1.html"
 PROSE = "The committee met on Tuesday and agreed to publish its findings before the end of the month."
 

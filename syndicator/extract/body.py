@@ -7,7 +7,9 @@ images, captions joined to their images, furniture lines dropped, a data table's
 lines) and renders them as HTML. General rules, in several languages, clean the ends: calls to
 action ("download our app", newsletter, "as PDF") and the footer's legal-link line are dropped,
 the tail of other stories after a label such as "Mehr zum Thema" or "From the archive" is cut,
-and a lead paragraph between the headline and the container is put back in front.
+and a lead paragraph between the headline and the container is put back in front. On a forum
+thread (dated post blocks alike) the body is the first post, not the whole thread; an article
+column that trafilatura took together with a teaser column beside it is read alone.
 `strip_chrome`, `density_container`, `trafilatura_container` and `BodyError` are
 re-exported here so callers need only this module.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -25,7 +28,7 @@ from syndicator.models import PageImage, SiteRules
 from syndicator.normalise.images import page_image
 from syndicator.normalise.text import collapse_whitespace
 
-from .chrome import _CHROME_LABEL, BodyError, _select, strip_chrome
+from .chrome import _CHROME_LABEL, _DISCUSSION_TOKENS, NO_RULES, BodyError, _select, _tokens, strip_chrome
 from .container import (
     _trafilatura_paragraphs,
     density_container,
@@ -33,8 +36,6 @@ from .container import (
     page_share,
     trafilatura_container,
 )
-
-NO_RULES = SiteRules()  # a source without site rules
 
 # Lines in the body that belong to the page's furniture rather than the article.
 _FURNITURE_LINE = re.compile(
@@ -107,6 +108,8 @@ _INFO_LABEL = re.compile(
     r"(?:日期|时间|发布|来源|作者|编辑|点击|浏览|阅读|阅读量|字号|Posted|By|Source)\s*[:：]", re.IGNORECASE
 )
 _DATE = re.compile(r"\d{4}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}|\d{1,2}:\d{2}")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_NUMERIC_DAY = re.compile(r"(?<!\d)\d{1,2}[./]\d{1,2}[./](?:19|20)\d{2}(?!\d)")  # 17.03.2020, 3/17/2020
 _CAPTION_TOKENS = (
     "caption",
     "pic",
@@ -149,7 +152,7 @@ Block = str | PageImage
 @dataclass(frozen=True)
 class Body:
     blocks: tuple[Block, ...]  # paragraphs (str) and images in document order
-    method: str  # "rule", "trafilatura", "density"
+    method: str  # "rule", "trafilatura", "density", "first-post"
 
     @property
     def paragraphs(self) -> tuple[str, ...]:
@@ -387,7 +390,7 @@ def _paragraph_chars(items: list[_Text | PageImage]) -> int:
 class Candidate:
     """A block considered for the body: who proposed it, and the element (in the cut copy)."""
 
-    name: str  # "rule", "trafilatura", "density"
+    name: str  # "rule", "trafilatura", "density", "first-post"
     element: lxml.html.HtmlElement
 
 
@@ -401,6 +404,33 @@ class BodyChoice:
     chosen: Candidate | None
     reason: str  # why the chosen one won, or why there is no body
     body: Body | None  # None when there is no body; `reason` says why
+
+
+_TEASER_LINKED = 0.3  # link share of the outer block's other lines that makes them teasers
+_TEASER_PROSE = 0.3  # at most this share of them in long unlinked lines (prose)
+_PROSE_LINE = 150
+
+
+def _teasers_beside(outer: list[_Text | PageImage], inner: list[_Text | PageImage]) -> bool:
+    """True when what `outer` holds beside `inner` (its lines not among inner's) reads as a
+    column of teasers: a third or more of its characters in links, and little of it in long
+    unlinked lines. A news page's article column sits beside such a column ("Banking / India
+    needs reforms … Full Article") in one row that trafilatura takes whole."""
+    inner_lines = Counter(item.text for item in inner if isinstance(item, _Text))
+    rest = []
+    for item in outer:
+        if not isinstance(item, _Text):
+            continue
+        if inner_lines[item.text] > 0:
+            inner_lines[item.text] -= 1
+        else:
+            rest.append(item)
+    size = sum(len(item.text) for item in rest)
+    if not size:
+        return False
+    linked = sum(len(item.text) * item.linked for item in rest)
+    prose = sum(len(item.text) for item in rest if len(item.text) >= _PROSE_LINE and item.linked < 0.2)
+    return linked >= _TEASER_LINKED * size and prose <= _TEASER_PROSE * size
 
 
 def _choose(
@@ -423,6 +453,11 @@ def _choose(
     if second.element in set(first.element.iterdescendants()):
         if size_second >= 0.8 * size_first:
             return second, f"density's block lies inside trafilatura's and holds >= 80% of its text ({sizes})"
+        if _teasers_beside(read(first.element), read(second.element)):
+            return second, (
+                f"density's block lies inside trafilatura's and holds < 80% of its text ({sizes}),"
+                " but the rest is teasers (links and short lines)"
+            )
         return first, f"density's block lies inside trafilatura's but holds < 80% of its text ({sizes})"
     if first.element in set(second.element.iterdescendants()):
         if size_first >= 0.8 * size_second:
@@ -440,6 +475,102 @@ def _choose(
 # closest page where trafilatura changed the body held 0.59. Most article pages take this
 # shortcut, and it is most of what makes extraction faster than trafilatura alone.
 _DENSITY_HOLDS_PAGE = 0.7
+_THREAD_POSTS = 3  # dated post blocks alike that make a page a forum thread
+
+
+def _dated_header(box: lxml.html.HtmlElement, post: lxml.html.HtmlElement) -> bool:
+    """True when the post's box, outside the post itself, states a year and a time or a
+    numeric date: the header a forum puts over each post ("17.03.2020, 21:30", "Sun Sep 01,
+    2019 8:05 pm"), with or without a class that says so."""
+    inside = set(post.iter())
+    parts = []
+    for el in box.iter():
+        if el in inside and el is not post:
+            continue  # the post's own text: a date in it is what the post is about
+        if el is not post and isinstance(el.tag, str) and el.tag not in ("script", "style") and el.text:
+            parts.append(el.text)
+        if el is not box and el.tail:
+            parts.append(el.tail)
+    text = " ".join(parts)
+    return bool(_YEAR.search(text) and (_DATE.search(text) or _NUMERIC_DAY.search(text)))
+
+
+def _post_boxes(posts: list[lxml.html.HtmlElement]) -> dict[lxml.html.HtmlElement, lxml.html.HtmlElement]:
+    """Each post's box (its highest ancestor holding no other post) -> the post."""
+    holding: dict[lxml.html.HtmlElement, int] = {}  # ancestor -> posts under it
+    for post in posts:
+        for anc in post.iterancestors():
+            holding[anc] = holding.get(anc, 0) + 1
+    box_of: dict[lxml.html.HtmlElement, lxml.html.HtmlElement] = {}
+    for post in posts:
+        box = post
+        for anc in post.iterancestors():
+            if holding[anc] > 1:
+                break
+            box = anc
+        box_of[box] = post
+    return box_of
+
+
+_PROSE_PIECE = 40  # characters of one text run that make it prose rather than a label
+_ARTICLE_ABOVE = 300  # characters of prose above the first post that make it an article's notes
+
+
+def _prose_before(clean: lxml.html.HtmlElement, box: lxml.html.HtmlElement) -> int:
+    """Characters of unlinked prose runs in the page's body (chrome cut) before `box` begins."""
+    total = 0
+    for el in clean.find("body").iter():
+        if el is box:
+            break
+        if not isinstance(el.tag, str) or el.tag in ("script", "style"):
+            continue
+        for part in (el.text if el.tag != "a" else None, el.tail):
+            if part and len(part.strip()) >= _PROSE_PIECE:
+                total += len(part.strip())
+    return total
+
+
+def _first_post(
+    tree: lxml.html.HtmlElement, clean: lxml.html.HtmlElement, dense: lxml.html.HtmlElement
+) -> lxml.html.HtmlElement | None:
+    """The opening post of a forum thread (in `clean`), when the densest block is one of its
+    posts; else None.
+
+    A thread page is several post blocks alike (same tag and class, under parents alike), each
+    in a box of its own with a dated header (author, "June 03, 2020, 04:19:36 PM"). Read whole,
+    it is every reply, quote and signature; trafilatura keeps the whole table and the densest
+    block is whichever post is longest. The thread's subject, the one the title and the date
+    (dates.py's first post) name, is its first post. A box is the highest ancestor of a post
+    holding no other post. The headers are looked for in the page as parsed (`tree`): chrome
+    cutting drops info-classed blocks, post headers among them. Blocks named for comments, or
+    posts below more prose than the first post holds (at least `_ARTICLE_ABOVE` characters),
+    are an article's discussion: the article is above them, and the usual choice stands.
+    """
+    parent = dense.getparent()
+    if parent is None or _tokens(dense) & _DISCUSSION_TOKENS:
+        return None
+    shape = (dense.get("class"), parent.tag, parent.get("class"))
+
+    def alike(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+        return [
+            el
+            for el in root.iter(dense.tag)
+            if (el.get("class"), el.getparent().tag, el.getparent().get("class")) == shape
+        ]
+
+    cut_posts = alike(clean)
+    if len(cut_posts) < _THREAD_POSTS:
+        return None
+    posts = alike(tree)
+    box_of = _post_boxes(posts)
+    dated = [post for box, post in box_of.items() if _dated_header(box, post)]
+    if posts[0] not in dated or len(dated) < _THREAD_POSTS:
+        return None
+    first_box = next(box for box, post in _post_boxes(cut_posts).items() if post is cut_posts[0])
+    if _prose_before(clean, first_box) >= max(_ARTICLE_ABOVE, len(cut_posts[0].text_content())):
+        return None  # an article above its readers' notes: the notes are no thread of their own
+    # The same post in the cut copy: the first alike there, holding the same text.
+    return cut_posts[0] if cut_posts[0].text_content() == posts[0].text_content() else None
 
 
 def choose_body(
@@ -476,6 +607,13 @@ def choose_body(
             f"density's block holds {share:.0%} of the page's text (>= {_DENSITY_HOLDS_PAGE:.0%}):"
             " the article has nowhere else to be, so trafilatura was not asked"
         )
+    elif dense is not None and (first := _first_post(tree, clean, dense)) is not None:
+        chosen = Candidate("first-post", first)
+        candidates = [chosen, Candidate("density", dense)]
+        reason = (
+            f"density's block is one of {_THREAD_POSTS} or more dated posts alike (a forum thread):"
+            " the body is the first post (trafilatura's block would be the whole thread: not read)"
+        )
     else:
         candidates = []
         # Furniture lines trafilatura keeps (原标题：…, 责任编辑：…) sit below the body in the
@@ -503,7 +641,7 @@ def choose_body(
             " (its title, info lines, links or labels)"
         )
         return BodyChoice(clean, tuple(candidates), chosen, reason, None)
-    lead = _lead(clean, chosen.element, title, base_url, blocks)
+    lead = _lead(clean, chosen.element, title, base_url, blocks, _descriptions(tree))
     if lead:  # said, so that --explain accounts for every paragraph of the body
         reason += f"; {len(lead)} lead paragraph(s) between the headline and it put back in front"
     return BodyChoice(clean, tuple(candidates), chosen, reason, Body(lead + blocks, chosen.name))
@@ -530,6 +668,7 @@ def _lead(
     title: str,
     base_url: str,
     blocks: tuple[Block, ...],
+    summaries: set[str],
 ) -> tuple[Block, ...]:
     """The lead paragraphs between the headline and the body container, which it missed.
 
@@ -537,7 +676,11 @@ def _lead(
     outside the element that holds the other paragraphs. What sits between the headline and
     the container, once chrome is cut, is the article's start when it reads as prose: long,
     unlinked lines that are no info line or call to action. Without a headline element to
-    anchor the position, nothing is added.
+    anchor the position, nothing is added. A standfirst the page's description repeats (its
+    meta description, or the start of it when the description is cut short) is the summary
+    written for listings and shares, not the article's start: of nine dev pages whose lead was
+    put back, the six whose lead the description repeats were all labelled without it (of the
+    three others, one was labelled with its lead).
     """
     if not title:
         return ()
@@ -586,8 +729,26 @@ def _lead(
                 continue
             if _FURNITURE_LINE.match(text) or _CHROME_LABEL.match(text) or _PROMO_LINE.match(text):
                 continue
+            if any(text.startswith(summary) for summary in summaries):
+                continue  # the standfirst
             lead.append(text)
     return tuple(lead[:_LEAD_MAX_BLOCKS]) if len(lead) <= _LEAD_MAX_BLOCKS else ()
+
+
+_DESCRIPTION_MIN = 20  # characters: a shorter description ("News") says nothing about a line
+_DESCRIPTION_NAMES = ("description", "og:description", "twitter:description")
+
+
+def _descriptions(tree: lxml.html.HtmlElement) -> set[str]:
+    """The page's meta descriptions, whitespace collapsed and a cut-off end ("…", "...")
+    trimmed. Read in the page as parsed: chrome cutting drops the <head>."""
+    found = set()
+    for meta in tree.iter("meta"):
+        if (meta.get("name") or meta.get("property") or "").lower() in _DESCRIPTION_NAMES:
+            summary = collapse_whitespace(meta.get("content") or "").rstrip(" .…")
+            if len(summary) >= _DESCRIPTION_MIN:
+                found.add(summary)
+    return found
 
 
 def _walk_one(el: lxml.html.HtmlElement, base_url: str) -> list[_Text | PageImage]:

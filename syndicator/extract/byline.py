@@ -342,11 +342,12 @@ def _short_labelled_texts(tree: HtmlElement) -> list[str]:
 
 def _class_value(tree: HtmlElement, words: str) -> str | None:
     pattern = re.compile(rf"(?<![a-z])(?:{words})(?![a-z])", re.IGNORECASE)
+    texts = element_texts(tree)
     for el in tree.iter():
         named = el.get("class") or el.get("id")  # most elements are not: no string built for them
         if not named or not isinstance(el.tag, str) or not pattern.search(_attrs(el)) or in_excluded(el):
             continue
-        text = squash(element_text(el))
+        text = squash(texts[el])
         text = re.sub(rf"^(?:{_STOP}|[Bb]y\s)\s*", "", text, flags=re.IGNORECASE)
         if value := _clean(text):
             return value

@@ -22,6 +22,8 @@ from syndicator.errors import SyndicatorError
 from syndicator.models import SiteRules
 from syndicator.normalise.text import collapse_whitespace
 
+NO_RULES = SiteRules()  # a source without site rules
+
 
 class BodyError(SyndicatorError):
     """The page's body cannot be read: a site rule is unusable, or no text was found."""

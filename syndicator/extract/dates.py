@@ -508,13 +508,18 @@ def _stamped(text: str) -> bool:
 def _short_info_elements(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
     """Short elements anywhere whose class/id says info/date/time, outside sidebars and lists."""
     found = []
+    texts = element_texts(tree)  # shared: an info-named wrapper can hold the whole article
     for el in tree.iter():
         if not isinstance(el.tag, str) or el.tag in ("body", "html", "script", "style"):
             continue
-        if INFO_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}") and outside_boxes(el):
-            text = element_text(el)
-            if 0 < len(squash(text)) <= _SHORT_LINE and not _link_list(el):
-                found.append((el, text))
+        if not INFO_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            continue
+        text = texts[el]
+        # A prefix tells a long text (an info-named wrapper of the whole article) cheaply.
+        if not 0 < len(squash(text[: 8 * _SHORT_LINE])) <= _SHORT_LINE or len(squash(text)) > _SHORT_LINE:
+            continue
+        if outside_boxes(el) and not _link_list(el):
+            found.append((el, text))
     return found
 
 
@@ -706,6 +711,7 @@ def _post_headers(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
     post as an <li>. A date alone in a list is another article's, so those do not.
     """
     found = []
+    texts = element_texts(tree)
     for el in tree.iter(lxml.etree.Element):
         if el.tag in ("body", "html", "script", "style", "a"):
             continue
@@ -713,7 +719,7 @@ def _post_headers(tree: HtmlElement) -> list[tuple[HtmlElement, str]]:
         info = named and INFO_CLASS.search(_class_id(el))
         if not info and (len(el) or not el.text or _date_alone(el) is None):
             continue
-        text = element_text(el)
+        text = texts[el]
         if len(text) > 4 * _DATELINE_CHARS or not _YEAR.search(text) or len(squash(text)) > _DATELINE_CHARS:
             continue  # (only dates with a year count: a header's "3 hours ago" is the reader's clock)
         boxed = any(

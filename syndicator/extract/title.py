@@ -32,7 +32,7 @@ from lxml.cssselect import CSSSelector
 from syndicator.models import SiteRules
 from syndicator.normalise.text import clean_title, collapse_whitespace
 
-from .body import NO_RULES
+from .chrome import NO_RULES
 
 # After a confirmed headline any separator will do, a bare hyphen included (`标题-栏目-站名`).
 _SUFFIX_START = re.compile(r"\s*[-_|｜–—:：·»]")
