@@ -2,7 +2,9 @@
 
 - `{prefix}fp:{id}`: a representative's fingerprint (`Fingerprint` JSON: signature, its
   canonical URL, its band values).
-- `{prefix}lsh:{band}:{value}`: set of the representatives with that value in that band.
+- `{prefix}bands:{band}:{bucket}`: hash of that band's values whose first `BUCKET_DIGITS`
+  hex digits are `bucket` (the field is the rest of the value) → the ids of the
+  representatives with that value, space-separated (`band_members`, `add_band_members`).
 - `{prefix}cluster-of`: hash of a copy's article id → its representative's id.
 
 A copy has no record of its own: it is an entry of its representative's `related`
@@ -15,9 +17,12 @@ categories only that copy brought (`drop_copy`).
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from syndicator.models import Article, Related
@@ -30,6 +35,109 @@ BUCKET_CAP = 16
 that very common text produces (boilerplate, frequent phrases), not a story's: it takes
 no new members, so a lookup reads at most this many ids per band however large the
 store grows (a true copy shares many other bands with its representative)."""
+
+BUCKET_DIGITS = 2
+"""How many leading hex digits of a band value name its bucket hash: 256 hashes a band,
+16,384 in all. A set a value (layout 3) cost about 300 bytes of Redis memory for its one
+member; a hash field of a small hash costs about 50, as long as the hash stays in Redis's
+compact listpack encoding (at most `hash-max-listpack-entries` fields, 128 by default in
+Redis 7, and values of at most 64 bytes: one id). At 256 buckets a band that holds up to
+about 25,000 representatives; a larger store's hashes turn into hash tables, which still
+cost a third of the sets (README, Benchmarks)."""
+
+_ADD = """
+local cap = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  local field, id = ARGV[i], ARGV[i + 1]
+  local members = redis.call('HGET', KEYS[1], field)
+  if not members then
+    redis.call('HSET', KEYS[1], field, id)
+  else
+    local count, present = 0, false
+    for member in string.gmatch(members, '%S+') do
+      count = count + 1
+      if member == id then present = true end
+    end
+    if not present and count < cap then
+      redis.call('HSET', KEYS[1], field, members .. ' ' .. id)
+    end
+  end
+end
+"""
+"""KEYS[1] a bucket hash; ARGV: the cap, then (field, id) pairs: each id joins its field's
+members unless already there or the field holds `cap`. A script, since appending is a read
+and a write; one key, so it runs on a Redis Cluster too, and a re-run changes nothing."""
+
+_REMOVE = """
+for i = 2, #ARGV do
+  local members = redis.call('HGET', KEYS[1], ARGV[i])
+  if members then
+    local kept = {}
+    for member in string.gmatch(members, '%S+') do
+      if member ~= ARGV[1] then kept[#kept + 1] = member end
+    end
+    if #kept == 0 then
+      redis.call('HDEL', KEYS[1], ARGV[i])
+    else
+      redis.call('HSET', KEYS[1], ARGV[i], table.concat(kept, ' '))
+    end
+  end
+end
+"""
+"""KEYS[1] a bucket hash; ARGV: an id, then fields: the id leaves each field's members."""
+
+
+def band_entry(keys: Keys, band: int, value: str) -> tuple[str, str]:
+    """The bucket hash and field of `value` in `band`."""
+    return keys.lsh_bucket(band, value[:BUCKET_DIGITS]), value[BUCKET_DIGITS:]
+
+
+async def band_members(
+    redis: Redis, keys: Keys, wanted: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], list[str]]:
+    """The representatives' ids of each (band, value) of `wanted` (an empty list: none),
+    in one round trip: one HMGET a bucket hash, for all its values asked for."""
+    fields: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for band, value in set(wanted):
+        fields[keys.lsh_bucket(band, value[:BUCKET_DIGITS])].append((band, value))
+    if not fields:
+        return {}
+    async with redis.pipeline(transaction=False) as pipe:
+        for key, entries in fields.items():
+            pipe.hmget(key, [value[BUCKET_DIGITS:] for _band, value in entries])
+        replies = await pipe.execute()
+    found: dict[tuple[int, str], list[str]] = {}
+    for entries, values in zip(fields.values(), replies, strict=True):
+        for entry, members in zip(entries, values, strict=True):
+            found[entry] = members.decode().split() if members else []
+    return found
+
+
+async def add_band_members(
+    redis: Redis, pipe: Pipeline, keys: Keys, entries: Iterable[tuple[int, str, str]]
+) -> None:
+    """Queue on `pipe` the (band, value, id) entries' writes: one script call a bucket
+    hash (`_ADD`), a bucket taking at most `BUCKET_CAP` ids a value."""
+    pairs: dict[str, list[str]] = defaultdict(list)
+    for band, value, article_id in entries:
+        key, field = band_entry(keys, band, value)
+        pairs[key] += (field, article_id)
+    script = redis.register_script(_ADD)
+    for key, args in pairs.items():
+        await script(keys=[key], args=[BUCKET_CAP, *args], client=pipe)
+
+
+async def remove_band_members(
+    redis: Redis, pipe: Pipeline, keys: Keys, article_id: str, bands: Sequence[str]
+) -> None:
+    """Queue on `pipe` the removal of `article_id` from its bands' buckets (`_REMOVE`)."""
+    fields: dict[str, list[str]] = defaultdict(list)
+    for band, value in enumerate(bands):
+        key, field = band_entry(keys, band, value)
+        fields[key].append(field)
+    script = redis.register_script(_REMOVE)
+    for key, names in fields.items():
+        await script(keys=[key], args=[article_id, *names], client=pipe)
 
 
 @dataclass(frozen=True)
@@ -84,8 +192,7 @@ async def forget(redis: Redis, keys: Keys, article_id: str, *, copies: bool = Tr
     async with redis.pipeline(transaction=True) as pipe:
         if raw is not None:
             stored = StoredPrint.from_json(raw)
-            for band, value in enumerate(stored.bands):
-                pipe.srem(keys.lsh_band(band, value), article_id)
+            await remove_band_members(redis, pipe, keys, article_id, stored.bands)
             pipe.delete(keys.fingerprint(article_id))
         pipe.hdel(keys.cluster_of, article_id)
         if members:
