@@ -20,7 +20,7 @@ from syndicator.process.cluster import COMPARED, ranked
 from syndicator.publish import publish_category
 from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles, upsert_article
-from syndicator.store.clusters import StoredPrint, band_entry, band_members
+from syndicator.store.clusters import BUCKET_DIGITS, StoredPrint, band_members
 from syndicator.store.codec import article_from_json
 from syndicator.store.feeds import load_feed
 from syndicator.store.keys import Keys
@@ -269,7 +269,7 @@ async def test_migration_rebands_fingerprints_of_the_previous_band_layout(redis,
     assert stored.bands == found.bands and stored.signature == found.signature
     assert not [k async for k in redis.scan_iter(match=keys.match("lsh:*"))]
     written = {k.decode() async for k in redis.scan_iter(match=keys.match("bands:*"))}
-    assert written == {band_entry(keys, band, value)[0] for band, value in enumerate(found.bands)}
+    assert written == {keys.lsh_bucket(band, value[:BUCKET_DIGITS]) for band, value in enumerate(found.bands)}
     members = await band_members(redis, keys, enumerate(found.bands))
     assert members == {(band, value): [rep.id] for band, value in enumerate(found.bands)}
     assert await band_members(redis, keys, [(band, f"old{band}") for band in range(BANDS)]) == {

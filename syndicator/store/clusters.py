@@ -2,9 +2,9 @@
 
 - `{prefix}fp:{id}`: a representative's fingerprint (`Fingerprint` JSON: signature, its
   canonical URL, its band values).
-- `{prefix}bands:{band}:{bucket}`: hash of that band's values whose first `BUCKET_DIGITS`
-  hex digits are `bucket` (the field is the rest of the value) → the ids of the
-  representatives with that value, space-separated (`band_members`, `add_band_members`).
+- `{prefix}bands:{b:BUCKET}:{band}`: hash of that band's values whose first
+  `BUCKET_DIGITS` hex digits are BUCKET (the field is the rest of the value) → the ids of
+  the representatives with that value, space-separated (`band_members`, `add_band_members`).
 - `{prefix}cluster-of`: hash of a copy's article id → its representative's id.
 
 A copy has no record of its own: it is an entry of its representative's `related`
@@ -37,21 +37,30 @@ no new members, so a lookup reads at most this many ids per band however large t
 store grows (a true copy shares many other bands with its representative)."""
 
 BUCKET_DIGITS = 2
-"""How many leading hex digits of a band value name its bucket hash: 256 hashes a band,
-16,384 in all. A set a value (layout 3) cost about 300 bytes of Redis memory for its one
-member; a hash field of a small hash costs about 50, as long as the hash stays in Redis's
-compact listpack encoding (at most `hash-max-listpack-entries` fields, 128 by default in
-Redis 7, and values of at most 64 bytes: one id). At 256 buckets a band that holds up to
-about 25,000 representatives; a larger store's hashes turn into hash tables, which still
-cost a third of the sets (README, Benchmarks)."""
+"""How many leading hex digits of a band value name its bucket: a band's values are spread
+over 256 hashes, 16,384 in all. A set a value (layout 3) cost about 270 bytes of Redis
+memory for its usual one member; a field of a small hash about 50, as long as the hash
+keeps Redis's compact listpack encoding (at most `hash-max-listpack-entries` fields, 128
+by default in Redis 7, and values of at most 64 bytes: one id). A band's 256 hashes stay
+that small up to about 25,000 representatives; a larger store's become hash tables,
+which still cost a third of the sets."""
+
+_READ = """
+local found = {}
+for i = 1, #KEYS do
+  found[i] = redis.call('HGET', KEYS[i], ARGV[i]) or ''
+end
+return found
+"""
+"""KEYS[i] a bucket hash, ARGV[i] a field of it: each field's ids ('' for none)."""
 
 _ADD = """
 local cap = tonumber(ARGV[1])
-for i = 2, #ARGV, 2 do
-  local field, id = ARGV[i], ARGV[i + 1]
-  local members = redis.call('HGET', KEYS[1], field)
+for i = 1, #KEYS do
+  local field, id = ARGV[2 * i], ARGV[2 * i + 1]
+  local members = redis.call('HGET', KEYS[i], field)
   if not members then
-    redis.call('HSET', KEYS[1], field, id)
+    redis.call('HSET', KEYS[i], field, id)
   else
     local count, present = 0, false
     for member in string.gmatch(members, '%S+') do
@@ -59,85 +68,97 @@ for i = 2, #ARGV, 2 do
       if member == id then present = true end
     end
     if not present and count < cap then
-      redis.call('HSET', KEYS[1], field, members .. ' ' .. id)
+      redis.call('HSET', KEYS[i], field, members .. ' ' .. id)
     end
   end
 end
 """
-"""KEYS[1] a bucket hash; ARGV: the cap, then (field, id) pairs: each id joins its field's
-members unless already there or the field holds `cap`. A script, since appending is a read
-and a write; one key, so it runs on a Redis Cluster too, and a re-run changes nothing."""
+"""KEYS[i] a bucket hash; ARGV: the cap, then a (field, id) pair for each key: each id joins
+its field's ids unless already there or the field holds `cap`. A script, since appending
+is a read and a write; and a re-run changes nothing."""
 
 _REMOVE = """
-for i = 2, #ARGV do
-  local members = redis.call('HGET', KEYS[1], ARGV[i])
+for i = 1, #KEYS do
+  local members = redis.call('HGET', KEYS[i], ARGV[i + 1])
   if members then
     local kept = {}
     for member in string.gmatch(members, '%S+') do
       if member ~= ARGV[1] then kept[#kept + 1] = member end
     end
     if #kept == 0 then
-      redis.call('HDEL', KEYS[1], ARGV[i])
+      redis.call('HDEL', KEYS[i], ARGV[i + 1])
     else
-      redis.call('HSET', KEYS[1], ARGV[i], table.concat(kept, ' '))
+      redis.call('HSET', KEYS[i], ARGV[i + 1], table.concat(kept, ' '))
     end
   end
 end
 """
-"""KEYS[1] a bucket hash; ARGV: an id, then fields: the id leaves each field's members."""
+"""KEYS[i] a bucket hash; ARGV: an id, then a field for each key: the id leaves them."""
+
+# The three scripts take many keys, all of one bucket (`Keys.lsh_bucket` puts the bucket in
+# a hash tag, so a bucket's 64 hashes share a Redis Cluster slot): one call a bucket an
+# ingest, 256 at most, where a command a band value was 32,000 for a 500-entry feed.
 
 
-def band_entry(keys: Keys, band: int, value: str) -> tuple[str, str]:
-    """The bucket hash and field of `value` in `band`."""
-    return keys.lsh_bucket(band, value[:BUCKET_DIGITS]), value[BUCKET_DIGITS:]
+def _by_bucket(values: Iterable[tuple[int, str]]) -> dict[str, list[tuple[int, str]]]:
+    """(band, value) pairs grouped by their values' bucket, each pair once."""
+    buckets: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for band, value in dict.fromkeys(values):
+        buckets[value[:BUCKET_DIGITS]].append((band, value))
+    return buckets
 
 
 async def band_members(
     redis: Redis, keys: Keys, wanted: Iterable[tuple[int, str]]
 ) -> dict[tuple[int, str], list[str]]:
     """The representatives' ids of each (band, value) of `wanted` (an empty list: none),
-    in one round trip: one HMGET a bucket hash, for all its values asked for."""
-    fields: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for band, value in set(wanted):
-        fields[keys.lsh_bucket(band, value[:BUCKET_DIGITS])].append((band, value))
-    if not fields:
+    in one round trip of a script call a bucket (`_READ`)."""
+    buckets = _by_bucket(wanted)
+    if not buckets:
         return {}
+    script = redis.register_script(_READ)
     async with redis.pipeline(transaction=False) as pipe:
-        for key, entries in fields.items():
-            pipe.hmget(key, [value[BUCKET_DIGITS:] for _band, value in entries])
+        for bucket, pairs in buckets.items():
+            await script(
+                keys=[keys.lsh_bucket(band, bucket) for band, _value in pairs],
+                args=[value[BUCKET_DIGITS:] for _band, value in pairs],
+                client=pipe,
+            )
         replies = await pipe.execute()
     found: dict[tuple[int, str], list[str]] = {}
-    for entries, values in zip(fields.values(), replies, strict=True):
-        for entry, members in zip(entries, values, strict=True):
-            found[entry] = members.decode().split() if members else []
+    for pairs, members in zip(buckets.values(), replies, strict=True):
+        for pair, ids in zip(pairs, members, strict=True):
+            found[pair] = ids.decode().split()
     return found
 
 
 async def add_band_members(
     redis: Redis, pipe: Pipeline, keys: Keys, entries: Iterable[tuple[int, str, str]]
 ) -> None:
-    """Queue on `pipe` the (band, value, id) entries' writes: one script call a bucket
-    hash (`_ADD`), a bucket taking at most `BUCKET_CAP` ids a value."""
-    pairs: dict[str, list[str]] = defaultdict(list)
+    """Queue on `pipe` the writes of the (band, value, id) entries: a script call a bucket
+    (`_ADD`), a value taking at most `BUCKET_CAP` ids."""
+    buckets: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
     for band, value, article_id in entries:
-        key, field = band_entry(keys, band, value)
-        pairs[key] += (field, article_id)
+        buckets[value[:BUCKET_DIGITS]].append((band, value, article_id))
     script = redis.register_script(_ADD)
-    for key, args in pairs.items():
-        await script(keys=[key], args=[BUCKET_CAP, *args], client=pipe)
+    for bucket, adds in buckets.items():
+        args: list[str | int] = [BUCKET_CAP]
+        for _band, value, article_id in adds:
+            args += (value[BUCKET_DIGITS:], article_id)
+        await script(keys=[keys.lsh_bucket(band, bucket) for band, _v, _id in adds], args=args, client=pipe)
 
 
 async def remove_band_members(
     redis: Redis, pipe: Pipeline, keys: Keys, article_id: str, bands: Sequence[str]
 ) -> None:
-    """Queue on `pipe` the removal of `article_id` from its bands' buckets (`_REMOVE`)."""
-    fields: dict[str, list[str]] = defaultdict(list)
-    for band, value in enumerate(bands):
-        key, field = band_entry(keys, band, value)
-        fields[key].append(field)
+    """Queue on `pipe` the removal of `article_id` from its bands' values (`_REMOVE`)."""
     script = redis.register_script(_REMOVE)
-    for key, names in fields.items():
-        await script(keys=[key], args=[article_id, *names], client=pipe)
+    for bucket, pairs in _by_bucket(enumerate(bands)).items():
+        await script(
+            keys=[keys.lsh_bucket(band, bucket) for band, _value in pairs],
+            args=[article_id, *(value[BUCKET_DIGITS:] for _band, value in pairs)],
+            client=pipe,
+        )
 
 
 @dataclass(frozen=True)

@@ -272,8 +272,10 @@ class Keys:
     def lsh_bucket(self, band: int, bucket: str) -> str:
         """Hash of LSH band `band`'s values starting with `bucket` (their first hex digits)
         → the ids of the representatives with that value, space-separated
-        (store/clusters.py `band_members`): a new article's candidates are its bands'."""
-        return f"{self.prefix}bands:{band}:{bucket}"
+        (store/clusters.py `band_members`): a new article's candidates are its bands'. The
+        bucket is a hash tag, so one script reads or writes a bucket's hashes of all bands
+        on a Redis Cluster too."""
+        return f"{self.prefix}bands:{{b:{bucket}}}:{band}"
 
     def fingerprint(self, article_id: str) -> str:
         """A representative's fingerprint (JSON: signature, URL, bands), read for candidates."""
