@@ -46,21 +46,23 @@ that small up to about 25,000 representatives; a larger store's become hash tabl
 which still cost a third of the sets."""
 
 _READ = """
-local found = {}
-for i = 1, #KEYS do
-  found[i] = redis.call('HGET', KEYS[i], ARGV[i]) or ''
+local found, n = {}, 0
+for k, field in string.gmatch(ARGV[1], '(%d+) (%S+)') do
+  n = n + 1
+  found[n] = redis.call('HGET', KEYS[tonumber(k)], field) or ''
 end
-return found
+return table.concat(found, ',')
 """
-"""KEYS[i] a bucket hash, ARGV[i] a field of it: each field's ids ('' for none)."""
+"""KEYS: bucket hashes; ARGV[1]: `key-number field` pairs, space-separated. Returns the
+fields' ids, a field's space-separated, the fields' comma-separated ('' for none)."""
 
 _ADD = """
 local cap = tonumber(ARGV[1])
-for i = 1, #KEYS do
-  local field, id = ARGV[2 * i], ARGV[2 * i + 1]
-  local members = redis.call('HGET', KEYS[i], field)
+for k, field, id in string.gmatch(ARGV[2], '(%d+) (%S+) (%S+)') do
+  local key = KEYS[tonumber(k)]
+  local members = redis.call('HGET', key, field)
   if not members then
-    redis.call('HSET', KEYS[i], field, id)
+    redis.call('HSET', key, field, id)
   else
     local count, present = 0, false
     for member in string.gmatch(members, '%S+') do
@@ -68,43 +70,58 @@ for i = 1, #KEYS do
       if member == id then present = true end
     end
     if not present and count < cap then
-      redis.call('HSET', KEYS[i], field, members .. ' ' .. id)
+      redis.call('HSET', key, field, members .. ' ' .. id)
     end
   end
 end
 """
-"""KEYS[i] a bucket hash; ARGV: the cap, then a (field, id) pair for each key: each id joins
-its field's ids unless already there or the field holds `cap`. A script, since appending
-is a read and a write; and a re-run changes nothing."""
+"""KEYS: bucket hashes; ARGV[1] the cap, ARGV[2] `key-number field id` triples: each id
+joins its field's ids unless already there or the field holds `cap`. A script, since
+appending is a read and a write; and a re-run changes nothing."""
 
 _REMOVE = """
-for i = 1, #KEYS do
-  local members = redis.call('HGET', KEYS[i], ARGV[i + 1])
+for k, field in string.gmatch(ARGV[2], '(%d+) (%S+)') do
+  local key = KEYS[tonumber(k)]
+  local members = redis.call('HGET', key, field)
   if members then
     local kept = {}
     for member in string.gmatch(members, '%S+') do
       if member ~= ARGV[1] then kept[#kept + 1] = member end
     end
     if #kept == 0 then
-      redis.call('HDEL', KEYS[i], ARGV[i + 1])
+      redis.call('HDEL', key, field)
     else
-      redis.call('HSET', KEYS[i], ARGV[i + 1], table.concat(kept, ' '))
+      redis.call('HSET', key, field, table.concat(kept, ' '))
     end
   end
 end
 """
-"""KEYS[i] a bucket hash; ARGV: an id, then a field for each key: the id leaves them."""
+"""KEYS: bucket hashes; ARGV[1] an id, ARGV[2] `key-number field` pairs: the id leaves them."""
 
-# The three scripts take many keys, all of one bucket (`Keys.lsh_bucket` puts the bucket in
-# a hash tag, so a bucket's 64 hashes share a Redis Cluster slot): one call a bucket an
-# ingest, 256 at most, where a command a band value was 32,000 for a 500-entry feed.
+# The scripts take the hashes of one bucket (`Keys.lsh_bucket` puts the bucket in a hash
+# tag, so a bucket's 64 hashes share a Redis Cluster slot), and their fields packed in one
+# argument: one call a bucket an ingest, 256 at most, with about 64 keys and one string
+# each. A command a band value (SADD, layout 3) was 32,000 commands and 96,000 arguments
+# for a 500-entry feed, and the client's cost is mostly a cost an argument.
 
 
-def _by_bucket(values: Iterable[tuple[int, str]]) -> dict[str, list[tuple[int, str]]]:
-    """(band, value) pairs grouped by their values' bucket, each pair once."""
-    buckets: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for band, value in dict.fromkeys(values):
-        buckets[value[:BUCKET_DIGITS]].append((band, value))
+def _packed(bucket: str, entries: list[tuple[int, str, str]], keys: Keys) -> tuple[list[str], str]:
+    """The bucket's hashes that `entries` (band, value, more: '' or an id) touch, and the
+    entries as one script argument: `key-number field[ more]`, space-separated."""
+    numbers: dict[int, int] = {}
+    parts: list[str] = []
+    for band, value, more in entries:
+        number = numbers.setdefault(band, len(numbers) + 1)
+        field = f"{number} {value[BUCKET_DIGITS:]}"
+        parts.append(f"{field} {more}" if more else field)
+    return [keys.lsh_bucket(band, bucket) for band in numbers], " ".join(parts)
+
+
+def _by_bucket(entries: Iterable[tuple[int, str, str]]) -> dict[str, list[tuple[int, str, str]]]:
+    """(band, value, more) entries grouped by their values' bucket, each entry once."""
+    buckets: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    for entry in dict.fromkeys(entries):
+        buckets[entry[1][:BUCKET_DIGITS]].append(entry)
     return buckets
 
 
@@ -113,22 +130,19 @@ async def band_members(
 ) -> dict[tuple[int, str], list[str]]:
     """The representatives' ids of each (band, value) of `wanted` (an empty list: none),
     in one round trip of a script call a bucket (`_READ`)."""
-    buckets = _by_bucket(wanted)
+    buckets = _by_bucket((band, value, "") for band, value in wanted)
     if not buckets:
         return {}
     script = redis.register_script(_READ)
     async with redis.pipeline(transaction=False) as pipe:
-        for bucket, pairs in buckets.items():
-            await script(
-                keys=[keys.lsh_bucket(band, bucket) for band, _value in pairs],
-                args=[value[BUCKET_DIGITS:] for _band, value in pairs],
-                client=pipe,
-            )
+        for bucket, entries in buckets.items():
+            hashes, packed = _packed(bucket, entries, keys)
+            await script(keys=hashes, args=[packed], client=pipe)
         replies = await pipe.execute()
     found: dict[tuple[int, str], list[str]] = {}
-    for pairs, members in zip(buckets.values(), replies, strict=True):
-        for pair, ids in zip(pairs, members, strict=True):
-            found[pair] = ids.decode().split()
+    for entries, reply in zip(buckets.values(), replies, strict=True):
+        for (band, value, _more), ids in zip(entries, reply.decode().split(","), strict=True):
+            found[band, value] = ids.split()
     return found
 
 
@@ -137,15 +151,10 @@ async def add_band_members(
 ) -> None:
     """Queue on `pipe` the writes of the (band, value, id) entries: a script call a bucket
     (`_ADD`), a value taking at most `BUCKET_CAP` ids."""
-    buckets: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-    for band, value, article_id in entries:
-        buckets[value[:BUCKET_DIGITS]].append((band, value, article_id))
     script = redis.register_script(_ADD)
-    for bucket, adds in buckets.items():
-        args: list[str | int] = [BUCKET_CAP]
-        for _band, value, article_id in adds:
-            args += (value[BUCKET_DIGITS:], article_id)
-        await script(keys=[keys.lsh_bucket(band, bucket) for band, _v, _id in adds], args=args, client=pipe)
+    for bucket, adds in _by_bucket(entries).items():
+        hashes, packed = _packed(bucket, adds, keys)
+        await script(keys=hashes, args=[BUCKET_CAP, packed], client=pipe)
 
 
 async def remove_band_members(
@@ -153,12 +162,9 @@ async def remove_band_members(
 ) -> None:
     """Queue on `pipe` the removal of `article_id` from its bands' values (`_REMOVE`)."""
     script = redis.register_script(_REMOVE)
-    for bucket, pairs in _by_bucket(enumerate(bands)).items():
-        await script(
-            keys=[keys.lsh_bucket(band, bucket) for band, _value in pairs],
-            args=[article_id, *(value[BUCKET_DIGITS:] for _band, value in pairs)],
-            client=pipe,
-        )
+    for bucket, entries in _by_bucket((band, value, "") for band, value in enumerate(bands)).items():
+        hashes, packed = _packed(bucket, entries, keys)
+        await script(keys=hashes, args=[article_id, packed], client=pipe)
 
 
 @dataclass(frozen=True)
