@@ -122,7 +122,7 @@ class ClusterStep:
         # bucket hash: store/clusters.py). Reading each band's set instead was 64
         # commands an article: a 500-entry feed's 32,000 SMEMBERS were most of an
         # ingest's CPU here.
-        values = [(band, value) for _i, _a, found, _t, _r in todo for band, value in enumerate(found.bands)]
+        values = ((band, value) for _i, _a, found, _t, _r in todo for band, value in enumerate(found.bands))
         members = await band_members(redis, keys, values)
         plans: list[tuple[int, Article, Fingerprint, float, str | None, set[str]]] = []
         wanted: set[str] = set()

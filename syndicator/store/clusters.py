@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from syndicator.fingerprint import BANDS
 from syndicator.models import Article, Related
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
@@ -98,31 +99,16 @@ end
 """
 """KEYS: bucket hashes; ARGV[1] an id, ARGV[2] `key-number field` pairs: the id leaves them."""
 
-# The scripts take the hashes of one bucket (`Keys.lsh_bucket` puts the bucket in a hash
-# tag, so a bucket's 64 hashes share a Redis Cluster slot), and their fields packed in one
-# argument: one call a bucket an ingest, 256 at most, with about 64 keys and one string
-# each. A command a band value (SADD, layout 3) was 32,000 commands and 96,000 arguments
-# for a 500-entry feed, and the client's cost is mostly a cost an argument.
+# The scripts take the 64 hashes of one bucket (`Keys.lsh_bucket` puts the bucket in a
+# hash tag, so they share a Redis Cluster slot), and the fields packed in one argument:
+# one call a bucket an ingest, 256 at most, with 64 keys and one string each. A command a
+# band value (SADD, layout 3) was 32,000 commands and 96,000 arguments for a 500-entry
+# feed, and the client's cost is mostly a cost an argument.
 
 
-def _packed(bucket: str, entries: list[tuple[int, str, str]], keys: Keys) -> tuple[list[str], str]:
-    """The bucket's hashes that `entries` (band, value, more: '' or an id) touch, and the
-    entries as one script argument: `key-number field[ more]`, space-separated."""
-    numbers: dict[int, int] = {}
-    parts: list[str] = []
-    for band, value, more in entries:
-        number = numbers.setdefault(band, len(numbers) + 1)
-        field = f"{number} {value[BUCKET_DIGITS:]}"
-        parts.append(f"{field} {more}" if more else field)
-    return [keys.lsh_bucket(band, bucket) for band in numbers], " ".join(parts)
-
-
-def _by_bucket(entries: Iterable[tuple[int, str, str]]) -> dict[str, list[tuple[int, str, str]]]:
-    """(band, value, more) entries grouped by their values' bucket, each entry once."""
-    buckets: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-    for entry in dict.fromkeys(entries):
-        buckets[entry[1][:BUCKET_DIGITS]].append(entry)
-    return buckets
+def _bucket_hashes(keys: Keys, bucket: str) -> list[str]:
+    """The bucket's hashes, band 0 first: a script's KEYS, key number = band + 1."""
+    return [keys.lsh_bucket(band, bucket) for band in range(BANDS)]
 
 
 async def band_members(
@@ -130,19 +116,20 @@ async def band_members(
 ) -> dict[tuple[int, str], list[str]]:
     """The representatives' ids of each (band, value) of `wanted` (an empty list: none),
     in one round trip of a script call a bucket (`_READ`)."""
-    buckets = _by_bucket((band, value, "") for band, value in wanted)
-    if not buckets:
+    asked: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for band, value in wanted:
+        asked[value[:BUCKET_DIGITS]].append((band, value))
+    if not asked:
         return {}
     script = redis.register_script(_READ)
     async with redis.pipeline(transaction=False) as pipe:
-        for bucket, entries in buckets.items():
-            hashes, packed = _packed(bucket, entries, keys)
-            await script(keys=hashes, args=[packed], client=pipe)
+        for bucket, pairs in asked.items():
+            packed = " ".join([f"{band + 1} {value[BUCKET_DIGITS:]}" for band, value in pairs])
+            await script(keys=_bucket_hashes(keys, bucket), args=[packed], client=pipe)
         replies = await pipe.execute()
     found: dict[tuple[int, str], list[str]] = {}
-    for entries, reply in zip(buckets.values(), replies, strict=True):
-        for (band, value, _more), ids in zip(entries, reply.decode().split(","), strict=True):
-            found[band, value] = ids.split()
+    for pairs, reply in zip(asked.values(), replies, strict=True):
+        found.update(zip(pairs, (ids.split() for ids in reply.decode().split(",")), strict=True))
     return found
 
 
@@ -151,20 +138,24 @@ async def add_band_members(
 ) -> None:
     """Queue on `pipe` the writes of the (band, value, id) entries: a script call a bucket
     (`_ADD`), a value taking at most `BUCKET_CAP` ids."""
+    adds: dict[str, list[str]] = defaultdict(list)
+    for band, value, article_id in entries:
+        adds[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]} {article_id}")
     script = redis.register_script(_ADD)
-    for bucket, adds in _by_bucket(entries).items():
-        hashes, packed = _packed(bucket, adds, keys)
-        await script(keys=hashes, args=[BUCKET_CAP, packed], client=pipe)
+    for bucket, packed in adds.items():
+        await script(keys=_bucket_hashes(keys, bucket), args=[BUCKET_CAP, " ".join(packed)], client=pipe)
 
 
 async def remove_band_members(
     redis: Redis, pipe: Pipeline, keys: Keys, article_id: str, bands: Sequence[str]
 ) -> None:
     """Queue on `pipe` the removal of `article_id` from its bands' values (`_REMOVE`)."""
+    fields: dict[str, list[str]] = defaultdict(list)
+    for band, value in enumerate(bands):
+        fields[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]}")
     script = redis.register_script(_REMOVE)
-    for bucket, entries in _by_bucket((band, value, "") for band, value in enumerate(bands)).items():
-        hashes, packed = _packed(bucket, entries, keys)
-        await script(keys=hashes, args=[article_id, packed], client=pipe)
+    for bucket, packed in fields.items():
+        await script(keys=_bucket_hashes(keys, bucket), args=[article_id, " ".join(packed)], client=pipe)
 
 
 @dataclass(frozen=True)
