@@ -61,10 +61,8 @@ _ADD = """
 local cap = tonumber(ARGV[1])
 for k, field, id in string.gmatch(ARGV[2], '(%d+) (%S+) (%S+)') do
   local key = KEYS[tonumber(k)]
-  local members = redis.call('HGET', key, field)
-  if not members then
-    redis.call('HSET', key, field, id)
-  else
+  if redis.call('HSETNX', key, field, id) == 0 then
+    local members = redis.call('HGET', key, field)
     local count, present = 0, false
     for member in string.gmatch(members, '%S+') do
       count = count + 1
