@@ -43,8 +43,9 @@ over 256 hashes, 16,384 in all. A set a value (layout 3) cost about 270 bytes of
 memory for its usual one member; a field of a small hash about 50, as long as the hash
 keeps Redis's compact listpack encoding (at most `hash-max-listpack-entries` fields, 128
 by default in Redis 7, and values of at most 64 bytes: one id). A band's 256 hashes stay
-that small up to about 25,000 representatives; a larger store's become hash tables,
-which still cost a third of the sets."""
+that small up to about 20,000 representatives (a hash then holds about 80 fields; the
+fullest of the 16,384 some 40 more); a larger store's turn into hash tables one by one,
+which still cost about a third of the sets."""
 
 _READ = """
 local found, n = {}, 0
