@@ -39,10 +39,10 @@ from syndicator.config import load_config
 from syndicator.embedded import EmbeddedRedis
 from syndicator.fingerprint import fingerprint
 from syndicator.models import Article
-from syndicator.process.cluster import BUCKET_CAP, ClusterStep, ranked
+from syndicator.process.cluster import ClusterStep, ranked
 from syndicator.process.step import Batch, ProcessContext
 from syndicator.runtime import Runtime
-from syndicator.store.clusters import StoredPrint
+from syndicator.store.clusters import StoredPrint, add_band_members, band_members
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 VOCABULARY = [f"w{i}" for i in range(2000)]
@@ -96,7 +96,6 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
     step = ClusterStep()
     context = ProcessContext(runtime, config.sources["s1"], NOW)
     stored_texts: list[list[str]] = []
-    sizes: Counter[tuple[int, str]] = Counter()
     try:
         for start in range(0, size, 1000):  # the stored articles: what the step writes for each
             async with runtime.redis.pipeline(transaction=False) as pipe:
@@ -108,10 +107,9 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
                     assert found is not None
                     stored = StoredPrint.of(a, found.signature, found.bands)
                     pipe.set(runtime.keys.fingerprint(a.id), stored.to_json())
-                    for band, value in enumerate(found.bands):
-                        if sizes[band, value] < BUCKET_CAP:  # as the step fills buckets
-                            sizes[band, value] += 1
-                            pipe.sadd(runtime.keys.lsh_band(band, value), a.id)
+                    await add_band_members(  # as the step writes them
+                        runtime.redis, pipe, runtime.keys, ((i, v, a.id) for i, v in enumerate(found.bands))
+                    )
                     pipe.set(runtime.keys.article(a.id), "1")
                 await pipe.execute()
         per_article: list[float] = []
@@ -136,17 +134,14 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
             # Candidates: the stored articles sharing a band with each new one, and those of
             # them the step reads and compares (at most COMPARED, sharing the most bands).
             prints = [fingerprint(a) for a in new]
-            async with runtime.redis.pipeline(transaction=False) as pipe:
-                for p in prints:
-                    assert p is not None
-                    for i, v in enumerate(p.bands):
-                        pipe.smembers(runtime.keys.lsh_band(i, v))
-                replies = iter(await pipe.execute())
+            members = await band_members(
+                runtime.redis, runtime.keys, ((i, v) for p in prints if p for i, v in enumerate(p.bands))
+            )
             for p in prints:
                 assert p is not None
                 hits: Counter[str] = Counter()
-                for _band in p.bands:
-                    hits.update(m.decode() for m in next(replies))
+                for i, v in enumerate(p.bands):
+                    hits.update(members[i, v])
                 sharing.append(len(hits))
                 candidates.append(len(ranked(hits)))
             t0 = time.perf_counter()

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from lxml import etree
 
-from syndicator.fingerprint import fingerprint, similarity
+from syndicator.fingerprint import BANDS, fingerprint, similarity
 from syndicator.ingest import ingest_source
 from syndicator.models import Article
 from syndicator.operate.takedown import hide
 from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles
+from syndicator.store.clusters import StoredPrint, band_members
 from syndicator.store.feeds import load_feed
 from tests.builders import Item, make_article, rss, write_config
 from tests.conftest import FIXTURES, SITE_ZHBF
@@ -192,15 +193,22 @@ async def test_taking_down_a_copy_removes_it_from_its_cluster(tmp_path, upstream
         [after] = await newest_articles(runtime.redis, runtime.keys, "world", 10)
         again = await ingest_source(runtime, "portal", force=True, now=datetime.now(UTC))
         [still] = await newest_articles(runtime.redis, runtime.keys, "world", 10)
-        # Taking down the representative removes its fingerprint: nothing finds it again.
+        # Taking down the representative removes its fingerprint and band entries: nothing
+        # finds it again.
+        stored = StoredPrint.from_json(await runtime.redis.get(runtime.keys.fingerprint(rep.id)))
+        indexed = await band_members(runtime.redis, runtime.keys, enumerate(stored.bands))
         await hide(runtime, rep.id, who="test")
         left = await runtime.redis.exists(runtime.keys.fingerprint(rep.id))
+        unindexed = await band_members(runtime.redis, runtime.keys, enumerate(stored.bands))
+        buckets = [k async for k in runtime.redis.scan_iter(match=runtime.keys.match("bands:*"))]
     finally:
         await runtime.close()
     assert result.url == "http://www.dongfang.example/news/2023/1123/a1.html"
     assert after.related == () and after.content_hash == rep.content_hash and after.updated == rep.updated
     assert again.counts == {"hidden": 1} and still.related == ()
     assert left == 0
+    assert len(indexed) == BANDS and all(ids == [rep.id] for ids in indexed.values())
+    assert all(ids == [] for ids in unindexed.values()) and buckets == []
 
 
 async def test_taking_down_the_representative_sets_its_copies_apart(

@@ -10,6 +10,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import combinations
 
+import pytest
+
 from syndicator.fingerprint import BANDS, fingerprint
 from syndicator.ingest import ingest_source
 from syndicator.models import RELATED_SHOWN, Article, Related
@@ -18,11 +20,11 @@ from syndicator.process.cluster import COMPARED, ranked
 from syndicator.publish import publish_category
 from syndicator.runtime import Runtime
 from syndicator.store.articles import newest_articles, upsert_article
-from syndicator.store.clusters import StoredPrint
+from syndicator.store.clusters import BUCKET_DIGITS, StoredPrint, band_members
 from syndicator.store.codec import article_from_json
 from syndicator.store.feeds import load_feed
 from syndicator.store.keys import Keys
-from syndicator.store.schema import migrate, store_version
+from syndicator.store.schema import MigrationRun, migrate, store_version
 from tests.builders import make_article, write_config
 from tests.test_cluster import ATOM, ORIGINAL, copy_page, entries
 
@@ -232,12 +234,12 @@ async def test_migration_fingerprints_articles_stored_before_clustering(
     await redis.set(keys.schema_version, 2)
 
     report = await migrate(redis, keys, batch_size=1)
-    assert report.line() == "store at schema 2; migrated to 3: 1 article"
-    assert await store_version(redis, keys) == 3
+    assert report.line() == f"store at schema 2; migrated to 3: 1 article, 4: {BANDS} band sets"
+    assert await store_version(redis, keys) == 4
     assert await redis.exists(keys.fingerprint(rep.id))
-    assert not await redis.exists(keys.lsh_band(0, "00ff00ff00ff00ff"))
-    written = {k async for k in redis.scan_iter(match=keys.match("lsh:*"))}
-    assert len(written) == BANDS
+    assert not [k async for k in redis.scan_iter(match=keys.match("lsh:*"))]  # layout 3's sets are gone
+    written = {k async for k in redis.scan_iter(match=keys.match("bands:*"))}
+    assert len(written) == BANDS  # one value a band, each in its band's bucket
 
     new = pages_config(tmp_path, upstream, redis_url, prefix)
     try:
@@ -262,9 +264,66 @@ async def test_migration_rebands_fingerprints_of_the_previous_band_layout(redis,
     await redis.set(keys.schema_version, 2)
 
     report = await migrate(redis, keys)
-    assert report.line() == "store at schema 2; migrated to 3: 1 article"
+    assert report.line() == f"store at schema 2; migrated to 3: 1 article, 4: {BANDS} band sets"
     stored = StoredPrint.from_json(await redis.get(keys.fingerprint(rep.id)))
     assert stored.bands == found.bands and stored.signature == found.signature
-    written = {k.decode() async for k in redis.scan_iter(match=keys.match("lsh:*"))}
-    assert written == {keys.lsh_band(band, value) for band, value in enumerate(found.bands)}
-    assert all([await redis.smembers(k) == {rep.id.encode()} for k in written])
+    assert not [k async for k in redis.scan_iter(match=keys.match("lsh:*"))]
+    written = {k.decode() async for k in redis.scan_iter(match=keys.match("bands:*"))}
+    assert written == {keys.lsh_bucket(band, value[:BUCKET_DIGITS]) for band, value in enumerate(found.bands)}
+    members = await band_members(redis, keys, enumerate(found.bands))
+    assert members == {(band, value): [rep.id] for band, value in enumerate(found.bands)}
+    assert await band_members(redis, keys, [(band, f"old{band}") for band in range(BANDS)]) == {
+        (band, f"old{band}"): [] for band in range(BANDS)
+    }
+
+
+async def test_migration_4_moves_band_sets_into_bucket_hashes_and_a_copy_still_clusters(
+    tmp_path, upstream, redis, redis_url, prefix
+):
+    """A layout-3 store (a set a band value, as the code before layout 4 wrote them), with a
+    band value two representatives share; the migration is interrupted after its first batch,
+    resumed, and then a copy arriving finds its representative as before."""
+    keys = Keys(prefix)
+    new = pages_config(tmp_path, upstream, redis_url, prefix)
+    try:
+        await ingest_source(new, "zhbf", now=datetime.now(UTC))
+        [rep] = await newest_articles(redis, keys, "world", 10)
+    finally:
+        await new.close()
+    stored = StoredPrint.from_json(await redis.get(keys.fingerprint(rep.id)))
+    buckets = [k async for k in redis.scan_iter(match=keys.match("bands:*"))]
+    await redis.delete(*buckets)  # back to layout 3: the same entries as sets
+    other = "f" * 32  # another representative sharing band 5's value
+    for band, value in enumerate(stored.bands):
+        await redis.sadd(keys.lsh_band(band, value), rep.id, *((other,) if band == 5 else ()))
+    await redis.set(keys.schema_version, 3)
+
+    async def crash_after_some_sets(run: MigrationRun) -> None:
+        if run.changed:
+            raise Crash
+
+    with pytest.raises(Crash):
+        await migrate(redis, keys, batch_size=10, on_batch=crash_after_some_sets)
+    assert await store_version(redis, keys) == 3  # not stamped: it did not finish
+    left = [k async for k in redis.scan_iter(match=keys.match("lsh:*"))]
+    assert len(left) < BANDS
+    report = await migrate(redis, keys, batch_size=10)
+    assert report.line().startswith("store at schema 3; migrated to 4: ")
+    assert await store_version(redis, keys) == 4
+    assert not [k async for k in redis.scan_iter(match=keys.match("lsh:*"))]
+    members = await band_members(redis, keys, enumerate(stored.bands))
+    assert members[5, stored.bands[5]] == sorted([rep.id, other])
+    assert all(ids == [rep.id] for (band, _v), ids in members.items() if band != 5)
+
+    new = pages_config(tmp_path, upstream, redis_url, prefix)
+    try:
+        copy = await ingest_source(new, "east", now=datetime.now(UTC))
+        [joined] = await newest_articles(redis, keys, "tech", 10)
+    finally:
+        await new.close()
+    assert copy.counts == {"merged": 1}, copy.counts
+    assert joined.id == rep.id and [r.source_id for r in joined.related] == ["east"]
+
+
+class Crash(Exception):
+    pass

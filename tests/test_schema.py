@@ -151,19 +151,21 @@ async def test_migrate_upgrades_a_previous_layout_store_once(redis, prefix):
     for old in olds:
         await write_previous_layout(redis, keys, old)
     assert await store_version(redis, keys) == 0
-    with pytest.raises(SchemaError, match=r"^store schema 0 is older than 3: run `syndicator migrate`$"):
+    with pytest.raises(SchemaError, match=r"^store schema 0 is older than 4: run `syndicator migrate`$"):
         await check_schema(redis, keys)
 
     report = await migrate(redis, keys)
-    assert report.line() == "store at schema 0; migrated to 1: 3 articles, 2: 3 articles, 3: 0 articles"
-    assert await check_schema(redis, keys) == 3
+    assert report.line() == (
+        "store at schema 0; migrated to 1: 3 articles, 2: 3 articles, 3: 0 articles, 4: 0 band sets"
+    )
+    assert await check_schema(redis, keys) == 4
     for old in olds:
         record = await stored(redis, keys, old.id)
         assert record == old  # same fields, same `updated`; hash and its version upgraded
     raws = await redis.mget([keys.article(a.id) for a in olds])
 
     again = await migrate(redis, keys)
-    assert again.line() == "store at schema 3: up to date"
+    assert again.line() == "store at schema 4: up to date"
     assert await redis.mget([keys.article(a.id) for a in olds]) == raws
     assert not await redis.exists(keys.schema_progress)
 
@@ -199,12 +201,13 @@ async def test_interrupted_migration_resumes_where_it_stopped(redis, prefix):
 
     report = await migrate(redis, keys, batch_size=100, on_batch=count)
     assert (
-        report.line() == f"store at schema 0; migrated to 1: {total} articles, 2: 0 articles, 3: 0 articles"
+        report.line()
+        == f"store at schema 0; migrated to 1: {total} articles, 2: 0 articles, 3: 0 articles, 4: 0 band sets"
     )
     assert seen[0] > int(progress["changed"])  # carried on from the saved count, not from 0
     raws = await redis.mget([keys.article(f"{n:032x}") for n in range(total)])
     assert all(json.loads(raw)["hash_version"] == HASH_VERSION for raw in raws)
-    assert await store_version(redis, keys) == 3 and not await redis.exists(keys.schema_progress)
+    assert await store_version(redis, keys) == 4 and not await redis.exists(keys.schema_progress)
 
 
 async def test_store_newer_than_the_code_is_refused(redis, prefix):
@@ -233,17 +236,17 @@ async def test_processes_refuse_an_old_store_until_migrated(redis, redis_url, pr
         assert result.returncode == 2, (command, result.stderr)
         config_line, refusal = result.stderr.strip().splitlines()
         assert config_line.startswith("config: ")  # the file it loaded, named first
-        assert refusal == f"{command}: store schema 0 is older than 3: run `syndicator migrate`"
+        assert refusal == f"{command}: store schema 0 is older than 4: run `syndicator migrate`"
     assert await store_version(redis, keys) == 0  # refusing touched nothing
 
     migrated = run_in_store("migrate", redis_url=redis_url, prefix=prefix)
     assert migrated.returncode == 0, migrated.stderr
     assert (
         migrated.stdout.strip()
-        == "store at schema 0; migrated to 1: 2 articles, 2: 2 articles, 3: 0 articles"
+        == "store at schema 0; migrated to 1: 2 articles, 2: 2 articles, 3: 0 articles, 4: 0 band sets"
     )
     again = run_in_store("migrate", redis_url=redis_url, prefix=prefix)
-    assert (again.returncode, again.stdout.strip()) == (0, "store at schema 3: up to date")
+    assert (again.returncode, again.stdout.strip()) == (0, "store at schema 4: up to date")
 
     await redis.set(keys.schema_version, 7)
     for command in ("web", "migrate"):
@@ -283,9 +286,10 @@ async def test_serve_migrates_an_old_store_itself(redis, redis_url, prefix):
         except TimeoutError:
             server.kill()
             await server.wait()
-    assert "store at schema 0; migrated to 1: 1 article, 2: 1 article, 3: 0 articles\n" in lines, lines
+    migrated = "store at schema 0; migrated to 1: 1 article, 2: 1 article, 3: 0 articles, 4: 0 band sets\n"
+    assert migrated in lines, lines
     assert lines[-1].startswith("serving feeds at"), lines
-    assert await store_version(redis, keys) == 3
+    assert await store_version(redis, keys) == 4
 
 
 async def test_migration_2_builds_the_source_indexes_of_a_layout_1_store(redis, prefix):
@@ -300,12 +304,12 @@ async def test_migration_2_builds_the_source_indexes_of_a_layout_1_store(redis, 
     for slug in INDEXES:  # back to layout 1
         await redis.delete(keys.index_sources(slug), *(keys.source_index(slug, s) for s in ("zhbf", "other")))
     await redis.set(keys.schema_version, 1)
-    with pytest.raises(SchemaError, match=r"^store schema 1 is older than 3"):
+    with pytest.raises(SchemaError, match=r"^store schema 1 is older than 4"):
         await check_schema(redis, keys)
 
     report = await migrate(redis, keys, batch_size=2)
-    assert report.line() == "store at schema 1; migrated to 2: 5 articles, 3: 0 articles"
-    assert await check_schema(redis, keys) == 3
+    assert report.line() == "store at schema 1; migrated to 2: 5 articles, 3: 0 articles, 4: 0 band sets"
+    assert await check_schema(redis, keys) == 4
     for slug in INDEXES:
         assert await redis.smembers(keys.index_sources(slug)) == {b"zhbf", b"other"}
         index = await redis.zrange(keys.category_index(slug), 0, -1, withscores=True)
@@ -316,4 +320,4 @@ async def test_migration_2_builds_the_source_indexes_of_a_layout_1_store(redis, 
         assert sorted(by_source) == sorted(index)  # every member once, same score, evictions out
     assert await redis.zscore(keys.source_index("qinggan", "zhbf"), olds[3].id) is None
     assert await redis.zscore(keys.source_index("all", "zhbf"), olds[3].id) is not None
-    assert (await migrate(redis, keys)).line() == "store at schema 3: up to date"
+    assert (await migrate(redis, keys)).line() == "store at schema 4: up to date"

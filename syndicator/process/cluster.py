@@ -2,12 +2,12 @@
 
 Each article of an ingest that is not stored yet gets a fingerprint (syndicator/fingerprint.py:
 MinHash over character shingles for CJK text, word shingles otherwise). Its candidates
-are the stored representatives sharing an LSH band with it (`{prefix}lsh:{band}:{value}`,
-sets of ids): pipelined round trips ask which articles of the chunk are stored (those
-need no fingerprint), how many band buckets each other one has (one command an article),
-then read the buckets of those with any (a new story's are usually all empty) and the
-candidates' fingerprints (`{prefix}fp:{id}`), so an article is compared with a handful
-of candidates, never with everything stored; a band bucket stops taking members at
+are the stored representatives sharing an LSH band value with it (store/clusters.py: a
+value's ids are a field of the hash `{prefix}bands:{band}:{bucket}`): pipelined round trips
+ask which articles of the chunk are stored (those need no fingerprint), read the members
+of every band value of the others (one command a bucket hash) and the candidates'
+fingerprints (`{prefix}fp:{id}`), so an article is compared with a handful of
+candidates, never with everything stored; a band value stops taking members at
 `BUCKET_CAP`, and only the `COMPARED` candidates sharing the most bands are read and
 compared, so the cost does not grow with the store.
 
@@ -51,7 +51,7 @@ from syndicator.fingerprint import Fingerprint, fingerprint, similarity
 from syndicator.models import ALL_CATEGORY, Article, Related
 from syndicator.process.step import Batch, ProcessContext
 from syndicator.runtime import Runtime
-from syndicator.store.clusters import BUCKET_CAP, StoredPrint, forget
+from syndicator.store.clusters import StoredPrint, add_band_members, band_members, forget
 from syndicator.words import fold
 
 
@@ -118,30 +118,18 @@ class ClusterStep:
                 todo.append((i, article, found, threshold, copy_of.decode() if copy_of else None))
         if not todo:
             return batch
-        # Round trip 2: how many of each article's band buckets exist (one command an
-        # article); round trip 3: the buckets of those that have any (a new story's are
-        # usually all empty). Reading every band of every article instead was 64 commands
-        # an article: a 500-entry feed's 32,000 SMEMBERS were most of an ingest's CPU here.
-        async with redis.pipeline(transaction=False) as pipe:
-            for _i, _article, found, _t, _rep in todo:
-                pipe.exists(*(keys.lsh_band(band, value) for band, value in enumerate(found.bands)))
-            existing = await pipe.execute()
-        async with redis.pipeline(transaction=False) as pipe:
-            for (_i, _article, found, _t, _rep), buckets in zip(todo, existing, strict=True):
-                if buckets:
-                    for band, value in enumerate(found.bands):
-                        pipe.smembers(keys.lsh_band(band, value))
-            bucket_replies = iter(await pipe.execute() if len(pipe) else [])
+        # Round trip 2: the members of every band value of every article (one HMGET a
+        # bucket hash: store/clusters.py). Reading each band's set instead was 64
+        # commands an article: a 500-entry feed's 32,000 SMEMBERS were most of an
+        # ingest's CPU here.
+        values = ((band, value) for _i, _a, found, _t, _r in todo for band, value in enumerate(found.bands))
+        members = await band_members(redis, keys, values)
         plans: list[tuple[int, Article, Fingerprint, float, str | None, set[str]]] = []
-        full: set[tuple[int, str]] = set()  # band buckets at BUCKET_CAP: no new members
         wanted: set[str] = set()
-        for (i, article, found, threshold, rep), buckets in zip(todo, existing, strict=True):
+        for i, article, found, threshold, rep in todo:
             hits: Counter[str] = Counter()  # candidate → bands it shares with the article
-            for band in range(len(found.bands) if buckets else 0):
-                members = next(bucket_replies)
-                hits.update(m.decode() for m in members)
-                if len(members) >= BUCKET_CAP:
-                    full.add((band, found.bands[band]))
+            for band, value in enumerate(found.bands):
+                hits.update(members[band, value])
             hits.pop(article.id, None)
             candidates = set(ranked(hits))
             plans.append((i, article, found, threshold, rep, candidates))
@@ -190,14 +178,13 @@ class ClusterStep:
             articles[i] = as_copy(article, rep_print.url, title)
             joined[article.id] = rep_id
             annotations[article.id] = (f"cluster: joined {rep_id}",)
-        # Round trip 4: the new representatives' fingerprints, the copies, stale entries.
+        # Round trip 4: the new representatives' fingerprints and bands (one script call a
+        # bucket hash, which keeps a bucket at `BUCKET_CAP`), the copies, stale entries.
         async with redis.pipeline(transaction=False) as pipe:
             for article_id, stored in new_reps:
                 pipe.set(keys.fingerprint(article_id), stored.to_json())
-                for band, value in enumerate(stored.bands):
-                    if (band, value) in full:
-                        continue
-                    pipe.sadd(keys.lsh_band(band, value), article_id)
+            entries = [(band, value, rep_id) for rep_id, s in new_reps for band, value in enumerate(s.bands)]
+            await add_band_members(redis, pipe, keys, entries)
             if joined:
                 pipe.hset(keys.cluster_of, mapping=joined)
             await pipe.execute()

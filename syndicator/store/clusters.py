@@ -2,7 +2,9 @@
 
 - `{prefix}fp:{id}`: a representative's fingerprint (`Fingerprint` JSON: signature, its
   canonical URL, its band values).
-- `{prefix}lsh:{band}:{value}`: set of the representatives with that value in that band.
+- `{prefix}bands:{b:BUCKET}:{band}`: hash of that band's values whose first
+  `BUCKET_DIGITS` hex digits are BUCKET (the field is the rest of the value) → the ids of
+  the representatives with that value, space-separated (`band_members`, `add_band_members`).
 - `{prefix}cluster-of`: hash of a copy's article id → its representative's id.
 
 A copy has no record of its own: it is an entry of its representative's `related`
@@ -15,11 +17,15 @@ categories only that copy brought (`drop_copy`).
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from syndicator.fingerprint import BANDS
 from syndicator.models import Article, Related
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
@@ -30,6 +36,125 @@ BUCKET_CAP = 16
 that very common text produces (boilerplate, frequent phrases), not a story's: it takes
 no new members, so a lookup reads at most this many ids per band however large the
 store grows (a true copy shares many other bands with its representative)."""
+
+BUCKET_DIGITS = 2
+"""How many leading hex digits of a band value name its bucket: a band's values are spread
+over 256 hashes, 16,384 in all. A set a value (layout 3) cost about 270 bytes of Redis
+memory for its usual one member; a field of a small hash about 50, as long as the hash
+keeps Redis's compact listpack encoding (at most `hash-max-listpack-entries` fields, 128
+by default in Redis 7, and values of at most 64 bytes: one id). A band's 256 hashes stay
+that small up to about 20,000 representatives (a hash then holds about 80 fields; the
+fullest of the 16,384 some 40 more); a larger store's turn into hash tables one by one,
+which still cost about a third of the sets."""
+
+_READ = """
+local found, n = {}, 0
+for k, field in string.gmatch(ARGV[1], '(%d+) (%S+)') do
+  n = n + 1
+  found[n] = redis.call('HGET', KEYS[tonumber(k)], field) or ''
+end
+return table.concat(found, ',')
+"""
+"""KEYS: bucket hashes; ARGV[1]: `key-number field` pairs, space-separated. Returns the
+fields' ids, a field's space-separated, the fields' comma-separated ('' for none)."""
+
+_ADD = """
+local cap = tonumber(ARGV[1])
+for k, field, id in string.gmatch(ARGV[2], '(%d+) (%S+) (%S+)') do
+  local key = KEYS[tonumber(k)]
+  if redis.call('HSETNX', key, field, id) == 0 then
+    local members = redis.call('HGET', key, field)
+    local count, present = 0, false
+    for member in string.gmatch(members, '%S+') do
+      count = count + 1
+      if member == id then present = true end
+    end
+    if not present and count < cap then
+      redis.call('HSET', key, field, members .. ' ' .. id)
+    end
+  end
+end
+"""
+"""KEYS: bucket hashes; ARGV[1] the cap, ARGV[2] `key-number field id` triples: each id
+joins its field's ids unless already there or the field holds `cap`. A script, since
+appending is a read and a write; and a re-run changes nothing."""
+
+_REMOVE = """
+for k, field in string.gmatch(ARGV[2], '(%d+) (%S+)') do
+  local key = KEYS[tonumber(k)]
+  local members = redis.call('HGET', key, field)
+  if members then
+    local kept = {}
+    for member in string.gmatch(members, '%S+') do
+      if member ~= ARGV[1] then kept[#kept + 1] = member end
+    end
+    if #kept == 0 then
+      redis.call('HDEL', key, field)
+    else
+      redis.call('HSET', key, field, table.concat(kept, ' '))
+    end
+  end
+end
+"""
+"""KEYS: bucket hashes; ARGV[1] an id, ARGV[2] `key-number field` pairs: the id leaves them."""
+
+# The scripts take the 64 hashes of one bucket (`Keys.lsh_bucket` puts the bucket in a
+# hash tag, so they share a Redis Cluster slot), and the fields packed in one argument:
+# one call a bucket an ingest, 256 at most, with 64 keys and one string each. A command a
+# band value (SADD, layout 3) was 32,000 commands and 96,000 arguments for a 500-entry
+# feed, and the client's cost is mostly a cost an argument.
+
+
+def _bucket_hashes(keys: Keys, bucket: str) -> list[str]:
+    """The bucket's hashes, band 0 first: a script's KEYS, key number = band + 1."""
+    return [keys.lsh_bucket(band, bucket) for band in range(BANDS)]
+
+
+async def band_members(
+    redis: Redis, keys: Keys, wanted: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], list[str]]:
+    """The representatives' ids of each (band, value) of `wanted` (an empty list: none),
+    in one round trip of a script call a bucket (`_READ`)."""
+    asked: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for band, value in wanted:
+        asked[value[:BUCKET_DIGITS]].append((band, value))
+    if not asked:
+        return {}
+    script = redis.register_script(_READ)
+    async with redis.pipeline(transaction=False) as pipe:
+        for bucket, pairs in asked.items():
+            packed = " ".join([f"{band + 1} {value[BUCKET_DIGITS:]}" for band, value in pairs])
+            await script(keys=_bucket_hashes(keys, bucket), args=[packed], client=pipe)
+        replies = await pipe.execute()
+    found: dict[tuple[int, str], list[str]] = {}
+    for pairs, reply in zip(asked.values(), replies, strict=True):
+        found.update(zip(pairs, (ids.split() for ids in reply.decode().split(",")), strict=True))
+    return found
+
+
+async def add_band_members(
+    redis: Redis, pipe: Pipeline, keys: Keys, entries: Iterable[tuple[int, str, str]]
+) -> None:
+    """Queue on `pipe` the writes of the (band, value, id) entries: a script call a bucket
+    (`_ADD`), a value taking at most `BUCKET_CAP` ids."""
+    adds: dict[str, list[str]] = defaultdict(list)
+    for band, value, article_id in entries:
+        adds[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]} {article_id}")
+    script = redis.register_script(_ADD)
+    for bucket, packed in adds.items():
+        await script(keys=_bucket_hashes(keys, bucket), args=[BUCKET_CAP, " ".join(packed)], client=pipe)
+
+
+async def remove_band_members(
+    redis: Redis, pipe: Pipeline, keys: Keys, article_id: str, bands: Sequence[str]
+) -> None:
+    """Queue on `pipe` the removal of `article_id` from its bands' values (`_REMOVE`)."""
+    fields: dict[str, list[str]] = defaultdict(list)
+    for band, value in enumerate(bands):
+        fields[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]}")
+    script = redis.register_script(_REMOVE)
+    for bucket, packed in fields.items():
+        await script(keys=_bucket_hashes(keys, bucket), args=[article_id, " ".join(packed)], client=pipe)
 
 
 @dataclass(frozen=True)
@@ -84,8 +209,7 @@ async def forget(redis: Redis, keys: Keys, article_id: str, *, copies: bool = Tr
     async with redis.pipeline(transaction=True) as pipe:
         if raw is not None:
             stored = StoredPrint.from_json(raw)
-            for band, value in enumerate(stored.bands):
-                pipe.srem(keys.lsh_band(band, value), article_id)
+            await remove_band_members(redis, pipe, keys, article_id, stored.bands)
             pipe.delete(keys.fingerprint(article_id))
         pipe.hdel(keys.cluster_of, article_id)
         if members:

@@ -265,9 +265,17 @@ class Keys:
         return f"{self.prefix}fulltext-seen:{source_id}"
 
     def lsh_band(self, band: int, value: str) -> str:
-        """Set of the ids of representatives whose fingerprint has `value` in LSH band
-        `band` (process/cluster.py): a new article's candidates are the union of its bands'."""
+        """Layout 3's set of the ids of representatives whose fingerprint has `value` in LSH
+        band `band`; only the migration to layout 4 reads it (store/schema.py)."""
         return f"{self.prefix}lsh:{band}:{value}"
+
+    def lsh_bucket(self, band: int, bucket: str) -> str:
+        """Hash of LSH band `band`'s values starting with `bucket` (their first hex digits)
+        → the ids of the representatives with that value, space-separated
+        (store/clusters.py `band_members`): a new article's candidates are its bands'. The
+        bucket is a hash tag, so one script reads or writes a bucket's hashes of all bands
+        on a Redis Cluster too."""
+        return f"{self.prefix}bands:{{b:{bucket}}}:{band}"
 
     def fingerprint(self, article_id: str) -> str:
         """A representative's fingerprint (JSON: signature, URL, bands), read for candidates."""

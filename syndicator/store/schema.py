@@ -36,7 +36,7 @@ from redis.exceptions import WatchError
 from syndicator.errors import SyndicatorError
 from syndicator.fingerprint import bands, fingerprint
 from syndicator.models import HASH_VERSION
-from syndicator.store.clusters import BUCKET_CAP, StoredPrint
+from syndicator.store.clusters import BUCKET_CAP, StoredPrint, add_band_members
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 
@@ -148,10 +148,26 @@ async def index_fingerprints(run: MigrationRun) -> None:
         run.changed += await _index_fingerprints(run.redis, run.keys, batch)
 
 
+async def bucket_band_sets(run: MigrationRun) -> None:
+    """The LSH band sets become fields of bucket hashes, a sixth of their memory.
+
+    Layout 3 kept one set `lsh:{band}:{value}` for each band value of each representative,
+    64 an article, about 300 bytes each for usually one member. Layout 4 keeps a value's
+    ids in a field of the hash `bands:{band}:{bucket}`, its bucket the value's first hex
+    digits (store/clusters.py says how many and why). Each set's members are added to its
+    field, then the set is deleted, a SCAN batch at a time; adding an id already there
+    changes nothing, so a batch done again on resume is harmless. Counts band sets.
+    """
+    run.unit = "band sets"
+    async for batch in run.batches("lsh:*"):
+        run.changed += await _bucket_band_sets(run.redis, run.keys, batch)
+
+
 MIGRATIONS: tuple[Callable[[MigrationRun], Awaitable[None]], ...] = (
     add_hash_version,
     add_source_indexes,
     index_fingerprints,
+    bucket_band_sets,
 )
 """MIGRATIONS[n] turns layout n into layout n + 1. Append; never reorder or remove."""
 
@@ -246,6 +262,25 @@ async def _index_fingerprints(redis: Redis, keys: Keys, batch: list[str]) -> int
                     pipe.sadd(key, article_id)
         await pipe.execute()
     return len(prints)
+
+
+async def _bucket_band_sets(redis: Redis, keys: Keys, batch: list[str]) -> int:
+    """Move the layout-3 band sets among `batch` into their bucket hashes; returns how many."""
+    if not batch:
+        return 0
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in batch:
+            pipe.smembers(key)
+        members = await pipe.execute()
+    entries: list[tuple[int, str, str]] = []
+    for key, ids in zip(batch, members, strict=True):
+        band, value = key.removeprefix(keys.prefix).removeprefix("lsh:").split(":")
+        entries.extend((int(band), value, m.decode()) for m in sorted(ids))
+    async with redis.pipeline(transaction=False) as pipe:  # in order: the writes, then the sets go
+        await add_band_members(redis, pipe, keys, entries)
+        pipe.delete(*batch)
+        await pipe.execute()
+    return len(batch)
 
 
 # ---------------------------------------------------------------- version, check, migrate
