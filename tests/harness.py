@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -9,7 +10,7 @@ from dataclasses import replace
 
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
-from arq.worker import create_worker
+from arq.worker import Worker, create_worker
 from multidict import CIMultiDict
 
 from syndicator.ingest import ingest_source
@@ -30,6 +31,23 @@ async def run_burst_worker(config, redis_url: str) -> None:
     try:
         await worker.main()
     finally:
+        await worker.close()
+
+
+async def stop_worker(worker: Worker, main: asyncio.Task[None]) -> None:
+    """Stop an in-process arq worker started with `main = create_task(worker.main())`.
+
+    A job still running gets up to 10 s to finish first: arq's `close()` cancels it and
+    then gathers it, which raises `CancelledError` into the test (seen on a loaded machine,
+    a delivery job still in flight as the test left its block).
+    """
+    main.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await main
+    running = [task for task in worker.tasks.values() if not task.done()]
+    if running:
+        await asyncio.wait(running, timeout=10)
+    with contextlib.suppress(asyncio.CancelledError):
         await worker.close()
 
 

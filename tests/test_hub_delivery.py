@@ -43,6 +43,7 @@ from syndicator.web.app import create_app
 from syndicator.web.push import WebTopicViews
 from syndicator.worker import worker_settings
 from tests.builders import BASE_TIME, Item, items, rss, write_config
+from tests.harness import stop_worker
 from tests.hubcallback import Callback
 from tests.upstream import Upstream
 
@@ -153,10 +154,7 @@ async def running_worker(config: Config, redis_url: str) -> AsyncIterator[Runtim
     try:
         yield queued
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await worker.close()
+        await stop_worker(worker, task)
         await queued.close()
         await queue.aclose()
 

@@ -43,6 +43,7 @@ from syndicator.subscriber.subscribe import inactive_reason, renew_due, unsubscr
 from syndicator.web.app import create_app
 from syndicator.worker import worker_settings
 from tests.builders import BASE_TIME, Item, atom, items, rss, write_config
+from tests.harness import stop_worker
 from tests.processes import free_port
 
 ALLOW_LOOPBACK = '\n[fetch]\nallowed_networks = ["127.0.0.0/8"]\n'
@@ -585,10 +586,7 @@ async def test_end_to_end_a_push_reaches_our_served_feed_within_10_seconds(
                         await asyncio.sleep(0.1)
             assert seen, "the pushed item did not appear in /feeds/tech.json within 10 s"
         finally:
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
-            await worker.close()
+            await stop_worker(worker, running)
             await server.close()
             await runtime.close()
             await queue.aclose()
