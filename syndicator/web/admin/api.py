@@ -1,7 +1,8 @@
 """`install(app)`: the admin API as a sub-application at `/admin/api/`.
 
-Its middleware, outermost first: `record_actions` (every action, refused ones included,
-logged and recorded in the audit log), `json_errors` (every error a JSON body `{"error": …}`,
+Its middleware, outermost first: `errors.errors_as_text` (what every other route's
+handler is wrapped in), `record_actions` (every action, refused ones included, logged and
+recorded in the audit log), `json_errors` (every error a JSON body `{"error": …}`,
 never a traceback: 400 for a request the API cannot take, 404 for an unknown id —
 `routes.ERROR_STATUS` maps each error we name —, 503 while Redis is unreachable, 500 for
 a bug, logged), then `auth.require_token`. Its routes come
@@ -29,6 +30,7 @@ from syndicator.web.admin.responses import json_error
 from syndicator.web.admin.routes import ADMIN_STATE, OPERATIONS, AdminState, error_status
 from syndicator.web.admin.table import PREFIX, Call, Operation
 from syndicator.web.admin.token import load_admin_token
+from syndicator.web.errors import errors_as_text
 from syndicator.web.feeds import RUNTIME
 from syndicator.web.ratelimit import client_key
 
@@ -157,7 +159,7 @@ async def no_such_endpoint(request: web.Request) -> web.Response:
 def install(app: web.Application) -> None:
     """Mount the admin API on `app`, with the token the environment configures
     (`token.load_admin_token`, which raises `AdminTokenError` for an unusable one)."""
-    admin = web.Application(middlewares=[record_actions, json_errors, require_token])
+    admin = web.Application(middlewares=[errors_as_text, record_actions, json_errors, require_token])
     admin[ADMIN_GUARD] = guard = AdminGuard(load_admin_token())
     if guard.token is not None:  # off, it stays silent: its 404s carry the hint
         log.info("admin API at %s/ (bearer token required)", PREFIX, extra={"event": "admin_api_on"})
