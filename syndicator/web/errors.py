@@ -9,8 +9,9 @@ wrapper calls, and the feed URLs are the hot path (issue 16). So each route's ha
 wrapped once, when it is added: `guarded` for the pages, the API-less routes and the hub;
 `feed_route` for /feeds/ and /archive/, which in one function also counts the request
 (`syndicator_feed_requests_total{format,status,cache}`) and keeps and replays the last
-good response while Redis is down (lastgood.py). The admin API, a sub-application, keeps
-its own middleware with `errors_as_text` outermost.
+good response while Redis is down (lastgood.py). The admin API, a sub-application,
+composes its own middleware onto its handlers the same way, `errors_as_text` outermost:
+aiohttp would run a chain for the whole app if any sub-application had middleware.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def guarded(handler: Handler) -> Handler:
 
 @web.middleware
 async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`guarded` as middleware, for a sub-application whose routes are made elsewhere."""
+    """`guarded` as middleware: the outermost of the admin API's (admin/api.py)."""
     try:
         return await handler(request)
     except web.HTTPException:
