@@ -171,3 +171,13 @@ async def test_healthz_says_alive_and_readyz_says_ready(served):
     status, _, body = await get(served, "/readyz")
     ready = json.loads(body)
     assert status == 200 and ready["status"] == "ready" and ready["redis"] == "ok"
+
+
+async def test_no_request_runs_through_a_middleware_chain(served):
+    """Feed requests are the hot path (issue 16): aiohttp runs every request of an app
+    through a chain of wrapper calls once the app or any of its sub-applications has
+    middleware, so none has any; each handler is wrapped when it is added (web/errors.py)."""
+    server, _ = served
+    subapps = [info["app"] for r in server.app.router.resources() if "app" in (info := r.get_info())]
+    assert subapps, "the admin API is a sub-application"
+    assert [list(app.middlewares) for app in (server.app, *subapps)] == [[] for _ in range(1 + len(subapps))]

@@ -1,6 +1,6 @@
 """The aiohttp application: routes, error handling and the limits put on clients.
 
-Unexpected errors become a short 500 text naming the request, never a traceback. A
+Unexpected errors become a short 500 text, never a traceback (errors.py). A
 request aiohttp cannot parse is a 400 and one INFO line naming the peer and the problem,
 not an ERROR with a traceback: a client's garbage is not our failure, and a scanner would
 otherwise write megabytes of tracebacks. Every wait on a client is bounded by
@@ -11,11 +11,9 @@ request body that never ends are all closed (only POST /hub reads one: a small f
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from redis.exceptions import RedisError
 
 from syndicator.config.reload import ConfigReloader
 from syndicator.logs import AccessLogger
@@ -25,16 +23,16 @@ from syndicator.web.admin import api as admin_api
 from syndicator.web.admin import dashboard
 from syndicator.web.cache import RenderCache
 from syndicator.web.delta import DELTA_CACHE
+from syndicator.web.errors import feed_route, guarded
 from syndicator.web.feedcache import FeedCache
 from syndicator.web.feeds import FEED_CACHE, PREPARED, RUNTIME, serve_feed
-from syndicator.web.lastgood import LAST_GOOD, LastGood, keep_last_good
+from syndicator.web.lastgood import LAST_GOOD, LastGood
 from syndicator.web.opml import serve_opml
 from syndicator.web.pages import RELOADER, healthz, index
 from syndicator.web.readiness import install as install_readiness
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Only POST /hub reads a body (a form of a few URLs); aiohttp refuses (413) a longer one.
 MAX_REQUEST_BODY = 64 * 1024
@@ -70,27 +68,11 @@ def _one_line(message: str) -> str:
     return " ".join(part for part in parts if part.strip("^ "))[:200]
 
 
-@web.middleware
-async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except RedisError as exc:
-        log.error("%s %s: store unavailable: %s", request.method, request.path, exc)
-        return web.Response(
-            status=503, text="store unavailable, try again shortly\n", headers={"Retry-After": "5"}
-        )
-    except Exception:
-        log.exception("%s %s failed", request.method, request.path)
-        return web.Response(status=500, text="internal error; the operator's log has the details\n")
-
-
 def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> web.Application:
     """The app serving `runtime`; `reloader`, when the process follows config reloads,
     reports its status in /readyz."""
     logging.getLogger("aiohttp.server").addFilter(_MALFORMED_AS_INFO)  # once: the same filter
-    app = web.Application(middlewares=[errors_as_text], client_max_size=MAX_REQUEST_BODY)
+    app = web.Application(client_max_size=MAX_REQUEST_BODY)
     app[RUNTIME] = runtime
     if reloader is not None:
         app[RELOADER] = reloader
@@ -99,11 +81,12 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     app[PREPARED] = {}  # the held feeds' answers, headers and all, per version and coding
     app[DELTA_CACHE] = RenderCache()  # per process: RFC 3229 feed deltas, cut once each
     app[LAST_GOOD] = LastGood()  # variants, deltas, archive pages: replayed while Redis is down
-    app.router.add_get("/", index)
-    app.router.add_get("/healthz", healthz)
-    install_readiness(app)  # /readyz, /metrics, feed requests counted
-    app.router.add_get("/opml.xml", serve_opml)
-    app.router.add_get("/feeds/{name:.+}", keep_last_good(serve_feed))
+    # No middleware: each handler is wrapped when added (errors.py says why).
+    app.router.add_get("/", guarded(index))
+    app.router.add_get("/healthz", guarded(healthz))
+    install_readiness(app)  # /readyz, /metrics
+    app.router.add_get("/opml.xml", guarded(serve_opml))
+    app.router.add_get("/feeds/{name:.+}", feed_route(serve_feed))  # counted, last good kept
     variants.install(app)  # render cache of filtered and combined feeds
     archives.install(app)  # /archive/{slug}/{n}.{ext}: RFC 5005 archive pages
     category_page.install(app)  # /categories/{slug}/: a page for people per category

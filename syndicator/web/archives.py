@@ -42,8 +42,8 @@ from syndicator.store.articles import in_feed_order
 from syndicator.store.codec import article_from_json
 from syndicator.store.feeds import compress, content_digest
 from syndicator.web.cache import RenderCache
+from syndicator.web.errors import feed_route
 from syndicator.web.feeds import RUNTIME
-from syndicator.web.lastgood import keep_last_good
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.representation import Representation, Validators, error_response, respond
 from syndicator.web.target import EXTENSIONS, UnknownCategory, unknown_category_response
@@ -74,7 +74,7 @@ def install(app: web.Application) -> None:
     """Add the archive route and its render cache to `app`."""
     app[ARCHIVE_CACHE] = RenderCache(CACHE_ENTRIES, CACHE_BYTES)
     # Kept and replayed while Redis is down, like variants and deltas (lastgood.py).
-    app.router.add_get("/archive/{path:.+}", keep_last_good(serve_archive))
+    app.router.add_get("/archive/{path:.+}", feed_route(serve_archive))
 
 
 def parse_archive_path(runtime: Runtime, path: str) -> tuple[str, int, str]:

@@ -35,6 +35,7 @@ from syndicator.models import ALL_CATEGORY, Category
 from syndicator.render import feed_url, page_url
 from syndicator.runtime import Runtime
 from syndicator.store.feeds import StoredFeed
+from syndicator.web.errors import guarded
 from syndicator.web.feeds import FEED_CACHE, RUNTIME
 from syndicator.web.pages import FORMAT_LABELS
 from syndicator.web.representation import Validators, is_not_modified
@@ -301,6 +302,6 @@ async def serve_static(request: web.Request) -> web.Response:
 
 def install(app: web.Application) -> None:
     """Serve category pages and their stylesheet and script on `app`."""
-    app.router.add_get("/categories/{slug:.+}/", serve_category_page)
-    app.router.add_get("/categories/{slug:.+[^/]}", to_category_page)
-    app.router.add_get("/static/{name}", serve_static)
+    app.router.add_get("/categories/{slug:.+}/", guarded(serve_category_page))
+    app.router.add_get("/categories/{slug:.+[^/]}", guarded(to_category_page))
+    app.router.add_get("/static/{name}", guarded(serve_static))

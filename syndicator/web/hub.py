@@ -20,6 +20,7 @@ from aiohttp import web
 from syndicator.hub.intent import Intent, VerifyRetry, accept, new_intent, over_limits, verify
 from syndicator.hub.requests import HubRequestError, parse_hub_request
 from syndicator.runtime import Runtime
+from syndicator.web.errors import guarded
 from syndicator.web.feeds import RUNTIME
 from syndicator.web.ratelimit import RenderLimiter, client_key
 from syndicator.web.representation import error_response
@@ -94,5 +95,5 @@ def install(app: web.Application) -> None:
     """POST /hub, its per-client request limiter, and the verifications of this process."""
     app[HUB_LIMITER] = RenderLimiter()
     app[VERIFYING] = set()
-    app.router.add_post("/hub", hub_post)
+    app.router.add_post("/hub", guarded(hub_post))
     app.on_cleanup.append(_cancel_verifying)

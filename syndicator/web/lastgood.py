@@ -6,13 +6,13 @@ from Redis on each request (or validated against it before a cached render is us
 without this a Redis outage turned every such URL into a 503, even one this process
 answered a second earlier.
 
-One mechanism for all of them: `keep_last_good` wraps a route's handler. A 200 or 226
+One mechanism for all of them: `errors.feed_route` wraps a route's handler. A 200 or 226
 that the handler produced (so Redis answered) is kept, keyed by the request's canonical
 form; when the handler fails because Redis cannot be reached (RedisError or OSError), the
 kept response for that key is sent again with the same status, bytes and headers — or a
 304 when the request's validators match it — and `stale_since` says since when such
 replays happen. A request this process never answered still gets the 503 with
-Retry-After (`app.errors_as_text`). Errors, 304s and 429s are never kept: they carry no
+Retry-After (`errors.error_response`). Errors, 304s and 429s are never kept: they carry no
 representation to replay.
 
 The key is (path, sorted query pairs, negotiated content coding), plus `If-None-Match`
@@ -29,15 +29,12 @@ of unique URLs grow the process.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from aiohttp import web
-from redis.exceptions import RedisError
 
 from syndicator.web.cache import RenderCache
 from syndicator.web.negotiation import choose_coding
@@ -60,7 +57,6 @@ NOT_MODIFIED_HEADERS = (
 # Set by aiohttp when it sends a response; a replay must not carry the old values.
 TRANSPORT_HEADERS = frozenset({"Content-Length", "Date", "Server", "Transfer-Encoding"})
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # Set on a request whose response another store already keeps (plain feeds: FeedCache).
 NOT_KEPT = web.RequestKey("not_kept", bool)
@@ -135,29 +131,3 @@ def request_key(request: web.Request) -> tuple:
 def _validators(kept: KeptResponse) -> Validators:
     modified = kept.header("Last-Modified")
     return Validators(kept.header("ETag") or "", parsedate_to_datetime(modified) if modified else None)
-
-
-def keep_last_good(handler: Handler) -> Handler:
-    """`handler`, its good responses kept and replayed while Redis cannot be reached."""
-
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        # The key is computed only when a response is kept or replayed: a plain feed's
-        # request (NOT_KEPT, the common case) never needs it.
-        store = request.app[LAST_GOOD]
-        try:
-            response = await handler(request)
-        except (RedisError, OSError):
-            replayed = store.replay(request, request_key(request))
-            if replayed is None:
-                raise  # never answered here: the 503 with Retry-After (app.errors_as_text)
-            return replayed
-        if (
-            isinstance(response, web.Response)
-            and response.status in KEPT_STATUSES
-            and not request.get(NOT_KEPT, False)
-        ):
-            store.keep(request_key(request), response)
-        return response
-
-    return wrapped

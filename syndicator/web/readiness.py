@@ -21,11 +21,9 @@ import ipaddress
 import logging
 import os
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
-from prometheus_client import Counter as MetricCounter
 from redis.exceptions import RedisError
 
 from syndicator import metrics
@@ -36,7 +34,8 @@ from syndicator.publish import moved_categories
 from syndicator.runtime import Runtime
 from syndicator.store.heartbeats import live_workers
 from syndicator.web.admin.token import AdminTokenError, bearer_ok, load_admin_token
-from syndicator.web.feeds import CACHE_OUTCOME, FEED_CACHE, RUNTIME
+from syndicator.web.errors import guarded
+from syndicator.web.feeds import FEED_CACHE, RUNTIME
 from syndicator.web.lastgood import LAST_GOOD
 from syndicator.web.pages import RELOADER, config_status
 
@@ -44,10 +43,6 @@ log = logging.getLogger(__name__)
 
 STARTED = web.AppKey("started_at", datetime)  # when this app (and its configuration) started
 REDIS_WAIT = 2.0  # seconds a probe or a scrape waits for Redis before reporting it down
-FEED_PREFIXES = ("/feeds/", "/archive/")
-FEED_FORMATS = ("rss", "atom", "json")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 # ---------------------------------------------------------------- /readyz
@@ -205,50 +200,13 @@ async def serve_metrics(request: web.Request) -> web.Response:
     return web.Response(body=metrics.exposition(values), headers={"Content-Type": metrics.CONTENT_TYPE})
 
 
-# ---------------------------------------------------------------- feed requests counted
-
-
-@web.middleware
-async def count_feed_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`syndicator_feed_requests_total{format,status,cache}` for /feeds/ and /archive/."""
-    if not request.path.startswith(FEED_PREFIXES):
-        return await handler(request)
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    except RedisError:
-        status = 503  # what errors_as_text (app.py) answers
-        raise
-    finally:
-        ext = request.path.rpartition(".")[2]
-        fmt = ext if ext in FEED_FORMATS else "other"
-        labels = (fmt, status, request.get(CACHE_OUTCOME, "none"))
-        counter = _feed_request_counters.get(labels)
-        if counter is None:
-            counter = metrics.FEED_REQUESTS.labels(fmt, str(status), labels[2])
-            _feed_request_counters[labels] = counter
-        counter.inc()
-
-
-# (format, status, cache outcome) → its child of FEED_REQUESTS: `labels()` takes a lock and
-# builds the label tuple on every call; a feed request only looks its counter up. A handful
-# of combinations exist (3 formats + other, the statuses sent, 6 outcomes).
-_feed_request_counters: dict[tuple[str, int, str], MetricCounter] = {}
-
-
 def install(app: web.Application) -> None:
-    """Give a web app `/readyz`, `/metrics` and the feed request counter."""
+    """Give a web app `/readyz` and `/metrics` (feed requests are counted by errors.feed_route)."""
     app[STARTED] = datetime.now(UTC)
     if (token := _configured_token()) is not None:
         app[METRICS_TOKEN] = token
-    app.middlewares.append(count_feed_requests)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", serve_metrics)
+    app.router.add_get("/readyz", guarded(readyz))
+    app.router.add_get("/metrics", guarded(serve_metrics))
 
 
 def metrics_app(runtime: Runtime) -> web.Application:

@@ -15,6 +15,7 @@ from syndicator.ingest.push import ingest_push
 from syndicator.subscriber.push import JOB_NAME as PUSH_JOB
 from syndicator.subscriber.push import accept_push
 from syndicator.subscriber.subscribe import verify_intent
+from syndicator.web.errors import guarded
 from syndicator.web.feeds import RUNTIME
 
 
@@ -40,5 +41,5 @@ async def push(request: web.Request) -> web.Response:
 
 
 def install(app: web.Application) -> None:
-    app.router.add_get("/websub/callback/{path}", verify)
-    app.router.add_post("/websub/callback/{path}", push)
+    app.router.add_get("/websub/callback/{path}", guarded(verify))
+    app.router.add_post("/websub/callback/{path}", guarded(push))

@@ -1,10 +1,12 @@
 """`install(app)`: the admin API as a sub-application at `/admin/api/`.
 
-Its middleware, outermost first: `record_actions` (every action, refused ones included,
-logged and recorded in the audit log), `json_errors` (every error a JSON body `{"error": …}`,
-never a traceback: 400 for a request the API cannot take, 404 for an unknown id —
-`routes.ERROR_STATUS` maps each error we name —, 503 while Redis is unreachable, 500 for
-a bug, logged), then `auth.require_token`. Its routes come
+Its middleware (`MIDDLEWARE`, composed onto each handler), outermost first:
+`errors.errors_as_text` (what every other route's handler is wrapped in),
+`record_actions` (every action, refused ones included, logged and recorded in the audit
+log), `json_errors` (every error a JSON body `{"error": …}`, never a traceback: 400 for a
+request the API cannot take, 404 for an unknown id — `routes.ERROR_STATUS` maps each
+error we name —, 503 while Redis is unreachable, 500 for a bug, logged), then
+`auth.require_token`. Its routes come
 from `routes.OPERATIONS`, the table the OpenAPI document is built from, plus one catch-all
 that answers any other path under the prefix 404 (or 405 with `Allow` for a known path
 and another method) — after the token check, so without a token nothing about the API's
@@ -29,6 +31,7 @@ from syndicator.web.admin.responses import json_error
 from syndicator.web.admin.routes import ADMIN_STATE, OPERATIONS, AdminState, error_status
 from syndicator.web.admin.table import PREFIX, Call, Operation
 from syndicator.web.admin.token import load_admin_token
+from syndicator.web.errors import errors_as_text
 from syndicator.web.feeds import RUNTIME
 from syndicator.web.ratelimit import client_key
 
@@ -154,17 +157,38 @@ async def no_such_endpoint(request: web.Request) -> web.Response:
     return json_error(404, f"no such admin endpoint; the endpoints are listed at {PREFIX}/openapi.json")
 
 
+# Outermost first. Composed onto each handler when it is added (`behind_middleware`), not
+# given to aiohttp: a sub-application with middleware makes aiohttp run a middleware chain
+# for every request to the whole app, the feeds' too (errors.py says why that matters).
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+MIDDLEWARE: tuple[Middleware, ...] = (errors_as_text, record_actions, json_errors, require_token)
+
+
+def behind_middleware(handler: Handler) -> Handler:
+    """`handler` as the admin API's MIDDLEWARE would call it."""
+    for middleware in reversed(MIDDLEWARE):
+        handler = _through(middleware, handler)
+    return handler
+
+
+def _through(middleware: Middleware, handler: Handler) -> Handler:
+    async def call(request: web.Request) -> web.StreamResponse:
+        return await middleware(request, handler)
+
+    return call
+
+
 def install(app: web.Application) -> None:
     """Mount the admin API on `app`, with the token the environment configures
     (`token.load_admin_token`, which raises `AdminTokenError` for an unusable one)."""
-    admin = web.Application(middlewares=[record_actions, json_errors, require_token])
+    admin = web.Application()
     admin[ADMIN_GUARD] = guard = AdminGuard(load_admin_token())
     if guard.token is not None:  # off, it stays silent: its 404s carry the hint
         log.info("admin API at %s/ (bearer token required)", PREFIX, extra={"event": "admin_api_on"})
     admin[ADMIN_STATE] = state = AdminState()
     for op in OPERATIONS:
-        admin.router.add_route(op.method, op.path, _bind(op))
-    admin.router.add_route("*", "/{tail:.*}", no_such_endpoint)
+        admin.router.add_route(op.method, op.path, behind_middleware(_bind(op)))
+    admin.router.add_route("*", "/{tail:.*}", behind_middleware(no_such_endpoint))
 
     async def close(_: web.Application) -> None:
         await state.close()

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from syndicator.web.admin.auth import OFF_HINT
 from syndicator.web.admin.token import load_admin_token
+from syndicator.web.errors import guarded
 
 ROOT = "/admin"
 
@@ -86,7 +87,7 @@ def install(app: web.Application) -> None:
     """Serve the dashboard on `app` (off without an admin token, as the API is) and put
     the security headers on every `/admin/` response."""
     app[DASHBOARD_ON] = load_admin_token() is not None
-    app.router.add_get(ROOT, to_dashboard)
-    app.router.add_get(f"{ROOT}/", dashboard_page)
-    app.router.add_get(f"{ROOT}/static/{{name}}", dashboard_file)
+    app.router.add_get(ROOT, guarded(to_dashboard))
+    app.router.add_get(f"{ROOT}/", guarded(dashboard_page))
+    app.router.add_get(f"{ROOT}/static/{{name}}", guarded(dashboard_file))
     app.on_response_prepare.append(add_security_headers)

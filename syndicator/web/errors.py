@@ -1,0 +1,127 @@
+"""What a client sees when a handler fails, and the feed routes' one wrapper.
+
+Unexpected errors become a short 500 text naming nothing internal, never a traceback; a
+store that cannot be reached (RedisError) is a 503 with Retry-After. The operator's log
+gets the details. HTTP exceptions (redirects, 404s) pass through as aiohttp answers them.
+
+The app has no middleware: with any, aiohttp runs every request through a chain of
+wrapper calls, and the feed URLs are the hot path (issue 16). So each route's handler is
+wrapped once, when it is added: `guarded` for the pages, the API-less routes and the hub;
+`feed_route` for /feeds/ and /archive/, which in one function also counts the request
+(`syndicator_feed_requests_total{format,status,cache}`) and keeps and replays the last
+good response while Redis is down (lastgood.py). The admin API, a sub-application,
+composes its own middleware onto its handlers the same way, `errors_as_text` outermost:
+aiohttp would run a chain for the whole app if any sub-application had middleware.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import Counter as MetricCounter
+from redis.exceptions import RedisError
+
+from syndicator import metrics
+from syndicator.web.feeds import CACHE_OUTCOME
+from syndicator.web.lastgood import KEPT_STATUSES, LAST_GOOD, NOT_KEPT, request_key
+
+# The name these lines always had (they came from the app module's middleware).
+log = logging.getLogger("syndicator.web.app")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+FEED_FORMATS = ("rss", "atom", "json")
+
+
+def error_response(request: web.Request, exc: Exception) -> web.Response:
+    """The answer to a handler's unexpected `exc` (not an HTTP exception), logged."""
+    if isinstance(exc, RedisError):
+        log.error("%s %s: store unavailable: %s", request.method, request.path, exc)
+        return web.Response(
+            status=503, text="store unavailable, try again shortly\n", headers={"Retry-After": "5"}
+        )
+    log.error("%s %s failed", request.method, request.path, exc_info=exc)
+    return web.Response(status=500, text="internal error; the operator's log has the details\n")
+
+
+def guarded(handler: Handler) -> Handler:
+    """`handler`, its unexpected errors answered by `error_response`."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            return error_response(request, exc)
+
+    return wrapped
+
+
+@web.middleware
+async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`guarded` as middleware: the outermost of the admin API's (admin/api.py)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        return error_response(request, exc)
+
+
+def feed_route(handler: Handler) -> Handler:
+    """`handler` of a feed URL (/feeds/, /archive/): its good responses kept and replayed
+    while Redis cannot be reached, its errors answered as `guarded` does, and the request
+    counted by format, status and cache outcome — one call, not three layers."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        status = 500  # what a request cancelled or failing in an unforeseen way counts as
+        try:
+            try:
+                response = await handler(request)
+            except (RedisError, OSError) as exc:
+                # The key is computed only when a response is kept or replayed: a plain
+                # feed's request (NOT_KEPT, the common case) never needs it.
+                # Never answered here (nothing to replay): the 503 (or 500) of `error_response`.
+                replayed = request.app[LAST_GOOD].replay(request, request_key(request))
+                response = error_response(request, exc) if replayed is None else replayed
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            except Exception as exc:
+                response = error_response(request, exc)
+            else:
+                if (
+                    response.status in KEPT_STATUSES
+                    and isinstance(response, web.Response)
+                    and not request.get(NOT_KEPT, False)
+                ):
+                    request.app[LAST_GOOD].keep(request_key(request), response)
+            status = response.status
+            return response
+        finally:
+            _count(request, status)
+
+    return wrapped
+
+
+def _count(request: web.Request, status: int) -> None:
+    ext = request.path.rpartition(".")[2]
+    fmt = ext if ext in FEED_FORMATS else "other"
+    labels = (fmt, status, request.get(CACHE_OUTCOME, "none"))
+    counter = _feed_request_counters.get(labels)
+    if counter is None:
+        counter = metrics.FEED_REQUESTS.labels(fmt, str(status), labels[2])
+        _feed_request_counters[labels] = counter
+    counter.inc()
+
+
+# (format, status, cache outcome) → its child of FEED_REQUESTS: `labels()` takes a lock and
+# builds the label tuple on every call; a feed request only looks its counter up. A handful
+# of combinations exist (3 formats + other, the statuses sent, 6 outcomes).
+_feed_request_counters: dict[tuple[str, int, str], MetricCounter] = {}
