@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+from typing import NamedTuple
 
 import lxml.etree
 import lxml.html
@@ -55,6 +56,7 @@ _CHROME_PARTS = (
     "pagination", "xiangguan", "tuijian", "pinglun",
 )  # fmt: skip
 _NOT_CHROME = frozenset({"content", "article", "text", "entry", "post"})  # never chrome by name
+_UNSEEN = frozenset({"script", "style", "noscript", "template", "link", "meta"})  # not named by --explain
 _SECTIONING = frozenset({"nav", "aside", "footer"})  # dropped by tag unless they hold the article
 _DISCUSSION_TOKENS = frozenset({"comment", "comments", "pinglun", "reply", "replies", "disqus"})
 # Markers of the article's own entry (schema.org itemprop, hAtom `hentry`, `post-body`): a
@@ -134,6 +136,32 @@ def _head(el: lxml.html.HtmlElement, size: int = 40) -> str:
         if held >= size:
             break
     return "".join(parts)[:size]
+
+
+class Removal(NamedTuple):
+    """One block `strip_chrome` cut, for `--explain`: the rule that cut it, where it sat, its first words."""
+
+    rule: str
+    path: str
+    text: str
+
+
+def element_path(el: lxml.html.HtmlElement, depth: int = 4) -> str:
+    """A short selector-like description: the last `depth` steps from <body> down."""
+    steps = []
+    for node in (el, *el.iterancestors()):
+        if node.tag in ("body", "html"):
+            break
+        step = str(node.tag)
+        if ident := (node.get("id") or "").strip():
+            step += f"#{ident}"
+        classes = (node.get("class") or "").split()
+        step += "".join(f".{c}" for c in classes[:2])
+        steps.append(step)
+    steps.reverse()
+    shown = steps[-depth:]
+    prefix = "body > " if len(steps) <= depth else "… > "
+    return prefix + " > ".join(shown) if shown else "body"
 
 
 def _remove(el: lxml.html.HtmlElement) -> None:
@@ -221,12 +249,32 @@ def _prose_besides(el: lxml.html.HtmlElement, cut: list[lxml.html.HtmlElement]) 
     return len(prose) >= 2 or sum(prose) >= _LABEL_PROSE_MIN
 
 
-def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.HtmlElement:
-    """A copy of `tree` without site chrome (rules.drop first, then general rules)."""
+def strip_chrome(
+    tree: lxml.html.HtmlElement, rules: SiteRules, removed: list[Removal] | None = None
+) -> lxml.html.HtmlElement:
+    """A copy of `tree` without site chrome (rules.drop first, then general rules).
+
+    With `removed`, each block cut while still in the page is appended to it with the rule
+    that cut it (for `--explain`); without it nothing extra is done, so extraction pays nothing.
+    """
     work = copy.deepcopy(tree)
+
+    def cut(el: lxml.html.HtmlElement, rule: str) -> None:
+        # Only a block a reader would have seen is worth naming: not the inside of one cut
+        # earlier, not <head>, not code (scripts, styles) that never shows as text.
+        if (
+            removed is not None
+            and el.tag not in _UNSEEN
+            and el.getparent() is not None
+            and el.getroottree().getroot() is work
+            and next(el.iterancestors("head"), None) is None
+        ):
+            removed.append(Removal(rule, element_path(el), _head(el, 60)))
+        _remove(el)
+
     for selector in rules.drop:
         for el in _select(work, selector):
-            _remove(el)
+            cut(el, f"rules.drop {selector!r}")
     for el in list(work.iter(lxml.etree.Comment, lxml.etree.ProcessingInstruction)):
         _remove(el)
     for el in list(work.iter(*_DROP_TAGS)):
@@ -239,7 +287,7 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
             and _holds_entry(el)
         ):
             continue
-        _remove(el)
+        cut(el, f"dropped tag <{el.tag}>")
     for el in list(work.iter()):
         classes, style = el.get("class"), el.get("style")
         if classes is None and style is None and el.get("hidden") is None:
@@ -247,7 +295,7 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         if isinstance(el.tag, str) and el.tag not in ("html", "body"):
             hidden_class = bool(classes and _HIDDEN_CLASSES.intersection(classes.split()))
             if el.get("hidden") is not None or hidden_class or (style and _HIDDEN_STYLE.search(style)):
-                _remove(el)
+                cut(el, "hidden element (hidden attribute, hiding class or display:none style)")
     body = work.find("body")
     total = _text_len(body) if body is not None else 0
     # The inside of a block cut below is skipped: nothing done there could change the page.
@@ -255,9 +303,9 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
     elements = list(work.iter())
     gone: set[lxml.html.HtmlElement] = set()
 
-    def drop(el: lxml.html.HtmlElement) -> None:
+    def drop(el: lxml.html.HtmlElement, rule: str) -> None:
         gone.update(el.iter())
-        _remove(el)
+        cut(el, rule)
 
     for el in elements:
         if el in gone or not isinstance(el.tag, str) or el.tag in ("html", "body"):
@@ -271,6 +319,9 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         # A <form> is a search box or comment form, unless (ASP.NET WebForms) it wraps the
         # whole page: it then goes through the same size guard as other chrome below.
         chrome = chrome or el.tag == "form"
+        why = "a chrome class/id (share, related…)"
+        if el.tag == "form":
+            why = "a <form> (search box, comment form)"
         if (
             chrome
             and el.tag != "form"
@@ -281,21 +332,22 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
         if not chrome and el.tag in ("div", "section", "ul", "ol", "dl", "table", "p", "span", "td"):
             head = collapse_whitespace(_head(el))
             chrome = bool(_CHROME_LABEL.match(head))
+            why = "block opening with a chrome label (Related posts, 相关阅读, 分享到, …)"
             if chrome and el.tag == "p" and _text_len(el) <= _LABEL_MAX:
                 for item in _link_run_after(el):
-                    drop(item)
+                    drop(item, "links listed under a chrome label")
             elif chrome and el.tag != "p":
                 # The article block itself may open with a label and its links: cut only
                 # those, never the prose that follows them.
                 label = _label_line(el)
-                cut = [label, *_link_run_after(label)] if label is not None else []
-                if cut and _prose_besides(el, cut):
-                    for item in cut:
-                        drop(item)
+                lines = [label, *_link_run_after(label)] if label is not None else []
+                if lines and _prose_besides(el, lines):
+                    for item in lines:
+                        drop(item, "chrome label and its links, inside the article block")
                     chrome = False
         info = not chrome and tokens & _INFO_TOKENS and el.tag in ("div", "p", "section", "ul")
         if info and _text_len(el) < _INFO_MAX and next(el.iter("img"), None) is None:
-            drop(el)
+            drop(el, "the article's info line (date, source, author)")
             continue
         if chrome:
             # Never cut away most of the page: a wrapper named "main-with-sidebar" is no sidebar.
@@ -304,5 +356,5 @@ def strip_chrome(tree: lxml.html.HtmlElement, rules: SiteRules) -> lxml.html.Htm
             size = _text_len(el)
             if size > 600 and size > total * 0.5 and not tokens & _DISCUSSION_TOKENS:
                 continue
-            drop(el)
+            drop(el, why)
     return work

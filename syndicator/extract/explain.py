@@ -31,12 +31,14 @@ from syndicator.normalise.text import collapse_whitespace
 
 from . import _base_url, _site_name, _text_of
 from .body import NO_RULES, BodyChoice, _assemble, _body_text, _walk, choose_body
+from .chrome import Removal, element_path, strip_chrome
 from .container import DensityScore, _link_density, density_scores
 from .document import parse_html
 from .jsonld import json_ld_objects
 from .title import _jsonld_headline, _meta, _select, _strip_site, _text, find_title
 
 RUNNERS_UP = 5  # density-scored blocks shown besides the candidates
+REMOVED_SHOWN = 20  # blocks the chrome cut removed, shown (the rest counted)
 _FIRST_WORDS = 70  # characters of a block's first words shown
 
 # C0 and C1 controls and DEL (escape sequences), bidi embeddings, overrides, isolates and
@@ -106,24 +108,12 @@ class Explanation:
     ends: str  # the body's last words
     error: str | None  # why extraction found no article
     warnings: tuple[str, ...]
+    removed: tuple[Removal, ...]  # the first REMOVED_SHOWN blocks the chrome cut removed
+    removed_total: int
 
 
-def _path(el: lxml.html.HtmlElement, depth: int = 4) -> str:
-    """A short selector-like description: the last `depth` steps from <body> down."""
-    steps = []
-    for node in (el, *el.iterancestors()):
-        if node.tag in ("body", "html"):
-            break
-        step = str(node.tag)
-        if ident := (node.get("id") or "").strip():
-            step += f"#{ident}"
-        classes = (node.get("class") or "").split()
-        step += "".join(f".{c}" for c in classes[:2])
-        steps.append(step)
-    steps.reverse()
-    shown = steps[-depth:]
-    prefix = "body > " if len(steps) <= depth else "… > "
-    return printable(prefix + " > ".join(shown)) if shown else "body"
+def _path(el: lxml.html.HtmlElement) -> str:
+    return printable(element_path(el))
 
 
 def _first(text: str, limit: int = _FIRST_WORDS) -> str:
@@ -228,6 +218,8 @@ def explain_page(
     names = {n for n in (site, _meta(tree, "og:site_name", "application-name")) if n}
     warnings = article.warnings if article else tuple(decode_warnings)
     paragraphs = choice.body.paragraphs if choice.body else ()
+    removed: list[Removal] = []
+    strip_chrome(tree, rules, removed)  # the cut choose_body made, again, recording what went
     return Explanation(
         url=printable(article.url if article else url),
         title=printable(title),
@@ -244,7 +236,19 @@ def explain_page(
         ends=_last(paragraphs[-1]) if paragraphs else "",
         error=printable(error) if error else None,
         warnings=tuple(printable(w) for w in warnings),
+        removed=tuple(
+            Removal(printable(r.rule), printable(r.path), _first(r.text, 40)) for r in removed[:REMOVED_SHOWN]
+        ),
+        removed_total=len(removed),
     )
+
+
+def _removed_groups(ex: Explanation) -> dict[str, list[Removal]]:
+    """The shown removals grouped by the rule that cut them, in the order the rules ran."""
+    groups: dict[str, list[Removal]] = {}
+    for r in ex.removed:
+        groups.setdefault(r.rule, []).append(r)
+    return groups
 
 
 def _density_line(score: DensityScore) -> str:
@@ -286,6 +290,14 @@ def explanation_text(ex: Explanation) -> str:
         ]
         if block.density is not None:
             lines.append(f"    {_density_line(block.density)}")
+    lines += ["", f"removed as page chrome before the body was looked for ({ex.removed_total} blocks):"]
+    if not ex.removed_total:
+        lines.append("  (nothing)")
+    for rule, group in _removed_groups(ex).items():
+        lines.append(f"  {rule}:")
+        lines += [f"    {r.path}: {r.text or '(no text)'}" for r in group]
+    if ex.removed_total > len(ex.removed):
+        lines.append(f"  and {ex.removed_total - len(ex.removed)} more")
     lines += ["", f"why: {ex.reason}", *(f"warning: {w}" for w in ex.warnings)]
     return "\n".join(lines)
 
@@ -333,4 +345,11 @@ def explanation_json(ex: Explanation) -> dict[str, Any]:
         "blocks": [block(b) for b in ex.blocks],
         "error": ex.error,
         "warnings": list(ex.warnings),
+        "removed": {
+            "total": ex.removed_total,
+            "shown": [
+                {"rule": rule, "elements": [{"path": r.path, "text": r.text} for r in group]}
+                for rule, group in _removed_groups(ex).items()
+            ],
+        },
     }
