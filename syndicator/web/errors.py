@@ -47,30 +47,26 @@ def error_response(request: web.Request, exc: Exception) -> web.Response:
     return web.Response(status=500, text="internal error; the operator's log has the details\n")
 
 
-def guarded(handler: Handler) -> Handler:
-    """`handler`, its unexpected errors answered by `error_response`."""
-
-    @functools.wraps(handler)
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except web.HTTPException:
-            raise
-        except Exception as exc:
-            return error_response(request, exc)
-
-    return wrapped
-
-
-@web.middleware
 async def errors_as_text(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`guarded` as middleware: the outermost of the admin API's (admin/api.py)."""
+    """`handler(request)`, its unexpected errors answered by `error_response`: what
+    `guarded` wraps a route in, and the outermost of the admin API's middleware
+    (admin/api.py composes it onto its handlers)."""
     try:
         return await handler(request)
     except web.HTTPException:
         raise
     except Exception as exc:
         return error_response(request, exc)
+
+
+def guarded(handler: Handler) -> Handler:
+    """`handler`, its unexpected errors answered by `error_response`."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        return await errors_as_text(request, handler)
+
+    return wrapped
 
 
 def feed_route(handler: Handler) -> Handler:

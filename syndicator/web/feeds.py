@@ -22,7 +22,7 @@ from syndicator.web.delta import serve_delta
 from syndicator.web.feedcache import FeedCache
 from syndicator.web.lastgood import LAST_GOOD, NOT_KEPT
 from syndicator.web.negotiation import choose_coding
-from syndicator.web.query import EMPTY_QUERY, QueryError, parse_query_string
+from syndicator.web.query import QueryError, parse_query_string
 from syndicator.web.representation import (
     Prepared,
     Representation,
@@ -109,7 +109,7 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
         query = parse_query_string(request.query_string, lambda: request.query.items())
     except QueryError as exc:
         return error_response(400, str(exc))
-    if len(target.slugs) > 1 or (query is not EMPTY_QUERY and not query.is_empty):
+    if len(target.slugs) > 1 or not query.is_empty:  # is_empty: identity first
         request[CACHE_OUTCOME] = "variant"
         return await serve_variant(request, runtime, target, query)
     # RFC 3229 `A-IM: feed` + If-None-Match naming a version we keep: a 226 delta

@@ -6,14 +6,11 @@ as a plain function.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 SUPPORTED_CODINGS = ("br", "gzip", "identity")  # our preference when q-values tie
-# Readers send a handful of distinct Accept-Encoding values; each is parsed once and then
-# looked up by its raw text. Bounded: a client inventing values only costs the parse.
-MAX_REMEMBERED = 512
-_chosen: dict[str | None, str] = {}
 
 
 def _parse_accept_encoding(header: str) -> dict[str, float]:
@@ -35,21 +32,15 @@ def _parse_accept_encoding(header: str) -> dict[str, float]:
     return weights
 
 
+# Readers send a handful of distinct Accept-Encoding values: each is parsed once and then
+# looked up by its raw text. Bounded: a client inventing values only costs the parse.
+@functools.lru_cache(maxsize=512)
 def choose_coding(accept_encoding: str | None) -> str:
     """The content coding to send for an `Accept-Encoding` header (RFC 9110 §12.5.3).
 
     The highest-q compressed coding the client accepts wins (br before gzip on a tie);
     identity only when the client names it with a higher q, or accepts nothing we have.
     """
-    chosen = _chosen.get(accept_encoding)
-    if chosen is None:
-        chosen = _choose_coding(accept_encoding)
-        if len(_chosen) < MAX_REMEMBERED:
-            _chosen[accept_encoding] = chosen
-    return chosen
-
-
-def _choose_coding(accept_encoding: str | None) -> str:
     if not accept_encoding:
         return "identity"
     weights = _parse_accept_encoding(accept_encoding)
