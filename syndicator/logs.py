@@ -23,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import queue
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _json_string  # what _JSON does to a str (C)
 from logging.handlers import QueueHandler, QueueListener
 from time import time as _now
 from typing import Any, Literal
@@ -108,19 +110,33 @@ class JsonFormatter(_RedactingFormatter):
         compares them), without making the record or the dict: the access log writes one
         line per request, the most of any log, so its line is assembled directly."""
         remote, method, path, status, size, duration, user_agent = fields
-        when = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
-        text = _quoted
+        text = _json_string
         return (
-            f'{{"time": "{when}", "level": "INFO", "logger": {text(logger)}, '
+            f'{{"time": "{self.utc_millis(created)}", "level": "INFO", "logger": {text(logger)}, '
             f'"message": {text(redact_text(access_message(fields)))}, "event": "http_request", '
             f'"outcome": "{status:d}", "duration": {round(float(duration), 6)!r}, "method": {text(method)}, '
             f'"path": {text(path)}, "status": {status:d}, "remote": {text(remote)}, "bytes": {size:d}, '
             f'"user_agent": {text(user_agent)}}}'
         )
 
+    _second: tuple[int, str] = (-1, "")  # the last whole second `utc_millis` wrote, and its text
+
+    def utc_millis(self, created: float) -> str:
+        """`datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")`, with
+        the date and time of day made once a second (most of that call's cost), the
+        microseconds rounded half-even as `fromtimestamp` rounds them."""
+        seconds = math.floor(created)
+        micros = round((created - seconds) * 1e6)
+        if micros >= 1_000_000:
+            seconds, micros = seconds + 1, micros - 1_000_000
+        held, day_and_time = self._second
+        if held != seconds:
+            day_and_time = datetime.fromtimestamp(seconds, UTC).isoformat()[:19]
+            self._second = (seconds, day_and_time)
+        return f"{day_and_time}.{micros // 1000:03d}+00:00"
+
 
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # what json.dumps(…, these) uses
-_quoted = _JSON.encode  # a str as a JSON string, escaped as json.dumps(ensure_ascii=False) does
 _PLAIN = (int, float, bool)  # written as JSON numbers and booleans; anything else as text
 
 

@@ -7,9 +7,11 @@ import io
 import json
 import logging
 import os
+import random
 import signal
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 from syndicator.logs import ACCESS_LOGGER, HumanFormatter, JsonFormatter, access_record, resolve_format
@@ -174,3 +176,18 @@ def test_the_access_log_writes_each_request_exactly_as_the_json_formatter_writes
             assert line == formatter.format(access_record(logger, fields, created))
             assert json.loads(line)["path"] == fields[2]
     assert "pw@" not in json.loads(formatter.access_line(logger.name, 1.0, cases[2]))["message"]
+
+
+def test_the_access_lines_time_is_the_one_datetime_gives_for_every_instant():
+    """`utc_millis` makes the date and time of day once a second: across second
+    boundaries, half-way microseconds and out of order it must still say what
+    `datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")` says."""
+    formatter = JsonFormatter()
+    rng = random.Random(15)
+    instants = [1_700_000_000 + rng.random() * 5 for _ in range(3000)]
+    edges = (0.0, 0.0005, 0.9995, 0.9999995, 0.99999951)
+    instants += [1_700_000_000 + s + f for s in range(3) for f in edges]
+    rng.shuffle(instants)
+    for created in sorted(instants[:1500]) + instants[1500:]:
+        expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        assert formatter.utc_millis(created) == expected, created
