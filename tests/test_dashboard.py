@@ -20,7 +20,7 @@ from playwright.async_api import Browser, Page, expect
 from syndicator.ingest.report import IngestReport
 from syndicator.store.heartbeats import write_heartbeat
 from syndicator.store.sources import FETCH_LOG_SIZE, record_outcome
-from syndicator.web.admin.dashboard import SECURITY_HEADERS
+from syndicator.web.admin.security import SECURITY_HEADERS
 from tests.admin_helpers import TOKEN, WRONG, admin_serving, store_state
 from tests.conftest import running_upstream
 from tests.dashboard_helpers import chromium, hostile_error, hostile_title, log_in, prepare, sample_config
@@ -296,6 +296,7 @@ async def test_every_admin_response_carries_the_security_headers(dashboard):
             ("admin/static/dashboard.css", 200, {}),
             ("admin/static/nope.js", 404, {}),
             ("admin/static/index.html", 404, {}),
+            ("admin/nowhere", 404, {}),  # no route: the dashboard's sub-application answers
             ("admin/api/sources", 401, {}),
             ("admin/api/sources", 200, {"Authorization": f"Bearer {TOKEN}"}),
             ("admin/api/nowhere", 404, {"Authorization": f"Bearer {TOKEN}"}),
@@ -305,6 +306,9 @@ async def test_every_admin_response_carries_the_security_headers(dashboard):
                 for name, value in SECURITY_HEADERS.items():
                     assert resp.headers.get(name) == value, (path, name)
                 assert "Set-Cookie" not in resp.headers
+        async with http.post(f"{base}admin/") as resp:
+            assert resp.status == 405
+            assert resp.headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]
         async with http.get(f"{base}admin", allow_redirects=False) as resp:
             assert (resp.status, resp.headers["Location"]) == (302, "/admin/")
             assert resp.headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]

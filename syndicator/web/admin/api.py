@@ -29,6 +29,7 @@ from syndicator.web.admin.auth import ADMIN_GUARD, AdminGuard, Handler, require_
 from syndicator.web.admin.params import read_body, read_params
 from syndicator.web.admin.responses import json_error
 from syndicator.web.admin.routes import ADMIN_STATE, OPERATIONS, AdminState, error_status
+from syndicator.web.admin.security import secure
 from syndicator.web.admin.table import PREFIX, Call, Operation
 from syndicator.web.admin.token import load_admin_token
 from syndicator.web.errors import errors_as_text
@@ -194,4 +195,5 @@ def install(app: web.Application) -> None:
         await state.close()
 
     admin.on_cleanup.append(close)
+    secure(admin)
     app.add_subapp(PREFIX, admin)

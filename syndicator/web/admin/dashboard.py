@@ -8,8 +8,9 @@ Every string that comes from an upstream or the configuration is inserted as tex
 (`textContent`), never parsed as HTML.
 
 Off (404, with the admin API's hint) when no admin token is configured. Every response
-under `/admin/` — the API's included, errors included — carries `SECURITY_HEADERS`
-(added when the response is prepared, so no handler can forget them).
+under `/admin/` — the API's included, errors and 404s included — carries
+`security.SECURITY_HEADERS` (added when the response is prepared, so no handler can forget
+them): the dashboard is a sub-application at `/admin` for that reason.
 """
 
 from __future__ import annotations
@@ -19,19 +20,11 @@ from importlib import resources
 from aiohttp import web
 
 from syndicator.web.admin.auth import OFF_HINT
+from syndicator.web.admin.security import secure
 from syndicator.web.admin.token import load_admin_token
 from syndicator.web.errors import guarded
 
 ROOT = "/admin"
-
-SECURITY_HEADERS: dict[str, str] = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 
 # name → content type: the only files served (no path from the request reaches the disk).
 FILES: dict[str, str] = {
@@ -76,18 +69,14 @@ async def to_dashboard(request: web.Request) -> web.Response:
     raise web.HTTPFound(f"{ROOT}/")
 
 
-async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    path = request.path
-    if path == ROOT or path.startswith(ROOT + "/"):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers[name] = value
-
-
 def install(app: web.Application) -> None:
-    """Serve the dashboard on `app` (off without an admin token, as the API is) and put
-    the security headers on every `/admin/` response."""
-    app[DASHBOARD_ON] = load_admin_token() is not None
-    app.router.add_get(ROOT, guarded(to_dashboard))
-    app.router.add_get(f"{ROOT}/", guarded(dashboard_page))
-    app.router.add_get(f"{ROOT}/static/{{name}}", guarded(dashboard_file))
-    app.on_response_prepare.append(add_security_headers)
+    """Serve the dashboard on `app` at `/admin` (off without an admin token, as the API
+    is): a sub-application, whose every response — its 404s and 405s too — carries the
+    security headers."""
+    dashboard = web.Application()
+    dashboard[DASHBOARD_ON] = load_admin_token() is not None
+    dashboard.router.add_get("", guarded(to_dashboard))
+    dashboard.router.add_get("/", guarded(dashboard_page))
+    dashboard.router.add_get("/static/{name}", guarded(dashboard_file))
+    secure(dashboard)
+    app.add_subapp(ROOT, dashboard)
