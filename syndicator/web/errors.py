@@ -25,8 +25,8 @@ from prometheus_client import Counter as MetricCounter
 from redis.exceptions import RedisError
 
 from syndicator import metrics
-from syndicator.web.feeds import CACHE_OUTCOME
-from syndicator.web.lastgood import KEPT_STATUSES, LAST_GOOD, NOT_KEPT, request_key
+from syndicator.web.feeds import CACHE_OUTCOME, HELD_BY_FEED_CACHE
+from syndicator.web.lastgood import KEPT_STATUSES, LAST_GOOD, request_key
 
 # The name these lines always had (they came from the app module's middleware).
 log = logging.getLogger("syndicator.web.app")
@@ -77,12 +77,13 @@ def feed_route(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         status = 500  # what a request cancelled or failing in an unforeseen way counts as
+        outcome: str | None = None  # CACHE_OUTCOME, read once
         try:
             try:
                 response = await handler(request)
             except (RedisError, OSError) as exc:
                 # The key is computed only when a response is kept or replayed: a plain
-                # feed's request (NOT_KEPT, the common case) never needs it.
+                # feed's request (held by the FeedCache, the common case) never needs it.
                 # Never answered here (nothing to replay): the 503 (or 500) of `error_response`.
                 replayed = request.app[LAST_GOOD].replay(request, request_key(request))
                 response = error_response(request, exc) if replayed is None else replayed
@@ -92,24 +93,25 @@ def feed_route(handler: Handler) -> Handler:
             except Exception as exc:
                 response = error_response(request, exc)
             else:
+                outcome = request.get(CACHE_OUTCOME, "none")
                 if (
                     response.status in KEPT_STATUSES
+                    and outcome not in HELD_BY_FEED_CACHE
                     and isinstance(response, web.Response)
-                    and not request.get(NOT_KEPT, False)
                 ):
                     request.app[LAST_GOOD].keep(request_key(request), response)
             status = response.status
             return response
         finally:
-            _count(request, status)
+            _count(request, status, request.get(CACHE_OUTCOME, "none") if outcome is None else outcome)
 
     return wrapped
 
 
-def _count(request: web.Request, status: int) -> None:
+def _count(request: web.Request, status: int, outcome: str) -> None:
     ext = request.path.rpartition(".")[2]
     fmt = ext if ext in FEED_FORMATS else "other"
-    labels = (fmt, status, request.get(CACHE_OUTCOME, "none"))
+    labels = (fmt, status, outcome)
     counter = _feed_request_counters.get(labels)
     if counter is None:
         counter = metrics.FEED_REQUESTS.labels(fmt, str(status), labels[2])

@@ -20,7 +20,7 @@ from syndicator.runtime import Runtime
 from syndicator.store.feeds import StoredFeed
 from syndicator.web.delta import serve_delta
 from syndicator.web.feedcache import FeedCache
-from syndicator.web.lastgood import LAST_GOOD, NOT_KEPT
+from syndicator.web.lastgood import LAST_GOOD
 from syndicator.web.negotiation import choose_coding
 from syndicator.web.query import QueryError, parse_query_string
 from syndicator.web.representation import (
@@ -38,6 +38,9 @@ RUNTIME = web.AppKey("runtime", Runtime)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 # Where a feed request's bytes came from, for the metrics (web/readiness.py counts it).
 CACHE_OUTCOME = web.RequestKey("cache_outcome", str)
+# The outcomes of a plain feed answered from the FeedCache (`FeedCache.lookup`), which
+# holds it already: LastGood keeps no second copy of these responses.
+HELD_BY_FEED_CACHE = frozenset({"memory", "stale", "redis"})
 # Per process: (slug, fmt, coding) → the answers prepared for one published version under
 # one configuration (`PreparedFeed`); another version, or a reloaded configuration (which
 # may change the site address in the links), prepares anew.
@@ -81,7 +84,6 @@ def prepared_feed(
 
 async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: str) -> web.StreamResponse:
     """The plain, published feed of one category, from the two-level cache."""
-    request[NOT_KEPT] = True  # the FeedCache holds plain feeds; no second copy in LastGood
     coding = choose_coding(request.headers.get("Accept-Encoding"))
     app = request.app
     cache = app[FEED_CACHE]

@@ -58,10 +58,6 @@ NOT_MODIFIED_HEADERS = (
 TRANSPORT_HEADERS = frozenset({"Content-Length", "Date", "Server", "Transfer-Encoding"})
 
 
-# Set on a request whose response another store already keeps (plain feeds: FeedCache).
-NOT_KEPT = web.RequestKey("not_kept", bool)
-
-
 @dataclass(frozen=True)
 class KeptResponse:
     """What was sent: enough to send it again byte for byte."""
