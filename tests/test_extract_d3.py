@@ -109,3 +109,32 @@ def test_a_picture_with_its_caption_above_a_slideshow_is_not_a_slide():
         replace=('<div class="slide-count">1 of 6</div>', '<div class="slide-count">Photo: R. Amsel</div>'),
     )
     assert page.paragraphs[0] == "2 of 6"
+
+
+PROSE_DE = (
+    "<p>Der DOW Jones befindet sich aktuell noch weit von seinen Jahreshöchstständen entfernt.</p>"
+    "<p>Im Hauptszenario erwarten wir, dass der Index zunächst bis zur grünen Trendlinie fällt.</p>"
+    "<p>Im Alternativszenario erwarten wir ebenfalls eine Abwärtsbewegung, doch weniger stark.</p>"
+)
+
+
+@pytest.mark.parametrize(
+    ("links", "register"),
+    [
+        (
+            "<a href='/login.php'>&raquo; Login </a> <a href='/anmelden.php'>&raquo; Registrierung </a>",
+            "Registrierung",
+        ),
+        ("<a href='/login'>Log in</a> | <a href='/join'>Register</a>", "Register"),
+        ("<a href='/login'>登入</a> · <a href='/join'>註冊</a>", "註冊"),
+    ],
+)
+def test_the_headers_account_links_are_no_paragraph(links, register):
+    # A portal's analysis page: the account links sit in the same block as the article.
+    html = (
+        "<html><head><title>DOW Jones – Jahresendrally adé?!</title></head><body><div id='page'>"
+        f"{links}<h1>DOW Jones – Jahresendrally adé?!</h1>{PROSE_DE}</div></body></html>"
+    )
+    page = extract_article(html, "https://analysen.example/dow.html", timezone="UTC", now=NOW)
+    assert page.paragraphs[0].startswith("Der DOW Jones befindet sich")
+    assert register not in page.text

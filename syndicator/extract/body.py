@@ -87,10 +87,12 @@ _SITE_LINK = re.compile(
     r"|terms & conditions|contact(?: us)?|about(?: us)?|accessibility|site ?map|advertise|mentions l[ée]gales"
     r"|confidentialit[ée]|aviso legal|pol[íi]tica de privacidad|contacto"
     r"|关于我们|联系我们|网站地图|隐私政策|法律声明"
-    r"|免责声明|广告服务|加入我们|网站声明)",
+    r"|免责声明|广告服务|加入我们|网站声明"
+    r"|log ?in|log ?out|sign (?:in|up|out)|register|registrierung|registrieren|anmelden|abmelden"
+    r"|登录|注册|登入|註冊)",
     re.IGNORECASE,
 )
-_LINK_SEPARATOR = re.compile(r"\s*[|·•]\s*")
+_LINK_SEPARATOR = re.compile(r"\s*[|·•»]\s*")
 # A heading that opens the tail of other stories: topic teasers, "read also", look-back lists.
 _TAIL_LABEL = re.compile(
     r"^(?:mehr zu(?:m| diesem) thema|zum thema|weitere (?:artikel|meldungen|nachrichten|beitr[äa]ge)"
@@ -298,7 +300,8 @@ def _is_call_line(text: str) -> bool:
 
 
 def _is_site_links(text: str) -> bool:
-    """The footer's line of legal and service links: "About us · Privacy Policy · Contact"."""
+    """The footer's line of legal and service links, "About us · Privacy Policy · Contact",
+    or the header's account links, "» Login » Registrierung"."""
     parts = [p for p in _LINK_SEPARATOR.split(text) if p]
     return (
         len(parts) >= 2
