@@ -138,3 +138,21 @@ def test_the_headers_account_links_are_no_paragraph(links, register):
     page = extract_article(html, "https://analysen.example/dow.html", timezone="UTC", now=NOW)
     assert page.paragraphs[0].startswith("Der DOW Jones befindet sich")
     assert register not in page.text
+
+
+@pytest.mark.parametrize(
+    ("h1", "title"),
+    [
+        # <title> rewords the headline for search engines: one word of the <h1> is not in it.
+        ("Unser Kräutergarten auf der Wannenkopfhütte!", "Unser Kräutergarten auf der Wannenkopfhütte!"),
+        # Two words of a short <h1> missing: <title> is taken, as before.
+        ("Kräuter am Wannenkopf", "Unser frischer Kräutergarten der Wannenkopfhütte in den Allgäuer Alpen"),
+    ],
+)
+def test_a_lone_h1_that_title_rewords_by_one_word_is_the_headline(h1, title):
+    html = (
+        "<html><head><title>Unser frischer Kräutergarten der Wannenkopfhütte in den Allgäuer Alpen</title>"
+        f"</head><body><div id='inhalt'><h1>{h1}</h1>{PROSE_DE}</div></body></html>"
+    )
+    page = extract_article(html, "https://bergresort.example/blog/kraeuter", timezone="UTC", now=NOW)
+    assert page.title == title
