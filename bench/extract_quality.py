@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import lzma
 import re
 import subprocess
 import sys
@@ -460,7 +461,10 @@ def check(set_dir: Path, pages_dir: Path) -> None:
 
 
 def materialise(set_dir: Path, pages_dir: Path, mirror_root: Path, cache: Path) -> None:
-    """Copy each manifest page out of its repository at the named commit; verify sha256."""
+    """Copy each manifest page out of its repository at the named commit; verify sha256.
+
+    An entry with `"compression": "xz"` names a blob stored compressed: the page is what it
+    decompresses to, and the manifest's sha256 is the page's, so `check` can verify the file."""
     pages_dir.mkdir(parents=True, exist_ok=True)
     for entry in json.loads((set_dir / "manifest.json").read_text())["pages"]:
         repo = entry["repo"]
@@ -477,6 +481,8 @@ def materialise(set_dir: Path, pages_dir: Path, mirror_root: Path, cache: Path) 
             check=True,
             capture_output=True,
         ).stdout
+        if entry.get("compression") == "xz":  # the repository keeps the page xz-compressed
+            blob = lzma.decompress(blob)
         digest = hashlib.sha256(blob).hexdigest()
         if digest != entry["sha256"]:
             raise SystemExit(f"{entry['id']}: sha256 {digest} is not the manifest's {entry['sha256']}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,29 @@ def test_materialise_reads_a_snapshot_that_keeps_its_history_in_dot_git(tmp_path
     pages_dir = tmp_path / "pages"
     materialise(set_dir, pages_dir, tmp_path / "mirror", tmp_path / "cache")
     assert (pages_dir / "p.html").read_bytes() == blob
+
+
+def test_materialise_unpacks_a_page_the_repository_keeps_xz_compressed(tmp_path: Path) -> None:
+    work = tmp_path / "mirror" / "owner+news" / "repo"
+    work.mkdir(parents=True)
+    git = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    page = "<html><body><p>新聞內文</p></body></html>".encode("big5")
+    (work / "page.html.xz").write_bytes(lzma.compress(page))
+    subprocess.run([*git, "add", "page.html.xz"], check=True)
+    subprocess.run([*git, "commit", "-qm", "page"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True)
+    entry = {
+        "id": "p",
+        "repo": "owner/news",
+        "path": "page.html.xz",
+        "commit": head.stdout.strip(),
+        "sha256": hashlib.sha256(page).hexdigest(),  # of the page, not of the stored blob
+        "file": "p.html",
+        "compression": "xz",
+    }
+    set_dir = tmp_path / "set"
+    set_dir.mkdir()
+    (set_dir / "manifest.json").write_text(json.dumps({"pages": [entry]}))
+    materialise(set_dir, tmp_path / "pages", tmp_path / "mirror", tmp_path / "cache")
+    assert (tmp_path / "pages" / "p.html").read_bytes() == page

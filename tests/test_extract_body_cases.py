@@ -21,7 +21,7 @@ from syndicator.models import SiteRules
 CASES = Path(__file__).resolve().parent / "fixtures" / "extract-cases"
 NAMES = sorted(
     p.name.removesuffix(".expected.json")
-    for prefix in ("body-", "b15-")  # b15-: dev2's losses (forum threads, teaser columns)
+    for prefix in ("body-", "b15-", "d3-")  # b15-: dev2's losses; d3-: dev3's and the slideshow's
     for p in CASES.glob(f"{prefix}*.expected.json")
 )
 BASE = "https://news.example/a/1.html"

@@ -87,10 +87,12 @@ _SITE_LINK = re.compile(
     r"|terms & conditions|contact(?: us)?|about(?: us)?|accessibility|site ?map|advertise|mentions l[ée]gales"
     r"|confidentialit[ée]|aviso legal|pol[íi]tica de privacidad|contacto"
     r"|关于我们|联系我们|网站地图|隐私政策|法律声明"
-    r"|免责声明|广告服务|加入我们|网站声明)",
+    r"|免责声明|广告服务|加入我们|网站声明"
+    r"|log ?in|log ?out|sign (?:in|up|out)|register|registrierung|registrieren|anmelden|abmelden"
+    r"|登录|注册|登入|註冊)",
     re.IGNORECASE,
 )
-_LINK_SEPARATOR = re.compile(r"\s*[|·•]\s*")
+_LINK_SEPARATOR = re.compile(r"\s*[|·•»]\s*")
 # A heading that opens the tail of other stories: topic teasers, "read also", look-back lists.
 _TAIL_LABEL = re.compile(
     r"^(?:mehr zu(?:m| diesem) thema|zum thema|weitere (?:artikel|meldungen|nachrichten|beitr[äa]ge)"
@@ -298,7 +300,8 @@ def _is_call_line(text: str) -> bool:
 
 
 def _is_site_links(text: str) -> bool:
-    """The footer's line of legal and service links: "About us · Privacy Policy · Contact"."""
+    """The footer's line of legal and service links, "About us · Privacy Policy · Contact",
+    or the header's account links, "» Login » Registrierung"."""
     parts = [p for p in _LINK_SEPARATOR.split(text) if p]
     return (
         len(parts) >= 2
@@ -641,10 +644,13 @@ def choose_body(
             " (its title, info lines, links or labels)"
         )
         return BodyChoice(clean, tuple(candidates), chosen, reason, None)
-    lead = _lead(clean, chosen.element, title, base_url, blocks, _descriptions(tree))
+    slides = _earlier_slides(clean, chosen.element, title, base_url, blocks)
+    if slides:
+        reason += f"; the slideshow's earlier slide(s) above it put back in front ({len(slides)} block(s))"
+    lead = _lead(clean, chosen.element, title, base_url, slides + blocks, _descriptions(tree))
     if lead:  # said, so that --explain accounts for every paragraph of the body
         reason += f"; {len(lead)} lead paragraph(s) between the headline and it put back in front"
-    return BodyChoice(clean, tuple(candidates), chosen, reason, Body(lead + blocks, chosen.name))
+    return BodyChoice(clean, tuple(candidates), chosen, reason, Body(lead + slides + blocks, chosen.name))
 
 
 def extract_body(
@@ -660,6 +666,72 @@ def extract_body(
 _LEAD_MAX_BLOCKS = 3
 # A slideshow's counter opening its caption: "1 of 4.", "2 von 9", "3/12", "第1张".
 _SLIDE = re.compile(r"^(?:\d{1,3}\s*(?:of|von|de|di|/)\s*\d{1,3}\b|第\s*\d{1,3}\s*张)", re.IGNORECASE)
+
+
+# The counter's numbers: "2 of 6" is slide 2 of a show of 6.
+_SLIDE_NUMBER = re.compile(r"^(\d{1,3})\s*(?:of|von|de|di|/)\s*(\d{1,3})\b", re.IGNORECASE)
+
+
+def _headline_element(clean: lxml.html.HtmlElement, title: str) -> lxml.html.HtmlElement | None:
+    return next(
+        (h for h in clean.iter("h1", "h2") if collapse_whitespace(h.text_content()) == title),
+        None,
+    )
+
+
+def _between(
+    clean: lxml.html.HtmlElement, heading: lxml.html.HtmlElement, container: lxml.html.HtmlElement
+) -> list[lxml.html.HtmlElement]:
+    """The outermost elements after `heading` and before `container`, in page order, that
+    neither enclose the container nor sit inside the heading."""
+    between: list[lxml.html.HtmlElement] = []
+    covered = {heading}  # the headline, the elements in `between`, and what they hold
+    enclosing = set(container.iterancestors())
+    started = False
+    for el in clean.iter():
+        if el is heading:
+            started = True
+        elif el is container:
+            break
+        elif started and el.getparent() in covered:
+            covered.add(el)
+        elif started and el not in enclosing and isinstance(el.tag, str):
+            covered.add(el)
+            between.append(el)
+    return between
+
+
+def _earlier_slides(
+    clean: lxml.html.HtmlElement,
+    container: lxml.html.HtmlElement,
+    title: str,
+    base_url: str,
+    blocks: tuple[Block, ...],
+) -> tuple[Block, ...]:
+    """A slideshow's first slide(s), which the body container missed.
+
+    Gallery articles show the current slide in a stage of its own under the headline and
+    queue the others in another block; the queue holds more text, so it is the container,
+    and the body would open at "2 of 6". When the body's first line is such a counter past
+    1, an element between the headline and the container whose counter names an earlier
+    slide of the same show (same total) is that slide: it is read whole, picture, heading
+    and text, as the container's slides are. (The lead's rules would drop its text as the
+    picture's caption.)
+    """
+    first = next((b for b in blocks if isinstance(b, str)), "")
+    shown = _SLIDE_NUMBER.match(first)
+    heading = _headline_element(clean, title) if title and shown and int(shown[1]) > 1 else None
+    if shown is None or heading is None or heading is container or container in set(heading.iterancestors()):
+        return ()
+    slides: list[Block] = []
+    for el in _between(clean, heading, container):
+        items = _walk_one(el, base_url)
+        for item in items:
+            number = _SLIDE_NUMBER.match(item.text) if isinstance(item, _Text) else None
+            if number and number[2] == shown[2] and int(number[1]) < int(shown[1]):
+                slides += _assemble(items, title)
+                break
+    return tuple(slides)
 
 
 def _lead(
@@ -684,26 +756,10 @@ def _lead(
     """
     if not title:
         return ()
-    heading = next(
-        (h for h in clean.iter("h1", "h2") if collapse_whitespace(h.text_content()) == title),
-        None,
-    )
+    heading = _headline_element(clean, title)
     if heading is None or heading is container or container in set(heading.iterancestors()):
         return ()  # no headline, or it is inside the container: the start is already read
-    between: list[lxml.html.HtmlElement] = []  # outermost elements after the headline
-    covered = {heading}  # the headline, the elements in `between`, and what they hold
-    enclosing = set(container.iterancestors())
-    started = False
-    for el in clean.iter():
-        if el is heading:
-            started = True
-        elif el is container:
-            break
-        elif started and el.getparent() in covered:
-            covered.add(el)
-        elif started and el not in enclosing and isinstance(el.tag, str):
-            covered.add(el)
-            between.append(el)
+    between = _between(clean, heading, container)
     known = {b for b in blocks if isinstance(b, str)}
     lead: list[Block] = []
     after_image = False  # the standfirst sits above the lead picture; what follows it is caption

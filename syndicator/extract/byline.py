@@ -23,10 +23,13 @@ from .title import page_title
 # ---------------------------------------------------------------- page geometry
 
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "title"})
-# Containers whose dates and bylines belong to other articles or to the site.
+# Containers whose dates and bylines belong to other articles or to the site. A footer named
+# for the post (post-footer, entry-footer) is the article's own, as an <article>'s <footer>
+# is: its line "Dieser Artikel wurde am … geschrieben" is the post's date line.
 EXCLUDED = re.compile(
     r"(?<![a-z])(?:related|relate|xiangguan|xgwz|xgyd|hot|remen|rank|paihang|sidebar|side|aside|"
-    r"recommend|tuijian|footer|foot|copyright|comment|pinglun|reply|list|zuixin|latest|widget)",
+    r"recommend|tuijian|(?<!post[-_])(?<!entry[-_])(?<!asset[-_])(?<!article[-_])foot(?:er)?|copyright|"
+    r"comment|pinglun|reply|list|zuixin|latest|widget)",
     re.IGNORECASE,
 )
 # (Not td: old CMS templates lay the whole page out in tables.)

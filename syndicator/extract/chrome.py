@@ -191,15 +191,16 @@ def _holds_paragraphs(el: lxml.html.HtmlElement) -> bool:
     """True when `el` is itself the body: its own <p> children carry the article's text.
 
     A share widget's class is sometimes put on the body block (`BSHARE_POP … artibody`, for
-    a "share the selected text" pop-up); furniture never has paragraphs of unlinked prose
-    as direct children.
+    a "share the selected text" pop-up), and Movable Type puts the rest of a post after its
+    fold in `<div id="more" class="asset-more">`; furniture never has paragraphs of unlinked
+    prose as direct children, two of them already outweighing a teaser's line.
     """
     prose = []
     for p in el.iterchildren("p"):
         linked = sum(_text_len(a) for a in p.iter("a"))
         if _text_len(p) - linked >= _PROSE_MIN:
             prose.append(_text_len(p) - linked)
-    return len(prose) >= 3 and sum(prose) >= _ENTRY_MIN
+    return len(prose) >= 2 and sum(prose) >= _ENTRY_MIN
 
 
 def _link_run_after(label: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:

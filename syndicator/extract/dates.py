@@ -32,6 +32,12 @@ renders its date with JavaScript is dated by a publish/create-time variable its 
 script sets to a literal Unix time or ISO date (`var ct = "1581418070";`), never by an
 expression (`new Date()`) nor by a value equal to the server clock the script also sets.
 
+A blog that prints its date only under the post is read there when a label says whose date
+it is: "This entry was posted on …", "Dieser Beitrag wurde am … veröffentlicht", or a line
+opening "Von <name> am 03.05.2013, 11:51"; a footer named for the post (`post-footer`,
+`entry-footer`) is the post's own, not the page's. A numeric date opening the first body
+paragraph, `(18.01.2018) Deutschlands Landwirte …`, is its dateline.
+
 An info line is one with an info class, info words, a leading numeric date, or a full date
 to the minute outside any sentence (`http://ent.example.cn 2009年11月09日11:30 娱乐`); a line
 whose links are most of its text is a related list, but a byline's author, section and
@@ -80,9 +86,12 @@ from .jsonld import json_ld_objects, ld_types
 from .language import declared_tag
 
 _SHORT_LINE = 200  # an info line is a line or two; a longer element is body or a whole box
-# A line that opens with a numeric date (2023-11-23, 2023/11/23) is an info line: a lead
-# paragraph opens with words, or with a spelled date (2023年11月23日下午，…).
-_LEADING_DATE = re.compile(r"\s*(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d)")
+# A line that opens with a numeric date (2023-11-23, 2023/11/23, `(18.01.2018) Deutschlands
+# Landwirte …`) is an info line or a dateline: a lead paragraph opens with words, or with a
+# spelled date (2023年11月23日下午，…).
+_LEADING_DATE = re.compile(
+    r"\s*[(\[]?\s*(?:(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}\.\d{1,2}\.(?:19|20)\d{2})(?!\d)\s*[)\]]?"
+)
 # "发布时间：2023-11-23 10:20" — a date its label calls the publication date.
 _LABELLED_FULL = re.compile(r"(?:发布|发表|上传)(?:时间|日期)\s*[:：]?\s*|发布于\s*|发表于\s*")
 
@@ -143,10 +152,16 @@ _INFO_WORDS = re.compile(
 _UPDATED_LABEL = re.compile(
     r"(?:更新|修改|最后修改)(?:时间|日期)?|Updated|Modified|Aktualisiert|Geändert|Zuletzt|Stand\b", re.I
 )
-# "This entry was posted on Thursday, July 23rd, 2020", "Veröffentlicht am 6. August 2009".
+# "This entry was posted on Thursday, July 23rd, 2020", "Veröffentlicht am 6. August 2009",
+# a German blog's footer "Dieser Beitrag wurde am Samstag, 3. Dezember 2011 … veröffentlicht".
 _LABELLED_WORDS = re.compile(
-    r"\b(?:posted|published|veröffentlicht|erschienen|erstellt)\s+(?:on|am|at)?\s*(?:[^\W\d_]+,\s*)?", re.I
+    r"\b(?:(?:posted|published|veröffentlicht|erschienen|erstellt)\s+(?:on|am|at)?"
+    r"|(?:beitrag|artikel|eintrag)\s+wurde\s+(?:vor\s+)?am)\s*(?:[^\W\d_]+,\s*)?",
+    re.I,
 )
+# A post's byline line that opens "Von <name> am <date>" (`Von Christian am 03.05.2013, 11:51`).
+_BYLINE_AM = re.compile(r"\s*von\s+(?:[^\W\d_][\w.-]*\s+){1,3}?am\s+(?=\d)", re.I)
+_BYLINE_AM_ANYWHERE = re.compile(r"\bvon\s+(?:[^\W\d_][\w.-]*\s+){1,3}?am\s+\d", re.I)
 _LABELLED_LINE = 320  # a blog's post-metadata sentence runs longer than a CMS info line
 _LABEL_REACH = 24  # how far before a date its label may stand ("Zuletzt aktualisiert am ")
 
@@ -533,13 +548,14 @@ def _labelled_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | 
     """
     texts = element_texts(tree)
     whole = texts.get(tree) or tree.text_content()
-    has_words = _LABELLED_WORDS.search(whole) is not None
+    has_words = _LABELLED_WORDS.search(whole) is not None or _BYLINE_AM_ANYWHERE.search(whole) is not None
     if not has_words and not _LABELLED_FULL.search(whole):
         return None  # one scan of the page spares one per element
     for el in tree.iter("p", "div", "span", "td", "em", "i", "small", "font"):
         text = texts[el]
         chinese = _LABELLED_FULL.search(text) is not None
-        if not chinese and not (has_words and _LABELLED_WORDS.search(text)):
+        byline = _BYLINE_AM.match(text)
+        if not chinese and not (has_words and (byline or _LABELLED_WORDS.search(text))):
             continue
         if len(squash(text)) > (_SHORT_LINE if chinese else _LABELLED_LINE):
             continue
@@ -550,7 +566,7 @@ def _labelled_date(tree: HtmlElement, zone: ZoneInfo, now: datetime) -> Found | 
             found = _build(match.groupdict(), int(match["y"]), zone) if match else None
             if found and _plausible(found[0], now):
                 return found
-        for label in _LABELLED_WORDS.finditer(text):
+        for label in [*_LABELLED_WORDS.finditer(text), *([byline] if byline else [])]:
             rest = text[label.end() :]
             match = _FULL.match(rest)
             fields = (
@@ -659,6 +675,10 @@ def _dateline(
         if pos <= order[anchor] or id(el) in inside:
             continue
         if pos >= start or lines >= _DATELINE_LINES:
+            # The body's first paragraph may carry the dateline inline: `(18.01.2018)
+            # Deutschlands Landwirte …`; its opening date alone is read.
+            if pos == start and (opening := _LEADING_DATE.match(element_text(el))) and outside_boxes(el):
+                return _info_line(opening[0], zone, now, year, day_order)
             break
         if el.tag in ("script", "style", "noscript", "template") or any(
             isinstance(c.tag, str) and c.tag in ("p", "div", "table", "tr", "td", "ul", "ol", "li", "section")

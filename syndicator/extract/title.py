@@ -315,13 +315,17 @@ def find_title(
         if key and any(_letters(t) == key and _word_list(t) != words for t in written):
             return text, f"<{el.tag}>, og:title/<title> spelled as shown"
     # The page's only <h1>, all of whose words <title> or og:title use in another order
-    # (`Review: Sony WH-1000XM4` under `Sony WH-1000XM4 Review: The Best … | WIRED`).
+    # (`Review: Sony WH-1000XM4` under `Sony WH-1000XM4 Review: The Best … | WIRED`), or all
+    # but one of four or more: <title> rewords the headline for search engines (`Unser
+    # Kräutergarten auf der Wannenkopfhütte!` under `Unser frischer Kräutergarten der
+    # Wannenkopfhütte in den Allgäuer Alpen`).
     own_h1s = [(el, text) for el, text in own if el.tag == "h1"]
     if len(h1s) == 1 and len(own_h1s) == 1 and not _link_bar(*own_h1s[0]):
         written = [t for t in (stripped, _strip_site(og_title, names)) if t]
         words = _words(own_h1s[0][1])
         same = any(_word_list(t) == _word_list(own_h1s[0][1]) for t in written)  # reads better as written
-        if len(words) >= 3 and not same and any(words <= _words(t) for t in written):
+        missing = min((len(words - _words(t)) for t in written), default=len(words))
+        if len(words) >= 3 and not same and (missing == 0 or (missing == 1 and len(words) >= 4)):
             return own_h1s[0][1], "the <h1>, its words confirmed by <title>"
     for candidate, source in ((headline, "json-ld headline"), (og_title, "og:title"), (doc_title, "<title>")):
         if not candidate:
