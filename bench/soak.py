@@ -1,6 +1,6 @@
 """Memory of the web process under a long realistic load: does its RSS stay flat (issue 16)?
 
-    .venv/bin/python bench/soak.py [--minutes 10] [--quick] [--connections 16]
+    .venv/bin/python bench/soak.py [--minutes 10] [--quick] [--connections 64] [--keep DIR]
 
 One run, in a private temporary directory removed afterwards, on loopback only: the set-up
 of bench/serve.py (a private Redis holding the bundled samples, ingested and published;
@@ -8,30 +8,33 @@ of bench/serve.py (a private Redis holding the bundled samples, ingested and pub
 on, JSON lines to stderr, here a file; metrics in the process' registry) and then, for
 --minutes (default 10; --quick: 1):
 
-- wrk (-t1, --connections keep-alive connections, default 64: a client over its render
-  budget has each 429 held back a second, `variants.REFUSAL_DELAY`, and with few
-  connections those held ones would set the pace) cycling through a mix of requests
-  (MIX): revalidations that send back the ETag the server last gave (304s, a 200 after
-  each republish), gzip and
-  identity 200s of the three formats, query strings (?limit, ?tag, ?q, ?since, ?own),
-  RFC 5005 archive pages and category pages, some query strings never seen before (a
-  crawler: `?q=` with a counter), unknown categories (404), bad query strings (400), and
-  /healthz, /readyz, /metrics and the admin API;
-- a publisher in this process that edits the newest article of a category every
+- wrk (-t1, keep-alive) cycling through a mix of requests (MIX): revalidations that send
+  back the ETag the server last gave (304s, a 200 after each republish), gzip and identity
+  200s of the three formats, query strings (?limit, ?tag, ?q, ?since, ?own), combined
+  feeds, RFC 5005 archive pages and category pages, some query strings never seen before
+  (a crawler: a counter in `?q=`), unknown categories and formats (404), bad query strings
+  (400), /healthz, /readyz, /metrics, /opml.xml and the admin API (with and without the
+  token). 64 connections by default: a client over its render budget has each 429 held
+  back a second (`variants.REFUSAL_DELAY`), and with few connections those would set the
+  pace;
+- a publisher thread in this process that edits the newest article of a category every
   --publish-every seconds (default 5) and publishes it, its parent and `all`: every
-  republish is announced, so the web process' memory cache and its prepared answers turn
-  over the way they do in production.
+  republish is announced, so the web process' memory cache, its prepared answers and the
+  variant renders turn over the way they do in production.
 
-Every 10 s the web process' resident set size (/proc/PID/stat) and the requests answered so
-far (lines of its access log, so the log is seen to keep up too) are sampled. The table
-shows one row a minute and the verdict compares the RSS at minute 2 (a quarter of the run
-when that is shorter: caches fill first) with the end: flat when it grew by less than
-FLAT_PERCENT % and less than FLAT_MB MB.
+Every 10 s it samples the web process' resident set size (/proc/PID/stat), the requests
+answered so far (lines of its access log, so the log is seen to keep up too), what its
+bounded last-good store holds (/readyz) and its thread count. The table shows one row a
+minute (every sample for a run under 5 minutes); the verdict compares the RSS at minute 2
+(a quarter of a shorter run: caches fill first) with the end: flat when it grew by less
+than FLAT_PERCENT % and less than FLAT_MB MB.
 
-SOAK_TRACEMALLOC=1 starts the web process with tracemalloc (10 frames) and prints the
-allocation sites that grew most between the baseline and the end. It slows every
-allocation and its own tables take memory, so the RSS of such a run is not the product's:
-use it to find a leak, not to measure one.
+SOAK_TRACEMALLOC=1 starts the web process with tracemalloc (10 frames, from after the
+imports) and prints the allocation sites that grew most between the baseline and the end.
+It slows the web process many times over and its tables take memory, so such a run's RSS
+is not the product's: it is for finding a leak of Python objects. It cannot see memory
+that malloc keeps after Python freed it (the per-thread arenas that were issue 16's
+growth): for that, compare /proc/PID/smaps and the threads column.
 
 Needs `wrk` (Debian/Ubuntu: sudo apt-get install -y wrk); this script installs nothing.
 """
@@ -481,11 +484,13 @@ def report(
     step = 60.0 if args.minutes >= 5 else SAMPLE_SECONDS  # a short run: every sample
     for row in table_rows(samples, step):
         rate = "-"
+        # -1: /readyz did not answer within 5 s (a web process slowed by tracemalloc)
+        kept, kept_mb = (f"{row.kept:,}", f"{row.kept_bytes / 2**20:.1f}") if row.kept >= 0 else ("-", "-")
         if previous is not None:
             rate = f"{(row.requests - previous.requests) / (row.seconds - previous.seconds):,.0f}"
         print(
             f"{row.seconds / 60:>6.1f} {row.rss_bytes / 2**20:>8.1f} {row.requests:>16,} {rate:>21} "
-            f"{row.kept:>15,} {row.kept_bytes / 2**20:>8.1f} {row.threads:>8}"
+            f"{kept:>15} {kept_mb:>8} {row.threads:>8}"
         )
         previous = row
     print()
