@@ -143,11 +143,12 @@ class Server:
     scenarios: list[Scenario]
 
 
-def tool(name: str) -> str:
+def tool(name: str, packages: str = "nginx wrk util-linux") -> str:
+    """The path of the program `name`; BenchError naming the apt-get line of `packages` when missing."""
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
     if not found:
         raise BenchError(
-            f"`{name}` is not installed; on Debian/Ubuntu: sudo apt-get install -y nginx wrk util-linux "
+            f"`{name}` is not installed; on Debian/Ubuntu: sudo apt-get install -y {packages} "
             "(this benchmark does not install anything itself)"
         )
     return found
@@ -394,13 +395,7 @@ def bench_processes(
     run_dir = tmp / f"p{processes}"
     run_dir.mkdir()
     with contextlib.ExitStack() as stack:
-        port = free_port()
-        web_env = dict(env, SYNDICATOR_PORT=str(port))
-        web_argv = [sys.executable, "-m", "syndicator.cli", "web", "--config", config.path]
-        web_argv += ["--port", str(port)] + (["--processes", str(processes)] if processes > 1 else [])
-        web = stack.enter_context(child(pinned(web_argv, cores), run_dir / "web.log", env=web_env))
-        syn_url = f"http://127.0.0.1:{port}{FEED_PATH}"
-        wait_until_serving(syn_url, web, run_dir / "web.log")
+        web, syn_url = start_web(config, env, run_dir, stack, processes=processes, cores=cores)
         identity_etag = get(syn_url)[1]["ETag"]
         servers = [Server("syndicator", syn_url, [web.pid], scenarios_for(identity_etag))]
         servers += start_references(args, processes, run_dir, stack, syn_url)
@@ -439,9 +434,32 @@ def median_result(results: list[Result]) -> Result:
     return Result(**{**by_rps.__dict__, "cpu_seconds": cpu * by_rps.requests / 10_000})
 
 
-def bench(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> None:
-    for name in ("nginx", "wrk", "taskset"):
-        tool(name)  # all three named at once, before anything starts
+def start_web(
+    config: Config,
+    env: dict[str, str],
+    run_dir: Path,
+    stack: contextlib.ExitStack,
+    *,
+    processes: int = 1,
+    cores: str | None = None,
+    launcher: list[str] | None = None,
+    ready_timeout: float = 30.0,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`syndicator web` with its defaults (its log in run_dir/web.log), serving FEED_PATH;
+    the process and that URL. `launcher` replaces `python -m syndicator.cli` (same arguments)."""
+    port = free_port()
+    web_env = dict(env, SYNDICATOR_PORT=str(port))
+    web_argv = [*(launcher or [sys.executable, "-m", "syndicator.cli"]), "web", "--config", config.path]
+    web_argv += ["--port", str(port)] + (["--processes", str(processes)] if processes > 1 else [])
+    web = stack.enter_context(child(pinned(web_argv, cores), run_dir / "web.log", env=web_env))
+    url = f"http://127.0.0.1:{port}{FEED_PATH}"
+    wait_until_serving(url, web, run_dir / "web.log", ready_timeout)
+    return web, url
+
+
+def private_store(tmp: Path, stack: contextlib.ExitStack) -> tuple[Config, dict[str, str], EmbeddedRedis]:
+    """A private Redis in `tmp` holding the bundled samples, ingested and published; the
+    configuration and the environment `syndicator web` is started with to serve them."""
     redis = stack.enter_context(EmbeddedRedis(tmp / "redis", appendonly=False))
     site_port = free_port()
     env = dict(
@@ -455,6 +473,13 @@ def bench(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> N
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # `web`'s default: this process' registry
     config = load_config(environ=env)
     asyncio.run(ingest_samples(config, redis.url))
+    return config, env, redis
+
+
+def bench(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> None:
+    for name in ("nginx", "wrk", "taskset"):
+        tool(name)  # all three named at once, before anything starts
+    config, env, _ = private_store(tmp, stack)
     results = {processes: bench_processes(args, processes, config, env, tmp) for processes in args.processes}
     print_table(args, results)
 

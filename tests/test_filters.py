@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from syndicator.publish import render_category
 from syndicator.runtime import Runtime
 from syndicator.store.feeds import save_version
 from syndicator.web.app import create_app
-from syndicator.web.variants import VARIANTS
+from syndicator.web.variants import RENDER_THREADS, VARIANTS
 from tests.builders import BASE_TIME, write_config
 from tests.harness import serving
 from tests.upstream import Upstream
@@ -514,3 +515,17 @@ async def test_own_variant_is_cached_with_its_own_etag_and_304(nested):
     _, again, same = await nested.get("/feeds/tech.atom?own=%201")  # the same query, normalised
     assert again["ETag"] == headers["ETag"] and same == body
     assert nested.renders == renders
+
+
+async def test_a_burst_of_distinct_renders_uses_the_render_threads_only(site):
+    """Renders run on RENDER_THREADS threads of their own, however many are asked at once:
+    each thread that compresses keeps ~20 MB of malloc arena, so a thread per concurrent
+    render grew the web process by a step at every new peak (issue 16, bench/soak.py)."""
+    before = set(threading.enumerate())
+    renders = site.renders
+    results = await asyncio.gather(*(site.get(f"/feeds/tech+world.rss?q=word{n}") for n in range(8)))
+    assert [r[0] for r in results] == [200] * 8
+    assert site.renders == renders + 8
+    started = [t.name for t in set(threading.enumerate()) - before]
+    assert len(started) <= RENDER_THREADS
+    assert all(name.startswith("variant-render") for name in started), started

@@ -14,7 +14,9 @@ from urllib.parse import parse_qsl
 import pytest
 
 from syndicator.errors import SyndicatorError
-from syndicator.web.query import FeedQuery, QueryError, parse_query
+from syndicator.web import query as query_module
+from syndicator.web.negotiation import choose_coding
+from syndicator.web.query import FeedQuery, QueryError, parse_query, parse_query_string
 from tests.builders import make_article
 
 EXPECTED_SINCE = (
@@ -206,3 +208,25 @@ def test_exclude_is_normalised_like_q_and_matches_any_word():
     assert parse_query([("exclude", "SPONSORED 广告")]) == parse_query([("exclude", "sponsored  广告")])
     with pytest.raises(QueryError, match=r"^exclude: must contain at least one word to exclude$"):
         parse_query([("exclude", " ")])
+
+
+# ---------------------------------------------------------------- memory bounds (issue 16)
+
+
+def test_ten_thousand_distinct_query_strings_stay_within_the_memo_cap() -> None:
+    """A crawler of unique `?q=` URLs only costs the parse: the memo of parsed query
+    strings stops at MAX_REMEMBERED, and what it remembered first is still answered."""
+    query_module._parsed.clear()  # what earlier tests in this process parsed
+    first = parse_query_string("q=first-reader", lambda: parse_qsl("q=first-reader"))
+    for n in range(10_000):
+        raw = f"q=crawl{n}&limit={n % 500 + 1}"
+        parse_query_string(raw, lambda raw=raw: parse_qsl(raw))
+    assert len(query_module._parsed) <= query_module.MAX_REMEMBERED
+    assert parse_query_string("q=first-reader", lambda: []) is first  # from the memo: no parse
+
+
+def test_ten_thousand_distinct_accept_encodings_stay_within_the_cache_cap() -> None:
+    for n in range(10_000):
+        choose_coding(f"gzip;q=0.{n % 9 + 1}, x-custom-{n}")
+    info = choose_coding.cache_info()
+    assert info.currsize <= info.maxsize == 512

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -56,6 +57,15 @@ CACHE_BYTES = 64 * 1024 * 1024
 LAST_STATES = 1024  # targets whose last-read states are remembered (see refuse_early)
 REFUSAL_DELAY = 1.0  # seconds a 429/503 for a render budget is held back (see Variants.hold_refusal)
 MAX_HELD = 256  # refusals held back at once at most; beyond, they are answered at once
+# Renders (and their compression) run on this many threads of their own, not on asyncio's
+# default executor (up to cpu_count + 4 threads). Each thread that ever compressed keeps a
+# malloc arena of its own holding about 20 MB (brotli's window and hash tables; glibc then
+# serves such sizes from the arena and keeps them resident), so every new peak of
+# concurrent renders added a step of ~17 MB to the process for good: +70 MB in ten minutes
+# of bench/soak.py (issue 16). One thread: the GIL serialises rendering anyway, and the
+# render budget (`variant_renders_per_second`) keeps the queue short.
+RENDER_THREADS = 1
+_RENDERING = ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="variant-render")
 
 
 @dataclass(frozen=True)
@@ -241,8 +251,10 @@ async def render_variant(
         home_url=runtime.site_url if len(target.slugs) > 1 else None,
     )
     renderer = FORMATS[target.fmt]
-    # Rendering and brotli are CPU work on pure inputs: off the event loop.
-    bodies = await asyncio.to_thread(lambda: compress(renderer.render(document)))
+    # Rendering and brotli are CPU work on pure inputs: off the event loop (RENDER_THREADS).
+    bodies = await asyncio.get_running_loop().run_in_executor(
+        _RENDERING, lambda: compress(renderer.render(document))
+    )
     return RenderedVariant(bodies=bodies, media_type=renderer.media_type)
 
 
