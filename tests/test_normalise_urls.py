@@ -110,10 +110,10 @@ def test_article_without_guid_or_link_cannot_be_identified() -> None:
         article_id("zhbf", None, None)
 
 
-def test_absolute_url_takes_its_shortcut_only_where_it_gives_the_same_url() -> None:
-    """`absolute_url` answers the commonest shapes of link without urljoin/urlsplit (most
-    of sanitising a feed's HTML); on every input, shortcut or not, it gives what the
-    general path gives."""
+def test_absolute_and_canonical_url_take_their_shortcut_only_where_it_gives_the_same_url() -> None:
+    """`absolute_url` and `canonical_url` answer the commonest shapes of link without
+    urljoin/urlsplit (most of sanitising a feed's HTML); on every input, shortcut or not,
+    they give what the general path gives."""
     from urllib.parse import urlunsplit
 
     from syndicator.normalise import urls
@@ -126,14 +126,22 @@ def test_absolute_url_takes_its_shortcut_only_where_it_gives_the_same_url() -> N
         encoded = {name: urls._encode(getattr(parts, name)) for name in ("path", "query", "fragment")}
         return urlunsplit(parts._replace(**encoded))
 
-    def answer(url: str, base: str | None) -> str:
+    def canonical(url: str, base: str | None) -> str:
         try:
-            return urls.absolute_url(url, base)
+            parts = urls._split(url, base)
+        except NormaliseError:
+            return "error"
+        path = urls._remove_dot_segments(urls._encode(parts.path)) or "/"
+        return urlunsplit(parts._replace(path=path, query=urls._query(parts.query), fragment=""))
+
+    def answer(url: str, base: str | None, how=urls.absolute_url) -> str:
+        try:
+            return how(url, base)
         except NormaliseError:
             return "error"
 
     pick = random.Random(16)
-    alphabet = [*"aZ09/?#:@!$&'()*+,;=-._~%[] \t", "..", "/.", "/..", "//", "é", ":80", "?#", "\x85"]
+    alphabet = [*"aZ09/?#:@!$&'()*+,;=-._~%[] \t", "..", "/.", "/..", "//", "é", ":80", "?#", "\x85", "/./"]
     heads = [
         "http://",
         "https://",
@@ -155,6 +163,7 @@ def test_absolute_url_takes_its_shortcut_only_where_it_gives_the_same_url() -> N
         base = pick.choice(bases)
         shortcuts += urls._fast_absolute(url, base) is not None
         assert answer(url, base) == general(url, base), (url, base)
+        assert answer(url, base, urls.canonical_url) == canonical(url, base), (url, base)
     assert shortcuts > 500  # the shortcut was taken, and checked
     assert (
         urls._fast_absolute("/img/1.jpg", "http://127.0.0.1:8080/0.rss") == "http://127.0.0.1:8080/img/1.jpg"

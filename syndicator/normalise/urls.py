@@ -225,6 +225,12 @@ def canonical_url(url: str, base: str | None = None) -> str:
     …) removed; other query parameters kept in order; empty path → "/".
     Raises NormaliseError for anything that is not an absolute http(s) URL.
     """
+    fast = _fast_absolute(url, base)
+    if fast is not None and "?" not in fast and "#" not in fast:
+        # Already canonical unless it has no path (then "/") or a dot segment to resolve.
+        path_at = fast.find("/", fast.index("//") + 2)
+        if path_at != -1 and not _DOT_SEGMENT.search(fast, path_at):
+            return fast
     parts = _split(url, base)
     path = _remove_dot_segments(_encode(parts.path)) or "/"
     return urlunsplit(parts._replace(path=path, query=_query(parts.query), fragment=""))
