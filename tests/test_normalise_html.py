@@ -9,7 +9,7 @@ import pytest
 
 from syndicator.normalise import plain_text, sanitise_html, strip_xml_illegal, summarise
 from syndicator.normalise.page import normalise_page
-from syndicator.normalise.text import MAX_TITLE_CHARS, cap_title, text_start
+from syndicator.normalise.text import MAX_TITLE_CHARS, cap_title, sanitised_text_start, text_start
 from tests.conftest import SITE_ZHBF
 from tests.test_categories import FETCHED, SOURCE, page  # an extracted page, its source
 from tests.test_normalise_entry import ENTRY, run  # a parsed feed entry, normalised
@@ -207,3 +207,25 @@ def test_text_start_gives_the_summary_and_title_the_whole_text_gives() -> None:
         assert summarise(start) == summarise(whole)
         assert summarise(start, 80) == summarise(whole, 80)
     assert text_start("<p>short &amp; sweet</p>", 280) == "short & sweet"
+
+
+def test_sanitised_text_start_reads_what_text_start_reads() -> None:
+    """Normalising reads the start of the sanitised content with one regular expression
+    (`sanitised_text_start`) instead of HTMLParser: on whatever nh3 wrote, hostile input
+    included, readers see the same summary and title, and markup of another form (not
+    from nh3) takes HTMLParser's path."""
+    pick = random.Random(17)
+    hostile = [
+        "<h1><p>in a heading</p>tail</h1>after", "<img src='/a.jpg' alt='a > b'>",
+        "<abbr title='<b>'>t</abbr>", "<svg><text>drawn</text></svg>", "&nbsp;",
+        "<select><option>o</option></select>", "<x-tag>custom</x-tag>", "<P CLASS=x>upper</P>",
+        "<br/>", "<table><tr><td>cell", "<math>m</math>", "<noscript>n</noscript>",
+    ]  # fmt: skip
+    for _ in range(200):
+        markup = sanitise_html(_long_article(pick) + "".join(pick.choice(hostile) for _ in range(20)), BASE)
+        whole = plain_text(markup)
+        start = sanitised_text_start(markup, 280)
+        assert whole.startswith(start) and (start == whole or len(start) > 281)
+        assert summarise(start) == summarise(text_start(markup, 280))
+        assert summarise(start, 80) == summarise(text_start(markup, 80), 80)
+    assert sanitised_text_start("<p>a</p><p>b &amp; c", 280) == "a b & c"  # not nh3's form

@@ -1,5 +1,6 @@
 """canonical_url, absolute_url and article_id: one spelling and one id per article."""
 
+import random
 import re
 
 import pytest
@@ -107,3 +108,66 @@ def test_article_id_falls_back_to_link_when_guid_blank() -> None:
 def test_article_without_guid_or_link_cannot_be_identified() -> None:
     with pytest.raises(NormaliseError, match="no guid and no http"):
         article_id("zhbf", None, None)
+
+
+def test_absolute_and_canonical_url_take_their_shortcut_only_where_it_gives_the_same_url() -> None:
+    """`absolute_url` and `canonical_url` answer the commonest shapes of link without
+    urljoin/urlsplit (most of sanitising a feed's HTML); on every input, shortcut or not,
+    they give what the general path gives."""
+    from urllib.parse import urlunsplit
+
+    from syndicator.normalise import urls
+
+    def general(url: str, base: str | None) -> str:
+        try:
+            parts = urls._split(url, base)
+        except NormaliseError:
+            return "error"
+        encoded = {name: urls._encode(getattr(parts, name)) for name in ("path", "query", "fragment")}
+        return urlunsplit(parts._replace(**encoded))
+
+    def canonical(url: str, base: str | None) -> str:
+        try:
+            parts = urls._split(url, base)
+        except NormaliseError:
+            return "error"
+        path = urls._remove_dot_segments(urls._encode(parts.path)) or "/"
+        return urlunsplit(parts._replace(path=path, query=urls._query(parts.query), fragment=""))
+
+    def answer(url: str, base: str | None, how=urls.absolute_url) -> str:
+        try:
+            return how(url, base)
+        except NormaliseError:
+            return "error"
+
+    pick = random.Random(16)
+    alphabet = [*"aZ09/?#:@!$&'()*+,;=-._~%[] \t", "..", "/.", "/..", "//", "é", ":80", "?#", "\x85", "/./"]
+    heads = [
+        "http://",
+        "https://",
+        "HTTP://",
+        "/",
+        "//",
+        "",
+        "http://a.example",
+        "https://A.example",
+        "http://a..b",
+    ]
+    bases = [
+        None, "http://h.example/feed", "https://H.example:443/a/", "http://127.0.0.1:8080/0.rss",
+        "http://u:p@h.example:8080/x", "file:///tmp/x", "http://h.example./", "", "http://[::1]:99/",
+    ]  # fmt: skip
+    shortcuts = 0
+    for _ in range(20000):
+        url = pick.choice(heads) + "".join(pick.choice(alphabet) for _ in range(pick.randrange(1, 9)))
+        base = pick.choice(bases)
+        shortcuts += urls._fast_absolute(url, base) is not None
+        assert answer(url, base) == general(url, base), (url, base)
+        assert answer(url, base, urls.canonical_url) == canonical(url, base), (url, base)
+    assert shortcuts > 500  # the shortcut was taken, and checked
+    assert (
+        urls._fast_absolute("/img/1.jpg", "http://127.0.0.1:8080/0.rss") == "http://127.0.0.1:8080/img/1.jpg"
+    )
+    assert (
+        urls._fast_absolute("https://cdn.example/a/b.jpg?w=1#x", None) == "https://cdn.example/a/b.jpg?w=1#x"
+    )

@@ -110,6 +110,23 @@ async def test_retention_by_age_deletes_orphans(redis, prefix):
     assert await redis.zcard(keys.category_index("tech")) == 3
 
 
+async def test_retention_takes_evicted_ids_out_of_their_source_indexes(redis, prefix):
+    """Fair retention counts each source's items in its source index: an evicted id leaves
+    its owner's (the record's first source), and an index entry without a record leaves
+    every source's, so no count keeps an id the category no longer holds."""
+    keys = Keys(prefix)
+    category = Category(slug="tech", title="Tech", retention_count=2)
+    for n, source in ((0, "a"), (1, "b"), (2, "a"), (3, "b")):
+        await upsert_article(redis, keys, replace(article(n), source_id=source), ("tech",), now=NOW)
+    orphan = article(4).id  # listed in the index and in b's source index, with no record
+    await redis.zadd(keys.category_index("tech"), {orphan: 1.0})
+    await redis.zadd(keys.source_index("tech", "b"), {orphan: 1.0})
+    evicted = await apply_retention(redis, keys, category, now=NOW, evicted_memory=timedelta(days=30))
+    assert evicted == sorted([article(2).id, article(3).id, orphan])
+    left = {s: await redis.zrange(keys.source_index("tech", s), 0, -1) for s in ("a", "b")}
+    assert left == {"a": [article(0).id.encode()], "b": [article(1).id.encode()]}
+
+
 async def test_new_presentation_of_unchanged_content_is_stored_without_moving_updated(redis, prefix):
     """Images read from the content and the upstream feed's details are not hashed (they
     derive from hashed fields or name the container): code that reads more of them, or a

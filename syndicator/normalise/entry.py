@@ -15,7 +15,15 @@ from .errors import NormaliseError
 from .ids import article_id
 from .images import content_images, image_enclosure
 from .sanitise import sanitise_html
-from .text import cap_title, clean_title, collapse_whitespace, strip_xml_illegal, summarise, text_start
+from .text import (
+    cap_title,
+    clean_title,
+    collapse_whitespace,
+    sanitised_text_start,
+    strip_xml_illegal,
+    summarise,
+    text_start,
+)
 from .urls import absolute_url, canonical_url
 
 FUTURE_TOLERANCE = timedelta(minutes=10)  # clock skew we forgive before calling a date bogus
@@ -147,7 +155,7 @@ def normalise_entry(
     # Only the start of the text is read (a summary, or a title from it): `text_start`
     # parses only as much of a long article as that needs, once for both.
     summary_text = text_start(entry.summary_html, SUMMARY_CHARS) if entry.summary_html else ""
-    text = summary_text or text_start(content_html, SUMMARY_CHARS)
+    text = summary_text or sanitised_text_start(content_html, SUMMARY_CHARS)
     summary = summarise(text, SUMMARY_CHARS)
 
     title = clean_title(entry.title or "")

@@ -106,11 +106,10 @@ class ClusterStep:
         async with redis.pipeline(transaction=False) as pipe:
             for _i, article, _t in eligible:
                 pipe.exists(keys.article(article.id))
-                pipe.hget(keys.cluster_of, article.id)
-            replies = iter(await pipe.execute())
+            pipe.hmget(keys.cluster_of, [article.id for _i, article, _t in eligible])
+            *stored, copies = await pipe.execute()
         todo: list[tuple[int, Article, Fingerprint, float, str | None]] = []
-        for i, article, threshold in eligible:
-            exists, copy_of = next(replies), next(replies)
+        for (i, article, threshold), exists, copy_of in zip(eligible, stored, copies, strict=True):
             if exists:
                 continue
             found = fingerprint(article)
