@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import random
-import socket
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator

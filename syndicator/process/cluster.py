@@ -139,11 +139,12 @@ class ClusterStep:
         prints: dict[str, StoredPrint] = {}
         stale: list[str] = []
         if ids:
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.mget([keys.fingerprint(i) for i in ids])
+            async with redis.pipeline(transaction=False) as pipe:  # per key: any slots on a cluster
                 for article_id in ids:
+                    pipe.get(keys.fingerprint(article_id))
                     pipe.exists(keys.article(article_id))
-                raws, *alive = await pipe.execute()
+                replies = await pipe.execute()
+            raws, alive = replies[::2], replies[1::2]
             for article_id, raw, live in zip(ids, raws, alive, strict=True):
                 if raw is not None and live:
                     prints[article_id] = StoredPrint.from_json(raw)

@@ -25,10 +25,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from syndicator.models import HASH_VERSION, RELATED_SHOWN, Article, Category
+from syndicator.store.atomic import Atomic, atomic, get_many
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 
@@ -127,7 +127,7 @@ async def upsert_articles(
     for start in range(0, len(batch), UPSERT_BATCH):
         chunk = batch[start : start + UPSERT_BATCH]
         while True:
-            async with redis.pipeline(transaction=True) as pipe:
+            async with atomic(redis) as pipe:
                 try:
                     snapshot = await _Snapshot.read(pipe, keys, chunk)
                     pipe.multi()
@@ -162,7 +162,7 @@ class _Snapshot:
 
     @classmethod
     async def read(
-        cls, pipe: Pipeline, keys: Keys, batch: Sequence[tuple[Article, tuple[str, ...]]]
+        cls, pipe: Atomic, keys: Keys, batch: Sequence[tuple[Article, tuple[str, ...]]]
     ) -> _Snapshot:
         """WATCH and read every key the batch's plans can look at, in a few round trips."""
         snapshot = cls(keys)
@@ -179,13 +179,13 @@ class _Snapshot:
             hidden = await pipe.hmget(keys.hidden_urls, urls)
             snapshot.hidden_urls = {u for u, h in zip(urls, hidden, strict=True) if h is not None}
         if url_keys:
-            indexed = await pipe.mget(url_keys)
+            indexed = await get_many(pipe.redis, url_keys)
             snapshot.urls = {k: v.decode() if v else None for k, v in zip(url_keys, indexed, strict=True)}
         # Records an article may land on: its own, or the one its URL is indexed under.
         ids = sorted({a.id for a, _indexes in batch} | {i for i in snapshot.urls.values() if i})
         record_keys = [keys.article(i) for i in ids]
         await pipe.watch(*record_keys)
-        snapshot.records = dict(zip(ids, await pipe.mget(record_keys), strict=True))
+        snapshot.records = dict(zip(ids, await get_many(pipe.redis, record_keys), strict=True))
         for slug in slugs:
             scores = await pipe.zmscore(keys.evicted(slug), ids)
             snapshot.evicted.update(
@@ -193,7 +193,7 @@ class _Snapshot:
             )
         return snapshot
 
-    def plan(self, pipe: Pipeline, article: Article, indexes: tuple[str, ...], now: datetime) -> UpsertResult:
+    def plan(self, pipe: Atomic, article: Article, indexes: tuple[str, ...], now: datetime) -> UpsertResult:
         """Queue `article`'s writes on `pipe` (after MULTI) and remember them; its result."""
         keys = self.keys
         if article.id in self.hidden_ids or (article.url and article.url in self.hidden_urls):
@@ -328,7 +328,7 @@ def _current_hash(article: Article) -> str:
     return article.content_hash if article.hash_version == HASH_VERSION else article.reader_hash()
 
 
-def _write(pipe: Pipeline, keys: Keys, record: Article, indexes: tuple[str, ...], url_key: str | None) -> str:
+def _write(pipe: Atomic, keys: Keys, record: Article, indexes: tuple[str, ...], url_key: str | None) -> str:
     """Queue the writes of `record` under `indexes`; returns the JSON stored for it."""
     raw = article_to_json(record, indexes=indexes)
     pipe.set(keys.article(record.id), raw)
@@ -348,7 +348,7 @@ async def rewrite_article(
 ) -> None:
     """Write `record` as it is (no merge: `updated` is the caller's) under `indexes`, and
     take it out of the `old_indexes` it is no longer in. Reprocess's write (operate/reprocess.py)."""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         for slug in old_indexes:
             if slug not in indexes:
                 pipe.zrem(keys.category_index(slug), record.id)
@@ -389,7 +389,7 @@ async def apply_retention(
         # its orphans go: a flood evicts ~100,000 ids at once, and one command listing
         # them all takes the event loop most of a second to encode.
         part = victims[start : start + UPSERT_BATCH]
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             pipe.zrem(index, *part)
             for source_id in sources:
                 pipe.zrem(keys.source_index(category.slug, source_id), *part)
@@ -469,7 +469,7 @@ async def _delete_orphans(redis: Redis, keys: Keys, article_ids: list[str]) -> N
     Batched (a few round trips per call, not three per id) because a flood evicts tens of
     thousands at once; the `sleep(0)` lets the event loop answer between batches even when
     Redis replies faster than the loop would otherwise yield."""
-    raws = await redis.mget([keys.article(i) for i in article_ids])
+    raws = await get_many(redis, [keys.article(i) for i in article_ids])
     records = [(i, *article_from_json(raw)) for i, raw in zip(article_ids, raws, strict=True) if raw]
     async with redis.pipeline(transaction=False) as pipe:
         for article_id, _article, indexes in records:
@@ -482,7 +482,7 @@ async def _delete_orphans(redis: Redis, keys: Keys, article_ids: list[str]) -> N
         if not any(still_indexed):
             orphans.append((article_id, article))
     if orphans:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             for article_id, article in orphans:
                 pipe.delete(keys.article(article_id))
                 if article.url:
@@ -503,5 +503,5 @@ async def load_articles(redis: Redis, keys: Keys, ids: Iterable[str]) -> list[Ar
     ids = list(ids)
     if not ids:
         return []
-    raws = await redis.mget([keys.article(i) for i in ids])
+    raws = await get_many(redis, [keys.article(i) for i in ids])
     return [article_from_json(raw)[0] for raw in raws if raw]

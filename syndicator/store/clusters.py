@@ -27,6 +27,7 @@ from redis.exceptions import WatchError
 
 from syndicator.fingerprint import BANDS
 from syndicator.models import Article, Related
+from syndicator.store.atomic import atomic, load_script
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 from syndicator.words import fold
@@ -120,11 +121,11 @@ async def band_members(
         asked[value[:BUCKET_DIGITS]].append((band, value))
     if not asked:
         return {}
-    script = redis.register_script(_READ)
+    sha = await load_script(redis, _READ)
     async with redis.pipeline(transaction=False) as pipe:
         for bucket, pairs in asked.items():
             packed = " ".join([f"{band + 1} {value[BUCKET_DIGITS:]}" for band, value in pairs])
-            await script(keys=_bucket_hashes(keys, bucket), args=[packed], client=pipe)
+            pipe.evalsha(sha, BANDS, *_bucket_hashes(keys, bucket), packed)
         replies = await pipe.execute()
     found: dict[tuple[int, str], list[str]] = {}
     for pairs, reply in zip(asked.values(), replies, strict=True):
@@ -135,26 +136,32 @@ async def band_members(
 async def add_band_members(
     redis: Redis, pipe: Pipeline, keys: Keys, entries: Iterable[tuple[int, str, str]]
 ) -> None:
-    """Queue on `pipe` the writes of the (band, value, id) entries: a script call a bucket
-    (`_ADD`), a value taking at most `BUCKET_CAP` ids."""
+    """Queue on `pipe` (a pipeline without transaction: the buckets are in many slots of a
+    cluster) the writes of the (band, value, id) entries: a script call a bucket (`_ADD`),
+    a value taking at most `BUCKET_CAP` ids."""
     adds: dict[str, list[str]] = defaultdict(list)
     for band, value, article_id in entries:
         adds[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]} {article_id}")
-    script = redis.register_script(_ADD)
+    if not adds:
+        return
+    sha = await load_script(redis, _ADD)
     for bucket, packed in adds.items():
-        await script(keys=_bucket_hashes(keys, bucket), args=[BUCKET_CAP, " ".join(packed)], client=pipe)
+        pipe.evalsha(sha, BANDS, *_bucket_hashes(keys, bucket), BUCKET_CAP, " ".join(packed))
 
 
 async def remove_band_members(
     redis: Redis, pipe: Pipeline, keys: Keys, article_id: str, bands: Sequence[str]
 ) -> None:
-    """Queue on `pipe` the removal of `article_id` from its bands' values (`_REMOVE`)."""
+    """Queue on `pipe` (a pipeline without transaction) the removal of `article_id` from
+    its bands' values (`_REMOVE`)."""
     fields: dict[str, list[str]] = defaultdict(list)
     for band, value in enumerate(bands):
         fields[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]}")
-    script = redis.register_script(_REMOVE)
+    if not fields:
+        return
+    sha = await load_script(redis, _REMOVE)
     for bucket, packed in fields.items():
-        await script(keys=_bucket_hashes(keys, bucket), args=[article_id, " ".join(packed)], client=pipe)
+        pipe.evalsha(sha, BANDS, *_bucket_hashes(keys, bucket), article_id, " ".join(packed))
 
 
 @dataclass(frozen=True)
@@ -206,7 +213,7 @@ async def forget(redis: Redis, keys: Keys, article_id: str, *, copies: bool = Tr
     if copies:
         entries = await redis.hgetall(keys.cluster_of)
         members = [k.decode() for k, v in entries.items() if v.decode() == article_id]
-    async with redis.pipeline(transaction=True) as pipe:
+    async with redis.pipeline(transaction=False) as pipe:  # each write idempotent, any slots
         if raw is not None:
             stored = StoredPrint.from_json(raw)
             await remove_band_members(redis, pipe, keys, article_id, stored.bands)
@@ -261,7 +268,7 @@ async def drop_copy(redis: Redis, keys: Keys, copy_id: str) -> DroppedCopy | Non
     rep_id = rep.decode()
     record_key = keys.article(rep_id)
     while True:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             try:
                 await pipe.watch(record_key)
                 raw = await pipe.get(record_key)

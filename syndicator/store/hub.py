@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys, hub_topic_key
 
 _FORGET_TOPIC = """
@@ -96,7 +97,7 @@ def _decode(raw: dict[bytes | str, bytes | str]) -> HubSubscription:
 async def save_subscription(redis: Redis, keys: Keys, sub: HubSubscription) -> None:
     """Store `sub` (new or renewed) and its index entries, in one transaction. A renewal
     replaces the whole hash, so pass the delivery fields through (`dataclasses.replace`)."""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.delete(keys.hub_subscription(sub.id))
         pipe.hset(keys.hub_subscription(sub.id), mapping=_encode(sub))
         pipe.sadd(keys.hub_topic(sub.topic), sub.id)
@@ -113,7 +114,7 @@ async def save_within_limit(redis: Redis, keys: Keys, sub: HubSubscription, *, p
     last free place."""
     host_key = keys.hub_host(callback_host(sub.callback))
     while True:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             try:
                 await pipe.watch(host_key)
                 full = per_host and await pipe.scard(host_key) >= per_host
@@ -171,7 +172,7 @@ async def remove_subscription(redis: Redis, keys: Keys, subscription_id: str) ->
     if sub is None:
         await redis.zrem(keys.hub_expiry, subscription_id)
         return None
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.delete(keys.hub_subscription(sub.id))
         pipe.srem(keys.hub_topic(sub.topic), sub.id)
         pipe.srem(keys.hub_host(callback_host(sub.callback)), sub.id)

@@ -1,0 +1,207 @@
+"""Atomic steps as Lua scripts, the same on one Redis and on a Redis Cluster.
+
+redis-py 5's asyncio cluster client has no transactions (no MULTI/EXEC, no WATCH), so the
+store never uses them: `atomic(redis)` replaces `redis.pipeline(transaction=True)` with the
+same shape of code. Commands queued on it run in one Lua script (`_SCRIPT`), which Redis
+runs atomically; a key given to `watch()` is read (`DUMP`) at once, and the script writes
+only if it still holds that value, else `execute()` raises WatchError as EXEC did, and the
+caller's loop reads and computes again: optimistic compare-and-set.
+
+On one Redis every command of a step is in one script. On a cluster a script can only
+touch the keys of one slot, so the commands are grouped by the slot of their first key
+and each group is a script: atomic per slot. Store layout 5 gives the keys of one article
+the hash tag `{a:ID}` and those of one category `{c:SLUG}` (store/keys.py), so the steps
+that must be atomic are one group; writes to other slots (URL and content indexes, bands,
+global hashes) are idempotent and go after: the guarded groups run first, so a conflict
+there writes nothing, and a step re-run after a crash between groups converges.
+
+Besides: `get_many` (MGET, split by slot on a cluster) and `run_script` (EVALSHA, loading
+the script on first use on whichever node answers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import CoreCommands
+from redis.crc import key_slot
+from redis.exceptions import NoScriptError, WatchError
+
+_SCRIPT = """
+local guards = tonumber(ARGV[1])
+for g = 1, guards do
+  local now = redis.call('DUMP', KEYS[g])
+  if now then now = '+' .. now else now = '-' end
+  if now ~= ARGV[1 + g] then return false end
+end
+local i, out = guards + 2, {}
+while i <= #ARGV do
+  local argc = tonumber(ARGV[i])
+  out[#out + 1] = redis.call(unpack(ARGV, i + 1, i + argc))
+  i = i + argc + 1
+end
+return out
+"""
+"""KEYS: the guarded keys, then one key of the group (for routing). ARGV[1]: how many
+guards; then each guard's expected `DUMP` ('+' and the dump, or '-' for no key); then each
+command as its argument count and its arguments. Returns nil (a guard failed: nothing
+written) or the commands' replies."""
+
+
+def is_cluster(redis: Redis) -> bool:
+    """Whether `redis` is a Redis Cluster client (store/connection.connect)."""
+    return isinstance(redis, RedisCluster)
+
+
+def _encode(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, memoryview):
+        return bytes(value)
+    if isinstance(value, float):
+        return repr(value).encode()
+    return str(value).encode()
+
+
+def slot(key: str | bytes) -> int:
+    """The cluster slot of `key` (its hash tag's, when it has one)."""
+    return key_slot(_encode(key))
+
+
+async def get_many(redis: Redis, keys: Sequence[str]) -> list[bytes | None]:
+    """MGET of `keys` (any slots), values in their order."""
+    if not keys:
+        return []
+    if is_cluster(redis):
+        return await redis.mget_nonatomic(list(keys))  # type: ignore[attr-defined]
+    return await redis.mget(list(keys))
+
+
+_SHAS: dict[str, str] = {}
+
+
+async def run_script(redis: Any, body: str, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
+    """EVALSHA of `body`, with EVAL (which caches it) where the node does not know it yet.
+    `redis` is a client or a pipeline without transaction: on a pipeline the script must
+    be known already (`load_script`)."""
+    sha = _SHAS.get(body) or _SHAS.setdefault(body, hashlib.sha1(body.encode()).hexdigest())
+    try:
+        return await redis.evalsha(sha, len(keys), *keys, *args)
+    except NoScriptError:
+        return await redis.eval(body, len(keys), *keys, *args)
+
+
+async def load_script(redis: Redis, body: str) -> str:
+    """SCRIPT LOAD of `body` (on every master of a cluster), before a pipeline calls it."""
+    sha = await redis.script_load(body)
+    _SHAS[body] = sha
+    return sha
+
+
+class _Recorder(CoreCommands):
+    """redis-py's command methods, recording each command's arguments instead of sending."""
+
+    def __init__(self, sink: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> None:
+        self._sink = sink
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self._sink.append((args, options))
+        return self
+
+
+class Atomic:
+    """A transaction-shaped object: `watch`, reads, `multi`, queued writes, `execute`.
+
+    Like redis-py's transactional pipeline: after `watch()` and before `multi()` a command
+    runs at once (a read); otherwise it is queued. `execute()` runs the queue as scripts
+    (module docstring) and returns the replies in order, parsed as redis-py parses them.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._queue: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._recorder = _Recorder(self._queue)
+        self._guards: dict[str, bytes | None] = {}
+        self._immediate = False
+
+    async def __aenter__(self) -> Atomic:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._queue.clear()
+        self._guards.clear()
+        self._immediate = False
+
+    async def watch(self, *keys: str) -> None:
+        """Remember what `keys` hold now; `execute` writes nothing if any of them changed."""
+        self._immediate = True
+        keys = tuple(k for k in keys if k not in self._guards)
+        if not keys:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.dump(key)
+            dumps = await pipe.execute()
+        self._guards.update(zip(keys, dumps, strict=True))
+
+    async def unwatch(self) -> None:
+        self._guards.clear()
+        self._immediate = False
+
+    def multi(self) -> None:
+        self._immediate = False
+
+    def __getattr__(self, name: str) -> Any:
+        if self._immediate:
+            return getattr(self.redis, name)
+        return getattr(self._recorder, name)
+
+    async def execute(self) -> list[Any]:
+        """Run what was queued; WatchError (nothing of a guarded group written) when a
+        watched key changed since `watch`."""
+        queue, guards = list(self._queue), dict(self._guards)
+        self.reset()
+        if not queue and not guards:
+            return []
+        cluster = is_cluster(self.redis)
+        groups: dict[int, tuple[list[str], list[int]]] = {}  # slot → (guards, command numbers)
+        for key in guards:
+            groups.setdefault(slot(key) if cluster else 0, ([], []))[0].append(key)
+        for n, (args, _options) in enumerate(queue):
+            target = slot(args[1]) if cluster and len(args) > 1 else 0
+            groups.setdefault(target, ([], []))[1].append(n)
+        replies: list[Any] = [None] * len(queue)
+        # Guarded groups first: a conflict in the first one leaves everything unwritten.
+        for _slot, (watched, numbers) in sorted(groups.items(), key=lambda g: not g[1][0]):
+            route = watched[-1] if watched else queue[numbers[0]][0][1]
+            argv: list[Any] = [len(watched)]
+            argv.extend(b"-" if guards[k] is None else b"+" + guards[k] for k in watched)  # type: ignore[operator]
+            for n in numbers:
+                args = queue[n][0]
+                argv.append(len(args))
+                argv.extend(_encode(a) for a in args)
+            out = await run_script(self.redis, _SCRIPT, [*watched, route], argv)
+            if out is None:
+                raise WatchError("a watched key changed")
+            for n, reply in zip(numbers, out, strict=True):
+                replies[n] = self._parse(queue[n], reply)
+        return replies
+
+    def _parse(self, command: tuple[tuple[Any, ...], dict[str, Any]], reply: Any) -> Any:
+        args, options = command
+        callback = self.redis.response_callbacks.get(str(args[0]).upper())
+        if callback is None or reply is None:
+            return reply
+        return callback(reply, **{k: v for k, v in options.items() if k != "keys"})
+
+
+def atomic(redis: Redis) -> Atomic:
+    """What replaces `redis.pipeline(transaction=True)` everywhere (module docstring)."""
+    return Atomic(redis)
