@@ -132,9 +132,13 @@ class Atomic:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.reset()
+        self._clear()
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
+        """Forget the watched keys and the queue (the step is abandoned)."""
+        self._clear()
+
+    def _clear(self) -> None:
         self._queue.clear()
         self._guards.clear()
         self._immediate = False
@@ -167,7 +171,7 @@ class Atomic:
         """Run what was queued; WatchError (nothing of a guarded group written) when a
         watched key changed since `watch`."""
         queue, guards = list(self._queue), dict(self._guards)
-        self.reset()
+        self._clear()
         if not queue and not guards:
             return []
         cluster = is_cluster(self.redis)
