@@ -222,8 +222,7 @@ async def test_interrupted_migration_resumes_where_it_stopped(redis, prefix):
 
     report = await migrate(redis, keys, batch_size=100, on_batch=count)
     assert (
-        report.line()
-        == f"store at schema 0; migrated to 1: {total} articles, 2: 0 articles, 3: 0 articles, "
+        report.line() == f"store at schema 0; migrated to 1: {total} articles, 2: 0 articles, 3: 0 articles, "
         f"4: 0 band sets, 5: {total} keys"
     )
     assert seen[0] > int(progress["changed"])  # carried on from the saved count, not from 0
@@ -309,7 +308,10 @@ async def test_serve_migrates_an_old_store_itself(redis, redis_url, prefix):
         except TimeoutError:
             server.kill()
             await server.wait()
-    migrated = "store at schema 0; migrated to 1: 1 article, 2: 1 article, 3: 0 articles, 4: 0 band sets, 5: 7 keys\n"
+    migrated = (
+        "store at schema 0; migrated to 1: 1 article, 2: 1 article, 3: 0 articles, 4: 0 band sets, "
+        "5: 7 keys\n"
+    )
     assert migrated in lines, lines
     assert lines[-1].startswith("serving feeds at"), lines
     assert await store_version(redis, keys) == 5
