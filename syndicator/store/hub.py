@@ -24,11 +24,6 @@ from redis.exceptions import WatchError
 from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys, hub_topic_key
 
-_FORGET_TOPIC = """
-if redis.call('SCARD', KEYS[1]) == 0 then redis.call('HDEL', KEYS[2], ARGV[1]) end
-"""
-"""Forget a topic only if it has no subscription left, atomically (a subscribe may race)."""
-
 
 def subscription_id(topic: str, callback: str) -> str:
     """The id of the subscription of `callback` to `topic`: one per pair."""
@@ -178,10 +173,23 @@ async def remove_subscription(redis: Redis, keys: Keys, subscription_id: str) ->
         pipe.srem(keys.hub_host(callback_host(sub.callback)), sub.id)
         pipe.zrem(keys.hub_expiry, sub.id)
         deleted, *_ = await pipe.execute()
-    await redis.eval(_FORGET_TOPIC, 2, keys.hub_topic(sub.topic), keys.hub_topics, hub_topic_key(sub.topic))
+    await forget_topic_if_unused(redis, keys, sub.topic)
     # Two processes removing the same subscription at once: only the one whose DEL removed
     # the hash gets it back, so a `denied` notice (hub/intent.py) is sent once.
     return sub if deleted else None
+
+
+async def forget_topic_if_unused(redis: Redis, keys: Keys, topic: str) -> None:
+    """Forget `topic` in `hub_topics` if it has no subscription left. Its set and the
+    topics hash are two slots of a cluster, so no one script: a subscription added between
+    the count and the forgetting (it writes its set first) is seen by the second count,
+    which puts the topic back."""
+    key = hub_topic_key(topic)
+    if await redis.scard(keys.hub_topic(topic)):
+        return
+    await redis.hdel(keys.hub_topics, key)
+    if await redis.scard(keys.hub_topic(topic)):
+        await redis.hset(keys.hub_topics, key, topic)
 
 
 async def expired_ids(redis: Redis, keys: Keys, *, now: datetime, limit: int = 1000) -> list[str]:

@@ -31,6 +31,11 @@ class Keys:
         """A category slug inside the category hash tag (layout 5), or bare before it."""
         return f"{{c:{slug}}}" if self.tagged else slug
 
+    def _h(self, subscription_id: str) -> str:
+        """A hub subscription id inside its hash tag (layout 5): its record, delivery state,
+        log, lock and pending nonce are one slot, so the delivery scripts are one call."""
+        return f"{{h:{subscription_id}}}" if self.tagged else subscription_id
+
     @property
     def schema_version(self) -> str:
         """The layout version of everything under the prefix (an integer; store/schema.py)."""
@@ -152,11 +157,11 @@ class Keys:
 
     def host_leases(self, host: str) -> str:
         """Sorted set of live request leases on an upstream host (politeness)."""
-        return f"{self.prefix}host:{host}:leases"
+        return f"{self.prefix}host:{{p:{host}}}:leases"  # one slot with host_next: one script
 
     def host_next(self, host: str) -> str:
         """When the next request to an upstream host may start (ms since the epoch)."""
-        return f"{self.prefix}host:{host}:next"
+        return f"{self.prefix}host:{{p:{host}}}:next"
 
     def host_cooldown(self, host: str) -> str:
         """JSON {until, status, source_id} while an upstream host cools down after a 429 or
@@ -302,7 +307,7 @@ class Keys:
 
     def hub_subscription(self, subscription_id: str) -> str:
         """Hash of one WebSub subscription to our hub (store/hub.py `HubSubscription`)."""
-        return f"{self.prefix}hub:sub:{subscription_id}"
+        return f"{self.prefix}hub:sub:{self._h(subscription_id)}"
 
     def hub_topic(self, topic: str) -> str:
         """Set of the ids of the subscriptions to one normalised topic URL."""
@@ -336,12 +341,12 @@ class Keys:
     def hub_delivery(self, subscription_id: str) -> str:
         """Hash of one subscription's delivery state: `acked` (the topic version it
         acknowledged), `failing_since`, `inflight` (JSON of a POST under way)."""
-        return f"{self.prefix}hub:dstate:{subscription_id}"
+        return f"{self.prefix}hub:dstate:{self._h(subscription_id)}"
 
     def hub_delivered(self, subscription_id: str) -> str:
         """Hash of topic version → the delivery that carried it (`{from}-{to}`): the
         idempotency record per (subscription, version), trimmed to the newest versions."""
-        return f"{self.prefix}hub:dlog:{subscription_id}"
+        return f"{self.prefix}hub:dlog:{self._h(subscription_id)}"
 
     def hub_payload(self, topic: str, after: int, upto: int) -> str:
         """Hash of one delivery's bytes (`body`, `media_type`) for versions (after, upto] of a
@@ -351,13 +356,13 @@ class Keys:
 
     def hub_delivery_lock(self, subscription_id: str) -> str:
         """One subscription's delivery lock (a token, expiring): one POST at a time, in order."""
-        return f"{self.prefix}hub:dlock:{subscription_id}"
+        return f"{self.prefix}hub:dlock:{self._h(subscription_id)}"
 
     def hub_pending(self, subscription_id: str) -> str:
         """The nonce of the latest (un)subscription request for a (topic, callback) pair
         awaiting verification (hub/intent.py): an older request's verification, finishing
         later, must not undo a newer one (1 day)."""
-        return f"{self.prefix}hub:pending:{subscription_id}"
+        return f"{self.prefix}hub:pending:{self._h(subscription_id)}"
 
 
 def hub_topic_key(topic: str) -> str:

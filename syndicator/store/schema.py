@@ -36,7 +36,7 @@ from redis.exceptions import WatchError
 from syndicator.errors import SyndicatorError
 from syndicator.fingerprint import bands, fingerprint
 from syndicator.models import HASH_VERSION
-from syndicator.store.atomic import atomic, is_cluster
+from syndicator.store.atomic import atomic, get_many, is_cluster
 from syndicator.store.clusters import BUCKET_CAP, StoredPrint, add_band_members
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
@@ -181,13 +181,18 @@ async def bucket_band_sets(run: MigrationRun) -> None:
         run.changed += await _bucket_band_sets(run.redis, run.keys, batch)
 
 
-_ARTICLE_KINDS = ("article", "raw", "fp")
-"""Key kinds named by an article id: `{kind}:{id}` becomes `{kind}:{{a:id}}`."""
-_CATEGORY_KINDS = (
-    "cat", "srcidx", "srcidxs", "evicted", "feed", "feedver", "feedtimes", "manifests",
-    "published-mark", "dirty", "seq", "seqn",
-)  # fmt: skip
-"""Key kinds named by a category slug (`srcidx` and `feed` add `:source` or `:format`)."""
+_TAGGED_KINDS = {
+    **dict.fromkeys(("article", "raw", "fp"), "a"),  # named by an article id
+    **dict.fromkeys(
+        ("cat", "srcidx", "srcidxs", "evicted", "feed", "feedver", "feedtimes", "manifests",
+         "published-mark", "dirty", "seq", "seqn"),
+        "c",
+    ),  # named by a category slug (`srcidx` and `feed` add `:source` or `:format`)
+    # named by a hub subscription id
+    **dict.fromkeys(("hub:sub", "hub:dstate", "hub:dlog", "hub:dlock", "hub:pending"), "h"),
+}  # fmt: skip
+"""Key kinds whose name gains a hash tag in layout 5 → the tag's letter. (A host's
+politeness keys gain one too; they expire within seconds, so none is moved.)"""
 
 
 async def tag_keys(run: MigrationRun) -> None:
@@ -202,7 +207,7 @@ async def tag_keys(run: MigrationRun) -> None:
     moved again on resume, to the same value. Counts keys.
     """
     run.unit = "keys"
-    for kind in (*_ARTICLE_KINDS, *_CATEGORY_KINDS):
+    for kind in _TAGGED_KINDS:
         async for batch in run.batches(f"{kind}:*"):
             moves = []
             for key in batch:
@@ -215,12 +220,8 @@ async def tag_keys(run: MigrationRun) -> None:
 
 def _tagged(prefix: str, kind: str, rest: str) -> str:
     """The layout-5 name of the layout-4 key `{prefix}{kind}:{rest}`."""
-    if kind in _ARTICLE_KINDS:
-        return f"{prefix}{kind}:{{a:{rest}}}"
-    if kind in ("srcidx", "feed"):
-        slug, _, tail = rest.partition(":")  # a slug has no colon (values.py)
-        return f"{prefix}{kind}:{{c:{slug}}}:{tail}"
-    return f"{prefix}{kind}:{{c:{rest}}}"
+    name, colon, tail = rest.partition(":") if kind in ("srcidx", "feed") else (rest, "", "")
+    return f"{prefix}{kind}:{{{_TAGGED_KINDS[kind]}:{name}}}{colon}{tail}"  # a slug has no colon
 
 
 async def _move_keys(redis: Redis, moves: list[tuple[str, str]]) -> int:
@@ -268,7 +269,7 @@ async def _rehash_articles(redis: Redis, keys: list[str]) -> int:
         async with atomic(redis) as pipe:
             try:
                 await pipe.watch(*keys)
-                raws = await pipe.mget(keys)
+                raws = await get_many(redis, keys)
                 upgraded: dict[str, str] = {}
                 for key, raw in zip(keys, raws, strict=True):
                     if raw is None or "hash_version" in json.loads(raw):
@@ -277,8 +278,8 @@ async def _rehash_articles(redis: Redis, keys: list[str]) -> int:
                     article = replace(article, content_hash=article.reader_hash(), hash_version=HASH_VERSION)
                     upgraded[key] = article_to_json(article, indexes=indexes)
                 pipe.multi()
-                if upgraded:
-                    pipe.mset(upgraded)
+                for key, value in upgraded.items():  # a command a key: any slots on a cluster
+                    pipe.set(key, value)
                 await pipe.execute()
                 return len(upgraded)
             except WatchError:
@@ -290,7 +291,7 @@ async def _index_sources(redis: Redis, keys: Keys, batch: list[str]) -> int:
     records were not in all of them yet."""
     if not batch:
         return 0
-    records = [article_from_json(raw) for raw in await redis.mget(batch) if raw is not None]
+    records = [article_from_json(raw) for raw in await get_many(redis, batch) if raw is not None]
     async with redis.pipeline(transaction=False) as pipe:
         for article, indexes in records:
             for slug in indexes:
@@ -316,11 +317,11 @@ async def _index_fingerprints(redis: Redis, keys: Keys, batch: list[str]) -> int
     many got them (backfilled or re-banded; not those with too little text)."""
     if not batch:
         return 0
-    articles = [article_from_json(raw)[0] for raw in await redis.mget(batch) if raw is not None]
+    articles = [article_from_json(raw)[0] for raw in await get_many(redis, batch) if raw is not None]
     articles = [a for a in articles if a.url]
     if not articles:
         return 0
-    old = await redis.mget([keys.fingerprint(a.id) for a in articles])
+    old = await get_many(redis, [keys.fingerprint(a.id) for a in articles])
     prints: list[tuple[str, StoredPrint]] = []
     for article, raw in zip(articles, old, strict=True):
         if raw is not None:
@@ -363,7 +364,8 @@ async def _bucket_band_sets(redis: Redis, keys: Keys, batch: list[str]) -> int:
         entries.extend((int(band), value, m.decode()) for m in sorted(ids))
     async with redis.pipeline(transaction=False) as pipe:  # in order: the writes, then the sets go
         await add_band_members(redis, pipe, keys, entries)
-        pipe.delete(*batch)
+        for key in batch:  # one key a command: on a cluster the sets are in many slots
+            pipe.delete(key)
         await pipe.execute()
     return len(batch)
 
