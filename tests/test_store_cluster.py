@@ -22,7 +22,19 @@ from syndicator.models import Article
 from syndicator.store.articles import Outcome, load_articles, newest_articles, upsert_articles
 from syndicator.store.atomic import atomic, get_many
 from syndicator.store.connection import connect
+from syndicator.store.held import held_count, hold, unhold
+from syndicator.store.hub_deliveries import (
+    delivered_by,
+    delivery_state,
+    mark_inflight,
+    record_delivered,
+    record_failure,
+    start_from,
+)
 from syndicator.store.keys import Keys
+from syndicator.store.politeness import host_slot
+from syndicator.store.schema import migrate, store_version
+from syndicator.store.takedown import hide_article, unhide_article
 from tests.builders import STORE_TIME, items, make_article, rss
 from tests.processes import clean_environment, free_port, run_cli
 from tests.redis_cluster import RedisCluster, redis_cluster
@@ -170,3 +182,69 @@ def test_a_cluster_is_refused_as_the_queue(tmp_path: Path) -> None:
     environ = {"SYNDICATOR_QUEUE_URL": "redis://127.0.0.1:6379/0"}
     settings = load_config(path, environ=environ).settings
     assert settings.redis_url == "redis+cluster://127.0.0.1:7000,127.0.0.1:7001"
+
+
+async def test_takedown_hub_delivery_politeness_and_held_items_on_the_cluster(store, prefix: str) -> None:
+    """The other atomic steps, each a script of one hash tag (or idempotent writes apart)."""
+    keys = Keys(prefix)
+    articles = [make_article(n, "tech") for n in range(12)]
+    await upsert_articles(store, keys, [(a, ("tech", "all")) for a in articles], now=STORE_TIME)
+
+    # Takedown: out of every index and tombstoned; an upsert of it again is refused.
+    victim = articles[4]
+    hidden = await hide_article(store, keys, victim.id, slugs=("tech", "all"), now=STORE_TIME, who="test")
+    assert hidden is not None and set(hidden.categories) == {"tech", "all"}
+    assert victim.id not in {a.id for a in await newest_articles(store, keys, "tech", 100)}
+    assert not await store.exists(keys.article(victim.id))
+    [again] = await upsert_articles(store, keys, [(victim, ("tech", "all"))], now=STORE_TIME)
+    assert again.outcome == Outcome.HIDDEN
+    assert (await unhide_article(store, keys, victim.id)) is not None
+    [back] = await upsert_articles(store, keys, [(victim, ("tech", "all"))], now=STORE_TIME)
+    assert back.outcome == Outcome.NEW
+
+    # Hub delivery state: the scripts over a subscription's keys ({h:ID}).
+    sub = "s" * 32
+    assert await start_from(store, keys, sub, 3, "created") == 3
+    await mark_inflight(store, keys, sub, "3-5")
+    await record_delivered(store, keys, sub, after=3, upto=5, delivery="3-5")
+    state = await delivery_state(store, keys, sub)
+    assert (state.acked, state.inflight) == (5, "")
+    assert await delivered_by(store, keys, sub) == {4: "3-5", 5: "3-5"}
+    since = await record_failure(store, keys, sub, STORE_TIME)
+    assert (await delivery_state(store, keys, sub)).failing_since == since
+
+    # Politeness: a host's leases and next start are one script ({p:HOST}).
+    async with host_slot(store, keys, "upstream.example", limit=1, delay=0.0):
+        assert await store.zcard(keys.host_leases("upstream.example")) == 1
+    assert await store.zcard(keys.host_leases("upstream.example")) == 0
+
+    # Held items (full text): held under their source, released by the due set.
+    await hold(store, keys, articles[:2], release_at=STORE_TIME)
+    assert await held_count(store, keys, articles[0].source_id) == 2
+    await unhold(store, keys, articles[0].source_id, [articles[0].id, articles[1].id])
+    assert await held_count(store, keys, articles[0].source_id) == 0
+
+
+async def test_a_layout_4_store_on_the_cluster_is_migrated_to_tagged_keys(store, prefix: str) -> None:
+    keys, legacy = Keys(prefix), Keys(prefix, tagged=False)
+    articles = [make_article(n, "tech") for n in range(20)]
+    await upsert_articles(store, keys, [(a, ("tech", "all")) for a in articles], now=STORE_TIME)
+    expected = {a.id: await store.get(keys.article(a.id)) for a in articles}
+    index = await store.zrange(keys.category_index("tech"), 0, -1, withscores=True)
+    # Back to layout 4's names, key by key (RENAME cannot cross slots).
+    async for key in store.scan_iter(match=f"{prefix}*"):
+        name = key.decode()
+        old = name.replace("{a:", "").replace("{c:", "").replace("}", "") if "{" in name else name
+        if old != name:
+            await store.restore(old, 0, await store.dump(key), replace=True)
+            await store.delete(key)
+    await store.set(keys.schema_version, 4)
+    assert await store.exists(legacy.article(articles[0].id))
+
+    report = await migrate(store, keys, batch_size=5)
+    assert report.line().startswith("store at schema 4; migrated to 5: ")
+    assert await store_version(store, keys) == 5
+    assert {a.id: await store.get(keys.article(a.id)) for a in articles} == expected
+    assert await store.zrange(keys.category_index("tech"), 0, -1, withscores=True) == index
+    assert not await store.exists(legacy.article(articles[0].id), legacy.category_index("tech"))
+    assert len(await newest_articles(store, keys, "tech", 100)) == 20
