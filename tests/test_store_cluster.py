@@ -18,9 +18,11 @@ import pytest
 import redis as sync_redis
 
 from syndicator.config import ConfigError, load_config
+from syndicator.fingerprint import fingerprint
 from syndicator.models import Article
 from syndicator.store.articles import Outcome, load_articles, newest_articles, upsert_articles
 from syndicator.store.atomic import atomic, get_many
+from syndicator.store.clusters import BUCKET_DIGITS, StoredPrint, add_band_members, band_members, forget
 from syndicator.store.connection import connect
 from syndicator.store.held import held_count, hold, unhold
 from syndicator.store.hub_deliveries import (
@@ -248,3 +250,22 @@ async def test_a_layout_4_store_on_the_cluster_is_migrated_to_tagged_keys(store,
     assert await store.zrange(keys.category_index("tech"), 0, -1, withscores=True) == index
     assert not await store.exists(legacy.article(articles[0].id), legacy.category_index("tech"))
     assert len(await newest_articles(store, keys, "tech", 100)) == 20
+
+
+async def test_near_duplicate_bands_are_read_written_and_forgotten_on_the_cluster(store, prefix: str) -> None:
+    """Band buckets are in 256 slots: a script call each, concurrently (a cluster's pipeline
+    takes no scripts)."""
+    keys = Keys(prefix)
+    rep = make_article(1, "tech", body=" ".join(f"word{n}" for n in range(200)))
+    found = fingerprint(rep)
+    assert found is not None
+    await store.set(keys.fingerprint(rep.id), StoredPrint.of(rep, found.signature, found.bands).to_json())
+    await add_band_members(store, keys, [(band, value, rep.id) for band, value in enumerate(found.bands)])
+    members = await band_members(store, keys, enumerate(found.bands))
+    assert members == {(band, value): [rep.id] for band, value in enumerate(found.bands)}
+    assert len({keys.lsh_bucket(0, v[:BUCKET_DIGITS]) for v in found.bands}) > 1  # several slots
+    await forget(store, keys, rep.id)
+    assert await band_members(store, keys, enumerate(found.bands)) == {
+        (band, value): [] for band, value in enumerate(found.bands)
+    }
+    assert not await store.exists(keys.fingerprint(rep.id))

@@ -181,11 +181,11 @@ class ClusterStep:
             annotations[article.id] = (f"cluster: joined {rep_id}",)
         # Round trip 4: the new representatives' fingerprints and bands (one script call a
         # bucket hash, which keeps a bucket at `BUCKET_CAP`), the copies, stale entries.
+        entries = [(band, value, rep_id) for rep_id, s in new_reps for band, value in enumerate(s.bands)]
+        await add_band_members(redis, keys, entries)
         async with redis.pipeline(transaction=False) as pipe:
             for article_id, stored in new_reps:
                 pipe.set(keys.fingerprint(article_id), stored.to_json())
-            entries = [(band, value, rep_id) for rep_id, s in new_reps for band, value in enumerate(s.bands)]
-            await add_band_members(redis, pipe, keys, entries)
             if joined:
                 pipe.hset(keys.cluster_of, mapping=joined)
             await pipe.execute()

@@ -184,7 +184,7 @@ class _Snapshot:
         # Records an article may land on: its own, or the one its URL is indexed under.
         ids = sorted({a.id for a, _indexes in batch} | {i for i in snapshot.urls.values() if i})
         record_keys = [keys.article(i) for i in ids]
-        await pipe.watch(*record_keys)
+        await pipe.watch(*record_keys, lead=True)  # on a cluster, records are written first
         snapshot.records = dict(zip(ids, await get_many(pipe.redis, record_keys), strict=True))
         for slug in slugs:
             scores = await pipe.zmscore(keys.evicted(slug), ids)

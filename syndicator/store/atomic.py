@@ -21,6 +21,7 @@ the script on first use on whichever node answers).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -84,15 +85,28 @@ async def get_many(redis: Redis, keys: Sequence[str]) -> list[bytes | None]:
 _SHAS: dict[str, str] = {}
 
 
-async def run_script(redis: Any, body: str, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
-    """EVALSHA of `body`, with EVAL (which caches it) where the node does not know it yet.
-    `redis` is a client or a pipeline without transaction: on a pipeline the script must
-    be known already (`load_script`)."""
+async def run_script(redis: Redis, body: str, keys: Sequence[str | bytes], args: Sequence[Any]) -> Any:
+    """EVALSHA of `body`, with EVAL (which caches it) where the node does not know it yet."""
     sha = _SHAS.get(body) or _SHAS.setdefault(body, hashlib.sha1(body.encode()).hexdigest())
     try:
         return await redis.evalsha(sha, len(keys), *keys, *args)
     except NoScriptError:
         return await redis.eval(body, len(keys), *keys, *args)
+
+
+async def run_scripts(
+    redis: Redis, body: str, calls: Sequence[tuple[Sequence[str | bytes], Sequence[Any]]]
+) -> list[Any]:
+    """`body` once for each (keys, args) of `calls`, its replies in order: in one pipeline
+    on one Redis; on a cluster, whose pipeline refuses scripts, as concurrent calls (each
+    to its keys' node)."""
+    if len(calls) <= 1 or is_cluster(redis):
+        return list(await asyncio.gather(*(run_script(redis, body, k, a) for k, a in calls)))
+    sha = await load_script(redis, body)
+    async with redis.pipeline(transaction=False) as pipe:
+        for keys, args in calls:
+            pipe.evalsha(sha, len(keys), *keys, *args)
+        return await pipe.execute()
 
 
 async def load_script(redis: Redis, body: str) -> str:
@@ -126,6 +140,7 @@ class Atomic:
         self._queue: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         self._recorder = _Recorder(self._queue)
         self._guards: dict[str, bytes | None] = {}
+        self._lead: set[str] = set()
         self._immediate = False
 
     async def __aenter__(self) -> Atomic:
@@ -141,11 +156,17 @@ class Atomic:
     def _clear(self) -> None:
         self._queue.clear()
         self._guards.clear()
+        self._lead.clear()
         self._immediate = False
 
-    async def watch(self, *keys: str) -> None:
-        """Remember what `keys` hold now; `execute` writes nothing if any of them changed."""
+    async def watch(self, *keys: str, lead: bool = False) -> None:
+        """Remember what `keys` hold now; `execute` writes nothing if any of them changed.
+
+        On a cluster, `lead` keys' groups run first (an article's record before the
+        indexes that list it), then the other guarded groups, then the rest."""
         self._immediate = True
+        if lead:
+            self._lead.update(keys)
         keys = tuple(k for k in keys if k not in self._guards)
         if not keys:
             return
@@ -182,21 +203,44 @@ class Atomic:
             target = slot(args[1]) if cluster and len(args) > 1 else 0
             groups.setdefault(target, ([], []))[1].append(n)
         replies: list[Any] = [None] * len(queue)
-        # Guarded groups first: a conflict in the first one leaves everything unwritten.
-        for _slot, (watched, numbers) in sorted(groups.items(), key=lambda g: not g[1][0]):
-            route = watched[-1] if watched else queue[numbers[0]][0][1]
-            argv: list[Any] = [len(watched)]
-            argv.extend(b"-" if guards[k] is None else b"+" + guards[k] for k in watched)  # type: ignore[operator]
-            for n in numbers:
-                args = queue[n][0]
-                argv.append(len(args))
-                argv.extend(_encode(a) for a in args)
-            out = await run_script(self.redis, _SCRIPT, [*watched, route], argv)
+
+        def order(group: tuple[list[str], list[int]]) -> int:
+            watched = group[0]
+            return 0 if self._lead.intersection(watched) else 1 if watched else 2
+
+        # Guarded groups one at a time, leads first: a conflict in the first one leaves
+        # everything unwritten. Then the unguarded ones, in one round trip a node.
+        ordered = sorted(groups.values(), key=order)
+        guarded = [g for g in ordered if g[0]]
+        rest = [g for g in ordered if not g[0]]
+        for watched, numbers in guarded:
+            out = await run_script(self.redis, _SCRIPT, *self._call(queue, guards, watched, numbers))
             if out is None:
                 raise WatchError("a watched key changed")
             for n, reply in zip(numbers, out, strict=True):
                 replies[n] = self._parse(queue[n], reply)
+        outs = await run_scripts(self.redis, _SCRIPT, [self._call(queue, guards, *g) for g in rest])
+        for (_watched, numbers), out in zip(rest, outs, strict=True):
+            for n, reply in zip(numbers, out, strict=True):
+                replies[n] = self._parse(queue[n], reply)
         return replies
+
+    @staticmethod
+    def _call(
+        queue: list[tuple[tuple[Any, ...], dict[str, Any]]],
+        guards: dict[str, bytes | None],
+        watched: list[str],
+        numbers: list[int],
+    ) -> tuple[list[str | bytes], list[Any]]:
+        """KEYS and ARGV of `_SCRIPT` for one group."""
+        route = watched[-1] if watched else queue[numbers[0]][0][1]
+        argv: list[Any] = [len(watched)]
+        argv.extend(b"-" if guards[k] is None else b"+" + guards[k] for k in watched)  # type: ignore[operator]
+        for n in numbers:
+            args = queue[n][0]
+            argv.append(len(args))
+            argv.extend(_encode(a) for a in args)
+        return [*watched, route], argv
 
     def _parse(self, command: tuple[tuple[Any, ...], dict[str, Any]], reply: Any) -> Any:
         args, options = command

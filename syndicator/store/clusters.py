@@ -22,12 +22,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from syndicator.fingerprint import BANDS
 from syndicator.models import Article, Related
-from syndicator.store.atomic import atomic, load_script
+from syndicator.store.atomic import atomic, run_scripts
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 from syndicator.words import fold
@@ -121,47 +120,41 @@ async def band_members(
         asked[value[:BUCKET_DIGITS]].append((band, value))
     if not asked:
         return {}
-    sha = await load_script(redis, _READ)
-    async with redis.pipeline(transaction=False) as pipe:
-        for bucket, pairs in asked.items():
-            packed = " ".join([f"{band + 1} {value[BUCKET_DIGITS:]}" for band, value in pairs])
-            pipe.evalsha(sha, BANDS, *_bucket_hashes(keys, bucket), packed)
-        replies = await pipe.execute()
+    calls = [
+        (
+            _bucket_hashes(keys, bucket),
+            [" ".join(f"{band + 1} {value[BUCKET_DIGITS:]}" for band, value in pairs)],
+        )
+        for bucket, pairs in asked.items()
+    ]
+    replies = await run_scripts(redis, _READ, calls)
     found: dict[tuple[int, str], list[str]] = {}
     for pairs, reply in zip(asked.values(), replies, strict=True):
         found.update(zip(pairs, (ids.split() for ids in reply.decode().split(",")), strict=True))
     return found
 
 
-async def add_band_members(
-    redis: Redis, pipe: Pipeline, keys: Keys, entries: Iterable[tuple[int, str, str]]
-) -> None:
-    """Queue on `pipe` (a pipeline without transaction: the buckets are in many slots of a
-    cluster) the writes of the (band, value, id) entries: a script call a bucket (`_ADD`),
-    a value taking at most `BUCKET_CAP` ids."""
+async def add_band_members(redis: Redis, keys: Keys, entries: Iterable[tuple[int, str, str]]) -> None:
+    """Write the (band, value, id) entries: a script call a bucket (`_ADD`, in one round
+    trip: store/atomic.py `run_scripts`), a value taking at most `BUCKET_CAP` ids."""
     adds: dict[str, list[str]] = defaultdict(list)
     for band, value, article_id in entries:
         adds[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]} {article_id}")
-    if not adds:
-        return
-    sha = await load_script(redis, _ADD)
-    for bucket, packed in adds.items():
-        pipe.evalsha(sha, BANDS, *_bucket_hashes(keys, bucket), BUCKET_CAP, " ".join(packed))
+    calls = [
+        (_bucket_hashes(keys, bucket), [BUCKET_CAP, " ".join(packed)]) for bucket, packed in adds.items()
+    ]
+    await run_scripts(redis, _ADD, calls)
 
 
-async def remove_band_members(
-    redis: Redis, pipe: Pipeline, keys: Keys, article_id: str, bands: Sequence[str]
-) -> None:
-    """Queue on `pipe` (a pipeline without transaction) the removal of `article_id` from
-    its bands' values (`_REMOVE`)."""
+async def remove_band_members(redis: Redis, keys: Keys, article_id: str, bands: Sequence[str]) -> None:
+    """Remove `article_id` from its bands' values (`_REMOVE`, a script call a bucket)."""
     fields: dict[str, list[str]] = defaultdict(list)
     for band, value in enumerate(bands):
         fields[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]}")
-    if not fields:
-        return
-    sha = await load_script(redis, _REMOVE)
-    for bucket, packed in fields.items():
-        pipe.evalsha(sha, BANDS, *_bucket_hashes(keys, bucket), article_id, " ".join(packed))
+    calls = [
+        (_bucket_hashes(keys, bucket), [article_id, " ".join(packed)]) for bucket, packed in fields.items()
+    ]
+    await run_scripts(redis, _REMOVE, calls)
 
 
 @dataclass(frozen=True)
@@ -213,10 +206,10 @@ async def forget(redis: Redis, keys: Keys, article_id: str, *, copies: bool = Tr
     if copies:
         entries = await redis.hgetall(keys.cluster_of)
         members = [k.decode() for k, v in entries.items() if v.decode() == article_id]
-    async with redis.pipeline(transaction=False) as pipe:  # each write idempotent, any slots
+    if raw is not None:  # each write idempotent, in any slots
+        await remove_band_members(redis, keys, article_id, StoredPrint.from_json(raw).bands)
+    async with redis.pipeline(transaction=False) as pipe:
         if raw is not None:
-            stored = StoredPrint.from_json(raw)
-            await remove_band_members(redis, pipe, keys, article_id, stored.bands)
             pipe.delete(keys.fingerprint(article_id))
         pipe.hdel(keys.cluster_of, article_id)
         if members:

@@ -362,8 +362,8 @@ async def _bucket_band_sets(redis: Redis, keys: Keys, batch: list[str]) -> int:
     for key, ids in zip(batch, members, strict=True):
         band, value = key.removeprefix(keys.prefix).removeprefix("lsh:").split(":")
         entries.extend((int(band), value, m.decode()) for m in sorted(ids))
-    async with redis.pipeline(transaction=False) as pipe:  # in order: the writes, then the sets go
-        await add_band_members(redis, pipe, keys, entries)
+    await add_band_members(redis, keys, entries)  # in order: the writes, then the sets go
+    async with redis.pipeline(transaction=False) as pipe:
         for key in batch:  # one key a command: on a cluster the sets are in many slots
             pipe.delete(key)
         await pipe.execute()
