@@ -36,7 +36,7 @@ _SCRIPT = """
 local guards = tonumber(ARGV[1])
 for g = 1, guards do
   local now = redis.call('DUMP', KEYS[g])
-  if now then now = '+' .. now else now = '-' end
+  if now then now = redis.sha1hex(now) else now = '-' end
   if now ~= ARGV[1 + g] then return false end
 end
 local i, out = guards + 2, {}
@@ -48,9 +48,17 @@ end
 return out
 """
 """KEYS: the guarded keys, then one key of the group (for routing). ARGV[1]: how many
-guards; then each guard's expected `DUMP` ('+' and the dump, or '-' for no key); then each
-command as its argument count and its arguments. Returns nil (a guard failed: nothing
-written) or the commands' replies."""
+guards; then each guard's expected digest (`_DIGEST`); then each command as its argument
+count and its arguments. Returns nil (a guard failed: nothing written) or the commands'
+replies."""
+
+_DIGEST = """
+local dump = redis.call('DUMP', KEYS[1])
+if dump then return redis.sha1hex(dump) end
+return '-'
+"""
+"""What a key holds, as the SHA-1 of its DUMP ('-': no such key): what `watch` remembers,
+so a large watched hash is never sent to the client and back."""
 
 
 def is_cluster(redis: Redis) -> bool:
@@ -139,7 +147,7 @@ class Atomic:
         self.redis = redis
         self._queue: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         self._recorder = _Recorder(self._queue)
-        self._guards: dict[str, bytes | None] = {}
+        self._guards: dict[str, bytes] = {}
         self._lead: set[str] = set()
         self._immediate = False
 
@@ -170,11 +178,8 @@ class Atomic:
         keys = tuple(k for k in keys if k not in self._guards)
         if not keys:
             return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.dump(key)
-            dumps = await pipe.execute()
-        self._guards.update(zip(keys, dumps, strict=True))
+        digests = await run_scripts(self.redis, _DIGEST, [([key], []) for key in keys])
+        self._guards.update(zip(keys, digests, strict=True))
 
     async def unwatch(self) -> None:
         self._guards.clear()
@@ -228,14 +233,14 @@ class Atomic:
     @staticmethod
     def _call(
         queue: list[tuple[tuple[Any, ...], dict[str, Any]]],
-        guards: dict[str, bytes | None],
+        guards: dict[str, bytes],
         watched: list[str],
         numbers: list[int],
     ) -> tuple[list[str | bytes], list[Any]]:
         """KEYS and ARGV of `_SCRIPT` for one group."""
         route = watched[-1] if watched else queue[numbers[0]][0][1]
         argv: list[Any] = [len(watched)]
-        argv.extend(b"-" if guards[k] is None else b"+" + guards[k] for k in watched)  # type: ignore[operator]
+        argv.extend(guards[k] for k in watched)
         for n in numbers:
             args = queue[n][0]
             argv.append(len(args))
