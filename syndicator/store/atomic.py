@@ -3,20 +3,25 @@
 redis-py 5's asyncio cluster client has no transactions (no MULTI/EXEC, no WATCH), so the
 store never uses them: `atomic(redis)` replaces `redis.pipeline(transaction=True)` with the
 same shape of code. Commands queued on it run in one Lua script (`_SCRIPT`), which Redis
-runs atomically; a key given to `watch()` is read (`DUMP`) at once, and the script writes
-only if it still holds that value, else `execute()` raises WatchError as EXEC did, and the
-caller's loop reads and computes again: optimistic compare-and-set.
+runs atomically; a key given to `watch()` is read at once (the SHA-1 of its `DUMP`,
+computed in Redis), and the script writes only if it still holds that value, else
+`execute()` raises WatchError as EXEC did, and the caller's loop reads and computes again:
+optimistic compare-and-set.
 
 On one Redis every command of a step is in one script. On a cluster a script can only
 touch the keys of one slot, so the commands are grouped by the slot of their first key
 and each group is a script: atomic per slot. Store layout 5 gives the keys of one article
-the hash tag `{a:ID}` and those of one category `{c:SLUG}` (store/keys.py), so the steps
-that must be atomic are one group; writes to other slots (URL and content indexes, bands,
-global hashes) are idempotent and go after: the guarded groups run first, so a conflict
-there writes nothing, and a step re-run after a crash between groups converges.
+the hash tag `{a:ID}`, those of one category `{c:SLUG}`, of one hub subscription `{h:ID}`
+(store/keys.py), so what must be atomic is one group. The guarded groups run first, one
+at a time, the `lead` ones (an article's record) before the others, so a conflict in the
+first writes nothing; the unguarded groups (writes to other slots: URL and content
+indexes, global hashes, which are idempotent) follow, and a step re-run after a crash
+between groups converges. A conflict in a later guarded group (a concurrent takedown or
+eviction) leaves the earlier groups written, and the caller's retry recomputes from them.
 
-Besides: `get_many` (MGET, split by slot on a cluster) and `run_script` (EVALSHA, loading
-the script on first use on whichever node answers).
+Besides: `get_many` (MGET, split by slot on a cluster), `run_script` (EVALSHA, loading the
+script on first use on whichever node answers) and `run_scripts` (many calls of one
+script in one round trip; a cluster's pipeline takes no scripts).
 """
 
 from __future__ import annotations
