@@ -428,8 +428,7 @@ def _redis_url(url: str | None) -> str | None:
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ValueError(
             f"unsupported scheme in {mask_url(url)!r} (use redis://, rediss://, unix:// or "
-            "redis+sentinel://host:26379,host2:26379/mymaster, redis+cluster://host:7000,host2:7000 "
-            "(a store only), or leave empty for the embedded server)"
+            "redis+sentinel://host:26379,host2:26379/mymaster, or leave empty for the embedded server)"
         )
     if parts.scheme == "unix" and not parts.path:
         raise ValueError(f"unix:// URL {url!r} has no socket path")

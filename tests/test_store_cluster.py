@@ -11,6 +11,7 @@ reprocess run by a real worker takes a newly blocked item out of the feed.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -75,6 +76,18 @@ def keys_per_master(cluster: RedisCluster, pattern: str) -> dict[int, int]:
     return counts
 
 
+def headers_of(url: str) -> dict[str, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return dict(response.headers)
+
+
+def delta_since(url: str, etag: str) -> tuple[int, bytes]:
+    """GET `url` asking for a delta (`A-IM: feed`) since the version `etag` names."""
+    request = urllib.request.Request(url, headers={"A-IM": "feed", "If-None-Match": etag})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read()
+
+
 def block_rule(path: Path, word: str) -> None:
     """Append a `[filters]` block rule on titles to the config at `path`."""
     text = path.read_text(encoding="utf-8")
@@ -114,12 +127,20 @@ async def test_ingest_publish_serve_and_reprocess_on_a_three_master_cluster(
         web = running.start("web", "--config", str(path))
         assert eventually(lambda: b"s1 title 1<" in get(f"{site}/feeds/tech.rss")[1]), running.log(web)
 
+        first_etag = headers_of(f"{site}/feeds/tech.rss")["ETag"]
+
         # A new version stored on the cluster reaches the web process's memory cache through
         # the announcement on the queue's Redis.
         (tmp_path / "s1.xml").write_bytes(rss(items("s1", ARTICLES) + items("s1-late", 1)))
         again = run_cli("ingest", "--config", str(path), cwd=tmp_path, env=env)
         assert again.returncode == 0, again.stderr
         assert eventually(lambda: b"s1-late title 0<" in get(f"{site}/feeds/tech.rss")[1]), running.log(web)
+        # A delta (RFC 3229, from the manifests) holds the new item only; a variant renders.
+        status, body = delta_since(f"{site}/feeds/tech.rss", first_etag)
+        assert status == 226
+        assert b"s1-late title 0<" in body and b"s1 title 1<" not in body
+        status, limited = get(f"{site}/feeds/tech.rss?limit=2")
+        assert status == 200 and limited.count(b"<item>") == 2
 
         # Reprocess through a real worker: a block rule added since takes item 7 out.
         assert b"s1 title 7<" in get(f"{site}/feeds/tech.rss")[1]
