@@ -115,18 +115,17 @@ async def run_scripts(
     to its keys' node)."""
     if len(calls) <= 1 or is_cluster(redis):
         return list(await asyncio.gather(*(run_script(redis, body, k, a) for k, a in calls)))
-    sha = await load_script(redis, body)
+    sha = _SHAS.get(body) or _SHAS.setdefault(body, hashlib.sha1(body.encode()).hexdigest())
     async with redis.pipeline(transaction=False) as pipe:
         for keys, args in calls:
             pipe.evalsha(sha, len(keys), *keys, *args)
-        return await pipe.execute()
-
-
-async def load_script(redis: Redis, body: str) -> str:
-    """SCRIPT LOAD of `body` (on every master of a cluster), before a pipeline calls it."""
-    sha = await redis.script_load(body)
-    _SHAS[body] = sha
-    return sha
+        replies = await pipe.execute(raise_on_error=False)
+    for n, reply in enumerate(replies):  # not loaded yet (a restarted Redis): EVAL loads it
+        if isinstance(reply, NoScriptError):
+            replies[n] = await run_script(redis, body, *calls[n])
+        elif isinstance(reply, Exception):
+            raise reply
+    return replies
 
 
 class _Recorder(CoreCommands):
