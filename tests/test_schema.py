@@ -21,7 +21,7 @@ import pytest
 
 from syndicator.models import HASH_VERSION, Article, ExtractedArticle, PageImage, Source
 from syndicator.normalise.page import normalise_page
-from syndicator.store.articles import Outcome, upsert_article
+from syndicator.store.articles import Outcome, newest_articles, upsert_article
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 from syndicator.store.schema import (
@@ -350,3 +350,32 @@ async def test_migration_2_builds_the_source_indexes_of_a_layout_1_store(redis, 
     assert await redis.zscore(keys.source_index("qinggan", "zhbf"), olds[3].id) is None
     assert await redis.zscore(keys.source_index("all", "zhbf"), olds[3].id) is not None
     assert (await migrate(redis, keys)).line() == "store at schema 5: up to date"
+
+
+async def test_migration_5_tags_the_keys_and_resumes_after_a_crash(redis, prefix):
+    """Layout 4 named an article's and a category's keys without hash tags; layout 5 moves
+    each (DUMP, RESTORE, DEL: any slots of a cluster), value and time to live unchanged."""
+    keys = Keys(prefix)
+    olds = [article(n) for n in range(30)]
+    for old in olds:
+        await upsert_article(redis, keys, old, INDEXES, now=FETCHED)
+    await redis.expire(keys.article(olds[0].id), 3600)
+    before = {key: await redis.dump(key) async for key in redis.scan_iter(match=f"{prefix}*")}
+    moved = await untag_store(redis, prefix)
+    await redis.set(keys.schema_version, 4)
+    assert moved == 30 + 2 + 2 + 2  # records; per category its index, source index, sources
+
+    async def crash_after_first_batch(run: MigrationRun) -> None:
+        raise Crash
+
+    with pytest.raises(Crash):
+        await migrate(redis, keys, batch_size=10, on_batch=crash_after_first_batch)
+    assert await store_version(redis, keys) == 4  # not stamped: it did not finish
+    report = await migrate(redis, keys, batch_size=10)
+    assert report.line() == f"store at schema 4; migrated to 5: {moved} keys"
+    after = {key: await redis.dump(key) async for key in redis.scan_iter(match=f"{prefix}*")}
+    for snapshot in (before, after):
+        snapshot.pop(keys.schema_version.encode(), None)
+    assert after == before  # every key back under its tagged name, byte for byte
+    assert 3500 < await redis.ttl(keys.article(olds[0].id)) <= 3600
+    assert len(await newest_articles(redis, keys, "qinggan", 50)) == 30
