@@ -10,6 +10,7 @@ reprocess run by a real worker takes a newly blocked item out of the feed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -290,3 +291,26 @@ async def test_near_duplicate_bands_are_read_written_and_forgotten_on_the_cluste
         (band, value): [] for band, value in enumerate(found.bands)
     }
     assert not await store.exists(keys.fingerprint(rep.id))
+
+
+async def test_a_batch_cut_short_by_a_conflict_finishes_what_it_wrote(store, prefix: str) -> None:
+    """Another process keeps writing a key the batch watched (an eviction marker of its
+    category): conflicts come after some records are written (the records go first, a
+    slot each); the batch still reports every article new and lists each in its indexes."""
+    keys = Keys(prefix)
+    batch = [(make_article(n, "tech"), ("tech", "all")) for n in range(60)]
+    await store.zadd(keys.evicted("tech"), {"someone-else": 0})
+
+    async def meddle() -> None:  # a few changes while the first attempts run, then quiet
+        for n in range(1, 6):
+            await asyncio.sleep(0.01)
+            await store.zadd(keys.evicted("tech"), {"someone-else": n})
+
+    meddler = asyncio.create_task(meddle())
+    results = await upsert_articles(store, keys, batch, now=STORE_TIME)
+    await meddler
+    assert [r.outcome for r in results] == [Outcome.NEW] * 60
+    assert {r.indexes for r in results} == {("tech", "all")}
+    for slug in ("tech", "all"):
+        assert await store.zcard(keys.category_index(slug)) == 60
+    assert len(await newest_articles(store, keys, "tech", 100)) == 60

@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from syndicator.models import HASH_VERSION, RELATED_SHOWN, Article, Category
-from syndicator.store.atomic import Atomic, atomic, get_many
+from syndicator.store.atomic import Atomic, atomic, get_many, is_cluster
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 
@@ -120,21 +120,32 @@ async def upsert_articles(
     Exactly as if each were upserted alone, one after the other, but in one optimistic
     transaction per `UPSERT_BATCH` articles: every key a batch reads is read up front in a
     few multi-key commands under WATCH, the batch is planned in order against those values
-    and its own earlier writes (`_Snapshot`), and all its writes go in one MULTI/EXEC. A
-    concurrent write to anything it read (WatchError) replans the whole batch.
+    and its own earlier writes (`_Snapshot`), and all its writes go in one atomic step
+    (store/atomic.py). A concurrent write to anything it read (WatchError) replans the
+    whole batch. On a Redis Cluster the step is atomic per article record, the records
+    written first: a conflict after some were written leaves them so, and the replan
+    writes their indexes and reports them as the cut-short plan did (`_Written`), since
+    from the records alone they would look unchanged.
     """
     results: list[UpsertResult] = []
     for start in range(0, len(batch), UPSERT_BATCH):
         chunk = batch[start : start + UPSERT_BATCH]
+        cut_short: dict[str, _Written] = {}
         while True:
             async with atomic(redis) as pipe:
                 try:
                     snapshot = await _Snapshot.read(pipe, keys, chunk)
+                    snapshot.cut_short = cut_short
                     pipe.multi()
                     planned = [snapshot.plan(pipe, article, indexes, now) for article, indexes in chunk]
                     await pipe.execute()
                     break
                 except WatchError:
+                    # On a cluster some records may be written already (store/atomic.py):
+                    # the next plan finishes those as this one would have. (On one Redis
+                    # nothing was: an equal record is another process's.)
+                    if is_cluster(redis):
+                        cut_short = {**cut_short, **snapshot.attempted}
                     continue
         results.extend(planned)
         await asyncio.sleep(0)  # the loop answers between batches, however fast Redis is
@@ -159,6 +170,8 @@ class _Snapshot:
         self.evicted: set[tuple[str, str]] = set()  # (slug, article id) with a marker
         self.hidden_ids: set[str] = set()  # tombstoned ids among the batch's
         self.hidden_urls: set[str] = set()  # tombstoned canonical URLs among the batch's
+        self.attempted: dict[str, _Written] = {}  # record id -> what this plan writes there
+        self.cut_short: dict[str, _Written] = {}  # the same, of attempts a conflict cut short
 
     @classmethod
     async def read(
@@ -217,11 +230,32 @@ class _Snapshot:
             pipe.zadd(keys.evicted(slug), {target_id: now.timestamp()})
 
         planned = _plan_upsert(article, target_id, stored, stored_indexes, live_indexes, now)
+        earlier = self.cut_short.get(target_id)
+        if planned.record is None and earlier is not None and _same(raw, earlier.raw):
+            # Written by an attempt cut short: finish its writes and report its result.
+            _write(pipe, keys, earlier.record, earlier.indexes, earlier.url_key)
+            self.attempted[target_id] = earlier
+            return earlier.result
         if planned.record is not None:
-            self.records[planned.record.id] = _write(pipe, keys, planned.record, planned.indexes, url_key)
+            written = _write(pipe, keys, planned.record, planned.indexes, url_key)
+            self.records[planned.record.id] = written
+            self.attempted[planned.record.id] = _Written(
+                written, planned.result, planned.record, planned.indexes, url_key
+            )
             if url_key:
                 self.urls[url_key] = planned.record.id
         return planned.result
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What a plan wrote for one record: its JSON, and what finishing it again takes."""
+
+    raw: str
+    result: UpsertResult
+    record: Article
+    indexes: tuple[str, ...]
+    url_key: str | None
 
 
 @dataclass(frozen=True)
@@ -297,6 +331,11 @@ def _plan_upsert(
     # record is written under all of its indexes either way.
     published = all_indexes if refreshed else added
     return _Plan(UpsertResult(target_id, Outcome.UNCHANGED, published), record, all_indexes)
+
+
+def _same(raw: str | bytes | None, written: str) -> bool:
+    """Whether the stored JSON `raw` is `written`."""
+    return raw is not None and (raw.decode() if isinstance(raw, bytes) else raw) == written
 
 
 def _keep_full_text(stored: Article, article: Article) -> Article:

@@ -200,7 +200,7 @@ class Atomic:
     async def execute(self) -> list[Any]:
         """Run what was queued; WatchError (nothing of a guarded group written) when a
         watched key changed since `watch`."""
-        queue, guards = list(self._queue), dict(self._guards)
+        queue, guards, lead = list(self._queue), dict(self._guards), set(self._lead)
         self._clear()
         if not queue and not guards:
             return []
@@ -215,7 +215,7 @@ class Atomic:
 
         def order(group: tuple[list[str], list[int]]) -> int:
             watched = group[0]
-            return 0 if self._lead.intersection(watched) else 1 if watched else 2
+            return 0 if lead.intersection(watched) else 1 if watched else 2
 
         # Guarded groups one at a time, leads first: a conflict in the first one leaves
         # everything unwritten. Then the unguarded ones, in one round trip a node.
