@@ -1,7 +1,8 @@
 """Idempotent article upserts, category indexes and retention.
 
 A job may run twice, or on two workers at once (arq delivers at least once). Every write
-here is therefore an optimistic transaction (WATCH … MULTI/EXEC) that recomputes from what
+here is therefore an optimistic compare-and-set step (store/atomic.py: watch, compute, a
+Lua script that writes only if what was read is unchanged) that recomputes from what
 Redis holds, so repeating it changes nothing: the same upstream item always lands on the
 same record, `updated` moves only when the content hash moves, an id that retention
 evicted stays evicted while the upstream still lists it, a body read from an item's page
