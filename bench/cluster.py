@@ -108,7 +108,7 @@ async def run(size: int, batch: int, batches: int, redis_url: str, tmp: Path) ->
                     stored = StoredPrint.of(a, found.signature, found.bands)
                     pipe.set(runtime.keys.fingerprint(a.id), stored.to_json())
                     await add_band_members(  # as the step writes them
-                        runtime.redis, pipe, runtime.keys, ((i, v, a.id) for i, v in enumerate(found.bands))
+                        runtime.redis, runtime.keys, ((i, v, a.id) for i, v in enumerate(found.bands))
                     )
                     pipe.set(runtime.keys.article(a.id), "1")
                 await pipe.execute()

@@ -23,6 +23,7 @@ from syndicator.render import FORMATS, FeedDocument
 from syndicator.runtime import Runtime
 from syndicator.store.archive import number_items, subscription_links
 from syndicator.store.articles import newest_articles
+from syndicator.store.atomic import get_many
 from syndicator.store.feeds import (
     VERSION_HISTORY,
     content_digest,
@@ -247,7 +248,9 @@ async def stale_categories(runtime: Runtime) -> list[str]:
     """
     slugs = list(runtime.config.categories)
     keys = runtime.keys
-    values = await runtime.redis.mget([k for s in slugs for k in (keys.dirty(s), keys.published_mark(s))])
+    values = await get_many(
+        runtime.redis, [k for s in slugs for k in (keys.dirty(s), keys.published_mark(s))]
+    )
     stale = []
     for i, slug in enumerate(slugs):
         dirty, published = values[2 * i], values[2 * i + 1]

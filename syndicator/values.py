@@ -362,6 +362,44 @@ def is_sentinel(url: str) -> bool:
     return url.strip().lower().startswith(SENTINEL_SCHEME + "://")
 
 
+CLUSTER_SCHEME = "redis+cluster"
+
+
+@dataclass(frozen=True)
+class ClusterUrl:
+    """The parts of a `redis+cluster://` URL: some of the cluster's nodes (the client
+    learns the rest from them) and the password."""
+
+    nodes: list[tuple[str, int]]
+    password: str | None = None
+
+
+def parse_cluster_url(url: str) -> ClusterUrl:
+    """`redis+cluster://[:password@]host:port[,host:port…]` → its parts (no database: a
+    cluster has only database 0)."""
+    rest = url.strip()[len(CLUSTER_SCHEME) + 3 :]
+    netloc, _, path = rest.partition("/")
+    password = None
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        password = unquote(userinfo.partition(":")[2]) or None
+    if path.strip("/") not in ("", "0"):
+        raise ValueError(f"cluster URL {mask_url(url)!r}: a Redis Cluster has no database {path!r}")
+    nodes: list[tuple[str, int]] = []
+    for hostport in filter(None, netloc.split(",")):
+        host, _, port = hostport.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"cluster URL {mask_url(url)!r}: {hostport!r} is not host:port")
+        nodes.append((host.strip("[]"), int(port)))
+    if not nodes:
+        raise ValueError(f"cluster URL {mask_url(url)!r} names no node (host:port)")
+    return ClusterUrl(nodes, password)
+
+
+def is_cluster(url: str) -> bool:
+    return url.strip().lower().startswith(CLUSTER_SCHEME + "://")
+
+
 def mask_url(url: str) -> str:
     """`url` with its password replaced by `***`, for messages and logs."""
     scheme, sep, rest = url.partition("://")
@@ -375,12 +413,16 @@ def mask_url(url: str) -> str:
 
 
 def _redis_url(url: str | None) -> str | None:
-    """A redis://, rediss://, unix:// or redis+sentinel:// URL; "" means the embedded server."""
+    """A redis://, rediss://, unix://, redis+sentinel:// or redis+cluster:// URL; "" means
+    the embedded server."""
     url = (url or "").strip()
     if not url:
         return None
     if is_sentinel(url):
         parse_sentinel_url(url)
+        return url
+    if is_cluster(url):
+        parse_cluster_url(url)
         return url
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss", "unix"):

@@ -27,6 +27,7 @@ from syndicator.store.keys import Keys
 from syndicator.store.schema import MigrationRun, migrate, store_version
 from tests.builders import make_article, write_config
 from tests.test_cluster import ATOM, ORIGINAL, copy_page, entries
+from tests.test_schema import untag_store
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -231,11 +232,14 @@ async def test_migration_fingerprints_articles_stored_before_clustering(
     assert first.counts == {"new": 1}
     assert not await redis.exists(keys.fingerprint(rep.id))
     await redis.sadd(keys.lsh_band(0, "00ff00ff00ff00ff"), rep.id)  # a band of layout 2
+    moved = await untag_store(redis, prefix)  # the key names before layout 5
     await redis.set(keys.schema_version, 2)
 
     report = await migrate(redis, keys, batch_size=1)
-    assert report.line() == f"store at schema 2; migrated to 3: 1 article, 4: {BANDS} band sets"
-    assert await store_version(redis, keys) == 4
+    assert report.line() == (  # layout 5 moves those keys and the fingerprint layout 3 wrote
+        f"store at schema 2; migrated to 3: 1 article, 4: {BANDS} band sets, 5: {moved + 1} keys"
+    )
+    assert await store_version(redis, keys) == 5
     assert await redis.exists(keys.fingerprint(rep.id))
     assert not [k async for k in redis.scan_iter(match=keys.match("lsh:*"))]  # layout 3's sets are gone
     written = {k async for k in redis.scan_iter(match=keys.match("bands:*"))}
@@ -261,10 +265,13 @@ async def test_migration_rebands_fingerprints_of_the_previous_band_layout(redis,
     await redis.set(keys.fingerprint(rep.id), StoredPrint.of(rep, found.signature, neighbours).to_json())
     for band, value in enumerate(neighbours):
         await redis.sadd(keys.lsh_band(band, value), rep.id)
+    moved = await untag_store(redis, prefix)  # the key names before layout 5
     await redis.set(keys.schema_version, 2)
 
     report = await migrate(redis, keys)
-    assert report.line() == f"store at schema 2; migrated to 3: 1 article, 4: {BANDS} band sets"
+    assert (
+        report.line() == f"store at schema 2; migrated to 3: 1 article, 4: {BANDS} band sets, 5: {moved} keys"
+    )
     stored = StoredPrint.from_json(await redis.get(keys.fingerprint(rep.id)))
     assert stored.bands == found.bands and stored.signature == found.signature
     assert not [k async for k in redis.scan_iter(match=keys.match("lsh:*"))]
@@ -296,6 +303,7 @@ async def test_migration_4_moves_band_sets_into_bucket_hashes_and_a_copy_still_c
     other = "f" * 32  # another representative sharing band 5's value
     for band, value in enumerate(stored.bands):
         await redis.sadd(keys.lsh_band(band, value), rep.id, *((other,) if band == 5 else ()))
+    await untag_store(redis, prefix)  # the key names before layout 5
     await redis.set(keys.schema_version, 3)
 
     async def crash_after_some_sets(run: MigrationRun) -> None:
@@ -309,7 +317,7 @@ async def test_migration_4_moves_band_sets_into_bucket_hashes_and_a_copy_still_c
     assert len(left) < BANDS
     report = await migrate(redis, keys, batch_size=10)
     assert report.line().startswith("store at schema 3; migrated to 4: ")
-    assert await store_version(redis, keys) == 4
+    assert await store_version(redis, keys) == 5
     assert not [k async for k in redis.scan_iter(match=keys.match("lsh:*"))]
     members = await band_members(redis, keys, enumerate(stored.bands))
     assert members[5, stored.bands[5]] == sorted([rep.id, other])

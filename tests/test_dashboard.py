@@ -19,6 +19,7 @@ from playwright.async_api import Browser, Page, expect
 
 from syndicator.ingest.report import IngestReport
 from syndicator.store.heartbeats import write_heartbeat
+from syndicator.store.keys import Keys
 from syndicator.store.sources import FETCH_LOG_SIZE, record_outcome
 from syndicator.web.admin.security import SECURITY_HEADERS
 from tests.admin_helpers import TOKEN, WRONG, admin_serving, store_state
@@ -468,14 +469,14 @@ async def test_hide_an_article_from_the_source_page(browser, dashboard, redis, p
         await expect(articles).to_have_count(3, timeout=WAIT_MS)
         top = articles.first
         article_id = await top.get_attribute("data-article")
-        assert article_id and await redis.exists(f"{prefix}article:{article_id}")
+        assert article_id and await redis.exists(Keys(prefix).article(article_id))
         await top.locator("button.hide").click()  # asks first: nothing happens yet
         await expect(top.locator("button.hide")).to_have_text("Hide for good?")
-        assert await redis.zscore(f"{prefix}srcidx:all:python-blog", article_id) is not None
+        assert await redis.zscore(Keys(prefix).source_index("all", "python-blog"), article_id) is not None
         await top.locator("button.hide").click()
         await expect(articles).to_have_count(2, timeout=WAIT_MS)
         await expect(page.locator(f'#articles tr[data-article="{article_id}"]')).to_have_count(0)
-        assert await redis.zscore(f"{prefix}srcidx:all:python-blog", article_id) is None
+        assert await redis.zscore(Keys(prefix).source_index("all", "python-blog"), article_id) is None
         await page.click('#nav a[href="#/audit"]')
         await expect(page.locator("#audit tbody tr").first).to_contain_text("hide", timeout=WAIT_MS)
 

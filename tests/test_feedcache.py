@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 from syndicator.embedded import EmbeddedRedis
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
+from syndicator.store.keys import Keys
 from syndicator.web.app import create_app
 from syndicator.web.feeds import FEED_CACHE
 from tests.builders import items, one_feed_config, rss
@@ -87,7 +88,7 @@ async def test_announcement_from_another_process_invalidates(app_and_client, red
     _, server, http, _ = app_and_client
     _, first = await etag_of(server, http)
     # Another process's publish: the stored feed changes, then the version is announced.
-    await redis.hset(f"{prefix}feed:tech:atom", "etag", "v999-atom-elsewhere")
+    await redis.hset(Keys(prefix).feed("tech", "atom"), "etag", "v999-atom-elsewhere")
     await redis.publish(f"{prefix}published", "tech 999")
     for _ in range(100):
         _, etag = await etag_of(server, http)
@@ -106,7 +107,7 @@ async def test_lost_subscription_empties_the_cache_when_it_is_back(app_and_clien
     (ours,) = [c for c in clients if c.get("name") == cache.client_name]
     await redis.client_kill_filter(_id=ours["id"])
     # A change whose announcement is lost with the connection ...
-    await redis.hset(f"{prefix}feed:tech:atom", "etag", "v998-atom-unannounced")
+    await redis.hset(Keys(prefix).feed("tech", "atom"), "etag", "v998-atom-unannounced")
     # ... is served once the subscription is back: re-subscribing empties the cache.
     for _ in range(250):
         _, etag = await etag_of(server, http)

@@ -11,6 +11,7 @@ import jsonschema
 
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
+from syndicator.store.keys import Keys
 from tests.builders import write_config
 from tests.conftest import SITE_ZHBF, delete_created
 from tests.harness import SCHEMA, fetch_all_feeds, run_burst_worker
@@ -176,7 +177,7 @@ async def test_unmapped_breadcrumb_goes_to_default_category_and_is_counted(
     assert state[b"unmapped"] == b"1" and state[b"last_unmapped"].decode() == "情感/故事"
     feeds = await fetch_all_feeds(config, redis_url, ("misc",))
     assert [i["title"] for i in json.loads(feeds[("misc", "json")][2])["items"]] == [EXPECTED["title"]]
-    assert await redis.zcard(f"{prefix}cat:qinggan") == 0
+    assert await redis.zcard(Keys(prefix).category_index("qinggan")) == 0
 
 
 async def test_listing_follows_next_pages_up_to_max_depth(tmp_path, upstream, redis, redis_url, prefix):

@@ -46,7 +46,8 @@ async def assert_nothing_stored(redis, prefix: str, before: dict, *, audited: bo
 
 
 def politeness_key_shape(runtime: Runtime) -> None:
-    assert runtime.keys.host_next("h") == f"{runtime.keys.prefix}host:h:next"
+    # Layout 5: the host in a hash tag, one Redis Cluster slot with its leases.
+    assert runtime.keys.host_next("h") == f"{runtime.keys.prefix}host:{{p:h}}:next"
 
 
 async def test_feed_preview_shows_the_articles_with_their_categories_and_stores_nothing(

@@ -108,7 +108,7 @@ async def stored(redis, prefix):
 
 
 async def members(redis, prefix, slug):
-    return [m.decode() for m in await redis.zrange(f"{prefix}cat:{slug}", 0, -1)]
+    return [m.decode() for m in await redis.zrange(Keys(prefix).category_index(slug), 0, -1)]
 
 
 async def test_dry_run_shows_the_diff_changes_nothing_and_the_run_moves_updated_only_for_text(
@@ -191,7 +191,7 @@ async def test_a_loosened_block_rule_brings_a_blocked_article_back(
     runtime = Runtime.open(blocking, redis_url)
     try:
         (raw_key,) = [k async for k in redis.scan_iter(match=f"{prefix}raw:*")]
-        article_id = raw_key.decode().removeprefix(f"{prefix}raw:")
+        article_id = raw_key.decode().removeprefix(f"{prefix}raw:{{a:").removesuffix("}")
         raw = await load_raw(runtime.redis, runtime.keys, article_id)
         assert raw is not None and raw.blocked and raw.kind == "page"
         still = await reprocess(runtime, Selection(all=True))
@@ -449,7 +449,7 @@ def two_category_config(tmp_path, upstream, redis_url, prefix, slug: str):
 
 async def dirty_marks(redis, prefix, slugs) -> dict[str, int]:
     """How often each category was asked to publish (`request_publish` counts each ask)."""
-    return {s: int(await redis.get(f"{prefix}dirty:{s}") or 0) for s in slugs}
+    return {s: int(await redis.get(Keys(prefix).dirty(s)) or 0) for s in slugs}
 
 
 def store_only(state: dict) -> dict:
@@ -599,7 +599,7 @@ async def test_full_text_items_are_extracted_again_from_their_kept_page(
     assert first.full_text_url is not None and CAPTION in first.content_html
     assert raw is not None and raw.kind == "feed" and raw.page is not None
     assert raw.page["final_url"] == page_url
-    size = int(await redis.hget(f"{prefix}raw:{first.id}", "size"))
+    size = int(await redis.hget(Keys(prefix).raw_input(first.id), "size"))
     assert int(await redis.hget(f"{prefix}raw-bytes", "*")) == size  # the page counts in the bounds
     upstream.put(ARTICLE_PATH, b"gone", "text/plain", status=404)  # no fetch may succeed now
 
@@ -610,7 +610,7 @@ async def test_full_text_items_are_extracted_again_from_their_kept_page(
     finally:
         await runtime.close()
     assert renewed is not None and renewed.at > raw.at and renewed.page == raw.page  # the page stays
-    size = int(await redis.hget(f"{prefix}raw:{first.id}", "size"))
+    size = int(await redis.hget(Keys(prefix).raw_input(first.id), "size"))
     assert int(await redis.hget(f"{prefix}raw-bytes", "*")) == size  # counted once
 
     runtime = Runtime.open(config(drop=(".pic-caption",)), redis_url)

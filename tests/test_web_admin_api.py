@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from syndicator.store.heartbeats import write_heartbeat
+from syndicator.store.keys import Keys
 from tests.admin_helpers import TOKEN, AdminClient, admin_serving, audit_outcomes, store_state
 from tests.builders import items, rss, write_config
 from tests.harness import run_burst_worker
@@ -124,16 +125,17 @@ async def test_a_source_removed_by_a_reload_and_added_back_is_not_paused(
 
 async def test_render_queues_a_publish_that_a_worker_runs(config, redis, redis_url, prefix, token_env):
     async with admin_serving(config, redis_url) as (_, client):
-        dirty = int(await redis.get(f"{prefix}dirty:news") or 0)
+        dirty = int(await redis.get(Keys(prefix).dirty("news")) or 0)
         answer = await client.call("POST", "/render", json_body={"category": "news"})
         assert answer.status == 202
         assert answer.body == {"slug": "news", "queued": True, "version": None}
         assert await redis.zcard(f"{prefix}queue") == 1
-        assert int(await redis.get(f"{prefix}dirty:news")) == dirty + 1
+        assert int(await redis.get(Keys(prefix).dirty("news"))) == dirty + 1
         await run_burst_worker(config, redis_url)
         assert await redis.zcard(f"{prefix}queue") == 0
         # The publish ran: everything marked dirty is published.
-        assert await redis.get(f"{prefix}published-mark:news") == await redis.get(f"{prefix}dirty:news")
+        keys = Keys(prefix)
+        assert await redis.get(keys.published_mark("news")) == await redis.get(keys.dirty("news"))
 
 
 @pytest.mark.parametrize(

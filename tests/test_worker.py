@@ -16,6 +16,7 @@ from arq.connections import create_pool
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
 from syndicator.store.connection import arq_settings
+from syndicator.store.keys import Keys
 from syndicator.worker.schedule import schedule_job
 from tests.builders import items, one_feed_config, rss
 from tests.conftest import REPO, delete_created
@@ -99,7 +100,7 @@ async def test_503_is_retried_with_backoff_then_succeeds(tmp_path, upstream, red
     assert elapsed >= 1.0  # honoured Retry-After before trying again
     assert state[b"consecutive_errors"] == b"0"
     assert state[b"last_status"].startswith(b"200 ok: 3 new")
-    assert await redis.zcard(f"{prefix}cat:tech") == 3
+    assert await redis.zcard(Keys(prefix).category_index("tech")) == 3
 
 
 async def test_404_is_recorded_not_retried(tmp_path, upstream, redis, redis_url, prefix):
@@ -139,11 +140,11 @@ async def test_scheduler_publishes_a_category_whose_publish_was_lost(
     config = big_feed_config(tmp_path, upstream, redis_url, prefix)
     upstream.put("/big.rss", rss(items("big", 2)), "application/rss+xml")
     await run_burst_worker(config, redis_url)  # ingested and published
-    version = await redis.get(f"{prefix}feedver:tech")
+    version = await redis.get(Keys(prefix).feed_version("tech"))
     # An ingest marked the category dirty just as its publish job finished: the enqueue
     # was refused, so nothing would publish the change.
-    await redis.hset(f"{prefix}feed:tech:rss", "digest", "stale")
-    await redis.incr(f"{prefix}dirty:tech")
+    await redis.hset(Keys(prefix).feed("tech", "rss"), "digest", "stale")
+    await redis.incr(Keys(prefix).dirty("tech"))
     queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
     try:
@@ -153,5 +154,5 @@ async def test_scheduler_publishes_a_category_whose_publish_was_lost(
     finally:
         await runtime.close()
         await queue.aclose()
-    assert int(await redis.get(f"{prefix}feedver:tech")) == int(version) + 1
-    assert await redis.get(f"{prefix}published-mark:tech") == await redis.get(f"{prefix}dirty:tech")
+    assert int(await redis.get(Keys(prefix).feed_version("tech"))) == int(version) + 1
+    assert await redis.get(Keys(prefix).published_mark("tech")) == await redis.get(Keys(prefix).dirty("tech"))

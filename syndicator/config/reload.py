@@ -32,6 +32,7 @@ from syndicator.config.errors import ConfigError
 from syndicator.config.loading import load_config
 from syndicator.fetch import Fetcher
 from syndicator.runtime import Runtime
+from syndicator.store.atomic import atomic
 from syndicator.store.sources import forget_removed
 
 log = logging.getLogger("syndicator.config")
@@ -98,7 +99,7 @@ class ConfigReloader:
         if outcome.change is None:
             return outcome
         keys = self.runtime.keys
-        async with self.runtime.bus.pipeline(transaction=True) as pipe:
+        async with atomic(self.runtime.bus) as pipe:
             pipe.hincrby(keys.config_reload, "generation", 1)
             pipe.hset(
                 keys.config_reload,

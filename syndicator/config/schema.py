@@ -333,3 +333,11 @@ def _check_redis_urls(path: Path, server: ServerTable) -> None:
             raise ConfigError(
                 path, f"server.{other}", f"needed with server.{key} (or server.redis_url for both)"
             )
+    queue = server.queue_url or server.redis_url
+    if queue and v.is_cluster(queue):
+        raise ConfigError(
+            path,
+            "server.queue_url" if server.queue_url else "server.redis_url",
+            "a Redis Cluster can only be the store (arq and pub/sub need one server): "
+            "set server.store_url to it and server.queue_url to a redis:// URL",
+        )

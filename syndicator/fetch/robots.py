@@ -43,6 +43,7 @@ from syndicator.fetch.client import Fetcher
 from syndicator.fetch.errors import FetchError
 from syndicator.models import Source, Validators
 from syndicator.redact import redact_url
+from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys
 from syndicator.store.politeness import host_slot
 
@@ -249,7 +250,7 @@ async def _cache(runtime: RobotsContext, robots: RobotsFile) -> RobotsFile:
     robots_url = robots.robots_url
     ttl = UNREACHABLE_TTL if robots.outcome == DISALLOW_ALL else CACHE_TTL
     key = runtime.keys.robots(origin_of(robots_url))
-    async with runtime.redis.pipeline(transaction=True) as pipe:
+    async with atomic(runtime.redis) as pipe:
         pipe.delete(key)
         pipe.hset(
             key,

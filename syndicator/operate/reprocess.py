@@ -48,6 +48,7 @@ from syndicator.process import PREVIEW_STEPS, Chain
 from syndicator.publish import request_publish
 from syndicator.runtime import Runtime
 from syndicator.store.articles import rewrite_article, upsert_articles
+from syndicator.store.atomic import atomic
 from syndicator.store.codec import article_from_json
 from syndicator.store.raw import RawInput, RawInputError, load_raw, mark_blocked, page_body, source_raw_ids
 from syndicator.store.runs import RUN_TTL, Run, create_run, finish_run, load_runs, mark_running, new_run_id
@@ -225,7 +226,7 @@ class _Run:
             **change.as_dict(),
             "fields": {k: [_cut(v) for v in pair] for k, pair in change.fields.items()},
         }
-        async with runtime.redis.pipeline(transaction=True) as pipe:
+        async with atomic(runtime.redis) as pipe:
             pipe.hset(keys.reprocess(self.group, "articles"), change.article_id, json.dumps(recorded))
             if slugs:
                 pipe.sadd(keys.reprocess(self.group, "touched"), *slugs)
@@ -323,7 +324,7 @@ async def _record(
         runs.append((source_id, run.run_id, len(ids)))
     started = ReprocessStarted(reprocess_id, tuple(runs), tuple(expired), tuple(chosen))
     key = runtime.keys.reprocess(reprocess_id)
-    async with runtime.redis.pipeline(transaction=True) as pipe:
+    async with atomic(runtime.redis) as pipe:
         pipe.hset(
             key,
             mapping={
@@ -396,7 +397,7 @@ async def _finish(runtime: Runtime, reprocess_id: str, run_id: str) -> tuple[str
     category once. Returns what it published (nothing for any other job)."""
     redis, keys = runtime.redis, runtime.keys
     group = keys.reprocess(reprocess_id)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.sadd(keys.reprocess(reprocess_id, "finished"), run_id)
         pipe.expire(keys.reprocess(reprocess_id, "finished"), int(RUN_TTL.total_seconds()))
         pipe.scard(keys.reprocess(reprocess_id, "finished"))

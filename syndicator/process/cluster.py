@@ -138,11 +138,12 @@ class ClusterStep:
         prints: dict[str, StoredPrint] = {}
         stale: list[str] = []
         if ids:
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.mget([keys.fingerprint(i) for i in ids])
+            async with redis.pipeline(transaction=False) as pipe:  # per key: any slots on a cluster
                 for article_id in ids:
+                    pipe.get(keys.fingerprint(article_id))
                     pipe.exists(keys.article(article_id))
-                raws, *alive = await pipe.execute()
+                replies = await pipe.execute()
+            raws, alive = replies[::2], replies[1::2]
             for article_id, raw, live in zip(ids, raws, alive, strict=True):
                 if raw is not None and live:
                     prints[article_id] = StoredPrint.from_json(raw)
@@ -179,11 +180,11 @@ class ClusterStep:
             annotations[article.id] = (f"cluster: joined {rep_id}",)
         # Round trip 4: the new representatives' fingerprints and bands (one script call a
         # bucket hash, which keeps a bucket at `BUCKET_CAP`), the copies, stale entries.
+        entries = [(band, value, rep_id) for rep_id, s in new_reps for band, value in enumerate(s.bands)]
+        await add_band_members(redis, keys, entries)
         async with redis.pipeline(transaction=False) as pipe:
             for article_id, stored in new_reps:
                 pipe.set(keys.fingerprint(article_id), stored.to_json())
-            entries = [(band, value, rep_id) for rep_id, s in new_reps for band, value in enumerate(s.bands)]
-            await add_band_members(redis, pipe, keys, entries)
             if joined:
                 pipe.hset(keys.cluster_of, mapping=joined)
             await pipe.execute()

@@ -1,7 +1,8 @@
 """Idempotent article upserts, category indexes and retention.
 
 A job may run twice, or on two workers at once (arq delivers at least once). Every write
-here is therefore an optimistic transaction (WATCH … MULTI/EXEC) that recomputes from what
+here is therefore an optimistic compare-and-set step (store/atomic.py: watch, compute, a
+Lua script that writes only if what was read is unchanged) that recomputes from what
 Redis holds, so repeating it changes nothing: the same upstream item always lands on the
 same record, `updated` moves only when the content hash moves, an id that retention
 evicted stays evicted while the upstream still lists it, a body read from an item's page
@@ -25,10 +26,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from syndicator.models import HASH_VERSION, RELATED_SHOWN, Article, Category
+from syndicator.store.atomic import Atomic, atomic, get_many, is_cluster, run_script
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 
@@ -120,21 +121,32 @@ async def upsert_articles(
     Exactly as if each were upserted alone, one after the other, but in one optimistic
     transaction per `UPSERT_BATCH` articles: every key a batch reads is read up front in a
     few multi-key commands under WATCH, the batch is planned in order against those values
-    and its own earlier writes (`_Snapshot`), and all its writes go in one MULTI/EXEC. A
-    concurrent write to anything it read (WatchError) replans the whole batch.
+    and its own earlier writes (`_Snapshot`), and all its writes go in one atomic step
+    (store/atomic.py). A concurrent write to anything it read (WatchError) replans the
+    whole batch. On a Redis Cluster the step is atomic per article record, the records
+    written first: a conflict after some were written leaves them so, and the replan
+    writes their indexes and reports them as the cut-short plan did (`_Written`), since
+    from the records alone they would look unchanged.
     """
     results: list[UpsertResult] = []
     for start in range(0, len(batch), UPSERT_BATCH):
         chunk = batch[start : start + UPSERT_BATCH]
+        cut_short: dict[str, _Written] = {}
         while True:
-            async with redis.pipeline(transaction=True) as pipe:
+            async with atomic(redis) as pipe:
                 try:
                     snapshot = await _Snapshot.read(pipe, keys, chunk)
+                    snapshot.cut_short = cut_short
                     pipe.multi()
                     planned = [snapshot.plan(pipe, article, indexes, now) for article, indexes in chunk]
                     await pipe.execute()
                     break
                 except WatchError:
+                    # On a cluster some records may be written already (store/atomic.py):
+                    # the next plan finishes those as this one would have. (On one Redis
+                    # nothing was: an equal record is another process's.)
+                    if is_cluster(redis):
+                        cut_short = {**cut_short, **snapshot.attempted}
                     continue
         results.extend(planned)
         await asyncio.sleep(0)  # the loop answers between batches, however fast Redis is
@@ -159,10 +171,12 @@ class _Snapshot:
         self.evicted: set[tuple[str, str]] = set()  # (slug, article id) with a marker
         self.hidden_ids: set[str] = set()  # tombstoned ids among the batch's
         self.hidden_urls: set[str] = set()  # tombstoned canonical URLs among the batch's
+        self.attempted: dict[str, _Written] = {}  # record id -> what this plan writes there
+        self.cut_short: dict[str, _Written] = {}  # the same, of attempts a conflict cut short
 
     @classmethod
     async def read(
-        cls, pipe: Pipeline, keys: Keys, batch: Sequence[tuple[Article, tuple[str, ...]]]
+        cls, pipe: Atomic, keys: Keys, batch: Sequence[tuple[Article, tuple[str, ...]]]
     ) -> _Snapshot:
         """WATCH and read every key the batch's plans can look at, in a few round trips."""
         snapshot = cls(keys)
@@ -179,13 +193,13 @@ class _Snapshot:
             hidden = await pipe.hmget(keys.hidden_urls, urls)
             snapshot.hidden_urls = {u for u, h in zip(urls, hidden, strict=True) if h is not None}
         if url_keys:
-            indexed = await pipe.mget(url_keys)
+            indexed = await get_many(pipe.redis, url_keys)
             snapshot.urls = {k: v.decode() if v else None for k, v in zip(url_keys, indexed, strict=True)}
         # Records an article may land on: its own, or the one its URL is indexed under.
         ids = sorted({a.id for a, _indexes in batch} | {i for i in snapshot.urls.values() if i})
         record_keys = [keys.article(i) for i in ids]
-        await pipe.watch(*record_keys)
-        snapshot.records = dict(zip(ids, await pipe.mget(record_keys), strict=True))
+        await pipe.watch(*record_keys, lead=True)  # on a cluster, records are written first
+        snapshot.records = dict(zip(ids, await get_many(pipe.redis, record_keys), strict=True))
         for slug in slugs:
             scores = await pipe.zmscore(keys.evicted(slug), ids)
             snapshot.evicted.update(
@@ -193,7 +207,7 @@ class _Snapshot:
             )
         return snapshot
 
-    def plan(self, pipe: Pipeline, article: Article, indexes: tuple[str, ...], now: datetime) -> UpsertResult:
+    def plan(self, pipe: Atomic, article: Article, indexes: tuple[str, ...], now: datetime) -> UpsertResult:
         """Queue `article`'s writes on `pipe` (after MULTI) and remember them; its result."""
         keys = self.keys
         if article.id in self.hidden_ids or (article.url and article.url in self.hidden_urls):
@@ -217,11 +231,32 @@ class _Snapshot:
             pipe.zadd(keys.evicted(slug), {target_id: now.timestamp()})
 
         planned = _plan_upsert(article, target_id, stored, stored_indexes, live_indexes, now)
+        earlier = self.cut_short.get(target_id)
+        if planned.record is None and earlier is not None and _same(raw, earlier.raw):
+            # Written by an attempt cut short: finish its writes and report its result.
+            _write(pipe, keys, earlier.record, earlier.indexes, earlier.url_key)
+            self.attempted[target_id] = earlier
+            return earlier.result
         if planned.record is not None:
-            self.records[planned.record.id] = _write(pipe, keys, planned.record, planned.indexes, url_key)
+            written = _write(pipe, keys, planned.record, planned.indexes, url_key)
+            self.records[planned.record.id] = written
+            self.attempted[planned.record.id] = _Written(
+                written, planned.result, planned.record, planned.indexes, url_key
+            )
             if url_key:
                 self.urls[url_key] = planned.record.id
         return planned.result
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What a plan wrote for one record: its JSON, and what finishing it again takes."""
+
+    raw: str
+    result: UpsertResult
+    record: Article
+    indexes: tuple[str, ...]
+    url_key: str | None
 
 
 @dataclass(frozen=True)
@@ -299,6 +334,11 @@ def _plan_upsert(
     return _Plan(UpsertResult(target_id, Outcome.UNCHANGED, published), record, all_indexes)
 
 
+def _same(raw: str | bytes | None, written: str) -> bool:
+    """Whether the stored JSON `raw` is `written`."""
+    return raw is not None and (raw.decode() if isinstance(raw, bytes) else raw) == written
+
+
 def _keep_full_text(stored: Article, article: Article) -> Article:
     """`article` with the stored body read from its page, if the record has one and
     `article` (the feed's item again, with its summary for a body) has not: a full-text
@@ -328,7 +368,7 @@ def _current_hash(article: Article) -> str:
     return article.content_hash if article.hash_version == HASH_VERSION else article.reader_hash()
 
 
-def _write(pipe: Pipeline, keys: Keys, record: Article, indexes: tuple[str, ...], url_key: str | None) -> str:
+def _write(pipe: Atomic, keys: Keys, record: Article, indexes: tuple[str, ...], url_key: str | None) -> str:
     """Queue the writes of `record` under `indexes`; returns the JSON stored for it."""
     raw = article_to_json(record, indexes=indexes)
     pipe.set(keys.article(record.id), raw)
@@ -348,7 +388,7 @@ async def rewrite_article(
 ) -> None:
     """Write `record` as it is (no merge: `updated` is the caller's) under `indexes`, and
     take it out of the `old_indexes` it is no longer in. Reprocess's write (operate/reprocess.py)."""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         for slug in old_indexes:
             if slug not in indexes:
                 pipe.zrem(keys.category_index(slug), record.id)
@@ -390,7 +430,7 @@ async def apply_retention(
         # them all takes the event loop most of a second to encode.
         part = victims[start : start + UPSERT_BATCH]
         owners, unowned = await _owners(redis, keys, part)
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             pipe.zrem(index, *part)
             for source_id in sources:
                 owned = [*owners.get(source_id, ()), *unowned]
@@ -411,7 +451,7 @@ async def _owners(redis: Redis, keys: Keys, article_ids: list[str]) -> tuple[dic
     source index of each of its sources (1,000 in `all` in bench/scale.py) for them was
     part of why ingest into a full category ran 2.5 times slower.
     """
-    raws = await redis.mget([keys.article(i) for i in article_ids])
+    raws = await get_many(redis, [keys.article(i) for i in article_ids])
     owners: dict[str, list[str]] = {}
     unowned: list[str] = []
     for article_id, raw in zip(article_ids, raws, strict=True):
@@ -456,7 +496,7 @@ local counts = {}
 for i, key in ipairs(KEYS) do counts[i] = redis.call('ZCARD', key) end
 return counts
 """
-"""KEYS: sorted sets; returns the ZCARD of each, in order."""
+"""KEYS: sorted sets (one category's source indexes: one hash tag); the ZCARD of each, in order."""
 
 
 async def _count_victims(
@@ -474,8 +514,8 @@ async def _count_victims(
     # One script call, not a ZCARD a source: `all` holds every source (1,000 in
     # bench/scale.py), and a command each was most of why ingest into a full category
     # ran 2.5 times slower.
-    count = redis.register_script(_COUNT_EACH)
-    counts = dict(zip(sources, await count(keys=[keys.source_index(slug, s) for s in sources]), strict=True))
+    counted = await run_script(redis, _COUNT_EACH, [keys.source_index(slug, s) for s in sources], [])
+    counts = dict(zip(sources, counted, strict=True))
     take = plan_count_eviction({s: n for s, n in counts.items() if n}, over, source_cap(category))
     doomed: set[str] = set()
     if take:
@@ -501,7 +541,7 @@ async def _delete_orphans(redis: Redis, keys: Keys, article_ids: list[str]) -> N
     Batched (a few round trips per call, not three per id) because a flood evicts tens of
     thousands at once; the `sleep(0)` lets the event loop answer between batches even when
     Redis replies faster than the loop would otherwise yield."""
-    raws = await redis.mget([keys.article(i) for i in article_ids])
+    raws = await get_many(redis, [keys.article(i) for i in article_ids])
     records = [(i, *article_from_json(raw)) for i, raw in zip(article_ids, raws, strict=True) if raw]
     async with redis.pipeline(transaction=False) as pipe:
         for article_id, _article, indexes in records:
@@ -514,7 +554,7 @@ async def _delete_orphans(redis: Redis, keys: Keys, article_ids: list[str]) -> N
         if not any(still_indexed):
             orphans.append((article_id, article))
     if orphans:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             for article_id, article in orphans:
                 pipe.delete(keys.article(article_id))
                 if article.url:
@@ -535,5 +575,5 @@ async def load_articles(redis: Redis, keys: Keys, ids: Iterable[str]) -> list[Ar
     ids = list(ids)
     if not ids:
         return []
-    raws = await redis.mget([keys.article(i) for i in ids])
+    raws = await get_many(redis, [keys.article(i) for i in ids])
     return [article_from_json(raw)[0] for raw in raws if raw]

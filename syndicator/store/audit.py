@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from redis.asyncio import Redis
 
+from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys
 
 KEEP = 1000  # entries kept; the oldest beyond this are dropped as new ones arrive
@@ -44,7 +45,7 @@ async def append_entry(redis: Redis, keys: Keys, entry: AuditEntry) -> None:
     """Put `entry` at the head of the log and drop what is beyond `KEEP`, atomically."""
     record = {k: _cut(v) for k, v in entry.as_dict().items()}
     raw = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.lpush(keys.audit, raw)
         pipe.ltrim(keys.audit, 0, KEEP - 1)
         await pipe.execute()

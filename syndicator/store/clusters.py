@@ -22,11 +22,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from syndicator.fingerprint import BANDS
 from syndicator.models import Article, Related
+from syndicator.store.atomic import atomic, run_scripts
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 from syndicator.words import fold
@@ -120,41 +120,41 @@ async def band_members(
         asked[value[:BUCKET_DIGITS]].append((band, value))
     if not asked:
         return {}
-    script = redis.register_script(_READ)
-    async with redis.pipeline(transaction=False) as pipe:
-        for bucket, pairs in asked.items():
-            packed = " ".join([f"{band + 1} {value[BUCKET_DIGITS:]}" for band, value in pairs])
-            await script(keys=_bucket_hashes(keys, bucket), args=[packed], client=pipe)
-        replies = await pipe.execute()
+    calls = [
+        (
+            _bucket_hashes(keys, bucket),
+            [" ".join(f"{band + 1} {value[BUCKET_DIGITS:]}" for band, value in pairs)],
+        )
+        for bucket, pairs in asked.items()
+    ]
+    replies = await run_scripts(redis, _READ, calls)
     found: dict[tuple[int, str], list[str]] = {}
     for pairs, reply in zip(asked.values(), replies, strict=True):
         found.update(zip(pairs, (ids.split() for ids in reply.decode().split(",")), strict=True))
     return found
 
 
-async def add_band_members(
-    redis: Redis, pipe: Pipeline, keys: Keys, entries: Iterable[tuple[int, str, str]]
-) -> None:
-    """Queue on `pipe` the writes of the (band, value, id) entries: a script call a bucket
-    (`_ADD`), a value taking at most `BUCKET_CAP` ids."""
+async def add_band_members(redis: Redis, keys: Keys, entries: Iterable[tuple[int, str, str]]) -> None:
+    """Write the (band, value, id) entries: a script call a bucket (`_ADD`, in one round
+    trip: store/atomic.py `run_scripts`), a value taking at most `BUCKET_CAP` ids."""
     adds: dict[str, list[str]] = defaultdict(list)
     for band, value, article_id in entries:
         adds[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]} {article_id}")
-    script = redis.register_script(_ADD)
-    for bucket, packed in adds.items():
-        await script(keys=_bucket_hashes(keys, bucket), args=[BUCKET_CAP, " ".join(packed)], client=pipe)
+    calls = [
+        (_bucket_hashes(keys, bucket), [BUCKET_CAP, " ".join(packed)]) for bucket, packed in adds.items()
+    ]
+    await run_scripts(redis, _ADD, calls)
 
 
-async def remove_band_members(
-    redis: Redis, pipe: Pipeline, keys: Keys, article_id: str, bands: Sequence[str]
-) -> None:
-    """Queue on `pipe` the removal of `article_id` from its bands' values (`_REMOVE`)."""
+async def remove_band_members(redis: Redis, keys: Keys, article_id: str, bands: Sequence[str]) -> None:
+    """Remove `article_id` from its bands' values (`_REMOVE`, a script call a bucket)."""
     fields: dict[str, list[str]] = defaultdict(list)
     for band, value in enumerate(bands):
         fields[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]}")
-    script = redis.register_script(_REMOVE)
-    for bucket, packed in fields.items():
-        await script(keys=_bucket_hashes(keys, bucket), args=[article_id, " ".join(packed)], client=pipe)
+    calls = [
+        (_bucket_hashes(keys, bucket), [article_id, " ".join(packed)]) for bucket, packed in fields.items()
+    ]
+    await run_scripts(redis, _REMOVE, calls)
 
 
 @dataclass(frozen=True)
@@ -206,10 +206,10 @@ async def forget(redis: Redis, keys: Keys, article_id: str, *, copies: bool = Tr
     if copies:
         entries = await redis.hgetall(keys.cluster_of)
         members = [k.decode() for k, v in entries.items() if v.decode() == article_id]
-    async with redis.pipeline(transaction=True) as pipe:
+    if raw is not None:  # each write idempotent, in any slots
+        await remove_band_members(redis, keys, article_id, StoredPrint.from_json(raw).bands)
+    async with redis.pipeline(transaction=False) as pipe:
         if raw is not None:
-            stored = StoredPrint.from_json(raw)
-            await remove_band_members(redis, pipe, keys, article_id, stored.bands)
             pipe.delete(keys.fingerprint(article_id))
         pipe.hdel(keys.cluster_of, article_id)
         if members:
@@ -261,7 +261,7 @@ async def drop_copy(redis: Redis, keys: Keys, copy_id: str) -> DroppedCopy | Non
     rep_id = rep.decode()
     record_key = keys.article(rep_id)
     while True:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             try:
                 await pipe.watch(record_key)
                 raw = await pipe.get(record_key)

@@ -9,6 +9,11 @@ group, so every process follows a failover by itself:
     redis+sentinel://[:password@]host1:26379,host2:26379/mymaster[/db]
 
 The password (if any) is the master's; the sentinels are asked without one.
+
+A Redis Cluster URL names some of the cluster's masters; the client learns the others and
+which slots each serves. A cluster can be the store only (`RedisUrls`):
+
+    redis+cluster://[:password@]host1:7000,host2:7000
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from arq.connections import RedisSettings
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
@@ -27,7 +34,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from syndicator.values import is_sentinel, mask_url, parse_sentinel_url
+from syndicator.values import is_cluster, is_sentinel, mask_url, parse_cluster_url, parse_sentinel_url
 
 _RETRY_ON = [RedisConnectionError, RedisTimeoutError, ConnectionResetError]
 WAIT_CAP = 5.0  # longest pause between two attempts while waiting for Redis at start
@@ -38,7 +45,8 @@ def _retry(retries: int) -> Retry:
 
 
 def connect(url: str, *, max_connections: int = 32, retries: int = 5) -> Redis:
-    """An asyncio client for `url` (redis://, rediss://, unix:// or redis+sentinel://).
+    """An asyncio client for `url` (redis://, rediss://, unix://, redis+sentinel:// or
+    redis+cluster://).
 
     Through Sentinel every new connection asks the sentinels for the current master, so
     after a failover the retries reach the promoted replica."""
@@ -47,6 +55,19 @@ def connect(url: str, *, max_connections: int = 32, retries: int = 5) -> Redis:
         "retry": _retry(retries),
         "retry_on_error": _RETRY_ON,
     }
+    if is_cluster(url):
+        cluster = parse_cluster_url(url)
+        # Typed as Redis: the store's code uses the commands both share, the cluster's
+        # differences being handled in store/atomic.py (scripts, not MULTI; no MGET across
+        # slots), and store/connection.RedisUrls keeps pub/sub and arq off the cluster.
+        return cast(
+            Redis,
+            RedisCluster(
+                startup_nodes=[ClusterNode(host, port) for host, port in cluster.nodes],
+                password=cluster.password,
+                **options,  # its per-node pools are unbounded: a bounded one raises in a burst
+            ),
+        )
     if is_sentinel(url):
         target = parse_sentinel_url(url)
         sentinel = Sentinel(

@@ -17,6 +17,7 @@ import brotli
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys
 
 CODINGS = ("identity", "gzip", "br")
@@ -91,7 +92,7 @@ class PublishedState:
 async def published_state(redis: Redis, keys: Keys, slug: str, fmts: Iterable[str]) -> PublishedState:
     """The stored version of `slug`, its digests and its version times, in one transaction."""
     fmts = list(fmts)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.get(keys.feed_version(slug))
         for fmt in fmts:
             pipe.hget(keys.feed(slug, fmt), "digest")
@@ -167,7 +168,7 @@ async def _save(
     process that hears it reads the version already stored."""
     announce_apart = bus is not None and bus is not redis
     modified = now.astimezone(UTC).replace(microsecond=0)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         await pipe.watch(keys.feed_version(slug))
         current = int(await pipe.get(keys.feed_version(slug)) or 0)
         if based_on is not None and current != based_on:
@@ -263,7 +264,7 @@ async def stored_base_urls(redis: Redis, keys: Keys, slugs: list[str]) -> dict[s
 async def record_base_url(redis: Redis, keys: Keys, slug: str, base_url: str) -> None:
     """Record `base_url` on the stored version of `slug` whose bytes are already right for it
     (a version stored before versions recorded their base URL, rendered identically)."""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         for fmt in FORMAT_NAMES:
             pipe.hset(keys.feed(slug, fmt), "base_url", base_url)
         await pipe.execute()

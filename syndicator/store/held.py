@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from redis.asyncio import Redis
 
 from syndicator.models import Article
+from syndicator.store.atomic import atomic
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 
@@ -70,7 +71,7 @@ async def hold(redis: Redis, keys: Keys, articles: Sequence[Article], *, release
     """Hold `articles` (each under its own source) until `release_at` at the latest."""
     if not articles:
         return
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         for article in articles:
             pipe.hset(keys.held(article.source_id), article.id, article_to_json(article, indexes=()))
         pipe.zadd(keys.held_due, {_member(a.source_id, a.id): release_at.timestamp() for a in articles})
@@ -102,7 +103,7 @@ async def unhold(redis: Redis, keys: Keys, source_id: str, ids: Sequence[str]) -
     """Forget that `ids` of `source_id` are held (after they were stored, or given up)."""
     if not ids:
         return
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hdel(keys.held(source_id), *ids)
         pipe.zrem(keys.held_due, *(_member(source_id, i) for i in ids))
         await pipe.execute()

@@ -21,12 +21,8 @@ from urllib.parse import urlsplit
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys, hub_topic_key
-
-_FORGET_TOPIC = """
-if redis.call('SCARD', KEYS[1]) == 0 then redis.call('HDEL', KEYS[2], ARGV[1]) end
-"""
-"""Forget a topic only if it has no subscription left, atomically (a subscribe may race)."""
 
 
 def subscription_id(topic: str, callback: str) -> str:
@@ -96,7 +92,7 @@ def _decode(raw: dict[bytes | str, bytes | str]) -> HubSubscription:
 async def save_subscription(redis: Redis, keys: Keys, sub: HubSubscription) -> None:
     """Store `sub` (new or renewed) and its index entries, in one transaction. A renewal
     replaces the whole hash, so pass the delivery fields through (`dataclasses.replace`)."""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.delete(keys.hub_subscription(sub.id))
         pipe.hset(keys.hub_subscription(sub.id), mapping=_encode(sub))
         pipe.sadd(keys.hub_topic(sub.topic), sub.id)
@@ -113,7 +109,7 @@ async def save_within_limit(redis: Redis, keys: Keys, sub: HubSubscription, *, p
     last free place."""
     host_key = keys.hub_host(callback_host(sub.callback))
     while True:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             try:
                 await pipe.watch(host_key)
                 full = per_host and await pipe.scard(host_key) >= per_host
@@ -171,16 +167,29 @@ async def remove_subscription(redis: Redis, keys: Keys, subscription_id: str) ->
     if sub is None:
         await redis.zrem(keys.hub_expiry, subscription_id)
         return None
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.delete(keys.hub_subscription(sub.id))
         pipe.srem(keys.hub_topic(sub.topic), sub.id)
         pipe.srem(keys.hub_host(callback_host(sub.callback)), sub.id)
         pipe.zrem(keys.hub_expiry, sub.id)
         deleted, *_ = await pipe.execute()
-    await redis.eval(_FORGET_TOPIC, 2, keys.hub_topic(sub.topic), keys.hub_topics, hub_topic_key(sub.topic))
+    await forget_topic_if_unused(redis, keys, sub.topic)
     # Two processes removing the same subscription at once: only the one whose DEL removed
     # the hash gets it back, so a `denied` notice (hub/intent.py) is sent once.
     return sub if deleted else None
+
+
+async def forget_topic_if_unused(redis: Redis, keys: Keys, topic: str) -> None:
+    """Forget `topic` in `hub_topics` if it has no subscription left. Its set and the
+    topics hash are two slots of a cluster, so no one script: a subscription added between
+    the count and the forgetting (it writes its set first) is seen by the second count,
+    which puts the topic back."""
+    key = hub_topic_key(topic)
+    if await redis.scard(keys.hub_topic(topic)):
+        return
+    await redis.hdel(keys.hub_topics, key)
+    if await redis.scard(keys.hub_topic(topic)):
+        await redis.hset(keys.hub_topics, key, topic)
 
 
 async def expired_ids(redis: Redis, keys: Keys, *, now: datetime, limit: int = 1000) -> list[str]:

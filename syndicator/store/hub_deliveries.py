@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys
 from syndicator.store.manifests import Manifest, ManifestItem, manifest_from_json, manifest_to_json
 
@@ -85,7 +86,7 @@ async def record_topic_version(
     key, manifests_key = keys.hub_topic_version(topic), keys.hub_topic_manifests(topic)
     digests = {item.id: item.digest for item in items}
     while True:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             try:
                 await pipe.watch(key, manifests_key)
                 latest_raw, made_by = await pipe.hmget(key, ["version", "cause"])
@@ -174,7 +175,7 @@ async def start_from(redis: Redis, keys: Keys, subscription_id: str, version: in
     `created` (the subscription's created_at) tells this subscription's state from that
     of an earlier one of the same (topic, callback) pair that was removed."""
     key = keys.hub_delivery(subscription_id)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hsetnx(key, "acked", str(version))
         pipe.hsetnx(key, "created", created)
         pipe.expire(key, STATE_TTL)
@@ -192,7 +193,7 @@ async def delivered_by(redis: Redis, keys: Keys, subscription_id: str) -> dict[i
 async def mark_inflight(redis: Redis, keys: Keys, subscription_id: str, delivery: str) -> None:
     """A POST of `delivery` is about to start (seen after a crash: a possible repeat)."""
     key = keys.hub_delivery(subscription_id)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hset(key, "inflight", delivery)
         pipe.expire(key, STATE_TTL)
         await pipe.execute()
@@ -203,7 +204,7 @@ async def keep_payload(
 ) -> None:
     """Keep the bytes of the delivery of versions (`after`, `upto`] (the first kept stay)."""
     key = keys.hub_payload(topic, after, upto)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hsetnx(key, "body", body)
         pipe.hsetnx(key, "media_type", media_type)
         pipe.expire(key, PAYLOAD_TTL)

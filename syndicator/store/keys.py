@@ -15,7 +15,26 @@ _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 @dataclass(frozen=True)
 class Keys:
+    """Our keys. An article's own keys share the hash tag `{a:ID}` and a category's the tag
+    `{c:SLUG}` (store layout 5), so each atomic step over them is one Lua script in one
+    Redis Cluster slot (store/atomic.py). `tagged=False` names them as layouts 0-4 did:
+    only the migrations up to layout 5 use that (store/schema.py)."""
+
     prefix: str
+    tagged: bool = True
+
+    def _a(self, article_id: str) -> str:
+        """An article id inside the article hash tag (layout 5), or bare before it."""
+        return f"{{a:{article_id}}}" if self.tagged else article_id
+
+    def _c(self, slug: str) -> str:
+        """A category slug inside the category hash tag (layout 5), or bare before it."""
+        return f"{{c:{slug}}}" if self.tagged else slug
+
+    def _h(self, subscription_id: str) -> str:
+        """A hub subscription id inside its hash tag (layout 5): its record, delivery state,
+        log, lock and pending nonce are one slot, so the delivery scripts are one call."""
+        return f"{{h:{subscription_id}}}" if self.tagged else subscription_id
 
     @property
     def schema_version(self) -> str:
@@ -39,7 +58,7 @@ class Keys:
 
     def article(self, article_id: str) -> str:
         """A JSON article record."""
-        return f"{self.prefix}article:{article_id}"
+        return f"{self.prefix}article:{self._a(article_id)}"
 
     def url_index(self, canonical_url: str) -> str:
         """Canonical URL → article id, so one article found via two sources is stored once."""
@@ -48,21 +67,21 @@ class Keys:
 
     def category_index(self, slug: str) -> str:
         """Sorted set of article ids scored by published time (seconds since the epoch)."""
-        return f"{self.prefix}cat:{slug}"
+        return f"{self.prefix}cat:{self._c(slug)}"
 
     def source_index(self, slug: str, source_id: str) -> str:
         """Sorted set of the ids in `slug`'s index that count against `source_id` (the
         record's first source), scored like the index: retention reads per-source counts
         and a source's oldest items here instead of every record (store layout 2)."""
-        return f"{self.prefix}srcidx:{slug}:{source_id}"
+        return f"{self.prefix}srcidx:{self._c(slug)}:{source_id}"
 
     def index_sources(self, slug: str) -> str:
         """Set of the source ids that have a `source_index` in `slug` (store layout 2)."""
-        return f"{self.prefix}srcidxs:{slug}"
+        return f"{self.prefix}srcidxs:{self._c(slug)}"
 
     def evicted(self, slug: str) -> str:
         """Sorted set of ids retention removed from `slug`, scored by when last seen upstream."""
-        return f"{self.prefix}evicted:{slug}"
+        return f"{self.prefix}evicted:{self._c(slug)}"
 
     def source_state(self, source_id: str) -> str:
         """Hash of a source's fetch state (validators, last success/error, counters)."""
@@ -105,44 +124,44 @@ class Keys:
 
     def feed(self, slug: str, fmt: str) -> str:
         """Hash of a rendered feed: bodies per content coding, ETag, Last-Modified, version."""
-        return f"{self.prefix}feed:{slug}:{fmt}"
+        return f"{self.prefix}feed:{self._c(slug)}:{fmt}"
 
     def feed_version(self, slug: str) -> str:
         """Counter bumped each time any format of `slug` changes."""
-        return f"{self.prefix}feedver:{slug}"
+        return f"{self.prefix}feedver:{self._c(slug)}"
 
     def version_times(self, slug: str) -> str:
         """List of when recent versions of `slug` were published (newest first), for the TTL."""
-        return f"{self.prefix}feedtimes:{slug}"
+        return f"{self.prefix}feedtimes:{self._c(slug)}"
 
     def manifests(self, slug: str) -> str:
         """Hash of version → JSON manifest (item ids, dates, digests, ETags) of recent versions
         of `slug`, from which delta responses (RFC 3229 `A-IM: feed`) are computed."""
-        return f"{self.prefix}manifests:{slug}"
+        return f"{self.prefix}manifests:{self._c(slug)}"
 
     def published_mark(self, slug: str) -> str:
         """The dirty counter's value the last completed publish of `slug` rendered."""
-        return f"{self.prefix}published-mark:{slug}"
+        return f"{self.prefix}published-mark:{self._c(slug)}"
 
     def dirty(self, slug: str) -> str:
         """Counter bumped by every store that touches `slug`; publish re-renders while it moves."""
-        return f"{self.prefix}dirty:{slug}"
+        return f"{self.prefix}dirty:{self._c(slug)}"
 
     def sequence(self, slug: str) -> str:
         """Sorted set article id → its archive sequence number in `slug` (RFC 5005 pages)."""
-        return f"{self.prefix}seq:{slug}"
+        return f"{self.prefix}seq:{self._c(slug)}"
 
     def sequence_counter(self, slug: str) -> str:
         """The highest archive sequence number handed out in `slug`."""
-        return f"{self.prefix}seqn:{slug}"
+        return f"{self.prefix}seqn:{self._c(slug)}"
 
     def host_leases(self, host: str) -> str:
         """Sorted set of live request leases on an upstream host (politeness)."""
-        return f"{self.prefix}host:{host}:leases"
+        return f"{self.prefix}host:{{p:{host}}}:leases"  # one slot with host_next: one script
 
     def host_next(self, host: str) -> str:
         """When the next request to an upstream host may start (ms since the epoch)."""
-        return f"{self.prefix}host:{host}:next"
+        return f"{self.prefix}host:{{p:{host}}}:next"
 
     def host_cooldown(self, host: str) -> str:
         """JSON {until, status, source_id} while an upstream host cools down after a 429 or
@@ -230,7 +249,7 @@ class Keys:
         a page's response bytes and headers, or a feed item's parsed entry and feed
         context), `kind` (page, feed), `source`, `blocked` ("1" if a filter blocked it),
         `at` (when kept)."""
-        return f"{self.prefix}raw:{article_id}"
+        return f"{self.prefix}raw:{self._a(article_id)}"
 
     def reprocess(self, reprocess_id: str, part: str = "") -> str:
         """One reprocess (operate/reprocess.py), 7 days: the hash itself (its time, its runs,
@@ -279,7 +298,7 @@ class Keys:
 
     def fingerprint(self, article_id: str) -> str:
         """A representative's fingerprint (JSON: signature, URL, bands), read for candidates."""
-        return f"{self.prefix}fp:{article_id}"
+        return f"{self.prefix}fp:{self._a(article_id)}"
 
     @property
     def cluster_of(self) -> str:
@@ -288,7 +307,7 @@ class Keys:
 
     def hub_subscription(self, subscription_id: str) -> str:
         """Hash of one WebSub subscription to our hub (store/hub.py `HubSubscription`)."""
-        return f"{self.prefix}hub:sub:{subscription_id}"
+        return f"{self.prefix}hub:sub:{self._h(subscription_id)}"
 
     def hub_topic(self, topic: str) -> str:
         """Set of the ids of the subscriptions to one normalised topic URL."""
@@ -322,12 +341,12 @@ class Keys:
     def hub_delivery(self, subscription_id: str) -> str:
         """Hash of one subscription's delivery state: `acked` (the topic version it
         acknowledged), `failing_since`, `inflight` (JSON of a POST under way)."""
-        return f"{self.prefix}hub:dstate:{subscription_id}"
+        return f"{self.prefix}hub:dstate:{self._h(subscription_id)}"
 
     def hub_delivered(self, subscription_id: str) -> str:
         """Hash of topic version → the delivery that carried it (`{from}-{to}`): the
         idempotency record per (subscription, version), trimmed to the newest versions."""
-        return f"{self.prefix}hub:dlog:{subscription_id}"
+        return f"{self.prefix}hub:dlog:{self._h(subscription_id)}"
 
     def hub_payload(self, topic: str, after: int, upto: int) -> str:
         """Hash of one delivery's bytes (`body`, `media_type`) for versions (after, upto] of a
@@ -337,13 +356,13 @@ class Keys:
 
     def hub_delivery_lock(self, subscription_id: str) -> str:
         """One subscription's delivery lock (a token, expiring): one POST at a time, in order."""
-        return f"{self.prefix}hub:dlock:{subscription_id}"
+        return f"{self.prefix}hub:dlock:{self._h(subscription_id)}"
 
     def hub_pending(self, subscription_id: str) -> str:
         """The nonce of the latest (un)subscription request for a (topic, callback) pair
         awaiting verification (hub/intent.py): an older request's verification, finishing
         later, must not undo a newer one (1 day)."""
-        return f"{self.prefix}hub:pending:{subscription_id}"
+        return f"{self.prefix}hub:pending:{self._h(subscription_id)}"
 
 
 def hub_topic_key(topic: str) -> str:

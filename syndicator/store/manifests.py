@@ -27,6 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from syndicator.errors import SyndicatorError
+from syndicator.store.atomic import atomic
 from syndicator.store.feeds import content_digest
 from syndicator.store.keys import Keys
 
@@ -116,7 +117,7 @@ async def save_manifest(redis: Redis, keys: Keys, slug: str, manifest: Manifest)
     key = keys.manifests(slug)
     value = manifest_to_json(manifest)
     while True:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             try:
                 await pipe.watch(key)
                 stored = {int(v) for v in await pipe.hkeys(key)} | {manifest.version}

@@ -33,6 +33,7 @@ from redis.exceptions import ResponseError
 
 from syndicator.errors import SyndicatorError
 from syndicator.models import Settings
+from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys
 
 TOTAL = "*"  # the field of `raw_bytes` that counts every source
@@ -163,7 +164,7 @@ async def keep_raw_blobs(
         olds = await pipe.execute()
     at = now.timestamp()
     added = 0
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         for (article_id, blob, blocked), (old_size, old_source, old_kind, page) in zip(
             inputs, olds, strict=True
         ):
@@ -191,7 +192,7 @@ async def keep_raw_blobs(
 async def _write(
     redis: Redis, keys: Keys, article_id: str, source_id: str, fields: dict[str, bytes | str], at: float
 ) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         _queue_write(pipe, keys, article_id, source_id, fields, at)
         await pipe.execute()
 
@@ -239,7 +240,7 @@ async def mark_blocked(redis: Redis, keys: Keys, article_id: str, blocked: bool)
 
 
 async def _forget(redis: Redis, keys: Keys, article_id: str, source_id: str, size: int) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         _queue_forget(pipe, keys, article_id, source_id, size)
         await pipe.execute()
 

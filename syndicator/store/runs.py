@@ -23,6 +23,7 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
+from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys
 
 RUN_TTL = timedelta(days=7)
@@ -111,7 +112,7 @@ async def create_run(
         force=force,
     )
     key, listing = keys.run(run.run_id), keys.source_runs(source_id)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hset(
             key,
             mapping={
@@ -134,7 +135,7 @@ async def create_run(
 
 async def discard_run(redis: Redis, keys: Keys, run: Run) -> None:
     """Forget a run whose job was never enqueued (one was already pending): no record stays."""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.delete(keys.run(run.run_id))
         pipe.lrem(keys.source_runs(run.source_id), 0, run.run_id)
         pipe.zrem(keys.active_runs, run.run_id)
@@ -146,7 +147,7 @@ async def mark_running(
 ) -> None:
     """The job started (try `try_number`, as arq counts them) on `worker`."""
     key, now = keys.run(run_id), now or datetime.now(UTC)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hset(
             key,
             mapping={
@@ -165,7 +166,7 @@ async def mark_running(
 async def mark_retrying(redis: Redis, keys: Keys, run_id: str, *, reason: str) -> None:
     """The try failed in a way another try may mend: queued again, with the reason."""
     key = keys.run(run_id)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hset(key, mapping={"state": "queued", "reason": reason})
         pipe.expire(key, _ttl())
         await pipe.execute()
@@ -188,7 +189,7 @@ async def finish_run(
         fields["summary"] = summary
     if reason is not None:
         fields["reason"] = reason
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hset(key, mapping=fields)
         if ok:
             pipe.hdel(key, "reason")  # a retry's reason is history once a try succeeded

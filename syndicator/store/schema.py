@@ -36,6 +36,7 @@ from redis.exceptions import WatchError
 from syndicator.errors import SyndicatorError
 from syndicator.fingerprint import bands, fingerprint
 from syndicator.models import HASH_VERSION
+from syndicator.store.atomic import atomic, get_many, is_cluster
 from syndicator.store.clusters import BUCKET_CAP, StoredPrint, add_band_members
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
@@ -65,14 +66,31 @@ class MigrationRun:
 
         Progress (the SCAN cursor and `changed`) is saved after the caller has handled a batch,
         so a batch interrupted half-way is done again on resume (migrations are idempotent).
+        On a Redis Cluster each master is scanned in turn, with a cursor of its own.
         """
-        field_name = f"cursor:{rest}"
+        if not is_cluster(self.redis):
+            async for batch in self._node_batches(rest, f"cursor:{rest}", None):
+                yield batch
+            return
+        for node in sorted(self.redis.get_primaries(), key=lambda n: n.name):  # type: ignore[attr-defined]
+            async for batch in self._node_batches(rest, f"cursor:{rest}@{node.name}", node):
+                yield batch
+
+    async def _node_batches(self, rest: str, field_name: str, node: object) -> AsyncIterator[list[str]]:
         saved = self._saved.get(field_name, "0")
         if saved == "done":
             return
         cursor = int(saved)
         while True:
-            cursor, found = await self.redis.scan(cursor, match=self.keys.match(rest), count=self.batch_size)
+            if node is None:
+                cursor, found = await self.redis.scan(
+                    cursor, match=self.keys.match(rest), count=self.batch_size
+                )
+            else:
+                cursors, found = await self.redis.scan(  # type: ignore[call-arg]
+                    cursor, match=self.keys.match(rest), count=self.batch_size, target_nodes=node
+                )
+                cursor = next(iter(cursors.values()))
             yield [k.decode() if isinstance(k, bytes) else k for k in found]
             self._saved[field_name] = str(cursor) if cursor else "done"
             await self.redis.hset(
@@ -163,16 +181,84 @@ async def bucket_band_sets(run: MigrationRun) -> None:
         run.changed += await _bucket_band_sets(run.redis, run.keys, batch)
 
 
+_TAGGED_KINDS = {
+    **dict.fromkeys(("article", "raw", "fp"), "a"),  # named by an article id
+    **dict.fromkeys(
+        ("cat", "srcidx", "srcidxs", "evicted", "feed", "feedver", "feedtimes", "manifests",
+         "published-mark", "dirty", "seq", "seqn"),
+        "c",
+    ),  # named by a category slug (`srcidx` and `feed` add `:source` or `:format`)
+    # named by a hub subscription id
+    **dict.fromkeys(("hub:sub", "hub:dstate", "hub:dlog", "hub:dlock", "hub:pending"), "h"),
+}  # fmt: skip
+"""Key kinds whose name gains a hash tag in layout 5 → the tag's letter. (A host's
+politeness keys gain one too; they expire within seconds, so none is moved.)"""
+
+
+async def tag_keys(run: MigrationRun) -> None:
+    """An article's keys and a category's keys gain a hash tag, for a Redis Cluster.
+
+    Layout 5 names the keys of one article `article:{a:ID}`, `raw:{a:ID}`, `fp:{a:ID}`,
+    and those of one category `cat:{c:SLUG}`, `srcidx:{c:SLUG}:SOURCE`, `feed:{c:SLUG}:FMT`
+    and so on (store/keys.py): on a cluster the keys of a tag share a slot, so the step
+    that writes them together is one script (store/atomic.py). Each key of layout 4 is
+    moved with DUMP, RESTORE (REPLACE, keeping its time to live) and DEL, which work
+    across slots where RENAME does not; a key interrupted between RESTORE and DEL is
+    moved again on resume, to the same value. Counts keys.
+    """
+    run.unit = "keys"
+    for kind in _TAGGED_KINDS:
+        async for batch in run.batches(f"{kind}:*"):
+            moves = []
+            for key in batch:
+                rest = key.removeprefix(f"{run.keys.prefix}{kind}:")
+                if rest.startswith("{"):
+                    continue  # already layout 5
+                moves.append((key, _tagged(run.keys.prefix, kind, rest)))
+            run.changed += await _move_keys(run.redis, moves)
+
+
+def _tagged(prefix: str, kind: str, rest: str) -> str:
+    """The layout-5 name of the layout-4 key `{prefix}{kind}:{rest}`."""
+    name, colon, tail = rest.partition(":") if kind in ("srcidx", "feed") else (rest, "", "")
+    return f"{prefix}{kind}:{{{_TAGGED_KINDS[kind]}:{name}}}{colon}{tail}"  # a slug has no colon
+
+
+async def _move_keys(redis: Redis, moves: list[tuple[str, str]]) -> int:
+    """Move each (old, new) key: DUMP and PTTL, then RESTORE REPLACE and DEL; returns how many."""
+    if not moves:
+        return 0
+    async with redis.pipeline(transaction=False) as pipe:
+        for old_key, _new_key in moves:
+            pipe.dump(old_key)
+            pipe.pttl(old_key)
+        read = await pipe.execute()
+    moved = 0
+    async with redis.pipeline(transaction=False) as pipe:
+        for (old_key, new_key), dumped, ttl in zip(moves, read[::2], read[1::2], strict=True):
+            if dumped is None:
+                continue  # gone since the scan
+            pipe.restore(new_key, max(int(ttl), 0), dumped, replace=True)
+            pipe.delete(old_key)
+            moved += 1
+        await pipe.execute()
+    return moved
+
+
 MIGRATIONS: tuple[Callable[[MigrationRun], Awaitable[None]], ...] = (
     add_hash_version,
     add_source_indexes,
     index_fingerprints,
     bucket_band_sets,
+    tag_keys,
 )
 """MIGRATIONS[n] turns layout n into layout n + 1. Append; never reorder or remove."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 """The layout this code reads and writes."""
+
+TAGGED_SINCE = 5
+"""The layout whose keys carry hash tags (`tag_keys`)."""
 
 
 async def _rehash_articles(redis: Redis, keys: list[str]) -> int:
@@ -180,10 +266,10 @@ async def _rehash_articles(redis: Redis, keys: list[str]) -> int:
     if not keys:  # SCAN may hand back an empty batch
         return 0
     while True:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             try:
                 await pipe.watch(*keys)
-                raws = await pipe.mget(keys)
+                raws = await get_many(redis, keys)
                 upgraded: dict[str, str] = {}
                 for key, raw in zip(keys, raws, strict=True):
                     if raw is None or "hash_version" in json.loads(raw):
@@ -192,8 +278,8 @@ async def _rehash_articles(redis: Redis, keys: list[str]) -> int:
                     article = replace(article, content_hash=article.reader_hash(), hash_version=HASH_VERSION)
                     upgraded[key] = article_to_json(article, indexes=indexes)
                 pipe.multi()
-                if upgraded:
-                    pipe.mset(upgraded)
+                for key, value in upgraded.items():  # a command a key: any slots on a cluster
+                    pipe.set(key, value)
                 await pipe.execute()
                 return len(upgraded)
             except WatchError:
@@ -205,14 +291,14 @@ async def _index_sources(redis: Redis, keys: Keys, batch: list[str]) -> int:
     records were not in all of them yet."""
     if not batch:
         return 0
-    records = [article_from_json(raw) for raw in await redis.mget(batch) if raw is not None]
+    records = [article_from_json(raw) for raw in await get_many(redis, batch) if raw is not None]
     async with redis.pipeline(transaction=False) as pipe:
         for article, indexes in records:
             for slug in indexes:
                 pipe.zscore(keys.category_index(slug), article.id)
         scores = iter(await pipe.execute())
     owners: list[str] = []  # the record id of each ZADD queued, to count records, not sets
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         for article, indexes in records:
             for slug in indexes:
                 score = next(scores)
@@ -231,11 +317,11 @@ async def _index_fingerprints(redis: Redis, keys: Keys, batch: list[str]) -> int
     many got them (backfilled or re-banded; not those with too little text)."""
     if not batch:
         return 0
-    articles = [article_from_json(raw)[0] for raw in await redis.mget(batch) if raw is not None]
+    articles = [article_from_json(raw)[0] for raw in await get_many(redis, batch) if raw is not None]
     articles = [a for a in articles if a.url]
     if not articles:
         return 0
-    old = await redis.mget([keys.fingerprint(a.id) for a in articles])
+    old = await get_many(redis, [keys.fingerprint(a.id) for a in articles])
     prints: list[tuple[str, StoredPrint]] = []
     for article, raw in zip(articles, old, strict=True):
         if raw is not None:
@@ -276,9 +362,10 @@ async def _bucket_band_sets(redis: Redis, keys: Keys, batch: list[str]) -> int:
     for key, ids in zip(batch, members, strict=True):
         band, value = key.removeprefix(keys.prefix).removeprefix("lsh:").split(":")
         entries.extend((int(band), value, m.decode()) for m in sorted(ids))
-    async with redis.pipeline(transaction=False) as pipe:  # in order: the writes, then the sets go
-        await add_band_members(redis, pipe, keys, entries)
-        pipe.delete(*batch)
+    await add_band_members(redis, keys, entries)  # in order: the writes, then the sets go
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in batch:  # one key a command: on a cluster the sets are in many slots
+            pipe.delete(key)
         await pipe.execute()
     return len(batch)
 
@@ -342,7 +429,7 @@ class MigrationReport:
 async def _stamp(redis: Redis, keys: Keys, version: int) -> None:
     """Set the version to `version` unless it is already as high, and forget the progress."""
     while True:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             try:
                 await pipe.watch(keys.schema_version)
                 current = await pipe.get(keys.schema_version)
@@ -373,7 +460,9 @@ async def migrate(
         await check_schema(redis, keys)  # raises, with the one-line message
     steps: list[tuple[int, int, str]] = []
     for version in range(found + 1, SCHEMA_VERSION + 1):
-        run = MigrationRun(redis, keys, version, batch_size=batch_size, on_batch=on_batch)
+        # Layouts before 5 name keys untagged: their migrations read and write those names.
+        named = keys if version >= TAGGED_SINCE else replace(keys, tagged=False)
+        run = MigrationRun(redis, named, version, batch_size=batch_size, on_batch=on_batch)
         await run.load_progress()
         await MIGRATIONS[version - 1](run)
         await _stamp(redis, keys, version)

@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from syndicator.models import PollHint, Source, Validators
+from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys
 from syndicator.store.polling import (
     DEFAULT_COOLDOWN,
@@ -178,7 +179,7 @@ async def pause_source(redis: Redis, keys: Keys, source_id: str, *, now: datetim
 async def resume_source(redis: Redis, keys: Keys, source_id: str, *, now: datetime) -> Halt | None:
     """Poll `source_id` again (paused or gone), due at once; returns the halt it lifted."""
     halt = (await halted_sources(redis, keys)).get(source_id)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hdel(keys.halted, source_id)
         pipe.zadd(keys.due, {source_id: now.timestamp()})
         pipe.hset(keys.source_state(source_id), "next_due_reason", "resumed by an operator: due at once")
@@ -209,7 +210,7 @@ async def defer_poll(
     error is counted and nothing else of its state moves."""
     due = deferral(cooling, now)
     reason = f"deferred: host {cooling.host} cooling down ({cooling.reason})"
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hset(keys.source_state(source.id), mapping={"next_due": _iso(due), "next_due_reason": reason})
         pipe.zadd(keys.due, {source.id: due.timestamp()})
         await pipe.execute()
@@ -378,7 +379,7 @@ async def record_outcome(
     adaptive_raw, last_change_raw = await redis.hmget(state_key, ["adaptive_interval", "last_change"])
     adaptive = _float(adaptive_raw.decode() if adaptive_raw else None)
     hint_shown = outcome.hint.describe() if outcome.hint else ""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         if failed:
             pipe.hincrby(state_key, "consecutive_errors", 1)  # reply 0: the error count
             pipe.hset(
@@ -458,7 +459,7 @@ async def record_outcome(
         replies = await pipe.execute()
     if failed and not gone:
         plan = plan_poll(source, now, adaptive=adaptive, errors=int(replies[0]), hint=outcome.hint)
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             pipe.hset(
                 state_key,
                 mapping={"next_due": _iso(plan.due), "next_due_reason": plan.reason, "poll_hint": hint_shown},
@@ -530,7 +531,7 @@ def _full_text_fields(pipe: Pipeline, state_key: str, outcome: Outcome, now: dat
 async def _record_full_text(
     redis: Redis, keys: Keys, source_id: str, outcome: Outcome, *, now: datetime
 ) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         _full_text_fields(pipe, keys.source_state(source_id), outcome, now)
         _robots_fields(pipe, keys, source_id, outcome)
         await pipe.execute()

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
+from syndicator.store.atomic import atomic
 from syndicator.store.keys import Keys
 
 STATES = ("pending", "active", "denied", "failed", "unsubscribing")
@@ -86,7 +87,7 @@ async def save_subscription(redis: Redis, keys: Keys, sub: UpstreamSubscription)
     path no longer answers, so a hub still pushing to it is told 404."""
     key = keys.upstream_subscription(sub.source_id)
     old_path = await redis.hget(key, "callback_path")
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         if old_path and old_path.decode() != sub.callback_path:
             pipe.hdel(keys.upstream_callbacks, old_path.decode())
         pipe.hset(
@@ -152,7 +153,7 @@ async def mark_verified(
 ) -> None:
     """The hub verified our intent: active for `lease_seconds`, renewed at `renew_at`."""
     expires = datetime.fromtimestamp(now.timestamp() + lease_seconds, UTC)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hset(
             keys.upstream_subscription(source_id),
             mapping={
@@ -170,7 +171,7 @@ async def mark_verified(
 async def set_state(redis: Redis, keys: Keys, source_id: str, state: str, reason: str = "") -> None:
     """Move the subscription to `state` (denied, failed, unsubscribing…), saying why; a
     subscription that is not active is not renewed."""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hset(keys.upstream_subscription(source_id), mapping={"state": state, "reason": reason})
         if state != "active":
             pipe.zrem(keys.upstream_renewals, source_id)
@@ -184,7 +185,7 @@ async def count_push(
     if counter not in COUNTERS:
         raise ValueError(f"unknown push counter {counter!r}")
     key = keys.upstream_subscription(source_id)
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hincrby(key, counter, 1)
         pipe.hset(key, mapping={"last_push_at": _iso(now), "last_push": line})
         await pipe.execute()
@@ -199,7 +200,7 @@ async def due_renewals(redis: Redis, keys: Keys, now: datetime) -> list[str]:
 
 async def reschedule_renewal(redis: Redis, keys: Keys, source_id: str, at: datetime, reason: str) -> None:
     """Renew at `at` instead (a renewal out or failed); `reason` shown in health ("": none)."""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.zadd(keys.upstream_renewals, {source_id: at.timestamp()})
         pipe.hset(keys.upstream_subscription(source_id), "reason", reason)
         await pipe.execute()
@@ -207,7 +208,7 @@ async def reschedule_renewal(redis: Redis, keys: Keys, source_id: str, at: datet
 
 async def stop_renewing(redis: Redis, keys: Keys, source_id: str, reason: str) -> None:
     """Let the lease run out: no renewal, the state kept, `reason` shown in health."""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.zrem(keys.upstream_renewals, source_id)
         pipe.hset(keys.upstream_subscription(source_id), "reason", reason)
         await pipe.execute()
@@ -216,7 +217,7 @@ async def stop_renewing(redis: Redis, keys: Keys, source_id: str, reason: str) -
 async def remove_subscription(redis: Redis, keys: Keys, source_id: str) -> None:
     """Forget the source's subscription entirely (its callback path stops answering)."""
     path = await redis.hget(keys.upstream_subscription(source_id), "callback_path")
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         if path:
             pipe.hdel(keys.upstream_callbacks, path.decode())
         pipe.delete(keys.upstream_subscription(source_id))

@@ -26,6 +26,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from syndicator.store.atomic import atomic
 from syndicator.store.clusters import drop_copy, forget
 from syndicator.store.codec import article_from_json
 from syndicator.store.keys import Keys
@@ -104,7 +105,7 @@ async def hide_article(
     configured = list(slugs)
     record_key = keys.article(article_id)
     while True:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with atomic(redis) as pipe:
             try:
                 await pipe.watch(record_key, keys.hidden_ids)
                 raw = await pipe.get(record_key)
@@ -178,7 +179,7 @@ async def _hide_copy(
         who=who,
         reason=reason,
     )
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hset(keys.hidden_ids, article_id, stone.to_json())
         if copy.related.url:
             pipe.hset(keys.hidden_urls, copy.related.url, article_id)
@@ -192,7 +193,7 @@ async def unhide_article(redis: Redis, keys: Keys, article_id: str) -> Tombstone
     stone = await tombstone(redis, keys, article_id)
     if stone is None:
         return None
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hdel(keys.hidden_ids, article_id)
         if stone.url:
             pipe.hdel(keys.hidden_urls, stone.url)

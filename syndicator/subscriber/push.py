@@ -24,6 +24,7 @@ from syndicator import metrics
 from syndicator.hub.signature import verify
 from syndicator.runtime import Runtime
 from syndicator.store import subscriber as store
+from syndicator.store.atomic import atomic
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ async def accept_push(
     push_id = secrets.token_hex(12)
     key = keys.upstream_push(push_id)
     content_type = headers.get("Content-Type", "application/xml")
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         pipe.hset(key, mapping={"body": body, "content_type": content_type, "source_id": sub.source_id})
         pipe.expire(key, KEEP_PUSH_SECONDS)
         await pipe.execute()

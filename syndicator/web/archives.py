@@ -39,6 +39,7 @@ from syndicator.store.archive import (
     page_members,
 )
 from syndicator.store.articles import in_feed_order
+from syndicator.store.atomic import get_many
 from syndicator.store.codec import article_from_json
 from syndicator.store.feeds import compress, content_digest
 from syndicator.web.cache import RenderCache
@@ -134,7 +135,7 @@ async def serve_archive(request: web.Request) -> web.StreamResponse:
     except ArchiveError as exc:
         return error_response(404, str(exc))
     raws = (
-        [raw for raw in await runtime.redis.mget([runtime.keys.article(i) for i in ids]) if raw]
+        [raw for raw in await get_many(runtime.redis, [runtime.keys.article(i) for i in ids]) if raw]
         if ids
         else []
     )

@@ -33,6 +33,7 @@ from syndicator.models import Article, Category
 from syndicator.render import FORMATS, FeedDocument, hub_url
 from syndicator.runtime import Runtime
 from syndicator.store.articles import in_feed_order, load_articles
+from syndicator.store.atomic import atomic
 from syndicator.store.feeds import compress
 from syndicator.store.keys import Keys
 from syndicator.web.cache import RenderCache
@@ -161,7 +162,7 @@ def variant_etag(key: tuple, coding: str) -> str:
 
 async def read_states(redis: Redis, keys: Keys, target: FeedTarget) -> list[CategoryState] | None:
     """Every involved category's version and dirty mark in one round trip (None: unpublished)."""
-    async with redis.pipeline(transaction=True) as pipe:
+    async with atomic(redis) as pipe:
         for slug in target.slugs:
             pipe.hmget(keys.feed(slug, target.fmt), ["version", "last_modified", "ttl"])
             pipe.get(keys.dirty(slug))

@@ -209,7 +209,7 @@ async def expire_locks(redis, prefix: str) -> None:
 
 async def feed_versions(redis, prefix: str) -> int:
     """Feed versions published so far, over every feed."""
-    return sum(int(v or 0) for v in await redis.mget([f"{prefix}feedver:{slug}" for slug in FEEDS]))
+    return sum(int(v or 0) for v in await redis.mget([Keys(prefix).feed_version(slug) for slug in FEEDS]))
 
 
 async def mark_all_due(redis, config: Config) -> None:
@@ -362,7 +362,7 @@ async def test_kill_minus_nine_at_random_points_loses_and_doubles_nothing(
     served = await fetch_all_feeds(config, redis_url, FEEDS)
     for slug in FEEDS:
         everything = world.in_feed(slug)
-        assert await redis.zcard(f"{keys_prefix}cat:{slug}") == len(everything), (slug, context)
+        assert await redis.zcard(Keys(keys_prefix).category_index(slug)) == len(everything), (slug, context)
         limit = config.categories[slug].items_per_feed  # `qinggan`, implied, has the default
         newest = [(i.link, i.title) for i in everything[:limit]]
         for fmt in ("rss", "atom", "json"):

@@ -29,6 +29,7 @@ from syndicator.embedded import EmbeddedRedis
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
 from syndicator.store.connection import connect
+from syndicator.store.keys import Keys
 from syndicator.web.app import create_app
 from syndicator.web.feeds import FEED_CACHE
 from tests.builders import BASE_TIME, items, one_feed_config, rss
@@ -179,7 +180,7 @@ async def test_a_publish_missed_while_down_is_noticed_on_reconnect(serving, priv
         await cache._task  # cancelled for sure before Redis is back
     private_redis.start()
     other = connect(private_redis.url)
-    await other.hset(f"{prefix}feed:tech:atom", mapping={"version": 99, "etag": "v99-atom-missed"})
+    await other.hset(Keys(prefix).feed("tech", "atom"), mapping={"version": 99, "etag": "v99-atom-missed"})
     await other.aclose()
     _, _, stale = await fetch(server, http, "/feeds/tech.atom")
     assert stale["ETag"] == headers["ETag"]  # still held, not yet re-validated
@@ -339,7 +340,7 @@ def test_worker_survives_a_redis_restart_and_ingests_afterwards(tmp_path, prefix
 
     def stored_items() -> int:
         with redis.Redis(unix_socket_path=str(private_redis.socket_path)) as client:
-            body = client.hget(f"{prefix}feed:tech:json", "body:identity")
+            body = client.hget(Keys(prefix).feed("tech", "json"), "body:identity")
         return len(json.loads(body)["items"]) if body else 0
 
     async def eventually(n: int) -> None:
@@ -414,7 +415,7 @@ def test_arq_command_started_before_redis_waits_then_ingests(tmp_path, prefix):
 
     def stored_items() -> int:
         with redis.Redis(unix_socket_path=str(server.socket_path)) as client:
-            body = client.hget(f"{prefix}feed:tech:json", "body:identity")
+            body = client.hget(Keys(prefix).feed("tech", "json"), "body:identity")
         return len(json.loads(body)["items"]) if body else 0
 
     try:
