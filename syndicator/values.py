@@ -334,22 +334,30 @@ class SentinelUrl:
     password: str | None = None
 
 
-def parse_sentinel_url(url: str) -> SentinelUrl:
-    """`redis+sentinel://[:password@]host:port[,host:port…]/master[/db]` → its parts.
-
-    Parsed by hand: a comma-separated host list is not a netloc `urlsplit` can read."""
-    rest = url.strip()[len(SENTINEL_SCHEME) + 3 :]
+def _servers(url: str, scheme: str, what: str) -> tuple[list[tuple[str, int]], str | None, str]:
+    """The `host:port[,host:port…]` list, the password and the path of a `scheme://` URL
+    that names several servers (sentinels, cluster nodes). Parsed by hand: a
+    comma-separated host list is not a netloc `urlsplit` can read."""
+    rest = url.strip()[len(scheme) + 3 :]
     netloc, _, path = rest.partition("/")
     password = None
     if "@" in netloc:
         userinfo, _, netloc = netloc.rpartition("@")
         password = unquote(userinfo.partition(":")[2]) or None
-    sentinels: list[tuple[str, int]] = []
-    for hostport in netloc.split(","):
+    servers: list[tuple[str, int]] = []
+    for hostport in netloc.split(",") if netloc else []:
         host, _, port = hostport.strip().rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"sentinel URL {mask_url(url)!r}: {hostport!r} is not host:port")
-        sentinels.append((host.strip("[]"), int(port)))
+            raise ValueError(f"{what} URL {mask_url(url)!r}: {hostport!r} is not host:port")
+        servers.append((host.strip("[]"), int(port)))
+    return servers, password, path
+
+
+def parse_sentinel_url(url: str) -> SentinelUrl:
+    """`redis+sentinel://[:password@]host:port[,host:port…]/master[/db]` → its parts."""
+    sentinels, password, path = _servers(url, SENTINEL_SCHEME, "sentinel")
+    if not sentinels:
+        raise ValueError(f"sentinel URL {mask_url(url)!r} names no sentinel (host:port)")
     master, _, db = path.strip("/").partition("/")
     if not master:
         raise ValueError(f"sentinel URL {mask_url(url)!r} names no master group (…/mymaster)")
@@ -377,20 +385,9 @@ class ClusterUrl:
 def parse_cluster_url(url: str) -> ClusterUrl:
     """`redis+cluster://[:password@]host:port[,host:port…]` → its parts (no database: a
     cluster has only database 0)."""
-    rest = url.strip()[len(CLUSTER_SCHEME) + 3 :]
-    netloc, _, path = rest.partition("/")
-    password = None
-    if "@" in netloc:
-        userinfo, _, netloc = netloc.rpartition("@")
-        password = unquote(userinfo.partition(":")[2]) or None
+    nodes, password, path = _servers(url, CLUSTER_SCHEME, "cluster")
     if path.strip("/") not in ("", "0"):
         raise ValueError(f"cluster URL {mask_url(url)!r}: a Redis Cluster has no database {path!r}")
-    nodes: list[tuple[str, int]] = []
-    for hostport in filter(None, netloc.split(",")):
-        host, _, port = hostport.rpartition(":")
-        if not host or not port.isdigit():
-            raise ValueError(f"cluster URL {mask_url(url)!r}: {hostport!r} is not host:port")
-        nodes.append((host.strip("[]"), int(port)))
     if not nodes:
         raise ValueError(f"cluster URL {mask_url(url)!r} names no node (host:port)")
     return ClusterUrl(nodes, password)
