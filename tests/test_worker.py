@@ -43,7 +43,7 @@ async def test_worker_killed_mid_job_then_rerun_leaves_same_data(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    index = config.settings.redis_prefix + "cat:tech"
+    index = Keys(config.settings.redis_prefix).category_index("tech")
     stored_at_kill = 0
     try:
         deadline = time.monotonic() + 30
