@@ -208,6 +208,7 @@ async def test_discovery_takes_a_page_without_a_feed_and_with_few_links_as_one_a
 # --- the commands -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 async def test_add_source_discovers_keeps_comments_and_a_running_worker_polls_it(
     tmp_path, upstream, redis, redis_url, prefix
 ):
@@ -252,6 +253,7 @@ async def test_add_source_discovers_keeps_comments_and_a_running_worker_polls_it
         await runtime.close()
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 async def test_import_opml_adds_new_feeds_and_skips_configured_ones(
     tmp_path, upstream, redis, redis_url, prefix
 ):

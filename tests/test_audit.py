@@ -90,6 +90,7 @@ async def test_api_actions_are_recorded_with_who_what_and_outcome(
     assert await redis.llen(f"{prefix}audit") == 5
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 async def test_cli_actions_are_recorded_and_audit_agrees_with_the_api(
     config, redis, redis_url, prefix, token_env
 ):

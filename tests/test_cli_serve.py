@@ -150,6 +150,7 @@ def eventually(check, timeout: float = 30.0) -> bool:
 # ---------------------------------------------------------------- the base URL
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 def test_a_restart_on_another_address_renders_every_self_link_again(
     tmp_path: Path, redis_url: str, prefix: str, start
 ) -> None:

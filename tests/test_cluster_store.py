@@ -218,6 +218,7 @@ async def test_taking_a_copy_down_takes_away_the_categories_only_it_brought(
 # ---------------------------------------------------------------- backfill of old stores
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 async def test_migration_fingerprints_articles_stored_before_clustering(
     tmp_path, upstream, redis, redis_url, prefix
 ):

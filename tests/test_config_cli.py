@@ -64,6 +64,7 @@ def test_ingest_in_a_users_directory_sees_its_new_source(
     assert result.stderr.splitlines()[0] == f"config: {path} {CWD_REASON}"
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 def test_precedence_is_option_then_variable_then_current_directory_then_bundled(tmp_path: Path) -> None:
     cwd_config = user_config(tmp_path, "from-cwd")
     option = tmp_path / "option.toml"

@@ -286,6 +286,7 @@ async def test_a_document_over_the_parse_time_limit_is_contained_and_the_preview
         assert runtime.pool.last_pid != killed
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 async def test_the_preview_command(tmp_path, upstream, redis, redis_url, prefix):
     upstream.put("/feed.rss", rss(items("cli", 2)), "application/rss+xml")
     config = one_feed_config(tmp_path, upstream, redis_url=redis_url, prefix=prefix, path="/feed.rss")

@@ -69,6 +69,7 @@ async def prefixed_keys(redis: Redis, prefix: str) -> list[str]:
     return sorted(found + [key.decode() async for key in redis.scan_iter(match=f"arq:*{prefix}*")])
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 async def test_ingest_publish_serve_reload_across_a_separate_queue_and_store(
     split: Processes, prefix: str, redis: Redis, queue_redis: Redis
 ) -> None:

@@ -676,6 +676,7 @@ async def test_the_global_bound_is_20_percent_of_maxmemory_or_raw_total_bytes_wh
             await client.aclose()
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 async def test_the_command_waits_for_a_real_worker_and_without_one_reprocesses_in_process(
     tmp_path, upstream, redis, redis_url, prefix
 ):

@@ -248,6 +248,7 @@ def run_in_store(*args: str, redis_url: str, prefix: str) -> subprocess.Complete
     return run_cli(*args, env=store_environment(redis_url, prefix), timeout=60)
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 async def test_processes_refuse_an_old_store_until_migrated(redis, redis_url, prefix):
     keys = Keys(prefix)
     for n in range(2):

@@ -225,6 +225,7 @@ async def test_delete_by_id_takes_it_out_of_everything_and_a_forced_reingest_kee
         assert audit[1]["detail"].startswith("HTTP 404: unknown article")
 
 
+@pytest.mark.slow  # real processes for 25-60 s: out of the fast lane, in CI
 async def test_hide_by_url_from_the_command_line_and_deltas(tmp_path, upstream, redis, redis_url, prefix):
     config = world(tmp_path, upstream, redis_url, prefix)
     keys = Keys(prefix)
