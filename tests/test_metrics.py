@@ -83,6 +83,18 @@ def config_for(tmp_path: Path, upstream, redis_url: str, prefix: str, networks: 
     )
 
 
+async def ingest_and_publish(config, redis_url: str, source_id: str) -> None:
+    """`source_id` ingested and its categories published inline (no queue), into a store
+    stamped current, as `web` requires."""
+    runtime = Runtime.open(config, redis_url)
+    try:
+        await migrate(runtime.redis, runtime.keys)
+        await ingest_source(runtime, source_id)
+        await publish_missing(runtime)
+    finally:
+        await runtime.close()
+
+
 async def scrape(http: ClientSession, url: str) -> tuple[dict[str, object], Samples, str]:
     async with http.get(url) as response:
         text = await response.text()
@@ -269,16 +281,7 @@ def test_worker_serves_its_metrics_on_loopback(tmp_path, redis, redis_url, prefi
 def test_two_web_processes_add_up_through_the_multiprocess_directory(tmp_path, redis, redis_url, prefix):
     config = config_for(tmp_path, None, redis_url, prefix)
 
-    async def publish() -> None:
-        runtime = Runtime.open(config, redis_url)
-        try:
-            await migrate(runtime.redis, runtime.keys)  # stamped current, as `web` requires
-            await ingest_source(runtime, "good")
-            await publish_missing(runtime)
-        finally:
-            await runtime.close()
-
-    asyncio.run(publish())
+    asyncio.run(ingest_and_publish(config, redis_url, "good"))
     shared = tmp_path / "prometheus"
     shared.mkdir()
     ports = free_port(), free_port()

@@ -10,14 +10,10 @@ import os
 import signal
 import time
 
-from syndicator.ingest import ingest_source
-from syndicator.publish import publish_missing
-from syndicator.runtime import Runtime
-from syndicator.store.schema import migrate
 from tests.builders import items, rss
 from tests.processes import free_port, store_environment
 from tests.test_cli_serve import Running
-from tests.test_metrics import config_for, scrape_sync, total
+from tests.test_metrics import config_for, ingest_and_publish, scrape_sync, total
 
 FEED = "/feeds/tech.rss"
 
@@ -49,16 +45,7 @@ def test_two_web_processes_share_a_port_follow_publishes_add_up_metrics_and_stop
 ):
     config = config_for(tmp_path, None, redis_url, prefix)
 
-    async def ingest() -> None:
-        runtime = Runtime.open(config, redis_url)  # no queue: publish runs inline
-        try:
-            await migrate(runtime.redis, runtime.keys)  # stamped current, as `web` requires
-            await ingest_source(runtime, "good")
-            await publish_missing(runtime)
-        finally:
-            await runtime.close()
-
-    asyncio.run(ingest())
+    asyncio.run(ingest_and_publish(config, redis_url, "good"))
     port = free_port()
     web = Running(
         ("web", "--config", config.path, "--port", str(port), "--processes", "2"),
@@ -82,7 +69,7 @@ def test_two_web_processes_share_a_port_follow_publishes_add_up_metrics_and_stop
         assert len(set(before.values())) == 1
 
         (tmp_path / "feed.rss").write_bytes(rss(items("m", 4)))  # one more item: a new version
-        asyncio.run(ingest())
+        asyncio.run(ingest_and_publish(config, redis_url, "good"))
         deadline = time.monotonic() + 30
         while True:
             after = etags_by_process(port, requests)
