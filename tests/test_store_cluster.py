@@ -25,7 +25,7 @@ from syndicator.models import Article
 from syndicator.store.articles import Outcome, load_articles, newest_articles, upsert_articles
 from syndicator.store.atomic import atomic, get_many
 from syndicator.store.clusters import BUCKET_DIGITS, StoredPrint, add_band_members, band_members, forget
-from syndicator.store.connection import connect
+from syndicator.store.connection import PackedConnection, connect
 from syndicator.store.held import held_count, hold, unhold
 from syndicator.store.hub_deliveries import (
     delivered_by,
@@ -178,6 +178,18 @@ async def test_a_rerun_batch_converges_and_an_article_is_stored_once(store, pref
     shown = await newest_articles(store, keys, "tech", 100)
     assert len(shown) == 30 and len({a.url for a in shown}) == 30
     assert len(await load_articles(store, keys, [a.id for a in first])) == 30
+
+
+async def test_every_master_is_reached_through_hiredis_packed_connections(store, cluster) -> None:
+    """Nodes the client learns from the cluster (not only the ones in the URL) pack with
+    hiredis (syndicator/store/connection.py), and the writes land on all three."""
+    await asyncio.gather(*(store.set(f"{{pk:{n}}}", n) for n in range(60)))
+    masters = store.get_primaries()
+    assert len(masters) == 3
+    assert {node.connection_class for node in masters} == {PackedConnection}
+    values = await asyncio.gather(*(store.get(f"{{pk:{n}}}") for n in range(60)))
+    assert sorted(int(v) for v in values) == list(range(60))
+    await store.delete(*(f"{{pk:{n}}}" for n in range(60)))
 
 
 async def test_a_compare_and_set_step_refuses_a_changed_record(store, prefix: str) -> None:
