@@ -108,15 +108,27 @@ class JsonFormatter(_RedactingFormatter):
     def access_line(self, logger: str, created: float, fields: AccessFields) -> str:
         """What `format` writes for the access record of `fields`, byte for byte (a test
         compares them), without making the record or the dict: the access log writes one
-        line per request, the most of any log, so its line is assembled directly."""
+        line per request, the most of any log, so its line is assembled directly.
+
+        Only the time and the duration differ between two polls of the same URL by the
+        same client, so everything else of a line is made once per (logger, fields
+        without the duration) and kept (`_ACCESS_PARTS`, bounded)."""
         remote, method, path, status, size, duration, user_agent = fields
-        text = _json_string
+        key = (logger, remote, method, path, status, size, user_agent)
+        parts = _ACCESS_PARTS.get(key)
+        if parts is None:
+            parts = _access_parts(key)
+        if parts is _SLOW_PATH:  # a URL in the message: redacted as a whole, every time
+            text = _json_string
+            message = text(redact_text(access_message(fields)))
+            head, tail = _access_head_tail(key)
+        else:
+            head, message_start, tail = parts
+            message = f'{message_start} {duration * 1000:.1f}ms"'
         return (
-            f'{{"time": "{self.utc_millis(created)}", "level": "INFO", "logger": {text(logger)}, '
-            f'"message": {text(redact_text(access_message(fields)))}, "event": "http_request", '
-            f'"outcome": "{status:d}", "duration": {round(float(duration), 6)!r}, "method": {text(method)}, '
-            f'"path": {text(path)}, "status": {status:d}, "remote": {text(remote)}, "bytes": {size:d}, '
-            f'"user_agent": {text(user_agent)}}}'
+            f'{{"time": "{self.utc_millis(created)}", {head}"message": {message}, '
+            f'"event": "http_request", "outcome": "{status:d}", '
+            f'"duration": {round(float(duration), 6)!r}, {tail}'
         )
 
     _second: tuple[int, str] = (-1, "")  # the last whole second `utc_millis` wrote, and its text
@@ -137,6 +149,44 @@ class JsonFormatter(_RedactingFormatter):
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # what json.dumps(…, these) uses
+
+# (logger, remote, method, path, status, bytes, user agent) → the made parts of its access
+# line; cleared when full (distinct paths and clients are few where the log is busiest).
+_AccessKey = tuple[str, str, str, str, int, int, str]
+_ACCESS_PARTS: dict[_AccessKey, tuple[str, str, str]] = {}
+_ACCESS_PARTS_MAX = 4096
+_SLOW_PATH = ("", "", "")
+
+
+def _access_head_tail(key: _AccessKey) -> tuple[str, str]:
+    logger, remote, method, path, status, size, user_agent = key
+    text = _json_string
+    head = f'"level": "INFO", "logger": {text(logger)}, '
+    tail = (
+        f'"method": {text(method)}, "path": {text(path)}, "status": {status:d}, '
+        f'"remote": {text(remote)}, "bytes": {size:d}, "user_agent": {text(user_agent)}}}'
+    )
+    return head, tail
+
+
+def _access_parts(key: _AccessKey) -> tuple[str, str, str]:
+    """The parts of an access line that `key` decides: before the message, the message up
+    to its duration (JSON-escaped, without the closing quote: the duration added after it
+    is digits, '.', and 'ms', which JSON escaping leaves alone), and after the duration.
+    `_SLOW_PATH` when the message holds a URL (`redact_text` must see it whole)."""
+    _logger, remote, method, path, status, size, _user_agent = key
+    start = f'{remote} "{method} {path}" {status:d} {size:d}'
+    if "://" in start:
+        parts = _SLOW_PATH
+    else:
+        head, tail = _access_head_tail(key)
+        parts = (head, _json_string(start)[:-1], tail)
+    if len(_ACCESS_PARTS) >= _ACCESS_PARTS_MAX:
+        _ACCESS_PARTS.clear()
+    _ACCESS_PARTS[key] = parts
+    return parts
+
+
 _PLAIN = (int, float, bool)  # written as JSON numbers and booleans; anything else as text
 
 
@@ -187,9 +237,12 @@ class AccessLogger(AbstractAccessLogger):
         self.batch = _BATCHES.get(logger)
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        path = request.path_qs
-        if "?" in path or "@" in path:  # without either, redact_url has nothing to hide
-            path = redact_url(path)
+        # The path as aiohttp normalised it, redacted: a function of the request target
+        # as sent, so kept per target (building it from the URL took a fifth of a line).
+        raw = request.raw_path
+        path = _LOGGED_PATHS.get(raw)
+        if path is None:
+            path = _logged_path(raw, request.path_qs)
         fields = (
             request.remote or "-",
             request.method,
@@ -203,6 +256,23 @@ class AccessLogger(AbstractAccessLogger):
             self.batch.add(fields)
         else:
             emit_access(self.logger, fields)
+
+
+# The request target as sent → the path the access log writes for it; cleared when full.
+_LOGGED_PATHS: dict[str, str] = {}
+_LOGGED_PATHS_MAX = 4096
+
+
+def _logged_path(raw: str, path_qs: str) -> str:
+    """`path_qs` with its secrets hidden: its own (`redact_url`: secret parameters,
+    credentials) and those of a URL inside it (`redact_text`: `?u=http://user:pw@host/`)."""
+    path = redact_url(path_qs) if "?" in path_qs or "@" in path_qs else path_qs  # else nothing to hide
+    if "://" in path:
+        path = redact_text(path)
+    if len(_LOGGED_PATHS) >= _LOGGED_PATHS_MAX:
+        _LOGGED_PATHS.clear()
+    _LOGGED_PATHS[raw] = path
+    return path
 
 
 # remote, method, path, status, bytes, duration, user agent

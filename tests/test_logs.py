@@ -3,6 +3,7 @@ redacted in both; the web process's access log, on by default and off with a fla
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -14,7 +15,17 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from syndicator.logs import ACCESS_LOGGER, HumanFormatter, JsonFormatter, access_record, resolve_format
+from aiohttp import web
+
+from syndicator.logs import (
+    ACCESS_LOGGER,
+    AccessLogger,
+    HumanFormatter,
+    JsonFormatter,
+    access_record,
+    resolve_format,
+)
+from syndicator.redact import redact_text, redact_url
 from tests.builders import items, rss, write_config
 from tests.processes import free_port, store_environment
 from tests.test_cli_serve import Running
@@ -170,11 +181,15 @@ def test_the_access_log_writes_each_request_exactly_as_the_json_formatter_writes
         ("::1", "HEAD", '/a"b\\c\u2028é\x01', 304, 0, 1e-9, ""),
         ("-", "GET", "/x?u=http://user:pw@host/&token=***", 404, 12, 12.5, 'UA "quoted"\n'),
     ]
+    # The same request again with other durations and times: the second and later lines
+    # are assembled from the parts kept for the first (logs._ACCESS_PARTS).
     for created in (1_700_000_000.0, 1_700_000_000.9999996, 1_700_000_123.0004):
-        for fields in cases:
-            line = formatter.access_line(logger.name, created, fields)
-            assert line == formatter.format(access_record(logger, fields, created))
-            assert json.loads(line)["path"] == fields[2]
+        for case in cases:
+            for duration in (case[5], 0.25, 3e-7, 99.99996):
+                fields = (*case[:5], duration, case[6])
+                line = formatter.access_line(logger.name, created, fields)
+                assert line == formatter.format(access_record(logger, fields, created))
+                assert json.loads(line)["path"] == fields[2]
     assert "pw@" not in json.loads(formatter.access_line(logger.name, 1.0, cases[2]))["message"]
 
 
@@ -191,3 +206,52 @@ def test_the_access_lines_time_is_the_one_datetime_gives_for_every_instant():
     for created in sorted(instants[:1500]) + instants[1500:]:
         expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
         assert formatter.utc_millis(created) == expected, created
+
+
+async def test_the_logged_path_is_the_redacted_normalised_target_on_every_repeat():
+    """The access log keeps the path it wrote per request target as sent (logs._LOGGED_PATHS):
+    a target seen again — percent-encoded, with a secret in the query, in absolute form —
+    must be logged exactly as the first time, i.e. aiohttp's normalised `path_qs` with the
+    secrets hidden, a URL's inside the query too."""
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.path_qs)
+        return web.Response(text="ok")
+
+    logger = logging.getLogger("syndicator.test_access_paths")
+    records: list[logging.LogRecord] = []
+    catcher = logging.Handler()
+    catcher.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(catcher)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app, access_log=logger, access_log_class=AccessLogger)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    targets = [
+        "/feeds/all.rss",
+        "/feeds/%61ll.rss?x=%7E1",
+        "/a/../b/./c%2Fd",
+        "/feeds/x.rss?token=abc123&u=http://user:pw@host/",
+        f"http://127.0.0.1:{port}/absolute?key=s3cret",
+    ]
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for target in targets * 2:
+            writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            await writer.drain()
+            assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+            await reader.readexactly(2)  # "ok"
+        writer.close()
+    finally:
+        await runner.cleanup()
+        logger.removeHandler(catcher)
+    logged = [record.path for record in records]  # type: ignore[attr-defined]
+    assert logged == [redact_text(redact_url(path)) if "?" in path else path for path in seen]
+    assert logged[: len(targets)] == logged[len(targets) :]
+    assert not any("abc123" in p or "pw@" in p or "s3cret" in p for p in logged)

@@ -16,6 +16,7 @@ from lxml import html as lxml_html
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
 from syndicator.web.app import create_app
+from syndicator.web.feeds import HOT_TARGETS, RUNTIME
 from tests.builders import items, one_feed_config, rss
 
 
@@ -181,3 +182,55 @@ async def test_no_request_runs_through_a_middleware_chain(served):
     subapps = [info["app"] for r in server.app.router.resources() if "app" in (info := r.get_info())]
     assert subapps, "the admin API is a sub-application"
     assert [list(app.middlewares) for app in (server.app, *subapps)] == [[] for _ in range(1 + len(subapps))]
+
+
+REPEATED = [
+    ("GET", "/feeds/tech/python.rss", {}),
+    ("GET", "/feeds/tech/python.atom", {"Accept-Encoding": "gzip"}),
+    ("GET", "/feeds/tech/python.json", {"Accept-Encoding": "gzip;q=0.5, br"}),
+    ("GET", "/feeds/tech.rss", {"Accept-Encoding": "gzip, deflate, br"}),
+    ("HEAD", "/feeds/tech/python.rss", {"Accept-Encoding": "gzip"}),
+    ("GET", "/feeds/tech/python.rss", {"If-None-Match": "*"}),
+    ("GET", "/feeds/tech/python.rss", {"If-None-Match": '"other"'}),
+    ("GET", "/feeds/tech/python.rss", {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}),
+]
+
+
+async def test_a_repeated_request_is_answered_from_its_held_target_exactly_as_the_first(served):
+    """The second request for a plain feed URL with the same Accept-Encoding is answered by
+    `feeds.held_answer` (one look-up of what the first worked out): status, headers and
+    bytes must be the first answer's, conditional requests included."""
+    server, http = served
+    for method, path, extra in REPEATED:
+        answers = []
+        for _ in range(2):
+            headers = {"Accept-Encoding": "identity", **extra}
+            async with http.request(method, server.make_url(path), headers=headers) as resp:
+                sent = {k: v for k, v in resp.headers.items() if k != "Date"}
+                answers.append((resp.status, sent, await resp.read()))
+        assert answers[0] == answers[1], (method, path, extra)
+        name = path.removeprefix("/feeds/")
+        assert (name, {"Accept-Encoding": "identity", **extra}["Accept-Encoding"]) in server.app[HOT_TARGETS]
+    # A conditional request answered from the held target: the 304 of that coding's ETag.
+    _, gz_headers, _ = await get(served, "/feeds/tech/python.atom", **{"Accept-Encoding": "gzip"})
+    status, _, body = await get(
+        served, "/feeds/tech/python.atom", **{"Accept-Encoding": "gzip", "If-None-Match": gz_headers["ETag"]}
+    )
+    assert (status, body) == (304, b"")
+
+
+async def test_a_held_target_is_not_used_after_the_configuration_changes(
+    served, tmp_path, upstream, redis_url, prefix
+):
+    """A reload replaces the configuration: a URL answered before must be judged again
+    under the new one (here its category is gone: 410), never from the held target."""
+    server, _http = served
+    assert (await get(served, "/feeds/tech/python.rss"))[0] == 200
+    assert (await get(served, "/feeds/tech/python.rss"))[0] == 200  # from the held target
+    runtime = server.app[RUNTIME]
+    (tmp_path / "reloaded").mkdir()
+    runtime.config = one_feed_config(
+        tmp_path / "reloaded", upstream, redis_url=redis_url, prefix=prefix, path="/feed.rss", slug="news"
+    )
+    status, _, body = await get(served, "/feeds/tech/python.rss")
+    assert status == 410 and b"category 'tech/python' was removed from the configuration" in body

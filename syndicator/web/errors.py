@@ -69,10 +69,16 @@ def guarded(handler: Handler) -> Handler:
     return wrapped
 
 
-def feed_route(handler: Handler) -> Handler:
+def feed_route(
+    handler: Handler, *, held: Callable[[web.Request], web.Response | None] | None = None
+) -> Handler:
     """`handler` of a feed URL (/feeds/, /archive/): its good responses kept and replayed
     while Redis cannot be reached, its errors answered as `guarded` does, and the request
-    counted by format, status and cache outcome — one call, not three layers."""
+    counted by format, status and cache outcome — one call, not three layers.
+
+    `held` (feeds.held_answer), when given, is asked first: a plain function that answers
+    a request for a feed this process holds without the coroutines of `handler`, or
+    returns None for `handler` to answer."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -80,7 +86,9 @@ def feed_route(handler: Handler) -> Handler:
         outcome: str | None = None  # CACHE_OUTCOME, read once
         try:
             try:
-                response = await handler(request)
+                response = held(request) if held is not None else None
+                if response is None:
+                    response = await handler(request)
             except (RedisError, OSError) as exc:
                 # The key is computed only when a response is kept or replayed: a plain
                 # feed's request (held by the FeedCache, the common case) never needs it.

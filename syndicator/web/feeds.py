@@ -45,6 +45,12 @@ HELD_BY_FEED_CACHE = frozenset({"memory", "stale", "redis"})
 # one configuration (`PreparedFeed`); another version, or a reloaded configuration (which
 # may change the site address in the links), prepares anew.
 PREPARED = web.AppKey("prepared_feeds", dict)
+# Per process: (name as routed, Accept-Encoding as sent) → (configuration, slug, format,
+# coding) of a plain feed URL that `serve_feed` answered from its stored feed, so that the
+# next request for it is answered by `held_answer` without parsing the name, the query or
+# the coding again. Cleared when full (names and Accept-Encoding values are few per site).
+HOT_TARGETS = web.AppKey("hot_targets", dict)
+HOT_TARGETS_MAX = 1024
 
 
 @dataclass(frozen=True)
@@ -82,9 +88,13 @@ def prepared_feed(
     return answers
 
 
-async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: str) -> web.StreamResponse:
-    """The plain, published feed of one category, from the two-level cache."""
-    coding = choose_coding(request.headers.get("Accept-Encoding"))
+async def serve_stored(
+    request: web.Request, runtime: Runtime, slug: str, fmt: str, *, hot: bool = False
+) -> web.StreamResponse:
+    """The plain, published feed of one category, from the two-level cache. `hot`: the
+    request is one `held_answer` may answer next time (no query string, no A-IM)."""
+    accept_encoding = request.headers.get("Accept-Encoding")
+    coding = choose_coding(accept_encoding)
     app = request.app
     cache = app[FEED_CACHE]
     feed, request[CACHE_OUTCOME] = cache.held(slug, fmt) or await cache.lookup(slug, fmt)
@@ -92,6 +102,33 @@ async def serve_stored(request: web.Request, runtime: Runtime, slug: str, fmt: s
         return error_response(
             503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}
         )
+    if hot:
+        targets = app[HOT_TARGETS]
+        if len(targets) >= HOT_TARGETS_MAX:
+            targets.clear()
+        targets[request.match_info["name"], accept_encoding] = (runtime.config, slug, fmt, coding)
+    return prepared_feed(app, runtime, feed, slug, fmt, coding).answer(request)
+
+
+def held_answer(request: web.Request) -> web.Response | None:
+    """The answer to a plain feed URL whose feed this process holds in memory, by one
+    look-up of what `serve_feed` worked out for the same name and Accept-Encoding under
+    the same configuration; None when `serve_feed` must answer (a query string, `A-IM`, a
+    first request, a reloaded configuration, a feed not held). The answer is the one
+    `serve_feed` would give: the same prepared headers and body, the same 304 test."""
+    headers = request.headers
+    if "?" in request.raw_path or "A-IM" in headers:
+        return None
+    app = request.app
+    hot = app[HOT_TARGETS].get((request.match_info["name"], headers.get("Accept-Encoding")))
+    if hot is None:
+        return None
+    config, slug, fmt, coding = hot
+    runtime = app[RUNTIME]
+    held = app[FEED_CACHE].held(slug, fmt) if runtime.config is config else None
+    if held is None:
+        return None
+    feed, request[CACHE_OUTCOME] = held
     return prepared_feed(app, runtime, feed, slug, fmt, coding).answer(request)
 
 
@@ -130,4 +167,5 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
         if delta is not None:
             request[CACHE_OUTCOME] = "delta"
             return delta
-    return await serve_stored(request, runtime, target.slugs[0], target.fmt)
+    hot = "A-IM" not in request.headers and "?" not in request.raw_path
+    return await serve_stored(request, runtime, target.slugs[0], target.fmt, hot=hot)
