@@ -10,6 +10,7 @@ publication times are kept newest first; a process that publishes hears about it
 from __future__ import annotations
 
 import gzip
+import threading
 from datetime import timedelta, timezone
 
 import brotli
@@ -46,6 +47,33 @@ async def test_versions_count_up_and_each_coding_has_its_own_etag(redis, prefix)
 
 def test_equal_bodies_compress_to_equal_bytes():
     assert feeds.compress(BODY) == feeds.compress(BODY)  # gzip carries no timestamp
+
+
+async def test_a_version_stores_each_format_compressed_on_the_publish_threads(redis, prefix):
+    """A publish compresses its three formats on `COMPRESS_THREADS` threads, before its
+    transaction: each stored coding is exactly what `compress` gives for that format."""
+    keys = Keys(prefix)
+    rendered = {
+        fmt: (BODY.replace(b"Technology", fmt.encode() * (n + 1) * 500), f"text/{fmt}")
+        for n, fmt in enumerate(("rss", "atom", "json"))
+    }
+    used: set[str] = set()
+    original = feeds._one
+
+    def recorded(coding: str, body: bytes) -> bytes:
+        used.add(threading.current_thread().name)
+        return original(coding, body)
+
+    feeds._one = recorded  # type: ignore[assignment]
+    try:
+        await save_version(redis, keys, "tech", rendered, ttl_minutes=30, now=BASE_TIME, base_url=BASE)
+    finally:
+        feeds._one = original  # type: ignore[assignment]
+    assert used and all(name.startswith("publish-compress") for name in used)
+    for fmt, (body, media_type) in rendered.items():
+        stored = await load_feed_all(redis, keys, "tech", fmt)
+        assert stored is not None and stored.media_type == media_type
+        assert stored.bodies == feeds.compress(body)
 
 
 async def test_last_modified_is_whole_seconds_in_utc(redis, prefix):
