@@ -21,7 +21,7 @@ import redis as sync_redis
 
 from syndicator.config import ConfigError, load_config
 from syndicator.fingerprint import fingerprint
-from syndicator.models import Article
+from syndicator.models import Article, Settings
 from syndicator.store.articles import Outcome, load_articles, newest_articles, upsert_articles
 from syndicator.store.atomic import atomic, get_many
 from syndicator.store.clusters import BUCKET_DIGITS, StoredPrint, add_band_members, band_members, forget
@@ -37,6 +37,7 @@ from syndicator.store.hub_deliveries import (
 )
 from syndicator.store.keys import Keys
 from syndicator.store.politeness import host_slot
+from syndicator.store.raw import global_limit
 from syndicator.store.schema import migrate, store_version
 from syndicator.store.takedown import hide_article, unhide_article
 from tests.builders import STORE_TIME, items, make_article, rss
@@ -190,6 +191,30 @@ async def test_every_master_is_reached_through_hiredis_packed_connections(store,
     values = await asyncio.gather(*(store.get(f"{{pk:{n}}}") for n in range(60)))
     assert sorted(int(v) for v in values) == list(range(60))
     await store.delete(*(f"{{pk:{n}}}" for n in range(60)))
+
+
+async def test_the_raw_input_bound_is_a_share_of_all_the_masters_maxmemory(store, cluster) -> None:
+    """Raw inputs spread over the masters with their articles' hash tags, so the global
+    bound on them is `raw_share` of the masters' maxmemory added up (none while any master
+    has none), not of whichever node CONFIG GET happened to ask."""
+    settings = Settings(raw_total_bytes=1024**3, raw_share=0.2)
+    assert await global_limit(store, settings) == 1024**3  # no master has a maxmemory
+    sizes = dict(zip(cluster.ports, (10, 20, 30), strict=True))
+    try:
+        for port, megabytes in sizes.items():
+            node = cluster.node(port)
+            try:
+                node.config_set("maxmemory", megabytes * 1024 * 1024)
+            finally:
+                node.close()
+        assert await global_limit(store, settings) == int(60 * 1024 * 1024 * 0.2)
+    finally:
+        for port in sizes:
+            node = cluster.node(port)
+            try:
+                node.config_set("maxmemory", 0)
+            finally:
+                node.close()
 
 
 async def test_a_compare_and_set_step_refuses_a_changed_record(store, prefix: str) -> None:

@@ -29,11 +29,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from syndicator.errors import SyndicatorError
 from syndicator.models import Settings
-from syndicator.store.atomic import atomic
+from syndicator.store.atomic import atomic, is_cluster
 from syndicator.store.keys import Keys
 
 TOTAL = "*"  # the field of `raw_bytes` that counts every source
@@ -77,15 +78,22 @@ def page_input(body: bytes, headers: Mapping[str, str], final_url: str, status: 
 
 
 async def global_limit(redis: Redis, settings: Settings) -> int:
-    """`raw_total_bytes`, or `raw_share` of Redis maxmemory when that is set and less."""
+    """`raw_total_bytes`, or `raw_share` of Redis maxmemory when that is set and less.
+
+    On a cluster, the maxmemory of all its masters together (raw inputs spread over them
+    with their articles' hash tags), and none when any master has none."""
     limit = settings.raw_total_bytes
     try:
-        answer = await redis.config_get("maxmemory")
+        if is_cluster(redis):
+            per_master = await redis.config_get("maxmemory", target_nodes=RedisCluster.PRIMARIES)  # type: ignore[call-arg]
+            answers = list(per_master.values())
+        else:
+            answers = [await redis.config_get("maxmemory")]
     except ResponseError:  # CONFIG refused (a managed Redis): the configured bound alone
         return limit
-    maxmemory = int(answer.get("maxmemory", 0) or 0)
-    if maxmemory > 0:
-        limit = min(limit, int(maxmemory * settings.raw_share))
+    memories = [int(answer.get("maxmemory", 0) or 0) for answer in answers]
+    if memories and all(memory > 0 for memory in memories):
+        limit = min(limit, int(sum(memories) * settings.raw_share))
     return limit
 
 
