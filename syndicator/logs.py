@@ -235,6 +235,8 @@ class AccessLogger(AbstractAccessLogger):
     def __init__(self, logger: logging.Logger, log_format: str) -> None:
         super().__init__(logger, log_format)
         self.batch = _BATCHES.get(logger)
+        # aiohttp makes one logger per connection, and a connection has one peer.
+        self.remote: str | None = None
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         # The path as aiohttp normalised it, redacted: a function of the request target
@@ -243,8 +245,11 @@ class AccessLogger(AbstractAccessLogger):
         path = _LOGGED_PATHS.get(raw)
         if path is None:
             path = _logged_path(raw, request.path_qs)
+        remote = self.remote
+        if remote is None:
+            remote = self.remote = request.remote or "-"
         fields = (
-            request.remote or "-",
+            remote,
             request.method,
             path,
             response.status,

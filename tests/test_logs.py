@@ -252,6 +252,7 @@ async def test_the_logged_path_is_the_redacted_normalised_target_on_every_repeat
         await runner.cleanup()
         logger.removeHandler(catcher)
     logged = [record.path for record in records]  # type: ignore[attr-defined]
+    assert {record.remote for record in records} == {"127.0.0.1"}  # type: ignore[attr-defined]
     assert logged == [redact_text(redact_url(path)) if "?" in path else path for path in seen]
     assert logged[: len(targets)] == logged[len(targets) :]
     assert not any("abc123" in p or "pw@" in p or "s3cret" in p for p in logged)
