@@ -143,6 +143,15 @@ async def test_ingest_publish_serve_and_reprocess_on_a_three_master_cluster(
         assert b"s1-late title 0<" in body and b"s1 title 1<" not in body
         status, limited = get(f"{site}/feeds/tech.rss?limit=2")
         assert status == 200 and limited.count(b"<item>") == 2
+        # An RFC 5005 archive page (the 50 oldest items, numbered on the cluster), the
+        # category's page for people, and OPML: each read from the cluster store.
+        status, archived = get(f"{site}/archive/tech/1.rss")
+        assert status == 200 and archived.count(b"<item>") == 50, archived[:300]
+        assert b"s1-late title 0<" not in archived
+        status, page = get(f"{site}/categories/tech/")
+        assert status == 200 and b"s1-late title 0" in page
+        status, opml = get(f"{site}/opml.xml")
+        assert status == 200 and b"/feeds/tech.rss" in opml
 
         # Reprocess through a real worker: a block rule added since takes item 7 out.
         assert b"s1 title 7<" in get(f"{site}/feeds/tech.rss")[1]
