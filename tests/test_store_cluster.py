@@ -14,6 +14,8 @@ import asyncio
 import json
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,19 @@ from syndicator.store.keys import Keys
 from syndicator.store.politeness import host_slot
 from syndicator.store.raw import global_limit
 from syndicator.store.schema import migrate, store_version
+from syndicator.store.subscriber import (
+    UpstreamSubscription,
+    count_push,
+    due_renewals,
+    load_subscription,
+    mark_verified,
+    reschedule_renewal,
+    save_subscription,
+    set_state,
+    source_for_callback,
+    stop_renewing,
+    subscribed_sources,
+)
 from syndicator.store.takedown import hide_article, unhide_article
 from tests.builders import STORE_TIME, items, make_article, rss
 from tests.processes import clean_environment, free_port, run_cli
@@ -224,6 +239,42 @@ async def test_the_raw_input_bound_is_a_share_of_all_the_masters_maxmemory(store
                 node.config_set("maxmemory", 0)
             finally:
                 node.close()
+
+
+async def test_an_upstream_subscription_lives_its_whole_life_on_the_cluster(store, prefix: str) -> None:
+    """Subscribing to an upstream hub writes a source's subscription hash and the shared
+    callback and renewal indexes, in other slots: save, verify, push, renew, replace the
+    callback path, stop — each read back as the single-server tests read it."""
+    keys = Keys(prefix)
+    now = STORE_TIME
+    first = UpstreamSubscription(
+        source_id="s1",
+        hub="https://hub.example/",
+        topic="https://up.example/feed",
+        callback_path="first-path",
+        secret="shh",
+        lease_seconds=3600,
+        state="pending",
+        requested_at=now,
+    )
+    await save_subscription(store, keys, first)
+    assert await source_for_callback(store, keys, "first-path") == "s1"
+    await mark_verified(store, keys, "s1", now=now, lease_seconds=600, renew_at=now + timedelta(seconds=500))
+    assert await due_renewals(store, keys, now + timedelta(seconds=499)) == []
+    assert await due_renewals(store, keys, now + timedelta(seconds=501)) == ["s1"]
+    await count_push(store, keys, "s1", "pushes", now=now, line="3 new")
+    await reschedule_renewal(store, keys, "s1", now + timedelta(seconds=900), "hub timed out")
+    loaded = await load_subscription(store, keys, "s1")
+    assert loaded is not None and loaded.live(now + timedelta(seconds=599))
+    assert (loaded.pushes, loaded.last_push, loaded.reason) == (1, "3 new", "hub timed out")
+    await save_subscription(store, keys, replace(first, callback_path="second-path"))
+    assert await source_for_callback(store, keys, "first-path") is None  # the old path forgotten
+    assert await subscribed_sources(store, keys) == ["s1"]
+    await stop_renewing(store, keys, "s1", "source removed")
+    await set_state(store, keys, "s1", "unsubscribing")
+    assert await due_renewals(store, keys, now + timedelta(days=1)) == []
+    gone = await load_subscription(store, keys, "s1")
+    assert gone is not None and gone.state == "unsubscribing" and gone.callback_path == "second-path"
 
 
 async def test_a_compare_and_set_step_refuses_a_changed_record(store, prefix: str) -> None:
