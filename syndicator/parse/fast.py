@@ -8,20 +8,24 @@ the same bytes in C; this module walks the tree and builds the few values `feed.
 `sy_*`, the `*_detail` bases), as plain dicts with feedparser's keys and feedparser's
 values: its whitespace stripping, its "UTF-8 read as Latin-1" repair and C1 → cp1252 map,
 its guess that an RSS title is HTML, its rules for which `<title>`, `<description>`,
-`<guid>` or `<link>` wins, its xml:base tracking (including its quirk of keeping a child's
-base after the child ends). feedparser's own helpers do the parts that must agree to the
-byte: the encoding detection (`convert_to_utf8`), URL joining, the HTML guess, the C1 table.
+`<guid>` or `<link>` wins (a second description becomes content, `<textInput>` and
+`<source>` reset which title counts), its xml:base tracking (including its quirk of
+keeping a child's base after the child ends). feedparser's own code does the parts that
+must agree to the byte: the encoding detection (`convert_to_utf8`), URL joining, the HTML
+guess, the C1 table, and its author bookkeeping (`_sync_author_detail`/`_save_author`,
+called with this reader as the parser state: "name (email)", and its e-mail regex).
+iTunes and Media RSS elements feedparser maps to these keys are read too.
 
 What is not in the subset raises `NotInSubset`, and `feed.py` falls back to feedparser:
 - XML that lxml (strict; no entities resolved, no DTD, no network, no huge tree) refuses
   or warns about, any DOCTYPE, any encoding feedparser cannot decode strictly;
-- a root other than `<rss>` or Atom 1.0 `<feed>`; RSS 1.0/0.90 (RDF) namespaces;
-- any element feedparser has a handler for that is not handled here (iTunes, GeoRSS,
-  `media:title`/`media:description`, `<textInput>`, `<body>`, `<info>`, …), and unknown
-  elements whose key would collide with one `feed.py` reads;
-- child elements inside a text element (inline XHTML, `type="xhtml"`, base64 content);
-- namespace prefixes whose mapping depends on declaration order; several authors in one
-  entry unless they are all plain text and the last is not blank.
+- a root other than `<rss>` or Atom 1.0 `<feed>` (so Atom 0.3, CDF), RDF (RSS 1.0/0.90);
+- any element feedparser has a handler for that is not handled here (GeoRSS, Podlove
+  chapters, `<body>`, `<fullitem>`, `<info>`, `dcterms:valid`, Creative Commons, …), and
+  unknown elements whose key would collide with one `feed.py` reads;
+- child elements inside a text element (inline XHTML, `type="xhtml"`, base64 content,
+  an Atom `<source>` with its own feed's fields, `<image>` inside an item);
+- namespace prefixes whose mapping would depend on declaration order.
 The differential tests (tests/test_parse_fast.py, and tests/conformance over the corpus)
 compare the ParsedFeed of both paths on every feed file we have.
 """
@@ -39,6 +43,7 @@ from feedparser.encodings import convert_to_utf8
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
+from feedparser.util import FeedParserDict
 from lxml import etree
 
 
@@ -79,10 +84,13 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _COPY_TO_SUMMARY = frozenset({"text/plain", "text/html", "application/xhtml+xml"})
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
 _IMAGE_CHILDREN = frozenset({"title", "link", "url", "width", "height", "description"})
-_PERSON_PARTS = frozenset({"name", "email", "uri", "url", "homepage"})
+_PERSON_PARTS = frozenset({"name", "email", "uri", "url", "homepage", "itunes_name", "itunes_email"})
+_TEXTINPUT_CHILDREN = frozenset({"title", "link", "description", "name"})
 _C1 = re.compile("[\x80-\x9f]")
 _LINK_REF = re.compile("&([A-Za-z0-9_]+);")
 _looks_like_html = _FeedParserMixin.looks_like_html
+_SYNC_AUTHOR_DETAIL = _FeedParserMixin._sync_author_detail
+_SAVE_AUTHOR = _FeedParserMixin._save_author
 
 
 def read_feed(body: bytes, headers: Mapping[str, str]) -> FastFeed:
@@ -201,11 +209,10 @@ class _Reader:
         self.bases: list[str] = []
         self.depth = 0
         self.infeed = self.inentry = self.inimage = False
-        self.inauthor = self.incontributor = False
+        self.inauthor = self.incontributor = self.inpublisher = self.intextinput = False
         self.has_content = False
         self.summary_key: str | None = None
         self.title_depth = -1
-        self.authors_seen: dict[int, int] = {}
         self.handlers = {
             "title": self._title,
             "dc_title": self._title,
@@ -221,6 +228,27 @@ class _Reader:
             "dc_creator": self._author,
             "dc_author": self._author,
             "managingeditor": self._author,
+            "itunes_author": self._author,
+            "itunes_owner": self._itunes_owner,
+            "itunes_name": self._person_part,
+            "itunes_email": self._person_part,
+            "itunes_summary": self._summary,
+            "itunes_subtitle": self._subtitle,
+            "itunes_category": self._itunes_category,
+            "itunes_keywords": self._keywords,
+            "itunes_image": self._itunes_image,
+            "itunes_link": self._itunes_image,
+            "itunes_block": self._ignored_text,
+            "itunes_explicit": self._ignored_text,
+            "media_title": self._media_title,
+            "media_description": self._description,
+            "media_keywords": self._keywords,
+            "media_credit": self._ignored_text,
+            "media_rating": self._ignored_text,
+            "media_restriction": self._ignored_text,
+            "media_license": self._ignored_text,
+            "media_player": self._ignored_text,
+            "textinput": self._textinput,
             "name": self._person_part,
             "email": self._person_part,
             "uri": self._person_url,
@@ -290,11 +318,6 @@ class _Reader:
             self._end()
         else:
             raise NotInSubset(f"root <{name}>")
-        for context in (self.feed, *self.entries):
-            if not (context.get("author") or "").strip() and any(
-                "_regex" in author for author in context.get("authors") or []
-            ):
-                raise NotInSubset("blank author after an earlier text author")
 
     def _children(self, element: Any) -> None:
         for child in element:
@@ -308,6 +331,8 @@ class _Reader:
         self._start(attrs)
         if self.inimage and name not in _IMAGE_CHILDREN:
             raise NotInSubset(f"<{name}> in <image>")
+        if self.intextinput and name not in _TEXTINPUT_CHILDREN:
+            raise NotInSubset(f"<{name}> in <textInput>")
         handler = self.handlers.get(name)
         if handler is not None:
             handler(element, name, attrs)
@@ -389,6 +414,9 @@ class _Reader:
         if self.inimage and "image" in self.feed:
             image: dict[str, Any] = self.feed["image"]
             return image
+        if self.intextinput:
+            textinput: dict[str, Any] = self.feed["textinput"]
+            return textinput
         if self.inentry:
             return self.entries[-1]
         return self.feed
@@ -543,42 +571,40 @@ class _Reader:
             context["links"][-1]["href"] = output
 
     def _author(self, element: Any, name: str, attrs: dict[str, str]) -> None:
-        context = self._context()
-        seen = self.authors_seen.get(id(context), 0)
-        self.authors_seen[id(context)] = seen + 1
-        context.setdefault("authors", []).append({})
+        self._get_context().setdefault("authors", []).append(FeedParserDict())
         self.inauthor = True
-        for child in element:
-            if not isinstance(child.tag, str) or self._name(child) not in _PERSON_PARTS:
-                raise NotInSubset(f"<{name}> holds other elements than a person's parts")
-            if seen:
-                raise NotInSubset("several structured authors")
-            self._visit(child)
+        self._person_children(element, name)
         text = (element.text or "") + "".join(child.tail or "" for child in element)
         self._store("author", _fix(text.strip()))
         self.inauthor = False
-        self._sync_author(self._context())
+        self._sync_author_detail()
 
-    def _sync_author(self, context: dict[str, Any]) -> None:
-        authors = context.get("authors")
-        detail = authors[-1] if authors else {}
-        if detail:
-            if "_regex" in detail:
-                raise NotInSubset("author built from an earlier author's e-mail")
-            name, email = detail.get("name"), detail.get("email")
-            if name and email:
-                context["author"] = f"{name} ({email})"
-            elif name or email:
-                context["author"] = name or email
-        elif context.get("author") and authors:
-            # feedparser splits the text into name and e-mail here (feed.py reads only
-            # the text, unless it ends up blank: read() refuses that case).
-            detail["_regex"] = True
+    def _person_children(self, element: Any, name: str) -> None:
+        for child in element:
+            if not isinstance(child.tag, str) or self._name(child) not in _PERSON_PARTS:
+                raise NotInSubset(f"<{name}> holds other elements than a person's parts")
+            self._visit(child)
+
+    # feedparser's own bookkeeping of authors (the "name (email)" text it builds, the
+    # e-mail regex it splits a text author with), called with this reader as its state.
+    def _get_context(self) -> dict[str, Any]:
+        return self._context()
+
+    def _sync_author_detail(self, key: str = "author") -> None:
+        _SYNC_AUTHOR_DETAIL(self, key)
+
+    def _save_author(self, key: str, value: str, prefix: str = "author") -> None:
+        _SAVE_AUTHOR(self, key, value, prefix)
 
     def _person_part(self, element: Any, name: str, attrs: dict[str, str]) -> None:
+        key = name.removeprefix("itunes_")
         value = _text(element, name).strip()
-        if self.inauthor:
-            self._save_author(name, value)
+        if self.inpublisher:
+            self._save_author(key, value, "publisher")
+        elif self.inauthor:
+            self._save_author(key, value)
+        elif self.intextinput and key == "name":
+            self._context()["name"] = value
 
     def _person_url(self, element: Any, name: str, attrs: dict[str, str]) -> None:
         output = _text(element, name).strip()
@@ -589,17 +615,15 @@ class _Reader:
         if self.inauthor:
             self._save_author("href", output)
 
-    def _save_author(self, key: str, value: str) -> None:
-        context = self._context()
-        self._sync_author(context)
-        context.setdefault("authors", [{}])[-1][key] = value
+    def _itunes_owner(self, element: Any, name: str, attrs: dict[str, str]) -> None:
+        self.inpublisher = True
+        self._person_children(element, name)
+        self.inpublisher = False
+        self._sync_author_detail("publisher")
 
     def _contributor(self, element: Any, name: str, attrs: dict[str, str]) -> None:
         self.incontributor = True
-        for child in element:
-            if not isinstance(child.tag, str) or self._name(child) not in _PERSON_PARTS:
-                raise NotInSubset("<contributor> holds other elements than a person's parts")
-            self._visit(child)
+        self._person_children(element, name)
         self.incontributor = False
 
     def _date(self, element: Any, name: str, attrs: dict[str, str]) -> None:
@@ -646,8 +670,54 @@ class _Reader:
         self._context().setdefault("links", []).append(attrs)
 
     def _media_content(self, element: Any, name: str, attrs: dict[str, str]) -> None:
-        _text(element, name)
         self._context().setdefault("media_content", []).append(attrs)
+        self._children(element)  # media:title, media:credit, …: in the entry's context
+
+    def _media_title(self, element: Any, name: str, attrs: dict[str, str]) -> None:
+        title_depth = self.title_depth  # feedparser's media:title leaves it as it was
+        self._title(element, name, attrs)
+        self.title_depth = title_depth
+
+    def _keywords(self, element: Any, name: str, attrs: dict[str, str]) -> None:
+        # No start handler: with attributes feedparser never pushes the element, and then
+        # fails on splitting None.
+        if attrs:
+            raise NotInSubset(f"<{name}> with attributes")
+        scheme = "http://www.itunes.com/" if name == "itunes_keywords" else None
+        for term in _fix(_text(element, name).strip()).split(","):
+            if term.strip():
+                self._add_tag(term.strip(), scheme, None)
+
+    def _itunes_category(self, element: Any, name: str, attrs: dict[str, str]) -> None:
+        self._add_tag(attrs.get("text"), "http://www.itunes.com/", None)
+        for child in element:
+            if not isinstance(child.tag, str) or self._name(child) != "itunes_category":
+                raise NotInSubset("<itunes:category> holds other elements")
+            self._visit(child)
+        text = (element.text or "") + "".join(child.tail or "" for child in element)
+        value = _fix(text.strip())
+        if not value:
+            return
+        tags = self._context()["tags"]
+        if tags and not tags[-1]["term"]:
+            tags[-1]["term"] = value
+        else:
+            self._add_tag(value, None, None)
+
+    def _itunes_image(self, element: Any, name: str, attrs: dict[str, str]) -> None:
+        _text(element, name)
+        href = attrs.get("href") or attrs.get("url")
+        if href:
+            self._context()["image"] = {"href": href}
+
+    def _textinput(self, element: Any, name: str, attrs: dict[str, str]) -> None:
+        if self.inentry or self.inimage or self.intextinput:
+            raise NotInSubset("<textInput> in an entry or image")
+        self._context().setdefault("textinput", {})
+        self.intextinput = True
+        self.title_depth = -1
+        self._children(element)
+        self.intextinput = False
 
     def _image(self, element: Any, name: str, attrs: dict[str, str]) -> None:
         if self.inentry or self.inimage:
