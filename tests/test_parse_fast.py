@@ -12,8 +12,10 @@ The conformance suite runs the same comparison over every feed file of the publi
 
 from __future__ import annotations
 
+import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -413,6 +415,153 @@ def test_feedparsers_quirks_are_kept_both_ways() -> None:
 
     # <textInput> resets which <title> counts as the channel's: the later one wins.
     assert same_both_ways(*FAST_CASES["text input"]).title == "later"
+
+
+# ---------------------------------------------------------------- random documents
+
+# Texts and attribute values with the traits the two paths could disagree on: blanks,
+# entities, CDATA, HTML look-alikes, mis-decoded UTF-8, C1 controls, e-mail authors,
+# relative and odd URLs, CJK.
+TEXTS = (
+    "", " ", "plain", "a &amp; b", "&lt;b&gt;x&lt;/b&gt; y", "<![CDATA[<p>x</p>]]>",
+    "\u00c3\u00a9t\u00c3\u00a9",
+    "\u0093q\u0094", "x@y.com (X)", "Name &lt;n@x.org&gt;", "/rel/path", "https://abs.example/a?b=1&amp;c=2",
+    "&amp;amp;", "&#x85;z&#x85;", "&amp;nbsp;", "  spaced  \n", "mailto:a@b.c", "javascript:alert(1)", "中文",
+    "a &lt; b", "&lt;p&gt;para&lt;/p&gt;",
+)  # fmt: skip
+VALUES = (
+    "", "x", "/rel", "https://b.example/d/", "html", "text", "xhtml", "TEXT/HTML", "false", "true", "True",
+    "alternate", "enclosure", "self", "ALTERNATE", "12", "-1", "audio/mpeg", "application/octet-stream",
+)  # fmt: skip
+
+
+class RandomFeed:
+    """Random RSS 2.0/0.9x and Atom 1.0 documents from the elements both paths know."""
+
+    def __init__(self, seed: int) -> None:
+        self.pick = random.Random(seed)
+
+    def text(self) -> str:
+        return self.pick.choice(TEXTS)
+
+    def attrs(self, *names: str) -> str:
+        return "".join(f' {n}="{self.pick.choice(VALUES)}"' for n in names if self.pick.random() < 0.3)
+
+    def base(self) -> str:
+        if self.pick.random() < 0.15:
+            base = self.pick.choice(["/b/", "https://base.example/x/", "rel/", "", "javascript:x"])
+            return f' xml:base="{base}"'
+        return ""
+
+    def some(self, makers: list[Callable[[], str]], most: int) -> str:
+        return "".join(self.pick.choice(makers)() for _ in range(self.pick.randint(0, most)))
+
+    def item(self) -> str:
+        t, a, b = self.text, self.attrs, self.base
+        return self.some(
+            [
+                lambda: f"<title{a('type')}{b()}>{t()}</title>",
+                lambda: f"<link{b()}>{t()}</link>",
+                lambda: f"<description{a('type', 'mode')}{b()}>{t()}</description>",
+                lambda: f"<content:encoded{b()}>{t()}</content:encoded>",
+                lambda: f"<guid{a('isPermaLink')}{b()}>{t()}</guid>",
+                lambda: f"<author>{t()}</author>",
+                lambda: f"<dc:creator>{t()}</dc:creator>",
+                lambda: f"<pubDate>{t()}</pubDate>",
+                lambda: f"<dc:date>{t()}</dc:date>",
+                lambda: f"<category{a('domain')}>{t()}</category>",
+                lambda: f"<enclosure{a('url', 'length', 'type')}/>",
+                lambda: (
+                    f"<media:content{a('url', 'fileSize', 'type')}>"
+                    f"<media:title>{t()}</media:title></media:content>"
+                ),
+                lambda: f"<media:description>{t()}</media:description>",
+                lambda: f"<atom:link{a('href', 'rel', 'type', 'length')}/>",
+                lambda: f"<source{a('url')}>{t()}</source>",
+                lambda: f"<foo{a('bar')}>{t()}</foo>",
+                lambda: f"<wrap><title>{t()}</title></wrap>",
+                lambda: f"<atom:summary>{t()}</atom:summary>",
+                lambda: f"<itunes:summary>{t()}</itunes:summary>",
+                lambda: f"<itunes:keywords>{t()}</itunes:keywords>",
+            ],
+            7,
+        )
+
+    def channel(self) -> str:
+        t, a = self.text, self.attrs
+        return self.some(
+            [
+                lambda: f"<title{a('type')}>{t()}</title>",
+                lambda: f"<link>{t()}</link>",
+                lambda: f"<description>{t()}</description>",
+                lambda: f"<language>{t()}</language>",
+                lambda: f"<ttl{a('x')}>{t()}</ttl>",
+                lambda: f"<managingEditor>{t()}</managingEditor>",
+                lambda: f"<atom:link{a('href', 'rel', 'type')}/>",
+                lambda: f"<image><title>{t()}</title><url>{t()}</url><link>{t()}</link></image>",
+                lambda: f"<itunes:owner><itunes:name>{t()}</itunes:name></itunes:owner>",
+            ],
+            5,
+        )
+
+    def entry(self) -> str:
+        t, a, b = self.text, self.attrs, self.base
+        return self.some(
+            [
+                lambda: f"<title{a('type')}{b()}>{t()}</title>",
+                lambda: f"<link{a('href', 'rel', 'type', 'length')}{b()}/>",
+                lambda: f"<id{b()}>{t()}</id>",
+                lambda: f"<summary{a('type')}{b()}>{t()}</summary>",
+                lambda: f"<content{a('type', 'src')}{b()}>{t()}</content>",
+                lambda: f"<author><name>{t()}</name><email>{t()}</email></author>",
+                lambda: f"<author>{t()}</author>",
+                lambda: f"<published>{t()}</published>",
+                lambda: f"<updated>{t()}</updated>",
+                lambda: f"<category{a('term', 'label', 'scheme')}>{t()}</category>",
+            ],
+            7,
+        )
+
+    def document(self) -> tuple[bytes, dict[str, str]]:
+        encoding = self.pick.choice(["utf-8", "utf-8", "iso-8859-1", "windows-1252"])
+        lang = self.pick.choice(["", "", ' xml:lang="en_US"', ' xml:lang=""'])
+        if self.pick.random() < 0.6:
+            version = self.pick.choice(["2.0", "2.0", "0.91", "0.92", "", "3"])
+            items = "".join(
+                f"<item{self.base()}>{self.item()}</item>" for _ in range(self.pick.randint(0, 3))
+            )
+            text = (
+                f'<?xml version="1.0" encoding="{encoding}"?><rss version="{version}" {RSS_NS}'
+                ' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+                f"{lang}{self.base()}><channel>{self.channel()}{items}{self.channel()}</channel></rss>"
+            )
+        else:
+            entries = "".join(
+                f"<entry{self.base()}>{self.entry()}</entry>" for _ in range(self.pick.randint(0, 3))
+            )
+            text = (
+                f'<?xml version="1.0" encoding="{encoding}"?><feed xmlns="http://www.w3.org/2005/Atom"'
+                f"{lang}{self.base()}><title>{self.text()}</title>{entries}</feed>"
+            )
+        try:
+            body = text.encode(encoding)
+        except UnicodeEncodeError:
+            body = text.encode("utf-8")  # declared otherwise: feedparser's detection decides
+        headers = self.pick.choice([{}, {}, {"content-type": "text/xml"}, {"content-language": "fr"}])
+        return body, headers
+
+
+def test_random_documents_read_fast_equal_feedparser() -> None:
+    generate = RandomFeed(seed=16)
+    taken = 0
+    for _ in range(300):
+        body, headers = generate.document()
+        if fast_path_refusal(body, headers) is None:
+            taken += 1
+        fast = outcome(body, headers, fast=True, max_entries=3)
+        assert fast == outcome(body, headers, fast=False, max_entries=3), body.decode("utf-8", "replace")
+
+    assert taken > 200
 
 
 # ---------------------------------------------------------------- handed to feedparser
