@@ -612,6 +612,10 @@ FALLBACK_CASES: dict[str, tuple[bytes, str]] = {
         atom("<entry><id>1</id><title>t</title><source><id>s</id><title>S</title></source></entry>"),
         "<source> holds child elements",
     ),
+    "deep nesting": (
+        rss("<item><title>t</title>" + "<x>" * 150 + "y" + "</x>" * 150 + "</item>"),
+        "nested deeper",
+    ),
     "not a feed": (b"<html><body>hi</body></html>", "root <html>"),
     "empty": (b"", ""),
 }

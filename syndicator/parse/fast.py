@@ -86,6 +86,7 @@ _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": 
 _IMAGE_CHILDREN = frozenset({"title", "link", "url", "width", "height", "description"})
 _PERSON_PARTS = frozenset({"name", "email", "uri", "url", "homepage", "itunes_name", "itunes_email"})
 _TEXTINPUT_CHILDREN = frozenset({"title", "link", "description", "name"})
+_MAX_DEPTH = 100
 _C1 = re.compile("[\x80-\x9f]")
 _LINK_REF = re.compile("&([A-Za-z0-9_]+);")
 _looks_like_html = _FeedParserMixin.looks_like_html
@@ -344,6 +345,9 @@ class _Reader:
 
     def _start(self, attrs: dict[str, str]) -> None:
         self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            # lxml stops at 256 levels; this walk recurses three frames a level.
+            raise NotInSubset(f"nested deeper than {_MAX_DEPTH} elements")
         if attrs or self.base:
             given = attrs.get("xml:base", attrs.get("base")) or self.base
             if self.base:
