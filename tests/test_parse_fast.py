@@ -308,6 +308,18 @@ FAST_CASES: dict[str, tuple[bytes, dict[str, str]]] = {
     ),
     "rss 0.92": (rss("<item><title>t</title></item>").replace(b'version="2.0"', b'version="0.92"'), {}),
     "empty channel": (rss(""), {}),
+    "comments, processing instructions, split CDATA, CRLF in text": (
+        rss(
+            "<item><title>a<!-- c -->b<?pi x?>c</title><description><![CDATA[<b>x</b>]]> and "
+            "<![CDATA[<i>y</i>]]>\r\nz</description></item>"
+        ),
+        {},
+    ),
+    "utf-8 with a BOM": (b"\xef\xbb\xbf" + rss("<item><title>caf\u00e9</title></item>"), {}),
+    "utf-16 with a BOM": (
+        b"\xff\xfe" + rss("<item><title>caf\u00e9 中</title></item>").decode().encode("utf-16-le"),
+        {},
+    ),
     "several authors, text and structured": (
         atom(
             "<entry><id>1</id><title>t</title><author><name>A</name></author><author><name>B</name>"
