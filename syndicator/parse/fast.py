@@ -46,9 +46,12 @@ from feedparser.urls import _urljoin, make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree
 
+from syndicator.errors import SyndicatorError
 
-class NotInSubset(Exception):
-    """The document needs feedparser: the reason says which part of it."""
+
+class NotInSubset(SyndicatorError):
+    """The document needs feedparser: the reason says which part of it. Never leaves
+    `feed.py`, which catches it and falls back."""
 
 
 @dataclass(frozen=True)

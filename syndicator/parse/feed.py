@@ -1,7 +1,9 @@
-"""RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 through feedparser, turned into a ParsedFeed.
+"""RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 as feedparser reads them, turned into a ParsedFeed.
 
 feedparser does the XML work (encodings, namespaces, the loose parser that recovers
-entries from malformed XML). What it decides badly we leave undecided here:
+entries from malformed XML); for well-formed RSS 2.0/0.9x and Atom 1.0, `fast.read_feed`
+gives the same values several times faster with lxml (see there for what falls back).
+What feedparser decides badly we leave undecided here:
 - dates stay raw strings (feedparser reads `CST` as US Central, mangles 2023年11月23日);
 - HTML is neither sanitised nor made absolute (the normalise stage does both, faster);
 - `bozo` is not failure: recovered entries are kept and the flaw becomes a warning;
