@@ -1,8 +1,10 @@
 """The parse stage: upstream feed bytes → ParsedFeed (raw strings, unsanitised HTML).
 
 One entry point, `parse_feed`, picks the reader: JSON Feed by hand (`jsonfeed`), every
-XML format through feedparser (`feed`). Everything a later stage must decide (dates,
-sanitising, absolute links) is left raw on purpose; see those modules for why.
+XML format through `feed`, which reads well-formed RSS 2.0/0.9x and Atom 1.0 with lxml
+(`fast`, giving what feedparser would) and everything else with feedparser. Everything
+a later stage must decide (dates, sanitising, absolute links) is left raw on purpose; see
+those modules for why.
 """
 
 from __future__ import annotations
