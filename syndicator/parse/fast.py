@@ -97,7 +97,7 @@ _SYNC_AUTHOR_DETAIL = _FeedParserMixin._sync_author_detail
 _SAVE_AUTHOR = _FeedParserMixin._save_author
 
 
-def read_feed(body: bytes, headers: Mapping[str, str]) -> FastFeed:
+def read_well_formed(body: bytes, headers: Mapping[str, str]) -> FastFeed:
     """Read `body` (with its lowercased response headers) as feedparser would.
 
     Raises NotInSubset when the document is outside what this reader matches exactly.

@@ -1,7 +1,7 @@
 """RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 as feedparser reads them, turned into a ParsedFeed.
 
 feedparser does the XML work (encodings, namespaces, the loose parser that recovers
-entries from malformed XML); for well-formed RSS 2.0/0.9x and Atom 1.0, `fast.read_feed`
+entries from malformed XML); for well-formed RSS 2.0/0.9x and Atom 1.0, `fast.read_well_formed`
 gives the same values several times faster with lxml (see there for what falls back).
 What feedparser decides badly we leave undecided here:
 - dates stay raw strings (feedparser reads `CST` as US Central, mangles 2023年11月23日);
@@ -30,7 +30,7 @@ from lxml import etree
 from syndicator.errors import SyndicatorError
 from syndicator.extract.decode import repair_utf8_feed
 from syndicator.models import Enclosure, FeedRefresh, ParsedEntry, ParsedFeed, Upstream
-from syndicator.parse.fast import NotInSubset, read_feed
+from syndicator.parse.fast import NotInSubset, read_well_formed
 from syndicator.redact import redact_url
 
 
@@ -71,7 +71,7 @@ def parse_xml_feed(
 ) -> ParsedFeed:
     """Parse an RSS/RDF/Atom document; raise ParseError when it holds no feed at all.
 
-    Well-formed RSS 2.0/0.9x and Atom 1.0 are read by `fast.read_feed` (lxml), which gives
+    Well-formed RSS 2.0/0.9x and Atom 1.0 are read by `fast.read_well_formed` (lxml), which gives
     what feedparser gives; everything else, or `fast_path=False` (the differential tests
     compare the two), goes through feedparser.
     """
@@ -90,7 +90,7 @@ def parse_xml_feed(
     try:
         if not fast_path:
             raise NotInSubset("fast path off")
-        fast = read_feed(body, response_headers)
+        fast = read_well_formed(body, response_headers)
     except NotInSubset:
         # A BytesIO, never bare bytes: given bytes, feedparser first tries them as a local
         # file name, so an upstream answering "/etc/passwd" would make us read that file.
@@ -167,14 +167,14 @@ def parse_xml_feed(
 
 def fast_path_refusal(body: bytes, headers: Mapping[str, str]) -> str | None:
     """Why `parse_xml_feed` would hand `body` to feedparser, or None when the fast path
-    reads it (for tests and measurements: the same preparation, then `read_feed`)."""
+    reads it (for tests and measurements: the same preparation, then `read_well_formed`)."""
     response_headers = {
         key.lower(): value for key, value in headers.items() if key.lower() != "content-location"
     }
     body, _warning = repair_utf8_feed(body, response_headers.get("content-type"))
     body, _dropped = _drop_impossible_charrefs(body)
     try:
-        read_feed(body, response_headers)
+        read_well_formed(body, response_headers)
     except NotInSubset as refusal:
         return str(refusal)
     return None
