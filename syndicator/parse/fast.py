@@ -653,7 +653,11 @@ class _Reader:
             attrs.setdefault("scheme", "http://search.yahoo.com/mrss/category_schema")
         term = attrs.get("term")
         self._add_tag(term, attrs.get("scheme", attrs.get("domain")), attrs.get("label"))
-        value = _fix(_text(element, name).strip())
+        self._tag_text(_fix(_text(element, name).strip()))
+
+    def _tag_text(self, value: str) -> None:
+        """A category element's text: the term of the tag its attributes began when that
+        has none, else a tag of its own (feedparser's order)."""
         if not value:
             return
         tags = self._context()["tags"]
@@ -702,14 +706,7 @@ class _Reader:
                 raise NotInSubset("<itunes:category> holds other elements")
             self._visit(child)
         text = (element.text or "") + "".join(child.tail or "" for child in element)
-        value = _fix(text.strip())
-        if not value:
-            return
-        tags = self._context()["tags"]
-        if tags and not tags[-1]["term"]:
-            tags[-1]["term"] = value
-        else:
-            self._add_tag(value, None, None)
+        self._tag_text(_fix(text.strip()))
 
     def _itunes_image(self, element: Any, name: str, attrs: dict[str, str]) -> None:
         _text(element, name)
