@@ -132,3 +132,42 @@ def fingerprint(article: Article) -> Fingerprint | None:
         return None
     sig = signature(found)
     return Fingerprint(sig, tuple(bands(sig)))
+
+
+@dataclass(frozen=True)
+class Computed:
+    """An article's fingerprint computed ahead (in the parse pool's child, beside its
+    normalising), with the text it was computed from: the clustering step uses it only for
+    an article whose title, content and summary are still those (`for_article`), since
+    the steps before it (rewrite rules, full text) may change them.
+
+    The texts are the Article's own string objects: pickled with the Article in one
+    message they are not sent twice, and unpickled they are the same objects again, so
+    the check is an identity test for an article nothing changed."""
+
+    title: str
+    content_html: str
+    summary: str
+    fingerprint: Fingerprint | None
+
+    @classmethod
+    def of(cls, article: Article) -> Computed:
+        return cls(article.title, article.content_html, article.summary, fingerprint(article))
+
+    def matches(self, article: Article) -> bool:
+        """Whether this was computed from `article`'s text as it is now."""
+        return all(
+            ours is theirs or ours == theirs
+            for ours, theirs in (
+                (self.title, article.title),
+                (self.content_html, article.content_html),
+                (self.summary, article.summary),
+            )
+        )
+
+
+def fingerprint_of(article: Article, computed: Computed | None) -> Fingerprint | None:
+    """`article`'s fingerprint: the one computed ahead when it still matches, else anew."""
+    if computed is not None and computed.matches(article):
+        return computed.fingerprint
+    return fingerprint(article)

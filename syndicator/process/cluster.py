@@ -1,7 +1,9 @@
 """Step 3: near-duplicate clustering — the same story shown once, whoever carried it.
 
 Each article of an ingest that is not stored yet gets a fingerprint (syndicator/fingerprint.py:
-MinHash over character shingles for CJK text, word shingles otherwise). Its candidates
+MinHash over character shingles for CJK text, word shingles otherwise): the one feed
+ingest computed in the parse pool's child (`Batch.computed`) while the article's title,
+content and summary are still the ones it was computed from, else computed here. Its candidates
 are the stored representatives sharing an LSH band value with it (store/clusters.py: a
 value's ids are a field of the hash `{prefix}bands:{band}:{bucket}`): pipelined round trips
 ask which articles of the chunk are stored (those need no fingerprint), read the members
@@ -47,7 +49,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from syndicator.fingerprint import Fingerprint, fingerprint, similarity
+from syndicator.fingerprint import Fingerprint, fingerprint_of, similarity
 from syndicator.models import ALL_CATEGORY, Article, Related
 from syndicator.process.step import Batch, ProcessContext
 from syndicator.runtime import Runtime
@@ -112,7 +114,7 @@ class ClusterStep:
         for (i, article, threshold), exists, copy_of in zip(eligible, stored, copies, strict=True):
             if exists:
                 continue
-            found = fingerprint(article)
+            found = fingerprint_of(article, batch.computed.get(article.id))
             if found is not None:
                 todo.append((i, article, found, threshold, copy_of.decode() if copy_of else None))
         if not todo:
@@ -128,7 +130,8 @@ class ClusterStep:
         for i, article, found, threshold, rep in todo:
             hits: Counter[str] = Counter()  # candidate → bands it shares with the article
             for band, value in enumerate(found.bands):
-                hits.update(members[band, value])
+                if ids := members[band, value]:  # most band values have no members
+                    hits.update(ids)
             hits.pop(article.id, None)
             candidates = set(ranked(hits))
             plans.append((i, article, found, threshold, rep, candidates))

@@ -13,10 +13,12 @@ through the ingest's report and `record_outcome`, as everything else an ingest d
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from syndicator.fingerprint import Computed
 from syndicator.models import Article, Source
 from syndicator.runtime import Runtime
 
@@ -82,6 +84,10 @@ class Batch:
     articles: list[Article]
     dropped: list[Dropped] = field(default_factory=list)
     annotations: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Fingerprints computed ahead, by article id (feed ingest computes them in the parse
+    # pool's child: `normalise.feed.normalise_chunk`). The chain passes them from step to
+    # step; the clustering step uses one only while it matches its article's text.
+    computed: Mapping[str, Computed] = field(default_factory=dict)
 
 
 class Step(Protocol):
