@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import pickle
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -163,7 +164,7 @@ def normalise_entries(
             keep_raw=keep_raw,
             fingerprints=fingerprints,
         )
-    return replace(normalised, logged=tuple(logged.records), unlogged=logged.dropped)
+    return replace(normalised, logged=tuple(logged.records), unlogged=logged.dropped, pid=os.getpid())
 
 
 @contextlib.contextmanager

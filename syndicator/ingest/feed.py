@@ -140,10 +140,10 @@ async def store_feed(
     )
     if feed.raw:
         await apply_raw_bounds(runtime.redis, runtime.keys, runtime.config.settings, source.id)
+    if feed.skipped:
+        counts["skipped"] += feed.skipped  # (the same Counter as cut_short's)
     if cut_short is not None:
         raise cut_short
-    if feed.skipped:
-        counts["skipped"] += feed.skipped
     pages: tuple[IngestReport, ...] = ()
     fetching = note_of(chain.context).fetching
     if fetching and runtime.queue is None:  # the CLI: read the held items' pages now

@@ -160,7 +160,9 @@ class FeedDocument:
             fingerprints=self.fingerprints,
         )
         try:
-            return await run_limited(self.runtime, self.digest, job, remember=self.remember)
+            chunk = await run_limited(self.runtime, self.digest, job, remember=self.remember)
+            log.debug("entries %d–%d of %s normalised in child %d", start, end, self.feed_url, chunk.pid)
+            return chunk
         except OverParseLimit as exc:
             raise NormaliseFailed(f"entries {start}–{end} not normalised: {exc.reason}") from exc
         except (asyncio.CancelledError, NormaliseFailed):

@@ -53,6 +53,7 @@ class NormalisedChunk:
     raw: tuple[tuple[str, bytes], ...] = ()
     logged: tuple[tuple[str, int, str], ...] = ()
     unlogged: int = 0
+    pid: int = 0  # the child that normalised it (for logs and tests: which core did the work)
 
 
 def raw_entry(
