@@ -44,7 +44,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 
@@ -64,6 +64,16 @@ from syndicator.normalise.feed import CHUNK, NormalisedChunk, out_of_range_warni
 from syndicator.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+
+MERGED = 3
+"""The most normalised chunks handed over as one (`FeedDocument.chunks`)."""
+
+
+def joined(first: NormalisedChunk, then: NormalisedChunk) -> NormalisedChunk:
+    """Two consecutive chunks as one (what the caller needs: the Articles and their
+    fingerprints in order; the rest was taken from each already)."""
+    return replace(first, articles=first.articles + then.articles, computed=first.computed + then.computed)
 
 
 class NormaliseFailed(SyndicatorError):
@@ -112,22 +122,36 @@ class FeedDocument:
         """The normalised chunks in entry order, normalised `pool.size` at a time ahead of
         the one the caller holds. Raises NormaliseFailed for a chunk that failed (the
         chunks before it were yielded). Use within `contextlib.aclosing`: leaving early
-        cancels the jobs under way."""
+        cancels the jobs under way.
+
+        Chunks that are already normalised when the caller asks are handed over as one,
+        up to `MERGED` of them: the caller's cost a chunk (a processing pass, a store
+        transaction, the clustering step's Redis calls) is then paid once for them, so a
+        caller slower than the children catches up instead of falling further behind."""
         window = max(1, self.runtime.pool.size)
         pending: deque[asyncio.Task[NormalisedChunk]] = deque()
-        chunks = self.parsed.chunks
+        count = len(self.parsed.chunks)
         following = 0
+
+        def start_next() -> None:
+            nonlocal following
+            while following < count and len(pending) < window:
+                pending.append(asyncio.create_task(self._normalise(following, len(pending))))
+                following += 1
+
         try:
-            while following < len(chunks) or pending:
-                while following < len(chunks) and len(pending) < window:
-                    pending.append(asyncio.create_task(self._normalise(following, len(pending))))
-                    following += 1
+            while following < count or pending:
+                start_next()
                 chunk = await pending.popleft()
                 self._take(chunk)
-                # The next job starts before the caller works on this chunk.
-                if following < len(chunks):
-                    pending.append(asyncio.create_task(self._normalise(following, len(pending))))
-                    following += 1
+                start_next()  # the next job starts before the caller works on this chunk
+                merged = 1
+                while merged < MERGED and pending and pending[0].done() and not pending[0].exception():
+                    more = pending.popleft().result()
+                    self._take(more)
+                    start_next()
+                    chunk = joined(chunk, more)
+                    merged += 1
                 yield chunk
             self._complete = True
         finally:
