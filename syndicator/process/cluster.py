@@ -119,8 +119,8 @@ class ClusterStep:
                 todo.append((i, article, found, threshold, copy_of.decode() if copy_of else None))
         if not todo:
             return batch
-        # Round trip 2: the members of every band value of every article (one HMGET a
-        # bucket hash: store/clusters.py). Reading each band's set instead was 64
+        # Round trip 2: the members of every band value of every article (a script call:
+        # store/clusters.py `band_members`). Reading each band's set instead was 64
         # commands an article: a 500-entry feed's 32,000 SMEMBERS were most of an
         # ingest's CPU here.
         values = ((band, value) for _i, _a, found, _t, _r in todo for band, value in enumerate(found.bands))
@@ -181,8 +181,8 @@ class ClusterStep:
             articles[i] = as_copy(article, rep_print.url, title)
             joined[article.id] = rep_id
             annotations[article.id] = (f"cluster: joined {rep_id}",)
-        # Round trip 4: the new representatives' fingerprints and bands (one script call a
-        # bucket hash, which keeps a bucket at `BUCKET_CAP`), the copies, stale entries.
+        # Round trip 4: the new representatives' fingerprints and bands (a script call,
+        # which keeps a band value at `BUCKET_CAP`: `add_band_members`), the copies, stale entries.
         entries = [(band, value, rep_id) for rep_id, s in new_reps for band, value in enumerate(s.bands)]
         await add_band_members(redis, keys, entries)
         async with redis.pipeline(transaction=False) as pipe:
