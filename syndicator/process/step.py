@@ -1,9 +1,10 @@
 """The step interface of the processing stage: what a step is given and what it returns.
 
 A step sees the normalised articles of one ingest — a feed's chunks one after another
-(at most `normalise.feed.CHUNK` articles each, so a huge feed never sits in memory at
-once), or a page's one article — together with a `ProcessContext` (the source, the
-runtime, the ingest's time) that lives for the whole ingest. It returns a `Batch`: the
+(at most `ingest.pipeline.MERGED` × `normalise.feed.CHUNK` articles each, so a huge feed
+never sits in memory at once), or a page's one article — together with a
+`ProcessContext` (the source, the runtime, the ingest's time) that lives for the whole
+ingest. It returns a `Batch`: the
 articles it keeps (changed or not, in order), the ones it dropped (each with its reason
 and the rule that dropped it) and annotations. Steps never store, publish or record:
 the chain's results reach the store through `ingest.storing`, and the source's state
