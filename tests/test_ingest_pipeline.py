@@ -9,6 +9,7 @@ chunk would.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import replace
 from datetime import timedelta
@@ -191,3 +192,18 @@ async def test_the_cluster_step_computes_anew_a_fingerprint_its_article_no_longe
     assert fresh is not None and ahead.fingerprint is not None
     assert fresh.signature != ahead.fingerprint.signature
     assert StoredPrint.from_json(raw).signature == fresh.signature
+
+
+def test_fingerprint_values_are_those_stored_before() -> None:
+    """Signatures stored by earlier versions must stay comparable: the digest of a mixed
+    Latin and CJK article's signature and bands, as the code before this change made it."""
+    article = replace(
+        make_article(1, "tech"),
+        title="Ein Titel — 标题",
+        content_html="<p>" + " ".join(f"wort{k} 中文字符{k}" for k in range(40)) + "</p>",
+    )
+    found = fingerprint(article)
+    assert found is not None
+    digest = hashlib.sha256(repr((found.signature, found.bands)).encode()).hexdigest()
+    assert digest == "8f7d2ecaafc03873594131fe57a8be9163da4d59a5a3c9f00d93d5fa46b8e6db"
+    assert Computed.of(article).fingerprint == found  # what the child sends is the same
