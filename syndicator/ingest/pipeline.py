@@ -18,7 +18,14 @@ at a time, each job bounded in time and memory):
    normalise, and fingerprint for the clustering step, `fingerprint.Computed`), at most
    one a pool child at once (`pool.size`, one a core), and yields the chunks in entry order
    as they come. The caller processes and stores chunk k while chunks k+1… are
-   normalised on the children, and holds at most `pool.size + 1` chunks of Articles.
+   normalised on the children; chunks already normalised when it asks come as one
+   (up to `MERGED`), so a store slower than the children pays its cost a chunk (a
+   processing pass, a transaction, the clustering step's Redis calls) less often. It
+   holds at most `pool.size + MERGED` chunks of Articles.
+
+On the bench feed (500 entries, 2 cores) this took the parent's CPU from about 0.8-1.0 s
+to 0.4-0.55 s (the children's grew by the fingerprints, about 0.35 s, now computed
+there), and the two children and the parent work at once after the parse.
 
 Why jobs and not a child streaming its chunks back: each job stays a plain bounded job of
 the pool (its own time and memory limits, a kill that touches nothing else), the chunks
