@@ -207,3 +207,30 @@ def test_fingerprint_values_are_those_stored_before() -> None:
     digest = hashlib.sha256(repr((found.signature, found.bands)).encode()).hexdigest()
     assert digest == "8f7d2ecaafc03873594131fe57a8be9163da4d59a5a3c9f00d93d5fa46b8e6db"
     assert Computed.of(article).fingerprint == found  # what the child sends is the same
+
+
+async def test_a_poll_of_an_unchanged_feed_fingerprints_nothing_again(
+    tmp_path, upstream, redis, redis_url, prefix, monkeypatch
+) -> None:
+    runtime = await open_runtime(tmp_path, upstream, redis_url, prefix)
+    computed: list[int] = []
+    pool_run = runtime.pool.run
+
+    async def run(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        answer = await pool_run(fn, *args, **kwargs)
+        if isinstance(answer, NormalisedChunk):
+            computed.append(sum(c is not None for c in answer.computed))
+        return answer
+
+    monkeypatch.setattr(runtime.pool, "run", run)
+    try:
+        first = await ingest_source(runtime, "feed")
+        fingerprinted_first = sum(computed)
+        computed.clear()
+        again = await ingest_source(runtime, "feed", force=True)  # the same bytes, parsed again
+    finally:
+        await runtime.close()
+    assert first.counts["new"] == ENTRIES - len(SKIPPED)
+    assert fingerprinted_first == ENTRIES - len(SKIPPED)
+    assert again.status == "updated" and again.counts == {"unchanged": ENTRIES - len(SKIPPED), "skipped": 2}
+    assert len(computed) == 5 and sum(computed) == 0  # the children skipped every stored article

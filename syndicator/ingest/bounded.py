@@ -148,6 +148,7 @@ def normalise_entries(
     headers: Mapping[str, str],
     keep_raw: int,
     fingerprints: bool,
+    stored: frozenset[str] = frozenset(),
 ) -> NormalisedChunk:
     """A normalise job of a feed: the chunk of entries `start`… the parse job pickled
     (`parse_entries`, our own child: safe to unpickle), normalised and fingerprinted."""
@@ -163,6 +164,7 @@ def normalise_entries(
             headers=headers,
             keep_raw=keep_raw,
             fingerprints=fingerprints,
+            stored=stored,
         )
     return replace(normalised, logged=tuple(logged.records), unlogged=logged.dropped, pid=os.getpid())
 

@@ -66,7 +66,7 @@ from syndicator.ingest.bounded import (
     refuse_known,
     run_limited,
 )
-from syndicator.models import FeedRefresh, FetchResult, Source
+from syndicator.models import ALL_CATEGORY, FeedRefresh, FetchResult, Source
 from syndicator.normalise.feed import CHUNK, NormalisedChunk, out_of_range_warning
 from syndicator.runtime import Runtime
 
@@ -109,6 +109,7 @@ class FeedDocument:
     keep_raw: int
     remember: bool
     fingerprints: bool
+    stored: frozenset[str] = frozenset()  # ids the children need not fingerprint (`stored_ids`)
     relogger: Relogger = field(default_factory=Relogger)
     skipped: int = 0
     raw: list[tuple[str, bytes]] = field(default_factory=list)
@@ -189,6 +190,7 @@ class FeedDocument:
             headers=self.headers,
             keep_raw=keep_raw,
             fingerprints=self.fingerprints,
+            stored=self.stored,
         )
         try:
             chunk = await run_limited(self.runtime, self.digest, job, remember=self.remember)
@@ -245,6 +247,7 @@ async def read_feed(
         parsed = await run_limited(runtime, digest, job, remember=remember)
     if fingerprints is None:
         fingerprints = any(c.near_duplicates for c in runtime.config.categories.values())
+    stored = await stored_ids(runtime, source) if fingerprints else frozenset()
     document = FeedDocument(
         runtime,
         source,
@@ -256,6 +259,20 @@ async def read_feed(
         runtime.config.settings.raw_per_source if remember else 0,
         remember,
         fingerprints,
+        stored,
     )
     document.relogger.log(parsed.logged, parsed.unlogged)
     return document
+
+
+async def stored_ids(runtime: Runtime, source: Source) -> frozenset[str]:
+    """The ids of the source's newest stored articles (`fetch.max_entries` of each of its
+    categories' per-source indexes): their fingerprints are not computed again, since the
+    clustering step leaves stored articles alone. A hint only: an id missing here costs a
+    fingerprint, one stored no longer is fingerprinted by the clustering step itself."""
+    limit = runtime.config.fetch.max_entries
+    async with runtime.redis.pipeline(transaction=False) as pipe:
+        for slug in dict.fromkeys(source.categories or (ALL_CATEGORY,)):
+            pipe.zrevrange(runtime.keys.source_index(slug, source.id), 0, max(limit - 1, 0))
+        replies = await pipe.execute()
+    return frozenset(member.decode() for members in replies for member in members)

@@ -117,11 +117,14 @@ def normalise_chunk(
     headers: Mapping[str, str] | None = None,
     keep_raw: int = 0,
     fingerprints: bool = False,
+    stored: frozenset[str] = frozenset(),
 ) -> NormalisedChunk:
     """Normalise `entries` (entries `start`… of `feed`), in order; an entry that cannot be
     is skipped with a warning. With `fingerprints`, each Article's near-duplicate
     fingerprint is computed here too (`fingerprint.Computed`), so the clustering step on
-    the event loop's process need not.
+    the event loop's process need not; except for the ids in `stored` (the source's
+    articles stored already, which the clustering step leaves alone: a poll of a feed
+    that did not change computes none).
 
     Run in the parse pool's child (`ingest.bounded.normalise_entries`).
     """
@@ -141,7 +144,7 @@ def normalise_chunk(
             warnings.append(f"entry {position} skipped: {exc}")
             continue
         articles.append(article)
-        computed.append(Computed.of(article) if fingerprints else None)
+        computed.append(Computed.of(article) if fingerprints and article.id not in stored else None)
         if len(raw) < keep_raw:
             context = raw_entry(entry, feed, feed_url=feed_url, headers=headers or {}, fetched_at=fetched_at)
             raw.append((article.id, compress_raw(context)))
