@@ -25,16 +25,20 @@ at a time, each job bounded in time and memory):
 
 On the bench feed (500 entries, 2 cores) this took the parent's CPU from about 0.8-1.0 s
 to 0.4-0.55 s (the children's grew by the fingerprints, about 0.35 s, now computed
-there), and the two children and the parent work at once after the parse.
+there), and the two children and the parent work at once after the parse. The cost: the
+work moved to the children runs at their lower priority (`isolate.NICENESS`), so on a
+machine busy with other processes it waits longer than it did in the parent.
 
 Why jobs and not a child streaming its chunks back: each job stays a plain bounded job of
 the pool (its own time and memory limits, a kill that touches nothing else), the chunks
 spread over every child, and another ingest's jobs interleave with them; a stream would
 tie one child to the document for the whole normalise and need a new protocol in the pool.
 
-Limits: every job is bounded by `fetch.parse_timeout` and `fetch.parse_memory`; a chunk
-is at most `CHUNK` entries of fields cut at `max_field_bytes`, so its job's work is
-bounded too. A normalise job over a limit records the document as over the limit, like
+Limits: every job is bounded by `fetch.parse_timeout` and `fetch.parse_memory` (a
+document's work in all, by the parse's limit plus one a chunk: the chunks are bounded
+in number by `max_entries`); a chunk is at most `CHUNK` entries of fields cut at
+`max_field_bytes`, so its job's work is bounded too, and the loop takes at most
+`MERGED` chunks at a time. A normalise job over a limit records the document as over the limit, like
 its parse (`bounded.run_limited`), so the next poll of the same bytes is refused at once.
 
 A normalise job that fails (over a limit, or an unexpected error) after earlier chunks
