@@ -10,9 +10,12 @@ failed `IngestReport` carries to `record_outcome`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+import os
+import pickle
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -22,8 +25,8 @@ from syndicator.discover import ListingPage, parse_listing
 from syndicator.errors import SyndicatorError
 from syndicator.extract.decode import decode_html
 from syndicator.isolate import OverLimit
-from syndicator.models import Source
-from syndicator.normalise.feed import NormalisedFeed, normalise_feed
+from syndicator.models import ParsedEntry, ParsedFeed, Source
+from syndicator.normalise.feed import NormalisedChunk, normalise_chunk
 from syndicator.parse.limits import parse_bounded
 from syndicator.runtime import Runtime
 from syndicator.store.overlimit import OverLimitRecord, document_digest, over_limit, remember_over_limit
@@ -58,17 +61,30 @@ async def bounded(
     `remember=False` (a preview, which stores nothing) still refuses a document known to
     be over a limit but does not record a new one.
     """
+    digest = await refuse_known(runtime, body)
+    stage = metrics.EXTRACT_SECONDS if fn.__name__ == "extract_article" else metrics.PARSE_SECONDS
+    with metrics.timed(stage):
+        return await run_limited(runtime, digest, partial(fn, body, *args, **kwargs), remember=remember)
+
+
+async def refuse_known(runtime: Runtime, body: bytes) -> str:
+    """`body`'s digest; OverParseLimit when it is known to be over a limit that still applies."""
     limits = runtime.config.fetch
     digest = document_digest(body)
     known = await over_limit(runtime.redis, runtime.keys, digest)
     if known is not None and known.still_applies(limits.parse_timeout, limits.parse_memory):
         raise OverParseLimit(f"{UNCHANGED} ({known.reason})")
-    stage = metrics.EXTRACT_SECONDS if fn.__name__ == "extract_article" else metrics.PARSE_SECONDS
+    return digest
+
+
+async def run_limited(runtime: Runtime, digest: str, job: Callable[[], T], *, remember: bool = True) -> T:
+    """`job()` in the parse pool within the parse limits, on behalf of the document whose
+    digest is `digest`: over a limit, that document is remembered (unless not `remember`)
+    and OverParseLimit raised. One job of several on the same document (a feed's
+    normalise chunks: `ingest.pipeline`) is bounded, and remembered, the same way."""
+    limits = runtime.config.fetch
     try:
-        with metrics.timed(stage):
-            return await runtime.pool.run(
-                partial(fn, body, *args, **kwargs), timeout=limits.parse_timeout, memory=limits.parse_memory
-            )
+        return await runtime.pool.run(job, timeout=limits.parse_timeout, memory=limits.parse_memory)
     except OverLimit as exc:
         if remember:
             record = OverLimitRecord(exc.reason, limits.parse_timeout, limits.parse_memory)
@@ -76,41 +92,93 @@ async def bounded(
         raise OverParseLimit(exc.reason) from exc
 
 
-def parse_and_normalise(
+@dataclass(frozen=True)
+class ParsedDocument:
+    """What the parse job sends back: the feed without its entries (`head`), the entries
+    pickled in chunks of at most `chunk` (in order; the parent passes them on to the
+    normalise jobs without unpickling them), and what the job logged (see `_Collected`)."""
+
+    head: ParsedFeed
+    chunks: tuple[bytes, ...]
+    entries: int
+    logged: tuple[tuple[str, int, str], ...] = ()
+    unlogged: int = 0
+
+
+def parse_entries(
     body: bytes,
     headers: Mapping[str, str],
     url: str,
     *,
     max_entries: int,
     max_field_bytes: int,
-    source: Source,
-    fetched_at: datetime,
-    keep_raw: int = 0,
-) -> NormalisedFeed:
-    """Parse a feed within the limits (`parse_bounded`) and normalise its entries.
-
-    The job a feed source runs in the pool: normalising 100,000 entries on the event loop
-    held `serve` for seconds (see `syndicator.normalise.feed`). Raises what `parse_bounded`
-    raises (ParseError).
-    """
-    logged = _Collected()
-    logger = logging.getLogger("syndicator")
-    logger.addHandler(logged)
-    try:
+    encoding: str | None,
+    chunk: int,
+) -> ParsedDocument:
+    """The parse job of a feed: parse within the limits (`parse_bounded`), once, and cut
+    the entries into chunks for the normalise jobs. Raises what `parse_bounded` raises
+    (ParseError)."""
+    with _collecting() as logged:
         parsed = parse_bounded(
             body,
             dict(headers),
             url,
             max_entries=max_entries,
             max_field_bytes=max_field_bytes,
-            encoding=source.encoding,
+            encoding=encoding,
         )
-        normalised = normalise_feed(
-            parsed, source, feed_url=url, fetched_at=fetched_at, headers=headers, keep_raw=keep_raw
+        entries = parsed.entries
+        chunks = tuple(
+            pickle.dumps(entries[start : start + chunk], protocol=pickle.HIGHEST_PROTOCOL)
+            for start in range(0, len(entries), chunk)
         )
+    return ParsedDocument(
+        replace(parsed, entries=()), chunks, len(entries), tuple(logged.records), logged.dropped
+    )
+
+
+def normalise_entries(
+    pickled: bytes,
+    head: ParsedFeed,
+    source: Source,
+    *,
+    start: int,
+    feed_url: str,
+    fetched_at: datetime,
+    headers: Mapping[str, str],
+    keep_raw: int,
+    fingerprints: bool,
+    stored: frozenset[str] = frozenset(),
+) -> NormalisedChunk:
+    """A normalise job of a feed: the chunk of entries `start`… the parse job pickled
+    (`parse_entries`, our own child: safe to unpickle), normalised and fingerprinted."""
+    with _collecting() as logged:
+        entries: tuple[ParsedEntry, ...] = pickle.loads(pickled)
+        normalised = normalise_chunk(
+            entries,
+            head,
+            source,
+            start=start,
+            feed_url=feed_url,
+            fetched_at=fetched_at,
+            headers=headers,
+            keep_raw=keep_raw,
+            fingerprints=fingerprints,
+            stored=stored,
+        )
+    return replace(normalised, logged=tuple(logged.records), unlogged=logged.dropped, pid=os.getpid())
+
+
+@contextlib.contextmanager
+def _collecting() -> Iterator[_Collected]:
+    """The warnings the `syndicator` loggers log in the block, collected (`_Collected`)."""
+    logged = _Collected()
+    logger = logging.getLogger("syndicator")
+    logger.addHandler(logged)
+    try:
+        yield logged
     finally:
         logger.removeHandler(logged)
-    return replace(normalised, logged=tuple(logged.records), unlogged=logged.dropped)
 
 
 class _Collected(logging.Handler):
@@ -132,12 +200,28 @@ class _Collected(logging.Handler):
             self.dropped += 1
 
 
-def log_again(feed: NormalisedFeed) -> None:
-    """Log, in this process, what the pool job that made `feed` logged in its child."""
-    for name, level, message in feed.logged:
-        logging.getLogger(name).log(level, "%s", message)
-    if feed.unlogged:
-        log.warning("%d more warnings of that feed's parse were not logged", feed.unlogged)
+class Relogger:
+    """Logs again, in this process, what a document's pool jobs logged in their children:
+    at most `MAX_LOGGED` lines a document however many jobs it took, then one line with
+    the count of those left out (`done`)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_LOGGED
+        self.unlogged = 0
+
+    def log(self, logged: Iterable[tuple[str, int, str]], unlogged: int = 0) -> None:
+        for name, level, message in logged:
+            if self.left > 0:
+                self.left -= 1
+                logging.getLogger(name).log(level, "%s", message)
+            else:
+                self.unlogged += 1
+        self.unlogged += unlogged
+
+    def done(self) -> None:
+        if self.unlogged:
+            log.warning("%d more warnings of that feed's parse were not logged", self.unlogged)
+            self.unlogged = 0
 
 
 def read_listing(body: bytes, content_type: str | None, url: str, encoding: str | None = None) -> ListingPage:

@@ -1,24 +1,29 @@
-"""A feed source, one pass: fetch → parse and normalise (in the pool) → process → store → publish.
+"""A feed source, one pass: fetch → parse (in the pool) → normalise in chunks (in the pool),
+each chunk processed and stored as it comes (`ingest.pipeline`) → publish.
 
 It never loses stored items: a fetch or parse failure stores nothing, and the articles
-and feeds already published stay exactly as they were. It returns what happened; the
+and feeds already published stay exactly as they were. A normalise job that fails after
+earlier chunks were stored keeps those (stored and published) and fails the pass with
+the reason and their counts. It returns what happened; the
 caller (`syndicator.ingest.ingest_source`) records it on the source.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from syndicator.fetch import FetchError
 from syndicator.fetch.hints import feed_hint, header_hint, strongest
-from syndicator.ingest.bounded import OverParseLimit, bounded, log_again, parse_and_normalise
+from syndicator.ingest.bounded import OverParseLimit
 from syndicator.ingest.fulltext import read_held_inline
-from syndicator.ingest.report import IngestReport, failed, not_modified
-from syndicator.ingest.storing import store_article_chunks
-from syndicator.models import FetchResult, Source, Validators
-from syndicator.normalise.feed import NormalisedFeed
+from syndicator.ingest.pipeline import FeedDocument, read_feed
+from syndicator.ingest.report import IngestReport, failed, not_modified, summarise_counts
+from syndicator.ingest.storing import Chunk, CutShort, store_article_chunks
+from syndicator.models import Source, Validators
 from syndicator.parse import ParseError
 from syndicator.process import Chain
 from syndicator.process.fulltext import WAITING, note_of
@@ -55,7 +60,14 @@ async def ingest_feed(
     except OverParseLimit as exc:
         return failed(source.id, source.url, exc.reason, at=fetched.final_url)
 
-    stored = await store_feed(runtime, source, feed, now=now)
+    try:
+        stored = await store_feed(runtime, source, feed, now=now)
+    except CutShort as exc:  # entries were stored before a normalise job failed: say both
+        done = summarise_counts(dict(exc.counts))
+        report = failed(source.id, source.url, f"{exc.reason} (before it: {done})", at=fetched.final_url)
+        return replace(
+            report, counts=dict(exc.counts), touched=tuple(sorted(exc.touched)), warnings=feed.warnings
+        )
     counts, touched, chain, pages = stored.counts, stored.touched, stored.chain, stored.pages
     doc_hint = feed_hint(feed.refresh)
     if await consider_hub(runtime, source, fetched, now=now):  # it advertises a hub: subscribed
@@ -77,32 +89,6 @@ async def ingest_feed(
     )
 
 
-async def read_feed(
-    runtime: Runtime, source: Source, fetched: FetchResult, *, now: datetime, remember: bool = True
-) -> NormalisedFeed:
-    """Parse and normalise fetched feed bytes in the parse pool (the stage ingest and preview share).
-
-    Raises ParseError (not a feed) or OverParseLimit; `remember=False` records nothing
-    (see `bounded`). What the child logged is logged again here.
-    """
-    limits = runtime.config.fetch
-    feed = await bounded(
-        runtime,
-        fetched.body,
-        parse_and_normalise,
-        dict(fetched.headers),
-        fetched.final_url,
-        remember=remember,
-        max_entries=limits.max_entries,
-        max_field_bytes=limits.max_field_bytes,
-        source=source,
-        fetched_at=now,
-        keep_raw=runtime.config.settings.raw_per_source if remember else 0,
-    )
-    log_again(feed)
-    return feed
-
-
 @dataclass(frozen=True)
 class StoredFeed:
     """What storing one parsed feed document did: counts, touched indexes, the processing
@@ -115,22 +101,33 @@ class StoredFeed:
 
 
 async def store_feed(
-    runtime: Runtime, source: Source, feed: NormalisedFeed, *, now: datetime, run_key: str | None = None
+    runtime: Runtime, source: Source, feed: FeedDocument, *, now: datetime, run_key: str | None = None
 ) -> StoredFeed:
     """Process and store a parsed feed document's items, merged into what is stored.
 
     Shared by a poll and by a WebSub push (syndicator/subscriber/push.py): an item missing
     from the document is never removed for that, so a push of only the new items (a
     fragment, not the upstream's complete list) adds to the feed and takes nothing away.
-    `run_key` names the run's publish marker (a push has its own, beside the poll's)."""
-    # Unpickled one chunk at a time, as each is stored: the loop answers requests in
-    # between, and at most one chunk of Articles is alive (see store_article_chunks).
-    # The processing stage (syndicator.process) runs on each chunk before it is stored.
-    chunks = (feed.articles(index) for index in range(len(feed.chunks)))
+    `run_key` names the run's publish marker (a push has its own, beside the poll's).
+    Raises CutShort when a normalise job failed after earlier chunks were stored (those
+    stay stored and published; see `ingest.pipeline`)."""
+    # The chunks come from the parse pool's children as they are normalised
+    # (ingest.pipeline): each is processed (syndicator.process) and stored while the
+    # next ones are normalised; the loop answers requests in between.
     chain = Chain(runtime, source, now=now)
-    counts, touched = await store_article_chunks(
-        runtime, run_key or f"feed:{source.id}", chunks, feed.categories, now=now, chain=chain
-    )
+    cut_short: CutShort | None = None
+    try:
+        async with aclosing(_chunks(feed)) as chunks:  # leaving early cancels the jobs under way
+            counts, touched = await store_article_chunks(
+                runtime,
+                run_key or f"feed:{source.id}",
+                chunks,
+                [tuple(dict.fromkeys(source.categories))],  # every feed item's (normalise_entry)
+                now=now,
+                chain=chain,
+            )
+    except CutShort as exc:  # stored and published what came before: keep its raw input too
+        cut_short, counts, touched = exc, exc.counts, exc.touched
     # For `syndicator reprocess`; blocked items' too.
     await keep_raw_blobs(
         runtime.redis,
@@ -144,7 +141,9 @@ async def store_feed(
     if feed.raw:
         await apply_raw_bounds(runtime.redis, runtime.keys, runtime.config.settings, source.id)
     if feed.skipped:
-        counts["skipped"] += feed.skipped
+        counts["skipped"] += feed.skipped  # (the same Counter as cut_short's)
+    if cut_short is not None:
+        raise cut_short
     pages: tuple[IngestReport, ...] = ()
     fetching = note_of(chain.context).fetching
     if fetching and runtime.queue is None:  # the CLI: read the held items' pages now
@@ -158,3 +157,12 @@ async def store_feed(
         if counts[WAITING] <= 0:
             del counts[WAITING]
     return StoredFeed(counts, touched, chain, pages)
+
+
+async def _chunks(feed: FeedDocument) -> AsyncIterator[Chunk]:
+    """The feed's normalised chunks as the store takes them: Articles, and the
+    fingerprints computed beside them by article id."""
+    async with aclosing(feed.chunks()) as chunks:
+        async for chunk in chunks:
+            computed = {a.id: c for a, c in zip(chunk.articles, chunk.computed, strict=True) if c is not None}
+            yield chunk.articles, computed

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 from syndicator.ingest.bounded import OverParseLimit
 from syndicator.ingest.feed import read_feed, store_feed
+from syndicator.ingest.report import summarise_counts
+from syndicator.ingest.storing import CutShort
 from syndicator.models import FetchResult, Validators
 from syndicator.parse import ParseError
 from syndicator.runtime import Runtime
@@ -55,7 +57,14 @@ async def ingest_push(runtime: Runtime, source_id: str, push_id: str, *, now: da
         await record_push(runtime, source_id, "refused", "pushes_refused", line[:300], now)
         await redis.delete(keys.upstream_push(push_id))
         return f"{source_id}: {line}"
-    stored = await store_feed(runtime, source, feed, now=now, run_key=f"push:{source_id}:{push_id}")
+    try:
+        stored = await store_feed(runtime, source, feed, now=now, run_key=f"push:{source_id}:{push_id}")
+    except CutShort as exc:  # what came before the failed chunk is stored and published
+        shown = summarise_counts(dict(exc.counts))
+        line = f"refused: {exc.reason} (before it: {shown})"
+        await record_push(runtime, source_id, "refused", "pushes_refused", line[:300], now)
+        await redis.delete(keys.upstream_push(push_id))
+        return f"{source_id}: {line}"
     shown = ", ".join(f"{n} {what}" for what, n in sorted(stored.counts.items()) if n) or "nothing new"
     await record_push(runtime, source_id, "ingested", "pushes", f"ingested: {shown}", now)
     await redis.delete(keys.upstream_push(push_id))

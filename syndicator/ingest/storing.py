@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from datetime import datetime
 
 from syndicator import metrics
+from syndicator.errors import SyndicatorError
+from syndicator.fingerprint import Computed
 from syndicator.models import ALL_CATEGORY, Article
 from syndicator.process import Chain
 from syndicator.publish import request_publish
@@ -66,24 +68,46 @@ def indexes_for(runtime: Runtime, categories: tuple[str, ...]) -> tuple[str, ...
     return tuple(dict.fromkeys(slugs))
 
 
+Chunk = tuple[list[Article], Mapping[str, Computed]]
+"""A chunk of articles to store, with the fingerprints computed ahead for some of them
+(by article id: `process.step.Batch.computed`)."""
+
+
+class CutShort(SyndicatorError):
+    """The chunks' source failed (`cause`) after the chunks before were stored: those stay
+    stored and were published; `counts` and `touched` are theirs."""
+
+    def __init__(self, cause: Exception, counts: Counter[str], touched: set[str]) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+        self.reason: str = getattr(cause, "reason", None) or f"{type(cause).__name__}: {cause}"
+        self.counts = counts
+        self.touched = touched
+
+
 async def store_articles(
     runtime: Runtime, run_key: str, articles: list[Article], *, now: datetime, chain: Chain | None = None
 ) -> tuple[Counter[str], set[str]]:
     """Upsert `articles` into their indexes; returns outcome counts and the touched indexes."""
     categories = {a.categories for a in articles}
-    return await store_article_chunks(runtime, run_key, [articles], categories, now=now, chain=chain)
+
+    async def one() -> AsyncIterator[Chunk]:
+        yield articles, {}
+
+    return await store_article_chunks(runtime, run_key, one(), categories, now=now, chain=chain)
 
 
 async def store_article_chunks(
     runtime: Runtime,
     run_key: str,
-    chunks: Iterable[list[Article]],
+    chunks: AsyncIterable[Chunk],
     categories: Iterable[tuple[str, ...]],
     *,
     now: datetime,
     chain: Chain | None = None,
 ) -> tuple[Counter[str], set[str]]:
-    """`store_articles` for articles that come a chunk at a time; `categories` are all theirs.
+    """`store_articles` for articles that come a chunk at a time; `categories` are theirs
+    (those known before the first chunk: a chunk with others adds them to the marker).
 
     `chain` (the ingest's processing stage) runs on each chunk before it is stored; its
     dropped articles are counted as `filtered`. Ingest always passes one; without it
@@ -91,10 +115,14 @@ async def store_article_chunks(
 
     Why chunks: a feed of 100,000 entries held as one list of Articles grows the heap so
     much that Python's full garbage collections, each a pass over every object, held the
-    event loop for 100-370 ms apiece. Taken one chunk at a time (`chunks` may be a lazy
-    iterator: feed ingest unpickles each only when it is stored), at most a chunk is alive.
-    `categories` (every article's `categories`, known before the first chunk) is what the
-    publish marker below needs up front.
+    event loop for 100-370 ms apiece. Taken one chunk at a time (feed ingest's chunks are
+    normalised in the parse pool while the ones before are stored: `ingest.pipeline`), at
+    most a few chunks are alive. `categories` is what the publish marker below needs up
+    front.
+
+    When `chunks` raises (a normalise job failed), the chunks stored before are kept,
+    their indexes retained and published as after a complete run, and CutShort is raised
+    with their counts: nothing stored is lost, and the failure reaches the report.
     """
     redis, keys = runtime.redis, runtime.keys
     # A feed's articles share a few category tuples: compute each one's indexes once.
@@ -106,9 +134,18 @@ async def store_article_chunks(
     counts: Counter[str] = Counter()
     touched: set[str] = set(json.loads(left_over)) if left_over else set()
     by_source: dict[str, Counter[str]] = {}  # the same counts per source, for the metrics
-    for chunk in chunks:
+    failure: Exception | None = None
+    source = aiter(chunks)
+    while True:
+        try:
+            chunk, computed = await anext(source)
+        except StopAsyncIteration:
+            break
+        except Exception as exc:  # the chunks before stay stored and get published below
+            failure = exc
+            break
         if chain is not None:
-            processed = await chain.process(chunk)
+            processed = await chain.process(chunk, computed)
             chunk = processed.articles
             gone = [d.article for d in processed.dropped if d.withdraw]
             withdrawn = await withdraw(runtime, gone, chain, now=now)
@@ -120,6 +157,10 @@ async def store_article_chunks(
         for article in chunk:  # a step may have changed an article's categories
             if article.categories not in by_categories:
                 by_categories[article.categories] = indexes_for(runtime, article.categories)
+                if not set(by_categories[article.categories]) <= set(all_planned):
+                    all_planned = sorted(set(all_planned).union(by_categories[article.categories]))
+                    planned = sorted(set(all_planned) | touched)  # publish them even after a crash
+                    await redis.hset(keys.pending_publish, run_key, json.dumps(planned))
         batch = [(article, by_categories[article.categories]) for article in chunk]
         if not batch:
             continue
@@ -146,4 +187,6 @@ async def store_article_chunks(
     if touched:
         await request_publish(runtime, sorted(touched))
     await redis.hdel(keys.pending_publish, run_key)
+    if failure is not None:
+        raise CutShort(failure, counts, touched) from failure
     return counts, touched

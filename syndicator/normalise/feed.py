@@ -1,58 +1,59 @@
-"""A parsed feed → its normalised Articles, in the parse pool's child (after the parse).
+"""A parsed feed's entries → their normalised Articles, in the parse pool's children.
 
-Why in the child: normalising (sanitising HTML, canonical URLs, dates, hashing) costs
+Why in a child: normalising (sanitising HTML, canonical URLs, dates, hashing) costs
 about 45 µs an entry, so the 100,000 entries a hostile feed may bring (`max_entries`
-raised) held the event loop of `serve` for 4.6 s when it ran there after the parse, and
-unpickling the parsed feed on the way back held it 0.5 s more. The child parses and
-normalises in one job and sends the Articles back as pickled chunks of `CHUNK`, which the
-caller unpickles one at a time as it stores them (`NormalisedFeed.articles`), letting the
-loop answer between chunks and keeping at most a chunk of Articles alive: nothing on the
-loop is proportional to the size of the feed at once.
+raised) held the event loop of `serve` for 4.6 s when it ran there after the parse.
+The entries come in chunks of `CHUNK` (`ingest.pipeline`: the parse job sends them
+pickled, never unpickled on the loop), each normalised by its own pool job, so the
+chunks are normalised on every core while the ones before are stored, and the caller
+holds at most a few chunks of Articles at once: nothing on the loop is proportional to
+the size of the feed at once.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 import zlib
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from syndicator.models import Article, Enclosure, FeedRefresh, ParsedEntry, ParsedFeed, Source, Upstream
+from syndicator.fingerprint import Computed
+from syndicator.models import Article, Enclosure, ParsedEntry, ParsedFeed, Source, Upstream
 from syndicator.normalise.dates import out_of_range
 from syndicator.normalise.entry import normalise_entry
 from syndicator.normalise.errors import NormaliseError
 
-CHUNK = 1000
-"""Articles per pickled chunk: about 8 ms to unpickle on the loop, under a megabyte."""
+CHUNK = 100
+"""Entries per normalise job (`ingest.pipeline`): small enough that the first chunk is
+stored while the next ones are normalised, large enough that a job's fixed costs (a pool
+round trip, a processing and a store pass) stay a few per cent of it."""
 
 
 @dataclass(frozen=True)
-class NormalisedFeed:
-    """What the child sends back: the Articles, pickled in chunks, and what went wrong.
+class NormalisedChunk:
+    """What one normalise job sends back for entries `start`… of a feed: their Articles in
+    entry order, each Article's `Computed` fingerprint (or None when the ingest does not
+    cluster), and what went wrong.
 
-    `warnings` are the parse's warnings, then one per skipped entry; `skipped` counts the
-    entries that could not become Articles. `chunks` are in entry order."""
+    `warnings`: one per skipped entry (`skipped` counts them); `beyond_range`: Articles
+    whose upstream date was out of range (one warning per feed, made by the caller).
+    `raw`: the raw input of the chunk's first `keep_raw` Articles, as (article id,
+    zlib-compressed JSON of `raw_entry`), compressed here, in the child. `logged` and
+    `unlogged`: what the job logged at WARNING or above in the child (see
+    `ingest.bounded._Collected`)."""
 
-    chunks: tuple[bytes, ...]
-    warnings: tuple[str, ...]
-    skipped: int
-    categories: frozenset[tuple[str, ...]]  # every Article's `categories`, without unpickling
-    # What the job logged at WARNING or above in the child, as (logger, level, message), to
-    # be logged again where the operator's log is configured; `unlogged` were left out.
+    start: int
+    articles: list[Article]
+    computed: list[Computed | None]
+    warnings: tuple[str, ...] = ()
+    skipped: int = 0
+    beyond_range: int = 0
+    raw: tuple[tuple[str, bytes], ...] = ()
     logged: tuple[tuple[str, int, str], ...] = ()
     unlogged: int = 0
-    refresh: FeedRefresh = field(default_factory=FeedRefresh)  # the feed's <ttl>, sy:update*
-    # The raw input of the first `keep_raw` Articles, as (article id, zlib-compressed JSON
-    # of `raw_entry`), for `syndicator reprocess` (store/raw.py): compressed here, in the child.
-    raw: tuple[tuple[str, bytes], ...] = ()
-
-    def articles(self, index: int) -> list[Article]:
-        """The Articles of chunk `index` (pickled by our own child, so safe to unpickle)."""
-        articles: list[Article] = pickle.loads(self.chunks[index])
-        return articles
+    pid: int = 0  # the child that normalised it (for logs and tests: which core did the work)
 
 
 def raw_entry(
@@ -105,27 +106,35 @@ def renormalise_items(body: bytes, source: Source) -> list[tuple[str, Article | 
     return out
 
 
-def normalise_feed(
+def normalise_chunk(
+    entries: Sequence[ParsedEntry],
     feed: ParsedFeed,
     source: Source,
     *,
+    start: int,
     feed_url: str,
     fetched_at: datetime,
     headers: Mapping[str, str] | None = None,
     keep_raw: int = 0,
-) -> NormalisedFeed:
-    """Normalise every entry of `feed`, in order; an entry that cannot be is skipped with a warning.
+    fingerprints: bool = False,
+    stored: frozenset[str] = frozenset(),
+) -> NormalisedChunk:
+    """Normalise `entries` (entries `start`… of `feed`), in order; an entry that cannot be
+    is skipped with a warning. With `fingerprints`, each Article's near-duplicate
+    fingerprint is computed here too (`fingerprint.Computed`), so the clustering step on
+    the event loop's process need not; except for the ids in `stored` (the source's
+    articles stored already, which the clustering step leaves alone: a poll of a feed
+    that did not change computes none).
 
-    Run in the parse pool's child right after the parse (`ingest.bounded.parse_and_normalise`).
+    Run in the parse pool's child (`ingest.bounded.normalise_entries`).
     """
-    warnings = list(feed.warnings)
-    chunks: list[bytes] = []
-    pending: list[Article] = []
+    warnings: list[str] = []
+    articles: list[Article] = []
+    computed: list[Computed | None] = []
     skipped = 0
-    categories: set[tuple[str, ...]] = set()
     beyond_range = 0
     raw: list[tuple[str, bytes]] = []
-    for position, entry in enumerate(feed.entries):
+    for position, entry in enumerate(entries, start):
         try:
             article = normalise_entry(
                 entry, source, feed_url=feed_url, fetched_at=fetched_at, categories=source.categories
@@ -133,28 +142,22 @@ def normalise_feed(
         except NormaliseError as exc:
             skipped += 1
             warnings.append(f"entry {position} skipped: {exc}")
-        else:
-            pending.append(article)
-            categories.add(article.categories)
-            if len(raw) < keep_raw:
-                context = raw_entry(
-                    entry, feed, feed_url=feed_url, headers=headers or {}, fetched_at=fetched_at
-                )
-                raw.append((article.id, compress_raw(context)))
-            if article.date_estimated and any(
-                out_of_range(raw, source.timezone, now=fetched_at)
-                for raw in (entry.published_raw, entry.updated_raw)
-            ):
-                beyond_range += 1
-        if len(pending) == CHUNK:
-            chunks.append(pickle.dumps(pending, protocol=pickle.HIGHEST_PROTOCOL))
-            pending = []
-    if beyond_range:
-        # One line per run, not per entry: the feed's owner needs the fact and the count.
-        noun = "entry had a date" if beyond_range == 1 else "entries had dates"
-        warnings.append(f"{beyond_range} {noun} out of range; first-seen time used")
-    if pending:
-        chunks.append(pickle.dumps(pending, protocol=pickle.HIGHEST_PROTOCOL))
-    return NormalisedFeed(
-        tuple(chunks), tuple(warnings), skipped, frozenset(categories), refresh=feed.refresh, raw=tuple(raw)
-    )
+            continue
+        articles.append(article)
+        computed.append(Computed.of(article) if fingerprints and article.id not in stored else None)
+        if len(raw) < keep_raw:
+            context = raw_entry(entry, feed, feed_url=feed_url, headers=headers or {}, fetched_at=fetched_at)
+            raw.append((article.id, compress_raw(context)))
+        if article.date_estimated and any(
+            out_of_range(raw, source.timezone, now=fetched_at)
+            for raw in (entry.published_raw, entry.updated_raw)
+        ):
+            beyond_range += 1
+    return NormalisedChunk(start, articles, computed, tuple(warnings), skipped, beyond_range, tuple(raw))
+
+
+def out_of_range_warning(count: int) -> str:
+    """The one warning a feed gets for its `count` entries with dates out of range: the
+    feed's owner needs the fact and the count, not a line per entry."""
+    noun = "entry had a date" if count == 1 else "entries had dates"
+    return f"{count} {noun} out of range; first-seen time used"

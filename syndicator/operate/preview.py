@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +31,8 @@ from syndicator.discover import DiscoverError
 from syndicator.extract import ExtractError
 from syndicator.fetch import FetchError
 from syndicator.ingest.bounded import OverParseLimit
-from syndicator.ingest.feed import read_feed
 from syndicator.ingest.pages import PageRead, discover_links, fetch_politely, read_page
+from syndicator.ingest.pipeline import NormaliseFailed, read_feed
 from syndicator.models import Article, Source
 from syndicator.operate.errors import OperateError, UnknownSource
 from syndicator.parse import ParseError
@@ -182,16 +183,20 @@ async def _run(
     preview.documents += 1
     chain = Chain(runtime, source, now=now, steps=PREVIEW_STEPS)  # the filters: no effects
     if source.kind == "feed":
-        feed = await read_feed(runtime, source, first, now=now, remember=False)
-        preview.warnings.extend(feed.warnings)
-        for index in range(len(feed.chunks)):
-            articles = feed.articles(index)
-            dropped = await _dropped(chain, articles)
-            for article in articles:
-                if len(preview.articles) >= max_items:
-                    preview.stopped.append(f"{max_items} items")
-                    return
-                preview.articles.append(PreviewArticle.of(article, dropped.get(article.id, ())))
+        feed = await read_feed(runtime, source, first, now=now, remember=False, fingerprints=False)
+        try:
+            async with aclosing(feed.chunks()) as chunks:  # leaving early cancels the jobs under way
+                async for chunk in chunks:
+                    dropped = await _dropped(chain, chunk.articles)
+                    for article in chunk.articles:
+                        if len(preview.articles) >= max_items:
+                            preview.stopped.append(f"{max_items} items")
+                            return
+                        preview.articles.append(PreviewArticle.of(article, dropped.get(article.id, ())))
+        except NormaliseFailed as exc:
+            preview.warnings.append(exc.reason)
+        finally:
+            preview.warnings[:0] = feed.warnings  # the parse's first, as before
         return
     if source.kind == "page":
         read = await read_page(runtime, source, first, now=now, remember=False)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from syndicator.fingerprint import Computed
 from syndicator.models import Article, Source
 from syndicator.process.cluster import ClusterStep
 from syndicator.process.filters import FilterStep
@@ -46,9 +47,11 @@ class Chain:
         self.blocked: set[str] = set()  # the ids of those (their raw input is marked blocked)
         self.set_aside: Counter[str] = Counter()  # dropped items counted otherwise (held)
 
-    async def process(self, articles: list[Article]) -> Batch:
-        """Run the steps over one chunk; the Batch holds what is to be stored."""
-        batch = Batch(list(articles))
+    async def process(self, articles: list[Article], computed: Mapping[str, Computed] | None = None) -> Batch:
+        """Run the steps over one chunk; the Batch holds what is to be stored.
+
+        `computed`: fingerprints computed ahead, by article id (see `Batch.computed`)."""
+        batch = Batch(list(articles), computed=computed or {})
         dropped: list[Dropped] = []
         annotations: dict[str, tuple[str, ...]] = {}
         for step in self.steps:
@@ -59,7 +62,7 @@ class Chain:
             for article_id, notes in result.annotations.items():
                 merged = (*annotations.get(article_id, ()), *notes)
                 annotations[article_id] = tuple(dict.fromkeys(merged))
-            batch = Batch(result.articles, [], annotations)
+            batch = Batch(result.articles, [], annotations, batch.computed)
         for item in dropped:
             log.debug(
                 "%s: %s",

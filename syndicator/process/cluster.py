@@ -1,7 +1,9 @@
 """Step 3: near-duplicate clustering — the same story shown once, whoever carried it.
 
 Each article of an ingest that is not stored yet gets a fingerprint (syndicator/fingerprint.py:
-MinHash over character shingles for CJK text, word shingles otherwise). Its candidates
+MinHash over character shingles for CJK text, word shingles otherwise): the one feed
+ingest computed in the parse pool's child (`Batch.computed`) while the article's title,
+content and summary are still the ones it was computed from, else computed here. Its candidates
 are the stored representatives sharing an LSH band value with it (store/clusters.py: a
 value's ids are a field of the hash `{prefix}bands:{band}:{bucket}`): pipelined round trips
 ask which articles of the chunk are stored (those need no fingerprint), read the members
@@ -47,7 +49,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from syndicator.fingerprint import Fingerprint, fingerprint, similarity
+from syndicator.fingerprint import Fingerprint, fingerprint_of, similarity
 from syndicator.models import ALL_CATEGORY, Article, Related
 from syndicator.process.step import Batch, ProcessContext
 from syndicator.runtime import Runtime
@@ -112,13 +114,13 @@ class ClusterStep:
         for (i, article, threshold), exists, copy_of in zip(eligible, stored, copies, strict=True):
             if exists:
                 continue
-            found = fingerprint(article)
+            found = fingerprint_of(article, batch.computed.get(article.id))
             if found is not None:
                 todo.append((i, article, found, threshold, copy_of.decode() if copy_of else None))
         if not todo:
             return batch
-        # Round trip 2: the members of every band value of every article (one HMGET a
-        # bucket hash: store/clusters.py). Reading each band's set instead was 64
+        # Round trip 2: the members of every band value of every article (a script call:
+        # store/clusters.py `band_members`). Reading each band's set instead was 64
         # commands an article: a 500-entry feed's 32,000 SMEMBERS were most of an
         # ingest's CPU here.
         values = ((band, value) for _i, _a, found, _t, _r in todo for band, value in enumerate(found.bands))
@@ -128,7 +130,8 @@ class ClusterStep:
         for i, article, found, threshold, rep in todo:
             hits: Counter[str] = Counter()  # candidate → bands it shares with the article
             for band, value in enumerate(found.bands):
-                hits.update(members[band, value])
+                if ids := members[band, value]:  # most band values have no members
+                    hits.update(ids)
             hits.pop(article.id, None)
             candidates = set(ranked(hits))
             plans.append((i, article, found, threshold, rep, candidates))
@@ -178,8 +181,8 @@ class ClusterStep:
             articles[i] = as_copy(article, rep_print.url, title)
             joined[article.id] = rep_id
             annotations[article.id] = (f"cluster: joined {rep_id}",)
-        # Round trip 4: the new representatives' fingerprints and bands (one script call a
-        # bucket hash, which keeps a bucket at `BUCKET_CAP`), the copies, stale entries.
+        # Round trip 4: the new representatives' fingerprints and bands (a script call,
+        # which keeps a band value at `BUCKET_CAP`: `add_band_members`), the copies, stale entries.
         entries = [(band, value, rep_id) for rep_id, s in new_reps for band, value in enumerate(s.bands)]
         await add_band_members(redis, keys, entries)
         async with redis.pipeline(transaction=False) as pipe:

@@ -1,9 +1,10 @@
 """The step interface of the processing stage: what a step is given and what it returns.
 
 A step sees the normalised articles of one ingest — a feed's chunks one after another
-(at most `normalise.feed.CHUNK` articles each, so a huge feed never sits in memory at
-once), or a page's one article — together with a `ProcessContext` (the source, the
-runtime, the ingest's time) that lives for the whole ingest. It returns a `Batch`: the
+(at most `ingest.pipeline.MERGED` × `normalise.feed.CHUNK` articles each, so a huge feed
+never sits in memory at once), or a page's one article — together with a
+`ProcessContext` (the source, the runtime, the ingest's time) that lives for the whole
+ingest. It returns a `Batch`: the
 articles it keeps (changed or not, in order), the ones it dropped (each with its reason
 and the rule that dropped it) and annotations. Steps never store, publish or record:
 the chain's results reach the store through `ingest.storing`, and the source's state
@@ -13,10 +14,12 @@ through the ingest's report and `record_outcome`, as everything else an ingest d
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from syndicator.fingerprint import Computed
 from syndicator.models import Article, Source
 from syndicator.runtime import Runtime
 
@@ -82,6 +85,10 @@ class Batch:
     articles: list[Article]
     dropped: list[Dropped] = field(default_factory=list)
     annotations: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Fingerprints computed ahead, by article id (feed ingest computes them in the parse
+    # pool's child: `normalise.feed.normalise_chunk`). The chain passes them from step to
+    # step; the clustering step uses one only while it matches its article's text.
+    computed: Mapping[str, Computed] = field(default_factory=dict)
 
 
 class Step(Protocol):

@@ -24,9 +24,8 @@ from dataclasses import dataclass, replace
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from syndicator.fingerprint import BANDS
 from syndicator.models import Article, Related
-from syndicator.store.atomic import atomic, run_scripts
+from syndicator.store.atomic import atomic, is_cluster, run_scripts
 from syndicator.store.codec import article_from_json, article_to_json
 from syndicator.store.keys import Keys
 from syndicator.words import fold
@@ -55,7 +54,7 @@ for k, field in string.gmatch(ARGV[1], '(%d+) (%S+)') do
 end
 return table.concat(found, ',')
 """
-"""KEYS: bucket hashes; ARGV[1]: `key-number field` pairs, space-separated. Returns the
+"""KEYS: bucket hashes (`_calls`); ARGV[1]: `key-number field` pairs, space-separated. Returns the
 fields' ids, a field's space-separated, the fields' comma-separated ('' for none)."""
 
 _ADD = """
@@ -98,63 +97,69 @@ end
 """
 """KEYS: bucket hashes; ARGV[1] an id, ARGV[2] `key-number field` pairs: the id leaves them."""
 
-# The scripts take the 64 hashes of one bucket (`Keys.lsh_bucket` puts the bucket in a
-# hash tag, so they share a Redis Cluster slot), and the fields packed in one argument:
-# one call a bucket an ingest, 256 at most, with 64 keys and one string each. A command a
+# A script call takes the hashes it reads or writes, and their fields packed in one
+# argument. The client's cost is mostly a cost an argument and a command: a command a
 # band value (SADD, layout 3) was 32,000 commands and 96,000 arguments for a 500-entry
-# feed, and the client's cost is mostly a cost an argument.
+# feed. On one Redis, all of a lookup's or a write's fields go in one call naming only
+# the hashes they use; on a Redis Cluster, one call a bucket (`Keys.lsh_bucket` puts the
+# bucket in a hash tag, so a bucket's hashes share a slot), 256 at most. (A call a bucket
+# naming all 64 hashes each was 33,000 arguments a 100-article chunk, which feed ingest
+# now stores one after the other: `ingest.pipeline`.)
 
 
-def _bucket_hashes(keys: Keys, bucket: str) -> list[str]:
-    """The bucket's hashes, band 0 first: a script's KEYS, key number = band + 1."""
-    return [keys.lsh_bucket(band, bucket) for band in range(BANDS)]
+def _calls(
+    redis: Redis, keys: Keys, items: Iterable[tuple[int, str, str]]
+) -> tuple[list[tuple[list[str], str]], list[list[tuple[int, str, str]]]]:
+    """The script calls for (band, value, extra) `items`: each call's KEYS and its fields
+    packed (`key-number field[ extra]`, space-separated), and the items of each call in
+    the order packed (a call's replies come in that order)."""
+    groups: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    if is_cluster(redis):
+        for item in items:
+            groups[item[1][:BUCKET_DIGITS]].append(item)
+    else:
+        groups[""] = list(items)
+    calls: list[tuple[list[str], str]] = []
+    for grouped in groups.values():
+        number: dict[tuple[int, str], int] = {}
+        fields: list[str] = []
+        for band, value, extra in grouped:
+            hashed = (band, value[:BUCKET_DIGITS])
+            n = number.setdefault(hashed, len(number) + 1)
+            fields.append(f"{n} {value[BUCKET_DIGITS:]} {extra}" if extra else f"{n} {value[BUCKET_DIGITS:]}")
+        calls.append(([keys.lsh_bucket(band, bucket) for band, bucket in number], " ".join(fields)))
+    return calls, list(groups.values())
 
 
 async def band_members(
     redis: Redis, keys: Keys, wanted: Iterable[tuple[int, str]]
 ) -> dict[tuple[int, str], list[str]]:
     """The representatives' ids of each (band, value) of `wanted` (an empty list: none),
-    in one round trip of a script call a bucket (`_READ`)."""
-    asked: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for band, value in wanted:
-        asked[value[:BUCKET_DIGITS]].append((band, value))
-    if not asked:
+    in one round trip (`_READ`: see `_calls`)."""
+    calls, groups = _calls(redis, keys, ((band, value, "") for band, value in wanted))
+    if not calls or not groups[0]:
         return {}
-    calls = [
-        (
-            _bucket_hashes(keys, bucket),
-            [" ".join(f"{band + 1} {value[BUCKET_DIGITS:]}" for band, value in pairs)],
-        )
-        for bucket, pairs in asked.items()
-    ]
-    replies = await run_scripts(redis, _READ, calls)
+    replies = await run_scripts(redis, _READ, [(hashes, [packed]) for hashes, packed in calls])
     found: dict[tuple[int, str], list[str]] = {}
-    for pairs, reply in zip(asked.values(), replies, strict=True):
-        found.update(zip(pairs, (ids.split() for ids in reply.decode().split(",")), strict=True))
+    for items, reply in zip(groups, replies, strict=True):
+        for (band, value, _extra), ids in zip(items, reply.decode().split(","), strict=True):
+            found[band, value] = ids.split() if ids else []
     return found
 
 
 async def add_band_members(redis: Redis, keys: Keys, entries: Iterable[tuple[int, str, str]]) -> None:
-    """Write the (band, value, id) entries: a script call a bucket (`_ADD`, in one round
-    trip: store/atomic.py `run_scripts`), a value taking at most `BUCKET_CAP` ids."""
-    adds: dict[str, list[str]] = defaultdict(list)
-    for band, value, article_id in entries:
-        adds[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]} {article_id}")
-    calls = [
-        (_bucket_hashes(keys, bucket), [BUCKET_CAP, " ".join(packed)]) for bucket, packed in adds.items()
-    ]
-    await run_scripts(redis, _ADD, calls)
+    """Write the (band, value, id) entries in one round trip (`_ADD`: see `_calls`), a
+    value taking at most `BUCKET_CAP` ids."""
+    calls, groups = _calls(redis, keys, entries)
+    if calls and groups[0]:
+        await run_scripts(redis, _ADD, [(hashes, [BUCKET_CAP, packed]) for hashes, packed in calls])
 
 
 async def remove_band_members(redis: Redis, keys: Keys, article_id: str, bands: Sequence[str]) -> None:
-    """Remove `article_id` from its bands' values (`_REMOVE`, a script call a bucket)."""
-    fields: dict[str, list[str]] = defaultdict(list)
-    for band, value in enumerate(bands):
-        fields[value[:BUCKET_DIGITS]].append(f"{band + 1} {value[BUCKET_DIGITS:]}")
-    calls = [
-        (_bucket_hashes(keys, bucket), [article_id, " ".join(packed)]) for bucket, packed in fields.items()
-    ]
-    await run_scripts(redis, _REMOVE, calls)
+    """Remove `article_id` from its bands' values (`_REMOVE`: see `_calls`)."""
+    calls, groups = _calls(redis, keys, ((band, value, "") for band, value in enumerate(bands)))
+    if calls and groups[0]:
+        await run_scripts(redis, _REMOVE, [(hashes, [article_id, packed]) for hashes, packed in calls])
 
 
 @dataclass(frozen=True)

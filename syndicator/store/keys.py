@@ -292,8 +292,8 @@ class Keys:
         """Hash of LSH band `band`'s values starting with `bucket` (their first hex digits)
         → the ids of the representatives with that value, space-separated
         (store/clusters.py `band_members`): a new article's candidates are its bands'. The
-        bucket is a hash tag, so one script reads or writes a bucket's hashes of all bands
-        on a Redis Cluster too."""
+        bucket is a hash tag, so on a Redis Cluster one script reads or writes a bucket's
+        hashes of all bands."""
         return f"{self.prefix}bands:{{b:{bucket}}}:{band}"
 
     def fingerprint(self, article_id: str) -> str:
