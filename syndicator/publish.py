@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
@@ -26,10 +26,12 @@ from syndicator.store.articles import newest_articles
 from syndicator.store.atomic import get_many
 from syndicator.store.feeds import (
     VERSION_HISTORY,
+    Compressing,
     content_digest,
     published_state,
     record_base_url,
     save_version_if,
+    start_compressing,
     stored_base_urls,
     version_times,
 )
@@ -99,11 +101,16 @@ async def enqueue_publish(runtime: Runtime, slugs: Iterable[str]) -> None:
 
 
 async def render_category(
-    runtime: Runtime, slug: str, *, ttl: int | None = None
+    runtime: Runtime,
+    slug: str,
+    *,
+    ttl: int | None = None,
+    on_rendered: Callable[[str, bytes], None] | None = None,
 ) -> tuple[dict[str, tuple[bytes, str]], int]:
     """Every format of `slug` from what the store holds now (fmt → (body, media type)),
     and the TTL in minutes the documents carry: `ttl`, or else the one a new version
-    would get now (from the times of the versions stored so far)."""
+    would get now (from the times of the versions stored so far). `on_rendered(fmt,
+    body)` is called as each format is done, before the next is rendered."""
     category = runtime.config.categories[slug]
     # RFC 5005: number new index members (idempotent) so the feed can link its newest archive.
     archive = await number_items(runtime.redis, runtime.keys, slug, category.items_per_feed)
@@ -122,13 +129,12 @@ async def render_category(
         category_labels=runtime.config.category_labels(),
         publisher=runtime.config.settings.publisher or "",
     )
-    rendered = {
-        fmt: (
-            renderer.render(replace(document, links=subscription_links(runtime.site_url, archive, fmt))),
-            renderer.media_type,
-        )
-        for fmt, renderer in FORMATS.items()
-    }
+    rendered: dict[str, tuple[bytes, str]] = {}
+    for fmt, renderer in FORMATS.items():
+        body = renderer.render(replace(document, links=subscription_links(runtime.site_url, archive, fmt)))
+        rendered[fmt] = (body, renderer.media_type)
+        if on_rendered is not None:
+            on_rendered(fmt, body)
     return rendered, ttl
 
 
@@ -140,6 +146,8 @@ class Rendering:
     rendered: dict[str, tuple[bytes, str]]
     ttl: int
     changed: bool  # whether readers would get other bytes than the stored version's
+    # fmt → its gzip and br under way, for the formats that changed (`start_compressing`)
+    compressing: dict[str, Compressing] = field(default_factory=dict)
 
 
 async def render_for_publish(runtime: Runtime, slug: str) -> Rendering:
@@ -158,15 +166,30 @@ async def render_for_publish(runtime: Runtime, slug: str) -> Rendering:
     poll = poll_minutes(runtime, slug)
     before_stored = state.times[1 : 1 + TTL_HISTORY] if state.version else state.times[:TTL_HISTORY]
     stored_ttl = ttl_minutes(poll, before_stored)
+    # A format that differs from the stored one is compressed (on the publish threads,
+    # which zlib and brotli let run beside this one) while the next format renders.
+    compressing: dict[str, Compressing] = {}
+
+    def compress_if_changed(fmt: str, body: bytes) -> None:
+        if state.digests.get(fmt) != content_digest(body):
+            compressing[fmt] = start_compressing(body)
+
     with metrics.timed(metrics.RENDER_SECONDS):
-        rendered, ttl = await render_category(runtime, slug, ttl=stored_ttl)
-    changed = any(state.digests.get(fmt) != content_digest(body) for fmt, (body, _media) in rendered.items())
+        rendered, ttl = await render_category(runtime, slug, ttl=stored_ttl, on_rendered=compress_if_changed)
+    changed = bool(compressing)
     if changed and state.version:
         new_ttl = ttl_minutes(poll, state.times[:TTL_HISTORY])
         if new_ttl != ttl:
+            compressing = {}  # of the bodies with the old TTL: left to finish, not used
+
+            def compress_all(fmt: str, body: bytes) -> None:
+                compressing[fmt] = start_compressing(body)
+
             with metrics.timed(metrics.RENDER_SECONDS):
-                rendered, ttl = await render_category(runtime, slug, ttl=new_ttl)
-    return Rendering(based_on=state.version, rendered=rendered, ttl=ttl, changed=changed)
+                rendered, ttl = await render_category(runtime, slug, ttl=new_ttl, on_rendered=compress_all)
+    return Rendering(
+        based_on=state.version, rendered=rendered, ttl=ttl, changed=changed, compressing=compressing
+    )
 
 
 async def store_rendering(
@@ -184,6 +207,7 @@ async def store_rendering(
         now=now or datetime.now(UTC),
         base_url=runtime.site_url,
         bus=runtime.bus,
+        started=rendering.compressing,
     )
     if version is not None:
         # What this version contains, for delta responses (RFC 3229 A-IM: feed).

@@ -18,8 +18,9 @@ from arq.connections import create_pool
 from syndicator.ingest import ingest_source
 from syndicator.publish import publish_category, render_for_publish, store_rendering
 from syndicator.runtime import Runtime
+from syndicator.store import feeds
 from syndicator.store.connection import arq_settings
-from syndicator.store.feeds import content_digest, published_state, save_version_if
+from syndicator.store.feeds import content_digest, load_feed_all, published_state, save_version_if
 from tests.builders import BASE_TIME, Item, items, one_feed_config, rss
 from tests.upstream import Upstream
 
@@ -139,3 +140,33 @@ async def test_publishing_what_is_published_stores_nothing(world: World):
     assert await publish_category(world.b, SLUG) == 4
     assert await publish_category(world.a, SLUG) is None
     assert await stored_digests(world.a) != before
+
+
+async def test_a_render_compresses_only_the_formats_that_changed_and_stores_their_bytes(
+    world: World, monkeypatch
+):
+    """A publish starts compressing each format that differs from the stored one as soon
+    as it is rendered (on the publish threads, while the next format renders); an
+    unchanged render compresses nothing, and what a changed one stores is each format's
+    `compress` exactly."""
+    compressed: list[tuple[str, int]] = []
+    original = feeds._one
+
+    def counted(coding: str, body: bytes) -> bytes:
+        compressed.append((coding, len(body)))
+        return original(coding, body)
+
+    monkeypatch.setattr(feeds, "_one", counted)
+    unchanged = await render_for_publish(world.a, SLUG)
+    assert not unchanged.changed and unchanged.compressing == {} and compressed == []
+
+    await world.store_only([newer(1), *world.items])
+    rendering = await render_for_publish(world.a, SLUG)
+    assert rendering.changed and set(rendering.compressing) == set(FORMATS)
+    assert await store_rendering(world.a, SLUG, rendering) == 2
+    assert sorted(compressed) == sorted(
+        (coding, len(body)) for body, _media in rendering.rendered.values() for coding in ("gzip", "br")
+    )  # each format once a coding: nothing compressed again at store time
+    for fmt, (body, _media) in rendering.rendered.items():
+        stored = await load_feed_all(world.a.redis, world.a.keys, SLUG, fmt)
+        assert stored is not None and stored.bodies == feeds.compress(body)

@@ -49,7 +49,7 @@ def test_equal_bodies_compress_to_equal_bytes():
     assert feeds.compress(BODY) == feeds.compress(BODY)  # gzip carries no timestamp
 
 
-async def test_a_version_stores_each_format_compressed_on_the_publish_threads(redis, prefix):
+async def test_a_version_stores_each_format_compressed_on_the_publish_threads(redis, prefix, monkeypatch):
     """A publish compresses its three formats on `COMPRESS_THREADS` threads, before its
     transaction: each stored coding is exactly what `compress` gives for that format."""
     keys = Keys(prefix)
@@ -64,11 +64,8 @@ async def test_a_version_stores_each_format_compressed_on_the_publish_threads(re
         used.add(threading.current_thread().name)
         return original(coding, body)
 
-    feeds._one = recorded  # type: ignore[assignment]
-    try:
-        await save_version(redis, keys, "tech", rendered, ttl_minutes=30, now=BASE_TIME, base_url=BASE)
-    finally:
-        feeds._one = original  # type: ignore[assignment]
+    monkeypatch.setattr(feeds, "_one", recorded)
+    await save_version(redis, keys, "tech", rendered, ttl_minutes=30, now=BASE_TIME, base_url=BASE)
     assert used and all(name.startswith("publish-compress") for name in used)
     for fmt, (body, media_type) in rendered.items():
         stored = await load_feed_all(redis, keys, "tech", fmt)

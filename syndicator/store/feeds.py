@@ -92,13 +92,28 @@ def _one(coding: str, body: bytes) -> bytes:
     return brotli.compress(body, quality=BROTLI_QUALITY)
 
 
-async def compress_rendered(rendered: dict[str, tuple[bytes, str]]) -> Encoded:
-    """`compress` of every rendered format, the jobs spread over COMPRESS_THREADS."""
+Compressing = dict[str, "asyncio.Future[bytes]"]
+"""coding → its compression of one body, under way on the publish threads."""
+
+
+def start_compressing(body: bytes) -> Compressing:
+    """Start `body`'s gzip and br on the publish threads and return at once: a publish
+    compresses a format while it renders the next (publish.render_for_publish)."""
     loop = asyncio.get_running_loop()
+    return {coding: loop.run_in_executor(_COMPRESSING, _one, coding, body) for coding in CODINGS[1:]}
+
+
+async def compress_rendered(
+    rendered: dict[str, tuple[bytes, str]], started: dict[str, Compressing] | None = None
+) -> Encoded:
+    """`compress` of every rendered format, the jobs spread over COMPRESS_THREADS; the
+    formats in `started` (fmt → its `start_compressing`, of that same body) are not
+    compressed again."""
+    started = started or {}
     jobs = {
-        (fmt, coding): loop.run_in_executor(_COMPRESSING, _one, coding, body)
+        (fmt, coding): job
         for fmt, (body, _media_type) in rendered.items()
-        for coding in CODINGS[1:]
+        for coding, job in (started.get(fmt) or start_compressing(body)).items()
     }
     done = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
     return {
@@ -173,14 +188,16 @@ async def save_version_if(
     now: datetime,
     base_url: str,
     bus: Redis | None = None,
+    started: dict[str, Compressing] | None = None,
 ) -> int | None:
     """`save_version`, but only while version `based_on` (0: none) is still the stored one.
 
     None, storing nothing, when another publisher stored a version since: two processes
     that rendered the same change would otherwise store it twice, as two versions (a new
     ETag for the same bytes, and a burst in the version times that shortens the TTL).
+    `started`: compressions the caller began as it rendered (see `compress_rendered`).
     """
-    encoded = await compress_rendered(rendered)
+    encoded = await compress_rendered(rendered, started)
     return await _save(redis, keys, slug, encoded, based_on, ttl_minutes, now, base_url, bus)
 
 
