@@ -18,6 +18,7 @@ label (one series per bucket per source would be the largest part of a scrape).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
@@ -220,6 +221,47 @@ class _Default(Collector):
         yield from REGISTRY.collect()
 
 
+class LoopTally:
+    """Increments of one labelled Counter, kept in a dict and added to it once per turn of
+    the event loop (and before every scrape of this process).
+
+    Why: prometheus-client's `inc` is five Python calls and a lock; the feed requests are
+    the hot path (issue 16), where each Python call is about 1 % of a 304's cost. Counts
+    reach the Counter (and, with PROMETHEUS_MULTIPROC_DIR, its file, which other processes'
+    scrapes read) at the end of the loop turn that answered the request, before the loop
+    reads the next request."""
+
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+        self.pending: dict[tuple[object, ...], int] = {}
+        self.children: dict[tuple[object, ...], Counter] = {}  # `labels()` takes a lock
+        self.scheduled = False
+        _TALLIES.append(self)
+
+    def add(self, labels: tuple[object, ...]) -> None:
+        pending = self.pending
+        pending[labels] = pending.get(labels, 0) + 1
+        if not self.scheduled:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no event loop: nothing would flush it later
+                self.flush()
+                return
+            self.scheduled = True
+
+    def flush(self) -> None:
+        self.scheduled = False
+        pending, self.pending = self.pending, {}
+        for labels, count in pending.items():
+            child = self.children.get(labels)
+            if child is None:
+                child = self.children[labels] = self.counter.labels(*(str(v) for v in labels))
+            child.inc(count)
+
+
+_TALLIES: list[LoopTally] = []
+
+
 def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
@@ -227,6 +269,8 @@ def multiprocess_dir() -> str | None:
 def exposition(values: ScrapeValues | None = None) -> bytes:
     """The text a scrape returns: every process's recorded families (this one's, or all in
     the multiprocess directory), then the scrape-time gauges."""
+    for tally in _TALLIES:
+        tally.flush()
     registry = CollectorRegistry(auto_describe=False)
     if multiprocess_dir():
         MultiProcessCollector(registry)

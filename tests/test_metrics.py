@@ -17,8 +17,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import ClientSession, TCPConnector
+from prometheus_client import Counter
 from prometheus_client.parser import text_string_to_metric_families
 
+from syndicator import metrics
 from syndicator.ingest import ingest_source
 from syndicator.publish import publish_missing
 from syndicator.runtime import Runtime
@@ -342,3 +344,31 @@ def test_serve_exposes_its_worker_and_web_metrics_and_logs_json(tmp_path, redis,
     assert failed["source_id"] == "broken" and failed["level"] == "WARNING"
     assert failed["url"] == "http://user:***@127.0.0.1:9/missing.rss"
     assert "s3cret" not in serve.log
+
+
+def counted(counter: Counter, fmt: str, status: str) -> float:
+    """The Counter's total for one (format, status), as a scrape would read it."""
+    [family] = counter.collect()
+    wanted = {"format": fmt, "status": status}
+    return sum(s.value for s in family.samples if s.name.endswith("_total") and s.labels == wanted)
+
+
+async def test_a_loop_tally_reaches_its_counter_at_the_end_of_the_loop_turn_and_before_a_scrape():
+    """Feed requests are counted in a dict and added to their Counter once per turn of
+    the event loop (metrics.LoopTally): by the next turn, or by a scrape within the same
+    turn, every count is in the Counter, under the labels as strings."""
+    counter = Counter("syndicator_test_tally", "tally test", ["format", "status"], registry=None)
+    tally = metrics.LoopTally(counter)
+    for _ in range(3):
+        tally.add(("rss", 200))
+    tally.add(("atom", 304))
+    assert counted(counter, "rss", "200") == 0  # not yet: the loop turn is not over
+    await asyncio.sleep(0)
+    assert counted(counter, "rss", "200") == 3
+    assert counted(counter, "atom", "304") == 1
+    tally.add(("rss", 200))
+    metrics.exposition()  # a scrape flushes what this turn counted
+    assert counted(counter, "rss", "200") == 4
+    await asyncio.sleep(0)
+    assert counted(counter, "rss", "200") == 4  # counted once
+    metrics._TALLIES.remove(tally)

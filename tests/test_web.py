@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from syndicator.ingest import ingest_source
 from syndicator.runtime import Runtime
 from syndicator.web.app import create_app
-from syndicator.web.feeds import HOT_TARGETS, RUNTIME
+from syndicator.web.feeds import HOT, RUNTIME
 from tests.builders import items, one_feed_config, rss
 
 
@@ -210,7 +210,7 @@ async def test_a_repeated_request_is_answered_from_its_held_target_exactly_as_th
                 answers.append((resp.status, sent, await resp.read()))
         assert answers[0] == answers[1], (method, path, extra)
         name = path.removeprefix("/feeds/")
-        assert (name, {"Accept-Encoding": "identity", **extra}["Accept-Encoding"]) in server.app[HOT_TARGETS]
+        assert (name, {"Accept-Encoding": "identity", **extra}["Accept-Encoding"]) in server.app[HOT].targets
     # A conditional request answered from the held target: the 304 of that coding's ETag.
     _, gz_headers, _ = await get(served, "/feeds/tech/python.atom", **{"Accept-Encoding": "gzip"})
     status, _, body = await get(

@@ -21,7 +21,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from prometheus_client import Counter as MetricCounter
 from redis.exceptions import RedisError
 
 from syndicator import metrics
@@ -70,24 +69,27 @@ def guarded(handler: Handler) -> Handler:
 
 
 def feed_route(
-    handler: Handler, *, held: Callable[[web.Request], web.Response | None] | None = None
+    handler: Handler, *, held: Callable[[web.Request], tuple[web.Response, str, str] | None] | None = None
 ) -> Handler:
     """`handler` of a feed URL (/feeds/, /archive/): its good responses kept and replayed
     while Redis cannot be reached, its errors answered as `guarded` does, and the request
     counted by format, status and cache outcome — one call, not three layers.
 
     `held` (feeds.held_answer), when given, is asked first: a plain function that answers
-    a request for a feed this process holds without the coroutines of `handler`, or
-    returns None for `handler` to answer."""
+    a request for a feed this process holds without the coroutines of `handler`, with the
+    cache outcome and the format, or returns None for `handler` to answer."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         status = 500  # what a request cancelled or failing in an unforeseen way counts as
         outcome: str | None = None  # CACHE_OUTCOME, read once
+        fmt: str | None = None
         try:
             try:
-                response = held(request) if held is not None else None
-                if response is None:
+                answer = held(request) if held is not None else None
+                if answer is not None:
+                    response, outcome, fmt = answer
+                else:
                     response = await handler(request)
             except (RedisError, OSError) as exc:
                 # The key is computed only when a response is kept or replayed: a plain
@@ -101,33 +103,29 @@ def feed_route(
             except Exception as exc:
                 response = error_response(request, exc)
             else:
-                outcome = request.get(CACHE_OUTCOME, "none")
+                if outcome is None:
+                    outcome = request.get(CACHE_OUTCOME, "none")
                 if (
-                    response.status in KEPT_STATUSES
-                    and outcome not in HELD_BY_FEED_CACHE
+                    outcome not in HELD_BY_FEED_CACHE
+                    and response.status in KEPT_STATUSES
                     and isinstance(response, web.Response)
                 ):
                     request.app[LAST_GOOD].keep(request_key(request), response)
             status = response.status
             return response
         finally:
-            _count(request, status, request.get(CACHE_OUTCOME, "none") if outcome is None else outcome)
+            if outcome is None:
+                outcome = request.get(CACHE_OUTCOME, "none")
+            _FEED_REQUESTS.add((fmt or _format_of(request), status, outcome))
 
     return wrapped
 
 
-def _count(request: web.Request, status: int, outcome: str) -> None:
+def _format_of(request: web.Request) -> str:
     ext = request.path.rpartition(".")[2]
-    fmt = ext if ext in FEED_FORMATS else "other"
-    labels = (fmt, status, outcome)
-    counter = _feed_request_counters.get(labels)
-    if counter is None:
-        counter = metrics.FEED_REQUESTS.labels(fmt, str(status), labels[2])
-        _feed_request_counters[labels] = counter
-    counter.inc()
+    return ext if ext in FEED_FORMATS else "other"
 
 
-# (format, status, cache outcome) → its child of FEED_REQUESTS: `labels()` takes a lock and
-# builds the label tuple on every call; a feed request only looks its counter up. A handful
-# of combinations exist (3 formats + other, the statuses sent, 6 outcomes).
-_feed_request_counters: dict[tuple[str, int, str], MetricCounter] = {}
+# (format, status, cache outcome) counts of FEED_REQUESTS: a handful of combinations exist
+# (3 formats + other, the statuses sent, 6 outcomes).
+_FEED_REQUESTS = metrics.LoopTally(metrics.FEED_REQUESTS)

@@ -45,12 +45,27 @@ HELD_BY_FEED_CACHE = frozenset({"memory", "stale", "redis"})
 # one configuration (`PreparedFeed`); another version, or a reloaded configuration (which
 # may change the site address in the links), prepares anew.
 PREPARED = web.AppKey("prepared_feeds", dict)
-# Per process: (name as routed, Accept-Encoding as sent) → (configuration, slug, format,
-# coding) of a plain feed URL that `serve_feed` answered from its stored feed, so that the
-# next request for it is answered by `held_answer` without parsing the name, the query or
-# the coding again. Cleared when full (names and Accept-Encoding values are few per site).
-HOT_TARGETS = web.AppKey("hot_targets", dict)
 HOT_TARGETS_MAX = 1024
+
+
+@dataclass(frozen=True)
+class HotPath:
+    """What `held_answer` reads, under one app key: on the hot path each `app[KEY]` is a
+    Python call, and a 304 costs about 180 of them in all (aiohttp's own: about 130).
+
+    `targets`: (name as routed, Accept-Encoding as sent) → (configuration, slug, format,
+    coding) of a plain feed URL that `serve_feed` answered from its stored feed, so that
+    the next request for it is answered without parsing the name, the query or the coding
+    again; cleared at HOT_TARGETS_MAX (names and Accept-Encoding values are few per site).
+    `prepared` is `app[PREPARED]`."""
+
+    runtime: Runtime
+    cache: FeedCache
+    prepared: dict[tuple[str, str, str], PreparedFeed]
+    targets: dict[tuple[str, str | None], tuple[Config, str, str, str]]
+
+
+HOT = web.AppKey("hot_path", HotPath)
 
 
 @dataclass(frozen=True)
@@ -103,33 +118,40 @@ async def serve_stored(
             503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}
         )
     if hot:
-        targets = app[HOT_TARGETS]
+        targets = app[HOT].targets
         if len(targets) >= HOT_TARGETS_MAX:
             targets.clear()
         targets[request.match_info["name"], accept_encoding] = (runtime.config, slug, fmt, coding)
     return prepared_feed(app, runtime, feed, slug, fmt, coding).answer(request)
 
 
-def held_answer(request: web.Request) -> web.Response | None:
-    """The answer to a plain feed URL whose feed this process holds in memory, by one
-    look-up of what `serve_feed` worked out for the same name and Accept-Encoding under
-    the same configuration; None when `serve_feed` must answer (a query string, `A-IM`, a
-    first request, a reloaded configuration, a feed not held). The answer is the one
-    `serve_feed` would give: the same prepared headers and body, the same 304 test."""
+def held_answer(request: web.Request) -> tuple[web.Response, str, str] | None:
+    """The answer to a plain feed URL whose feed this process holds in memory, with its
+    cache outcome and format, by one look-up of what `serve_feed` worked out for the same
+    name and Accept-Encoding under the same configuration; None when `serve_feed` must
+    answer (a query string, `A-IM`, a first request, a reloaded configuration, a feed not
+    held). The answer is the one `serve_feed` would give: the same prepared headers and
+    body, the same 304 test."""
     headers = request.headers
     if "?" in request.raw_path or "A-IM" in headers:
         return None
     app = request.app
-    hot = app[HOT_TARGETS].get((request.match_info["name"], headers.get("Accept-Encoding")))
-    if hot is None:
+    hot = app[HOT]
+    target = hot.targets.get((request.match_info["name"], headers.get("Accept-Encoding")))
+    if target is None:
         return None
-    config, slug, fmt, coding = hot
-    runtime = app[RUNTIME]
-    held = app[FEED_CACHE].held(slug, fmt) if runtime.config is config else None
+    config, slug, fmt, coding = target
+    runtime = hot.runtime
+    held = hot.cache.held(slug, fmt) if runtime.config is config else None
     if held is None:
         return None
-    feed, request[CACHE_OUTCOME] = held
-    return prepared_feed(app, runtime, feed, slug, fmt, coding).answer(request)
+    feed, outcome = held
+    prepared = hot.prepared.get((slug, fmt, coding))
+    if prepared is None or prepared.feed is not feed or prepared.config is not config:
+        answers = prepared_feed(app, runtime, feed, slug, fmt, coding)
+    else:
+        answers = prepared.answers
+    return answers.answer(request), outcome, fmt
 
 
 async def serve_feed(request: web.Request) -> web.StreamResponse:
