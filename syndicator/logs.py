@@ -115,15 +115,10 @@ class JsonFormatter(_RedactingFormatter):
         without the duration) and kept (`_ACCESS_PARTS`, bounded)."""
         remote, method, path, status, size, duration, user_agent = fields
         key = (logger, remote, method, path, status, size, user_agent)
-        parts = _ACCESS_PARTS.get(key)
-        if parts is None:
-            parts = _access_parts(key)
-        if parts is _SLOW_PATH:  # a URL in the message: redacted as a whole, every time
-            text = _json_string
-            message = text(redact_text(access_message(fields)))
-            head, tail = _access_head_tail(key)
+        head, message_start, tail = _ACCESS_PARTS.get(key) or _access_parts(key)
+        if message_start is None:  # a URL in the message: redacted as a whole, every time
+            message = _json_string(redact_text(access_message(fields)))
         else:
-            head, message_start, tail = parts
             message = f'{message_start} {duration * 1000:.1f}ms"'
         return (
             f'{{"time": "{self.utc_millis(created)}", {head}"message": {message}, '
@@ -153,34 +148,24 @@ _JSON = json.JSONEncoder(ensure_ascii=False, default=str)  # what json.dumps(…
 # (logger, remote, method, path, status, bytes, user agent) → the made parts of its access
 # line; cleared when full (distinct paths and clients are few where the log is busiest).
 _AccessKey = tuple[str, str, str, str, int, int, str]
-_ACCESS_PARTS: dict[_AccessKey, tuple[str, str, str]] = {}
+_ACCESS_PARTS: dict[_AccessKey, tuple[str, str | None, str]] = {}
 _ACCESS_PARTS_MAX = 4096
-_SLOW_PATH = ("", "", "")
 
 
-def _access_head_tail(key: _AccessKey) -> tuple[str, str]:
+def _access_parts(key: _AccessKey) -> tuple[str, str | None, str]:
+    """The parts of an access line that `key` decides: before the message; the message up
+    to its duration (JSON-escaped, without the closing quote: the duration added after it
+    is digits, '.', and 'ms', which JSON escaping leaves alone), None when the message
+    holds a URL (`redact_text` must see it whole); after the duration."""
     logger, remote, method, path, status, size, user_agent = key
     text = _json_string
-    head = f'"level": "INFO", "logger": {text(logger)}, '
-    tail = (
-        f'"method": {text(method)}, "path": {text(path)}, "status": {status:d}, '
-        f'"remote": {text(remote)}, "bytes": {size:d}, "user_agent": {text(user_agent)}}}'
-    )
-    return head, tail
-
-
-def _access_parts(key: _AccessKey) -> tuple[str, str, str]:
-    """The parts of an access line that `key` decides: before the message, the message up
-    to its duration (JSON-escaped, without the closing quote: the duration added after it
-    is digits, '.', and 'ms', which JSON escaping leaves alone), and after the duration.
-    `_SLOW_PATH` when the message holds a URL (`redact_text` must see it whole)."""
-    _logger, remote, method, path, status, size, _user_agent = key
     start = f'{remote} "{method} {path}" {status:d} {size:d}'
-    if "://" in start:
-        parts = _SLOW_PATH
-    else:
-        head, tail = _access_head_tail(key)
-        parts = (head, _json_string(start)[:-1], tail)
+    parts = (
+        f'"level": "INFO", "logger": {text(logger)}, ',
+        None if "://" in start else text(start)[:-1],
+        f'"method": {text(method)}, "path": {text(path)}, "status": {status:d}, '
+        f'"remote": {text(remote)}, "bytes": {size:d}, "user_agent": {text(user_agent)}}}',
+    )
     if len(_ACCESS_PARTS) >= _ACCESS_PARTS_MAX:
         _ACCESS_PARTS.clear()
     _ACCESS_PARTS[key] = parts

@@ -50,21 +50,20 @@ async def ingest_push(runtime: Runtime, source_id: str, push_id: str, *, now: da
         validators=Validators(),
         fetched_at=now,
     )
+
+    async def refused(line: str) -> str:
+        await record_push(runtime, source_id, "refused", "pushes_refused", line[:300], now)
+        await redis.delete(keys.upstream_push(push_id))
+        return f"{source_id}: {line}"
+
     try:
         feed = await read_feed(runtime, source, fetched, now=now)
     except (ParseError, OverParseLimit) as exc:
-        line = f"refused: unusable push: {exc}"
-        await record_push(runtime, source_id, "refused", "pushes_refused", line[:300], now)
-        await redis.delete(keys.upstream_push(push_id))
-        return f"{source_id}: {line}"
+        return await refused(f"refused: unusable push: {exc}")
     try:
         stored = await store_feed(runtime, source, feed, now=now, run_key=f"push:{source_id}:{push_id}")
     except CutShort as exc:  # what came before the failed chunk is stored and published
-        shown = summarise_counts(dict(exc.counts))
-        line = f"refused: {exc.reason} (before it: {shown})"
-        await record_push(runtime, source_id, "refused", "pushes_refused", line[:300], now)
-        await redis.delete(keys.upstream_push(push_id))
-        return f"{source_id}: {line}"
+        return await refused(f"refused: {exc.reason} (before it: {summarise_counts(dict(exc.counts))})")
     shown = ", ".join(f"{n} {what}" for what, n in sorted(stored.counts.items()) if n) or "nothing new"
     await record_push(runtime, source_id, "ingested", "pushes", f"ingested: {shown}", now)
     await redis.delete(keys.upstream_push(push_id))

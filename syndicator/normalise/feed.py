@@ -149,8 +149,8 @@ def normalise_chunk(
             context = raw_entry(entry, feed, feed_url=feed_url, headers=headers or {}, fetched_at=fetched_at)
             raw.append((article.id, compress_raw(context)))
         if article.date_estimated and any(
-            out_of_range(raw, source.timezone, now=fetched_at)
-            for raw in (entry.published_raw, entry.updated_raw)
+            out_of_range(given, source.timezone, now=fetched_at)
+            for given in (entry.published_raw, entry.updated_raw)
         ):
             beyond_range += 1
     return NormalisedChunk(start, articles, computed, tuple(warnings), skipped, beyond_range, tuple(raw))

@@ -75,18 +75,7 @@ def parse_xml_feed(
     what feedparser gives; everything else, or `fast_path=False` (the differential tests
     compare the two), goes through feedparser.
     """
-    # No Content-Location: feedparser would take it as the base URI and then "resolve"
-    # relative GUIDs too (`<guid>12345</guid>` → `https://host/feed/12345`), tying an
-    # article's identity to the feed's URL. With no base, GUIDs stay as written; links
-    # and enclosures are resolved here against xml:base or the retrieval URL (RFC 9110
-    # no longer makes Content-Location a base), which is also what `base_url` records.
-    response_headers = {
-        key.lower(): value for key, value in headers.items() if key.lower() != "content-location"
-    }
-    # UTF-8 with damage or GBK runs: repaired here, said in a warning (feedparser would
-    # read the whole document as windows-1252).
-    body, encoding_warning = repair_utf8_feed(body, response_headers.get("content-type"))
-    body, dropped = _drop_impossible_charrefs(body)
+    body, response_headers, encoding_warning, dropped = _prepared(body, headers)
     try:
         if not fast_path:
             raise NotInSubset("fast path off")
@@ -165,14 +154,28 @@ def parse_xml_feed(
     )
 
 
-def fast_path_refusal(body: bytes, headers: Mapping[str, str]) -> str | None:
-    """Why `parse_xml_feed` would hand `body` to feedparser, or None when the fast path
-    reads it (for tests and measurements: the same preparation, then `read_well_formed`)."""
+def _prepared(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[str, str], str | None, int]:
+    """What either reader is given: the body repaired, the headers lowercased without
+    Content-Location, the repair's warning (if any) and the count of dropped references."""
+    # No Content-Location: feedparser would take it as the base URI and then "resolve"
+    # relative GUIDs too (`<guid>12345</guid>` → `https://host/feed/12345`), tying an
+    # article's identity to the feed's URL. With no base, GUIDs stay as written; links
+    # and enclosures are resolved here against xml:base or the retrieval URL (RFC 9110
+    # no longer makes Content-Location a base), which is also what `base_url` records.
     response_headers = {
         key.lower(): value for key, value in headers.items() if key.lower() != "content-location"
     }
-    body, _warning = repair_utf8_feed(body, response_headers.get("content-type"))
-    body, _dropped = _drop_impossible_charrefs(body)
+    # UTF-8 with damage or GBK runs: repaired here, said in a warning (feedparser would
+    # read the whole document as windows-1252).
+    body, encoding_warning = repair_utf8_feed(body, response_headers.get("content-type"))
+    body, dropped = _drop_impossible_charrefs(body)
+    return body, response_headers, encoding_warning, dropped
+
+
+def fast_path_refusal(body: bytes, headers: Mapping[str, str]) -> str | None:
+    """Why `parse_xml_feed` would hand `body` to feedparser, or None when the fast path
+    reads it (for tests and measurements: the same preparation, then `read_well_formed`)."""
+    body, response_headers, _warning, _dropped = _prepared(body, headers)
     try:
         read_well_formed(body, response_headers)
     except NotInSubset as refusal:

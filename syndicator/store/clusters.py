@@ -117,8 +117,8 @@ def _calls(
     if is_cluster(redis):
         for item in items:
             groups[item[1][:BUCKET_DIGITS]].append(item)
-    else:
-        groups[""] = list(items)
+    elif listed := list(items):
+        groups[""] = listed
     calls: list[tuple[list[str], str]] = []
     for grouped in groups.values():
         number: dict[tuple[int, str], int] = {}
@@ -137,7 +137,7 @@ async def band_members(
     """The representatives' ids of each (band, value) of `wanted` (an empty list: none),
     in one round trip (`_READ`: see `_calls`)."""
     calls, groups = _calls(redis, keys, ((band, value, "") for band, value in wanted))
-    if not calls or not groups[0]:
+    if not calls:
         return {}
     replies = await run_scripts(redis, _READ, [(hashes, [packed]) for hashes, packed in calls])
     found: dict[tuple[int, str], list[str]] = {}
@@ -150,15 +150,15 @@ async def band_members(
 async def add_band_members(redis: Redis, keys: Keys, entries: Iterable[tuple[int, str, str]]) -> None:
     """Write the (band, value, id) entries in one round trip (`_ADD`: see `_calls`), a
     value taking at most `BUCKET_CAP` ids."""
-    calls, groups = _calls(redis, keys, entries)
-    if calls and groups[0]:
+    calls, _items = _calls(redis, keys, entries)
+    if calls:
         await run_scripts(redis, _ADD, [(hashes, [BUCKET_CAP, packed]) for hashes, packed in calls])
 
 
 async def remove_band_members(redis: Redis, keys: Keys, article_id: str, bands: Sequence[str]) -> None:
     """Remove `article_id` from its bands' values (`_REMOVE`: see `_calls`)."""
-    calls, groups = _calls(redis, keys, ((band, value, "") for band, value in enumerate(bands)))
-    if calls and groups[0]:
+    calls, _items = _calls(redis, keys, ((band, value, "") for band, value in enumerate(bands)))
+    if calls:
         await run_scripts(redis, _REMOVE, [(hashes, [article_id, packed]) for hashes, packed in calls])
 
 

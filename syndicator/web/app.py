@@ -25,7 +25,7 @@ from syndicator.web.cache import RenderCache
 from syndicator.web.delta import DELTA_CACHE
 from syndicator.web.errors import feed_route, guarded
 from syndicator.web.feedcache import FeedCache
-from syndicator.web.feeds import FEED_CACHE, HOT, PREPARED, RUNTIME, HotPath, held_answer, serve_feed
+from syndicator.web.feeds import FEED_CACHE, HOT, RUNTIME, HotPath, held_answer, serve_feed
 from syndicator.web.lastgood import LAST_GOOD, LastGood
 from syndicator.web.opml import serve_opml
 from syndicator.web.pages import RELOADER, healthz, index
@@ -78,8 +78,9 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
         app[RELOADER] = reloader
     # First level: this process's memory, kept current by the announcements on the queue's Redis.
     app[FEED_CACHE] = FeedCache(runtime.redis, runtime.keys, bus=runtime.bus)
-    app[PREPARED] = {}  # the held feeds' answers, headers and all, per version and coding
-    app[HOT] = HotPath(runtime, app[FEED_CACHE], app[PREPARED], {})  # feeds.held_answer
+    # The held feeds' answers, headers and all, per version and coding, and the plain
+    # feed URLs already answered (feeds.held_answer).
+    app[HOT] = HotPath(runtime, app[FEED_CACHE], {}, {})
     app[DELTA_CACHE] = RenderCache()  # per process: RFC 3229 feed deltas, cut once each
     app[LAST_GOOD] = LastGood()  # variants, deltas, archive pages: replayed while Redis is down
     # No middleware: each handler is wrapped when added (errors.py says why).

@@ -41,23 +41,23 @@ CACHE_OUTCOME = web.RequestKey("cache_outcome", str)
 # The outcomes of a plain feed answered from the FeedCache (`FeedCache.lookup`), which
 # holds it already: LastGood keeps no second copy of these responses.
 HELD_BY_FEED_CACHE = frozenset({"memory", "stale", "redis"})
-# Per process: (slug, fmt, coding) → the answers prepared for one published version under
-# one configuration (`PreparedFeed`); another version, or a reloaded configuration (which
-# may change the site address in the links), prepares anew.
-PREPARED = web.AppKey("prepared_feeds", dict)
 HOT_TARGETS_MAX = 1024
 
 
 @dataclass(frozen=True)
 class HotPath:
-    """What `held_answer` reads, under one app key: on the hot path each `app[KEY]` is a
-    Python call, and a 304 costs about 180 of them in all (aiohttp's own: about 130).
+    """What a plain feed's answer reads, under one app key: on the hot path each
+    `app[KEY]` is a Python call, and a 304 costs about 166 of them in all (aiohttp's own:
+    about 131).
 
-    `targets`: (name as routed, Accept-Encoding as sent) → (configuration, slug, format,
-    coding) of a plain feed URL that `serve_feed` answered from its stored feed, so that
-    the next request for it is answered without parsing the name, the query or the coding
-    again; cleared at HOT_TARGETS_MAX (names and Accept-Encoding values are few per site).
-    `prepared` is `app[PREPARED]`."""
+    `prepared`: (slug, fmt, coding) → the answers prepared for one published version
+    under one configuration (`PreparedFeed`, made by `prepared_feed`); another version, or
+    a reloaded configuration (which may change the site address in the links), prepares
+    anew. `targets`: (name as routed, Accept-Encoding as sent) → (configuration, slug,
+    format, coding) of a plain feed URL that `serve_feed` answered from its stored feed,
+    so that the next request for it is answered by `held_answer` without parsing the
+    name, the query or the coding again; cleared at HOT_TARGETS_MAX (names and
+    Accept-Encoding values are few per site)."""
 
     runtime: Runtime
     cache: FeedCache
@@ -77,12 +77,10 @@ class PreparedFeed:
     answers: Prepared
 
 
-def prepared_feed(
-    app: web.Application, runtime: Runtime, feed: StoredFeed, slug: str, fmt: str, coding: str
-) -> Prepared:
+def prepared_feed(hot: HotPath, feed: StoredFeed, slug: str, fmt: str, coding: str) -> Prepared:
     """The finished header sets and body of `feed` in `coding`: made once per published
     version (and configuration), then only looked up."""
-    table = app[PREPARED]
+    runtime, table = hot.runtime, hot.prepared
     key = (slug, fmt, coding)
     held: PreparedFeed | None = table.get(key)
     if held is not None and held.feed is feed and held.config is runtime.config:
@@ -117,12 +115,13 @@ async def serve_stored(
         return error_response(
             503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}
         )
+    paths = app[HOT]
     if hot:
-        targets = app[HOT].targets
+        targets = paths.targets
         if len(targets) >= HOT_TARGETS_MAX:
             targets.clear()
         targets[request.match_info["name"], accept_encoding] = (runtime.config, slug, fmt, coding)
-    return prepared_feed(app, runtime, feed, slug, fmt, coding).answer(request)
+    return prepared_feed(paths, feed, slug, fmt, coding).answer(request)
 
 
 def held_answer(request: web.Request) -> tuple[web.Response, str, str] | None:
@@ -135,23 +134,16 @@ def held_answer(request: web.Request) -> tuple[web.Response, str, str] | None:
     headers = request.headers
     if "?" in request.raw_path or "A-IM" in headers:
         return None
-    app = request.app
-    hot = app[HOT]
+    hot = request.app[HOT]
     target = hot.targets.get((request.match_info["name"], headers.get("Accept-Encoding")))
     if target is None:
         return None
     config, slug, fmt, coding = target
-    runtime = hot.runtime
-    held = hot.cache.held(slug, fmt) if runtime.config is config else None
+    held = hot.cache.held(slug, fmt) if hot.runtime.config is config else None
     if held is None:
         return None
     feed, outcome = held
-    prepared = hot.prepared.get((slug, fmt, coding))
-    if prepared is None or prepared.feed is not feed or prepared.config is not config:
-        answers = prepared_feed(app, runtime, feed, slug, fmt, coding)
-    else:
-        answers = prepared.answers
-    return answers.answer(request), outcome, fmt
+    return prepared_feed(hot, feed, slug, fmt, coding).answer(request), outcome, fmt
 
 
 async def serve_feed(request: web.Request) -> web.StreamResponse:
