@@ -47,7 +47,7 @@ HOT_TARGETS_MAX = 1024
 @dataclass(frozen=True)
 class HotPath:
     """What a plain feed's answer reads, under one app key: on the hot path each
-    `app[KEY]` is a Python call, and a 304 costs about 166 of them in all (aiohttp's own:
+    `app[KEY]` is a Python call, and a 304 costs about 167 of them in all (aiohttp's own:
     about 131).
 
     `prepared`: (slug, fmt, coding) → the answers prepared for one published version
