@@ -26,6 +26,7 @@ from arq.worker import create_worker
 
 from syndicator.hub.deliver import RETRY_CAP, RETRY_FIRST, RETRY_FOR, Pusher, deliver, retry_delay
 from syndicator.hub.fanout import CHUNK, new_versions
+from syndicator.hub.intent import keep_subscription
 from syndicator.hub.signature import verify
 from syndicator.ingest import ingest_source
 from syndicator.models import Config
@@ -35,7 +36,7 @@ from syndicator.store.hub import (
     HubSubscription,
     load_subscription,
     remove_subscription,
-    save_subscription,
+    save_within_limit,
     subscription_id,
 )
 from syndicator.store.hub_deliveries import delivered_by, delivery_state, latest_topic_version, mark_inflight
@@ -105,7 +106,7 @@ async def subscribe(
         created_at=now,
         verified_at=now,
     )
-    await save_subscription(runtime.redis, runtime.keys, sub)
+    assert await keep_subscription(runtime, sub, per_host=0)
     return sub
 
 
@@ -248,6 +249,79 @@ async def test_a_subscriber_that_is_behind_gets_one_catch_up_delivery(tmp_path, 
             4: "1-5",
             5: "1-5",
         }
+
+
+async def test_a_version_whose_fan_out_was_cut_off_reaches_the_subscriber_with_the_next(
+    tmp_path, upstream, redis_url, prefix
+):
+    """Subscribed before version 1; version 1's fan-out job died before this subscriber's
+    delivery started (a kill -9), and its re-run found version 2 already made by the next
+    publish. Version 2's delivery carries both: the subscriber counts from the version the
+    topic had when it subscribed, not from the version before its first job."""
+    async with world(tmp_path, upstream, redis_url, prefix) as w:
+        sub = await subscribe(w.runtime, w.topic(), w.callback.url())
+        pusher = Pusher(w.config.fetch)
+        try:
+            assert await make_versions(w, range(1, 3)) == [1, 2]  # no delivery of version 1 ran
+            outcome = await deliver(w.runtime, VIEWS, pusher, sub.id, 2, time.time(), 0)
+        finally:
+            await pusher.close()
+        assert (outcome.kind, outcome.after, outcome.upto) == ("delivered", 0, 2)
+        [push] = w.callback.pushes
+        assert push.headers["X-Hub-Delivery"] == "0-2"
+        assert titles(push.body) == ["new title 2", "new title 1"]
+
+
+async def test_a_subscription_counts_from_the_topic_version_it_was_verified_at_and_a_renewal_keeps_its_place(
+    tmp_path, upstream, redis_url, prefix
+):
+    async with world(tmp_path, upstream, redis_url, prefix) as w:
+        await subscribe(w.runtime, w.topic(), w.callback.url("/early"))  # keeps the topic going
+        await make_versions(w, range(1, 3))
+        late = await subscribe(w.runtime, w.topic(), w.callback.url("/late"))
+        assert (await delivery_state(w.runtime.redis, w.runtime.keys, late.id)).acked == 2
+        pusher = Pusher(w.config.fetch)
+        try:
+            await make_versions(w, range(3, 4))
+            first = await deliver(w.runtime, VIEWS, pusher, late.id, 3, time.time(), 0)
+            assert (first.after, first.upto) == (2, 3)
+            assert await keep_subscription(w.runtime, late, per_host=0)  # renewed at version 3
+            await make_versions(w, range(4, 5))
+            assert await keep_subscription(w.runtime, late, per_host=0)  # renewed at version 4, not delivered
+            second = await deliver(w.runtime, VIEWS, pusher, late.id, 4, time.time(), 0)
+        finally:
+            await pusher.close()
+        assert (second.kind, second.after, second.upto) == ("delivered", 3, 4)
+        assert [titles(p.body) for p in w.callback.pushes] == [["new title 3"], ["new title 4"]]
+
+
+async def test_a_subscription_with_no_delivery_state_counts_from_before_its_first_job(
+    tmp_path, upstream, redis_url, prefix
+):
+    """One stored before subscriptions recorded where they start (or whose state expired)."""
+    async with world(tmp_path, upstream, redis_url, prefix) as w:
+        now = datetime.now(UTC)
+        callback = w.callback.url()
+        sub = HubSubscription(
+            id=subscription_id(w.topic(), callback),
+            topic=w.topic(),
+            callback=callback,
+            secret="",
+            lease_seconds=86400,
+            expires_at=now + timedelta(days=1),
+            created_at=now,
+            verified_at=now,
+        )
+        assert await save_within_limit(w.runtime.redis, w.runtime.keys, sub, per_host=0)
+        assert (await delivery_state(w.runtime.redis, w.runtime.keys, sub.id)).acked is None
+        await make_versions(w, range(1, 3))
+        pusher = Pusher(w.config.fetch)
+        try:
+            outcome = await deliver(w.runtime, VIEWS, pusher, sub.id, 2, time.time(), 0)
+        finally:
+            await pusher.close()
+        assert (outcome.kind, outcome.after, outcome.upto) == ("delivered", 1, 2)
+        assert titles(w.callback.pushes[0].body) == ["new title 2"]
 
 
 async def test_a_delivery_run_twice_is_sent_once(tmp_path, upstream, redis_url, prefix):

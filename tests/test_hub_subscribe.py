@@ -36,7 +36,7 @@ from syndicator.store.connection import arq_settings
 from syndicator.store.hub import (
     HubSubscription,
     load_subscription,
-    save_subscription,
+    save_within_limit,
     subscription_id,
     subscriptions_for,
     topics,
@@ -396,7 +396,7 @@ async def test_ended_leases_are_removed(hub: Hub) -> None:
     now = datetime.now(UTC)
     for n, lease in enumerate((3600, 7200)):
         callback = f"http://cb.test/{n}"
-        await save_subscription(
+        await save_within_limit(
             runtime.redis,
             runtime.keys,
             HubSubscription(
@@ -409,6 +409,7 @@ async def test_ended_leases_are_removed(hub: Hub) -> None:
                 created_at=now,
                 verified_at=now,
             ),
+            per_host=0,
         )
     later = now + timedelta(seconds=5000)
     assert [

@@ -12,7 +12,7 @@ from syndicator.store.hub import (
     HubSubscription,
     load_subscription,
     remove_subscription,
-    save_subscription,
+    save_within_limit,
     subscription_id,
     subscriptions_for,
     topics,
@@ -39,14 +39,14 @@ def _sub(topic: str, callback: str, *, lease: int = 3600, secret: str = "") -> H
 async def test_round_trip_and_indexes(redis: Redis, prefix: str) -> None:
     keys = Keys(prefix)
     sub = _sub(TOPIC, "http://cb.test/a", secret="s3cret")
-    await save_subscription(redis, keys, sub)
+    await save_within_limit(redis, keys, sub, per_host=0)
     assert await load_subscription(redis, keys, sub.id) == sub
     assert await subscriptions_for(redis, keys, TOPIC, now=NOW) == [sub]
     assert await topics(redis, keys) == [TOPIC]
     assert await redis.smembers(keys.hub_host("cb.test")) == {sub.id.encode()}
     assert await redis.zscore(keys.hub_expiry, sub.id) == sub.expires_at.timestamp()
     acked = replace(sub, acked_version=7, failing_since=NOW)
-    await save_subscription(redis, keys, acked)
+    await save_within_limit(redis, keys, acked, per_host=0)
     assert await load_subscription(redis, keys, sub.id) == acked
 
 
@@ -54,15 +54,15 @@ async def test_same_pair_is_one_subscription_and_expired_are_not_returned(redis:
     keys = Keys(prefix)
     short = _sub(TOPIC, "http://cb.test/a", lease=60)
     other = _sub(TOPIC, "http://cb.test/b", lease=7200)
-    await save_subscription(redis, keys, short)
-    await save_subscription(redis, keys, other)
+    await save_within_limit(redis, keys, short, per_host=0)
+    await save_within_limit(redis, keys, other, per_host=0)
     assert [s.id for s in await subscriptions_for(redis, keys, TOPIC, now=NOW)] == sorted(
         [short.id, other.id]
     )
     later = NOW + timedelta(seconds=61)
     assert await subscriptions_for(redis, keys, TOPIC, now=later) == [other]
     renewed = replace(short, lease_seconds=7200, expires_at=later + timedelta(hours=2))
-    await save_subscription(redis, keys, renewed)
+    await save_within_limit(redis, keys, renewed, per_host=0)
     assert len(await subscriptions_for(redis, keys, TOPIC, now=later)) == 2
     assert await redis.scard(keys.hub_topic(TOPIC)) == 2
 
@@ -70,8 +70,8 @@ async def test_same_pair_is_one_subscription_and_expired_are_not_returned(redis:
 async def test_remove_forgets_topic_with_its_last_subscription(redis: Redis, prefix: str) -> None:
     keys = Keys(prefix)
     a, b = _sub(TOPIC, "http://cb.test/a"), _sub(TOPIC, "http://other.test/b")
-    await save_subscription(redis, keys, a)
-    await save_subscription(redis, keys, b)
+    await save_within_limit(redis, keys, a, per_host=0)
+    await save_within_limit(redis, keys, b, per_host=0)
     assert await remove_subscription(redis, keys, a.id) == a
     assert await topics(redis, keys) == [TOPIC]
     assert await load_subscription(redis, keys, a.id) is None

@@ -6,9 +6,11 @@ sends the items of the latest version whose rendered form the acknowledged versi
 not have — in ONE POST, however far behind the subscriber is. A job whose version is
 already acknowledged sends nothing (idempotency per (subscription, version)); so does a
 job for an older version after a newer one was delivered: versions never go backwards.
-A subscriber that never acknowledged anything counts from the version before the one its
-first job names (it was subscribed when that version was made), recorded once, so a
-later job of a first delivery that failed still carries the earlier version's items.
+A subscriber counts from the topic's latest version when its subscription was verified
+(hub/intent.py `keep_subscription`), so a version whose fan-out was cut off before this
+subscriber's job ran still reaches it with the next one. One with no delivery state at
+all (stored before that was recorded, or its state expired) counts from the version
+before the one its first job names, recorded once.
 
 The body is the topic's document cut to those items (web/delta.py's cut, through
 `TopicViews`), with the topic's Content-Type, `Link: <hub>; rel="hub", <topic>;

@@ -46,6 +46,7 @@ from syndicator.store.hub import (
     take_pending,
     topics,
 )
+from syndicator.store.hub_deliveries import begin_deliveries, latest_topic_version
 
 log = logging.getLogger("syndicator.hub")
 
@@ -193,13 +194,26 @@ async def verify(runtime: Runtime, intent: Intent, served: Served, *, now: datet
         acked_version=old.acked_version if old else None,
         failing_since=old.failing_since if old else None,
     )
-    if not await save_within_limit(
-        redis, keys, sub, per_host=runtime.config.settings.hub_subscriptions_per_host
-    ):
+    if not await keep_subscription(runtime, sub, per_host=runtime.config.settings.hub_subscriptions_per_host):
         refusal = f"callback host {callback_host(intent.callback)} has reached its subscription limit"
         await send_denied(runtime, intent.topic, intent.callback, refusal)
         return f"subscribe {intent.callback}: denied: {refusal}"
     return f"subscribe {intent.callback}: verified, lease {intent.lease_seconds} s"
+
+
+async def keep_subscription(runtime: Runtime, sub: HubSubscription, *, per_host: int) -> bool:
+    """Store a verified subscription (new or renewed) and the topic version its deliveries
+    count from: the latest one, read before the subscription joins the topic, so a version
+    made while it is stored reaches it too, and a fan-out cut off before this subscriber's
+    job ran (its worker killed) leaves nothing out: the next version's delivery carries it.
+    False, with nothing written, if `sub` is new and its callback's host already has
+    `per_host` subscriptions (0: no limit)."""
+    latest = await latest_topic_version(runtime.redis, runtime.keys, sub.topic, with_body=False)
+    if not await save_within_limit(runtime.redis, runtime.keys, sub, per_host=per_host):
+        return False
+    counts_from = latest.version if latest is not None else 0
+    await begin_deliveries(runtime.redis, runtime.keys, sub.id, counts_from, sub.created_at.isoformat())
+    return True
 
 
 async def send_denied(runtime: Runtime, topic: str, callback: str, reason: str) -> bool:

@@ -89,24 +89,12 @@ def _decode(raw: dict[bytes | str, bytes | str]) -> HubSubscription:
     return HubSubscription(**values)  # type: ignore[arg-type]
 
 
-async def save_subscription(redis: Redis, keys: Keys, sub: HubSubscription) -> None:
-    """Store `sub` (new or renewed) and its index entries, in one transaction. A renewal
-    replaces the whole hash, so pass the delivery fields through (`dataclasses.replace`)."""
-    async with atomic(redis) as pipe:
-        pipe.delete(keys.hub_subscription(sub.id))
-        pipe.hset(keys.hub_subscription(sub.id), mapping=_encode(sub))
-        pipe.sadd(keys.hub_topic(sub.topic), sub.id)
-        pipe.hset(keys.hub_topics, hub_topic_key(sub.topic), sub.topic)
-        pipe.sadd(keys.hub_host(callback_host(sub.callback)), sub.id)
-        pipe.zadd(keys.hub_expiry, {sub.id: sub.expires_at.timestamp()})
-        await pipe.execute()
-
-
 async def save_within_limit(redis: Redis, keys: Keys, sub: HubSubscription, *, per_host: int) -> bool:
-    """`save_subscription`, unless `sub` is new and its callback's host already has
-    `per_host` subscriptions (0: no limit): then nothing is written and False returned. Checked and
-    written under WATCH, so two verifications finishing at once cannot both pass the
-    last free place."""
+    """Store `sub` (new or renewed) and its index entries, unless `sub` is new and its
+    callback's host already has `per_host` subscriptions (0: no limit): then nothing is
+    written and False returned. A renewal replaces the whole hash, so pass the delivery
+    fields through (`dataclasses.replace`). Checked and written under WATCH, so two
+    verifications finishing at once cannot both pass the last free place."""
     host_key = keys.hub_host(callback_host(sub.callback))
     while True:
         async with atomic(redis) as pipe:

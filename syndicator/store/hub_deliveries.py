@@ -9,7 +9,8 @@ publish that leaves the topic's items as they were makes no version (nothing to 
 The hub keeps its own numbering, not the category's: a filtered or combined topic has no
 stored version of its own, and a plain topic is then handled the same way.
 
-Subscriptions. `acked` is the newest topic version a subscriber answered 2xx for. A
+Subscriptions. `acked` is the newest topic version a subscriber answered 2xx for; a
+verified subscription starts at the topic's latest version when it was stored. A
 delivery always carries everything from `acked` to the topic's latest version in one
 POST, so versions reach a subscriber in order and one that is behind catches up at once.
 `hub_delivered` records, per (subscription, version), which delivery carried it: a job
@@ -168,12 +169,43 @@ async def delivery_state(redis: Redis, keys: Keys, subscription_id: str) -> Deli
     )
 
 
+# KEYS: state, log. ARGV: version, created, ttl. A state left by an earlier subscription of
+# the same (topic, callback) pair (another `created`) is dropped; `acked` is set only if
+# absent (a renewal keeps what was acknowledged).
+_BEGIN = """
+local had = redis.call('HGET', KEYS[1], 'created')
+if had and had ~= '' and had ~= ARGV[2] then redis.call('DEL', KEYS[1], KEYS[2]) end
+redis.call('HSETNX', KEYS[1], 'acked', ARGV[1])
+redis.call('HSET', KEYS[1], 'created', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return redis.call('HGET', KEYS[1], 'acked')
+"""
+
+
+async def begin_deliveries(redis: Redis, keys: Keys, subscription_id: str, version: int, created: str) -> int:
+    """A verified subscription counts from `version`: the topic's latest hub version read
+    before the subscription was stored, so every version made after it is delivered, even
+    one whose fan-out was cut off before this subscriber's job ran. A renewal keeps what
+    it acknowledged; what an earlier, removed subscription of the same pair acknowledged
+    is forgotten. Returns the version it counts from."""
+    acked = await redis.eval(
+        _BEGIN,
+        2,
+        keys.hub_delivery(subscription_id),
+        keys.hub_delivered(subscription_id),
+        str(version),
+        created,
+        str(STATE_TTL),
+    )
+    return int(_text(acked))
+
+
 async def start_from(redis: Redis, keys: Keys, subscription_id: str, version: int, created: str) -> int:
-    """The version a subscription counts from: its acknowledged one, or — before its first
-    delivery — `version`, set once (the version before the first job it got: it was
-    subscribed when the job's version was made). Every later job counts from the same.
-    `created` (the subscription's created_at) tells this subscription's state from that
-    of an earlier one of the same (topic, callback) pair that was removed."""
+    """The version a subscription with no delivery state counts from: `version`, set once.
+    Only a subscription stored without `begin_deliveries` (before it existed) or one whose
+    state expired (STATE_TTL without a delivery) has none; its first job names the version
+    it counts after. `created` (the subscription's created_at) tells this subscription's
+    state from that of an earlier one of the same (topic, callback) pair that was removed."""
     key = keys.hub_delivery(subscription_id)
     async with atomic(redis) as pipe:
         pipe.hsetnx(key, "acked", str(version))
