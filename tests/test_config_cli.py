@@ -123,10 +123,11 @@ def test_server_commands_print_the_config_first(
 ) -> None:
     path = user_config(tmp_path, "my-source")
     env = clean_environment(redis_env(redis_url, prefix, tmp_path) | {"SYNDICATOR_PORT": str(free_port())})
+    # PYTHONFAULTHANDLER: if it does not stop, SIGABRT makes it print every thread's stack.
     process = subprocess.Popen(
         [sys.executable, "-m", "syndicator.cli", command],
         cwd=tmp_path,
-        env=env,
+        env=env | {"PYTHONFAULTHANDLER": "1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -136,7 +137,12 @@ def test_server_commands_print_the_config_first(
         first = process.stderr.readline()
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            _, stacks = process.communicate(timeout=30)
+            pytest.fail(f"`{command}` did not stop within 30 s of SIGTERM; where it was:\n{stacks[-8000:]}")
     assert first == f"config: {path} {CWD_REASON}\n"
 
 
