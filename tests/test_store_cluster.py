@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from syndicator.models import Article, Settings
 from syndicator.store.articles import Outcome, load_articles, newest_articles, upsert_articles
 from syndicator.store.atomic import atomic, get_many
 from syndicator.store.clusters import BUCKET_DIGITS, StoredPrint, add_band_members, band_members, forget
-from syndicator.store.connection import PackedConnection, connect
+from syndicator.store.connection import PackedConnection
 from syndicator.store.held import held_count, hold, unhold
 from syndicator.store.hub_deliveries import (
     delivered_by,
@@ -57,28 +56,15 @@ from syndicator.store.subscriber import (
 from syndicator.store.takedown import hide_article, unhide_article
 from tests.builders import STORE_TIME, items, make_article, rss
 from tests.processes import clean_environment, free_port, run_cli
-from tests.redis_cluster import RedisCluster, redis_cluster
+from tests.redis_cluster import RedisCluster
 from tests.test_config_reload import Processes, eventually, get, write_config
 
 ARTICLES = 60
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
-    with redis_cluster(tmp_path_factory.mktemp("cluster")) as running:
-        yield running
-
-
 @pytest.fixture
-async def store(cluster: RedisCluster, prefix: str) -> AsyncIterator:
-    client = connect(cluster.url)
-    try:
-        yield client
-    finally:
-        batch = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
-        if batch:
-            await client.delete(*batch)
-        await client.aclose()
+def store(cluster_store):
+    return cluster_store
 
 
 def keys_per_master(cluster: RedisCluster, pattern: str) -> dict[int, int]:
