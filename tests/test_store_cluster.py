@@ -280,6 +280,39 @@ async def test_a_compare_and_set_step_refuses_a_changed_record(store, prefix: st
     assert await store.zcard(keys.category_index("tech")) == 0  # nothing of the step written
 
 
+@pytest.mark.parametrize("on", ["one Redis", "the cluster"])
+async def test_reading_a_watched_hash_or_set_in_a_hash_table_is_no_conflict(
+    store, redis, prefix: str, on: str
+) -> None:
+    """A hash or set grown past its compact encoding is a hash table, which Redis rehashes a
+    step at each lookup while it grows, so its DUMP changes under mere reads. A step that
+    watches it and reads it (a hub topic's manifests) must not conflict with itself: on a
+    cluster, whose first group was already written, it then ran twice. A real change still
+    conflicts."""
+    client = store if on == "the cluster" else redis
+    keys = Keys(prefix)
+    manifests, members = keys.hub_topic_manifests("t"), keys.hub_topic("t")
+    for n in range(40):  # across several growths of each table
+        await client.hset(manifests, str(n), "m" * 100 + str(n))
+        await client.sadd(members, "s" * 100 + str(n))
+        async with atomic(client) as tx:
+            await tx.watch(manifests, members)
+            await tx.hget(manifests, "0")
+            await tx.hkeys(manifests)
+            await tx.sismember(members, "x")
+            await tx.smembers(members)
+            tx.multi()
+            tx.set(keys.article(f"a{n}"), n)
+            await tx.execute()  # no WatchError
+    async with atomic(client) as tx:
+        await tx.watch(manifests)
+        await client.hset(manifests, "0", "changed")
+        tx.multi()
+        tx.set(keys.article("last"), 1)
+        with pytest.raises(sync_redis.WatchError):
+            await tx.execute()
+
+
 def test_a_cluster_is_refused_as_the_queue(tmp_path: Path) -> None:
     path = tmp_path / "syndicator.toml"
     path.write_text('[server]\nredis_url = "redis+cluster://127.0.0.1:7000,127.0.0.1:7001"\n', "utf-8")
