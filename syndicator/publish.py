@@ -220,11 +220,12 @@ async def store_rendering(
 async def request_push(runtime: Runtime, slug: str, version: int) -> None:
     """Ask a worker to push `slug`'s new version to the hub's subscribers (hub/fanout.py),
     when anyone subscribes to anything. Queued by name: publish does not import the hub.
-    An inline publish (`syndicator ingest`) queues it too, through its own connection
-    pool: the workers deliver it (or the first one to start, if none runs now)."""
+    An inline publish (`syndicator ingest`) queues it too, on the queue's Redis
+    (`runtime.bus`: the store may be another server, or a cluster, which holds no queue):
+    the workers deliver it (or the first one to start, if none runs now)."""
     if not await runtime.redis.exists(runtime.keys.hub_topics):
         return
-    queue = runtime.queue or ArqRedis(connection_pool=runtime.redis.connection_pool)
+    queue = runtime.queue or ArqRedis(connection_pool=runtime.bus.connection_pool)
     await queue.enqueue_job(
         "hub_fanout",
         slug,

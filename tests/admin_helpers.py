@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from syndicator.publish import publish_missing
 from syndicator.runtime import Runtime
-from syndicator.store.connection import arq_settings
+from syndicator.store.connection import RedisUrls, arq_settings
 from syndicator.web.app import create_app
 
 TOKEN = "adm1n-T0ken-for-tests-0123456789abcdefXYZ"  # 41 visible ASCII characters
@@ -67,10 +67,12 @@ class AdminClient:
 
 
 @contextlib.asynccontextmanager
-async def admin_serving(config, redis_url: str) -> AsyncIterator[tuple[Runtime, AdminClient]]:
+async def admin_serving(config, redis_url: str | RedisUrls) -> AsyncIterator[tuple[Runtime, AdminClient]]:
     """The app (admin API included, its token from the environment as in production) on
-    loopback, over a runtime with an arq queue like a web process's; every category published."""
-    queue = await create_pool(arq_settings(redis_url), default_queue_name=config.settings.queue_name)
+    loopback, over a runtime with an arq queue like a web process's; every category published.
+    `redis_url`: one Redis, or the queue's and the store's (`RedisUrls`: a cluster store)."""
+    queue_url = redis_url.queue if isinstance(redis_url, RedisUrls) else redis_url
+    queue = await create_pool(arq_settings(queue_url), default_queue_name=config.settings.queue_name)
     runtime = Runtime.open(config, redis_url, queue=queue)
     try:
         await publish_missing(runtime)  # inline: publish_missing never enqueues

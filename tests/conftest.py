@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from syndicator.embedded import EmbeddedRedis
 from syndicator.store.connection import connect
 from tests.chaos.helpers import FULL_RUN
+from tests.redis_cluster import RedisCluster, redis_cluster
 from tests.upstream import Upstream
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,6 +129,26 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     with EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A private three-master Redis Cluster (tests/redis_cluster.py), started on first use
+    (about a second) and shared by every cluster test of this test process."""
+    with redis_cluster(tmp_path_factory.mktemp("cluster")) as running:
+        yield running
+
+
+@pytest.fixture
+async def cluster_store(cluster: RedisCluster, prefix: str) -> AsyncIterator[Redis]:
+    """A client of the cluster (the store's, `store/connection.connect`); our prefix's keys
+    are deleted afterwards, from every master."""
+    client = connect(cluster.url)
+    try:
+        yield client
+    finally:
+        await delete_created(client, prefix)
+        await client.aclose()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from syndicator.ingest import ingest_source
 from syndicator.publish import publish_missing
 from syndicator.runtime import Runtime
 from syndicator.store.codec import article_from_json
+from syndicator.store.connection import RedisUrls
 from syndicator.web.app import create_app
 from syndicator.worker import worker_settings
 from tests.conftest import JSONFEED_SCHEMA
@@ -24,7 +25,7 @@ from tests.conftest import JSONFEED_SCHEMA
 SCHEMA = json.loads(JSONFEED_SCHEMA.read_text())
 
 
-async def run_burst_worker(config, redis_url: str) -> None:
+async def run_burst_worker(config, redis_url: str | RedisUrls) -> None:
     worker = create_worker(
         worker_settings(config, redis_url), burst=True, handle_signals=False, poll_delay=0.05
     )

@@ -18,6 +18,7 @@ from aiohttp import ClientSession
 from playwright.async_api import Browser, Page, expect
 
 from syndicator.ingest.report import IngestReport
+from syndicator.store.connection import RedisUrls
 from syndicator.store.heartbeats import write_heartbeat
 from syndicator.store.keys import Keys
 from syndicator.store.sources import FETCH_LOG_SIZE, record_outcome
@@ -27,6 +28,7 @@ from tests.conftest import running_upstream
 from tests.dashboard_helpers import chromium, hostile_error, hostile_title, log_in, prepare, sample_config
 from tests.harness import run_burst_worker
 from tests.programs import require_program
+from tests.redis_cluster import RedisCluster
 from tests.upstream import Upstream
 
 WAIT_MS = 20_000  # how long a page may take to show what it must (not a timed assertion)
@@ -517,3 +519,37 @@ async def test_the_source_page_shows_the_websub_subscription_and_its_delivery_he
         await expect(page.locator("#view img")).to_have_count(0)
         assert await page.evaluate("window.__pwned") is None
     assert recorder.seen("/hit") == []
+
+
+async def test_the_dashboard_over_a_cluster_store_shows_polls_runs_articles_and_pauses(
+    browser, tmp_path, upstream, recorder, redis_url, cluster: RedisCluster, cluster_store, prefix, token_env
+):
+    """The store on a three-master Redis Cluster (issue 16), the queue on the test's Redis:
+    the table's states and errors, a re-ingest run by a real worker, the source page's
+    polls, run and articles, and a pause written to the cluster."""
+    config = sample_config(tmp_path, upstream, redis_url, prefix, recorder.url("/hit"))
+    urls = RedisUrls(queue=redis_url, store=cluster.url)
+    async with admin_serving(config, urls) as (runtime, client), new_page(browser) as page:
+        await prepare(runtime, recorder.url("/hit"))
+        base = str(client.server.make_url("/"))
+        await log_in(page, base)
+        await expect(row(page, "broken").locator(".state")).to_have_text("failing", timeout=WAIT_MS)
+        last_error = row(page, "broken").locator(".last-error")
+        await expect(last_error).to_have_text("HTTP 500 Internal Server Error")
+        await expect(row(page, "quiet").locator(".state")).to_have_text("paused")
+        await expect(row(page, "python-blog").locator(".state")).to_have_text("ok")
+
+        await row(page, "news").locator("button.reingest").click()
+        result = row(page, "news").locator(".result")
+        await expect(result).to_contain_text("queued", timeout=WAIT_MS)
+        await run_burst_worker(config, urls)
+        await expect(result).to_contain_text("done: not modified (304)", timeout=WAIT_MS)
+
+        await row(page, "python-blog").locator("button.pause").click()
+        await expect(row(page, "python-blog").locator(".state")).to_have_text("paused", timeout=WAIT_MS)
+        assert await cluster_store.hexists(runtime.keys.halted, "python-blog")
+
+        await row(page, "news").locator("a.source-id").click()
+        await expect(page.locator("#fetches tbody tr")).to_have_count(2, timeout=WAIT_MS)
+        await expect(page.locator("#runs tbody tr")).to_have_count(1)
+        await expect(page.locator("#articles tbody tr")).to_have_count(2)

@@ -31,7 +31,7 @@ from syndicator.hub.signature import verify
 from syndicator.ingest import ingest_source
 from syndicator.models import Config
 from syndicator.runtime import Runtime
-from syndicator.store.connection import arq_settings
+from syndicator.store.connection import RedisUrls, arq_settings
 from syndicator.store.hub import (
     HubSubscription,
     load_subscription,
@@ -52,7 +52,11 @@ LOOPBACK = '\n[fetch]\nallowed_networks = ["127.0.0.0/8"]'
 VIEWS = WebTopicViews()
 
 
-def config_for(tmp_path, upstream: Upstream, redis_url: str, prefix: str, *, allow: bool = True) -> Config:
+def config_for(
+    tmp_path, upstream: Upstream, redis_url: str, prefix: str, *, allow: bool = True, store_url: str = ""
+) -> Config:
+    """Two feed sources; the store on `store_url` when given (a cluster), else on `redis_url`."""
+    extra = (f'store_url = "{store_url}"' if store_url else "") + (LOOPBACK if allow else "")
     return write_config(
         tmp_path,
         redis_url=redis_url,
@@ -72,7 +76,7 @@ def config_for(tmp_path, upstream: Upstream, redis_url: str, prefix: str, *, all
                 "allow_private_network": True,
             },
         ],
-        extra_server=LOOPBACK if allow else "",
+        extra_server=extra,
     )
 
 
@@ -128,13 +132,20 @@ class World:
         await ingest_source(runtime or self.runtime, "feed")
 
 
+def redis_urls(redis_url: str, store_url: str = "") -> str | RedisUrls:
+    """One Redis, or the queue on `redis_url` and the store on `store_url` (a cluster)."""
+    return RedisUrls(queue=redis_url, store=store_url) if store_url else redis_url
+
+
 @contextlib.asynccontextmanager
-async def world(tmp_path, upstream: Upstream, redis_url: str, prefix: str, *, allow: bool = True):
-    config = config_for(tmp_path, upstream, redis_url, prefix, allow=allow)
+async def world(
+    tmp_path, upstream: Upstream, redis_url: str, prefix: str, *, allow: bool = True, store_url: str = ""
+):
+    config = config_for(tmp_path, upstream, redis_url, prefix, allow=allow, store_url=store_url)
     shown = items("a", 3)
     upstream.put("/feed.rss", rss(shown), "application/rss+xml")
     upstream.put("/sci.rss", rss(items("s", 2)), "application/rss+xml")
-    runtime = Runtime.open(config, redis_url)
+    runtime = Runtime.open(config, redis_urls(redis_url, store_url))
     callback = await Callback().start()
     try:
         await ingest_source(runtime, "feed")
@@ -146,12 +157,14 @@ async def world(tmp_path, upstream: Upstream, redis_url: str, prefix: str, *, al
 
 
 @contextlib.asynccontextmanager
-async def running_worker(config: Config, redis_url: str) -> AsyncIterator[Runtime]:
-    """A real arq worker in this process, and a runtime that queues jobs for it."""
+async def running_worker(config: Config, redis_url: str, store_url: str = "") -> AsyncIterator[Runtime]:
+    """A real arq worker in this process, and a runtime that queues jobs for it (the queue
+    on `redis_url`; the store on `store_url` when given)."""
+    urls = redis_urls(redis_url, store_url)
     queue = await create_pool(arq_settings(redis_url))
-    worker = create_worker(worker_settings(config, redis_url), handle_signals=False, poll_delay=0.02)
+    worker = create_worker(worker_settings(config, urls), handle_signals=False, poll_delay=0.02)
     task = asyncio.create_task(worker.main())
-    queued = Runtime.open(config, redis_url, queue=queue)
+    queued = Runtime.open(config, urls, queue=queue)
     try:
         yield queued
     finally:

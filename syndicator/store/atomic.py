@@ -3,8 +3,8 @@
 redis-py 5's asyncio cluster client has no transactions (no MULTI/EXEC, no WATCH), so the
 store never uses them: `atomic(redis)` replaces `redis.pipeline(transaction=True)` with the
 same shape of code. Commands queued on it run in one Lua script (`_SCRIPT`), which Redis
-runs atomically; a key given to `watch()` is read at once (the SHA-1 of its `DUMP`,
-computed in Redis), and the script writes only if it still holds that value, else
+runs atomically; a key given to `watch()` is read at once (a SHA-1 of what it holds,
+computed in Redis: `_DIGEST_OF`), and the script writes only if it still holds that value, else
 `execute()` raises WatchError as EXEC did, and the caller's loop reads and computes again:
 optimistic compare-and-set.
 
@@ -37,12 +37,47 @@ from redis.commands.core import CoreCommands
 from redis.crc import key_slot
 from redis.exceptions import NoScriptError, WatchError
 
-_SCRIPT = """
+SORTED_UP_TO = 1000
+"""Entries up to which a hash or set in a hash table is digested sorted (`_DIGEST_OF`)."""
+
+_DIGEST_OF = """
+local function digest(key)
+  local encoding = redis.call('OBJECT', 'ENCODING', key)
+  if not encoding then return '-' end
+  if encoding ~= 'hashtable' then return redis.sha1hex(redis.call('DUMP', key)) end
+  local hash = redis.call('TYPE', key)['ok'] == 'hash'
+  local size = hash and redis.call('HLEN', key) or redis.call('SCARD', key)
+  if size > SORTED_UP_TO then return redis.sha1hex(redis.call('DUMP', key)) end
+  local parts, flat = {}, nil
+  if hash then
+    flat = redis.call('HGETALL', key)
+    for i = 1, #flat, 2 do
+      parts[#parts + 1] = #flat[i] .. ':' .. flat[i] .. #flat[i + 1] .. ':' .. flat[i + 1]
+    end
+  else
+    flat = redis.call('SMEMBERS', key)
+    for i = 1, #flat do parts[#parts + 1] = #flat[i] .. ':' .. flat[i] end
+  end
+  table.sort(parts)
+  return redis.sha1hex(table.concat(parts))
+end
+""".replace("SORTED_UP_TO", str(SORTED_UP_TO))
+"""What a key holds, as a SHA-1 ('-': no such key): of its DUMP, except for a hash or set in
+a hash table, whose DUMP follows the table's order, which a mere read can change (Redis
+rehashes a growing table a step at each lookup): the same content read twice gave two
+digests, a spurious conflict, and on a cluster a step whose first group was already
+written then ran again (a hub topic numbered twice, its first number without a manifest).
+Up to SORTED_UP_TO entries those are digested from their sorted fields or members: in Lua
+that costs some 6 times the DUMP, so a larger one (a long takedown list) keeps its DUMP,
+and a read while its table grows may still cost a step a retry (steps over such keys are
+idempotent: store/articles.py)."""
+
+_SCRIPT = (
+    _DIGEST_OF
+    + """
 local guards = tonumber(ARGV[1])
 for g = 1, guards do
-  local now = redis.call('DUMP', KEYS[g])
-  if now then now = redis.sha1hex(now) else now = '-' end
-  if now ~= ARGV[1 + g] then return false end
+  if digest(KEYS[g]) ~= ARGV[1 + g] then return false end
 end
 local i, out = guards + 2, {}
 while i <= #ARGV do
@@ -52,18 +87,15 @@ while i <= #ARGV do
 end
 return out
 """
+)
 """KEYS: the guarded keys, then one key of the group (for routing). ARGV[1]: how many
 guards; then each guard's expected digest (`_DIGEST`); then each command as its argument
 count and its arguments. Returns nil (a guard failed: nothing written) or the commands'
 replies."""
 
-_DIGEST = """
-local dump = redis.call('DUMP', KEYS[1])
-if dump then return redis.sha1hex(dump) end
-return '-'
-"""
-"""What a key holds, as the SHA-1 of its DUMP ('-': no such key): what `watch` remembers,
-so a large watched hash is never sent to the client and back."""
+_DIGEST = _DIGEST_OF + "return digest(KEYS[1])\n"
+"""What `watch` remembers of a key (`_DIGEST_OF`), so a large watched hash is never sent to
+the client and back."""
 
 
 def is_cluster(redis: Redis) -> bool:
