@@ -15,11 +15,12 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 
 from syndicator import metrics
-from syndicator.render import FORMATS, FeedDocument
+from syndicator.render import FORMATS, EntryCache, FeedDocument
 from syndicator.runtime import Runtime
 from syndicator.store.archive import number_items, subscription_links
 from syndicator.store.articles import newest_articles
@@ -44,6 +45,12 @@ MAX_ROUNDS = 5
 # Versions whose times a version's TTL comes from: one fewer than are kept, so the TTL the
 # stored version got (from the versions before it) can still be worked out.
 TTL_HISTORY = VERSION_HISTORY - 1
+
+
+# Each format's entries as the last renders made them, reused by the next render of the
+# same stored article (render/reuse.py): a publish re-renders a page of which usually
+# one item changed.
+_ENTRIES: dict[str, EntryCache[Any]] = {fmt: EntryCache() for fmt in FORMATS}
 
 
 MIN_TTL_MINUTES = 5
@@ -131,7 +138,8 @@ async def render_category(
     )
     rendered: dict[str, tuple[bytes, str]] = {}
     for fmt, renderer in FORMATS.items():
-        body = renderer.render(replace(document, links=subscription_links(runtime.site_url, archive, fmt)))
+        links = subscription_links(runtime.site_url, archive, fmt)
+        body = renderer.render(replace(document, links=links), _ENTRIES[fmt])
         rendered[fmt] = (body, renderer.media_type)
         if on_rendered is not None:
             on_rendered(fmt, body)
