@@ -118,3 +118,12 @@ async def test_newest_articles_follow_the_stored_record(redis: Redis, prefix: st
     [edited] = await newest_articles(redis, keys, "news", 10)
     assert edited.title == "Edited"
     assert first.title == "Article 1"
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_an_article_that_cannot_be_hashed_is_rendered_not_kept(fmt: str) -> None:
+    listed = replace(ARTICLES[0], tags=["a", "b"])  # a list, where the store gives a tuple
+    doc = _doc(articles=(listed, *MORE))
+    cache: EntryCache[object] = EntryCache()
+    assert FORMATS[fmt].render(doc, cache) == FORMATS[fmt].render(doc)
+    assert len(cache) == len(MORE)

@@ -78,16 +78,26 @@ class EntryCache(Generic[T]):
             return number
 
     def get(self, context: int, article: Article) -> T | None:
+        """What `put` kept for this article in this context, else None. An article that
+        cannot be hashed (a list where the store gives tuples) is never kept."""
+        key = (context, article)
         with self._lock:
-            value = self._entries.get((context, article))
+            try:
+                value = self._entries.get(key)
+            except TypeError:
+                return None
             if value is not None:
-                self._entries.move_to_end((context, article))
+                self._entries.move_to_end(key)
             return value
 
     def put(self, context: int, article: Article, value: T) -> None:
+        key = (context, article)
         with self._lock:
-            self._entries[context, article] = value
-            self._entries.move_to_end((context, article))
+            try:
+                self._entries[key] = value
+            except TypeError:
+                return
+            self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
