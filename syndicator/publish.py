@@ -36,7 +36,7 @@ from syndicator.store.feeds import (
     stored_base_urls,
     version_times,
 )
-from syndicator.store.manifests import record_version
+from syndicator.store.manifests import build_manifest, save_manifest
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +205,10 @@ async def store_rendering(
 ) -> int | None:
     """Store a changed `rendering` as the next version, unless another publisher stored a
     version since it was rendered (then None: render again, and compare with that one)."""
+    # What this version contains, for delta responses (RFC 3229 A-IM: feed): the version it
+    # will be if stored is the next one. Worked out now, while the publish threads are
+    # still compressing the last formats (save_version_if waits for them).
+    manifest = build_manifest(rendering.based_on + 1, rendering.rendered)
     version = await save_version_if(
         runtime.redis,
         runtime.keys,
@@ -218,8 +222,8 @@ async def store_rendering(
         started=rendering.compressing,
     )
     if version is not None:
-        # What this version contains, for delta responses (RFC 3229 A-IM: feed).
-        await record_version(runtime.redis, runtime.keys, slug, version, rendering.rendered)
+        assert version == manifest.version
+        await save_manifest(runtime.redis, runtime.keys, slug, manifest)
         log.info("published %s version %d", slug, version)
         await request_push(runtime, slug, version)
     return version
