@@ -56,7 +56,7 @@ from syndicator.render.document import (
     with_also_reported,
 )
 from syndicator.render.history import add_history
-from syndicator.render.reuse import EntryCache, KeptEntry
+from syndicator.render.reuse import EntryCache, add_entries
 
 MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 
@@ -166,18 +166,7 @@ def render_atom(doc: FeedDocument, cache: EntryCache[FeedEntry] | None = None) -
     fg.generator(GENERATOR)
     fg.updated(utc(doc.updated))
 
-    context = cache.context(doc) if cache is not None else 0
-    for article in doc.articles:
-        kept = cache.get(context, article) if cache is not None else None
-        if kept is not None:
-            fg.add_entry(kept, order="append")
-            continue
-        if cache is None:
-            _fill_entry(fg.add_entry(order="append"), doc, article)
-            continue
-        entry = fg.add_entry(KeptEntry(), order="append")
-        _fill_entry(entry, doc, article)
-        cache.put(context, article, entry)
+    add_entries(fg, doc, _fill_entry, cache)
     return hex_references(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
 
 

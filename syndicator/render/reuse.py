@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from copy import deepcopy
 from typing import Generic, TypeVar
 
 from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from syndicator.models import Article
@@ -126,3 +127,25 @@ class KeptEntry(FeedEntry):
         if kept is None:
             kept = self._kept_atom[extensions] = super().atom_entry(extensions)
         return deepcopy(kept)
+
+
+def add_entries(
+    fg: FeedGenerator,
+    doc: FeedDocument,
+    fill: Callable[[FeedEntry, FeedDocument, Article], None],
+    cache: EntryCache[FeedEntry] | None,
+) -> None:
+    """Append an entry per article of `doc` to `fg`, in order: the one `cache` kept for the
+    article, else a new one that `fill` fills (and `cache` then keeps). `fill` gets the
+    entry after it was added, so it carries the feed's entry extensions."""
+    context = cache.context(doc) if cache is not None else 0
+    for article in doc.articles:
+        kept = cache.get(context, article) if cache is not None else None
+        if kept is not None:
+            fg.add_entry(kept, order="append")
+        elif cache is None:
+            fill(fg.add_entry(order="append"), doc, article)
+        else:
+            entry = fg.add_entry(KeptEntry(), order="append")
+            fill(entry, doc, article)
+            cache.put(context, article, entry)
