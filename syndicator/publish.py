@@ -15,11 +15,12 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 
 from syndicator import metrics
-from syndicator.render import FORMATS, FeedDocument
+from syndicator.render import FORMATS, EntryCache, FeedDocument
 from syndicator.runtime import Runtime
 from syndicator.store.archive import number_items, subscription_links
 from syndicator.store.articles import newest_articles
@@ -35,7 +36,7 @@ from syndicator.store.feeds import (
     stored_base_urls,
     version_times,
 )
-from syndicator.store.manifests import record_version
+from syndicator.store.manifests import build_manifest, save_manifest
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,12 @@ MAX_ROUNDS = 5
 # Versions whose times a version's TTL comes from: one fewer than are kept, so the TTL the
 # stored version got (from the versions before it) can still be worked out.
 TTL_HISTORY = VERSION_HISTORY - 1
+
+
+# Each format's entries as the last renders made them, reused by the next render of the
+# same stored article (render/reuse.py): a publish re-renders a page of which usually
+# one item changed.
+_ENTRIES: dict[str, EntryCache[Any]] = {fmt: EntryCache() for fmt in FORMATS}
 
 
 MIN_TTL_MINUTES = 5
@@ -131,7 +138,8 @@ async def render_category(
     )
     rendered: dict[str, tuple[bytes, str]] = {}
     for fmt, renderer in FORMATS.items():
-        body = renderer.render(replace(document, links=subscription_links(runtime.site_url, archive, fmt)))
+        links = subscription_links(runtime.site_url, archive, fmt)
+        body = renderer.render(replace(document, links=links), _ENTRIES[fmt])
         rendered[fmt] = (body, renderer.media_type)
         if on_rendered is not None:
             on_rendered(fmt, body)
@@ -197,6 +205,10 @@ async def store_rendering(
 ) -> int | None:
     """Store a changed `rendering` as the next version, unless another publisher stored a
     version since it was rendered (then None: render again, and compare with that one)."""
+    # What this version contains, for delta responses (RFC 3229 A-IM: feed): the version it
+    # will be if stored is the next one. Worked out now, while the publish threads are
+    # still compressing the last formats (save_version_if waits for them).
+    manifest = build_manifest(rendering.based_on + 1, rendering.rendered)
     version = await save_version_if(
         runtime.redis,
         runtime.keys,
@@ -210,8 +222,8 @@ async def store_rendering(
         started=rendering.compressing,
     )
     if version is not None:
-        # What this version contains, for delta responses (RFC 3229 A-IM: feed).
-        await record_version(runtime.redis, runtime.keys, slug, version, rendering.rendered)
+        assert version == manifest.version
+        await save_manifest(runtime.redis, runtime.keys, slug, manifest)
         log.info("published %s version %d", slug, version)
         await request_push(runtime, slug, version)
     return version

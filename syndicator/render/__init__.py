@@ -6,20 +6,27 @@ deterministic, so equal documents give equal bytes and an unchanged feed keeps i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from syndicator.render import atom, jsonfeed, rss
 from syndicator.render.atom import render_atom
 from syndicator.render.document import EXTENSIONS, FeedDocument, RenderError, feed_url, hub_url, page_url
 from syndicator.render.jsonfeed import render_json
+from syndicator.render.reuse import EntryCache
 from syndicator.render.rss import render_rss
+
+
+class Render(Protocol):
+    """A format's renderer: the document's bytes; with a `cache` (one per format), the
+    per-article work of earlier renders is reused (render/reuse.py)."""
+
+    def __call__(self, doc: FeedDocument, cache: EntryCache[Any] | None = None) -> bytes: ...
 
 
 class Renderer(NamedTuple):
     """How to produce and serve one format."""
 
-    render: Callable[[FeedDocument], bytes]
+    render: Render
     media_type: str
     extension: str
 
@@ -32,6 +39,7 @@ FORMATS: dict[str, Renderer] = {
 
 __all__ = [
     "FORMATS",
+    "EntryCache",
     "FeedDocument",
     "RenderError",
     "Renderer",

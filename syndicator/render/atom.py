@@ -23,7 +23,9 @@ hexadecimal references, which the validator expects of plain text.
 
 from __future__ import annotations
 
+from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.dc import DcEntryExtension, DcExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from lxml import etree
@@ -54,6 +56,7 @@ from syndicator.render.document import (
     with_also_reported,
 )
 from syndicator.render.history import add_history
+from syndicator.render.reuse import EntryCache, add_entries
 
 MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 
@@ -138,12 +141,14 @@ def _text(text: str) -> tuple[str, bool]:
     return (as_html(text), True) if looks_like_html(text) else (text, False)
 
 
-def render_atom(doc: FeedDocument) -> bytes:
-    """The feed as Atom 1.0 bytes (UTF-8, with XML declaration)."""
+def render_atom(doc: FeedDocument, cache: EntryCache[FeedEntry] | None = None) -> bytes:
+    """The feed as Atom 1.0 bytes (UTF-8, with XML declaration); `cache` keeps each
+    article's filled entry for the next render (render/reuse.py)."""
     validate(doc, "atom")
     own_url = self_url(doc, "atom")
     fg = FeedGenerator()
-    fg.load_extension("dc", atom=True, rss=False)
+    # load_extension("dc") without its import look-ups (see rss.py).
+    fg.register_extension("dc", DcExtension, DcEntryExtension, atom=True, rss=False)
     fg.register_extension("syn", _AtomFeedExtension, _AtomEntryExtension, atom=True, rss=False)
     fg.id(own_url)
     title, title_html = _text(clean(doc.category.title))
@@ -161,38 +166,42 @@ def render_atom(doc: FeedDocument) -> bytes:
     fg.generator(GENERATOR)
     fg.updated(utc(doc.updated))
 
-    for article in doc.articles:
-        entry = fg.add_entry(order="append")
-        entry.id(entry_id(article))
-        title, title_html = _text(entry_title(article))
-        entry.title(title)
-        entry.updated(utc(article.updated))
-        entry.published(utc(article.published))
-        entry.link(href=clean(article.url), rel="alternate")
-        author = clean(article.author).strip()
-        if author:
-            entry.author(name=author)
-        else:
-            entry.syn.source = _entry_source(doc, article)
-            entry.syn.source_updated = utc(article.updated).isoformat()
-        content = clean(article.content_html)
-        if content.strip():
-            entry.content(with_also_reported(doc, article, content), type="html")
-        summary = clean(article.summary).strip()
-        if summary:
-            value, summary_html = _text(summary)
-            entry.summary(value, type="html" if summary_html else None)
-        from_source = source_title(doc, article)
-        if from_source:
-            entry.dc.dc_publisher(from_source)
-        scheme = categories_scheme(doc)
-        for slug, label in entry_categories(doc, article):
-            entry.category(term=slug, scheme=scheme, label=label)
-        for tag in entry_tags(doc, article):
-            entry.category(term=tag)
-        # Every enclosure, then the content's images no enclosure lists (as pages have them).
-        listed = {e.url for e in article.enclosures}
-        entry.syn.enclosures = [*article.enclosures, *(i for i in images(article) if i.url not in listed)]
-        entry.syn.html_elements = ("title",) * title_html
-        entry.syn.related = [(clean(r.url), related_title(doc, r)) for r in article.related]
+    add_entries(fg, doc, _fill_entry, cache)
     return hex_references(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+def _fill_entry(entry: FeedEntry, doc: FeedDocument, article: Article) -> None:
+    """Everything `article` shows as an Atom entry; `entry` was just added to the feed (so
+    it carries the feed's entry extensions) and is filled only here."""
+    entry.id(entry_id(article))
+    title, title_html = _text(entry_title(article))
+    entry.title(title)
+    entry.updated(utc(article.updated))
+    entry.published(utc(article.published))
+    entry.link(href=clean(article.url), rel="alternate")
+    author = clean(article.author).strip()
+    if author:
+        entry.author(name=author)
+    else:
+        entry.syn.source = _entry_source(doc, article)
+        entry.syn.source_updated = utc(article.updated).isoformat()
+    content = clean(article.content_html)
+    if content.strip():
+        entry.content(with_also_reported(doc, article, content), type="html")
+    summary = clean(article.summary).strip()
+    if summary:
+        value, summary_html = _text(summary)
+        entry.summary(value, type="html" if summary_html else None)
+    from_source = source_title(doc, article)
+    if from_source:
+        entry.dc.dc_publisher(from_source)
+    scheme = categories_scheme(doc)
+    for slug, label in entry_categories(doc, article):
+        entry.category(term=slug, scheme=scheme, label=label)
+    for tag in entry_tags(doc, article):
+        entry.category(term=tag)
+    # Every enclosure, then the content's images no enclosure lists (as pages have them).
+    listed = {e.url for e in article.enclosures}
+    entry.syn.enclosures = [*article.enclosures, *(i for i in images(article) if i.url not in listed)]
+    entry.syn.html_elements = ("title",) * title_html
+    entry.syn.related = [(clean(r.url), related_title(doc, r)) for r in article.related]

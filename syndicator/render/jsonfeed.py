@@ -29,6 +29,7 @@ from syndicator.render.document import (
     validate,
     with_also_reported,
 )
+from syndicator.render.reuse import EntryCache
 
 MEDIA_TYPE = "application/feed+json"
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -38,8 +39,9 @@ VERSION = "https://jsonfeed.org/version/1.1"
 _UNKNOWN_TYPE = "application/octet-stream"
 
 
-def render_json(doc: FeedDocument) -> bytes:
-    """The feed as JSON Feed 1.1 bytes (UTF-8, non-ASCII kept as is)."""
+def render_json(doc: FeedDocument, cache: EntryCache[str] | None = None) -> bytes:
+    """The feed as JSON Feed 1.1 bytes (UTF-8, non-ASCII kept as is); `cache` keeps each
+    article's item text for the next render (render/reuse.py)."""
     validate(doc, "json")
     feed: dict[str, Any] = {
         "version": VERSION,
@@ -54,9 +56,33 @@ def render_json(doc: FeedDocument) -> bytes:
     # Older items (an archive page or the next page): validate() made sure it is not feed_url.
     if "next" in doc.links:
         feed["next_url"] = doc.links["next"]
-    feed["items"] = [_item(doc, article) for article in doc.articles]
+    feed["items"] = []
     text = json.dumps(feed, ensure_ascii=False, indent=2, sort_keys=False)
+    if doc.articles:
+        # What json.dumps(feed) writes with the items in it: the items' own text, indented
+        # two levels, in the place of the empty list.
+        assert text.endswith(_NO_ITEMS)
+        context = cache.context(doc) if cache is not None else 0
+        items = ",\n    ".join(_item_text(doc, article, cache, context) for article in doc.articles)
+        text = f"{text[: -len(_NO_ITEMS)]}[\n    {items}\n  ]\n}}"
     return (text + "\n").encode("utf-8")
+
+
+_NO_ITEMS = "[]\n}"
+
+
+def _item_text(doc: FeedDocument, article: Article, cache: EntryCache[str] | None, context: int) -> str:
+    """One item as `json.dumps(..., indent=2)` writes it two levels down (inside the feed's
+    `items`): its own text with every line after the first indented four more spaces.
+    JSON strings hold no raw line breaks (json escapes them), so every newline is one
+    the indentation wrote."""
+    kept = cache.get(context, article) if cache is not None else None
+    if kept is not None:
+        return kept
+    text = json.dumps(_item(doc, article), ensure_ascii=False, indent=2).replace("\n", "\n    ")
+    if cache is not None:
+        cache.put(context, article, text)
+    return text
 
 
 def _item(doc: FeedDocument, article: Article) -> dict[str, Any]:

@@ -15,11 +15,15 @@ escaped, see `looks_like_html`); `&` and `<` are written as hex references (RSS 
 
 from __future__ import annotations
 
+from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from lxml import etree
 
+from syndicator.models import Article
 from syndicator.render.document import (
     GENERATOR,
     FeedDocument,
@@ -45,6 +49,7 @@ from syndicator.render.document import (
     with_also_reported,
 )
 from syndicator.render.history import add_history
+from syndicator.render.reuse import EntryCache, add_entries
 
 MEDIA_TYPE = "application/rss+xml; charset=utf-8"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -86,12 +91,15 @@ class _RssEntryExtension(BaseEntryExtension):
         return item
 
 
-def render_rss(doc: FeedDocument) -> bytes:
-    """The feed as RSS 2.0 bytes (UTF-8, with XML declaration)."""
+def render_rss(doc: FeedDocument, cache: EntryCache[FeedEntry] | None = None) -> bytes:
+    """The feed as RSS 2.0 bytes (UTF-8, with XML declaration); `cache` keeps each
+    article's filled entry for the next render (render/reuse.py)."""
     validate(doc, "rss")
     fg = FeedGenerator()
-    fg.load_extension("dc")
-    fg.load_extension("media")
+    # What load_extension("dc") and ("media") register, without their import look-ups
+    # (each tries a `feedgen.ext.<name>_entry` module that does not exist: a stat per call).
+    fg.register_extension("dc", DcExtension, DcEntryExtension)
+    fg.register_extension("media", MediaExtension, MediaEntryExtension)
     fg.register_extension("related", _RssFeedExtension, _RssEntryExtension, atom=False, rss=True)
     fg.related.hub = advertised_hub(doc)
     add_history(fg, doc, rss=True)
@@ -105,42 +113,46 @@ def render_rss(doc: FeedDocument) -> bytes:
     fg.lastBuildDate(utc(doc.updated))
     fg.ttl(doc.ttl_minutes)
 
-    for article in doc.articles:
-        entry = fg.add_entry(order="append")
-        entry.guid(entry_id(article), permalink=False)
-        entry.title(_text(entry_title(article)))
-        entry.link(href=clean(article.url), rel="alternate")
-        entry.pubDate(utc(article.published))
-        summary = clean(article.summary).strip()
-        content = clean(article.content_html)
-        if content.strip():
-            entry.content(with_also_reported(doc, article, content))
-        if summary:
-            # After content(): summary() fills <description>, content stays content:encoded.
-            entry.summary(as_html(summary))
-        author = clean(article.author).strip()
-        if author:
-            entry.dc.dc_creator(author)
-        publisher = source_title(doc, article)
-        if publisher:
-            entry.dc.dc_publisher(publisher)
-        scheme = categories_scheme(doc)
-        for slug, label in entry_categories(doc, article):
-            # RSS shows the label as the category, with our scheme as its domain.
-            entry.category(term=slug, scheme=scheme, label=label)
-        for tag in entry_tags(doc, article):
-            entry.category(term=tag)
-        enclosure = rss_enclosure(article)
-        if enclosure is not None:
-            entry.enclosure(clean(enclosure.url), str(enclosure.length), media_type(enclosure))
-        for image in images(article):
-            attrs = {"url": clean(image.url), "type": media_type(image), "medium": "image"}
-            if image.length > 0:
-                attrs["fileSize"] = str(image.length)
-            # group=None puts media:content straight into the item, not in a media:group.
-            entry.media.content(attrs, group=None)
-        entry.related.links = [(clean(r.url), related_title(doc, r)) for r in article.related]
+    add_entries(fg, doc, _fill_entry, cache)
     return hex_references(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+def _fill_entry(entry: FeedEntry, doc: FeedDocument, article: Article) -> None:
+    """Everything `article` shows as an RSS item; `entry` was just added to the feed (so it
+    carries the feed's entry extensions) and is filled only here."""
+    entry.guid(entry_id(article), permalink=False)
+    entry.title(_text(entry_title(article)))
+    entry.link(href=clean(article.url), rel="alternate")
+    entry.pubDate(utc(article.published))
+    summary = clean(article.summary).strip()
+    content = clean(article.content_html)
+    if content.strip():
+        entry.content(with_also_reported(doc, article, content))
+    if summary:
+        # After content(): summary() fills <description>, content stays content:encoded.
+        entry.summary(as_html(summary))
+    author = clean(article.author).strip()
+    if author:
+        entry.dc.dc_creator(author)
+    publisher = source_title(doc, article)
+    if publisher:
+        entry.dc.dc_publisher(publisher)
+    scheme = categories_scheme(doc)
+    for slug, label in entry_categories(doc, article):
+        # RSS shows the label as the category, with our scheme as its domain.
+        entry.category(term=slug, scheme=scheme, label=label)
+    for tag in entry_tags(doc, article):
+        entry.category(term=tag)
+    enclosure = rss_enclosure(article)
+    if enclosure is not None:
+        entry.enclosure(clean(enclosure.url), str(enclosure.length), media_type(enclosure))
+    for image in images(article):
+        attrs = {"url": clean(image.url), "type": media_type(image), "medium": "image"}
+        if image.length > 0:
+            attrs["fileSize"] = str(image.length)
+        # group=None puts media:content straight into the item, not in a media:group.
+        entry.media.content(attrs, group=None)
+    entry.related.links = [(clean(r.url), related_title(doc, r)) for r in article.related]
 
 
 def _text(text: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -82,6 +83,11 @@ def _merge(old: Article, new: Article, now: datetime) -> Article:
         related=old.related,  # near-duplicates that joined stay with the representative
         related_more=old.related_more,
     )
+
+
+KEPT_ARTICLES = 1024
+"""Decoded records `newest_articles` keeps (`_kept_article`): the articles of twenty
+default feed pages, about 8 KB each with their record's bytes."""
 
 
 UPSERT_BATCH = 200
@@ -564,16 +570,33 @@ async def _delete_orphans(redis: Redis, keys: Keys, article_ids: list[str]) -> N
 
 
 async def newest_articles(redis: Redis, keys: Keys, slug: str, limit: int) -> list[Article]:
-    """The `limit` first articles of an index in feed order (`order_key`)."""
+    """The `limit` first articles of an index in feed order (`order_key`).
+
+    Publish reads these for every render, mostly the same records as the last time: a
+    record read before is not decoded again (`_kept_article`)."""
     members = await redis.zrevrange(keys.category_index(slug), 0, max(limit - 1, 0))
     if not members:
         return []
-    return in_feed_order(await load_articles(redis, keys, [m.decode() for m in members]))
+    return in_feed_order(await load_articles(redis, keys, [m.decode() for m in members], reuse=True))
 
 
-async def load_articles(redis: Redis, keys: Keys, ids: Iterable[str]) -> list[Article]:
+async def load_articles(
+    redis: Redis, keys: Keys, ids: Iterable[str], *, reuse: bool = False
+) -> list[Article]:
+    """The stored articles of `ids` (those still stored), in that order; `reuse`: an
+    article decoded from the same record bytes lately is the same object again."""
     ids = list(ids)
     if not ids:
         return []
     raws = await get_many(redis, [keys.article(i) for i in ids])
+    if reuse:
+        return [_kept_article(raw) for raw in raws if raw]
     return [article_from_json(raw)[0] for raw in raws if raw]
+
+
+@functools.lru_cache(maxsize=KEPT_ARTICLES)
+def _kept_article(raw: bytes) -> Article:
+    """The article a record's bytes hold, decoded once while they are among the
+    `KEPT_ARTICLES` decoded last: the same bytes always hold the same article, which is
+    immutable. The renderers' entry caches (render/reuse.py) find it by identity then."""
+    return article_from_json(raw)[0]
