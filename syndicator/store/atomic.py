@@ -58,12 +58,17 @@ count and its arguments. Returns nil (a guard failed: nothing written) or the co
 replies."""
 
 _DIGEST = """
-local dump = redis.call('DUMP', KEYS[1])
-if dump then return redis.sha1hex(dump) end
-return '-'
+local out = {}
+for i, key in ipairs(KEYS) do
+  local dump = redis.call('DUMP', key)
+  if dump then out[i] = redis.sha1hex(dump) else out[i] = '-' end
+end
+return out
 """
-"""What a key holds, as the SHA-1 of its DUMP ('-': no such key): what `watch` remembers,
-so a large watched hash is never sent to the client and back."""
+"""What each of KEYS holds, as the SHA-1 of its DUMP ('-': no such key): what `watch`
+remembers, so a large watched hash is never sent to the client and back. All the keys
+of a `watch` in one call (one a slot on a cluster): a call a key was 1,000 script calls
+for a 500-entry feed's upserts, a tenth of the Redis CPU of its ingest."""
 
 
 def is_cluster(redis: Redis) -> bool:
@@ -182,8 +187,14 @@ class Atomic:
         keys = tuple(k for k in keys if k not in self._guards)
         if not keys:
             return
-        digests = await run_scripts(self.redis, _DIGEST, [([key], []) for key in keys])
-        self._guards.update(zip(keys, digests, strict=True))
+        by_slot: dict[int, list[str]] = {}
+        cluster = is_cluster(self.redis)
+        for key in keys:
+            by_slot.setdefault(slot(key) if cluster else 0, []).append(key)
+        groups = list(by_slot.values())
+        replies = await run_scripts(self.redis, _DIGEST, [(group, []) for group in groups])
+        for group, digests in zip(groups, replies, strict=True):
+            self._guards.update(zip(group, digests, strict=True))
 
     async def unwatch(self) -> None:
         self._guards.clear()
