@@ -13,9 +13,20 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from redis.asyncio import Redis
+
+from syndicator.fingerprint import BANDS
 from syndicator.models import Enclosure, ParsedEntry, ParsedFeed, Upstream
 from syndicator.normalise.feed import compress_raw, entry_fields, raw_entry
 from syndicator.parse import ParseError, parse_feed
+from syndicator.store.clusters import (
+    BUCKET_CAP,
+    add_band_members,
+    add_print_members,
+    band_members,
+    print_members,
+)
+from syndicator.store.keys import Keys
 from tests.conftest import FIXTURES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -83,3 +94,46 @@ def test_entry_fields_is_asdict_and_the_stored_raw_input_is_the_same_bytes() -> 
         )
         reference = {**context, "entry": asdict(entry)}
         assert compress_raw(context) == compress_raw(reference)
+
+
+async def _bucket_state(redis: Redis, prefix: str) -> dict[str, dict[bytes, bytes]]:
+    """Every band bucket hash under `prefix`, named without the prefix."""
+    state = {}
+    async for key in redis.scan_iter(match=f"{prefix}bands:*", count=1000):
+        state[key.decode()[len(prefix) :]] = await redis.hgetall(key)
+    return state
+
+
+async def test_packed_band_scripts_read_and_write_what_the_generic_ones_do(redis, prefix):
+    """The clustering step reads and writes a chunk's band values with the packed scripts
+    (`print_members`, `add_print_members`): on the same history of writes (values shared
+    by several fingerprints, buckets filled past `BUCKET_CAP`, an id added twice) they
+    read what `band_members` reads and leave every bucket hash as `add_band_members` does."""
+    generic, packed = Keys(f"{prefix}g:"), Keys(f"{prefix}p:")
+    pick = random.Random(16)
+    pools = [[f"{pick.getrandbits(64):016x}" for _ in range(4)] for _ in range(BANDS)]
+    written = 0
+    for _ in range(12):
+        prints = [
+            (f"rep{pick.randrange(60)}", tuple(pick.choice(pools[band]) for band in range(BANDS)))
+            for _ in range(pick.randrange(1, 8))
+        ]
+        values = [bands for _id, bands in prints]
+        found = await band_members(redis, generic, ((b, v) for bands in values for b, v in enumerate(bands)))
+        expected = [[" ".join(found[b, v]) for b, v in enumerate(bands)] for bands in values]
+        assert await print_members(redis, packed, values) == expected
+        written += sum(bool(ids) for read in expected for ids in read)
+        await add_band_members(
+            redis, generic, [(b, v, i) for i, bands in prints for b, v in enumerate(bands)]
+        )
+        await add_print_members(redis, packed, prints)
+        assert await _bucket_state(redis, generic.prefix) == await _bucket_state(redis, packed.prefix)
+    state = await _bucket_state(redis, packed.prefix)
+    assert (
+        written
+        and max(len(ids.split()) for fields in state.values() for ids in fields.values()) == BUCKET_CAP
+    )
+    # Values the packed form cannot carry (not all one width) take the generic path.
+    odd = [tuple(f"old{band}" * (1 + band % 2) for band in range(BANDS))]
+    found = await band_members(redis, generic, enumerate(odd[0]))
+    assert await print_members(redis, generic, odd) == [[" ".join(found[b, v]) for b, v in enumerate(odd[0])]]
