@@ -245,11 +245,13 @@ def _packed(redis: Redis, prints: Sequence[Sequence[str]]) -> int | None:
 
 
 def _print_keys(keys: Keys, prints: Iterable[Sequence[str]]) -> list[str]:
-    """The bucket hashes the band values of `prints` fall in (each once)."""
-    used: set[tuple[int, str]] = set()
-    for values in prints:  # no Python code a value: 6,400 of them a chunk
-        used.update(zip(itertools.count(), map(_BUCKET, values)))
-    return [keys.lsh_bucket(band, bucket) for band, bucket in sorted(used)]
+    """The bucket hashes the band values of `prints` fall in (each once), in no order."""
+    head, middle = _bucket_name(keys)
+    names: list[str] = []
+    # Band by band, the values' buckets as a set: no Python code a value (6,400 a chunk).
+    for band, column in enumerate(itertools.zip_longest(*prints)):
+        names.extend(f"{head}{bucket}{middle}{band}" for bucket in set(map(_BUCKET, filter(None, column))))
+    return names
 
 
 async def print_members(redis: Redis, keys: Keys, prints: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -306,7 +308,7 @@ class StoredPrint:
     def to_json(self) -> str:
         return json.dumps(
             {
-                "sig": [str(v) for v in self.signature],
+                "sig": list(map(str, self.signature)),
                 "url": self.url,
                 "bands": self.bands,
                 "source": self.source_id,
