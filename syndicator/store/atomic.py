@@ -77,6 +77,8 @@ def is_cluster(redis: Redis) -> bool:
 
 
 def _encode(value: Any) -> bytes:
+    if type(value) is str:  # most arguments (names, members): the cheapest test first
+        return value.encode()
     if isinstance(value, bytes):
         return value
     if isinstance(value, memoryview):
@@ -159,6 +161,7 @@ class Atomic:
         self._guards: dict[str, bytes] = {}
         self._lead: set[str] = set()
         self._immediate = False
+        self._callbacks: dict[Any, Any] = {}  # command name -> its reply's callback (or None)
 
     async def __aenter__(self) -> Atomic:
         return self
@@ -259,14 +262,20 @@ class Atomic:
         for n in numbers:
             args = queue[n][0]
             argv.append(len(args))
-            argv.extend(_encode(a) for a in args)
+            argv.extend(map(_encode, args))
         return [*watched, route], argv
 
     def _parse(self, command: tuple[tuple[Any, ...], dict[str, Any]], reply: Any) -> Any:
         args, options = command
-        callback = self.redis.response_callbacks.get(str(args[0]).upper())
+        name = args[0]
+        if name in self._callbacks:  # a step's thousands of replies share a few commands
+            callback = self._callbacks[name]
+        else:
+            callback = self._callbacks[name] = self.redis.response_callbacks.get(str(name).upper())
         if callback is None or reply is None:
             return reply
+        if not options:
+            return callback(reply)
         return callback(reply, **{k: v for k, v in options.items() if k != "keys"})
 
 
