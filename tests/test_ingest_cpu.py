@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from syndicator.fingerprint import BANDS
 from syndicator.models import Enclosure, ParsedEntry, ParsedFeed, Upstream
 from syndicator.normalise.feed import compress_raw, entry_fields, raw_entry
+from syndicator.normalise.text import _sentence_end
 from syndicator.parse import ParseError, parse_feed
 from syndicator.store.clusters import (
     BUCKET_CAP,
@@ -137,3 +138,43 @@ async def test_packed_band_scripts_read_and_write_what_the_generic_ones_do(redis
     odd = [tuple(f"old{band}" * (1 + band % 2) for band in range(BANDS))]
     found = await band_members(redis, generic, enumerate(odd[0]))
     assert await print_members(redis, generic, odd) == [[" ".join(found[b, v]) for b, v in enumerate(odd[0])]]
+
+
+def _sentence_end_before(text: str, limit: int) -> int:
+    """`text._sentence_end` as it was: a character at a time from `limit` down."""
+    for i in range(limit, 0, -1):
+        char = text[i - 1]
+        if char in "。！？":
+            return i
+        if char in ".!?" and (i == len(text) or text[i].isspace()):
+            return i
+    return 0
+
+
+def test_sentence_end_finds_the_cut_the_character_loop_found() -> None:
+    """`_sentence_end` (where `summarise` may cut) looks for end-of-sentence characters
+    with `str.rfind` now: at every limit of seeded random texts (Latin and CJK ends,
+    ends inside words and numbers, every kind of whitespace after them) it gives the
+    position the loop gave, and so every summary and title is the same."""
+    pick = random.Random(16)
+    pieces = [
+        "word",
+        " ",
+        ".",
+        "!",
+        "?",
+        "。",
+        "！",
+        "？",
+        "e.g.",
+        "3.14",
+        "\u3000",
+        "\xa0",
+        "\n",
+        "中",
+        "a.b",
+    ]
+    for _ in range(400):
+        text = "".join(pick.choice(pieces) for _ in range(pick.randrange(0, 60)))
+        for limit in range(len(text)):
+            assert _sentence_end(text, limit) == _sentence_end_before(text, limit), (text, limit)
