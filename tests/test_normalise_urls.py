@@ -152,6 +152,14 @@ def test_absolute_and_canonical_url_take_their_shortcut_only_where_it_gives_the_
         "http://a.example",
         "https://A.example",
         "http://a..b",
+        "http://a.example:8080",
+        "https://a.example:443",
+        "http://127.0.0.1:8080",
+        "http://a.example:080",
+        "https://a.example:65535",
+        "http://a.example:65536",
+        "http://a.example:99999",
+        "http://a.example:0",
     ]
     bases = [
         None, "http://h.example/feed", "https://H.example:443/a/", "http://127.0.0.1:8080/0.rss",
@@ -171,3 +179,6 @@ def test_absolute_and_canonical_url_take_their_shortcut_only_where_it_gives_the_
     assert (
         urls._fast_absolute("https://cdn.example/a/b.jpg?w=1#x", None) == "https://cdn.example/a/b.jpg?w=1#x"
     )
+    # A port that is not the scheme's default is kept as written (the bench's loopback feed).
+    assert urls._fast_absolute("http://127.0.0.1:8080/img/1.jpg", None) == "http://127.0.0.1:8080/img/1.jpg"
+    assert urls._fast_absolute("https://a.example:443/x", None) is None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -62,12 +62,32 @@ def raw_entry(
     """A feed item's raw input: the parsed entry as the parser produced it, and the
     feed-level context it was normalised with (feed URL, feed author, response headers)."""
     return {
-        "entry": asdict(entry),
+        "entry": entry_fields(entry),
         "feed_url": feed_url,
         "feed_author": feed.author,
         "headers": dict(headers),
         "fetched_at": fetched_at.isoformat(),
     }
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(ParsedEntry))
+_ENCLOSURE_FIELDS = tuple(f.name for f in fields(Enclosure))
+_UPSTREAM_FIELDS = tuple(f.name for f in fields(Upstream))
+
+
+def entry_fields(entry: ParsedEntry) -> dict[str, Any]:
+    """`dataclasses.asdict(entry)`, built field by field: the same dict (same keys in the
+    same order, tuples as tuples), at a ninth of the cost: asdict recurses generically and
+    deep-copies every value, 22 µs an entry of the bench feed against 2.4 µs here, in the
+    normalise jobs (tests/test_ingest_cpu.py holds it to asdict)."""
+    out = {name: getattr(entry, name) for name in _ENTRY_FIELDS}
+    out["enclosures"] = tuple(
+        {name: getattr(enclosure, name) for name in _ENCLOSURE_FIELDS} for enclosure in entry.enclosures
+    )
+    upstream = entry.upstream
+    if upstream is not None:
+        out["upstream"] = {name: getattr(upstream, name) for name in _UPSTREAM_FIELDS}
+    return out
 
 
 def compress_raw(data: Mapping[str, Any]) -> bytes:

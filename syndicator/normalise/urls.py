@@ -160,14 +160,17 @@ def _split(url: str, base: str | None) -> SplitResult:
 
 
 # The commonest URLs of an item's HTML, already in the form `absolute_url` gives: a
-# lowercase http(s) scheme and host (no port, no userinfo, no trailing dot), then only
+# lowercase http(s) scheme and host (no userinfo, no trailing dot; a port only when it is
+# not the scheme's default, written without a leading zero and at most 65535), then only
 # characters `_encode` keeps as they are, with no `%`, `;` (a path parameter urljoin
 # splits off) or `[]`; or a path from the root of that shape with no `.`/`..` segment
 # (then urljoin changes nothing but prefixing the base's origin). Such a URL is its own
 # answer, or the base's normalised origin and itself: the general path (urljoin,
 # urlsplit, the netloc, three encodings) was nine tenths of sanitising a feed's HTML.
 _SAFE_TAIL = r"[A-Za-z0-9/?:@!$&'()*+,=\-._~#]*"
-_FAST_ABSOLUTE = re.compile(rf"https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9-])?(?:/{_SAFE_TAIL})?")
+_FAST_ABSOLUTE = re.compile(
+    rf"https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9-])?(?::([1-9][0-9]{{0,4}}))?(?:/{_SAFE_TAIL})?"
+)
 _FAST_RELATIVE = re.compile(rf"/(?!/){_SAFE_TAIL}")
 # What urlsplit/urlunsplit or urljoin would change: an empty query or fragment (dropped),
 # a second `#` (encoded), `..` in a host, a dot segment (resolved).
@@ -190,7 +193,10 @@ def _fast_absolute(url: str, base: str | None) -> str | None:
     value = url.strip()
     if _NOT_FAST.search(value):
         return None
-    if _FAST_ABSOLUTE.fullmatch(value):
+    if fast := _FAST_ABSOLUTE.fullmatch(value):
+        port = fast.group(1)
+        if port and (int(port) > 65535 or int(port) == _DEFAULT_PORTS[value[: value.index(":")]]):
+            return None  # out of range (an error), or the default (dropped): the general path
         host_end = value.find("/", 8)
         return None if ".." in value[: host_end if host_end != -1 else len(value)] else value
     if base is None or not _FAST_RELATIVE.fullmatch(value):

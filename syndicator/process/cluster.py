@@ -53,7 +53,7 @@ from syndicator.fingerprint import Fingerprint, fingerprint_of, similarity
 from syndicator.models import ALL_CATEGORY, Article, Related
 from syndicator.process.step import Batch, ProcessContext
 from syndicator.runtime import Runtime
-from syndicator.store.clusters import StoredPrint, add_band_members, band_members, forget
+from syndicator.store.clusters import StoredPrint, add_print_members, forget, print_members
 from syndicator.words import fold
 
 
@@ -120,18 +120,16 @@ class ClusterStep:
         if not todo:
             return batch
         # Round trip 2: the members of every band value of every article (a script call:
-        # store/clusters.py `band_members`). Reading each band's set instead was 64
-        # commands an article: a 500-entry feed's 32,000 SMEMBERS were most of an
-        # ingest's CPU here.
-        values = ((band, value) for _i, _a, found, _t, _r in todo for band, value in enumerate(found.bands))
-        members = await band_members(redis, keys, values)
+        # store/clusters.py `print_members`; `band_members` on a cluster). Reading each
+        # band's set instead was 64 commands an article: a 500-entry feed's 32,000
+        # SMEMBERS were most of an ingest's CPU here.
+        members = await print_members(redis, keys, [found.bands for _i, _a, found, _t, _r in todo])
         plans: list[tuple[int, Article, Fingerprint, float, str | None, set[str]]] = []
         wanted: set[str] = set()
-        for i, article, found, threshold, rep in todo:
+        for (i, article, found, threshold, rep), shared in zip(todo, members, strict=True):
             hits: Counter[str] = Counter()  # candidate → bands it shares with the article
-            for band, value in enumerate(found.bands):
-                if ids := members[band, value]:  # most band values have no members
-                    hits.update(ids)
+            for ids in filter(None, shared):  # most band values have no members
+                hits.update(ids.split())
             hits.pop(article.id, None)
             candidates = set(ranked(hits))
             plans.append((i, article, found, threshold, rep, candidates))
@@ -182,9 +180,8 @@ class ClusterStep:
             joined[article.id] = rep_id
             annotations[article.id] = (f"cluster: joined {rep_id}",)
         # Round trip 4: the new representatives' fingerprints and bands (a script call,
-        # which keeps a band value at `BUCKET_CAP`: `add_band_members`), the copies, stale entries.
-        entries = [(band, value, rep_id) for rep_id, s in new_reps for band, value in enumerate(s.bands)]
-        await add_band_members(redis, keys, entries)
+        # which keeps a band value at `BUCKET_CAP`: `add_print_members`), the copies, stale entries.
+        await add_print_members(redis, keys, [(rep_id, s.bands) for rep_id, s in new_reps])
         async with redis.pipeline(transaction=False) as pipe:
             for article_id, stored in new_reps:
                 pipe.set(keys.fingerprint(article_id), stored.to_json())

@@ -16,7 +16,9 @@ categories only that copy brought (`drop_copy`).
 
 from __future__ import annotations
 
+import itertools
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -162,6 +164,131 @@ async def remove_band_members(redis: Redis, keys: Keys, article_id: str, bands: 
         await run_scripts(redis, _REMOVE, [(hashes, [article_id, packed]) for hashes, packed in calls])
 
 
+# The clustering step's lookups and writes, one 100-article chunk at a time: 6,400 band
+# values each way. `_calls` packs them one by one (the key number, the field), which was
+# most of the step's CPU in the event loop's process (~100 ms of the ~290 ms the step
+# took for the bench's 500 new entries). For fingerprints whose band values all have one
+# width (`fingerprint.bands`: 16 hex digits), `print_members` and `add_print_members`
+# send each fingerprint's values as one string and the script cuts them and names each
+# value's hash itself: the same commands, in the same order, as `band_members` and
+# `add_band_members` for the same values. The hashes a call uses are still its KEYS.
+# On a Redis Cluster (a call a bucket) and for other values, those two do it.
+_READ_PRINTS = """
+local head, middle, width, digits = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local found, n = {}, 0
+for a = 5, #ARGV do
+  local values = ARGV[a]
+  for band = 0, #values / width - 1 do
+    local at = band * width
+    local key = head .. string.sub(values, at + 1, at + digits) .. middle .. band
+    n = n + 1
+    found[n] = redis.call('HGET', key, string.sub(values, at + digits + 1, at + width)) or ''
+  end
+end
+return table.concat(found, ',')
+"""
+"""ARGV: the hash name's parts before and after the bucket (the band follows), the values'
+width and `BUCKET_DIGITS`, then each fingerprint's band values concatenated (band 0
+first). Returns each value's ids (space-separated; '' for none), comma-separated, in order."""
+
+_ADD_PRINTS = """
+local head, middle, width, digits = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local cap = tonumber(ARGV[5])
+for a = 6, #ARGV, 2 do
+  local id, values = ARGV[a], ARGV[a + 1]
+  for band = 0, #values / width - 1 do
+    local at = band * width
+    local key = head .. string.sub(values, at + 1, at + digits) .. middle .. band
+    local field = string.sub(values, at + digits + 1, at + width)
+    if redis.call('HSETNX', key, field, id) == 0 then
+      local members = redis.call('HGET', key, field)
+      local count, present = 0, false
+      for member in string.gmatch(members, '%S+') do
+        count = count + 1
+        if member == id then present = true end
+      end
+      if not present and count < cap then
+        redis.call('HSET', key, field, members .. ' ' .. id)
+      end
+    end
+  end
+end
+"""
+"""ARGV: as `_READ_PRINTS`'s four, the cap, then (id, its band values concatenated) pairs:
+`_ADD`'s writes, value by value in the same order."""
+
+
+_BUCKET = operator.itemgetter(slice(BUCKET_DIGITS))
+
+
+def _bucket_name(keys: Keys) -> tuple[str, str]:
+    """`keys.lsh_bucket(band, bucket)` as `head + bucket + middle + str(band)` (checked)."""
+    head, _, tail = keys.lsh_bucket(7, "\x00").partition("\x00")
+    middle = tail.removesuffix("7")
+    assert keys.lsh_bucket(63, "ab") == f"{head}ab{middle}63", "lsh_bucket's form changed"
+    return head, middle
+
+
+def _packed(redis: Redis, prints: Sequence[Sequence[str]]) -> int | None:
+    """The width of every band value of `prints`, when the packed scripts can take them
+    (one Redis; one width, longer than the bucket; no separator in a value); else None."""
+    if is_cluster(redis) or not prints or not prints[0]:
+        return None
+    width = len(prints[0][0])
+    if width <= BUCKET_DIGITS:
+        return None
+    for values in prints:
+        joined = "".join(values)
+        if len(joined) != width * len(values) or not (joined.isascii() and joined.isalnum()):
+            return None
+    return width
+
+
+def _print_keys(keys: Keys, prints: Iterable[Sequence[str]]) -> list[str]:
+    """The bucket hashes the band values of `prints` fall in (each once), in no order."""
+    head, middle = _bucket_name(keys)
+    names: list[str] = []
+    # Band by band, the values' buckets as a set: no Python code a value (6,400 a chunk).
+    for band, column in enumerate(itertools.zip_longest(*prints)):
+        names.extend(f"{head}{bucket}{middle}{band}" for bucket in set(map(_BUCKET, filter(None, column))))
+    return names
+
+
+async def print_members(redis: Redis, keys: Keys, prints: Sequence[Sequence[str]]) -> list[list[str]]:
+    """For each fingerprint's band values (band i at index i), each value's
+    representatives as `band_members` reads them: a space-separated string of ids, ''
+    for none, in band order. One script call in all on one Redis (see `_READ_PRINTS`)."""
+    width = _packed(redis, prints)
+    if width is None:
+        found = await band_members(redis, keys, ((b, v) for values in prints for b, v in enumerate(values)))
+        return [[" ".join(found[b, v]) for b, v in enumerate(values)] for values in prints]
+    head, middle = _bucket_name(keys)
+    args = [head, middle, width, BUCKET_DIGITS, *("".join(values) for values in prints)]
+    [reply] = await run_scripts(redis, _READ_PRINTS, [(_print_keys(keys, prints), args)])
+    flat = reply.decode().split(",")
+    out, at = [], 0
+    for values in prints:
+        out.append(flat[at : at + len(values)])
+        at += len(values)
+    return out
+
+
+async def add_print_members(redis: Redis, keys: Keys, prints: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """`add_band_members` of each (id, band values) of `prints`, value by value in order,
+    in one script call on one Redis (see `_ADD_PRINTS`)."""
+    width = _packed(redis, [values for _id, values in prints])
+    if width is None:
+        await add_band_members(
+            redis, keys, [(b, v, article_id) for article_id, values in prints for b, v in enumerate(values)]
+        )
+        return
+    head, middle = _bucket_name(keys)
+    args: list[object] = [head, middle, width, BUCKET_DIGITS, BUCKET_CAP]
+    for article_id, values in prints:
+        args += [article_id, "".join(values)]
+    await run_scripts(redis, _ADD_PRINTS, [(_print_keys(keys, (v for _i, v in prints)), args)])
+
+
 @dataclass(frozen=True)
 class StoredPrint:
     """A representative's fingerprint as stored: its signature, canonical URL, bands, and
@@ -181,7 +308,7 @@ class StoredPrint:
     def to_json(self) -> str:
         return json.dumps(
             {
-                "sig": [str(v) for v in self.signature],
+                "sig": list(map(str, self.signature)),
                 "url": self.url,
                 "bands": self.bands,
                 "source": self.source_id,
