@@ -2,6 +2,7 @@
 counted by cProfile: a figure that other load on the machine does not move.
 
     .venv/bin/python bench/calls.py [--seconds 2 6] [--top 25]
+    .venv/bin/python bench/calls.py --instructions --connections 1 --seconds 3 9
 
 The same set-up as bench/serve.py (a private Redis holding the bundled samples, ingested
 and published; `syndicator web` with its defaults: access log on, feed requests counted
@@ -22,6 +23,16 @@ requests one turn of the event loop answers moves a little with timing). `--top 
 also lists, per case, the N functions whose calls a request differ most between our
 server and the bare one (+: ours calls it more often). Needs `wrk` (Debian/Ubuntu:
 `sudo apt-get install -y wrk`); installs nothing. Takes about a minute and a half.
+
+A Python call is not a fixed cost: calls that a change takes out may be cheap ones.
+`--instructions` counts, instead, the machine instructions both servers execute, in every
+thread (the access log's writer too), under valgrind's callgrind (`sudo apt-get install -y
+valgrind`; its instrumentation is switched on after start-up, so start-up takes a minute
+or two, and the servers run 50-100 times slower). With `--connections 1` each request is
+its own turn of the event loop and the count is steady to about 1 % between runs and
+between two processes of the same code; with 50 connections it moves by about 3 %
+(how many requests share a loop turn depends on timing). Neither the machine's other load
+nor its clock speed changes it, which is what CPU seconds on a shared machine cannot give.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ import json
 import os
 import runpy
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -113,13 +125,42 @@ def read_counts(pid: int, counts_file: Path, timeout: float = 30.0) -> Counter[s
     return Counter(json.loads(counts_file.read_text()))
 
 
+def read_instructions(
+    pid: int, out_file: Path, totals: dict[int, int], timeout: float = 60.0
+) -> Counter[str]:
+    """The instructions `pid` (run by valgrind's callgrind, writing `out_file`.PID.N)
+    executed in all its threads since its instrumentation was switched on: each dump
+    counts since the previous one, so `totals` adds them up."""
+    pattern = f"{out_file.name}.{pid}*"
+    before = set(out_file.parent.glob(pattern))
+    command = ["callgrind_control", "--dump", str(pid)]
+    subprocess.run(command, check=True, capture_output=True, timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        for dump in set(out_file.parent.glob(pattern)) - before:
+            lines = dump.read_text().splitlines()
+            counted = next((x.split()[1] for x in lines if x.startswith(("totals:", "summary:"))), None)
+            if counted is not None:  # else still being written
+                totals[pid] = totals.get(pid, 0) + int(counted)
+                return Counter({"instructions": totals[pid]})
+        if time.monotonic() > deadline:
+            raise BenchError(f"process {pid} wrote no callgrind dump within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def read(pid: int, args: argparse.Namespace) -> Counter[str]:
+    if args.instructions:
+        return read_instructions(pid, args.callgrind_file, args.instruction_totals)
+    return read_counts(pid, args.counts_file)
+
+
 def one_run(
     wrk: list[str], server: Server, scenario: Scenario, script: Path, args: argparse.Namespace, seconds: float
 ) -> Run:
     pid = server.pids[0]
-    before = read_counts(pid, args.counts_file)
+    before = read(pid, args)
     result = run_wrk(wrk, server.url, scenario, script, args, seconds)
-    after = read_counts(pid, args.counts_file)
+    after = read(pid, args)
     if result.errors or result.bad_status:
         raise BenchError(
             f"{server.name}, {scenario.name}: {result.errors} errors, {result.bad_status} bad statuses"
@@ -165,25 +206,36 @@ def bench(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> N
     env = dict(env, **{COUNTS_ENV: str(args.counts_file)})
     os.environ[COUNTS_ENV] = str(args.counts_file)  # the bare server's environment
     launcher = [sys.executable, str(Path(__file__).resolve()), "--child"]
+    ready = 30.0
+    if args.instructions:  # instrumented from the first measured run on (`callgrind_control -i on`)
+        args.callgrind_file, args.instruction_totals = tmp / "callgrind.out", {}
+        launcher = [tool("valgrind", "valgrind"), "--tool=callgrind", "--instr-atstart=no"]
+        launcher += [f"--callgrind-out-file={args.callgrind_file}.%p", sys.executable]
+        ready = 600.0
     script = tmp / "report.lua"
     script.write_text(WRK_REPORT)
     results = {}
     with contextlib.ExitStack() as servers:
-        web, url = start_web(config, env, tmp, servers, launcher=[*launcher, "-m", "syndicator.cli"])
+        launch_web = [*launcher, "-m", "syndicator.cli"]
+        web, url = start_web(config, env, tmp, servers, launcher=launch_web, ready_timeout=ready)
         ours = Server("syndicator", url, [web.pid], scenarios_for(get(url)[1]["ETag"]))
-        bare = start_bare(1, tmp, servers, url, launcher=launcher)
+        bare = start_bare(1, tmp, servers, url, launcher=launcher, ready_timeout=ready)
         for server in (ours, bare):
+            if args.instructions:
+                command = ["callgrind_control", "--instr=on", str(server.pids[0])]
+                subprocess.run(command, check=True, capture_output=True, timeout=60)
             results[server.name] = measure(wrk, server, script, args)
     print(
         f"wrk -t{args.threads} -c{args.connections}, runs of {args.seconds[0]:g} s and {args.seconds[1]:g} s "
-        "per case; Python calls a request under cProfile (long run − short run)"
+        f"per case; {'instructions (callgrind, every thread)' if args.instructions else 'Python calls'} "
+        "a request (long run − short run)"
     )
     print(f"{'case':<24}{'syndicator':>12}{'bare aiohttp':>14}{'extra':>8}{'bare/syn':>10}")
     for (name, syn, syn_functions), (_, ref, ref_functions) in zip(
         results["syndicator"], results["bare aiohttp"], strict=True
     ):
-        print(f"{name:<24}{syn:>12.1f}{ref:>14.1f}{syn - ref:>8.1f}{ref / syn:>10.0%}")
-        if args.top:
+        print(f"{name:<24}{syn:>12,.1f}{ref:>14,.1f}{syn - ref:>8,.1f}{ref / syn:>10.0%}")
+        if args.top and not args.instructions:
             extra = {
                 function: syn_functions.get(function, 0.0) - ref_functions.get(function, 0.0)
                 for function in syn_functions | ref_functions
@@ -204,6 +256,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50, help="wrk keep-alive connections (default 50)")
     parser.add_argument(
         "--top", type=int, default=0, help="list the N functions whose calls a request differ most"
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions (valgrind's callgrind, every thread) instead of calls",
     )
     args = parser.parse_args()
     args.threads = 1

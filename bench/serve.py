@@ -333,6 +333,7 @@ def start_bare(
     syn_url: str,
     *,
     launcher: list[str] | None = None,
+    ready_timeout: float = 30.0,
 ) -> Server:
     """The bare aiohttp handler serving, from memory, the bytes and headers `syn_url`
     serves (written to tmp/bare), started and checked. `launcher` replaces `python`
@@ -373,7 +374,7 @@ def start_bare(
     ]
     bare_url = f"http://127.0.0.1:{bare_port}{FEED_PATH}"
     for n, process in enumerate(bare_procs):
-        wait_until_serving(bare_url, process, tmp / f"bare{n}.log")
+        wait_until_serving(bare_url, process, tmp / f"bare{n}.log", ready_timeout)
     return Server("bare aiohttp", bare_url, [p.pid for p in bare_procs], scenarios_for(headers["ETag"]))
 
 
