@@ -230,11 +230,12 @@ def bench(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> N
         f"per case; {'instructions (callgrind, every thread)' if args.instructions else 'Python calls'} "
         "a request (long run − short run)"
     )
-    print(f"{'case':<24}{'syndicator':>12}{'bare aiohttp':>14}{'extra':>8}{'bare/syn':>10}")
+    print(f"{'case':<24}{'syndicator':>12}{'bare aiohttp':>14}{'extra':>10}{'bare/syn':>10}")
+    number = ",.0f" if args.instructions else ".1f"
     for (name, syn, syn_functions), (_, ref, ref_functions) in zip(
         results["syndicator"], results["bare aiohttp"], strict=True
     ):
-        print(f"{name:<24}{syn:>12,.1f}{ref:>14,.1f}{syn - ref:>8,.1f}{ref / syn:>10.0%}")
+        print(f"{name:<24}{syn:>12{number}}{ref:>14{number}}{syn - ref:>10{number}}{ref / syn:>10.0%}")
         if args.top and not args.instructions:
             extra = {
                 function: syn_functions.get(function, 0.0) - ref_functions.get(function, 0.0)
