@@ -322,7 +322,22 @@ def start_references(
     args: argparse.Namespace, processes: int, tmp: Path, stack: contextlib.ExitStack, syn_url: str
 ) -> list[Server]:
     """The bare aiohttp handler and nginx, serving what `syn_url` serves, started and checked."""
-    nginx = tool("nginx")
+    bare = start_bare(processes, tmp, stack, syn_url)
+    return [bare, start_nginx(processes, tmp, stack, tmp / "bare")]
+
+
+def start_bare(
+    processes: int,
+    tmp: Path,
+    stack: contextlib.ExitStack,
+    syn_url: str,
+    *,
+    launcher: list[str] | None = None,
+    ready_timeout: float = 30.0,
+) -> Server:
+    """The bare aiohttp handler serving, from memory, the bytes and headers `syn_url`
+    serves (written to tmp/bare), started and checked. `launcher` replaces `python`
+    (bench/calls.py runs it under a profiler)."""
     cores = "0" if processes == 1 else None
     _, headers, identity = get(syn_url)
     _, gz_headers, gzipped = get(syn_url, {"Accept-Encoding": "gzip"})
@@ -352,19 +367,25 @@ def start_references(
         )
     )
     bare_port = free_port()
-    bare_argv = [sys.executable, str(BARE_APP), str(bare_port), str(bare_dir)]
+    bare_argv = [*(launcher or [sys.executable]), str(BARE_APP), str(bare_port), str(bare_dir)]
     bare_argv += ["--reuse-port"] if processes > 1 else []
     bare_procs = [
         stack.enter_context(child(pinned(bare_argv, cores), tmp / f"bare{n}.log")) for n in range(processes)
     ]
     bare_url = f"http://127.0.0.1:{bare_port}{FEED_PATH}"
     for n, process in enumerate(bare_procs):
-        wait_until_serving(bare_url, process, tmp / f"bare{n}.log")
-    # nginx: the same bytes from disk.
+        wait_until_serving(bare_url, process, tmp / f"bare{n}.log", ready_timeout)
+    return Server("bare aiohttp", bare_url, [p.pid for p in bare_procs], scenarios_for(headers["ETag"]))
+
+
+def start_nginx(processes: int, tmp: Path, stack: contextlib.ExitStack, bare_dir: Path) -> Server:
+    """nginx serving from disk the bodies `start_bare` wrote to `bare_dir`, started and checked."""
+    nginx = tool("nginx")
+    cores = "0" if processes == 1 else None
     root = tmp / "www"
     (root / "feeds").mkdir(parents=True)
-    (root / "feeds" / "all.rss").write_bytes(identity)
-    (root / "feeds" / "all.rss.gz").write_bytes(gzipped)
+    (root / "feeds" / "all.rss").write_bytes((bare_dir / "identity").read_bytes())
+    (root / "feeds" / "all.rss.gz").write_bytes((bare_dir / "gzip").read_bytes())
     nginx_dir = tmp / "nginx"
     (nginx_dir / "tmp").mkdir(parents=True)
     nginx_port = free_port()
@@ -379,10 +400,7 @@ def start_references(
     ref = stack.enter_context(child(pinned(nginx_argv, cores), nginx_dir / "stderr.log"))
     ref_url = f"http://127.0.0.1:{nginx_port}{FEED_PATH}"
     wait_until_serving(ref_url, ref, nginx_dir / "error.log")
-    return [
-        Server("bare aiohttp", bare_url, [p.pid for p in bare_procs], scenarios_for(headers["ETag"])),
-        Server("nginx", ref_url, [ref.pid], scenarios_for(get(ref_url)[1]["ETag"])),
-    ]
+    return Server("nginx", ref_url, [ref.pid], scenarios_for(get(ref_url)[1]["ETag"]))
 
 
 def bench_processes(

@@ -242,10 +242,13 @@ class AccessLogger(AbstractAccessLogger):
             time,
             request.headers.get("User-Agent", ""),
         )
-        if self.batch is not None:
-            self.batch.add(fields)
-        else:
+        batch = self.batch
+        if batch is None:
             emit_access(self.logger, fields)
+        elif batch.pending:  # a flush is due already: the entry joins it, without a call
+            batch.pending.append((_now(), fields))
+        else:
+            batch.add(fields)
 
 
 # The request target as sent → the path the access log writes for it; cleared when full.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -233,14 +234,13 @@ class LoopTally:
 
     def __init__(self, counter: Counter) -> None:
         self.counter = counter
-        self.pending: dict[tuple[object, ...], int] = {}
+        self.pending: defaultdict[tuple[object, ...], int] = defaultdict(int)
         self.children: dict[tuple[object, ...], Counter] = {}  # `labels()` takes a lock
         self.scheduled = False
         _TALLIES.append(self)
 
     def add(self, labels: tuple[object, ...]) -> None:
-        pending = self.pending
-        pending[labels] = pending.get(labels, 0) + 1
+        self.pending[labels] += 1
         if not self.scheduled:
             try:
                 asyncio.get_running_loop().call_soon(self.flush)
@@ -251,7 +251,7 @@ class LoopTally:
 
     def flush(self) -> None:
         self.scheduled = False
-        pending, self.pending = self.pending, {}
+        pending, self.pending = self.pending, defaultdict(int)
         for labels, count in pending.items():
             child = self.children.get(labels)
             if child is None:

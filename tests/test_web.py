@@ -219,6 +219,62 @@ async def test_a_repeated_request_is_answered_from_its_held_target_exactly_as_th
     assert (status, body) == (304, b"")
 
 
+async def test_configured_feeds_are_plain_routes_answering_as_the_pattern_does(served):
+    """Each configured category's feed URLs are plain routes (a dict look-up in aiohttp's
+    router, no regex: issue 16); the same feed named through the pattern route (here by a
+    percent-encoded `/`) gets the same answers, first and repeated, and a method other
+    than GET and HEAD is a 405 on both."""
+    server, http = served
+    paths = {info.get("path") for info in (r.get_info() for r in server.app.router.resources())}
+    for name in ("tech/python", "tech", "all"):
+        assert {f"/feeds/{name}.{ext}" for ext in ("rss", "atom", "json")} <= paths, name
+    assert "/feeds/tech%2Fpython.rss" not in paths
+    for method, extra in (
+        ("GET", {}),
+        ("GET", {"Accept-Encoding": "gzip"}),
+        ("HEAD", {}),
+        ("GET", {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}),
+    ):
+        answers = []
+        for path in ("/feeds/tech/python.rss", "/feeds/tech%2Fpython.rss") * 2:
+            headers = {"Accept-Encoding": "identity", **extra}
+            async with http.request(method, server.make_url(path), headers=headers) as resp:
+                sent = {k: v for k, v in resp.headers.items() if k != "Date"}
+                answers.append((resp.status, sent, await resp.read()))
+        assert answers[0][0] == 200 and answers.count(answers[0]) == 4, (method, extra)
+    etag = (await get(served, "/feeds/tech/python.rss"))[1]["ETag"]
+    for path in ("/feeds/tech/python.rss", "/feeds/tech%2Fpython.rss"):
+        assert (await get(served, path, **{"If-None-Match": etag}))[::2] == (304, b"")
+        async with http.post(server.make_url(path)) as resp:
+            assert (resp.status, resp.headers["Allow"]) == (405, "GET,HEAD"), path
+
+
+async def test_a_category_a_reload_adds_is_served_and_held_through_the_pattern_route(
+    served, tmp_path, upstream, redis_url, prefix
+):
+    """Routes are made once, with the app: a category a reload adds has no plain route;
+    the pattern route serves its feed, and its repeated requests from the held target."""
+    server, _http = served
+    runtime = server.app[RUNTIME]
+    upstream.put("/news.rss", rss(items("news", 3)), "application/rss+xml")
+    (tmp_path / "reloaded").mkdir()
+    runtime.config = one_feed_config(
+        tmp_path / "reloaded",
+        upstream,
+        redis_url=redis_url,
+        prefix=prefix,
+        path="/news.rss",
+        source_id="news",
+        slug="news",
+    )
+    await ingest_source(runtime, "news")
+    first, again = [await get(served, "/feeds/news.atom") for _ in range(2)]
+    assert first[0] == 200 and b"news title 2" in first[2]
+    assert (first[0], first[2], first[1]["ETag"]) == (again[0], again[2], again[1]["ETag"])
+    assert ("news.atom", "identity") in server.app[HOT].targets
+    assert "/feeds/news.atom" not in {r.get_info().get("path") for r in server.app.router.resources()}
+
+
 async def test_a_held_target_is_not_used_after_the_configuration_changes(
     served, tmp_path, upstream, redis_url, prefix
 ):

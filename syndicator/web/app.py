@@ -23,9 +23,9 @@ from syndicator.web.admin import api as admin_api
 from syndicator.web.admin import dashboard
 from syndicator.web.cache import RenderCache
 from syndicator.web.delta import DELTA_CACHE
-from syndicator.web.errors import feed_route, guarded
+from syndicator.web.errors import feed_handler, guarded
 from syndicator.web.feedcache import FeedCache
-from syndicator.web.feeds import FEED_CACHE, HOT, RUNTIME, HotPath, held_answer, serve_feed
+from syndicator.web.feeds import FEED_CACHE, HOT, RUNTIME, HotPath, plain_feed_names
 from syndicator.web.lastgood import LAST_GOOD, LastGood
 from syndicator.web.opml import serve_opml
 from syndicator.web.pages import RELOADER, healthz, index
@@ -79,7 +79,7 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     # First level: this process's memory, kept current by the announcements on the queue's Redis.
     app[FEED_CACHE] = FeedCache(runtime.redis, runtime.keys, bus=runtime.bus)
     # The held feeds' answers, headers and all, per version and coding, and the plain
-    # feed URLs already answered (feeds.held_answer).
+    # feed URLs already answered (errors.feed_handler).
     app[HOT] = HotPath(runtime, app[FEED_CACHE], {}, {})
     app[DELTA_CACHE] = RenderCache()  # per process: RFC 3229 feed deltas, cut once each
     app[LAST_GOOD] = LastGood()  # variants, deltas, archive pages: replayed while Redis is down
@@ -88,8 +88,15 @@ def create_app(runtime: Runtime, *, reloader: ConfigReloader | None = None) -> w
     app.router.add_get("/healthz", guarded(healthz))
     install_readiness(app)  # /readyz, /metrics
     app.router.add_get("/opml.xml", guarded(serve_opml))
-    # counted, last good kept; a held feed answered without serve_feed's coroutines
-    app.router.add_get("/feeds/{name:.+}", feed_route(serve_feed, held=held_answer))
+    # Counted, last good kept; a held feed answered without serve_feed's coroutines. Each
+    # configured category's feed URLs are plain routes, found by one dict look-up in
+    # aiohttp's router instead of a regex match (the hot path, issue 16); the pattern
+    # answers everything else (combined, renamed, percent-encoded names, categories a
+    # reload added), the same way.
+    hot = app[HOT]
+    for name in plain_feed_names(runtime.config):
+        app.router.add_get(f"/feeds/{name}", feed_handler(hot, name))
+    app.router.add_get("/feeds/{name:.+}", feed_handler(hot))
     variants.install(app)  # render cache of filtered and combined feeds
     archives.install(app)  # /archive/{slug}/{n}.{ext}: RFC 5005 archive pages
     category_page.install(app)  # /categories/{slug}/: a page for people per category

@@ -9,7 +9,8 @@ wrapper calls, and the feed URLs are the hot path (issue 16). So each route's ha
 wrapped once, when it is added: `guarded` for the pages, the API-less routes and the hub;
 `feed_route` for /feeds/ and /archive/, which in one function also counts the request
 (`syndicator_feed_requests_total{format,status,cache}`) and keeps and replays the last
-good response while Redis is down (lastgood.py). The admin API, a sub-application,
+good response while Redis is down (lastgood.py). /feeds/ answers a repeated request for
+a held feed before any of that (`feed_handler`). The admin API, a sub-application,
 composes its own middleware onto its handlers the same way, `errors_as_text` outermost:
 aiohttp would run a chain for the whole app if any sub-application had middleware.
 """
@@ -24,7 +25,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from syndicator import metrics
-from syndicator.web.feeds import CACHE_OUTCOME, HELD_BY_FEED_CACHE
+from syndicator.web.feeds import CACHE_OUTCOME, HELD_BY_FEED_CACHE, HotPath, serve_feed
 from syndicator.web.lastgood import KEPT_STATUSES, LAST_GOOD, request_key
 
 # The name these lines always had (they came from the app module's middleware).
@@ -68,29 +69,18 @@ def guarded(handler: Handler) -> Handler:
     return wrapped
 
 
-def feed_route(
-    handler: Handler, *, held: Callable[[web.Request], tuple[web.Response, str, str] | None] | None = None
-) -> Handler:
+def feed_route(handler: Handler) -> Handler:
     """`handler` of a feed URL (/feeds/, /archive/): its good responses kept and replayed
     while Redis cannot be reached, its errors answered as `guarded` does, and the request
-    counted by format, status and cache outcome — one call, not three layers.
-
-    `held` (feeds.held_answer), when given, is asked first: a plain function that answers
-    a request for a feed this process holds without the coroutines of `handler`, with the
-    cache outcome and the format, or returns None for `handler` to answer."""
+    counted by format, status and cache outcome — one call, not three layers."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         status = 500  # what a request cancelled or failing in an unforeseen way counts as
         outcome: str | None = None  # CACHE_OUTCOME, read once
-        fmt: str | None = None
         try:
             try:
-                answer = held(request) if held is not None else None
-                if answer is not None:
-                    response, outcome, fmt = answer
-                else:
-                    response = await handler(request)
+                response = await handler(request)
             except (RedisError, OSError) as exc:
                 # The key is computed only when a response is kept or replayed: a plain
                 # feed's request (held by the FeedCache, the common case) never needs it.
@@ -103,8 +93,7 @@ def feed_route(
             except Exception as exc:
                 response = error_response(request, exc)
             else:
-                if outcome is None:
-                    outcome = request.get(CACHE_OUTCOME, "none")
+                outcome = request.get(CACHE_OUTCOME, "none")
                 if (
                     outcome not in HELD_BY_FEED_CACHE
                     and response.status in KEPT_STATUSES
@@ -116,9 +105,41 @@ def feed_route(
         finally:
             if outcome is None:
                 outcome = request.get(CACHE_OUTCOME, "none")
-            _FEED_REQUESTS.add((fmt or _format_of(request), status, outcome))
+            _FEED_REQUESTS.add((_format_of(request), status, outcome))
 
     return wrapped
+
+
+def feed_handler(hot: HotPath, name: str | None = None) -> Handler:
+    """The handler of the plain feed URL /feeds/`name` (None: of the route /feeds/{name},
+    for the name it matched). A request `hot.targets` holds the answer to — the same name
+    and Accept-Encoding, no query string and no A-IM, under the same configuration, its
+    feed's version still the one held — is answered and counted here, in this one call:
+    the same prepared headers and body, the same 304 test as `serve_feed`'s
+    (tests/test_web.py compares them). Any other goes to `feed_route(serve_feed)`.
+
+    Nothing here awaits or reaches Redis: no cancellation, no replay to consider."""
+    general = feed_route(serve_feed if name is None else functools.partial(serve_feed, name=name))
+    targets, runtime, cache = hot.targets, hot.runtime, hot.cache  # `targets` is cleared, never replaced
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        headers = request.headers
+        routed = request.match_info["name"] if name is None else name
+        target = targets.get((routed, headers.get("Accept-Encoding")))
+        if (
+            target is None
+            or target.config is not runtime.config
+            or cache.feeds.get(target.key) is not target.feed
+            or "A-IM" in headers
+            or "?" in request.raw_path
+        ):
+            return await general(request)
+        cache.hits += 1
+        response = target.answers.answer(request)
+        _FEED_REQUESTS.add((target.key[1], response.status, "memory" if cache.live else "stale"))
+        return response
+
+    return answer
 
 
 def _format_of(request: web.Request) -> str:

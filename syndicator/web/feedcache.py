@@ -48,9 +48,13 @@ class FeedCache:
         self.bus = bus or redis  # the queue's Redis: where publish announces (`Runtime.bus`)
         self.keys = keys
         self.live = False
-        self._feeds: dict[tuple[str, str], StoredFeed] = {}
+        # (slug, format) → the feed held; read as it is by the feed route's hot path
+        # (errors.feed_handler: one dict look-up, no call), written only here.
+        self.feeds: dict[tuple[str, str], StoredFeed] = {}
         self._generation: defaultdict[str, int] = defaultdict(int)
         self._task: asyncio.Task[None] | None = None
+        # Feeds looked up in `feeds` (errors.feed_handler counts its own look-ups too) and
+        # read from Redis.
         self.hits = 0
         self.misses = 0
         self.subscriptions = 0  # subscribe confirmations seen: 1, then +1 per reconnection
@@ -77,13 +81,13 @@ class FeedCache:
         generation, live = self._generation[slug], self.live
         feed = await load_feed_all(self.redis, self.keys, slug, fmt)
         if feed is not None and live and self.live and self._generation[slug] == generation:
-            self._feeds[(slug, fmt)] = feed
+            self.feeds[(slug, fmt)] = feed
         return feed, "redis"
 
     def held(self, slug: str, fmt: str) -> tuple[StoredFeed, str] | None:
         """`lookup` when the feed is in memory, without a coroutine (the hot path awaits
         `lookup` only when this is None)."""
-        cached = self._feeds.get((slug, fmt))
+        cached = self.feeds.get((slug, fmt))
         if cached is None:
             return None
         self.hits += 1
@@ -93,26 +97,26 @@ class FeedCache:
         """For /readyz: how many feeds this process holds, whether they are known current
         (`live`), and since when they are served possibly stale (null: they are not)."""
         return {
-            "held": len(self._feeds),
+            "held": len(self.feeds),
             "live": self.live,
             "served_stale_since": self.stale_since.isoformat() if self.stale_since else None,
         }
 
     def invalidate(self, slug: str) -> None:
         self._generation[slug] += 1
-        for key in [k for k in self._feeds if k[0] == slug]:
-            del self._feeds[key]
+        for key in [k for k in self.feeds if k[0] == slug]:
+            del self.feeds[key]
 
     def _reset(self) -> None:
         self.live = False
-        self._feeds.clear()
+        self.feeds.clear()
         self.stale_since = None
         for slug in list(self._generation):
             self._generation[slug] += 1
 
     def _lost(self) -> None:
         """The subscription is gone: keep what is held, but no longer trust it as current."""
-        if self.live and self._feeds and self.stale_since is None:
+        if self.live and self.feeds and self.stale_since is None:
             self.stale_since = datetime.now(UTC)
         self.live = False
 
@@ -122,7 +126,7 @@ class FeedCache:
 
         Runs after the subscribe confirmation, so a publish after this read is announced
         and one before it is seen here."""
-        held = list(self._feeds.items())
+        held = list(self.feeds.items())
         if held:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for (slug, fmt), _feed in held:
@@ -131,7 +135,7 @@ class FeedCache:
             for ((slug, fmt), feed), (version, etag) in zip(held, stored, strict=True):
                 current = version is not None and etag is not None
                 if not current or int(version) != feed.version or etag.decode() != feed.etag_base:
-                    self._feeds.pop((slug, fmt), None)
+                    self.feeds.pop((slug, fmt), None)
                     self._generation[slug] += 1
         self.live = True
         self.stale_since = None
@@ -174,7 +178,7 @@ class FeedCache:
                     log.warning(
                         "feed cache subscription lost (%s); serving the %d feeds held until Redis is back",
                         exc,
-                        len(self._feeds),
+                        len(self.feeds),
                     )
                 logged = True
             finally:

@@ -31,7 +31,13 @@ from syndicator.web.representation import (
     prepare,
     ttl_cache_control,
 )
-from syndicator.web.target import TargetError, UnknownCategory, parse_target, unknown_category_response
+from syndicator.web.target import (
+    EXTENSIONS,
+    TargetError,
+    UnknownCategory,
+    parse_target,
+    unknown_category_response,
+)
 from syndicator.web.variants import serve_variant
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -44,25 +50,37 @@ HELD_BY_FEED_CACHE = frozenset({"memory", "stale", "redis"})
 HOT_TARGETS_MAX = 1024
 
 
+@dataclass(frozen=True, slots=True)
+class HeldTarget:
+    """What `serve_stored` worked out for one plain feed URL and Accept-Encoding: the
+    answer to the next such request while `feed` is still the version held and
+    `config` the configuration (both compared by identity: the FeedCache holds one
+    object per version, a reload replaces `runtime.config`)."""
+
+    config: Config
+    key: tuple[str, str]  # (slug, format): the feed's key in the FeedCache
+    feed: StoredFeed
+    answers: Prepared
+
+
 @dataclass(frozen=True)
 class HotPath:
-    """What a plain feed's answer reads, under one app key: on the hot path each
-    `app[KEY]` is a Python call, and a 304 costs about 167 of them in all (aiohttp's own:
-    about 131).
+    """What a plain feed's answer reads, bound to its route when the app is made: on the
+    hot path each `app[KEY]` and each call costs (issue 16; bench/calls.py counts them).
 
     `prepared`: (slug, fmt, coding) → the answers prepared for one published version
     under one configuration (`PreparedFeed`, made by `prepared_feed`); another version, or
     a reloaded configuration (which may change the site address in the links), prepares
-    anew. `targets`: (name as routed, Accept-Encoding as sent) → (configuration, slug,
-    format, coding) of a plain feed URL that `serve_feed` answered from its stored feed,
-    so that the next request for it is answered by `held_answer` without parsing the
+    anew. `targets`: (name as routed, Accept-Encoding as sent) → the `HeldTarget` of a
+    plain feed URL that `serve_feed` answered from its stored feed, so that the next
+    request for it is answered (errors.feed_handler) by one look-up, without parsing the
     name, the query or the coding again; cleared at HOT_TARGETS_MAX (names and
     Accept-Encoding values are few per site)."""
 
     runtime: Runtime
     cache: FeedCache
     prepared: dict[tuple[str, str, str], PreparedFeed]
-    targets: dict[tuple[str, str | None], tuple[Config, str, str, str]]
+    targets: dict[tuple[str, str | None], HeldTarget]
 
 
 HOT = web.AppKey("hot_path", HotPath)
@@ -75,6 +93,13 @@ class PreparedFeed:
     feed: StoredFeed  # compared by identity: the FeedCache hands out one object per version
     config: Config  # compared by identity: a reload replaces runtime.config
     answers: Prepared
+
+
+def plain_feed_names(config: Config) -> list[str]:
+    """The names of the configured categories' own feeds (`tech/python.rss`, …): each
+    becomes a plain route. Slugs are `[a-z0-9_-]` parts joined by `/` (values.Slug), so
+    the path as sent is the name as routed."""
+    return [f"{slug}.{fmt}" for slug in config.categories for fmt in EXTENSIONS]
 
 
 def prepared_feed(hot: HotPath, feed: StoredFeed, slug: str, fmt: str, coding: str) -> Prepared:
@@ -102,10 +127,11 @@ def prepared_feed(hot: HotPath, feed: StoredFeed, slug: str, fmt: str, coding: s
 
 
 async def serve_stored(
-    request: web.Request, runtime: Runtime, slug: str, fmt: str, *, hot: bool = False
+    request: web.Request, runtime: Runtime, slug: str, fmt: str, *, hot: str | None = None
 ) -> web.StreamResponse:
     """The plain, published feed of one category, from the two-level cache. `hot`: the
-    request is one `held_answer` may answer next time (no query string, no A-IM)."""
+    feed's name as routed, for a request whose answer the route may give by itself next
+    time (no query string, no A-IM), remembered as its `HeldTarget`."""
     accept_encoding = request.headers.get("Accept-Encoding")
     coding = choose_coding(accept_encoding)
     app = request.app
@@ -116,40 +142,22 @@ async def serve_stored(
             503, f"feed {slug!r} is not published yet; try again shortly", **{"Retry-After": "5"}
         )
     paths = app[HOT]
-    if hot:
+    answers = prepared_feed(paths, feed, slug, fmt, coding)
+    if hot is not None:
         targets = paths.targets
         if len(targets) >= HOT_TARGETS_MAX:
             targets.clear()
-        targets[request.match_info["name"], accept_encoding] = (runtime.config, slug, fmt, coding)
-    return prepared_feed(paths, feed, slug, fmt, coding).answer(request)
+        targets[hot, accept_encoding] = HeldTarget(runtime.config, (slug, fmt), feed, answers)
+    return answers.answer(request)
 
 
-def held_answer(request: web.Request) -> tuple[web.Response, str, str] | None:
-    """The answer to a plain feed URL whose feed this process holds in memory, with its
-    cache outcome and format, by one look-up of what `serve_feed` worked out for the same
-    name and Accept-Encoding under the same configuration; None when `serve_feed` must
-    answer (a query string, `A-IM`, a first request, a reloaded configuration, a feed not
-    held). The answer is the one `serve_feed` would give: the same prepared headers and
-    body, the same 304 test."""
-    headers = request.headers
-    if "?" in request.raw_path or "A-IM" in headers:
-        return None
-    hot = request.app[HOT]
-    target = hot.targets.get((request.match_info["name"], headers.get("Accept-Encoding")))
-    if target is None:
-        return None
-    config, slug, fmt, coding = target
-    held = hot.cache.held(slug, fmt) if hot.runtime.config is config else None
-    if held is None:
-        return None
-    feed, outcome = held
-    return prepared_feed(hot, feed, slug, fmt, coding).answer(request), outcome, fmt
-
-
-async def serve_feed(request: web.Request) -> web.StreamResponse:
+async def serve_feed(request: web.Request, name: str | None = None) -> web.StreamResponse:
+    """/feeds/`name` (None: the name the route matched), the general way."""
+    if name is None:
+        name = request.match_info["name"]
     runtime = request.app[RUNTIME]
     try:
-        target = parse_target(runtime, request.match_info["name"])
+        target = parse_target(runtime, name)
     except UnknownCategory as exc:
         return await unknown_category_response(runtime, exc)
     except TargetError as exc:
@@ -182,4 +190,4 @@ async def serve_feed(request: web.Request) -> web.StreamResponse:
             request[CACHE_OUTCOME] = "delta"
             return delta
     hot = "A-IM" not in request.headers and "?" not in request.raw_path
-    return await serve_stored(request, runtime, target.slugs[0], target.fmt, hot=hot)
+    return await serve_stored(request, runtime, target.slugs[0], target.fmt, hot=name if hot else None)

@@ -114,12 +114,16 @@ class Prepared:
     def answer(self, request: web.Request) -> web.Response:
         """A 304 when the request's validators match, else the body (headers only for HEAD)."""
         rep = self.rep
-        if rep.status == 200 and (
-            # the common revalidation first: a reader sends back the one ETag it was given
-            request.headers.get("If-None-Match") == rep.validators.etag
-            or is_not_modified(request, rep.validators)
-        ):
-            return web.Response(status=304, headers=self.not_modified_headers)
+        if rep.status == 200:
+            headers = request.headers
+            sent = headers.get("If-None-Match")
+            # The common revalidation first: a reader sends back the one ETag it was given;
+            # then the full test, only for a request that is conditional at all.
+            validators = rep.validators
+            if sent == validators.etag or (
+                (sent is not None or "If-Modified-Since" in headers) and is_not_modified(request, validators)
+            ):
+                return web.Response(status=304, headers=self.not_modified_headers)
         # aiohttp sends the headers of this body but not the body itself for HEAD.
         return web.Response(status=rep.status, headers=self.headers, body=rep.body)
 
