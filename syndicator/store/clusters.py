@@ -59,10 +59,8 @@ return table.concat(found, ',')
 """KEYS: bucket hashes (`_calls`); ARGV[1]: `key-number field` pairs, space-separated. Returns the
 fields' ids, a field's space-separated, the fields' comma-separated ('' for none)."""
 
-_ADD = """
-local cap = tonumber(ARGV[1])
-for k, field, id in string.gmatch(ARGV[2], '(%d+) (%S+) (%S+)') do
-  local key = KEYS[tonumber(k)]
+_JOIN = """
+local function join(key, field, id, cap)
   if redis.call('HSETNX', key, field, id) == 0 then
     local members = redis.call('HGET', key, field)
     local count, present = 0, false
@@ -76,6 +74,18 @@ for k, field, id in string.gmatch(ARGV[2], '(%d+) (%S+) (%S+)') do
   end
 end
 """
+"""Lua: `id` joins the space-separated ids of `field` in the bucket hash `key`, unless it
+is there already or the field holds `cap` (both add scripts)."""
+
+_ADD = (
+    _JOIN
+    + """
+local cap = tonumber(ARGV[1])
+for k, field, id in string.gmatch(ARGV[2], '(%d+) (%S+) (%S+)') do
+  join(KEYS[tonumber(k)], field, id, cap)
+end
+"""
+)
 """KEYS: bucket hashes; ARGV[1] the cap, ARGV[2] `key-number field id` triples: each id
 joins its field's ids unless already there or the field holds `cap`. A script, since
 appending is a read and a write; and a re-run changes nothing."""
@@ -191,7 +201,9 @@ return table.concat(found, ',')
 width and `BUCKET_DIGITS`, then each fingerprint's band values concatenated (band 0
 first). Returns each value's ids (space-separated; '' for none), comma-separated, in order."""
 
-_ADD_PRINTS = """
+_ADD_PRINTS = (
+    _JOIN
+    + """
 local head, middle, width, digits = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local cap = tonumber(ARGV[5])
 for a = 6, #ARGV, 2 do
@@ -199,21 +211,11 @@ for a = 6, #ARGV, 2 do
   for band = 0, #values / width - 1 do
     local at = band * width
     local key = head .. string.sub(values, at + 1, at + digits) .. middle .. band
-    local field = string.sub(values, at + digits + 1, at + width)
-    if redis.call('HSETNX', key, field, id) == 0 then
-      local members = redis.call('HGET', key, field)
-      local count, present = 0, false
-      for member in string.gmatch(members, '%S+') do
-        count = count + 1
-        if member == id then present = true end
-      end
-      if not present and count < cap then
-        redis.call('HSET', key, field, members .. ' ' .. id)
-      end
-    end
+    join(key, string.sub(values, at + digits + 1, at + width), id, cap)
   end
 end
 """
+)
 """ARGV: as `_READ_PRINTS`'s four, the cap, then (id, its band values concatenated) pairs:
 `_ADD`'s writes, value by value in the same order."""
 
