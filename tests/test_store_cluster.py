@@ -29,12 +29,12 @@ from syndicator.store.clusters import BUCKET_DIGITS, StoredPrint, add_band_membe
 from syndicator.store.connection import PackedConnection
 from syndicator.store.held import held_count, hold, unhold
 from syndicator.store.hub_deliveries import (
+    begin_deliveries,
     delivered_by,
     delivery_state,
     mark_inflight,
     record_delivered,
     record_failure,
-    start_from,
 )
 from syndicator.store.keys import Keys
 from syndicator.store.politeness import host_slot
@@ -344,7 +344,7 @@ async def test_takedown_hub_delivery_politeness_and_held_items_on_the_cluster(st
 
     # Hub delivery state: the scripts over a subscription's keys ({h:ID}).
     sub = "s" * 32
-    assert await start_from(store, keys, sub, 3, "created") == 3
+    assert await begin_deliveries(store, keys, sub, 3, "created") == 3
     await mark_inflight(store, keys, sub, "3-5")
     await record_delivered(store, keys, sub, after=3, upto=5, delivery="3-5")
     state = await delivery_state(store, keys, sub)

@@ -54,6 +54,7 @@ from syndicator.redact import redact_url
 from syndicator.runtime import Runtime
 from syndicator.store.hub import HubSubscription, load_subscription, remove_subscription
 from syndicator.store.hub_deliveries import (
+    begin_deliveries,
     delivery_state,
     forget_deliveries,
     keep_payload,
@@ -63,7 +64,6 @@ from syndicator.store.hub_deliveries import (
     record_delivered,
     record_failure,
     release_lock,
-    start_from,
     take_lock,
     topic_body,
     topic_manifest,
@@ -277,7 +277,7 @@ async def deliver(
             return Outcome("nothing", detail=f"version {version} already acknowledged ({state.acked})")
         after = state.acked
         if after is None:
-            after = await start_from(redis, keys, subscription_id, version - 1, created)
+            after = await begin_deliveries(redis, keys, subscription_id, version - 1, created)
         outcome = Outcome("nothing", detail="no newer topic version")
         inflight = state.inflight
         for _ in range(2):  # a repeat of a delivery cut off, then what is new since

@@ -183,11 +183,14 @@ return redis.call('HGET', KEYS[1], 'acked')
 
 
 async def begin_deliveries(redis: Redis, keys: Keys, subscription_id: str, version: int, created: str) -> int:
-    """A verified subscription counts from `version`: the topic's latest hub version read
-    before the subscription was stored, so every version made after it is delivered, even
-    one whose fan-out was cut off before this subscriber's job ran. A renewal keeps what
-    it acknowledged; what an earlier, removed subscription of the same pair acknowledged
-    is forgotten. Returns the version it counts from."""
+    """A subscription counts from `version`, set once. When it is verified that is the
+    topic's latest hub version read before the subscription was stored, so every version
+    made after it is delivered, even one whose fan-out was cut off before this
+    subscriber's job ran; one with no state at all (stored before this was recorded, or
+    its state expired) counts from the version before its first job's (hub/deliver.py).
+    A renewal keeps what it acknowledged; what an earlier, removed subscription of the
+    same pair (another `created`) acknowledged is forgotten. Returns the version it
+    counts from."""
     acked = await redis.eval(
         _BEGIN,
         2,
@@ -197,22 +200,6 @@ async def begin_deliveries(redis: Redis, keys: Keys, subscription_id: str, versi
         created,
         str(STATE_TTL),
     )
-    return int(_text(acked))
-
-
-async def start_from(redis: Redis, keys: Keys, subscription_id: str, version: int, created: str) -> int:
-    """The version a subscription with no delivery state counts from: `version`, set once.
-    Only a subscription stored without `begin_deliveries` (before it existed) or one whose
-    state expired (STATE_TTL without a delivery) has none; its first job names the version
-    it counts after. `created` (the subscription's created_at) tells this subscription's
-    state from that of an earlier one of the same (topic, callback) pair that was removed."""
-    key = keys.hub_delivery(subscription_id)
-    async with atomic(redis) as pipe:
-        pipe.hsetnx(key, "acked", str(version))
-        pipe.hsetnx(key, "created", created)
-        pipe.expire(key, STATE_TTL)
-        pipe.hget(key, "acked")
-        *_, acked = await pipe.execute()
     return int(_text(acked))
 
 
